@@ -1,0 +1,120 @@
+"""The command line: parse flags, call one use case, turn its errors into exit codes.
+
+`rgpu-exec` (our own launcher, see `_fast`) and `kubectl-rgpu` (an ordinary entry point) both
+end here. Each command module contributes `register(subparsers)`; heavy imports stay inside the
+command functions so `--help` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+from rgpu_exec import __version__, settings
+from rgpu_exec.errors import ExitCode, RgpuExecError
+from rgpu_exec.redact import scrub
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+EPILOG_EXIT_CODES = """exit codes:
+  0  success
+  1  unexpected error (a bug: please report it with RGPU_EXEC_LOG=debug output)
+  2  usage or bad input (flags, environment, exec info, files)
+  3  no API key, or the API rejected the key
+  4  the key may not use that namespace, or the namespace does not exist
+  5  the RemoteGPU API is unreachable, timed out, or answered nonsense
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors in our own voice and exit code."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            ExitCode.USAGE,
+            f"rgpu-exec: {message}. See `{self.prog} --help`.\n",
+        )
+
+
+def _add_token(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "token",
+        help="print an ExecCredential for kubectl (what the kubeconfig exec stanza runs)",
+        description="Print an ExecCredential for kubectl: from the cache when it holds a fresh "
+        "token, else by exchanging the API key for a namespace token.",
+        epilog="example:\n  rgpu-exec token --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f\n\n"
+        + EPILOG_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--namespace-id", required=True, help="the namespace's UUID")
+    parser.add_argument(
+        "--api-url", help=f"RemoteGPU API base URL (default: ${settings.ENV_API_URL} or "
+        f"{settings.DEFAULT_API_URL})"
+    )
+    parser.add_argument(
+        "--profile",
+        help=f"keyring profile holding the key (default: ${settings.ENV_PROFILE} or "
+        f"{settings.DEFAULT_PROFILE!r})",
+    )
+    parser.set_defaults(func=_run_token)
+
+
+def _run_token(args: argparse.Namespace) -> int:
+    from rgpu_exec.get_token import TokenCommand, TokenRequest  # noqa: PLC0415
+
+    output = TokenCommand(os.environ).run(
+        TokenRequest(args.namespace_id, api_url=args.api_url, profile=args.profile)
+    )
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    return ExitCode.OK
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog="rgpu-exec",
+        description="kubectl credential plugin for RemoteGPU Kubernetes namespaces.",
+        epilog=EPILOG_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"rgpu-exec {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    _add_token(subparsers)
+    # Other commands register here, each from its own module.
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rgpu_exec import log  # noqa: PLC0415
+
+    log.configure(os.environ)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(args.func(args))
+    except RgpuExecError as exc:
+        print(str(exc), file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("rgpu-exec: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get(settings.ENV_LOG, "").lower() == "debug":
+            raise
+        detail = scrub(f"{type(exc).__name__}: {exc}", settings.api_key(os.environ))
+        print(
+            f"rgpu-exec: unexpected error ({detail}). This is a bug: please report it with the "
+            f"output of the same command run with {settings.ENV_LOG}=debug.",
+            file=sys.stderr,
+        )
+        return ExitCode.UNEXPECTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

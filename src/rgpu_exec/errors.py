@@ -1,0 +1,62 @@
+"""What can go wrong, and the exit code each failure gives.
+
+    RgpuExecError                 1  (base; anything unexpected that we still explain)
+     ├── UsageError               2  bad flags, environment, exec info or input files
+     ├── ApiKeyError              3  no API key, or the API rejected it (401)
+     ├── NamespaceAccessError     4  the key may not use this namespace (403), or it is unknown (404)
+     └── ApiError                 5  the API is unreachable, timed out, or answered nonsense
+          (transient=True: network, timeout, 429 or 5xx — worth retrying later)
+
+Messages say what happened and what to do. They never contain an API key or a token: only the
+key prefix (see `redact.key_prefix`). The CLI prints `rgpu-exec: <message>` to stderr.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    API_KEY = 3
+    NAMESPACE_ACCESS = 4
+    API = 5
+
+
+class RgpuExecError(Exception):
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"rgpu-exec: {self.message}"
+
+
+class UsageError(RgpuExecError):
+    exit_code = ExitCode.USAGE
+
+
+class ApiKeyError(RgpuExecError):
+    exit_code = ExitCode.API_KEY
+
+
+class NamespaceAccessError(RgpuExecError):
+    exit_code = ExitCode.NAMESPACE_ACCESS
+
+    def __init__(self, message: str, *, status: int, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class ApiError(RgpuExecError):
+    exit_code = ExitCode.API
+
+    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status = status

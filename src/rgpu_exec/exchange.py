@@ -1,0 +1,281 @@
+"""Exchange an API key for a namespace token: one POST, retried with care, answer validated.
+
+Retries connect errors, timeouts, 429 (honouring Retry-After) and 5xx with exponential backoff
+and jitter, all within one total deadline; never retries any other 4xx. Maps every outcome to
+the error (and exit code) in `errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+import httpx
+from pydantic import ValidationError
+
+from rgpu_exec import __version__, api_contract, settings
+from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, RgpuExecError, UsageError
+from rgpu_exec.exec_credential import token_is_safe
+from rgpu_exec.redact import excerpt, key_prefix
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_DEADLINE = 20.0
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 4.0
+_HTTP_TOO_MANY = 429
+_HTTP_SERVER_ERROR = 500
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    lifetime: float  # seconds, as the server states it (expiry minus the server's Date)
+    expires_at_server: datetime
+
+
+@dataclass
+class Exchanger:
+    """One API base URL and key; side effects injectable for tests."""
+
+    api_url: str
+    api_key: str
+    environ: Mapping[str, str]
+    deadline: float = DEFAULT_DEADLINE
+    transport: httpx.BaseTransport | None = None
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def exchange(self, namespace_id: str) -> IssuedToken:
+        url = api_contract.exchange_url(self.api_url, namespace_id)
+        give_up_at = self.monotonic() + self.deadline
+        attempt = 0
+        with self._client() as client:
+            while True:
+                attempt += 1
+                remaining = give_up_at - self.monotonic()
+                try:
+                    status, headers, body = self._post(client, url, remaining)
+                except httpx.TransportError as exc:
+                    failure: RgpuExecError = self._transport_failure(exc)
+                    retry_after = None
+                else:
+                    if status == httpx.codes.OK:
+                        return self._parse_answer(headers, body)
+                    failure = self._status_failure(status, body, namespace_id)
+                    retry_after = _retry_after(headers) if status == _HTTP_TOO_MANY else None
+                if not (isinstance(failure, ApiError) and failure.transient):
+                    raise failure
+                delay = self._backoff(attempt, retry_after)
+                if self.monotonic() + delay >= give_up_at:
+                    raise ApiError(
+                        f"{failure.message} (gave up after {attempt} attempt(s) within "
+                        f"{self.deadline:.0f} s)",
+                        transient=True,
+                        status=failure.status,
+                    ) from failure
+                log.debug("attempt %d failed (%s); retrying in %.2f s", attempt, failure, delay)
+                self.sleep(delay)
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            transport=self.transport,
+            verify=self._ssl_context(),
+            trust_env=True,  # HTTPS_PROXY, NO_PROXY
+            follow_redirects=False,  # a redirect must never carry the key elsewhere
+            headers={"user-agent": f"rgpu-exec/{__version__}"},
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """The system's (or SSL_CERT_FILE's) trust, plus REMOTEGPU_CA_BUNDLE for this API only."""
+        cafile = self.environ.get(settings.ENV_SSL_CERT_FILE) or None
+        capath = self.environ.get(settings.ENV_SSL_CERT_DIR) or None
+        if cafile is None and capath is None:
+            import certifi  # noqa: PLC0415
+
+            cafile = certifi.where()
+        extra = self.environ.get(settings.ENV_CA_BUNDLE)
+        try:
+            context = ssl.create_default_context(cafile=cafile, capath=capath)
+            if extra:
+                context.load_verify_locations(cafile=extra)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"cannot load the CA certificates ({exc}). Check {settings.ENV_CA_BUNDLE}, "
+                f"{settings.ENV_SSL_CERT_FILE} and {settings.ENV_SSL_CERT_DIR}."
+            ) from exc
+        return context
+
+    def _post(
+        self, client: httpx.Client, url: str, remaining: float
+    ) -> tuple[int, httpx.Headers, bytes]:
+        timeout = httpx.Timeout(
+            min(READ_TIMEOUT, max(remaining, 0.1)),
+            connect=min(CONNECT_TIMEOUT, max(remaining, 0.1)),
+        )
+        log.debug("POST %s (key %s)", url, key_prefix(self.api_key))
+        request = client.build_request(
+            "POST",
+            url,
+            headers={api_contract.API_KEY_HEADER: self.api_key, "accept": "application/json"},
+            timeout=timeout,
+        )
+        response = client.send(request, stream=True)
+        try:
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    break
+        finally:
+            response.close()
+        log.debug("answer: HTTP %d, %d bytes", response.status_code, len(body))
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(
+                f"the RemoteGPU API at {self.api_url} answered with a body over "
+                f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}); refusing to read it",
+                transient=False,
+                status=response.status_code,
+            )
+        return response.status_code, response.headers, body
+
+    def _transport_failure(self, exc: httpx.TransportError) -> ApiError:
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                return ApiError(
+                    f"the TLS certificate of {self.api_url} is not trusted "
+                    f"({cause.verify_message}). Behind a TLS-inspecting proxy, point "
+                    f"{settings.ENV_SSL_CERT_FILE} at its CA bundle; for a private API CA, set "
+                    f"{settings.ENV_CA_BUNDLE}.",
+                    transient=False,
+                )
+            cause = cause.__cause__ or cause.__context__
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        return ApiError(
+            f"cannot reach the RemoteGPU API at {self.api_url}: the connection {kind} "
+            f"({type(exc).__name__}: {exc or 'no detail'}). Check your network and proxy "
+            f"settings (HTTPS_PROXY, NO_PROXY) or {settings.ENV_API_URL}.",
+            transient=True,
+        )
+
+    def _status_failure(self, status: int, body: bytes, namespace_id: str) -> RgpuExecError:
+        detail = _error_detail(body, self.api_key)
+        prefix = key_prefix(self.api_key)
+        if status == httpx.codes.UNAUTHORIZED:
+            return ApiKeyError(
+                f"the RemoteGPU API rejected the API key {prefix} ({detail}). Create a key with "
+                f"Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, then run "
+                f"`rgpu-exec login` or set {settings.ENV_API_KEY}."
+            )
+        if status == httpx.codes.FORBIDDEN:
+            return NamespaceAccessError(
+                f"the API key {prefix} may not get credentials for namespace {namespace_id} "
+                f"({detail}). Add the namespace to the key's kubernetes_exec scope in "
+                f"{api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
+                status=status,
+                reason=detail,
+            )
+        if status == httpx.codes.NOT_FOUND:
+            return NamespaceAccessError(
+                f"namespace {namespace_id} does not exist in the account of the API key "
+                f"{prefix} ({detail}). Check the namespace ID in your kubeconfig against the "
+                f"console, and that the key belongs to the account that owns the namespace.",
+                status=status,
+                reason=detail,
+            )
+        transient = status == _HTTP_TOO_MANY or status >= _HTTP_SERVER_ERROR
+        what = "is rate limiting" if status == _HTTP_TOO_MANY else "answered an error"
+        return ApiError(
+            f"the RemoteGPU API at {self.api_url} {what}: HTTP {status} ({detail}).",
+            transient=transient,
+            status=status,
+        )
+
+    def _parse_answer(self, headers: httpx.Headers, body: bytes) -> IssuedToken:
+        try:
+            answer = api_contract.ExecCredentialAnswer.model_validate_json(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_input=False)[:3]
+            )
+            raise ApiError(
+                f"the RemoteGPU API at {self.api_url} answered with something that is not a "
+                f"valid ExecCredential ({problems}). Nothing was cached; try again later, and "
+                f"check {settings.ENV_API_URL} points at the RemoteGPU API.",
+                transient=False,
+            ) from None
+        token = answer.status.token
+        if not token_is_safe(token):
+            raise ApiError(
+                f"the RemoteGPU API at {self.api_url} issued a token with characters that "
+                "cannot go in an HTTP header. Nothing was cached; report this to RemoteGPU.",
+                transient=False,
+            )
+        expiry = answer.status.expiration_timestamp
+        server_now = _server_date(headers) or datetime.now(timezone.utc)
+        lifetime = (expiry - server_now).total_seconds()
+        if lifetime <= 0:
+            raise ApiError(
+                f"the RemoteGPU API at {self.api_url} issued a credential that had already "
+                f"expired ({expiry.isoformat()}, server time {server_now.isoformat()}). "
+                "Nothing was cached; try again later.",
+                transient=False,
+            )
+        return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
+        return ceiling * (0.5 + self.rng.random() / 2)
+
+
+def _error_detail(body: bytes, api_key: str) -> str:
+    """The platform's reason: `code: message` from the error body, else a sanitised excerpt."""
+    try:
+        error = api_contract.ErrorBody.model_validate_json(body).error
+    except ValidationError:
+        return excerpt(body, api_key) or "no details in the answer"
+    return excerpt(f"{error.code}: {error.message}".encode(), api_key)
+
+
+def _server_date(headers: httpx.Headers) -> datetime | None:
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    server_now = _server_date(headers) or datetime.now(timezone.utc)
+    return max((when - server_now).total_seconds(), 0.0)

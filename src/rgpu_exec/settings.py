@@ -1,0 +1,114 @@
+"""Where rgpu-exec reads its environment: every environment variable is named and read here.
+
+Standard library only, and no costly modules: the cache-hit path imports this module.
+Functions take the environment as an argument (read at call time, never at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+ENV_API_KEY = "REMOTEGPU_API_KEY"
+ENV_API_URL = "REMOTEGPU_API_URL"
+ENV_CA_BUNDLE = "REMOTEGPU_CA_BUNDLE"
+ENV_PROFILE = "RGPU_EXEC_PROFILE"
+ENV_CACHE_DIR = "RGPU_EXEC_CACHE_DIR"
+ENV_LOG = "RGPU_EXEC_LOG"
+ENV_EXEC_INFO = "KUBERNETES_EXEC_INFO"
+ENV_SSL_CERT_FILE = "SSL_CERT_FILE"
+ENV_SSL_CERT_DIR = "SSL_CERT_DIR"
+
+DEFAULT_API_URL = "https://api.remotegpu.ai"
+DEFAULT_PROFILE = "default"
+APP_NAME = "rgpu-exec"
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "[::1]", "::1"})
+_UUID_CHARS = frozenset("0123456789abcdef")
+_PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def api_url(flag: str | None, environ: Mapping[str, str]) -> str:
+    """`--api-url` > `REMOTEGPU_API_URL` > the public API; without a trailing slash."""
+    url = flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL
+    return url.rstrip("/")
+
+
+def profile(flag: str | None, environ: Mapping[str, str]) -> str:
+    """`--profile` > `RGPU_EXEC_PROFILE` > `default`."""
+    return flag or environ.get(ENV_PROFILE, "").strip() or DEFAULT_PROFILE
+
+
+def api_key(environ: Mapping[str, str]) -> str | None:
+    """The key from `REMOTEGPU_API_KEY`, without surrounding whitespace.
+
+    Set but empty counts as unset (a CI secret left blank), so the keyring is tried next.
+    """
+    return environ.get(ENV_API_KEY, "").strip() or None
+
+
+def url_host(url: str) -> str:
+    """The host of an http(s) URL, lower-cased, without port or credentials."""
+    rest = url.partition("://")[2]
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host.split("]", 1)[0].lower() + "]"
+    return host.split(":", 1)[0].lower()
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in _LOOPBACK_HOSTS:
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def url_problem(url: str) -> str | None:
+    """Why this API URL is refused, or None when it is fine.
+
+    A key must never travel in clear: plain http is only allowed to a loopback address.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in ("http", "https") or not url_host(url):
+        return "is not an http(s) URL"
+    if any(c.isspace() or ord(c) < 32 for c in url):  # noqa: PLR2004
+        return "contains whitespace or control characters"
+    if scheme == "http" and not is_loopback_host(url_host(url)):
+        return "uses plain http to a non-loopback host (the API key would travel in clear)"
+    return None
+
+
+def looks_like_uuid(value: str) -> bool:
+    """Lower-case hyphenated UUID, checked without `re` (too costly for the cache-hit path)."""
+    if len(value) != 36:  # noqa: PLR2004
+        return False
+    groups = value.split("-")
+    return [len(g) for g in groups] == [8, 4, 4, 4, 12] and set(value) - {"-"} <= _UUID_CHARS
+
+
+def valid_profile(name: str) -> bool:
+    return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS  # noqa: PLR2004
+
+
+def cache_dir(environ: Mapping[str, str]) -> str | None:
+    """`RGPU_EXEC_CACHE_DIR`, else the platform's user cache directory.
+
+    Computed here with the same rules as `platformdirs.user_cache_dir("rgpu-exec")` (a test holds
+    the two equal) so that the cache-hit path need not import platformdirs. None on platforms
+    whose rules need more than the environment (Windows): callers then ask platformdirs.
+    """
+    override = environ.get(ENV_CACHE_DIR, "").strip()
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", APP_NAME)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(home, ".cache")
+        return os.path.join(base, APP_NAME)
+    return None

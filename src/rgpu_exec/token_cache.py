@@ -1,0 +1,297 @@
+"""The on-disk token cache: one small text file per (API URL, namespace ID, identity).
+
+Standard library only, and neither `json` nor `hashlib`: the cache-hit path imports this module.
+
+Layout, in the cache directory (0700):
+    <stem>.token   the entry (0600), written atomically (temp file, fsync, rename)
+    <stem>.lock    the single-flight lock, a separate file (never the entry itself)
+    <stem>.fail    a recent failed exchange, so kubectl's reruns fail fast (failure damping)
+where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
+`key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
+a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
+
+An entry is a header of `name value` lines; the token is stored as is (it must be visible ASCII
+with no quote or backslash, see `exec_credential.token_is_safe`), so a hit needs no JSON parser.
+Anything unreadable, malformed, foreign-owned, accessible to others, or a symlink is a miss.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+from rgpu_exec.exec_credential import token_is_safe
+
+ENTRY_MAGIC = "rgpu-exec-token 1"
+FAILURE_MAGIC = "rgpu-exec-failure 1"
+ENTRY_SUFFIX = ".token"
+LOCK_SUFFIX = ".lock"
+FAILURE_SUFFIX = ".fail"
+# kubectl is told the token expires this much before it really does.
+KUBECTL_EXPIRY_SLACK = 30.0
+# Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains.
+REFRESH_MIN = 60.0
+REFRESH_FRACTION = 0.10
+_MAX_FILE_BYTES = 64 * 1024
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
+
+
+def _sha256_hex(data: bytes) -> str:
+    # The small built-in SHA-256 modules load in a fraction of the time hashlib (OpenSSL) takes.
+    for name in ("_sha2", "_sha256"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    import hashlib  # noqa: PLC0415
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def key_identity(api_key: str) -> str:
+    return "key-sha256:" + _sha256_hex(api_key.encode())
+
+
+def profile_identity(profile: str) -> str:
+    return "profile:" + profile
+
+
+def entry_stem(api_url: str, namespace_id: str, identity: str) -> str:
+    return _sha256_hex(f"{api_url}\n{namespace_id}\n{identity}".encode())
+
+
+class Entry:
+    """A cached token. Times are epoch seconds on the local clock (already corrected for skew)."""
+
+    __slots__ = _ENTRY_FIELDS
+
+    def __init__(  # noqa: PLR0917
+        self,
+        api_url: str,
+        namespace_id: str,
+        identity: str,
+        issued_at: float,
+        expires_at: float,
+        token: str,
+    ) -> None:
+        self.api_url = api_url
+        self.namespace_id = namespace_id
+        self.identity = identity
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        self.token = token
+
+    @property
+    def refresh_at(self) -> float:
+        lifetime = max(self.expires_at - self.issued_at, 0.0)
+        return self.expires_at - max(REFRESH_MIN, REFRESH_FRACTION * lifetime)
+
+    def fresh(self, now: float) -> bool:
+        """Good to serve without trying a refresh."""
+        return now < self.refresh_at
+
+    def valid(self, now: float) -> bool:
+        """Not expired yet (may be inside the refresh margin)."""
+        return now < self.expires_at
+
+    def kubectl_expiry(self, now: float) -> float:
+        """What kubectl is told: a little before the real expiry, never already past."""
+        early = self.expires_at - KUBECTL_EXPIRY_SLACK
+        return early if early > now else self.expires_at
+
+    def render(self) -> str:
+        lines = [ENTRY_MAGIC]
+        lines += [f"{name} {getattr(self, name)!s}" for name in _ENTRY_FIELDS]
+        return "\n".join([*lines, "end", ""])
+
+
+class Failure:
+    """A recent failed exchange: replayed to kubectl's reruns until `until`."""
+
+    __slots__ = ("exit_code", "message", "transient", "until")
+
+    def __init__(self, until: float, exit_code: int, transient: bool, message: str) -> None:
+        self.until = until
+        self.exit_code = exit_code
+        self.transient = transient
+        self.message = message
+
+    def render(self) -> str:
+        header = f"{FAILURE_MAGIC}\nuntil {self.until!r}\nexit_code {self.exit_code}\n"
+        return header + f"transient {int(self.transient)}\n\n{self.message}"
+
+
+def directory_problem(directory: str) -> str | None:
+    """Why this cache directory must not be used, or None. A missing directory is fine."""
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is not None and st.st_uid != geteuid():
+        return f"is owned by another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _read_private(path: str) -> str | None:
+    """The file's text if it is a regular file of ours that nobody else can read; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        geteuid = getattr(os, "geteuid", None)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+            return None
+        if geteuid is not None and st.st_uid != geteuid():
+            return None
+        data = os.read(fd, _MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_FILE_BYTES:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def read_entry(directory: str, api_url: str, namespace_id: str, identity: str) -> Entry | None:
+    path = os.path.join(directory, entry_stem(api_url, namespace_id, identity) + ENTRY_SUFFIX)
+    entry = parse_entry(_read_private(path))
+    if entry is None or (entry.api_url, entry.namespace_id, entry.identity) != (
+        api_url,
+        namespace_id,
+        identity,
+    ):
+        return None
+    return entry
+
+
+def parse_entry(text: str | None) -> Entry | None:
+    """An entry from its file text, or None for anything that is not exactly a valid entry."""
+    if not text:
+        return None
+    lines = text.split("\n")
+    if len(lines) != len(_ENTRY_FIELDS) + 3 or lines[0] != ENTRY_MAGIC or lines[-2:] != ["end", ""]:
+        return None
+    values: dict[str, str] = {}
+    for line, name in zip(lines[1:-2], _ENTRY_FIELDS):
+        key, sep, value = line.partition(" ")
+        if key != name or not sep or not value:
+            return None
+        values[name] = value
+    try:
+        issued_at = float(values["issued_at"])
+        expires_at = float(values["expires_at"])
+    except ValueError:
+        return None
+    if not (issued_at < expires_at < float("inf")) or not token_is_safe(values["token"]):
+        return None
+    return Entry(
+        values["api_url"],
+        values["namespace_id"],
+        values["identity"],
+        issued_at,
+        expires_at,
+        values["token"],
+    )
+
+
+def read_failure(directory: str, stem: str, now: float) -> Failure | None:
+    """The failure recorded for this entry, if it is still within its damping window."""
+    text = _read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
+    if not text:
+        return None
+    header, sep, message = text.partition("\n\n")
+    lines = header.split("\n")
+    if not sep or not message or len(lines) != 4 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+        return None
+    try:
+        until = float(lines[1].removeprefix("until "))
+        exit_code = int(lines[2].removeprefix("exit_code "))
+        transient = lines[3] == "transient 1"
+    except ValueError:
+        return None
+    if not now < until or not 0 < exit_code < 256:  # noqa: PLR2004
+        return None
+    return Failure(until, exit_code, transient, message)
+
+
+def ensure_directory(directory: str) -> None:
+    """Create the cache directory 0700 (and its parents as the umask says)."""
+    parent = os.path.dirname(directory)
+    if parent and not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        return
+    os.chmod(directory, 0o700)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Temp file in the same directory, 0600, fsync, then rename over `path`.
+
+    The rename replaces a symlink at `path` rather than writing through it.
+    """
+    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_entry(directory: str, entry: Entry) -> None:
+    ensure_directory(directory)
+    stem = entry_stem(entry.api_url, entry.namespace_id, entry.identity)
+    _write_atomically(os.path.join(directory, stem + ENTRY_SUFFIX), entry.render())
+    remove(directory, stem, FAILURE_SUFFIX)
+
+
+def write_failure(directory: str, stem: str, failure: Failure) -> None:
+    ensure_directory(directory)
+    _write_atomically(os.path.join(directory, stem + FAILURE_SUFFIX), failure.render())
+
+
+def remove(directory: str, stem: str, suffix: str) -> None:
+    try:
+        os.unlink(os.path.join(directory, stem + suffix))
+    except FileNotFoundError:
+        pass
+
+
+def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
+    """Every entry file in the directory, parsed (None where it is not a valid entry)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [
+        (name[: -len(ENTRY_SUFFIX)], parse_entry(_read_private(os.path.join(directory, name))))
+        for name in names
+        if name.endswith(ENTRY_SUFFIX)
+    ]

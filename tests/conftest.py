@@ -1,0 +1,49 @@
+"""Every test runs in a sandbox: its own HOME, cache dir, KUBECONFIG, keyring and environment.
+
+Nothing here may reach the real user's files, keyring, kubeconfig or the network.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Variables a test must never inherit from the machine it runs on.
+_STRIPPED_PREFIXES = ("REMOTEGPU_", "RGPU_EXEC_", "KUBERNETES_", "KUBECONFIG", "PYTHON_KEYRING")
+_STRIPPED = {
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+    "DBUS_SESSION_BUS_ADDRESS", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+    "XDG_RUNTIME_DIR", "KUBECACHEDIR",
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name in _STRIPPED or name.startswith(_STRIPPED_PREFIXES):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("RGPU_EXEC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    # No real keyring: the "fail" backend raises on every call, which rgpu-exec must survive.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def rgpu_exec_bin() -> str:
+    """The installed `rgpu-exec` launcher of the interpreter running the tests."""
+    path = Path(sys.executable).parent / "rgpu-exec"
+    assert path.exists(), f"{path} is missing: run `make install` first"
+    return str(path)
