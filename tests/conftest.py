@@ -6,10 +6,14 @@ Nothing here may reach the real user's files, keyring, kubeconfig or the network
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from stub_api import StubApi
 
 # Variables a test must never inherit from the machine it runs on.
 _STRIPPED_PREFIXES = ("REMOTEGPU_", "RGPU_EXEC_", "KUBERNETES_", "KUBECONFIG", "PYTHON_KEYRING")
@@ -47,3 +51,40 @@ def rgpu_exec_bin() -> str:
     path = Path(sys.executable).parent / "rgpu-exec"
     assert path.exists(), f"{path} is missing: run `make install` first"
     return str(path)
+
+
+NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+API_KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
+
+
+@pytest.fixture
+def stub_api() -> Iterator[StubApi]:
+    with StubApi() as stub:
+        yield stub
+
+
+@pytest.fixture
+def run_token(
+    rgpu_exec_bin: str, stub_api: StubApi
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `rgpu-exec token` as kubectl would, against the stub API."""
+
+    def run(
+        *extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY
+    ) -> subprocess.CompletedProcess[str]:
+        environ = dict(os.environ)
+        if key is not None:
+            environ["REMOTEGPU_API_KEY"] = key
+        environ.update(env or {})
+        argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+        return subprocess.run(
+            [*argv, *extra],
+            env=environ,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+
+    return run

@@ -3,8 +3,9 @@
 It imports only the standard library, and only cheap parts of it (no `json`, `re`, `hashlib`,
 `argparse`, `pathlib`, `typing`, `dataclasses`); a test runs it under `python -X importtime`.
 It answers when it can be sure of the answer: a fresh cached token, or a failure recorded
-seconds ago (failure damping). Everything else (a miss, an unusual argument or exec info, a
-stale token) goes to the full command, which gives the same answers and all the error messages.
+seconds ago (failure damping, see `token_cache.lookup`). Everything else (a miss, an unusual
+argument or exec info, a stale token) goes to the full command, which gives the same answers
+and all the error messages.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _token_args(argv: Sequence[str]) -> dict[str, str] | None:
 def serve(
     argv: Sequence[str], environ: Mapping[str, str], now: float
 ) -> tuple[int, str, str] | None:
-    """(exit code, stdout, stderr) answered from the cache, or None to hand over to the full command."""
+    """(exit code, stdout, stderr) from the cache, or None to hand over to the full command."""
     options = _token_args(argv)
     exec_info = exec_credential.recognise_exec_info(environ.get(settings.ENV_EXEC_INFO))
     if options is None or exec_info is None:
@@ -53,30 +54,20 @@ def serve(
     api_url = settings.api_url(options.get("api_url"), environ)
     if not settings.looks_like_uuid(namespace_id) or settings.url_problem(api_url):
         return None
-    key = settings.api_key(environ)
-    if key is not None:
-        identity = token_cache.key_identity(key)
-    else:
-        profile = settings.profile(options.get("profile"), environ)
-        if not settings.valid_profile(profile):
-            return None
-        identity = token_cache.profile_identity(profile)
+    profile = settings.profile(options.get("profile"), environ)
+    if not settings.valid_profile(profile):
+        return None
+    identity = token_cache.identity(settings.api_key(environ), profile)
     directory = settings.cache_dir(environ)
     if directory is None or token_cache.directory_problem(directory):
         return None
 
-    entry = token_cache.read_entry(directory, api_url, namespace_id, identity)
-    if entry is not None and entry.fresh(now):
-        return 0, _credential(exec_info[0], entry, now), ""
-    stem = token_cache.entry_stem(api_url, namespace_id, identity)
-    failure = token_cache.read_failure(directory, stem, now)
-    if failure is None:
-        return None
-    if entry is not None and entry.valid(now) and failure.transient:
-        # The refresh failed moments ago on a network or server error and said so once:
-        # keep serving the still-valid token quietly until the damping window ends.
-        return 0, _credential(exec_info[0], entry, now), ""
-    return failure.exit_code, "", failure.message.rstrip("\n") + "\n"
+    _, answer = token_cache.lookup(directory, api_url, namespace_id, identity, now)
+    if isinstance(answer, token_cache.Entry):
+        return 0, _credential(exec_info[0], answer, now), ""
+    if isinstance(answer, token_cache.Failure):
+        return answer.exit_code, "", answer.message.rstrip("\n") + "\n"
+    return None
 
 
 def _credential(api_version: str, entry: token_cache.Entry, now: float) -> str:
@@ -87,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         answer = serve(args, os.environ, time.time())
-    except Exception:  # noqa: S110
+    except Exception:
         # The fast path must never be worse than the full command: on any surprise, defer to it.
         answer = None
     if answer is not None:

@@ -50,4 +50,3 @@ class ExecCredentialAnswer(BaseModel):
     ] = Field(alias="apiVersion")
     kind: Literal["ExecCredential"]
     status: CredentialStatus
-

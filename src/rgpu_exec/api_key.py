@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import api_contract, keyring_store, settings, token_cache
+from rgpu_exec import api_contract, keyring_store, settings
 from rgpu_exec.errors import ApiKeyError, UsageError
 
 if TYPE_CHECKING:
@@ -41,30 +41,24 @@ def check_key_format(value: str, where: str) -> None:
         )
 
 
-def identity_for(environ: Mapping[str, str], profile: str) -> str:
-    """Whose token the cache holds: the env key's fingerprint, else the profile (no keyring call)."""
-    key = settings.api_key(environ)
-    if key is not None:
-        return token_cache.key_identity(key)
-    return token_cache.profile_identity(profile)
-
-
 def find_api_key(
     environ: Mapping[str, str],
     profile: str,
     *,
     interactive: bool,
-    keyring_get: Callable[[str], str | None] = keyring_store.get_key,
-    prompt: Callable[[str], str] = getpass.getpass,
+    keyring_get: Callable[[str], str | None] | None = None,
+    prompt: Callable[[str], str] | None = None,
 ) -> ApiKey:
     key = env_key(environ)
     if key is not None:
         return key
-    stored = keyring_get(profile)
+    stored = (keyring_get or keyring_store.get_key)(profile)
     if stored:
         return ApiKey(stored, "keyring")
     if interactive:
-        typed = prompt(f"RemoteGPU API key (profile {profile!r}, not echoed): ").strip()
+        typed = (prompt or getpass.getpass)(
+            f"RemoteGPU API key (profile {profile!r}, not echoed): "
+        ).strip()
         if typed:
             check_key_format(typed, "The key you typed")
             print(

@@ -3,7 +3,7 @@
     RgpuExecError                 1  (base; anything unexpected that we still explain)
      ├── UsageError               2  bad flags, environment, exec info or input files
      ├── ApiKeyError              3  no API key, or the API rejected it (401)
-     ├── NamespaceAccessError     4  the key may not use this namespace (403), or it is unknown (404)
+     ├── NamespaceAccessError     4  the key may not use this namespace (403), or no such one (404)
      └── ApiError                 5  the API is unreachable, timed out, or answered nonsense
           (transient=True: network, timeout, 429 or 5xx — worth retrying later)
 
@@ -34,6 +34,14 @@ class RgpuExecError(Exception):
 
     def __str__(self) -> str:
         return f"rgpu-exec: {self.message}"
+
+
+class RecentFailureError(RgpuExecError):
+    """A failure recorded seconds ago, replayed to kubectl's reruns with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message.removeprefix("rgpu-exec: "))
+        self.exit_code = ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.UNEXPECTED
 
 
 class UsageError(RgpuExecError):

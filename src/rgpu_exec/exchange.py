@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_DEADLINE = 20.0
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
 _BACKOFF_BASE = 0.5
@@ -53,7 +52,7 @@ class Exchanger:
     api_url: str
     api_key: str
     environ: Mapping[str, str]
-    deadline: float = DEFAULT_DEADLINE
+    deadline: float = settings.DEFAULT_DEADLINE
     transport: httpx.BaseTransport | None = None
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -241,7 +240,7 @@ class Exchanger:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return retry_after
-        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + self.rng.random() / 2)
 
 
@@ -278,4 +277,4 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     server_now = _server_date(headers) or datetime.now(timezone.utc)
-    return max((when - server_now).total_seconds(), 0.0)
+    return max(float((when - server_now).total_seconds()), 0.0)

@@ -1,4 +1,4 @@
-"""KUBERNETES_EXEC_INFO, parsed in full (the cache-hit path only recognises kubectl's usual forms)."""
+"""KUBERNETES_EXEC_INFO parsed in full (the cache-hit path only knows kubectl's usual forms)."""
 
 from __future__ import annotations
 

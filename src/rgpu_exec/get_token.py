@@ -16,17 +16,25 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import filelock
-import httpx
 
 from rgpu_exec import settings, token_cache
-from rgpu_exec.api_key import find_api_key, identity_for
-from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, RgpuExecError, UsageError
-from rgpu_exec.exchange import DEFAULT_DEADLINE, Exchanger
+from rgpu_exec.api_key import find_api_key
+from rgpu_exec.errors import (
+    ApiError,
+    ApiKeyError,
+    NamespaceAccessError,
+    RecentFailureError,
+    RgpuExecError,
+    UsageError,
+)
+from rgpu_exec.exchange import Exchanger
 from rgpu_exec.exec_credential import render
 from rgpu_exec.exec_info import parse_exec_info
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    import httpx
 
     from rgpu_exec.api_key import ApiKey
 
@@ -36,8 +44,9 @@ log = logging.getLogger(__name__)
 FAILURE_DAMPING_SECONDS = 5.0
 # A refresh while a valid token is still in hand gives up sooner than a cold exchange.
 STALE_REFRESH_DEADLINE = 5.0
-# The bounded wait for another process's exchange of the same entry; after it, exchange anyway.
-LOCK_WAIT_SECONDS = DEFAULT_DEADLINE + 2.0
+# The bounded wait for another process's exchange of the same entry is that exchange's deadline
+# plus this; after it, exchange anyway rather than hang kubectl (it has no timeout on plugins).
+LOCK_WAIT_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,25 +83,43 @@ class TokenCommand:
             raise UsageError(
                 f"profile name {profile!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
             )
-        identity = identity_for(self.environ, profile)
+        cold_deadline = settings.deadline(self.environ)
+        if cold_deadline is None:
+            raise UsageError(
+                f"{settings.ENV_DEADLINE} must be a number of seconds between 0.1 and 300 "
+                f"(got {self.environ.get(settings.ENV_DEADLINE)!r}); unset it for the default "
+                f"of {settings.DEFAULT_DEADLINE:.0f} s."
+            )
+        identity = token_cache.identity(settings.api_key(self.environ), profile)
         cache = self._cache()
         stem = token_cache.entry_stem(api_url, request.namespace_id, identity)
 
         def answer(entry: token_cache.Entry) -> str:
             return render(exec_info.api_version, entry.token, entry.kubectl_expiry(self.clock()))
 
-        entry = cache.read(api_url, request.namespace_id, identity) if cache else None
-        if entry is not None and entry.fresh(self.clock()):
-            log.debug("cache hit")
-            return answer(entry)
-        with _single_flight(cache, stem):
-            entry = cache.read(api_url, request.namespace_id, identity) if cache else None
-            if entry is not None and entry.fresh(self.clock()):
-                log.debug("cache hit after waiting for another process's exchange")
-                return answer(entry)
+        def cached() -> tuple[token_cache.Entry | None, str | None]:
+            if cache is None:
+                return None, None
+            entry, verdict = token_cache.lookup(
+                cache.directory, api_url, request.namespace_id, identity, self.clock()
+            )
+            if isinstance(verdict, token_cache.Failure):
+                log.debug("replaying a failure recorded for this entry moments ago")
+                raise RecentFailureError(verdict.message, verdict.exit_code)
+            return entry, answer(verdict) if verdict is not None else None
+
+        _, output = cached()
+        if output is not None:
+            log.debug("answered from the cache")
+            return output
+        with _single_flight(cache, stem, cold_deadline + LOCK_WAIT_GRACE):
+            entry, output = cached()
+            if output is not None:
+                log.debug("answered from the cache after waiting for another process")
+                return output
             stale = entry if entry is not None and entry.valid(self.clock()) else None
             key = find_api_key(self.environ, profile, interactive=exec_info.interactive)
-            deadline = STALE_REFRESH_DEADLINE if stale else DEFAULT_DEADLINE
+            deadline = min(STALE_REFRESH_DEADLINE, cold_deadline) if stale else cold_deadline
             try:
                 issued = self._exchanger(api_url, key, deadline).exchange(request.namespace_id)
             except ApiError as exc:
@@ -176,7 +203,8 @@ class _Cache:
 class _single_flight:  # noqa: N801 - used as a context manager, reads like one
     """Hold the entry's lock, with a bounded wait; never hang kubectl, never fail for a lock."""
 
-    def __init__(self, cache: _Cache | None, stem: str) -> None:
+    def __init__(self, cache: _Cache | None, stem: str, wait: float) -> None:
+        self._wait = wait
         self._lock: filelock.BaseFileLock | None = None
         if cache is None:
             return
@@ -185,7 +213,7 @@ class _single_flight:  # noqa: N801 - used as a context manager, reads like one
         except OSError as exc:
             log.debug("cannot create the cache directory: %s", exc)
             return
-        self._lock = filelock.FileLock(cache.lock_path(stem), timeout=LOCK_WAIT_SECONDS)
+        self._lock = filelock.FileLock(cache.lock_path(stem), timeout=wait)
 
     def __enter__(self) -> None:
         if self._lock is None:
@@ -193,7 +221,7 @@ class _single_flight:  # noqa: N801 - used as a context manager, reads like one
         try:
             self._lock.acquire()
         except filelock.Timeout:
-            log.debug("lock wait over %.0f s: exchanging without it", LOCK_WAIT_SECONDS)
+            log.debug("lock wait over %.0f s: exchanging without it", self._wait)
             self._lock = None
         except OSError as exc:
             log.debug("cannot take the lock (%s): exchanging without it", exc)

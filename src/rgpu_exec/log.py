@@ -1,4 +1,4 @@
-"""`RGPU_EXEC_LOG=debug`: each step on stderr, with anything shaped like an API key cut to its prefix."""
+"""`RGPU_EXEC_LOG=debug`: each step on stderr; anything shaped like an API key cut to its prefix."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ _KEY_SHAPE = re.compile(r"(rgpu_[0-9a-f]{8})_[A-Za-z0-9_-]+")
 
 class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return _KEY_SHAPE.sub(lambda m: m.group(1)[:KEY_PREFIX_LENGTH] + "…", super().format(record))
+        return _KEY_SHAPE.sub(
+            lambda m: m.group(1)[:KEY_PREFIX_LENGTH] + "…", super().format(record)
+        )
 
 
 def configure(environ: Mapping[str, str]) -> None:

@@ -19,15 +19,27 @@ ENV_CA_BUNDLE = "REMOTEGPU_CA_BUNDLE"
 ENV_PROFILE = "RGPU_EXEC_PROFILE"
 ENV_CACHE_DIR = "RGPU_EXEC_CACHE_DIR"
 ENV_LOG = "RGPU_EXEC_LOG"
+ENV_DEADLINE = "RGPU_EXEC_DEADLINE"
 ENV_EXEC_INFO = "KUBERNETES_EXEC_INFO"
 ENV_SSL_CERT_FILE = "SSL_CERT_FILE"
 ENV_SSL_CERT_DIR = "SSL_CERT_DIR"
+# Read by the keyring library; login honours a plaintext backend only when it is named here.
+ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
+# kubectl's own: `check --kubeconfig-context` and `doctor` read kubeconfig and kuberc as it does.
+ENV_KUBECONFIG = "KUBECONFIG"
+ENV_KUBERC = "KUBERC"
+# https://no-color.org: no colour in tables even on a terminal.
+ENV_NO_COLOR = "NO_COLOR"
 
 DEFAULT_API_URL = "https://api.remotegpu.ai"
 DEFAULT_PROFILE = "default"
+DEFAULT_DEADLINE = 20.0
+_DEADLINE_RANGE = (0.1, 300.0)
 APP_NAME = "rgpu-exec"
 
 _LOOPBACK_HOSTS = frozenset({"localhost", "[::1]", "::1"})
+_IPV4_OCTETS = 4
+_OCTET_MAX = 255
 _UUID_CHARS = frozenset("0123456789abcdef")
 _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
@@ -51,6 +63,19 @@ def api_key(environ: Mapping[str, str]) -> str | None:
     return environ.get(ENV_API_KEY, "").strip() or None
 
 
+def deadline(environ: Mapping[str, str]) -> float | None:
+    """`RGPU_EXEC_DEADLINE`: seconds an exchange may take, retries included; None if malformed."""
+    raw = environ.get(ENV_DEADLINE, "").strip()
+    if not raw:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    low, high = _DEADLINE_RANGE
+    return value if low <= value <= high else None
+
+
 def url_host(url: str) -> str:
     """The host of an http(s) URL, lower-cased, without port or credentials."""
     rest = url.partition("://")[2]
@@ -64,8 +89,12 @@ def url_host(url: str) -> str:
 def is_loopback_host(host: str) -> bool:
     if host in _LOOPBACK_HOSTS:
         return True
-    parts = host.split(".")
-    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+    octets = host.split(".")  # 127.0.0.0/8, as a dotted quad
+    return (
+        len(octets) == _IPV4_OCTETS
+        and octets[0] == "127"
+        and all(o.isdigit() and int(o) <= _OCTET_MAX for o in octets)
+    )
 
 
 def url_problem(url: str) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import time
 
 from rgpu_exec.exec_credential import token_is_safe
@@ -40,16 +41,14 @@ _ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at
 
 
 def _sha256_hex(data: bytes) -> str:
-    # The small built-in SHA-256 modules load in a fraction of the time hashlib (OpenSSL) takes.
-    for name in ("_sha2", "_sha256"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        return str(module.sha256(data).hexdigest())
-    import hashlib  # noqa: PLC0415
+    # The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes.
+    try:
+        module = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256")
+    except ImportError:  # a build without it
+        import hashlib  # noqa: PLC0415
 
-    return hashlib.sha256(data).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+    return str(module.sha256(data).hexdigest())
 
 
 def key_identity(api_key: str) -> str:
@@ -58,6 +57,11 @@ def key_identity(api_key: str) -> str:
 
 def profile_identity(profile: str) -> str:
     return "profile:" + profile
+
+
+def identity(api_key: str | None, profile: str) -> str:
+    """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
+    return key_identity(api_key) if api_key is not None else profile_identity(profile)
 
 
 def entry_stem(api_url: str, namespace_id: str, identity: str) -> str:
@@ -189,7 +193,7 @@ def parse_entry(text: str | None) -> Entry | None:
     if len(lines) != len(_ENTRY_FIELDS) + 3 or lines[0] != ENTRY_MAGIC or lines[-2:] != ["end", ""]:
         return None
     values: dict[str, str] = {}
-    for line, name in zip(lines[1:-2], _ENTRY_FIELDS):
+    for line, name in zip(lines[1:-2], _ENTRY_FIELDS, strict=True):
         key, sep, value = line.partition(" ")
         if key != name or not sep or not value:
             return None
@@ -229,6 +233,26 @@ def read_failure(directory: str, stem: str, now: float) -> Failure | None:
     if not now < until or not 0 < exit_code < 256:  # noqa: PLR2004
         return None
     return Failure(until, exit_code, transient, message)
+
+
+def lookup(
+    directory: str, api_url: str, namespace_id: str, identity: str, now: float
+) -> tuple[Entry | None, Entry | Failure | None]:
+    """What the cache alone can answer, and the entry it holds (fresh or not).
+
+    The answer is an Entry to serve, a Failure to replay (failure damping), or None when an
+    exchange is needed. A token inside its refresh margin is served only while a transient
+    failure to refresh it is being damped (stale-but-valid fallback).
+    """
+    entry = read_entry(directory, api_url, namespace_id, identity)
+    if entry is not None and entry.fresh(now):
+        return entry, entry
+    failure = read_failure(directory, entry_stem(api_url, namespace_id, identity), now)
+    if failure is None:
+        return entry, None
+    if entry is not None and entry.valid(now) and failure.transient:
+        return entry, entry
+    return entry, failure
 
 
 def ensure_directory(directory: str) -> None:
@@ -295,3 +319,38 @@ def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
         for name in names
         if name.endswith(ENTRY_SUFFIX)
     ]
+
+
+def purge(directory: str, stems: list[str]) -> int:
+    """Remove these entries with their lock and failure files; how many entries were removed.
+
+    Also removes every recorded failure (they are only seconds of damping): after a login or a
+    logout, a failure such as "no API key" must not be replayed to kubectl.
+    """
+    removed = 0
+    for stem in stems:
+        try:
+            os.unlink(os.path.join(directory, stem + ENTRY_SUFFIX))
+            removed += 1
+        except FileNotFoundError:
+            pass
+        remove(directory, stem, LOCK_SUFFIX)
+        remove(directory, stem, FAILURE_SUFFIX)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if name.endswith(FAILURE_SUFFIX):
+            remove(directory, name[: -len(FAILURE_SUFFIX)], FAILURE_SUFFIX)
+    return removed
+
+
+def stems_in(directory: str) -> list[str]:
+    """The stem of every file the cache keeps (entries, locks, failures), each once."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    suffixes = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX)
+    return sorted({name.rsplit(".", 1)[0] for name in names if name.endswith(suffixes)})

@@ -1,0 +1,225 @@
+"""`rgpu-exec token` as kubectl runs it: the installed launcher, in subprocesses, against a stub API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, StubApi, error_body
+
+V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}'
+V1BETA1_INFO = V1_INFO.replace("/v1", "/v1beta1")
+
+
+def credential(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "stderr must stay silent on success"
+    decoded = json.loads(result.stdout)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def test_cold_then_hit_makes_one_request(run_token, stub_api: StubApi) -> None:
+    first = credential(run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
+    second = credential(run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
+
+    assert stub_api.count == 1
+    assert first == second
+    assert first["apiVersion"] == "client.authentication.k8s.io/v1"
+    assert first["kind"] == "ExecCredential"
+    status = first["status"]
+    assert isinstance(status, dict)
+    assert status["token"] == "stub-token-1"
+    # kubectl is told a little less than the 15 minutes the stub grants.
+    expiry = datetime.strptime(status["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    remaining = expiry.replace(tzinfo=timezone.utc).timestamp() - time.time()
+    assert 800 < remaining < 900
+    request = stub_api.requests[0]
+    assert request["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+    assert request["headers"]["x-api-key"] == API_KEY
+
+
+@pytest.mark.parametrize(
+    ("exec_info", "expected"),
+    [
+        pytest.param(V1_INFO, "client.authentication.k8s.io/v1", id="v1"),
+        pytest.param(V1BETA1_INFO, "client.authentication.k8s.io/v1beta1", id="v1beta1"),
+        pytest.param(None, "client.authentication.k8s.io/v1", id="unset"),
+        pytest.param(
+            '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1",'
+            '"spec":{"interactive":false,"cluster":{"server":"https://k.example","config":null}}}',
+            "client.authentication.k8s.io/v1beta1",
+            id="v1beta1-with-cluster-info",
+        ),
+    ],
+)
+def test_answers_in_the_requested_version_on_miss_and_hit(run_token, exec_info, expected) -> None:
+    env = {"KUBERNETES_EXEC_INFO": exec_info} if exec_info else {}
+    for _ in range(2):  # the miss (full path), then the hit (fast path)
+        assert credential(run_token(env=env))["apiVersion"] == expected
+
+
+@pytest.mark.parametrize(
+    "exec_info",
+    [
+        pytest.param("{not json", id="malformed"),
+        pytest.param(V1_INFO.replace("/v1", "/v1alpha1"), id="v1alpha1"),
+        pytest.param('{"apiVersion":"client.authentication.k8s.io/v1","kind":"Pod"}', id="kind"),
+    ],
+)
+def test_bad_exec_info_is_a_usage_error(run_token, stub_api: StubApi, exec_info) -> None:
+    result = run_token(env={"KUBERNETES_EXEC_INFO": exec_info})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("rgpu-exec: KUBERNETES_EXEC_INFO")
+    assert stub_api.count == 0
+
+
+def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api: StubApi) -> None:
+    stub_api.default = Reply(delay=0.5)  # hold the exchange open while the others queue
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda _: run_token(), range(16)))
+    tokens = {credential(r)["status"]["token"] for r in results}  # type: ignore[index]
+    assert stub_api.count == 1
+    assert tokens == {"stub-token-1"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "exit_code", "words"),
+    [
+        pytest.param(
+            Reply(
+                401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+            ),
+            3,
+            ["revoked_api_key", "rgpu_3f9a2c1b", "rgpu-exec login", "Settings / API Keys"],
+            id="revoked-key",
+        ),
+        pytest.param(
+            Reply(403, error_body("forbidden", "Key scope does not cover this namespace")),
+            4,
+            [NAMESPACE_ID, "rgpu_3f9a2c1b", "forbidden"],
+            id="denied-namespace",
+        ),
+        pytest.param(
+            Reply(404, error_body("namespace_not_found", "Namespace not found")),
+            4,
+            [NAMESPACE_ID, "does not exist"],
+            id="unknown-namespace",
+        ),
+    ],
+)
+def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
+    run_token, stub_api: StubApi, reply: Reply, exit_code: int, words: list[str]
+) -> None:
+    stub_api.default = reply
+    results = [run_token() for _ in range(6)]  # kubectl reruns a failing plugin 5-6 times
+
+    assert stub_api.count == 1
+    for result in results:
+        assert result.returncode == exit_code
+        assert result.stdout == ""
+        assert result.stderr.startswith("rgpu-exec: ")
+        assert API_KEY not in result.stderr
+        for word in words:
+            assert word in result.stderr
+    assert len({r.stderr for r in results}) == 1, "reruns repeat the same message"
+
+
+def test_no_key_names_both_ways_to_supply_one(run_token, stub_api: StubApi) -> None:
+    result = run_token(key=None)
+    assert result.returncode == 3
+    assert "REMOTEGPU_API_KEY" in result.stderr
+    assert "rgpu-exec login" in result.stderr
+    assert stub_api.count == 0
+
+
+def test_api_down_is_exit_5_within_the_deadline(run_token, stub_api: StubApi) -> None:
+    stub_api.default = Reply(503, b"<html>upstream unavailable</html>")
+    started = time.monotonic()
+    result = run_token()
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 5
+    assert "HTTP 503" in result.stderr
+    assert "upstream unavailable" in result.stderr
+    assert stub_api.count > 1, "5xx is retried"
+    assert elapsed < 30
+    # The rerun within the damping window fails fast, without asking again.
+    count = stub_api.count
+    assert run_token().returncode == 5
+    assert stub_api.count == count
+
+
+def test_connection_refused_is_exit_5(rgpu_exec_bin: str) -> None:
+    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, RGPU_EXEC_DEADLINE="2")
+    started = time.monotonic()
+    result = subprocess.run(
+        [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", "http://127.0.0.1:9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 5
+    assert "cannot reach the RemoteGPU API at http://127.0.0.1:9" in result.stderr
+    assert "within 2 s" in result.stderr
+    assert time.monotonic() - started < 10
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_network(rgpu_exec_bin: str) -> None:
+    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, REMOTEGPU_API_URL="http://api.remotegpu.ai")
+    result = subprocess.run(
+        [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "plain http" in result.stderr
+    assert API_KEY not in result.stderr
+
+
+def test_cache_entry_is_private_and_never_holds_the_key(run_token, sandbox: Path) -> None:
+    credential(run_token())
+    cache = sandbox / "cache"
+    assert cache.stat().st_mode & 0o777 == 0o700
+    entries = list(cache.glob("*.token"))
+    assert len(entries) == 1
+    assert entries[0].stat().st_mode & 0o777 == 0o600
+    for path in cache.iterdir():
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes()
+
+
+def test_a_different_key_never_gets_another_identitys_token(run_token, stub_api: StubApi) -> None:
+    first = credential(run_token())
+    other = credential(run_token(key="rgpu_0badc0de_AnotherKeyAnotherKeyAnotherKey12"))
+    assert first["status"] != other["status"]
+    assert stub_api.count == 2
+    assert stub_api.requests[1]["headers"]["x-api-key"].startswith("rgpu_0badc0de_")
+
+
+def test_kubectl_rgpu_entry_point_runs_the_same_command(rgpu_exec_bin, stub_api: StubApi) -> None:
+    kubectl_rgpu = str(Path(rgpu_exec_bin).with_name("kubectl-rgpu"))
+    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY)
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    via_plugin = subprocess.run(
+        [kubectl_rgpu, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    via_launcher = subprocess.run(
+        [rgpu_exec_bin, *argv], env=env, capture_output=True, text=True, check=False
+    )
+    assert json.loads(via_plugin.stdout) == json.loads(via_launcher.stdout)
+    assert stub_api.count == 1
