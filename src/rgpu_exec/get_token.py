@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -32,11 +33,9 @@ from rgpu_exec.exec_credential import render
 from rgpu_exec.exec_info import parse_exec_info
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     import httpx
-
-    from rgpu_exec.api_key import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +55,19 @@ class TokenRequest:
     profile: str | None = None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A validated request: what to answer, and which cache entry stands for it."""
+
+    api_version: str
+    interactive: bool
+    api_url: str
+    namespace_id: str
+    profile: str
+    identity: str
+    deadline: float
+
+
 @dataclass
 class TokenCommand:
     environ: Mapping[str, str]
@@ -65,6 +77,42 @@ class TokenCommand:
 
     def run(self, request: TokenRequest) -> str:
         """The ExecCredential JSON for kubectl, or an RgpuExecError."""
+        plan = self._plan(request)
+        cache = self._cache(plan)
+        output = cache.answer(self.clock())
+        if output is not None:
+            return output
+        with cache.single_flight(plan.deadline + LOCK_WAIT_GRACE):
+            output = cache.answer(self.clock())  # another process may have just refreshed it
+            if output is not None:
+                return output
+            stale = cache.valid_entry(self.clock())
+            key = find_api_key(self.environ, plan.profile, interactive=plan.interactive)
+            deadline = min(STALE_REFRESH_DEADLINE, plan.deadline) if stale else plan.deadline
+            exchanger = Exchanger(
+                plan.api_url, key.value, self.environ, deadline=deadline, transport=self.transport
+            )
+            try:
+                issued = exchanger.exchange(plan.namespace_id)
+            except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
+                cache.remember_failure(exc, self.clock())
+                if stale is None or not (isinstance(exc, ApiError) and exc.transient):
+                    raise
+                self.warn(
+                    f"rgpu-exec: warning: could not refresh the token ({exc.message}); using "
+                    f"the cached one, valid until {_clock_time(stale.expires_at)}."
+                )
+                return cache.render(stale, self.clock())
+            now = self.clock()
+            # Local expiry from the lifetime the server states: immune to our clock's skew.
+            fresh = token_cache.Entry(
+                plan.api_url, plan.namespace_id, plan.identity, now, now + issued.lifetime,
+                issued.token,
+            )  # fmt: skip
+            cache.save(fresh)
+            return cache.render(fresh, now)
+
+    def _plan(self, request: TokenRequest) -> _Plan:
         exec_info = parse_exec_info(self.environ.get(settings.ENV_EXEC_INFO))
         api_url = settings.api_url(request.api_url, self.environ)
         problem = settings.url_problem(api_url)
@@ -83,76 +131,20 @@ class TokenCommand:
             raise UsageError(
                 f"profile name {profile!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
             )
-        cold_deadline = settings.deadline(self.environ)
-        if cold_deadline is None:
+        deadline = settings.deadline(self.environ)
+        if deadline is None:
             raise UsageError(
                 f"{settings.ENV_DEADLINE} must be a number of seconds between 0.1 and 300 "
                 f"(got {self.environ.get(settings.ENV_DEADLINE)!r}); unset it for the default "
                 f"of {settings.DEFAULT_DEADLINE:.0f} s."
             )
         identity = token_cache.identity(settings.api_key(self.environ), profile)
-        cache = self._cache()
-        stem = token_cache.entry_stem(api_url, request.namespace_id, identity)
+        return _Plan(
+            exec_info.api_version, exec_info.interactive, api_url, request.namespace_id,
+            profile, identity, deadline,
+        )  # fmt: skip
 
-        def answer(entry: token_cache.Entry) -> str:
-            return render(exec_info.api_version, entry.token, entry.kubectl_expiry(self.clock()))
-
-        def cached() -> tuple[token_cache.Entry | None, str | None]:
-            if cache is None:
-                return None, None
-            entry, verdict = token_cache.lookup(
-                cache.directory, api_url, request.namespace_id, identity, self.clock()
-            )
-            if isinstance(verdict, token_cache.Failure):
-                log.debug("replaying a failure recorded for this entry moments ago")
-                raise RecentFailureError(verdict.message, verdict.exit_code)
-            return entry, answer(verdict) if verdict is not None else None
-
-        _, output = cached()
-        if output is not None:
-            log.debug("answered from the cache")
-            return output
-        with _single_flight(cache, stem, cold_deadline + LOCK_WAIT_GRACE):
-            entry, output = cached()
-            if output is not None:
-                log.debug("answered from the cache after waiting for another process")
-                return output
-            stale = entry if entry is not None and entry.valid(self.clock()) else None
-            key = find_api_key(self.environ, profile, interactive=exec_info.interactive)
-            deadline = min(STALE_REFRESH_DEADLINE, cold_deadline) if stale else cold_deadline
-            try:
-                issued = self._exchanger(api_url, key, deadline).exchange(request.namespace_id)
-            except ApiError as exc:
-                if stale is not None and exc.transient:
-                    self.warn(
-                        f"rgpu-exec: warning: could not refresh the token ({exc.message}); using "
-                        f"the cached one, valid until {_clock_time(stale.expires_at)}."
-                    )
-                    if cache:
-                        cache.remember_failure(stem, exc, self.clock())
-                    return answer(stale)
-                if cache:
-                    cache.remember_failure(stem, exc, self.clock())
-                raise
-            except (ApiKeyError, NamespaceAccessError) as exc:
-                if cache:
-                    cache.remember_failure(stem, exc, self.clock())
-                raise
-            now = self.clock()
-            # Local expiry from the lifetime the server states: immune to our clock's skew.
-            fresh = token_cache.Entry(
-                api_url, request.namespace_id, identity, now, now + issued.lifetime, issued.token
-            )
-            if cache:
-                cache.write(fresh)
-            return answer(fresh)
-
-    def _exchanger(self, api_url: str, key: ApiKey, deadline: float) -> Exchanger:
-        return Exchanger(
-            api_url, key.value, self.environ, deadline=deadline, transport=self.transport
-        )
-
-    def _cache(self) -> _Cache | None:
+    def _cache(self, plan: _Plan) -> _CacheSlot:
         directory = settings.cache_dir(self.environ)
         if directory is None:
             import platformdirs  # noqa: PLC0415
@@ -165,19 +157,53 @@ class TokenCommand:
                 f"kubectl command will exchange a new token until you fix it (chmod 700 it, or "
                 f"set {settings.ENV_CACHE_DIR} to a private directory)."
             )
-            return None
-        return _Cache(directory, self.warn)
+        return _CacheSlot(None if problem else directory, plan, self.warn)
 
 
 @dataclass
-class _Cache:
-    directory: str
+class _CacheSlot:
+    """The one cache entry a request uses; every method is a no-op when the cache is off."""
+
+    directory: str | None
+    plan: _Plan
     warn: Callable[[str], None]
 
-    def read(self, api_url: str, namespace_id: str, identity: str) -> token_cache.Entry | None:
-        return token_cache.read_entry(self.directory, api_url, namespace_id, identity)
+    @property
+    def stem(self) -> str:
+        return token_cache.entry_stem(self.plan.api_url, self.plan.namespace_id, self.plan.identity)
 
-    def write(self, entry: token_cache.Entry) -> None:
+    def render(self, entry: token_cache.Entry, now: float) -> str:
+        return render(self.plan.api_version, entry.token, entry.kubectl_expiry(now))
+
+    def answer(self, now: float) -> str | None:
+        """What the cache alone answers (see `token_cache.lookup`), else None."""
+        if self.directory is None:
+            return None
+        plan = self.plan
+        _, verdict = token_cache.lookup(
+            self.directory, plan.api_url, plan.namespace_id, plan.identity, now
+        )
+        if isinstance(verdict, token_cache.Failure):
+            log.debug("replaying a failure recorded for this entry moments ago")
+            raise RecentFailureError(verdict.message, verdict.exit_code)
+        if verdict is not None:
+            log.debug("answered from the cache")
+            return self.render(verdict, now)
+        return None
+
+    def valid_entry(self, now: float) -> token_cache.Entry | None:
+        """The cached token if it has not expired yet (it may be inside the refresh margin)."""
+        if self.directory is None:
+            return None
+        plan = self.plan
+        entry = token_cache.read_entry(
+            self.directory, plan.api_url, plan.namespace_id, plan.identity
+        )
+        return entry if entry is not None and entry.valid(now) else None
+
+    def save(self, entry: token_cache.Entry) -> None:
+        if self.directory is None:
+            return
         try:
             token_cache.write_entry(self.directory, entry)
         except OSError as exc:
@@ -186,50 +212,42 @@ class _Cache:
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
 
-    def remember_failure(self, stem: str, exc: RgpuExecError, now: float) -> None:
+    def remember_failure(self, exc: RgpuExecError, now: float) -> None:
+        if self.directory is None:
+            return
         transient = isinstance(exc, ApiError) and exc.transient
         failure = token_cache.Failure(
             now + FAILURE_DAMPING_SECONDS, int(exc.exit_code), transient, str(exc)
         )
         try:
-            token_cache.write_failure(self.directory, stem, failure)
+            token_cache.write_failure(self.directory, self.stem, failure)
         except OSError as exc2:
             log.debug("could not record the failure: %s", exc2)
 
-    def lock_path(self, stem: str) -> str:
-        return f"{self.directory}/{stem}{token_cache.LOCK_SUFFIX}"
-
-
-class _single_flight:  # noqa: N801 - used as a context manager, reads like one
-    """Hold the entry's lock, with a bounded wait; never hang kubectl, never fail for a lock."""
-
-    def __init__(self, cache: _Cache | None, stem: str, wait: float) -> None:
-        self._wait = wait
-        self._lock: filelock.BaseFileLock | None = None
-        if cache is None:
+    @contextmanager
+    def single_flight(self, wait: float) -> Iterator[None]:
+        """Hold the entry's lock with a bounded wait; never hang kubectl, never fail for a lock."""
+        if self.directory is None:
+            yield
             return
+        lock = filelock.FileLock(
+            f"{self.directory}/{self.stem}{token_cache.LOCK_SUFFIX}", timeout=wait
+        )
         try:
-            token_cache.ensure_directory(cache.directory)
-        except OSError as exc:
-            log.debug("cannot create the cache directory: %s", exc)
-            return
-        self._lock = filelock.FileLock(cache.lock_path(stem), timeout=wait)
-
-    def __enter__(self) -> None:
-        if self._lock is None:
-            return
-        try:
-            self._lock.acquire()
+            token_cache.ensure_directory(self.directory)
+            lock.acquire()
         except filelock.Timeout:
-            log.debug("lock wait over %.0f s: exchanging without it", self._wait)
-            self._lock = None
+            log.debug("lock wait over %.0f s: exchanging without it", wait)
+            yield
+            return
         except OSError as exc:
             log.debug("cannot take the lock (%s): exchanging without it", exc)
-            self._lock = None
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._lock is not None:
-            self._lock.release()
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 def _clock_time(epoch: float) -> str:

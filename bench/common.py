@@ -1,0 +1,84 @@
+"""Side-by-side timing of commands: alternate them (A B A B ...), then medians and ratios.
+
+On a noisy, shared machine only a comparison made in one interleaved run is fair.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    runs: int
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return {
+            "name": self.name,
+            "median_ms": round(self.median_ms, 2),
+            "min_ms": round(self.min_ms, 2),
+            "max_ms": round(self.max_ms, 2),
+            "runs": self.runs,
+        }
+
+
+def time_once(argv: Sequence[str], env: Mapping[str, str]) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        argv, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{argv[0]} failed ({result.returncode}): {result.stderr.decode()[:300]}"
+        )
+    return elapsed
+
+
+def interleaved(
+    commands: Mapping[str, tuple[Sequence[str], Mapping[str, str]]],
+    runs: int = 30,
+    warmup: int = 3,
+) -> dict[str, Figure]:
+    """Time each command `runs` times, alternating between them, after `warmup` rounds."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(warmup + runs):
+        for name, (argv, env) in commands.items():
+            elapsed = time_once(argv, env)
+            if round_ >= warmup:
+                samples[name].append(elapsed)
+    return {
+        name: Figure(name, statistics.median(s), min(s), max(s), len(s))
+        for name, s in samples.items()
+    }
+
+
+def base_env() -> dict[str, str]:
+    """The caller's environment, with bytecode caching on, as on a user's machine.
+
+    (Some CI images set PYTHONDONTWRITEBYTECODE, which makes every run recompile the package.)
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def compile_package() -> None:
+    """Write the package's bytecode once, as `pip install` does for a regular install."""
+    import compileall  # noqa: PLC0415
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("rgpu_exec")
+    assert spec is not None
+    assert spec.submodule_search_locations is not None
+    for location in spec.submodule_search_locations:
+        compileall.compile_dir(location, quiet=1)
