@@ -74,8 +74,8 @@ def base_env() -> dict[str, str]:
 
 def compile_package() -> None:
     """Write the package's bytecode once, as `pip install` does for a regular install."""
-    import compileall  # noqa: PLC0415
-    import importlib.util  # noqa: PLC0415
+    import compileall
+    import importlib.util
 
     spec = importlib.util.find_spec("rgpu_exec")
     assert spec is not None

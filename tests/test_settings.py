@@ -6,9 +6,10 @@ import sys
 
 import platformdirs
 import pytest
-from conftest import NAMESPACE_ID
 
 from rgpu_exec import _fast, settings
+
+from conftest import NAMESPACE_ID
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux rules")
