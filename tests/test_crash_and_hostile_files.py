@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, NAMESPACE_ID
-from stub_api import Reply, StubApi
 
 from rgpu_exec import token_cache
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, StubApi
 
 
 def plugin_argv(rgpu_exec_bin: str, stub: StubApi) -> list[str]:
@@ -138,7 +139,7 @@ def test_a_full_disk_still_prints_the_credential_with_one_warning(
         text=True,
         timeout=60,
         check=False,
-        preexec_fn=_no_file_writes,  # noqa: PLW1509 - the point of the test
+        preexec_fn=_no_file_writes,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
