@@ -15,6 +15,8 @@ import pytest
 
 from stub_api import StubApi
 
+pytest_plugins = ["emulator_support"]
+
 # Variables a test must never inherit from the machine it runs on.
 _STRIPPED_PREFIXES = ("REMOTEGPU_", "RGPU_EXEC_", "KUBERNETES_", "KUBECONFIG", "PYTHON_KEYRING")
 _STRIPPED = {

@@ -1,0 +1,185 @@
+"""Fixtures for tests against the emulator (registered in conftest.py with `pytest_plugins`).
+
+    emulator        the session's emulator subprocess, reset before each test, wrapped in a
+                    `Harness`: the account API as the console calls it, the control plane, and
+                    a kubeconfig whose exec stanza runs the installed `rgpu-exec`
+    start_emulator  a fresh emulator subprocess with extra flags (stopped after the test)
+    kubectl         parametrized over every kubectl found: the dev extra's (beside the
+                    interpreter, else on PATH) and any /usr/lib/google-cloud-sdk/bin/kubectl.1.*
+At the end of the session, the kubectl versions exercised are listed with their outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from rgpu_exec.emulator.testing import (
+    V1,
+    EmulatorClient,
+    EmulatorProcess,
+    Ready,
+    exec_kubeconfig,
+    write_kubeconfig,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")  # kubectl.1.27, kubectl.1.28, ...
+_outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+
+@dataclass(frozen=True)
+class Kubectl:
+    path: str
+    version: str  # e.g. "v1.33.1"
+
+
+def _client_version(path: str) -> str | None:
+    try:
+        result = subprocess.run(
+            [path, "version", "--client", "-o", "json"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        return str(json.loads(result.stdout)["clientVersion"]["gitVersion"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError):
+        return None
+
+
+def find_kubectls() -> list[Kubectl]:
+    bundled = Path(sys.executable).parent / "kubectl"
+    on_path = str(bundled) if bundled.exists() else shutil.which("kubectl")
+    others = sorted(KUBECTL_DIR.glob("kubectl.1.*"), key=lambda p: int(p.suffix.lstrip(".") or 0))
+    found: dict[str, Kubectl] = {}
+    for path in [*([on_path] if on_path else []), *map(str, others)]:
+        version = _client_version(path) if os.access(path, os.X_OK) else None
+        if version:
+            found.setdefault(version, Kubectl(path, version))
+    return list(found.values())
+
+
+KUBECTLS = find_kubectls()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "kubectl" in metafunc.fixturenames:
+        params = [pytest.param(k, id=f"kubectl-{k.version}") for k in KUBECTLS] or [
+            pytest.param(None, id="no-kubectl", marks=pytest.mark.skip(reason="no kubectl found"))
+        ]
+        metafunc.parametrize("kubectl", params)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    callspec = getattr(item, "callspec", None)
+    kubectl = callspec.params.get("kubectl") if callspec else None
+    if isinstance(kubectl, Kubectl) and (report.when == "call" or report.outcome != "passed"):
+        _outcomes[kubectl.version][report.outcome] += 1
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _outcomes:
+        return
+    terminalreporter.section("kubectl versions exercised end to end")
+    for version in sorted(_outcomes, key=lambda v: [int(x) for x in v.lstrip("v").split(".")[:3]]):
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(_outcomes[version].items()))
+        terminalreporter.write_line(f"{version}: {counts}")
+
+
+@dataclass
+class Harness:
+    """One test's view of an emulator: create things, count things, run kubectl against it."""
+
+    process: EmulatorProcess
+    client: EmulatorClient
+    workdir: Path
+
+    @property
+    def ready(self) -> Ready:
+        return self.process.ready
+
+    def namespace(self, name: str) -> dict[str, Any]:
+        return self.client.create_namespace(name)
+
+    def key(self, scopes: dict[str, Any], name: str = "test-key") -> dict[str, Any]:
+        """A new API key (the create answer; the raw key is in `"key"`)."""
+        return self.client.create_key(name, scopes)
+
+    def namespace_key(self, *namespaces: dict[str, Any]) -> dict[str, Any]:
+        return self.key({"kubernetes_exec": {"namespace_ids": [ns["id"] for ns in namespaces]}})
+
+    def kubeconfig(
+        self, *namespaces: dict[str, Any], api_version: str = V1, path: Path | None = None
+    ) -> Path:
+        """A kubeconfig (at $KUBECONFIG unless `path`) with a context per namespace, named after it."""
+        config = exec_kubeconfig(
+            self.ready, str(RGPU_EXEC), [(ns["name"], ns["id"]) for ns in namespaces],
+            api_version=api_version,
+        )  # fmt: skip
+        return write_kubeconfig(path or Path(os.environ["KUBECONFIG"]), config)
+
+    def plugin_env(self, api_key: str, **extra: str) -> dict[str, str]:
+        """The test's (sandboxed) environment plus the raw key, as kubectl hands it to rgpu-exec."""
+        return {**os.environ, "REMOTEGPU_API_KEY": api_key, **extra}
+
+    def exchanges(self) -> int:
+        return self.client.exchanges()
+
+
+def run(
+    argv: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    process = EmulatorProcess(tmp_path_factory.mktemp("emulator"))
+    process.start()
+    try:
+        yield process
+    finally:
+        assert process.stop() == 0
+
+
+@pytest.fixture
+def emulator(emulator_process: EmulatorProcess, tmp_path: Path) -> Iterator[Harness]:
+    client = EmulatorClient(emulator_process.ready)
+    client.reset()
+    try:
+        yield Harness(emulator_process, client, tmp_path)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def start_emulator(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    started: list[Harness] = []
+
+    def start(*args: str) -> Harness:
+        process = EmulatorProcess(tmp_path / f"emulator-{len(started)}", *args)
+        process.start()
+        harness = Harness(process, EmulatorClient(process.ready), tmp_path)
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        harness.client.close()
+        harness.process.stop()
