@@ -1,0 +1,111 @@
+"""Read a kubeconfig downloaded from the RemoteGPU console (shape: ../shared CONTRACT.md).
+
+It holds one cluster (server, CA data), one context (`namespace: <name>`) and one user whose
+exec stanza runs `sh -c "curl ... <api>/v1/kubernetes/namespaces/<id>/exec-credential"`. We
+take the server, CA, namespace name, namespace ID and API base URL from it; the curl stanza
+itself is not copied (it has no cache and calls the API before every kubectl command).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rgpu_exec.api_contract import EXCHANGE_PATH
+from rgpu_exec.errors import UsageError
+from rgpu_exec.kubeconfig.document import Document
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_EXCHANGE = re.compile(
+    re.escape(EXCHANGE_PATH).replace(re.escape("{namespace_id}"), f"(?P<id>{_UUID})") + "$"
+)
+
+
+@dataclass(frozen=True)
+class ConsoleKubeconfig:
+    server: str
+    ca_data: str | None
+    namespace: str
+    namespace_id: str
+    api_url: str
+
+
+def parse(text: str, where: str, base_dir: Path) -> ConsoleKubeconfig:
+    doc = Document.parse(text, where)
+    context = _the_context(doc, where)
+    body = context.get("context") or {}
+    cluster = doc.find("cluster", str(body.get("cluster", "")))
+    user = doc.find("user", str(body.get("user", "")))
+    if cluster is None or user is None:
+        raise _not_console(where, f"context {context['name']!r} names a missing cluster or user")
+    namespace = body.get("namespace")
+    if not isinstance(namespace, str) or not namespace:
+        raise _not_console(where, f"context {context['name']!r} has no namespace")
+    cluster_body = cluster.get("cluster") or {}
+    server = cluster_body.get("server")
+    if not isinstance(server, str) or not server:
+        raise _not_console(where, f"cluster {cluster['name']!r} has no server")
+    api_url, namespace_id = _exchange_target(user.get("user") or {}, where)
+    return ConsoleKubeconfig(
+        server=server,
+        ca_data=_ca_data(cluster_body, base_dir),
+        namespace=namespace,
+        namespace_id=namespace_id,
+        api_url=api_url,
+    )
+
+
+def _the_context(doc: Document, where: str) -> dict[str, Any]:
+    contexts = doc.items("context")
+    chosen = doc.find("context", doc.current_context) if doc.current_context else None
+    if chosen is None and len(contexts) == 1:
+        chosen = contexts[0]
+    if chosen is None:
+        found = ", ".join(repr(c["name"]) for c in contexts) or "none"
+        raise _not_console(where, f"expected one context (or a current-context), found {found}")
+    return chosen
+
+
+def _exchange_target(user: dict[str, Any], where: str) -> tuple[str, str]:
+    exec_ = user.get("exec") or {}
+    words = [str(exec_.get("command", "")), *(str(a) for a in exec_.get("args") or [])]
+    for word in words:
+        for url in _URL.findall(word):
+            match = _EXCHANGE.search(url.split("?", 1)[0])
+            if match:
+                return url[: match.start()].rstrip("/"), match.group("id")
+    raise _not_console(
+        where,
+        "its user's exec stanza does not call the RemoteGPU exchange endpoint "
+        f"({EXCHANGE_PATH.format(namespace_id='<namespace-id>')})",
+    )
+
+
+def _ca_data(cluster: dict[str, Any], base_dir: Path) -> str | None:
+    data = cluster.get("certificate-authority-data")
+    if isinstance(data, str) and data.strip():
+        return "".join(data.split())
+    path = cluster.get("certificate-authority")
+    if isinstance(path, str) and path:
+        try:
+            return base64.b64encode((base_dir / path).read_bytes()).decode("ascii")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the certificate authority file {base_dir / path} named by the "
+                f"console kubeconfig ({exc.strerror or exc})."
+            ) from exc
+    return None
+
+
+def _not_console(where: str, problem: str) -> UsageError:
+    return UsageError(
+        f"{where} does not look like a kubeconfig from the RemoteGPU console: {problem}. "
+        "Download it again from the console's namespace page, or use `rgpu-exec kubeconfig "
+        "generate` with --namespace, --namespace-id and --server."
+    )

@@ -1,0 +1,174 @@
+"""The cluster, user and context `generate` (and `import`) write for one namespace.
+
+The user runs `rgpu-exec token --namespace-id ID`, with `--api-url` / `--profile` only when
+they differ from the built-in defaults (a value taken from the environment at generate time
+is written out, so the kubeconfig keeps working in a shell without it).
+
+The exec command defaults to the absolute path of the installed `rgpu-exec`: kubectl then
+needs no PATH (IDEs and GUI clients often start with a minimal one), at the price of a file tied
+to this installation (moving or recreating the virtual environment breaks it; the installHint
+says how to repair it). `--exec-command rgpu-exec` writes a bare name looked up on PATH: portable
+across machines, but it depends on the PATH of whatever runs kubectl.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rgpu_exec import settings
+from rgpu_exec.errors import UsageError
+from rgpu_exec.exec_credential import V1, V1BETA1
+from rgpu_exec.kubeconfig.merge import Entry
+
+ExecApiVersion = Literal["v1", "v1beta1"]
+InteractiveMode = Literal["Never", "IfAvailable"]
+EXEC_API_VERSIONS: dict[str, str] = {"v1": V1, "v1beta1": V1BETA1}
+INTERACTIVE_MODES = ("Never", "IfAvailable")
+CONTEXT_PREFIX = "rgpu-"
+_PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+_DNS_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_DNS_LABEL_MAX = 63
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything one namespace's entries depend on, validated."""
+
+    namespace: str
+    namespace_id: str
+    server: str
+    ca_data: str | None
+    context: str
+    api_url: str
+    profile: str
+    exec_command: str
+    exec_api_version: ExecApiVersion = "v1"
+    interactive_mode: InteractiveMode = "IfAvailable"
+
+    def entries(self) -> list[Entry]:
+        cluster: dict[str, object] = {"server": self.server}
+        if self.ca_data:
+            cluster["certificate-authority-data"] = self.ca_data
+        return [
+            Entry("cluster", self.context, cluster),
+            Entry("user", self.context, {"exec": self.exec_stanza()}),
+            Entry(
+                "context",
+                self.context,
+                {"cluster": self.context, "user": self.context, "namespace": self.namespace},
+            ),
+        ]
+
+    def exec_stanza(self) -> dict[str, object]:
+        args = ["token", "--namespace-id", self.namespace_id]
+        if self.api_url != settings.DEFAULT_API_URL:
+            args += ["--api-url", self.api_url]
+        if self.profile != settings.DEFAULT_PROFILE:
+            args += ["--profile", self.profile]
+        return {
+            "apiVersion": EXEC_API_VERSIONS[self.exec_api_version],
+            "command": self.exec_command,
+            "args": args,
+            "interactiveMode": self.interactive_mode,
+            "installHint": install_hint(self.namespace),
+        }
+
+
+def install_hint(namespace: str) -> str:
+    return (
+        f"rgpu-exec provides the credentials for the RemoteGPU namespace {namespace}. Install it "
+        "(pipx install rgpu-exec), then run `rgpu-exec kubeconfig generate` (or import) again "
+        "so this kubeconfig points at it."
+    )
+
+
+def default_context(namespace: str) -> str:
+    return CONTEXT_PREFIX + namespace
+
+
+def default_exec_command() -> str:
+    """The installed `rgpu-exec` beside this interpreter, else the one on PATH; absolute."""
+    found = shutil.which(settings.APP_NAME, path=str(Path(sys.executable).parent))
+    found = found or shutil.which(settings.APP_NAME)
+    if not found:
+        raise UsageError(
+            f"cannot find the installed {settings.APP_NAME} command to write into the "
+            f"kubeconfig. Pass its path with --exec-command (or --exec-command "
+            f"{settings.APP_NAME} to use PATH)."
+        )
+    return str(Path(found).absolute())
+
+
+def exec_command(flag: str | None) -> str:
+    """`--exec-command` as kubectl will run it: a relative path is made absolute (kubectl would
+    otherwise take it relative to the kubeconfig's directory); a bare name stays a bare name."""
+    if flag is None:
+        return default_exec_command()
+    if not flag.strip():
+        raise UsageError("--exec-command is empty. Give a command name or path.")
+    if "/" in flag and not Path(flag).is_absolute():
+        return str(Path(flag).absolute())
+    return flag
+
+
+def check_namespace(name: str) -> str:
+    if (
+        not 0 < len(name) <= _DNS_LABEL_MAX
+        or not set(name) <= _DNS_LABEL_CHARS
+        or name[0] == "-"
+        or name[-1] == "-"
+        or name == "all"
+    ):
+        raise UsageError(
+            f"{name!r} is not a RemoteGPU namespace name: use 1-63 lower-case letters, digits and "
+            "'-', starting and ending with a letter or digit (and not 'all')."
+        )
+    return name
+
+
+def check_context(name: str) -> str:
+    if not name or not name.isprintable() or name != name.strip():
+        raise UsageError(f"--context {name!r} is not a usable context name: use printable text.")
+    return name
+
+
+def check_server(url: str) -> str:
+    if not url.startswith("https://") or not settings.url_host(url) or settings.url_problem(url):
+        raise UsageError(
+            f"--server {url!r} is not an https:// URL. kubectl runs credential plugins only for "
+            "TLS servers; copy the server URL from the console's kubeconfig."
+        )
+    return url.rstrip("/")
+
+
+def ca_data_from_file(path: str) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the certificate authority file {path} ({exc.strerror or exc})."
+        ) from exc
+    if _PEM_MARKER not in raw:
+        raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def check_ca_data(data: str) -> str:
+    data = "".join(data.split())
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if _PEM_MARKER not in raw:
+        raise UsageError(
+            "--certificate-authority-data is not base64 of a PEM certificate. Copy the "
+            "certificate-authority-data value from the console's kubeconfig, or pass the PEM "
+            "file with --certificate-authority."
+        )
+    return data

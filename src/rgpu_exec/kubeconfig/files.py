@@ -1,0 +1,241 @@
+"""Which kubeconfig files, and how to change one safely, as kubectl does.
+
+- Files: `--kubeconfig` alone; else `KUBECONFIG` split on the path separator (duplicates
+  dropped, missing files skipped when reading); else `~/.kube/config`.
+- The default file (new entries, `current-context`): the explicit file; else the first file of
+  the list that exists; else the last one (created 0600, missing directories 0700).
+- Lock: kubectl's own `<file>.lock`, created with O_EXCL, so we and `kubectl config` never
+  write at the same time. We wait a little for it, then report it with its age.
+- Write: a temp file beside the real file, fsync, then rename over it; the file keeps its mode
+  (new files 0600). A symlinked kubeconfig is written through to its target, as kubectl does
+  (the link stays a link); the lock and the backup sit beside the name as given.
+- Backup: before changing a file that exists, its previous content goes to
+  `<file>.rgpu-exec.bak` (0600), replacing the backup of the change before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rgpu_exec import settings
+from rgpu_exec.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
+LOCK_SUFFIX = ".lock"
+BACKUP_SUFFIX = ".rgpu-exec.bak"
+LOCK_WAIT_SECONDS = 3.0
+_LOCK_POLL_SECONDS = 0.05
+_NEW_FILE_MODE = 0o600
+_NEW_DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The files kubectl would read, in order, and the one it writes new entries to."""
+
+    paths: tuple[Path, ...]
+    default: Path
+
+
+def select_targets(flag: str | None, environ: Mapping[str, str]) -> Targets:
+    if flag:
+        path = _absolute(flag, environ)
+        return Targets((path,), path)
+    raw = environ.get(settings.ENV_KUBECONFIG, "")
+    paths: list[Path] = []
+    for part in raw.split(os.pathsep):
+        if part:
+            path = _absolute(part, environ)
+            if path not in paths:
+                paths.append(path)
+    if not paths:
+        home = environ.get("HOME") or str(Path.home())
+        path = Path(home, ".kube", "config")
+        return Targets((path,), path)
+    existing = [p for p in paths if p.exists()]
+    return Targets(tuple(paths), existing[0] if existing else paths[-1])
+
+
+def _absolute(value: str, environ: Mapping[str, str]) -> Path:
+    if value == "~" or value.startswith("~/"):
+        value = (environ.get("HOME") or str(Path.home())) + value[1:]
+    return Path(os.path.abspath(value))  # noqa: PTH100 - no symlink resolution, unlike resolve()
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, or None when it does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the kubeconfig {path} ({exc.strerror or exc}). Check its permissions; "
+            "nothing was changed."
+        ) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"the kubeconfig {path} is not UTF-8 text (byte {exc.start}). Fix or move it, then "
+            "run this again; nothing was changed."
+        ) from None
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a file the user made read-only (even as root, who could write it anyway)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if not os.access(path, os.W_OK) or not info.st_mode & stat.S_IWUSR:
+        raise UsageError(
+            f"the kubeconfig {path} is read-only (mode {stat.filemode(info.st_mode)}). Make it "
+            f"writable (chmod u+w {path}) or choose another file with --kubeconfig; nothing was "
+            "changed."
+        )
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+@contextlib.contextmanager
+def locked(
+    paths: list[Path],
+    wait: float = LOCK_WAIT_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[None]:
+    """Hold `<file>.lock` for each file (in sorted order), waiting at most `wait` seconds each."""
+    held: list[Path] = []
+    try:
+        for path in sorted(set(paths)):
+            _ensure_directory(path.parent)
+            _acquire(lock_path(path), path, wait, clock, sleep)
+            held.append(lock_path(path))
+        yield
+    finally:
+        for lock in reversed(held):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+
+
+def _acquire(
+    lock: Path,
+    target: Path,
+    wait: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    give_up_at = clock() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _NEW_FILE_MODE)
+        except FileExistsError:
+            if clock() >= give_up_at:
+                raise _lock_busy(lock, target, wait) from None
+            sleep(_LOCK_POLL_SECONDS)
+            continue
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create the lock file {lock} ({exc.strerror or exc}). Check the "
+                "directory's permissions; nothing was changed."
+            ) from exc
+        os.close(fd)
+        return
+
+
+def _lock_busy(lock: Path, target: Path, wait: float) -> UsageError:
+    try:
+        age = f"created {_age(time.time() - lock.stat().st_mtime)} ago"
+    except OSError:
+        age = "of unknown age"
+    return UsageError(
+        f"{target} is locked by {lock} ({age}); waited {wait:.0f} s. Another kubectl or "
+        "rgpu-exec may be writing it. If none is running, the lock is stale (left by a command "
+        f"that was killed): delete it with `rm {lock}` and run this again. Nothing was changed."
+    )
+
+
+def _age(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:  # noqa: PLR2004
+        return f"{seconds:.0f} s"
+    if seconds < 7200:  # noqa: PLR2004
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:  # noqa: PLR2004
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def write(path: Path, text: str, previous: str | None) -> Path | None:
+    """Replace the file's content atomically; return where the previous content was saved."""
+    backup = None
+    if previous is not None:
+        backup = backup_path(path)
+        _replace(backup, previous, _NEW_FILE_MODE)
+    real = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(real.stat().st_mode)
+    except FileNotFoundError:
+        mode = _NEW_FILE_MODE
+        _ensure_directory(real.parent)
+    _replace(real, text, mode)
+    return backup
+
+
+def _replace(path: Path, text: str, mode: int) -> None:
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write in {path.parent} ({exc.strerror or exc}); rgpu-exec writes a temporary "
+            "file there and renames it over the kubeconfig. Check the directory's permissions."
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)  # noqa: PTH101
+        os.replace(temp, path)  # noqa: PTH105
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)  # noqa: PTH108
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _ensure_directory(directory: Path) -> None:
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(mode=_NEW_DIR_MODE, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the directory {directory} ({exc.strerror or exc}). Create it, or "
+            "choose another file with --kubeconfig."
+        ) from exc

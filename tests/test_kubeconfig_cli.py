@@ -1,0 +1,345 @@
+"""`rgpu-exec kubeconfig ...` through the installed launcher, as a user runs it."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, StubApi, error_body
+
+CA_DATA = base64.b64encode(
+    b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+).decode()
+GENERATE = [
+    "kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
+    "--server", "https://k8s.example:6443", "--certificate-authority-data", CA_DATA,
+]  # fmt: skip
+EXISTING = """\
+# my clusters
+apiVersion: v1
+clusters:
+- cluster:
+    server: https://prod.example   # prod
+  name: prod
+contexts:
+- context:
+    cluster: prod
+    user: prod
+  name: prod
+current-context: prod
+kind: Config
+users:
+- name: prod
+  user:
+    token: prod-token
+"""
+
+
+def run(
+    rgpu_exec_bin: str, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [rgpu_exec_bin, *args],
+        env=environ,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def kubeconfig(sandbox: Path) -> Path:
+    return sandbox / "kubeconfig"  # KUBECONFIG points here (see conftest)
+
+
+def test_generate_creates_home_kube_config_private(rgpu_exec_bin, sandbox, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG")
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 0, result.stderr
+    path = sandbox / "home" / ".kube" / "config"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert f"wrote {path}" in result.stdout
+    data = yaml.safe_load(path.read_text())
+    assert data["users"][0]["user"]["exec"]["command"] == rgpu_exec_bin
+    assert "current-context" not in data
+    assert "kubectl --context rgpu-team-ml" in result.stdout
+
+
+def test_second_run_is_byte_identical_without_backup_or_write(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+    first = kubeconfig.read_bytes()
+    backup = kubeconfig.with_name("kubeconfig.rgpu-exec.bak")
+    assert backup.read_text() == EXISTING
+    backup.unlink()
+    inode, mtime = kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 0
+    assert "nothing changed" in result.stdout
+    assert kubeconfig.read_bytes() == first
+    assert (kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns) == (inode, mtime)
+    assert not backup.exists()
+
+
+def test_comments_other_entries_and_current_context_survive(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 0, result.stderr
+    text = kubeconfig.read_text()
+    assert text.startswith(EXISTING.split("contexts:", maxsplit=1)[0])
+    assert "    server: https://prod.example   # prod\n" in text
+    data = yaml.safe_load(text)
+    assert data["current-context"] == "prod"
+    assert data["users"][0] == {"name": "prod", "user": {"token": "prod-token"}}
+
+
+def test_set_current_context(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify", "--set-current-context").returncode == 0
+    assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "rgpu-team-ml"
+
+
+def test_dry_run_prints_a_unified_diff_and_writes_nothing(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--dry-run", "--context", "ml")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"--- {kubeconfig}\n+++ {kubeconfig}\n@@ ")
+    assert "+- name: ml\n" in result.stdout
+    assert "dry run, nothing was written" in result.stderr
+    assert kubeconfig.read_text() == EXISTING
+    assert sorted(
+        p.name for p in kubeconfig.parent.iterdir() if p.name.startswith("kubeconfig")
+    ) == ["kubeconfig"]
+
+
+def test_dry_run_of_a_new_file_diffs_from_dev_null(rgpu_exec_bin, kubeconfig):
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--dry-run")
+    assert result.stdout.startswith(f"--- /dev/null\n+++ {kubeconfig}\n")
+    assert not kubeconfig.exists()
+
+
+def test_stale_lock_is_reported_with_its_age_and_the_fix(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    lock = kubeconfig.with_name("kubeconfig.lock")
+    lock.write_text("")
+    old = lock.stat().st_mtime - 600
+    os.utime(lock, (old, old))
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: ")
+    assert "created 10 min ago" in result.stderr
+    assert f"rm {lock}" in result.stderr
+    assert kubeconfig.read_text() == EXISTING
+    assert lock.exists()
+
+
+@pytest.mark.parametrize("content", ["clusters: [\n", "- not\n- a mapping\n", "users: {a: b}\n"])
+def test_malformed_kubeconfig_exits_2_untouched(rgpu_exec_bin, kubeconfig, content):
+    kubeconfig.write_text(content)
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 2
+    assert f"rgpu-exec: {kubeconfig} is not a kubeconfig" in result.stderr
+    assert kubeconfig.read_text() == content
+    assert not kubeconfig.with_name("kubeconfig.rgpu-exec.bak").exists()
+
+
+def test_read_only_kubeconfig_exits_2_intact(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    kubeconfig.chmod(0o444)
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert result.returncode == 2
+    assert "read-only" in result.stderr
+    assert kubeconfig.read_text() == EXISTING
+    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o444
+
+
+def test_kubeconfig_list_updates_the_file_holding_the_entry(rgpu_exec_bin, sandbox, monkeypatch):
+    first, second = sandbox / "first.yaml", sandbox / "second.yaml"
+    first.write_text(EXISTING)
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(second))
+    assert result.returncode == 0
+    before_first = first.read_text()
+    monkeypatch.setenv("KUBECONFIG", f"{first}{os.pathsep}{second}")
+    result = run(
+        rgpu_exec_bin,
+        *GENERATE[:-2],
+        "--no-verify",
+        "--certificate-authority-data",
+        base64.b64encode(b"-----BEGIN CERTIFICATE-----\nother\n").decode(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert first.read_text() == before_first  # cluster lives in second: updated there
+    assert (
+        "other"
+        in base64.b64decode(
+            yaml.safe_load(second.read_text())["clusters"][0]["cluster"][
+                "certificate-authority-data"
+            ]
+        ).decode()
+    )
+
+
+def test_kubeconfig_list_new_entries_go_to_the_first_existing_file(
+    rgpu_exec_bin, sandbox, monkeypatch
+):
+    missing, existing = sandbox / "missing.yaml", sandbox / "existing.yaml"
+    existing.write_text(EXISTING)
+    monkeypatch.setenv("KUBECONFIG", f"{missing}{os.pathsep}{existing}")
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+    assert not missing.exists()
+    assert "rgpu-team-ml" in existing.read_text()
+
+
+def test_symlinked_kubeconfig_is_written_through(rgpu_exec_bin, sandbox, kubeconfig):
+    real = sandbox / "dotfiles" / "kubeconfig"
+    real.parent.mkdir()
+    real.write_text(EXISTING)
+    kubeconfig.symlink_to(real)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+    assert kubeconfig.is_symlink()
+    assert "rgpu-team-ml" in real.read_text()
+
+
+def test_remove_context_user_cluster_and_current_context(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify", "--set-current-context").returncode == 0
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    assert result.returncode == 0, result.stderr
+    assert "removed context 'rgpu-team-ml'" in result.stdout
+    assert kubeconfig.read_text() == EXISTING.replace(
+        "current-context: prod", 'current-context: ""'
+    )
+    again = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    assert again.returncode == 2
+    assert "no context 'rgpu-team-ml'" in again.stderr
+
+
+def test_remove_keeps_a_user_another_context_still_uses(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING + "- name: spare\n  user: {}\n")
+    text = kubeconfig.read_text().replace(
+        "contexts:\n", "contexts:\n- context: {cluster: prod, user: prod}\n  name: prod-2\n"
+    )
+    kubeconfig.write_text(text)
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert [u["name"] for u in data["users"]] == ["prod", "spare"]
+    assert [c["name"] for c in data["clusters"]] == ["prod"]
+    assert data["current-context"] == ""
+
+
+def test_import_console_kubeconfig_from_file_and_stdin(rgpu_exec_bin, kubeconfig, sandbox):
+    console = sandbox / "console.yaml"
+    console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
+    result = run(rgpu_exec_bin, "kubeconfig", "import", str(console), "--no-verify")
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert data["contexts"][0]["context"]["namespace"] == "team-ml"
+    assert data["users"][0]["user"]["exec"]["args"] == ["token", "--namespace-id", NAMESPACE_ID]
+    assert "curl" not in kubeconfig.read_text()
+    piped = run(
+        rgpu_exec_bin, "kubeconfig", "import", "-", "--no-verify", stdin=console.read_text()
+    )
+    assert piped.returncode == 0
+    assert "nothing changed" in piped.stdout
+
+
+def test_import_of_something_else_exits_2(rgpu_exec_bin, sandbox, kubeconfig):
+    result = run(rgpu_exec_bin, "kubeconfig", "import", "-", "--no-verify", stdin=EXISTING)
+    assert result.returncode == 2
+    assert "does not look like a kubeconfig from the RemoteGPU console" in result.stderr
+    assert not kubeconfig.exists()
+
+
+def console_kubeconfig(api_url: str) -> str:
+    return f"""\
+apiVersion: v1
+kind: Config
+clusters:
+- name: remotegpu
+  cluster:
+    server: https://k8s.example:6443
+    certificate-authority-data: {CA_DATA}
+contexts:
+- name: remotegpu-team-ml
+  context:
+    cluster: remotegpu
+    user: remotegpu
+    namespace: team-ml
+current-context: remotegpu-team-ml
+users:
+- name: remotegpu
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      interactiveMode: Never
+      command: sh
+      args: ["-c", "curl -fsS -X POST -H \\"x-api-key: $REMOTEGPU_API_KEY\\" {api_url}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"]
+"""
+
+
+# Verification through the real CLI against a loopback stub of the exchange endpoint.
+
+
+def test_verification_passes_then_writes(rgpu_exec_bin, kubeconfig, stub_api: StubApi):
+    result = run(
+        rgpu_exec_bin, *GENERATE, "--api-url", stub_api.url, env={"REMOTEGPU_API_KEY": API_KEY}
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        stub_api.requests[0]["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+    )
+    assert yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-2:] == [
+        "--api-url",
+        stub_api.url,
+    ]
+
+
+def test_verification_refused_exits_4_and_writes_nothing(
+    rgpu_exec_bin, kubeconfig, stub_api: StubApi
+):
+    stub_api.default = Reply(403, error_body("forbidden", "key scope does not cover namespace"))
+    result = run(
+        rgpu_exec_bin, *GENERATE, "--api-url", stub_api.url, env={"REMOTEGPU_API_KEY": API_KEY}
+    )
+    assert result.returncode == 4
+    assert "verification failed, so nothing was written" in result.stderr
+    assert "forbidden: key scope does not cover namespace" in result.stderr
+    assert API_KEY not in result.stderr
+    assert not kubeconfig.exists()
+
+
+def test_verification_without_a_key_exits_3(rgpu_exec_bin, kubeconfig, stub_api: StubApi):
+    result = run(rgpu_exec_bin, *GENERATE, "--api-url", stub_api.url)
+    assert result.returncode == 3
+    assert "--no-verify" in result.stderr
+    assert stub_api.count == 0
+    assert not kubeconfig.exists()
+
+
+def test_import_verifies_against_the_console_api_url(rgpu_exec_bin, kubeconfig, stub_api: StubApi):
+    result = run(
+        rgpu_exec_bin,
+        "kubeconfig",
+        "import",
+        "-",
+        stdin=console_kubeconfig(stub_api.url),
+        env={"REMOTEGPU_API_KEY": API_KEY},
+    )
+    assert result.returncode == 0, result.stderr
+    assert stub_api.count == 1
+    assert (
+        yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-1]
+        == stub_api.url
+    )
