@@ -12,8 +12,18 @@ import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
-from rgpu_exec import __version__, settings
+from rgpu_exec import (
+    __version__,
+    cache_command,
+    check_command,
+    completion,
+    doctor,
+    login_command,
+    scope_command,
+    settings,
+)
 from rgpu_exec.errors import ExitCode, RgpuExecError
+from rgpu_exec.kubeconfig import command as kubeconfig_command
 from rgpu_exec.redact import scrub
 
 if TYPE_CHECKING:
@@ -26,6 +36,7 @@ EPILOG_EXIT_CODES = """exit codes:
   3  no API key, or the API rejected the key
   4  the key may not use that namespace, or the namespace does not exist
   5  the RemoteGPU API is unreachable, timed out, or answered nonsense
+  6  `rgpu-exec doctor` found a problem (each is listed with its fix)
 """
 
 
@@ -51,8 +62,9 @@ def _add_token(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     )
     parser.add_argument("--namespace-id", required=True, help="the namespace's UUID")
     parser.add_argument(
-        "--api-url", help=f"RemoteGPU API base URL (default: ${settings.ENV_API_URL} or "
-        f"{settings.DEFAULT_API_URL})"
+        "--api-url",
+        help=f"RemoteGPU API base URL (default: ${settings.ENV_API_URL} or "
+        f"{settings.DEFAULT_API_URL})",
     )
     parser.add_argument(
         "--profile",
@@ -84,6 +96,13 @@ def build_parser() -> _Parser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     _add_token(subparsers)
     # Other commands register here, each from its own module.
+    login_command.register(subparsers)
+    check_command.register(subparsers)
+    cache_command.register(subparsers)
+    doctor.register(subparsers)
+    completion.register(subparsers)
+    scope_command.register(subparsers)
+    kubeconfig_command.register(subparsers)
     return parser
 
 

@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     API_KEY = 3
     NAMESPACE_ACCESS = 4
     API = 5
+    PROBLEMS_FOUND = 6  # `rgpu-exec doctor` ran fine and found something to fix
 
 
 class RgpuExecError(Exception):

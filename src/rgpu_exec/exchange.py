@@ -62,14 +62,14 @@ class Exchanger:
         url = api_contract.exchange_url(self.api_url, namespace_id)
         give_up_at = self.monotonic() + self.deadline
         attempt = 0
-        with self._client() as client:
+        with self.client() as client:
             while True:
                 attempt += 1
                 remaining = give_up_at - self.monotonic()
                 try:
                     status, headers, body = self._post(client, url, remaining)
                 except httpx.TransportError as exc:
-                    failure: RgpuExecError = self._transport_failure(exc)
+                    failure: RgpuExecError = self.transport_failure(exc)
                     retry_after = None
                 else:
                     if status == httpx.codes.OK:
@@ -89,7 +89,7 @@ class Exchanger:
                 log.debug("attempt %d failed (%s); retrying in %.2f s", attempt, failure, delay)
                 self.sleep(delay)
 
-    def _client(self) -> httpx.Client:
+    def client(self) -> httpx.Client:
         return httpx.Client(
             transport=self.transport,
             verify=self._ssl_context(),
@@ -151,7 +151,7 @@ class Exchanger:
             )
         return response.status_code, response.headers, body
 
-    def _transport_failure(self, exc: httpx.TransportError) -> ApiError:
+    def transport_failure(self, exc: httpx.TransportError) -> ApiError:
         cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, ssl.SSLCertVerificationError):

@@ -1,0 +1,160 @@
+"""A read-only view of the kubeconfig as kubectl merges it, for `check` and `doctor`.
+
+Files: `--kubeconfig` alone, else `KUBECONFIG` split on the path separator (duplicates dropped,
+missing files skipped), else `~/.kube/config`. The first file that defines a named context, user
+or cluster wins, whole entry. Files are read with YAML safe loading and never written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rgpu_exec import settings
+from rgpu_exec.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Executables that are rgpu-exec: our launcher and the kubectl plugin (`kubectl rgpu token …`).
+PLUGIN_NAMES = frozenset({"rgpu-exec", "kubectl-rgpu"})
+_OPTIONS = {"--namespace-id": "namespace_id", "--api-url": "api_url", "--profile": "profile"}
+
+
+class UnreadableFileError(UsageError):
+    FIX = "fix or remove it (kubectl cannot use it either)"
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"cannot read {path} ({problem}). {self.FIX[0].upper()}{self.FIX[1:]}.")
+        self.detail = f"cannot read {path} ({problem})"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A named context or user, with the file that defines it (relative paths start there)."""
+
+    name: str
+    file: str
+    body: Mapping[str, Any]
+
+
+@dataclass
+class Kubeconfig:
+    files: list[str]
+    contexts: dict[str, Entry] = field(default_factory=dict)
+    users: dict[str, Entry] = field(default_factory=dict)
+    clusters: dict[str, Entry] = field(default_factory=dict)
+    current_context: str | None = None
+
+    def user_of(self, context: Entry) -> Entry | None:
+        name = context.body.get("user")
+        return self.users.get(name) if isinstance(name, str) else None
+
+    def cluster_of(self, context: Entry) -> Entry | None:
+        name = context.body.get("cluster")
+        return self.clusters.get(name) if isinstance(name, str) else None
+
+
+def kubeconfig_files(flag: str | None, environ: Mapping[str, str]) -> list[str]:
+    if flag:
+        return [str(Path(flag).expanduser().absolute())]
+    raw = environ.get(settings.ENV_KUBECONFIG, "")
+    if raw:
+        files: list[str] = []
+        for part in raw.split(os.pathsep):
+            path = str(Path(part).expanduser().absolute()) if part else ""
+            if path and path not in files:
+                files.append(path)
+        return files
+    return [str(home(environ) / ".kube" / "config")]
+
+
+def home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("HOME") or Path("~").expanduser())
+
+
+def load_yaml(path: str) -> Any:
+    """The file's YAML, safely loaded; None when it does not exist. UsageError when unreadable."""
+    from ruamel.yaml import YAML  # noqa: PLC0415
+    from ruamel.yaml.error import YAMLError  # noqa: PLC0415
+
+    try:
+        with Path(path).open(encoding="utf-8") as stream:
+            return YAML(typ="safe", pure=True).load(stream)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        raise UnreadableFileError(path, f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def load(flag: str | None, environ: Mapping[str, str]) -> Kubeconfig:
+    config = Kubeconfig(files=[])
+    for path in kubeconfig_files(flag, environ):
+        document = load_yaml(path)
+        if document is None:
+            if flag:
+                raise UsageError(f"the kubeconfig {path} does not exist.")
+            continue
+        if not isinstance(document, dict):
+            raise UsageError(f"{path} is not a kubeconfig (expected a YAML mapping).")
+        config.files.append(path)
+        if config.current_context is None and document.get("current-context"):
+            config.current_context = str(document["current-context"])
+        for section, inner, target in (
+            ("contexts", "context", config.contexts),
+            ("users", "user", config.users),
+            ("clusters", "cluster", config.clusters),
+        ):
+            for item in document.get(section) or []:
+                if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                    continue
+                body = item.get(inner)
+                if item["name"] not in target:  # the first file defining a name wins
+                    target[item["name"]] = Entry(
+                        item["name"], path, body if isinstance(body, dict) else {}
+                    )
+    return config
+
+
+@dataclass(frozen=True)
+class PluginCall:
+    """What an exec stanza asks of rgpu-exec: `token` and its options."""
+
+    command: str
+    namespace_id: str | None
+    api_url: str | None
+    profile: str | None
+
+
+def plugin_call(user: Entry) -> PluginCall | None:
+    """The rgpu-exec call in this user's exec stanza, or None when it does not run rgpu-exec."""
+    exec_ = user.body.get("exec")
+    if not isinstance(exec_, dict) or not isinstance(exec_.get("command"), str):
+        return None
+    command = exec_["command"]
+    args = [str(a) for a in exec_.get("args") or []]
+    base = Path(command.replace("\\", "/")).name.removesuffix(".exe")
+    if base == "kubectl" and args[:1] == ["rgpu"]:
+        args = args[1:]
+    elif base.startswith("python") and args[:2] == ["-m", "rgpu_exec"]:
+        args = args[2:]
+    elif base not in PLUGIN_NAMES:
+        return None
+    options: dict[str, str] = {}
+    rest = args[1:] if args[:1] == ["token"] else []
+    while rest:
+        flag, sep, value = rest.pop(0).partition("=")
+        if not sep and rest and not rest[0].startswith("--"):
+            value = rest.pop(0)
+        if flag in _OPTIONS and value:
+            options[_OPTIONS[flag]] = value
+    return PluginCall(
+        command, options.get("namespace_id"), options.get("api_url"), options.get("profile")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return " ".join(text[0].split()) if text else "no detail"
