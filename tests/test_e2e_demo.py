@@ -41,7 +41,9 @@ def test_demo_shows_the_story_and_leaves_nothing_behind(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "configmap/hello created" in out
-    assert "Exchanges before: 1, after: 1 — no new exchange, the cached token was used." in out
+    assert "added context 'rgpu-team-ml'" in out, "the kubeconfig comes from the generator"
+    assert "verification failed, so nothing was written" in out
+    assert "Exchanges before: 2, after: 2 — no new exchange, the cached token was used." in out
     assert 'cannot list resource "pods" in API group "" in the namespace "team-vision"' in out
     assert "failed with exit code 4" in out
     assert "Demo finished: everything behaved as described." in out

@@ -49,20 +49,29 @@ def _child_env(root: Path) -> dict[str, str]:
     return env
 
 
-def write_kubeconfig(
-    path: Path, ready: Ready, rgpu_exec: str, namespaces: list[dict[str, str]]
-) -> None:
-    """One context per namespace, each running `rgpu-exec token` as its exec credential plugin."""
-    # TODO(issue 4): replace with `rgpu-exec kubeconfig generate` once it exists.  # noqa: FIX002, TD003
-    from rgpu_exec.emulator.testing import exec_kubeconfig, write_kubeconfig  # noqa: PLC0415
-
-    contexts = [(ns["name"], ns["id"]) for ns in namespaces]
-    write_kubeconfig(path, exec_kubeconfig(ready, rgpu_exec, contexts))
+def _generate(
+    rgpu_exec: str, env: Mapping[str, str], ready: Ready, namespace: dict[str, str], *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """`rgpu-exec kubeconfig generate` for one namespace, shown as the user would type it."""
+    shown = f"rgpu-exec kubeconfig generate --namespace {namespace['name']} --namespace-id … "
+    print(f"  $ {shown}--server … --certificate-authority-data … --api-url … {' '.join(flags)}")
+    argv = [
+        rgpu_exec, "kubeconfig", "generate", "--namespace", namespace["name"],
+        "--namespace-id", namespace["id"], "--server", ready.kube_server,
+        "--certificate-authority-data", ready.ca_data, "--api-url", ready.api_url, *flags,
+    ]  # fmt: skip
+    result = subprocess.run(
+        argv, env=dict(env), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        timeout=120, check=False,
+    )  # fmt: skip
+    for line in (result.stdout + result.stderr).rstrip().splitlines():
+        print(f"    {line}")
+    return result
 
 
 def _kubectl(kubectl: str, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     shown = " ".join(["kubectl", *args])
-    say(f"  $ {shown}")
+    print(f"  $ {shown}", flush=True)
     result = subprocess.run(
         [kubectl, *args], env=dict(env), capture_output=True, text=True,
         stdin=subprocess.DEVNULL, timeout=120, check=False,
@@ -86,14 +95,21 @@ def _demo(root: Path, kubectl: str, rgpu_exec: str) -> bool:
                 f"key {key['prefix']}… whose scope covers team-ml only. The raw key is handed to "
                 "kubectl's children in REMOTEGPU_API_KEY and never written to disk.")  # fmt: skip
             env["REMOTEGPU_API_KEY"] = key["key"]
-            write_kubeconfig(root / "kubeconfig", emulator.ready, rgpu_exec, [ml, vision])
-            say("3. Wrote a kubeconfig with one context per namespace; each runs `rgpu-exec token "
-                "--namespace-id <id>` whenever kubectl needs a credential.")  # fmt: skip
+            say("3. Writing a kubeconfig context per namespace with the generator. It first "
+                "checks that the key can get a credential there (one exchange):")  # fmt: skip
+            made = _generate(rgpu_exec, env, emulator.ready, ml, "--set-current-context")
+            refused = _generate(rgpu_exec, env, emulator.ready, vision)
+            say("   The key is not scoped to team-vision, so that context was refused and nothing "
+                "was written. --no-verify writes it anyway (for offline set-up):")  # fmt: skip
+            forced = _generate(rgpu_exec, env, emulator.ready, vision, "--no-verify")
+            say("   Each context runs `rgpu-exec token --namespace-id <id>` whenever kubectl "
+                "needs a credential.")  # fmt: skip
             say()
             say("4. The allowed namespace works:")
             ok = _kubectl(kubectl, env, "create", "configmap", "hello", "--from-literal=gpu=h100")
             ok2 = _kubectl(kubectl, env, "get", "configmaps")
-            say(f"   Exchanges of the API key for a token so far: {console.exchanges()}.")
+            say(f"   Exchanges of the API key for a token so far: {console.exchanges()} (the "
+                "generator's check, then the first kubectl call).")  # fmt: skip
             say()
             say("5. The second kubectl call is served from rgpu-exec's token cache:")
             before = console.exchanges()
@@ -106,13 +122,15 @@ def _demo(root: Path, kubectl: str, rgpu_exec: str) -> bool:
             say("6. The other namespace is forbidden. With the team-ml token, Kubernetes says no:")
             denied_kube = _kubectl(kubectl, env, "get", "pods", "--namespace", "team-vision")
             say("   And the key cannot even get a token for team-vision (rgpu-exec exits with 4):")
-            denied_key = _kubectl(kubectl, env, "--context", "team-vision", "get", "pods")
+            denied_key = _kubectl(kubectl, env, "--context", "rgpu-team-vision", "get", "pods")
         finally:
             console.close()
     say()
     say("7. Stopped the emulator. Everything lived in a temporary directory, removed now.")
     return (
-        ok.returncode == ok2.returncode == ok3.returncode == 0
+        made.returncode == forced.returncode == 0
+        and refused.returncode == 4  # noqa: PLR2004 - the documented exit code
+        and ok.returncode == ok2.returncode == ok3.returncode == 0
         and after == before
         and denied_kube.returncode != 0
         and denied_key.returncode != 0
