@@ -7,12 +7,10 @@ or cluster wins, whole entry. Files are read with YAML safe loading and never wr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rgpu_exec import settings
 from rgpu_exec.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,17 +56,10 @@ class Kubeconfig:
 
 
 def kubeconfig_files(flag: str | None, environ: Mapping[str, str]) -> list[str]:
-    if flag:
-        return [str(Path(flag).expanduser().absolute())]
-    raw = environ.get(settings.ENV_KUBECONFIG, "")
-    if raw:
-        files: list[str] = []
-        for part in raw.split(os.pathsep):
-            path = str(Path(part).expanduser().absolute()) if part else ""
-            if path and path not in files:
-                files.append(path)
-        return files
-    return [str(home(environ) / ".kube" / "config")]
+    """The files kubectl reads, in order (the same rules `kubeconfig generate` writes by)."""
+    from rgpu_exec.kubeconfig.files import select_targets  # noqa: PLC0415
+
+    return [str(path) for path in select_targets(flag, environ).paths]
 
 
 def home(environ: Mapping[str, str]) -> Path:
