@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "scope",
         help="work with API-key scope payloads",
         description="Work with API-key scope payloads.",
-        epilog="example:\n  rgpu-exec scope validate '{\"kubernetes_exec\": {\"all_namespaces\": true}}'",
+        epilog="example:\n"
+        '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = scope.add_subparsers(title="commands", metavar="COMMAND", required=True)
