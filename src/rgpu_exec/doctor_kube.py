@@ -48,7 +48,10 @@ def kubeconfig_findings(
         return [Finding("kubeconfig", "problem", exc.message)], []
     if not config.files:
         where = ", ".join(kubeconfig_view.kubeconfig_files(flag, environ))
-        fix = "download your namespace's kubeconfig from the console and point KUBECONFIG at it"
+        fix = (
+            "write one with `rgpu-exec kubeconfig generate …`, or convert the console's "
+            "download with `rgpu-exec kubeconfig import FILE`"
+        )
         return [Finding("kubeconfig", "note", f"no kubeconfig file found ({where})", fix)], []
     findings: list[Finding] = []
     commands: list[str] = []
