@@ -19,7 +19,8 @@ from rgpu_exec import token_cache
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 API_URL = "https://api.example.test"
 API_KEY = "rgpu_3f9a2c1b_BenchBenchBenchBenchBenchBench12"
-V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}'
+# As kubectl sends it: its JSON encoder ends the value with a newline.
+V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
 
 
 def fill_cache(directory: str, entries: int = 1) -> None:

@@ -15,7 +15,8 @@ import pytest
 from conftest import API_KEY, NAMESPACE_ID
 from stub_api import Reply, StubApi, error_body
 
-V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}'
+# As kubectl sends it: its JSON encoder ends the value with a newline.
+V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
 V1BETA1_INFO = V1_INFO.replace("/v1", "/v1beta1")
 
 

@@ -62,9 +62,33 @@ def serve(
     if directory is None or token_cache.directory_problem(directory):
         return None
 
+    answer = _answer(exec_info[0], directory, api_url, namespace_id, identity, now)
+    if answer is not None:
+        return answer
+    # A miss: take the entry's lock now, before the full command's costly imports, so that a
+    # herd of kubectl processes waits here for one exchange and then answers from the cache.
+    deadline = settings.deadline(environ)
+    if deadline is None:
+        return None
+    from rgpu_exec import entry_lock  # noqa: PLC0415
+
+    stem = token_cache.entry_stem(api_url, namespace_id, identity)
+    token_cache.ensure_directory(directory)
+    lock_path = os.path.join(directory, stem + token_cache.LOCK_SUFFIX)
+    if not entry_lock.acquire(lock_path, stem, time.monotonic() + deadline + entry_lock.WAIT_GRACE):
+        return None
+    answer = _answer(exec_info[0], directory, api_url, namespace_id, identity, time.time())
+    if answer is not None:
+        entry_lock.release(stem)
+    return answer  # None: the full command exchanges, holding the lock
+
+
+def _answer(  # noqa: PLR0917
+    api_version: str, directory: str, api_url: str, namespace_id: str, identity: str, now: float
+) -> tuple[int, str, str] | None:
     _, answer = token_cache.lookup(directory, api_url, namespace_id, identity, now)
     if isinstance(answer, token_cache.Entry):
-        return 0, _credential(exec_info[0], answer, now), ""
+        return 0, _credential(api_version, answer, now), ""
     if isinstance(answer, token_cache.Failure):
         return answer.exit_code, "", answer.message.rstrip("\n") + "\n"
     return None

@@ -14,8 +14,9 @@ KIND = "ExecCredential"
 
 
 def _kubectl_exec_info(api_version: str, interactive: bool) -> str:
-    # Byte for byte what kubectl (client-go's json.Marshal) puts in KUBERNETES_EXEC_INFO when the
-    # stanza has no provideClusterInfo. Anything else goes through the full JSON parser.
+    # What kubectl (client-go's JSON encoder) puts in KUBERNETES_EXEC_INFO when the stanza has no
+    # provideClusterInfo, less the newline the encoder ends it with. Anything else goes through
+    # the full JSON parser.
     spec = "true" if interactive else "false"
     return f'{{"kind":"{KIND}","apiVersion":"{api_version}","spec":{{"interactive":{spec}}}}}'
 
@@ -33,6 +34,7 @@ def recognise_exec_info(raw: str | None) -> tuple[str, bool] | None:
     Unset or empty (lightkube, kr8s, a manual run) means v1, not interactive. None means "parse
     it properly" (see `exec_info.parse_exec_info`), never "invalid".
     """
+    raw = raw.strip() if raw else raw
     if not raw:
         return V1, False
     return _KNOWN_EXEC_INFO.get(raw)

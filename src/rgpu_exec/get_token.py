@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import filelock
 
-from rgpu_exec import settings, token_cache
+from rgpu_exec import entry_lock, settings, token_cache
 from rgpu_exec.api_key import find_api_key
 from rgpu_exec.errors import (
     ApiError,
@@ -28,9 +28,7 @@ from rgpu_exec.errors import (
     RgpuExecError,
     UsageError,
 )
-from rgpu_exec.exchange import Exchanger
-from rgpu_exec.exec_credential import render
-from rgpu_exec.exec_info import parse_exec_info
+from rgpu_exec.exec_credential import recognise_exec_info, render
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -43,9 +41,6 @@ log = logging.getLogger(__name__)
 FAILURE_DAMPING_SECONDS = 5.0
 # A refresh while a valid token is still in hand gives up sooner than a cold exchange.
 STALE_REFRESH_DEADLINE = 5.0
-# The bounded wait for another process's exchange of the same entry is that exchange's deadline
-# plus this; after it, exchange anyway rather than hang kubectl (it has no timeout on plugins).
-LOCK_WAIT_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -82,13 +77,16 @@ class TokenCommand:
         output = cache.answer(self.clock())
         if output is not None:
             return output
-        with cache.single_flight(plan.deadline + LOCK_WAIT_GRACE):
+        with cache.single_flight(plan.deadline + entry_lock.WAIT_GRACE):
             output = cache.answer(self.clock())  # another process may have just refreshed it
             if output is not None:
                 return output
             stale = cache.valid_entry(self.clock())
             key = find_api_key(self.environ, plan.profile, interactive=plan.interactive)
             deadline = min(STALE_REFRESH_DEADLINE, plan.deadline) if stale else plan.deadline
+            # httpx and pydantic load only once this process holds the lock and must exchange.
+            from rgpu_exec.exchange import Exchanger  # noqa: PLC0415
+
             exchanger = Exchanger(
                 plan.api_url, key.value, self.environ, deadline=deadline, transport=self.transport
             )
@@ -113,7 +111,14 @@ class TokenCommand:
             return cache.render(fresh, now)
 
     def _plan(self, request: TokenRequest) -> _Plan:
-        exec_info = parse_exec_info(self.environ.get(settings.ENV_EXEC_INFO))
+        raw_exec_info = self.environ.get(settings.ENV_EXEC_INFO)
+        known = recognise_exec_info(raw_exec_info)
+        if known is None:  # not kubectl's usual form: parse it in full (pydantic)
+            from rgpu_exec.exec_info import parse_exec_info  # noqa: PLC0415
+
+            parsed = parse_exec_info(raw_exec_info)
+            known = (parsed.api_version, parsed.interactive)
+        api_version, interactive = known
         api_url = settings.api_url(request.api_url, self.environ)
         problem = settings.url_problem(api_url)
         if problem:
@@ -140,7 +145,7 @@ class TokenCommand:
             )
         identity = token_cache.identity(settings.api_key(self.environ), profile)
         return _Plan(
-            exec_info.api_version, exec_info.interactive, api_url, request.namespace_id,
+            api_version, interactive, api_url, request.namespace_id,
             profile, identity, deadline,
         )  # fmt: skip
 
@@ -227,7 +232,7 @@ class _CacheSlot:
     @contextmanager
     def single_flight(self, wait: float) -> Iterator[None]:
         """Hold the entry's lock with a bounded wait; never hang kubectl, never fail for a lock."""
-        if self.directory is None:
+        if self.directory is None or entry_lock.held(self.stem):  # the cache-hit path took it
             yield
             return
         lock = filelock.FileLock(
