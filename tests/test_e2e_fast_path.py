@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ print('{"apiVersion": "%s", "kind": "ExecCredential", "status": {"token": "probe
 """
 
 
-def _kubeconfig(emulator: Harness, path: Path, exec_stanza: dict[str, object]) -> Path:
+def _kubeconfig(emulator: Harness, path: Path, exec_stanza: Mapping[str, object]) -> Path:
     ready = emulator.process.ready
     config = {
         "apiVersion": "v1",

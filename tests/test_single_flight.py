@@ -45,7 +45,7 @@ def test_a_waiting_process_answers_from_the_cache_without_costly_imports(
     token_cache.ensure_directory(cache)
     # Another process is exchanging: it holds the entry's lock through filelock, as the full
     # command does.
-    with filelock.FileLock(os.path.join(cache, stem() + token_cache.LOCK_SUFFIX)):
+    with filelock.FileLock(str(Path(cache, stem() + token_cache.LOCK_SUFFIX))):
         waiter = start_plugin(rgpu_exec_bin)
         time.sleep(1.0)
         assert waiter.poll() is None, "the plugin waits for the lock"
@@ -62,7 +62,7 @@ def test_a_waiting_process_answers_from_the_cache_without_costly_imports(
 def test_the_early_lock_excludes_filelock_and_back(sandbox: Path) -> None:
     cache = str(sandbox / "cache")
     token_cache.ensure_directory(cache)
-    path = os.path.join(cache, stem() + token_cache.LOCK_SUFFIX)
+    path = str(Path(cache, stem() + token_cache.LOCK_SUFFIX))
 
     assert entry_lock.acquire(path, stem(), time.monotonic() + 1)
     try:
