@@ -9,7 +9,7 @@ import os
 import statistics
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -44,22 +44,37 @@ def time_once(argv: Sequence[str], env: Mapping[str, str]) -> float:
     return elapsed
 
 
+def figure(name: str, samples: Sequence[float]) -> Figure:
+    return Figure(name, statistics.median(samples), min(samples), max(samples), len(samples))
+
+
+def alternate(
+    cases: Mapping[str, Callable[[], float]], runs: int = 30, warmup: int = 3
+) -> dict[str, Figure]:
+    """Call each case `runs` times, alternating (A B A B ...), after `warmup` rounds.
+
+    A case does its own untimed set-up and returns the milliseconds it measured.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(warmup + runs):
+        for name, case in cases.items():
+            elapsed = case()
+            if round_ >= warmup:
+                samples[name].append(elapsed)
+    return {name: figure(name, s) for name, s in samples.items()}
+
+
 def interleaved(
     commands: Mapping[str, tuple[Sequence[str], Mapping[str, str]]],
     runs: int = 30,
     warmup: int = 3,
 ) -> dict[str, Figure]:
     """Time each command `runs` times, alternating between them, after `warmup` rounds."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for round_ in range(warmup + runs):
-        for name, (argv, env) in commands.items():
-            elapsed = time_once(argv, env)
-            if round_ >= warmup:
-                samples[name].append(elapsed)
-    return {
-        name: Figure(name, statistics.median(s), min(s), max(s), len(s))
-        for name, s in samples.items()
+    cases = {
+        name: (lambda argv=argv, env=env: time_once(argv, env))
+        for name, (argv, env) in commands.items()
     }
+    return alternate(cases, runs, warmup)
 
 
 def base_env() -> dict[str, str]:

@@ -1,6 +1,6 @@
 """How long `rgpu-exec kubeconfig generate` takes on a kubeconfig with 1,000 contexts.
 
-    python bench/kubeconfig_merge.py [--contexts 1000] [--repeat 5]
+    python bench/kubeconfig_merge.py [--contexts 1000] [--repeat 5] [--warmup 1] [--json]
 
 Builds a kubectl-style kubeconfig (each cluster with ~1.6 KB of CA data, each user an exec
 stanza, some comments), then times, in a temporary directory:
@@ -8,12 +8,14 @@ stanza, some comments), then times, in a temporary directory:
   no-op    the same command again (nothing changes, nothing is written)
   update   an existing entry changed (new server URL)
   cli      `add` through the installed launcher, process start-up included
-Prints the median of each.
+Prints the median of each (or, with --json, every sample in seconds). bench/run.py runs it in a
+child process with a temporary HOME.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -81,23 +83,26 @@ def timed(action: object) -> float:
     return elapsed
 
 
-def run(contexts: int, repeat: int) -> dict[str, list[float]]:
+def run(contexts: int, repeat: int, warmup: int = 0) -> dict[str, list[float]]:
+    """`repeat` samples of each operation, after `warmup` rounds that are not kept."""
     base = kubeconfig(contexts)
     results: dict[str, list[float]] = {"add": [], "no-op": [], "update": [], "cli": []}
     launcher = Path(sys.executable).parent / "rgpu-exec"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config"
-        for _ in range(repeat):
+        for round_ in range(warmup + repeat):
             path.write_text(base)
-            results["add"].append(timed(lambda: main(argv(path, "team-ml"))))
-            results["no-op"].append(timed(lambda: main(argv(path, "team-ml"))))
-            results["update"].append(
-                timed(lambda: main(argv(path, "team-ml", "https://moved.example")))
-            )
+            add = timed(lambda: main(argv(path, "team-ml")))
+            no_op = timed(lambda: main(argv(path, "team-ml")))
+            update = timed(lambda: main(argv(path, "team-ml", "https://moved.example")))
             path.write_text(base)
             start = time.perf_counter()
             subprocess.run([launcher, *argv(path, "team-ml")], check=True, capture_output=True)
-            results["cli"].append(time.perf_counter() - start)
+            cli_ = time.perf_counter() - start
+            if round_ >= warmup:
+                for name, value in (("add", add), ("no-op", no_op), ("update", update)):
+                    results[name].append(value)
+                results["cli"].append(cli_)
     return results
 
 
@@ -105,10 +110,16 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contexts", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print every sample (s) as JSON")
     args = parser.parse_args()
     size = len(kubeconfig(args.contexts).encode())
+    if args.json:
+        samples = run(args.contexts, args.repeat, args.warmup)
+        print(json.dumps({"contexts": args.contexts, "bytes": size, "samples": samples}))
+        return
     print(f"kubeconfig: {args.contexts} contexts, clusters and users; {size / 1e6:.1f} MB")
-    for name, values in run(args.contexts, args.repeat).items():
+    for name, values in run(args.contexts, args.repeat, args.warmup).items():
         print(f"  {name:7s} median {statistics.median(values) * 1000:7.0f} ms  (n={len(values)})")
 
 

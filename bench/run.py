@@ -1,0 +1,125 @@
+"""`make bench`: rgpu-exec side by side with what users would otherwise run (issue 6).
+
+    python bench/run.py [--runs 25] [--warmup 3] [--quick [--out DIR]]
+
+Runs everything in a private sandbox (temporary HOME, kubectl cache, rgpu-exec cache; the
+emulator on loopback), then writes bench/results.json, bench/results.md, docs/benchmarks.md and
+docs/bench-kubectl.png. `--quick` is a smoke test: few runs, written only with `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from common import compile_package
+from parts import Bench, versions
+from report import write_outputs
+from sandbox import Sandbox, tool
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:  # noqa: PTH123
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    os_name = f"{platform.system()} {platform.release()}"
+    try:
+        release = platform.freedesktop_os_release()
+        os_name = f"{release.get('PRETTY_NAME', release.get('NAME', ''))}, {os_name}"
+    except (OSError, AttributeError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": os_name,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "load_start": load(),
+    }
+
+
+def load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=25, help="timed runs per command (>= 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
+    parser.add_argument("--quick", action="store_true", help="smoke test; writes nothing")
+    parser.add_argument(
+        "--out", type=Path, help="write into this directory (bench/ and docs/) instead"
+    )
+    args = parser.parse_args()
+    runs, warmup = (5, 1) if args.quick else (args.runs, args.warmup)
+    herd_sizes = {8: 2, 32: 1, 128: 1} if args.quick else {8: 10, 32: 4, 128: 2}
+    merge_contexts = {10: 3, 1000: 3} if args.quick else {10: 20, 100: 20, 1000: 20}
+    entry_counts = (10, 1_000, 10_000)
+
+    started = time.perf_counter()
+    compile_package()  # bytecode written once, as `pip install` does
+    sandbox = Sandbox()
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(tool("kubectl")),
+        "method": {
+            "runs": runs,
+            "warmup": warmup,
+            "herd_rounds": {str(n): r for n, r in herd_sizes.items()},
+            "exchange_delay_s": 0.05,
+        },
+    }
+    try:
+        sandbox.start()
+        bench = Bench(sandbox, runs, warmup)
+        steps = [
+            ("cache_hit", bench.cache_hit),
+            ("kubectl", bench.kubectl),
+            ("cold", bench.cold),
+            ("herd", lambda: bench.herd(herd_sizes)),
+            ("scale", lambda: bench.scale(entry_counts, merge_contexts)),
+            ("memory", lambda: bench.memory(5 if args.quick else 10)),
+        ]
+        for name, step in steps:
+            step_started = time.perf_counter()
+            print(f"== {name} ...", file=sys.stderr, flush=True)
+            results[name] = step()
+            seconds = time.perf_counter() - step_started
+            results[name]["seconds"] = round(seconds, 1)
+            print(f"   done in {seconds:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        sandbox.close()
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load_end"] = load()
+    if args.quick and args.out is None:
+        print(json.dumps(results, indent=2))
+        return 0
+    out = args.out or ROOT
+    for directory in (out / "bench", out / "docs"):
+        directory.mkdir(parents=True, exist_ok=True)
+    table = write_outputs(results, out)
+    print(table)
+    print(f"total {results['total_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
