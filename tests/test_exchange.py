@@ -292,3 +292,19 @@ def test_a_bad_ca_bundle_is_a_usage_error(api) -> None:
     broken = Exchanger(API, API_KEY, {"REMOTEGPU_CA_BUNDLE": "/nonexistent/ca.pem"})
     with pytest.raises(UsageError, match="REMOTEGPU_CA_BUNDLE"):
         broken.exchange(NAMESPACE_ID)
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        pytest.param(API_KEY, "rgpu_3f9a2c1b…", id="remotegpu-key"),
+        pytest.param("sk-abcdefghijklmnopqrstuvwxyz123456", "sk-a…", id="another-service"),
+        pytest.param("rgpu_3f9a2c1b_short", "rgpu…", id="truncated"),
+        pytest.param("rgpu_NOTHEX!!_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo", "rgpu…", id="not-hex"),
+        pytest.param("abc", "…", id="tiny"),
+    ],
+)
+def test_only_a_remotegpu_shaped_key_shows_its_13_character_prefix(key: str, shown: str) -> None:
+    from rgpu_exec.redact import key_prefix
+
+    assert key_prefix(key) == shown

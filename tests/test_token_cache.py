@@ -201,7 +201,8 @@ def test_foreign_owned_directory_is_a_problem(tmp_path: Path) -> None:
 
 def test_failure_records_expire(cache: Path) -> None:
     stem = token_cache.entry_stem(API, NS, IDENTITY)
-    token_cache.write_failure(str(cache), stem, Failure(105.0, 3, False, "rgpu-exec: nope\nline 2"))
+    failure = Failure(98.0, 105.0, 3, False, "rgpu-exec: nope\nline 2")
+    token_cache.write_failure(str(cache), stem, failure)
     record = token_cache.read_failure(str(cache), stem, 100.0)
     assert record is not None
     assert (record.exit_code, record.transient, record.message) == (
@@ -209,6 +210,9 @@ def test_failure_records_expire(cache: Path) -> None:
         False,
         "rgpu-exec: nope\nline 2",
     )
+    assert record.replay(100.0).startswith("rgpu-exec: nope\nline 2 (remembered from 2 s ago")
+    assert "rgpu-exec cache clear" in record.replay(100.0)
     assert token_cache.read_failure(str(cache), stem, 105.0) is None
+    assert token_cache.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"
     token_cache.write_entry(str(cache), entry())
     assert token_cache.read_failure(str(cache), stem, 100.0) is None, "a success clears it"

@@ -50,7 +50,7 @@ def serve(
     exec_info = exec_credential.recognise_exec_info(environ.get(settings.ENV_EXEC_INFO))
     if options is None or exec_info is None:
         return None
-    namespace_id = options["namespace_id"]
+    namespace_id = options["namespace_id"].lower()
     api_url = settings.api_url(options.get("api_url"), environ)
     if not settings.looks_like_uuid(namespace_id) or settings.url_problem(api_url):
         return None
@@ -90,7 +90,7 @@ def _answer(  # noqa: PLR0917
     if isinstance(answer, token_cache.Entry):
         return 0, _credential(api_version, answer, now), ""
     if isinstance(answer, token_cache.Failure):
-        return answer.exit_code, "", answer.message.rstrip("\n") + "\n"
+        return answer.exit_code, "", answer.replay(now)
     return None
 
 
@@ -107,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         answer = None
     if answer is not None:
         code, out, err = answer
+        if os.environ.get(settings.ENV_LOG, "").strip().lower() == "debug":
+            what = "a cached token" if code == 0 else "a failure recorded moments ago"
+            err = f"rgpu-exec: DEBUG: rgpu_exec._fast: answered with {what}\n{err}"
         sys.stdout.write(out)
         sys.stdout.flush()
         sys.stderr.write(err)

@@ -29,6 +29,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.exec_credential import recognise_exec_info, render
+from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
 FAILURE_DAMPING_SECONDS = 5.0
+# While a still-valid token is served because the API is failing, ask the API again this often.
+STALE_DAMPING_SECONDS = 30.0
 # A refresh while a valid token is still in hand gives up sooner than a cold exchange.
 STALE_REFRESH_DEADLINE = 5.0
 
@@ -83,6 +86,11 @@ class TokenCommand:
                 return output
             stale = cache.valid_entry(self.clock())
             key = find_api_key(self.environ, plan.profile, interactive=plan.interactive)
+            log.debug(
+                "exchanging the key from %s (%s) for a token for namespace %s%s",
+                key.source, key_prefix(key.value), plan.namespace_id,
+                " (the cached token is inside its refresh margin)" if stale else "",
+            )  # fmt: skip
             deadline = min(STALE_REFRESH_DEADLINE, plan.deadline) if stale else plan.deadline
             # httpx and pydantic load only once this process holds the lock and must exchange.
             from rgpu_exec.exchange import Exchanger  # noqa: PLC0415
@@ -93,9 +101,11 @@ class TokenCommand:
             try:
                 issued = exchanger.exchange(plan.namespace_id)
             except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
-                cache.remember_failure(exc, self.clock())
                 if stale is None or not (isinstance(exc, ApiError) and exc.transient):
+                    cache.remember_failure(exc, self.clock(), FAILURE_DAMPING_SECONDS)
                     raise
+                window = min(STALE_DAMPING_SECONDS, stale.expires_at - self.clock())
+                cache.remember_failure(exc, self.clock(), window)
                 self.warn(
                     f"rgpu-exec: warning: could not refresh the token ({exc.message}); using "
                     f"the cached one, valid until {_clock_time(stale.expires_at)}."
@@ -107,6 +117,7 @@ class TokenCommand:
                 plan.api_url, plan.namespace_id, plan.identity, now, now + issued.lifetime,
                 issued.token,
             )  # fmt: skip
+            log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
             cache.save(fresh)
             return cache.render(fresh, now)
 
@@ -126,7 +137,8 @@ class TokenCommand:
                 f"the API URL {api_url!r} {problem}. Use an https:// URL "
                 f"(--api-url or {settings.ENV_API_URL})."
             )
-        if not settings.looks_like_uuid(request.namespace_id):
+        namespace_id = request.namespace_id.lower()  # the console may show it in capitals
+        if not settings.looks_like_uuid(namespace_id):
             raise UsageError(
                 f"--namespace-id {request.namespace_id!r} is not a namespace ID (a lower-case "
                 "UUID such as 2f1c…-…). Copy it from the console's namespace page."
@@ -145,7 +157,7 @@ class TokenCommand:
             )
         identity = token_cache.identity(settings.api_key(self.environ), profile)
         return _Plan(
-            api_version, interactive, api_url, request.namespace_id,
+            api_version, interactive, api_url, namespace_id,
             profile, identity, deadline,
         )  # fmt: skip
 
@@ -189,8 +201,8 @@ class _CacheSlot:
             self.directory, plan.api_url, plan.namespace_id, plan.identity, now
         )
         if isinstance(verdict, token_cache.Failure):
-            log.debug("replaying a failure recorded for this entry moments ago")
-            raise RecentFailureError(verdict.message, verdict.exit_code)
+            log.debug("replaying the failure recorded for this entry")
+            raise RecentFailureError(verdict.replay(now), verdict.exit_code)
         if verdict is not None:
             log.debug("answered from the cache")
             return self.render(verdict, now)
@@ -217,13 +229,11 @@ class _CacheSlot:
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
 
-    def remember_failure(self, exc: RgpuExecError, now: float) -> None:
+    def remember_failure(self, exc: RgpuExecError, now: float, window: float) -> None:
         if self.directory is None:
             return
         transient = isinstance(exc, ApiError) and exc.transient
-        failure = token_cache.Failure(
-            now + FAILURE_DAMPING_SECONDS, int(exc.exit_code), transient, str(exc)
-        )
+        failure = token_cache.Failure(now, now + window, int(exc.exit_code), transient, str(exc))
         try:
             token_cache.write_failure(self.directory, self.stem, failure)
         except OSError as exc2:
@@ -236,10 +246,11 @@ class _CacheSlot:
             yield
             return
         lock = filelock.FileLock(
-            f"{self.directory}/{self.stem}{token_cache.LOCK_SUFFIX}", timeout=wait
+            f"{self.directory}/{self.stem}{token_cache.LOCK_SUFFIX}", timeout=wait, mode=0o600
         )
         try:
             token_cache.ensure_directory(self.directory)
+            log.debug("taking the entry's lock (waiting at most %.0f s)", wait)
             lock.acquire()
         except filelock.Timeout:
             log.debug("lock wait over %.0f s: exchanging without it", wait)

@@ -8,12 +8,23 @@ KEY_PREFIX_LENGTH = 13  # `rgpu_` + the 8 hex characters of the key id
 def key_prefix(api_key: str) -> str:
     """The part of a key that is safe to show: its first 13 characters, as the console does.
 
-    A string too short to be a real key shows far less, so that a key pasted wrongly (truncated,
-    or a token by mistake) is never printed whole.
+    Only a key shaped like a RemoteGPU key (`rgpu_` + 8 hex + `_` + its secret part) shows its
+    prefix: anything else (another service's key pasted by mistake, a truncated key) shows at most
+    4 characters, since its first 13 may well be secret.
     """
-    if len(api_key) >= 2 * KEY_PREFIX_LENGTH:
+    if looks_like_remotegpu_key(api_key):
         return api_key[:KEY_PREFIX_LENGTH] + "…"
-    return api_key[: min(5, len(api_key) // 3)] + "…"
+    return api_key[: min(4, len(api_key) // 4)] + "…"
+
+
+def looks_like_remotegpu_key(value: str) -> bool:
+    """`rgpu_` + 8 lower-case hex + `_` + at least 16 more characters (the documented shape)."""
+    return (
+        value.startswith("rgpu_")
+        and len(value) >= KEY_PREFIX_LENGTH + 1 + 16
+        and value[KEY_PREFIX_LENGTH] == "_"
+        and all(c in "0123456789abcdef" for c in value[5:KEY_PREFIX_LENGTH])
+    )
 
 
 def scrub(text: str, *secrets: str | None) -> str:

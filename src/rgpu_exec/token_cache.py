@@ -52,7 +52,9 @@ def _sha256_hex(data: bytes) -> str:
 
 
 def key_identity(api_key: str) -> str:
-    return "key-sha256:" + _sha256_hex(api_key.encode())
+    # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
+    # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key_format`).
+    return "key-sha256:" + _sha256_hex(api_key.encode("utf-8", "surrogatepass"))
 
 
 def profile_identity(profile: str) -> str:
@@ -114,19 +116,33 @@ class Entry:
 
 
 class Failure:
-    """A recent failed exchange: replayed to kubectl's reruns until `until`."""
+    """A failed exchange at `since`: replayed to kubectl's reruns until `until`."""
 
-    __slots__ = ("exit_code", "message", "transient", "until")
+    __slots__ = ("exit_code", "message", "since", "transient", "until")
 
-    def __init__(self, until: float, exit_code: int, transient: bool, message: str) -> None:
+    def __init__(
+        self, since: float, until: float, exit_code: int, transient: bool, message: str
+    ) -> None:
+        self.since = since
         self.until = until
         self.exit_code = exit_code
         self.transient = transient
         self.message = message
 
     def render(self) -> str:
-        header = f"{FAILURE_MAGIC}\nuntil {self.until!r}\nexit_code {self.exit_code}\n"
-        return header + f"transient {int(self.transient)}\n\n{self.message}"
+        header = f"{FAILURE_MAGIC}\nsince {self.since!r}\nuntil {self.until!r}\n"
+        return (
+            header
+            + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n\n{self.message}"
+        )
+
+    def replay(self, now: float) -> str:
+        """The message again, saying it is remembered (kubectl reruns a failing plugin)."""
+        age = max(now - self.since, 0.0)
+        return (
+            f"{self.message.rstrip()} (remembered from {age:.0f} s ago, so that kubectl's "
+            "retries do not each ask the API; `rgpu-exec cache clear` forgets it)\n"
+        )
 
 
 def directory_problem(directory: str) -> str | None:
@@ -222,17 +238,18 @@ def read_failure(directory: str, stem: str, now: float) -> Failure | None:
         return None
     header, sep, message = text.partition("\n\n")
     lines = header.split("\n")
-    if not sep or not message or len(lines) != 4 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+    if not sep or not message or len(lines) != 5 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
         return None
     try:
-        until = float(lines[1].removeprefix("until "))
-        exit_code = int(lines[2].removeprefix("exit_code "))
-        transient = lines[3] == "transient 1"
+        since = float(lines[1].removeprefix("since "))
+        until = float(lines[2].removeprefix("until "))
+        exit_code = int(lines[3].removeprefix("exit_code "))
+        transient = lines[4] == "transient 1"
     except ValueError:
         return None
-    if not now < until or not 0 < exit_code < 256:  # noqa: PLR2004
+    if not since <= now < until or not 0 < exit_code < 256:  # noqa: PLR2004
         return None
-    return Failure(until, exit_code, transient, message)
+    return Failure(since, until, exit_code, transient, message)
 
 
 def lookup(
