@@ -27,7 +27,7 @@ _STRIPPED_PREFIXES = ("REMOTEGPU_", "RGPU_EXEC_", "KUBERNETES_", "KUBECONFIG", "
 
 
 def say(text: str = "") -> None:
-    print(textwrap.fill(text, width=100) if text else "", flush=True)
+    print(textwrap.fill(text, width=100, break_on_hyphens=False) if text else "", flush=True)
 
 
 def _tool(name: str) -> str | None:
