@@ -193,6 +193,7 @@ def test_retry_after_beyond_the_deadline_gives_up_without_sleeping(api, exchange
     assert clock.sleeps == []
     assert caught.value.transient
     assert "rate limiting" in str(caught.value)
+    assert "the API asked to wait 60 s" in str(caught.value)
 
 
 def test_retries_stop_at_the_total_deadline(api, exchanger, clock) -> None:
@@ -203,6 +204,7 @@ def test_retries_stop_at_the_total_deadline(api, exchanger, clock) -> None:
     assert sum(clock.sleeps) < 20.0
     assert route.call_count == len(clock.sleeps) + 1 > 3
     assert "gave up after" in str(caught.value)
+    assert "Try again in a few minutes" in str(caught.value)
     assert caught.value.exit_code == 5
 
 

@@ -247,6 +247,7 @@ def test_a_broken_keyring_means_no_key(api, command, environ) -> None:
 
 
 def test_interactive_runs_prompt_for_a_missing_key(api, environ, clock, monkeypatch) -> None:
+    monkeypatch.setattr("rgpu_exec.api_key._terminal_available", lambda: True)
     del environ["REMOTEGPU_API_KEY"]
     environ["KUBERNETES_EXEC_INFO"] = INTERACTIVE_INFO
     prompts: list[str] = []
@@ -336,3 +337,27 @@ def test_a_cache_write_failure_still_prints_the_token(api, command, warnings, mo
     assert status(run(command))["token"] == "tok-1"
     assert len(warnings) == 1
     assert "No space left on device" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("terminal", "answer"),
+    [
+        pytest.param(True, EOFError, id="ctrl-d"),
+        pytest.param(True, "   ", id="empty"),
+        pytest.param(False, AssertionError("no terminal: must not prompt"), id="no-terminal"),
+    ],
+)
+def test_no_key_at_the_prompt_is_exit_3(api, environ, clock, monkeypatch, terminal, answer) -> None:
+    monkeypatch.setattr("rgpu_exec.api_key._terminal_available", lambda: terminal)
+    del environ["REMOTEGPU_API_KEY"]
+    environ["KUBERNETES_EXEC_INFO"] = INTERACTIVE_INFO
+
+    def fake_getpass(prompt: str) -> str:
+        if isinstance(answer, BaseException) or answer is EOFError:
+            raise answer
+        return answer
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    command = TokenCommand(environ, clock=clock, warn=lambda _: None)
+    with pytest.raises(ApiKeyError, match="no RemoteGPU API key found"):
+        run(command)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import api_contract, keyring_store, settings
+from rgpu_exec import keyring_store, settings
 from rgpu_exec.errors import ApiKeyError, UsageError
 
 if TYPE_CHECKING:
@@ -33,11 +34,24 @@ def env_key(environ: Mapping[str, str]) -> ApiKey | None:
     return ApiKey(value, "env")
 
 
+def _terminal_available() -> bool:
+    """Whether a prompt can be shown without echo: getpass needs the controlling terminal."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
 def check_key_format(value: str, where: str) -> None:
-    if any(c.isspace() or not c.isprintable() for c in value):
+    # An HTTP header carries ASCII only: anything else cannot be a key, and must not get as far
+    # as the HTTP client (which would fail on it with an encoding error, exit 1).
+    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
         raise UsageError(
-            f"{where} contains spaces, line breaks or control characters, so it cannot be an API "
-            "key. Copy the key again from where you saved it when you created it."
+            f"{where} contains spaces, line breaks or control characters (or non-ASCII ones), "
+            "so it cannot be an API key. Copy the key again from where you saved it when you "
+            "created it."
         )
 
 
@@ -54,18 +68,25 @@ def find_api_key(
         return key
     stored = (keyring_get or keyring_store.get_key)(profile)
     if stored:
+        check_key_format(stored, f"The key in the keyring (profile {profile!r})")
         return ApiKey(stored, "keyring")
-    if interactive:
-        typed = (prompt or getpass.getpass)(
-            f"RemoteGPU API key (profile {profile!r}, not echoed): "
-        ).strip()
+    if interactive and (prompt is not None or _terminal_available()):
+        try:
+            typed = (prompt or getpass.getpass)(
+                f"RemoteGPU API key (profile {profile!r}, not echoed): "
+            ).strip()
+        except EOFError:  # Ctrl-D: no key typed
+            typed = ""
         if typed:
             check_key_format(typed, "The key you typed")
-            print(
-                "rgpu-exec: tip: run `rgpu-exec login` to keep the key in your keyring.",
-                file=sys.stderr,
-            )
+            if keyring_store.backend_problem(environ) is None:
+                print(
+                    "rgpu-exec: tip: run `rgpu-exec login` to keep the key in your keyring.",
+                    file=sys.stderr,
+                )
             return ApiKey(typed, "prompt")
+    from rgpu_exec import api_contract  # noqa: PLC0415 - pydantic only when it is needed
+
     raise ApiKeyError(
         f"no RemoteGPU API key found (profile {profile!r}). Either export {settings.ENV_API_KEY}, "
         f"or store a key in your keyring once with `rgpu-exec login`. Keys are created in "

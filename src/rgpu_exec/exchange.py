@@ -3,6 +3,11 @@
 Retries connect errors, timeouts, 429 (honouring Retry-After) and 5xx with exponential backoff
 and jitter, all within one total deadline; never retries any other 4xx. Maps every outcome to
 the error (and exit code) in `errors`.
+
+The deadline holds whatever the network does. Every read has a timeout, but an answer that
+trickles in a byte at a time never trips one; so the exchange runs in a worker thread, and the
+caller stops waiting for it at the deadline (plus a short grace, so that the worker's own timeout
+reports first when it can).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,6 +42,7 @@ _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 4.0
 _HTTP_TOO_MANY = 429
 _HTTP_SERVER_ERROR = 500
+_DEADLINE_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,31 @@ class Exchanger:
     rng: random.Random = field(default_factory=random.Random)
 
     def exchange(self, namespace_id: str) -> IssuedToken:
+        """The token, or the error; within the deadline (plus `_DEADLINE_GRACE`) in any case."""
+        outcome: list[IssuedToken | BaseException] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self._exchange(namespace_id))
+            except BaseException as exc:  # handed over to the caller's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=work, name="rgpu-exec-exchange", daemon=True)
+        worker.start()
+        worker.join(self.deadline + _DEADLINE_GRACE)
+        if not outcome:  # the daemon thread is abandoned; the process exits soon after
+            raise ApiError(
+                f"cannot reach the RemoteGPU API at {self.api_url}: no complete answer within "
+                f"{self.deadline:.0f} s (it is arriving too slowly). Check your network and proxy "
+                f"settings (HTTPS_PROXY, NO_PROXY), or allow more time with "
+                f"{settings.ENV_DEADLINE}.",
+                transient=True,
+            )
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _exchange(self, namespace_id: str) -> IssuedToken:
         url = api_contract.exchange_url(self.api_url, namespace_id)
         give_up_at = self.monotonic() + self.deadline
         attempt = 0
@@ -82,7 +114,7 @@ class Exchanger:
                 if self.monotonic() + delay >= give_up_at:
                     raise ApiError(
                         f"{failure.message} (gave up after {attempt} attempt(s) within "
-                        f"{self.deadline:.0f} s)",
+                        f"{self.deadline:.0f} s{_server_wait(retry_after)})",
                         transient=True,
                         status=failure.status,
                     ) from failure
@@ -145,7 +177,9 @@ class Exchanger:
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with a body over "
-                f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}); refusing to read it",
+                f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}), which no credential "
+                f"needs; refusing to read it. Check that {settings.ENV_API_URL} points at the "
+                "RemoteGPU API.",
                 transient=False,
                 status=response.status_code,
             )
@@ -197,9 +231,15 @@ class Exchanger:
                 reason=detail,
             )
         transient = status == _HTTP_TOO_MANY or status >= _HTTP_SERVER_ERROR
-        what = "is rate limiting" if status == _HTTP_TOO_MANY else "answered an error"
+        if status == _HTTP_TOO_MANY:
+            what, advice = "is rate limiting", "Wait a minute before trying again."
+        elif status >= _HTTP_SERVER_ERROR:
+            what, advice = "has a problem", "Try again in a few minutes."
+        else:
+            what = "answered an unexpected error"
+            advice = f"Check that {settings.ENV_API_URL} points at the RemoteGPU API."
         return ApiError(
-            f"the RemoteGPU API at {self.api_url} {what}: HTTP {status} ({detail}).",
+            f"the RemoteGPU API at {self.api_url} {what}: HTTP {status} ({detail}). {advice}",
             transient=transient,
             status=status,
         )
@@ -238,10 +278,11 @@ class Exchanger:
         return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
         ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** (attempt - 1))
-        return ceiling * (0.5 + self.rng.random() / 2)
+        backoff = ceiling * (0.5 + self.rng.random() / 2)
+        # Retry-After is the earliest time to retry, and never sooner than our own backoff: a
+        # "Retry-After: 0" must not turn the retries into a tight loop for the whole deadline.
+        return backoff if retry_after is None else max(retry_after, backoff)
 
 
 def _error_detail(body: bytes, api_key: str) -> str:
@@ -268,7 +309,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() and float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -278,3 +319,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     server_now = _server_date(headers) or datetime.now(timezone.utc)
     return max(float((when - server_now).total_seconds()), 0.0)
+
+
+def _server_wait(retry_after: float | None) -> str:
+    return f"; the API asked to wait {retry_after:.0f} s" if retry_after else ""
