@@ -310,3 +310,9 @@ def test_only_a_remotegpu_shaped_key_shows_its_13_character_prefix(key: str, sho
     from rgpu_exec.redact import key_prefix
 
     assert key_prefix(key) == shown
+
+
+def test_an_implausibly_long_lifetime_is_cached_for_12_hours_at_most(api, exchanger) -> None:
+    body = credential_body(expiry=datetime(9999, 1, 1, tzinfo=timezone.utc))
+    api.post(PATH).mock(return_value=ok(body, date=datetime.now(timezone.utc)))
+    assert exchanger.exchange(NAMESPACE_ID).lifetime == 12 * 3600

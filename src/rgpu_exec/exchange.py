@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# The longest a token is cached for, whatever expiry the API states (its default is 15 minutes).
+MAX_CACHED_LIFETIME = 12 * 3600.0
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
 _BACKOFF_BASE = 0.5
@@ -275,6 +277,12 @@ class Exchanger:
                 "Nothing was cached; try again later.",
                 transient=False,
             )
+        if lifetime > MAX_CACHED_LIFETIME:
+            # Tokens live minutes; a stated lifetime of days means a wrong clock or expiry
+            # somewhere. Cache it (and tell kubectl it expires) after a bounded time at most.
+            log.debug("stated lifetime %.0f s is implausible: caching it for %.0f s", lifetime,
+                      MAX_CACHED_LIFETIME)  # fmt: skip
+            lifetime = MAX_CACHED_LIFETIME
         return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -87,7 +87,6 @@ def _kubernetes_exec(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise _fail(MSG_KUBERNETES_NOT_OBJECT)
-    _unknown(value, _KUBERNETES_FIELDS, "kubernetes_exec.")
     ids = value.get("namespace_ids")
     if ids is None:
         ids = []
@@ -104,6 +103,8 @@ def _documented_rules(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _fail(MSG_NOT_OBJECT)
     _unknown(data, _TOP_FIELDS)
+    if isinstance(data.get("kubernetes_exec"), dict):  # every unknown field before any type
+        _unknown(data["kubernetes_exec"], _KUBERNETES_FIELDS, "kubernetes_exec.")
     grant_all = _flag(data.get("all"), "all")
     inference = _flag(data.get("inference"), "inference")
     kubernetes = _kubernetes_exec(data.get("kubernetes_exec"))
