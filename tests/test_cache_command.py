@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from rgpu_exec import cache_command, token_cache
 
 from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, error_body
 
 API = "https://api.remotegpu.ai"
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
@@ -66,9 +68,9 @@ def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
     rows = [line.split() for line in lines[3:]]
     states = sorted(row[-1] for row in rows)
     assert states == ["expired", "fresh", "fresh", "invalid", "refresh-due"]
-    fingerprint = token_cache.key_identity(API_KEY).partition(":")[2][:12]
-    assert any(row[2:5] == ["env", "key", fingerprint] for row in rows)
-    assert any(row[2:4] == ["profile", "ci"] and row[4] == "expired" for row in rows)
+    fingerprint = hashlib.sha256(API_KEY.encode()).hexdigest()[:8]  # as `sha256sum` shows it
+    assert f"key from REMOTEGPU_API_KEY (sha256 {fingerprint}…)" in result.stdout
+    assert any(row[2:5] == ["keyring", "profile", "ci"] and row[5] == "expired" for row in rows)
 
 
 def test_list_json(rgpu_exec_bin, cache):
@@ -88,6 +90,60 @@ def test_list_json(rgpu_exec_bin, cache):
     assert env["identity_kind"] == "env-key"
     assert not any(token in result.stdout for token in SECRET_TOKENS)
     assert API_KEY not in result.stdout
+
+
+def test_list_marks_the_key_set_now(rgpu_exec_bin, cache):
+    result = subprocess.run(
+        [rgpu_exec_bin, "cache", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY},
+    )  # fmt: skip
+
+    assert result.returncode == 0
+    assert "…, the one set now)" in result.stdout
+    assert API_KEY not in result.stdout
+
+
+def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token, sandbox):
+    stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
+    assert run_token().returncode == 3  # recorded, and replayed to kubectl's reruns
+
+    table = run(rgpu_exec_bin, "list")
+    document = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
+
+    assert table.returncode == 0
+    (row,) = [line for line in table.stdout.splitlines() if line.rstrip().endswith("failed")]
+    assert row.split()[:3] == ["?", "-", "?"]  # no token entry: the file names no namespace
+    assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
+    assert (
+        "exit 3: rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b…" in table.stdout
+    )
+    (failed,) = document["entries"]
+    assert failed["state"] == "failed"
+    assert failed["exit_code"] == 3
+    assert 0 < failed["expires_in_seconds"] <= 30
+    assert API_KEY not in table.stdout + json.dumps(document)
+
+
+def test_a_cache_dir_that_is_a_file_is_said_so(rgpu_exec_bin, sandbox, monkeypatch):
+    afile = sandbox / "afile"
+    afile.write_text("")
+    monkeypatch.setenv("RGPU_EXEC_CACHE_DIR", str(afile))
+
+    listing = run(rgpu_exec_bin, "list")
+    as_json = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
+    cleared = run(rgpu_exec_bin, "clear")
+
+    assert listing.returncode == 0
+    assert listing.stdout == ""  # not "No cached tokens in …/afile"
+    assert listing.stderr.startswith(
+        f"rgpu-exec: warning: the cache directory {afile} is not a directory"
+    )
+    assert "remove that file, or set RGPU_EXEC_CACHE_DIR to a directory" in listing.stderr
+    assert as_json["problem"] == "is not a directory"
+    assert cleared.returncode == 2
+    assert f"the cache directory {afile} is not a directory" in cleared.stderr
+    assert afile.exists()
 
 
 def test_list_an_empty_or_missing_cache(rgpu_exec_bin, sandbox):

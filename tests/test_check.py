@@ -57,7 +57,7 @@ def test_allowed_and_denied_without_expectations_exits_4(rgpu_exec_bin, stub_api
 
     assert result.returncode == 4, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"API key rgpu_3f9a2c1b against {stub_api.url}"
+    assert lines[0] == f"API key rgpu_3f9a2c1b… against {stub_api.url}"
     header, allowed, denied = lines[2], lines[3], lines[4]
     assert header.split() == ["NAMESPACE", "RESULT", "HTTP", "EXPECTED", "OK", "DETAIL"]
     assert allowed.split()[:5] == [NAMESPACE_ID, "allowed", "200", "-", "yes"]
@@ -109,6 +109,7 @@ def test_expectations_that_hold_exit_0_with_stable_json(rgpu_exec_bin, stub_api)
         "context": None,
     }  # fmt: skip
     assert (missing["status"], missing["allowed"], missing["ok"]) == (404, False, True)
+    assert missing["result"] == "not_found"
     assert "stub-token" not in result.stdout
 
 
@@ -171,6 +172,89 @@ def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(rgpu_exec_bin, stub
         False,
     )
     assert "bad gateway config" in error_row["reason"]
+
+
+def test_a_missing_namespace_reads_not_found_in_the_table(rgpu_exec_bin, stub_api):
+    stub_api.script = [NOT_FOUND]
+
+    result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER)
+
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[3]
+    assert row.split()[:6] == [OTHER, "not", "found", "404", "denied", "yes"]
+    assert "namespace_not_found: No such namespace" in row
+
+
+@pytest.mark.parametrize(
+    ("key", "reply", "code", "prefix", "words"),
+    [
+        pytest.param(None, None, 3, None, "no RemoteGPU API key found", id="no-key"),
+        pytest.param(
+            API_KEY,
+            Reply(
+                401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+            ),
+            3,
+            "rgpu_3f9a2c1b",
+            "rejected the API key rgpu_3f9a2c1b…",
+            id="rejected-key",
+        ),
+    ],
+)
+def test_json_output_says_why_the_check_could_not_run(
+    rgpu_exec_bin, stub_api, key, reply, code, prefix, words
+):
+    if reply is not None:
+        stub_api.default = reply
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key
+    )
+
+    assert result.returncode == code
+    document = as_json(result)
+    assert list(document) == ["key_prefix", "api_url", "error", "results"]
+    assert document["key_prefix"] == prefix
+    assert document["api_url"] == stub_api.url
+    assert document["results"] == []
+    assert document["error"]["exit_code"] == code
+    assert words in document["error"]["message"]
+    assert result.stderr.startswith("rgpu-exec: ")  # still said on stderr, for people
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
+    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = subprocess.run(
+        [rgpu_exec_bin, "check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 5
+    document = as_json(result)
+    assert document["error"]["exit_code"] == 5
+    assert document["error"]["message"].startswith("cannot reach the RemoteGPU API")
+    assert (document["key_prefix"], document["api_url"]) == ("rgpu_3f9a2c1b", "http://127.0.0.1:9")
+
+
+def test_json_output_for_a_usage_error(rgpu_exec_bin, stub_api):
+    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", "team-ml", "-o", "json")
+
+    assert result.returncode == 2
+    document = as_json(result)
+    assert document["error"]["exit_code"] == 2
+    assert "'team-ml' is not a namespace ID" in document["error"]["message"]
+    assert stub_api.count == 0
+
+
+def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bin):
+    result = subprocess.run(
+        [rgpu_exec_bin, "check", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    text = " ".join(result.stdout.split())
+    assert "--expect-denied ID a namespace the key must NOT be allowed to use" in text
+    assert "rgpu-exec check --kubeconfig-context rgpu-team-ml rgpu-staging" in result.stdout
 
 
 def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):

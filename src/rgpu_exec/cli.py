@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rgpu_exec import (
     __version__,
@@ -40,14 +40,45 @@ EPILOG_EXIT_CODES = """exit codes:
 """
 
 
+# Where each (sub)command's parser leaves its `prog` in the parsed namespace: the deepest one
+# parsed wins (a subcommand's values are copied over its parent's), so a usage error can point at
+# the help of the command the user actually typed.
+_PROG = "_rgpu_exec_prog"
+_KUBECTL_PLUGIN = "kubectl-rgpu"
+
+
+def program_name(argv0: str | None = None) -> str:
+    """`kubectl rgpu` when run as the kubectl plugin, else `rgpu-exec`."""
+    from pathlib import PurePath  # noqa: PLC0415
+
+    name = PurePath(sys.argv[0] if argv0 is None else argv0).name
+    return "kubectl rgpu" if name.removesuffix(".exe") == _KUBECTL_PLUGIN else "rgpu-exec"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, with errors in our own voice and exit code."""
+    """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
+
+    Subcommand parsers get their `prog` from argparse (`rgpu-exec cache clear`, or
+    `kubectl rgpu cache clear` under kubectl), so an error names the help of the command at fault,
+    also for unrecognised arguments (which argparse reports from the top-level parser).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_defaults(**{_PROG: self.prog})
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
+        namespace, extras = self.parse_known_args(*args, **kwargs)
+        if extras:
+            prog = getattr(namespace, _PROG, None) or self.prog
+            self._fail(prog, f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
 
     def error(self, message: str) -> NoReturn:
-        self.exit(
-            ExitCode.USAGE,
-            f"rgpu-exec: {message}. See `{self.prog} --help`.\n",
-        )
+        self._fail(self.prog, message)
+
+    def _fail(self, prog: str, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"rgpu-exec: {message}. See `{prog} --help`.\n")
 
 
 def _add_token(subparsers: argparse._SubParsersAction[_Parser]) -> None:
@@ -85,9 +116,9 @@ def _run_token(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def build_parser() -> _Parser:
+def build_parser(prog: str | None = None) -> _Parser:
     parser = _Parser(
-        prog="rgpu-exec",
+        prog=prog or program_name(),
         description="kubectl credential plugin for RemoteGPU Kubernetes namespaces.",
         epilog=EPILOG_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

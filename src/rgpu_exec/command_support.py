@@ -29,6 +29,25 @@ def add_api_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
+OUTPUT_FORMATS = ("table", "json")
+
+
+def add_output(parser: argparse.ArgumentParser, json_shape: str) -> None:
+    """`-o/--output {table,json}`, the same on every command that prints a report."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUT_FORMATS,
+        default="table",
+        type=_output_format,
+        help=f"table: aligned text for people (default); json, for scripts: {json_shape}",
+    )
+
+
+def _output_format(value: str) -> str:
+    return "table" if value == "text" else value  # `text`: doctor's first name for `table`
+
+
 def add_profile(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--profile",
@@ -85,6 +104,21 @@ def cache_directory(environ: Mapping[str, str]) -> str:
 
         directory = platformdirs.user_cache_dir(settings.APP_NAME, appauthor=False)
     return directory
+
+
+def cache_directory_fix(directory: str) -> str:
+    """What to do about a cache directory that `token_cache.directory_problem` refuses."""
+    from pathlib import Path  # noqa: PLC0415
+
+    if Path(directory).exists() and not Path(directory).is_dir():
+        return (
+            f"remove that file, or set {settings.ENV_CACHE_DIR} to a directory of yours "
+            "(rgpu-exec creates it, mode 700)"
+        )
+    return (
+        f"chmod 700 {directory} (and make it yours), or set {settings.ENV_CACHE_DIR} to a "
+        "private directory"
+    )
 
 
 def colour_on(stream: TextIO, environ: Mapping[str, str]) -> bool:

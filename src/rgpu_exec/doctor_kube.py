@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,27 +35,55 @@ def resolve_command(command: str, defined_in: str, environ: Mapping[str, str]) -
     return shutil.which(command, path=environ.get("PATH", os.defpath))
 
 
+@dataclass(frozen=True)
+class PluginContext:
+    """A context whose user runs rgpu-exec, and what `rgpu-exec token` would do there."""
+
+    name: str
+    call: PluginCall
+    environ: Mapping[str, str]  # the doctor's environment with the exec stanza's `env` on top
+    api_url: str  # as `token` chooses it: --api-url in the args, else the environment
+    exchangeable: bool  # the stanza's args name a valid namespace ID, profile and API URL
+
+
+@dataclass
+class KubeReport:
+    findings: list[Finding] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # executables the stanzas resolve to
+    contexts: list[PluginContext] = field(default_factory=list)
+    current_context: str | None = None
+
+    @property
+    def current(self) -> PluginContext | None:
+        """The current context, when it uses rgpu-exec."""
+        return next((c for c in self.contexts if c.name == self.current_context), None)
+
+
 def kubeconfig_findings(
     flag: str | None, environ: Mapping[str, str]
 ) -> tuple[list[Finding], list[str]]:
     """Findings about the contexts, and the executables their rgpu-exec stanzas resolve to."""
+    report = inspect(flag, environ)
+    return report.findings, report.commands
+
+
+def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
+    """The kubeconfig as kubectl reads it: findings, and the contexts that use rgpu-exec."""
     from rgpu_exec import kubeconfig_view  # noqa: PLC0415
 
     try:
         config = kubeconfig_view.load(flag, environ)
-    except kubeconfig_view.UnreadableFileError as exc:
-        return [Finding("kubeconfig", "problem", exc.detail, exc.FIX)], []
+    except kubeconfig_view.KubeconfigFileError as exc:
+        return KubeReport([Finding("kubeconfig", "problem", exc.detail, exc.fix)])
     except UsageError as exc:
-        return [Finding("kubeconfig", "problem", exc.message)], []
+        fix = f"check --kubeconfig and {settings.ENV_KUBECONFIG}"
+        return KubeReport([Finding("kubeconfig", "problem", exc.message, fix)])
     if not config.files:
         where = ", ".join(kubeconfig_view.kubeconfig_files(flag, environ))
-        fix = (
-            "write one with `rgpu-exec kubeconfig generate …`, or convert the console's "
-            "download with `rgpu-exec kubeconfig import FILE`"
+        return KubeReport(
+            [Finding("kubeconfig", "note", f"no kubeconfig file found ({where})", _ADD_CONTEXT)]
         )
-        return [Finding("kubeconfig", "note", f"no kubeconfig file found ({where})", fix)], []
-    findings: list[Finding] = []
-    commands: list[str] = []
+    report = KubeReport(current_context=config.current_context)
     for name in sorted(config.contexts):
         context = config.contexts[name]
         user = config.user_of(context)
@@ -63,7 +92,7 @@ def kubeconfig_findings(
         call = kubeconfig_view.plugin_call(user)
         if call is None:
             if _calls_exchange_directly(user):
-                findings.append(
+                report.findings.append(
                     Finding(
                         "kubeconfig",
                         "note",
@@ -76,19 +105,44 @@ def kubeconfig_findings(
             continue
         resolved = resolve_command(call.command, user.file, environ)
         if resolved:
-            commands.append(resolved)
-        findings += _context_findings(name, config, context, user, call, resolved)
-    if not commands and not findings:
-        findings.append(
+            report.commands.append(resolved)
+        report.findings += _context_findings(name, config, context, user, call, resolved)
+        report.contexts.append(_plugin_context(name, user, call, environ))
+    if not report.contexts and not report.findings:
+        report.findings.append(
             Finding(
                 "kubeconfig",
                 "note",
                 f"no context in {', '.join(config.files)} uses rgpu-exec",
-                "add the namespace's kubeconfig from the console, with `rgpu-exec token` as its "
-                "exec command",
+                _ADD_CONTEXT,
             )
         )
-    return findings, commands
+    return report
+
+
+_ADD_CONTEXT = (
+    "add one with `rgpu-exec kubeconfig generate --namespace NAME --namespace-id ID --server "
+    "URL`, or convert the console's download with `rgpu-exec kubeconfig import FILE`"
+)
+
+
+def _plugin_context(
+    name: str, user: Entry, call: PluginCall, environ: Mapping[str, str]
+) -> PluginContext:
+    exec_env = user.body["exec"].get("env")
+    merged = dict(environ)
+    for item in exec_env if isinstance(exec_env, list) else []:  # kubectl sets these on top
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            merged[item["name"]] = str(item.get("value", ""))
+    api_url = settings.api_url(call.api_url, merged)
+    # The stanza's own faults; an API URL from the environment is the settings check's business.
+    exchangeable = (
+        call.namespace_id is not None
+        and settings.looks_like_uuid(call.namespace_id)
+        and (call.api_url is None or settings.url_problem(call.api_url) is None)
+        and settings.valid_profile(settings.profile(call.profile, merged))
+    )
+    return PluginContext(name, call, merged, api_url, exchangeable)
 
 
 def _context_findings(  # noqa: PLR0917
@@ -143,6 +197,11 @@ def _context_findings(  # noqa: PLR0917
             f"--api-url {call.api_url!r} {settings.url_problem(call.api_url)}",
             "use the https:// API URL",
         )
+    if call.profile and not settings.valid_profile(call.profile):
+        problem(
+            f"the exec args give an invalid --profile {call.profile!r}",
+            "use a profile name of 1-64 letters, digits, '.', '_' or '-'",
+        )
     cluster = config.cluster_of(context)
     server = str(cluster.body.get("server", "")) if cluster else ""
     if not server.startswith("https://"):
@@ -178,7 +237,7 @@ def kuberc_findings(environ: Mapping[str, str], commands: list[str]) -> list[Fin
     try:
         document = load_yaml(path)
     except UnreadableFileError as exc:
-        return [Finding("kuberc", "problem", exc.detail, exc.FIX)]
+        return [Finding("kuberc", "problem", exc.detail, exc.fix)]
     if not isinstance(document, dict):
         return []
     policy = document.get("credentialPluginPolicy") or "AllowAll"

@@ -21,12 +21,25 @@ PLUGIN_NAMES = frozenset({"rgpu-exec", "kubectl-rgpu"})
 _OPTIONS = {"--namespace-id": "namespace_id", "--api-url": "api_url", "--profile": "profile"}
 
 
-class UnreadableFileError(UsageError):
+class KubeconfigFileError(UsageError):
+    """A kubeconfig (or kuberc) file that cannot be used: what is wrong, and the fix, apart."""
+
+    def __init__(self, detail: str, fix: str) -> None:
+        super().__init__(f"{detail}. {fix[0].upper()}{fix[1:]}.")
+        self.detail = detail
+        self.fix = fix
+
+
+class UnreadableFileError(KubeconfigFileError):
     FIX = "fix or remove it (kubectl cannot use it either)"
 
     def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"cannot read {path} ({problem}). {self.FIX[0].upper()}{self.FIX[1:]}.")
-        self.detail = f"cannot read {path} ({problem})"
+        super().__init__(f"cannot read {path} ({problem})", _with_backup(path, self.FIX))
+
+
+def _with_backup(path: str, fix: str) -> str:
+    backup = f"{path}.rgpu-exec.bak"  # where `rgpu-exec kubeconfig` keeps the previous content
+    return f"{fix}; its previous content is in {backup}" if Path(backup).is_file() else fix
 
 
 @dataclass(frozen=True)
@@ -84,12 +97,20 @@ def load(flag: str | None, environ: Mapping[str, str]) -> Kubeconfig:
     config = Kubeconfig(files=[])
     for path in kubeconfig_files(flag, environ):
         document = load_yaml(path)
-        if document is None:
-            if flag:
-                raise UsageError(f"the kubeconfig {path} does not exist.")
+        if document is None:  # missing, or empty
+            if flag and not Path(path).exists():
+                raise KubeconfigFileError(
+                    f"the kubeconfig {path} (--kubeconfig) does not exist",
+                    "check the path, or write the file with `rgpu-exec kubeconfig generate … "
+                    f"--kubeconfig {path}`",
+                )
             continue
         if not isinstance(document, dict):
-            raise UsageError(f"{path} is not a kubeconfig (expected a YAML mapping).")
+            raise KubeconfigFileError(
+                f"{path} is not a kubeconfig (its top level is a YAML "
+                f"{_yaml_kind(document)}, not a mapping)",
+                _with_backup(path, "fix or remove it (kubectl cannot use it either)"),
+            )
         config.files.append(path)
         if config.current_context is None and document.get("current-context"):
             config.current_context = str(document["current-context"])
@@ -144,6 +165,12 @@ def plugin_call(user: Entry) -> PluginCall | None:
     return PluginCall(
         command, options.get("namespace_id"), options.get("api_url"), options.get("profile")
     )
+
+
+def _yaml_kind(document: Any) -> str:
+    if isinstance(document, list):
+        return "list"
+    return "scalar" if isinstance(document, (str, int, float, bool)) else type(document).__name__
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""`rgpu-exec scope validate [PAYLOAD | -] [--output text|json]`: check a key's scope offline.
+"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output text|json]`: check a key's scope offline.
 
 The rules are the platform's (see `scopes`): a payload that passes here is one the API accepts,
 apart from namespace ownership, which only the API can know.
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 _EXIT_CODES = """  0  the payload is valid; the normalised payload is printed
-  2  the payload is invalid (the platform's message is printed), or is not JSON
+  2  the payload is invalid (the platform's message is printed), or is not JSON; bad flags
 """
 
 
@@ -27,10 +27,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="work with API-key scope payloads",
         description="Work with API-key scope payloads.",
         epilog="example:\n"
-        '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'',
+        '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'\n\n'
+        "exit codes:\n" + _EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = scope.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    commands = scope.add_subparsers(title="commands", metavar="COMMAND")
+    scope.set_defaults(func=lambda _args: _usage(scope))
     validate = commands.add_parser(
         "validate",
         help="check a scope payload against the platform's rules, offline",
@@ -51,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="the scope payload as JSON; `-` or nothing reads it from stdin",
     )
     validate.add_argument(
+        "-o",
         "--output",
         choices=("text", "json"),
         default="text",
@@ -58,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         '{"valid", "scopes", "summary"} or {"valid", "error": {"code", "message"}} on stdout',
     )
     validate.set_defaults(func=_run_validate)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
 
 
 def _read_payload(argument: str) -> str:
