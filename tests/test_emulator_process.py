@@ -7,10 +7,13 @@ import ast
 import base64
 import json
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 import rgpu_exec
@@ -103,6 +106,54 @@ def test_stops_cleanly_on_signals(tmp_path: Path, signum):
     process.send_signal(signum)
     assert process.wait(timeout=15) == 0
     assert not emu.ready_file.exists()
+
+
+def test_without_the_emulator_extra_it_says_how_to_install_it():
+    # A plain `pip install rgpu-exec` has the rgpu-emulator script but not trustme.
+    code = (
+        "import runpy, sys; sys.modules['trustme'] = None; sys.argv[0] = 'rgpu-emulator'; "
+        "runpy.run_module('rgpu_exec.emulator', run_name='__main__')"
+    )
+    for args in ([], ["--token-ttl", "60"]):
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == (
+            'rgpu-emulator: the emulator needs the "emulator" extra: '
+            "pip install 'rgpu-exec[emulator]'\n"
+        )
+    helped = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert helped.returncode == 0
+    assert "--ready-file" in helped.stdout
+
+
+def test_sigterm_with_open_connections_exits_promptly_without_tracebacks(tmp_path: Path):
+    with EmulatorProcess(tmp_path, "--verbose") as emu:
+        ready = emu.ready
+        api = httpx.Client(base_url=ready.api_url)
+        kube = httpx.Client(base_url=ready.kube_server, verify=ready.ssl_context())
+        host, port = ready.kube_server.rsplit(":", 1)
+        handshaking = socket.create_connection((host.removeprefix("https://"), int(port)))
+        try:
+            assert api.get("/_emulator/stats").status_code == 200  # idle keep-alive, both ports
+            assert kube.get("/healthz").status_code == 200
+            process = emu.process
+            assert process is not None
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+            took = time.monotonic() - began
+        finally:
+            api.close()
+            kube.close()
+            handshaking.close()
+    assert took < 1.5, f"{took:.2f} s from SIGTERM to exit"  # typically 0.1-0.3 s
+    assert "Traceback" not in emu.log_file.read_text()
 
 
 def test_console_script_and_module_both_run():

@@ -220,9 +220,76 @@ def test_remove_context_user_cluster_and_current_context(rgpu_exec_bin, kubeconf
     assert kubeconfig.read_text() == EXISTING.replace(
         "current-context: prod", 'current-context: ""'
     )
+    # A second remove is idempotent, like logout: exit 0, nothing to remove, nothing written.
+    inode, mtime = kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns
     again = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
-    assert again.returncode == 2
-    assert "no context 'rgpu-team-ml'" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (
+        f"rgpu-exec: there is no context 'rgpu-team-ml' in {kubeconfig}; nothing to remove. "
+        "(`kubectl config get-contexts` lists the contexts.)\n"
+    )
+    assert (kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns) == (inode, mtime)
+    dry = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml", "--dry-run")
+    assert (dry.returncode, dry.stdout) == (0, "")
+    assert "nothing would change" in dry.stderr
+
+
+def test_remove_of_a_missing_file_changes_nothing(rgpu_exec_bin, kubeconfig):
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    assert result.returncode == 0, result.stderr
+    assert "nothing to remove" in result.stdout
+    assert not kubeconfig.exists()
+
+
+@pytest.mark.parametrize(
+    ("user", "why"),
+    [
+        pytest.param(
+            "  user:\n    token: prod-token\n", "its user 'prod' has no exec stanza", id="token"
+        ),
+        pytest.param(
+            "  user:\n    exec:\n      command: gke-gcloud-auth-plugin\n",
+            "its user 'prod' runs 'gke-gcloud-auth-plugin', not rgpu-exec",
+            id="other-plugin",
+        ),
+        pytest.param("  user: {}\n", "its user 'prod' has no exec stanza", id="empty"),
+    ],
+)
+def test_remove_refuses_a_context_rgpu_exec_did_not_write(rgpu_exec_bin, kubeconfig, user, why):
+    text = EXISTING.split("users:", maxsplit=1)[0] + "users:\n- name: prod\n" + user
+    kubeconfig.write_text(text)
+    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        f"rgpu-exec: context 'prod' was not written by rgpu-exec: {why}. "
+    )
+    assert "add --force" in refused.stderr
+    assert "kubectl config delete-context prod" in refused.stderr
+    assert kubeconfig.read_text() == text
+    assert not kubeconfig.with_name("kubeconfig.rgpu-exec.bak").exists()
+    forced = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod", "--force")
+    assert forced.returncode == 0, forced.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert (data["contexts"], data["users"], data["clusters"]) == ([], [], [])
+
+
+def test_remove_refuses_a_context_whose_user_is_missing(rgpu_exec_bin, kubeconfig):
+    text = EXISTING.replace("    user: prod\n  name: prod", "    user: gone\n  name: prod")
+    kubeconfig.write_text(text)
+    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    assert refused.returncode == 2
+    assert "its user 'gone' does not exist" in refused.stderr
+    assert kubeconfig.read_text() == text
+
+
+def test_remove_accepts_an_exec_command_of_another_name(rgpu_exec_bin, kubeconfig):
+    generated = run(
+        rgpu_exec_bin, *GENERATE, "--no-verify", "--exec-command", "/opt/tools/rgpu-wrapper"
+    )
+    assert generated.returncode == 0, generated.stderr
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    assert result.returncode == 0, result.stderr
+    assert "removed user 'rgpu-team-ml'" in result.stdout
 
 
 def test_remove_keeps_a_user_another_context_still_uses(rgpu_exec_bin, kubeconfig):
@@ -231,7 +298,7 @@ def test_remove_keeps_a_user_another_context_still_uses(rgpu_exec_bin, kubeconfi
         "contexts:\n", "contexts:\n- context: {cluster: prod, user: prod}\n  name: prod-2\n"
     )
     kubeconfig.write_text(text)
-    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod", "--force")
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert [u["name"] for u in data["users"]] == ["prod", "spare"]
@@ -253,6 +320,102 @@ def test_import_console_kubeconfig_from_file_and_stdin(rgpu_exec_bin, kubeconfig
     )
     assert piped.returncode == 0
     assert "nothing changed" in piped.stdout
+
+
+def test_generate_without_a_ca_flag_keeps_the_existing_ca(rgpu_exec_bin, kubeconfig):
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+    before = kubeconfig.read_text()
+    no_ca = run(rgpu_exec_bin, *GENERATE[:-2], "--no-verify")
+    assert no_ca.returncode == 0, no_ca.stderr
+    assert "nothing changed" in no_ca.stdout
+    assert kubeconfig.read_text() == before
+    moved = run(
+        rgpu_exec_bin, *GENERATE[:-4], "--server", "https://k8s-2.example:6443", "--no-verify"
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "updated cluster 'rgpu-team-ml'" in moved.stdout
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    assert cluster == {
+        "server": "https://k8s-2.example:6443",
+        "certificate-authority-data": CA_DATA,
+    }
+
+
+def test_ca_file_and_insecure_flag_stay_until_a_ca_flag_replaces_them(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: rgpu-team-ml\n  cluster:\n"
+        "    server: https://old.example\n    certificate-authority: /etc/rgpu/ca.pem\n"
+        "    insecure-skip-tls-verify: false\n"
+    )
+    kept = run(rgpu_exec_bin, *GENERATE[:-2], "--no-verify")
+    assert kept.returncode == 0, kept.stderr
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    assert cluster == {
+        "server": "https://k8s.example:6443",
+        "certificate-authority": "/etc/rgpu/ca.pem",
+        "insecure-skip-tls-verify": False,
+    }
+    replaced = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    assert replaced.returncode == 0, replaced.stderr
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    assert cluster == {"server": "https://k8s.example:6443", "certificate-authority-data": CA_DATA}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param(b"clusters: [\n", "it is not valid YAML", id="yaml"),
+        pytest.param(b"<html>Sign in</html>\n", "its top level is not a mapping", id="html"),
+        pytest.param(b"users: {a: b}\n", "users is not a list", id="shape"),
+    ],
+)
+def test_import_of_a_broken_file_says_to_download_it_again(
+    rgpu_exec_bin, sandbox, kubeconfig, content, problem
+):
+    broken = sandbox / "broken.yaml"
+    broken.write_bytes(content)
+    result = run(rgpu_exec_bin, "kubeconfig", "import", str(broken), "--no-verify")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"rgpu-exec: {broken} is not a kubeconfig rgpu-exec can read: {problem}"
+    )
+    assert "Download it again from the console's namespace page" in result.stderr
+    assert "kubectl cannot use it either" not in result.stderr
+    assert not kubeconfig.exists()
+
+
+def test_import_of_a_missing_or_binary_file_says_what_to_do(rgpu_exec_bin, sandbox, kubeconfig):
+    missing = sandbox / "nonexistent.yaml"
+    result = run(rgpu_exec_bin, "kubeconfig", "import", str(missing), "--no-verify")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"rgpu-exec: cannot read {missing} (No such file or directory). Check the file name, "
+        "or download the kubeconfig again from the console's namespace page; nothing was "
+        "changed.\n"
+    )
+    binary = sandbox / "kubeconfig.zip"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe")
+    for argv, stdin in (([str(binary)], b""), (["-"], binary.read_bytes())):
+        raw = subprocess.run(
+            [rgpu_exec_bin, "kubeconfig", "import", *argv, "--no-verify"],
+            input=stdin, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert raw.returncode == 2
+        assert b"is not UTF-8 text (byte 4)" in raw.stderr
+        assert b"Download it again from the console's namespace page" in raw.stderr
+    assert not kubeconfig.exists()
+
+
+def test_help_states_each_commands_exit_codes_and_the_unchecked_name(rgpu_exec_bin):
+    remove = run(rgpu_exec_bin, "kubeconfig", "remove", "--help")
+    assert remove.returncode == 0
+    assert "--force" in remove.stdout
+    assert "verification" not in remove.stdout
+    codes = remove.stdout.split("exit codes:")[1]
+    assert [line.split()[0] for line in codes.splitlines() if line[:3].strip()] == ["0", "2"]
+    generate = run(rgpu_exec_bin, "kubeconfig", "generate", "--help")
+    assert "not checked against --namespace-id" in " ".join(generate.stdout.split())
+    assert "verification: the RemoteGPU API is unreachable" in generate.stdout
 
 
 def test_import_of_something_else_exits_2(rgpu_exec_bin, sandbox, kubeconfig):

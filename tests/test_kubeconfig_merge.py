@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.kubeconfig import merge
 from rgpu_exec.kubeconfig.document import Document
-from rgpu_exec.kubeconfig.entries import Spec
+from rgpu_exec.kubeconfig.entries import Spec, foreign_exec
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
@@ -149,6 +150,39 @@ def test_update_replaces_owned_keys_only_and_keeps_comments() -> None:
     assert user["exec"]["env"] == [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]
 
 
+@pytest.mark.parametrize(
+    "ca",
+    [
+        pytest.param({"certificate-authority-data": "UFJPRA=="}, id="data"),
+        pytest.param({"certificate-authority": "/etc/ca.pem"}, id="file"),
+        pytest.param({"insecure-skip-tls-verify": True}, id="insecure"),
+        pytest.param(
+            {"certificate-authority": "/etc/ca.pem", "insecure-skip-tls-verify": False},
+            id="file-and-insecure-false",
+        ),
+    ],
+)
+@pytest.mark.parametrize("layout", ["yaml", "json"])  # spliced, and round-tripped whole
+def test_without_a_ca_the_existing_cluster_keeps_its_ca(ca: dict[str, Any], layout: str) -> None:
+    cluster = {"name": "rgpu-team-ml", "cluster": {"server": "https://old.example", **ca}}
+    document = {"apiVersion": "v1", "kind": "Config", "clusters": [cluster]}
+    text = json.dumps(document) if layout == "json" else yaml.safe_dump(document)
+    out, changes = Document.parse(text, "k").apply(
+        [merge.Upsert(e) for e in spec(ca_data="").entries()]
+    )
+    assert load(out)["clusters"][0]["cluster"] == {"server": "https://k8s.example", **ca}
+    assert "updated cluster 'rgpu-team-ml'" in changes.lines  # the server changed, not the CA
+    same = Document.parse(out, "k").apply([merge.Upsert(e) for e in spec(ca_data="").entries()])
+    assert not same[1]
+    replaced = load(generate(out))["clusters"][0]["cluster"]  # an explicit CA replaces them all
+    assert replaced == {"server": "https://k8s.example", "certificate-authority-data": "Q0E="}
+
+
+def test_without_a_ca_a_new_cluster_has_none() -> None:
+    cluster = load(generate(None, s=spec(ca_data="")))["clusters"][0]["cluster"]
+    assert cluster == {"server": "https://k8s.example"}
+
+
 def test_second_run_changes_nothing() -> None:
     first = generate(KUBECTL_STYLE)
     doc = Document.parse(first, "k")
@@ -265,3 +299,20 @@ def test_windows_line_ends_are_kept() -> None:
     out = generate(KUBECTL_STYLE.replace("\n", "\r\n"))
     assert out.count("\r\n") == out.count("\n")
     assert out.replace("\r\n", "\n") == generate(KUBECTL_STYLE)
+
+
+@pytest.mark.parametrize(
+    ("user", "why"),
+    [
+        pytest.param({"exec": {"command": "/venv/bin/rgpu-exec", "args": ["token"]}}, None, id="path"),
+        pytest.param({"exec": {"command": "rgpu-exec.exe"}}, None, id="windows"),
+        pytest.param({"exec": {"command": "kubectl", "args": ["rgpu", "token"]}}, None, id="kubectl-plugin"),
+        pytest.param({"exec": {"command": "/opt/wrap", "args": ["token", "--namespace-id", NAMESPACE_ID]}}, None, id="exec-command"),
+        pytest.param({"exec": {"command": "sh", "args": ["-c", "curl ..."]}}, "runs 'sh', not rgpu-exec", id="console-curl"),
+        pytest.param({"exec": {"args": ["x"]}}, "runs None, not rgpu-exec", id="no-command"),
+        pytest.param({"token": "t"}, "has no exec stanza", id="token"),
+        pytest.param(None, "has no exec stanza", id="null"),
+    ],
+)  # fmt: skip
+def test_which_users_rgpu_exec_wrote(user: Any, why: str | None) -> None:
+    assert foreign_exec(user) == why

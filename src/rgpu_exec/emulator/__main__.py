@@ -3,6 +3,7 @@
 When both ports listen, prints one JSON line and writes the same object to `--ready-file`:
 {"api_url", "kube_server", "ca_file", "ca_data", "accounts": [{"id", "access_token"}]}.
 The CA certificate lives in a private temporary directory (under $TMPDIR), removed at exit.
+Needs the `emulator` extra (trustme); without it, says how to install it and exits 2.
 """
 
 from __future__ import annotations
@@ -57,6 +58,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_EXTRA_MISSING = (
+    "rgpu-emulator: the emulator needs the \"emulator\" extra: pip install 'rgpu-exec[emulator]'"
+)
+# What the extra brings (trustme, and the cryptography it builds certificates with).
+_EXTRA_MODULES = frozenset({"trustme", "cryptography"})
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def _extra_installed() -> bool:
+    try:
+        import trustme  # noqa: F401, PLC0415
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in _EXTRA_MODULES:
+            return False
+        raise
+    return True
+
+
+def _stop_signals_mask(how: int) -> None:
+    """The server threads start with SIGTERM and SIGINT blocked (they inherit the mask), so
+    the signals always reach the main thread, which then wakes at once."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, _STOP_SIGNALS)
+
+
 def _write_atomically(path: str, text: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:  # noqa: PTH123
@@ -68,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.token_ttl <= 0 or args.accounts < 1 or args.max_active_keys < 0:
         print("rgpu-emulator: --token-ttl and --accounts must be positive.", file=sys.stderr)
+        return 2
+    if not _extra_installed():
+        print(_EXTRA_MISSING, file=sys.stderr)
         return 2
     from rgpu_exec.emulator.server import Emulator  # noqa: PLC0415
 
@@ -91,7 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ca_file = os.path.join(state_dir, "ca.pem")  # noqa: PTH118
         emulator.ca.cert_pem.write_to_path(ca_file)
-        emulator.start()
+        _stop_signals_mask(signal.SIG_BLOCK)
+        try:
+            emulator.start()
+        finally:
+            _stop_signals_mask(signal.SIG_UNBLOCK)
         ready = json.dumps(emulator.ready_document(ca_file))
         if args.ready_file:
             _write_atomically(args.ready_file, ready + "\n")

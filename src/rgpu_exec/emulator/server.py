@@ -4,11 +4,17 @@ The API port serves the emulated RemoteGPU API (plain HTTP on loopback, or TLS w
 and the control plane under `/_emulator/`; the Kubernetes port always speaks TLS, with a CA and a
 server certificate made at start (trustme). Every answer carries a `Date` from the emulator's
 clock. HTTP/1.1 with keep-alive, so kubectl reuses its connections.
+
+Stopping is prompt: the listening sockets close, and every open connection (idle keep-alive
+ones included) is shut down rather than waited for; connection threads are daemons. A client
+that resets or drops its connection is normal, not an emulator error: no traceback (one line
+with --verbose).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import ssl
@@ -34,6 +40,9 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 _HEALTH = ("/healthz", "/livez", "/readyz")
+_POLL_SECONDS = 0.05  # how soon serve_forever notices a shutdown request
+# A client going away mid-connection (reset, broken pipe, TLS cut short, idle timeout).
+_CLIENT_GONE = (ConnectionError, ssl.SSLError, TimeoutError)
 
 
 class _Server(ThreadingHTTPServer):
@@ -49,21 +58,91 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.emulator = emulator
         self.tls = tls
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        self._closing = False
         super().__init__(address, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.tls is None:
-            super().finish_request(request, client_address)
-            return
-        request.settimeout(10)  # the handshake, in this connection's own thread
+        with self._tracked(request) as track:
+            if self.tls is None:
+                super().finish_request(request, client_address)
+                return
+            request.settimeout(10)  # the handshake, in this connection's own thread
+            try:
+                wrapped = self.tls.wrap_socket(
+                    request, server_side=True, do_handshake_on_connect=False
+                )
+            except (ssl.SSLError, OSError):
+                return
+            track(wrapped)  # wrapping detached `request`: shut the TLS socket down instead
+            try:
+                try:
+                    wrapped.do_handshake()
+                except (ssl.SSLError, OSError):
+                    return
+                super().finish_request(wrapped, client_address)
+            finally:
+                wrapped.close()
+
+    @contextlib.contextmanager
+    def _tracked(self, connection: socket.socket) -> Any:
+        """Keep the connection in the open set while it is served, so `close_connections`
+        can end it; yields a function that swaps in the socket to track instead."""
+        current = [connection]
+
+        def track(replacement: socket.socket) -> None:
+            with self._open_lock:
+                self._open.discard(current[0])
+                current[0] = replacement
+                self._open.add(replacement)
+                closing = self._closing
+            if closing:
+                _shut(replacement)
+
+        with self._open_lock:
+            self._open.add(connection)
+            closing = self._closing
+        if closing:
+            _shut(connection)
         try:
-            wrapped = self.tls.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            super().finish_request(wrapped, client_address)
+            yield track
         finally:
-            wrapped.close()
+            with self._open_lock:
+                self._open.discard(current[0])
+
+    def close_connections(self) -> None:
+        """Shut down every open connection (idle keep-alive ones too); their threads then see
+        end-of-file and finish. New connections accepted meanwhile are shut at once."""
+        with self._open_lock:
+            self._closing = True
+            connections = list(self._open)
+        for connection in connections:
+            _shut(connection)
+
+    def open_connections(self) -> int:
+        with self._open_lock:
+            return len(self._open)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, _CLIENT_GONE):
+            super().handle_error(request, client_address)  # an emulator bug: the traceback
+            return
+        if self.emulator.verbose:
+            host, port = client_address[:2]
+            print(
+                f"rgpu-emulator: the connection from {host}:{port} ended early "
+                f"({type(error).__name__}: {error})",
+                file=sys.stderr,
+            )
+
+
+def _shut(connection: socket.socket) -> None:
+    """Shut the connection's socket down (the TCP level, even under TLS: another thread may
+    be in the TLS handshake or a read); its thread then sees end-of-file and finishes."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(connection, socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -94,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.answer(request)
+        except _CLIENT_GONE:
+            raise  # the client went away: nothing to answer (see _Server.handle_error)
         except Exception as error:  # a bug in the emulator: say so, keep serving
             print(f"rgpu-emulator: internal error: {error!r}", file=sys.stderr)
             body = {"error": {"code": "emulator_bug", "message": repr(error)}}
@@ -271,17 +352,29 @@ class Emulator:
 
     def start(self) -> None:
         for server in (self.api_server, self.kube_server):
-            thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever, args=(_POLL_SECONDS,), daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
     def stop(self) -> None:
-        for server in (self.api_server, self.kube_server):
+        """Stop accepting, close the listening sockets, and end every open connection without
+        waiting for idle keep-alive clients. Takes about one poll interval."""
+        servers = (self.api_server, self.kube_server)
+        for server in servers:
             if self._threads:  # shutdown() waits for serve_forever: only after start()
                 server.shutdown()
             server.server_close()
+        for server in servers:
+            server.close_connections()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=1)
+        self._threads.clear()
+
+    def open_connections(self) -> int:
+        """Connections still being served, on both ports."""
+        return self.api_server.open_connections() + self.kube_server.open_connections()
 
     def ready_document(self, ca_file: str) -> dict[str, Any]:
         accounts = [{"id": a.id, "access_token": a.access_token} for a in self.backend.accounts]

@@ -16,14 +16,27 @@ from rgpu_exec import command_support
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.usecase import Outcome, Planner
 
-_EXIT_CODES = """  0  done (or nothing to change)
+_EXIT_CODES_MERGE = """  0  done (or nothing to change)
   2  bad flags or input, a malformed or read-only kubeconfig, a lock still held
   3  verification: no API key, or the API rejected it
   4  verification: the key may not use that namespace, or it does not exist
   5  verification: the RemoteGPU API is unreachable or answered nonsense
+"""
+_EXIT_CODES_REMOVE = """  0  removed, or there was no such context (nothing to remove)
+  2  bad flags, a malformed or read-only kubeconfig, a lock still held, or a context whose
+     user does not run rgpu-exec (without --force)
+"""
+_EXIT_CODES = """  0  done (or nothing to change)
+  2  bad flags or input, a malformed or read-only kubeconfig, a lock still held; remove: a
+     context rgpu-exec did not write (without --force)
+  3  generate/import verification: no API key, or the API rejected it
+  4  generate/import verification: the key may not use that namespace, or it does not exist
+  5  generate/import verification: the RemoteGPU API is unreachable or answered nonsense
 """
 _FILES = """files: like kubectl, --kubeconfig, else the KUBECONFIG list (an entry that exists is
 updated in the file holding it, new ones go to the first existing file), else ~/.kube/config
@@ -35,7 +48,10 @@ _MERGE_NOTE = (
     "current-context changes only with --set-current-context; the same command run twice "
     "changes nothing the second time.\n"
 )
-_REMOVE_NOTE = "current-context is cleared if it named the context.\n"
+_REMOVE_NOTE = """current-context is cleared if it named the context. Only a context whose user
+runs rgpu-exec is removed, unless --force; a context that is not there is nothing to remove
+(exit 0, nothing written).
+"""
 _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
 
@@ -73,7 +89,9 @@ def _parser(
         help=summary,
         description=f"{summary[0].upper()}{summary[1:]}.\n\n{_FILES}"
         + (_REMOVE_NOTE if name == "remove" else _MERGE_NOTE),
-        epilog=command_support.epilog(*examples, exit_codes=_EXIT_CODES),
+        epilog=command_support.epilog(
+            *examples, exit_codes=_EXIT_CODES_REMOVE if name == "remove" else _EXIT_CODES_MERGE
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
@@ -109,7 +127,11 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
         "for lightkube)",
     )
     parser.add_argument(
-        "--interactive-mode", choices=("Never", "IfAvailable"), default="IfAvailable"
+        "--interactive-mode",
+        choices=("Never", "IfAvailable"),
+        default="IfAvailable",
+        help="interactiveMode of the exec stanza: IfAvailable (default) lets rgpu-exec prompt "
+        "for a key when kubectl runs in a terminal and none is stored; Never for CI and scripts",
     )
     parser.add_argument(
         "--exec-command",
@@ -127,8 +149,16 @@ def _add_generate(commands: argparse._SubParsersAction[Any]) -> None:
         f"rgpu-exec kubeconfig generate --namespace team-ml --namespace-id {_UUID} \\\n"
         "      --server https://k8s.remotegpu.ai --certificate-authority ca.pem",
     )
-    parser.add_argument("--namespace", required=True, help="the namespace's name")
-    parser.add_argument("--namespace-id", required=True, help="the namespace's UUID")
+    parser.add_argument(
+        "--namespace",
+        required=True,
+        help="the namespace's name, written as the context's namespace (not checked against "
+        "--namespace-id: verification tests the ID only, so copy both from the same console "
+        "page)",
+    )
+    parser.add_argument(
+        "--namespace-id", required=True, help="the namespace's UUID (what verification tests)"
+    )
     parser.add_argument("--server", required=True, help="the Kubernetes API server (https://)")
     ca = parser.add_mutually_exclusive_group()
     ca.add_argument("--certificate-authority", metavar="FILE", help="PEM file of the server's CA")
@@ -159,6 +189,12 @@ def _add_remove(commands: argparse._SubParsersAction[Any]) -> None:
         "rgpu-exec kubeconfig remove --context rgpu-team-ml --dry-run",
     )
     parser.add_argument("--context", required=True, help="the context to remove")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="remove it even if its user does not run rgpu-exec (a context rgpu-exec did not "
+        "write)",
+    )
     _add_target(parser)
     parser.set_defaults(func=_run_remove)
 
@@ -187,16 +223,25 @@ def _run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.kubeconfig import console, entries  # noqa: PLC0415
 
     if args.file == "-":
-        text, where, base = sys.stdin.read(), "the kubeconfig on stdin", Path.cwd()
+        where, base = "the kubeconfig on stdin", Path.cwd()
+        data = sys.stdin.buffer.read()
     else:
         path = Path(args.file)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(
-                f"cannot read {path} ({getattr(exc, 'strerror', None) or exc})."
-            ) from exc
         where, base = str(path), path.parent
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {path} ({exc.strerror or exc}). Check the file name, or download "
+                "the kubeconfig again from the console's namespace page; nothing was changed."
+            ) from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{where} is not UTF-8 text (byte {exc.start}), so not a kubeconfig from the "
+            f"console. {console.SOURCE_FIX}"
+        ) from None
     found = console.parse(text, where, base)
     spec = _spec(
         args,
@@ -242,17 +287,33 @@ def _merge(args: argparse.Namespace, spec: Spec) -> int:
         if args.verify:
             usecase.verify(spec, os.environ)
 
-    return _apply(args, planner, before_writing, f"context {spec.context!r}", hint)
+    def unchanged(files: str) -> str:
+        return f"rgpu-exec: {files} already has context {spec.context!r} as asked; nothing changed."
+
+    return _apply(args, planner, before_writing, unchanged, hint)
 
 
 def _run_remove(args: argparse.Namespace) -> int:
     from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
 
-    planner = usecase.remove_planner(args.context)
-    return _apply(args, planner, lambda: None, f"no context {args.context!r}", "")
+    planner = usecase.remove_planner(args.context, force=args.force)
+
+    def unchanged(files: str) -> str:
+        return (
+            f"rgpu-exec: there is no context {args.context!r} in {files}; nothing to remove. "
+            "(`kubectl config get-contexts` lists the contexts.)"
+        )
+
+    return _apply(args, planner, lambda: None, unchanged, "")
 
 
-def _apply(args: argparse.Namespace, planner: Planner, check: Any, wanted: str, hint: str) -> int:
+def _apply(
+    args: argparse.Namespace,
+    planner: Planner,
+    check: Callable[[], None],
+    unchanged: Callable[[str], str],
+    hint: str,
+) -> int:
     from rgpu_exec.kubeconfig import files, usecase  # noqa: PLC0415
 
     targets = files.select_targets(args.kubeconfig, os.environ)
@@ -265,8 +326,7 @@ def _apply(args: argparse.Namespace, planner: Planner, check: Any, wanted: str, 
         print(f"rgpu-exec: dry run, nothing was written ({what}).", file=sys.stderr)
         return ExitCode.OK
     if not plans:
-        shown = ", ".join(str(p) for p in targets.paths)
-        print(f"rgpu-exec: {shown} already has {wanted} as asked; nothing changed.")
+        print(unchanged(", ".join(str(p) for p in targets.paths)))
         return ExitCode.OK
     for outcome in usecase.write(targets, planner, first):
         print(_report(outcome))

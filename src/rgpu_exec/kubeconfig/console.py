@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# What to do about a console file that is not a kubeconfig at all (cut short, edited, HTML).
+SOURCE_FIX = (
+    "Download it again from the console's namespace page and import that file; nothing was changed."
+)
 _EXCHANGE = re.compile(
     re.escape(EXCHANGE_PATH).replace(re.escape("{namespace_id}"), f"(?P<id>{_UUID})") + "$"
 )
@@ -37,7 +41,7 @@ class ConsoleKubeconfig:
 
 
 def parse(text: str, where: str, base_dir: Path) -> ConsoleKubeconfig:
-    doc = Document.parse(text, where)
+    doc = Document.parse(text, where, fix=SOURCE_FIX)
     context = _the_context(doc, where)
     body = context.get("context") or {}
     cluster = doc.find("cluster", str(body.get("cluster", "")))
@@ -98,7 +102,9 @@ def _ca_data(cluster: dict[str, Any], base_dir: Path) -> str | None:
         except OSError as exc:
             raise UsageError(
                 f"cannot read the certificate authority file {base_dir / path} named by the "
-                f"console kubeconfig ({exc.strerror or exc})."
+                f"console kubeconfig ({exc.strerror or exc}). Put the file there, or download "
+                "the kubeconfig again from the console's namespace page (it holds the CA "
+                "inline); nothing was changed."
             ) from exc
     return None
 

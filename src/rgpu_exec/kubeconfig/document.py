@@ -24,6 +24,11 @@ from rgpu_exec.kubeconfig import merge, roundtrip, splice
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME_OF = {"clusters": "cluster", "users": "user", "contexts": "context"}
+# What to do about a malformed kubeconfig that rgpu-exec was asked to change.
+TARGET_FIX = (
+    "Fix it (or move it away and run this again; kubectl cannot use it either). Nothing was "
+    "changed."
+)
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,9 @@ class Document:
     crlf: bool = False
 
     @classmethod
-    def parse(cls, text: str | None, where: str) -> Document:
-        """Read a file's text (None: the file does not exist). Raises UsageError if malformed."""
+    def parse(cls, text: str | None, where: str, fix: str = TARGET_FIX) -> Document:
+        """Read a file's text (None: the file does not exist). Raises UsageError if malformed,
+        saying `fix` (what to do about it: a kubeconfig to write and a downloaded one differ)."""
         if text is None:
             return cls(where, "", {}, None)
         crlf = "\r\n" in text
@@ -49,14 +55,14 @@ class Document:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise _malformed(where, f"it is not valid YAML ({problem}{at})") from None
+            raise _malformed(where, f"it is not valid YAML ({problem}{at})", fix) from None
         finally:
             loader.dispose()
         if data is None:
             return cls(where, text, {}, None, crlf)
         problem = shape_problem(data)
         if problem or not isinstance(root, yaml.MappingNode):
-            raise _malformed(where, problem or "its top level is not a mapping")
+            raise _malformed(where, problem or "its top level is not a mapping", fix)
         return cls(where, text, data, root, crlf)
 
     def items(self, kind: merge.Kind) -> list[dict[str, Any]]:
@@ -120,11 +126,8 @@ def shape_problem(data: Any) -> str | None:
     return None
 
 
-def _malformed(where: str, problem: str) -> UsageError:
-    return UsageError(
-        f"{where} is not a kubeconfig rgpu-exec can read: {problem}. Fix it (or move it away "
-        "and run this again; kubectl cannot use it either). Nothing was changed."
-    )
+def _malformed(where: str, problem: str, fix: str) -> UsageError:
+    return UsageError(f"{where} is not a kubeconfig rgpu-exec can read: {problem}. {fix}")
 
 
 def _working_copy(data: dict[str, Any], edits: list[merge.Edit]) -> dict[str, Any]:

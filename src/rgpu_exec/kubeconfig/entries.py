@@ -17,6 +17,7 @@ import base64
 import binascii
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,8 @@ InteractiveMode = Literal["Never", "IfAvailable"]
 EXEC_API_VERSIONS: dict[str, str] = {"v1": V1, "v1beta1": V1BETA1}
 INTERACTIVE_MODES = ("Never", "IfAvailable")
 CONTEXT_PREFIX = "rgpu-"
+CA_KEYS = ("certificate-authority-data", "certificate-authority", "insecure-skip-tls-verify")
+_OUR_ARGS = ["token", "--namespace-id"]
 _PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
 _DNS_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _DNS_LABEL_MAX = 63
@@ -52,11 +55,16 @@ class Spec:
     interactive_mode: InteractiveMode = "IfAvailable"
 
     def entries(self) -> list[Entry]:
+        """With a CA, the cluster holds it as data (a CA file path and insecure-skip-tls-verify
+        go); without one, an existing cluster keeps whatever CA settings it has."""
         cluster: dict[str, object] = {"server": self.server}
+        keep: tuple[str, ...] = ()
         if self.ca_data:
             cluster["certificate-authority-data"] = self.ca_data
+        else:
+            keep = CA_KEYS
         return [
-            Entry("cluster", self.context, cluster),
+            Entry("cluster", self.context, cluster, keep),
             Entry("user", self.context, {"exec": self.exec_stanza()}),
             Entry(
                 "context",
@@ -86,6 +94,24 @@ def install_hint(namespace: str) -> str:
         "(pipx install rgpu-exec), then run `rgpu-exec kubeconfig generate` (or import) again "
         "so this kubeconfig points at it."
     )
+
+
+def foreign_exec(user: object) -> str | None:
+    """Why a kubeconfig user (the body under `user:`) is not one rgpu-exec writes, or None when
+    it is: its exec stanza runs rgpu-exec (as `check` and `doctor` recognise it: any path,
+    `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` as
+    `generate` writes it (with an --exec-command of another name)."""
+    from rgpu_exec import kubeconfig_view  # noqa: PLC0415
+
+    exec_ = user.get("exec") if isinstance(user, Mapping) else None
+    if not isinstance(user, Mapping) or not isinstance(exec_, Mapping):
+        return "has no exec stanza"
+    args = exec_.get("args")
+    if kubeconfig_view.plugin_call(kubeconfig_view.Entry("", "", user)) is not None or (
+        isinstance(args, list) and args[:2] == _OUR_ARGS
+    ):
+        return None
+    return f"runs {exec_.get('command')!r}, not {settings.APP_NAME}"
 
 
 def default_context(namespace: str) -> str:

@@ -7,7 +7,8 @@ back as) and on round-trip ruamel.yaml maps (to change the text, comments kept).
   that name in the file is updated the same way, so duplicates cannot disagree.
 - Inside an entry, rgpu-exec owns a few keys (`OWNED`): each is set to what we want, or removed
   when we want it absent (so no static `token` ever sits beside `exec`, and a CA file path never
-  fights the CA data). Every other key (extensions, proxy-url, unknown fields) is kept.
+  fights the CA data). An entry may leave some owned keys alone (`Entry.keep`: the cluster's CA
+  fields when no CA was given). Every other key (extensions, proxy-url, unknown fields) is kept.
 - A value only counts as changed when it differs, so a second run changes nothing.
 """
 
@@ -57,11 +58,16 @@ PLAIN = PlainFactory()
 
 @dataclass(frozen=True)
 class Entry:
-    """What we want one named entry to hold: the owned keys of its body (absent = remove)."""
+    """What we want one named entry to hold: the owned keys of its body (absent = remove),
+    except the owned keys in `keep`, which an existing entry keeps as they are."""
 
     kind: Kind
     name: str
     body: Mapping[str, Any]
+    keep: tuple[str, ...] = ()
+
+    def owned(self) -> tuple[str, ...]:
+        return tuple(key for key in OWNED[self.kind] if key not in self.keep)
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def update_item(item: MutableMapping[str, Any], entry: Entry, factory: Factory) 
     if not isinstance(body, MutableMapping):
         body = item[entry.kind] = factory.mapping()
         changed = True
-    return _sync(body, entry.body, OWNED[entry.kind], factory) or changed
+    return _sync(body, entry.body, entry.owned(), factory) or changed
 
 
 def _sync(

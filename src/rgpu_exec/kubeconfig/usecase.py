@@ -113,21 +113,20 @@ def upsert_planner(entries: list[merge.Entry], set_current: bool) -> Planner:
     return planner
 
 
-def remove_planner(context: str) -> Planner:
+def remove_planner(context: str, force: bool = False) -> Planner:
     """The context goes; its user and cluster too when no other context (in any file) uses
-    them; `current-context` is cleared where it names it."""
+    them; `current-context` is cleared where it names it. No such context: nothing to do. A
+    context whose user does not run rgpu-exec is refused unless `force`."""
 
     def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
         home = _holder(targets, docs, "context", context)
         if home is None:
-            shown = ", ".join(str(p) for p in targets.paths)
-            raise UsageError(
-                f"there is no context {context!r} in {shown}. See the contexts with "
-                "`kubectl config get-contexts`; nothing was changed."
-            )
-        edits: dict[Path, list[merge.Edit]] = {home: [merge.Remove("context", context)]}
+            return {}
         found = docs[home].find("context", context) or {}
         body = found.get("context") or {}
+        if not force:
+            _check_ours(targets, docs, context, body.get("user"))
+        edits: dict[Path, list[merge.Edit]] = {home: [merge.Remove("context", context)]}
         for kind in ("user", "cluster"):
             name = body.get(kind)
             if not isinstance(name, str) or _uses(docs, home, context, kind, name):
@@ -141,6 +140,27 @@ def remove_planner(context: str) -> Planner:
         return edits
 
     return planner
+
+
+def _check_ours(targets: Targets, docs: dict[Path, Document], context: str, user: object) -> None:
+    """Refuse to remove a context rgpu-exec did not write: its user must run rgpu-exec."""
+    from rgpu_exec.kubeconfig import entries  # noqa: PLC0415
+
+    if not isinstance(user, str) or not user:
+        why = "it names no user"
+    else:
+        holder = _holder(targets, docs, "user", user)
+        found = docs[holder].find("user", user) if holder is not None else None
+        problem = "does not exist" if found is None else entries.foreign_exec(found.get("user"))
+        if problem is None:
+            return
+        why = f"its user {user!r} {problem}"
+    raise UsageError(
+        f"context {context!r} was not written by rgpu-exec: {why}. rgpu-exec removes only the "
+        f"contexts it manages; to remove this one anyway (with its user and cluster when no "
+        f"other context uses them), add --force, or use `kubectl config delete-context "
+        f"{context}`. Nothing was changed."
+    )
 
 
 def _holder(
