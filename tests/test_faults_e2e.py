@@ -150,7 +150,12 @@ FAILING = [
             # A proxy's error page: 502, HTML, bytes that are not text. Retried with backoff.
             [{"status": 502, "body": "garbage", "content_type": "text/html", "count": None}],
             deadline=2.0,
-            words=["answered an error: HTTP 502", "gave up after", "within 2 s"],
+            words=[
+                "has a problem: HTTP 502",
+                "Try again in a few minutes",
+                "gave up after",
+                "within 2 s",
+            ],
             attempts=(2, 6),
             transient=True,
         ),
