@@ -4,6 +4,8 @@ docs/benchmarks.md (method, tables, notes) and docs/bench-kubectl.png (the chart
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +283,13 @@ def notes(r: dict[str, Any]) -> list[str]:
 
 
 def chart(r: dict[str, Any], path: Path) -> None:
+    # matplotlib keeps a font cache under ~/.cache unless told otherwise: keep it out of HOME.
+    with tempfile.TemporaryDirectory(prefix="rgpu-exec-bench-mpl-") as config_dir:
+        os.environ["MPLCONFIGDIR"] = config_dir
+        _draw(r, path)
+
+
+def _draw(r: dict[str, Any], path: Path) -> None:
     import matplotlib as mpl
 
     mpl.use("Agg")
