@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import command_support, settings
+from rgpu_exec.redact import KEY_PREFIX_LENGTH, looks_like_remotegpu_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -21,9 +22,7 @@ _EXIT_CODES = """\
   2  bad input, or no usable OS keyring (set REMOTEGPU_API_KEY instead)
 """
 # What a RemoteGPU key looks like: `rgpu_` + 8 lower-case hex + `_` + 32 url-safe characters.
-_KEY_ID_HEX = 8
 _KEY_SECRET_LENGTH = 32
-_HEX = frozenset("0123456789abcdef")
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -56,13 +55,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def looks_like_key(value: str) -> bool:
-    head, sep, secret = value.partition("_")
-    key_id, sep2, secret = secret.partition("_")
+    """Exactly the documented raw key: the shape `redact` knows, with a 32-character secret."""
+    secret = value[KEY_PREFIX_LENGTH + 1 :]
     return (
-        head == "rgpu"
-        and bool(sep and sep2)
-        and len(key_id) == _KEY_ID_HEX
-        and set(key_id) <= _HEX
+        looks_like_remotegpu_key(value)
         and len(secret) == _KEY_SECRET_LENGTH
         and set(secret) <= _URL_SAFE
     )
