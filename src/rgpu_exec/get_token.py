@@ -77,14 +77,14 @@ class TokenCommand:
         """The ExecCredential JSON for kubectl, or an RgpuExecError."""
         plan = self._plan(request)
         cache = self._cache(plan)
-        output = cache.answer(self.clock())
+        output, _ = cache.answer(self.clock())
         if output is not None:
             return output
         with cache.single_flight(plan.deadline + entry_lock.WAIT_GRACE):
-            output = cache.answer(self.clock())  # another process may have just refreshed it
+            # Read again: another process may have just refreshed it.
+            output, stale = cache.answer(self.clock())
             if output is not None:
                 return output
-            stale = cache.valid_entry(self.clock())
             key = find_api_key(self.environ, plan.profile, interactive=plan.interactive)
             log.debug(
                 "exchanging the key from %s (%s) for a token for namespace %s%s",
@@ -192,12 +192,13 @@ class _CacheSlot:
     def render(self, entry: token_cache.Entry, now: float) -> str:
         return render(self.plan.api_version, entry.token, entry.kubectl_expiry(now))
 
-    def answer(self, now: float) -> str | None:
-        """What the cache alone answers (see `token_cache.lookup`), else None."""
+    def answer(self, now: float) -> tuple[str | None, token_cache.Entry | None]:
+        """What the cache alone answers (see `token_cache.lookup`), else None; and the entry it
+        holds if that has not expired yet (it may be inside its refresh margin)."""
         if self.directory is None:
-            return None
+            return None, None
         plan = self.plan
-        _, verdict = token_cache.lookup(
+        entry, verdict = token_cache.lookup(
             self.directory, plan.api_url, plan.namespace_id, plan.identity, now
         )
         if isinstance(verdict, token_cache.Failure):
@@ -205,18 +206,8 @@ class _CacheSlot:
             raise RecentFailureError(verdict.replay(now), verdict.exit_code)
         if verdict is not None:
             log.debug("answered from the cache")
-            return self.render(verdict, now)
-        return None
-
-    def valid_entry(self, now: float) -> token_cache.Entry | None:
-        """The cached token if it has not expired yet (it may be inside the refresh margin)."""
-        if self.directory is None:
-            return None
-        plan = self.plan
-        entry = token_cache.read_entry(
-            self.directory, plan.api_url, plan.namespace_id, plan.identity
-        )
-        return entry if entry is not None and entry.valid(now) else None
+            return self.render(verdict, now), entry
+        return None, entry if entry is not None and entry.valid(now) else None
 
     def save(self, entry: token_cache.Entry) -> None:
         if self.directory is None:
