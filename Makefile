@@ -4,21 +4,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test test-fast lint typecheck pytest bench clean
 
+# Bare Debian/Ubuntu ship python3 without venv (ensurepip): say so in one line, not a traceback.
 $(PY):
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "make: '$(PYTHON) -m venv' needs the python3-venv package: sudo apt-get install python3-venv" >&2; \
+	  exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Re-install when the dependencies change; the package itself is an editable install.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+# Both distributions, editable: the product (with its dev tools) and the emulator beside it.
+# Re-installed when either's dependencies change.
+$(STAMP): pyproject.toml emulator/pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./emulator
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: install
-	$(PY) -m rgpu_exec.demo
+	$(PY) -m rgpu_emulator.demo
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -31,11 +36,15 @@ typecheck: install
 pytest: install
 	$(VENV)/bin/pytest
 
+# The quick loop: lint, types and the tests not marked slow (under a minute on 2 cores).
+test-fast: lint typecheck
+	$(VENV)/bin/pytest -m 'not slow' -q
+
 test: lint typecheck pytest
 
 bench: install
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]' -e ./emulator
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info emulator/src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common import Figure, base_env, compile_package, interleaved
 
-from rgpu_exec import token_cache
+from rgpu_exec.hotpath import token_cache
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 API_URL = "https://api.example.test"
@@ -28,12 +28,15 @@ def fill_cache(directory: str, entries: int = 1) -> None:
     identity = token_cache.key_identity(API_KEY)
     token_cache.write_entry(
         directory,
-        token_cache.Entry(API_URL, NAMESPACE_ID, identity, now, now + 3600, "bench-token"),
+        token_cache.Entry(
+            token_cache.CacheKey(API_URL, NAMESPACE_ID, identity), now, now + 3600, "bench-token"
+        ),
     )
     for i in range(entries - 1):  # other namespaces, same directory
         other = f"00000000-0000-4000-8000-{i:012d}"
         token_cache.write_entry(
-            directory, token_cache.Entry(API_URL, other, identity, now, now + 3600, "t")
+            directory,
+            token_cache.Entry(token_cache.CacheKey(API_URL, other, identity), now, now + 3600, "t"),
         )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from common import Figure, alternate, figure, interleaved, time_once
 from sandbox import GKE_PLUGIN, V1, V1BETA1, Sandbox, exec_info, tool
 
-from rgpu_exec import token_cache
+from rgpu_exec.hotpath import token_cache
 
 BENCH_DIR = Path(__file__).resolve().parent
 BARE_PYTHON = "python -c pass"
@@ -313,11 +313,15 @@ class Bench:
         now = time.time()
         token_cache.write_entry(
             str(directory),
-            token_cache.Entry(api_url, self.sb.namespace_id, identity, now, now + 3000, "t0"),
+            token_cache.Entry(
+                token_cache.CacheKey(api_url, self.sb.namespace_id, identity), now, now + 3000, "t0"
+            ),
         )
         for i in range(entries - 1):
             other = f"00000000-0000-4000-8000-{i:012d}"
-            entry = token_cache.Entry(api_url, other, identity, now, now + 3000, f"t{i + 1}")
+            entry = token_cache.Entry(
+                token_cache.CacheKey(api_url, other, identity), now, now + 3000, f"t{i + 1}"
+            )
             stem = token_cache.entry_stem(api_url, other, identity)
             fd = os.open(
                 directory / (stem + token_cache.ENTRY_SUFFIX), os.O_WRONLY | os.O_CREAT, 0o600

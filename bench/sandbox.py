@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from rgpu_exec.emulator.testing import EmulatorClient, EmulatorProcess
+from rgpu_emulator.testing import EmulatorClient, EmulatorProcess
 
 EXCHANGE_DELAY = 0.05  # seconds added to each exchange: stands for the internet
 TOKEN_TTL = 3600.0  # long enough that no token expires during a run
@@ -122,7 +122,7 @@ class Sandbox:
         self.api.call("POST", "/_emulator/stats/reset").raise_for_status()
 
     def exchange_url(self) -> str:
-        from rgpu_exec import api_contract
+        from rgpu_exec.token import api_contract
 
         return api_contract.exchange_url(self.api.ready.api_url, self.namespace_id)
 

@@ -17,6 +17,17 @@ from stub_api import StubApi
 
 pytest_plugins = ["emulator_support"]
 
+# Folders whose tests start the installed commands (and often the emulator and kubectl) as
+# subprocesses: seconds each on 2 cores. `make test-fast` leaves them out; `make test` runs them.
+_SLOW_FOLDERS = frozenset({"process", "e2e"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent.name in _SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
+
 # Variables a test must never inherit from the machine it runs on.
 _STRIPPED_PREFIXES = ("REMOTEGPU_", "RGPU_EXEC_", "KUBERNETES_", "KUBECONFIG", "PYTHON_KEYRING")
 _STRIPPED = {

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rgpu_exec.emulator.testing import (
+from rgpu_emulator.testing import (
     V1,
     EmulatorClient,
     EmulatorProcess,

@@ -1,7 +1,7 @@
 """A loopback HTTP stub of the exchange endpoint, for process-level tests of `rgpu-exec token`.
 
 It answers every POST with the next scripted reply (or the default one), counts requests, and
-records the `x-api-key` each one carried. The full emulator lives in `rgpu_exec.emulator`.
+records the `x-api-key` each one carried. The full emulator lives in `rgpu_emulator`.
 """
 
 from __future__ import annotations

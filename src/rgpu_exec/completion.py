@@ -1,31 +1,31 @@
 """`rgpu-exec completion bash|zsh|fish`: a shell completion script, generated from the parser.
 
-Commands, subcommands, flags and flag choices all come from `cli.build_parser()`, so the scripts
-can never fall behind the CLI. Both `rgpu-exec` and `kubectl-rgpu` are completed. File names are
-offered where a value is a file, and kubeconfig context names (from `kubectl config get-contexts
--o name`, when kubectl is installed) where it is a context.
+Commands, subcommands, flags and flag choices all come from the CLI's parser, handed in by the
+caller (this module never imports the CLI), so the scripts can never fall behind it. Both
+`rgpu-exec` and `kubectl-rgpu` are completed. File names are offered where a value is a file,
+and kubeconfig context names (from `kubectl config get-contexts -o name`, when kubectl is
+installed) where it is a context.
 
 `kubectl rgpu <TAB>` is kubectl's business: kubectl 1.26+ runs an executable named
-`kubectl_complete-rgpu` from PATH with the words typed after `rgpu` (the last one being the word to
-complete, maybe empty), and reads one candidate per line, optionally followed by `:<directive>`
-(Cobra's ShellCompDirective). `kubectl_complete` below is that executable.
+`kubectl_complete-rgpu` from PATH with the words typed after `rgpu` (the last one being the word
+to complete, maybe empty), and reads one candidate per line, optionally followed by
+`:<directive>` (Cobra's ShellCompDirective). `kubectl_complete` below is what it prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rgpu_exec.kubeconfig import view as kubeconfig_view
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 PROGRAMS = ("rgpu-exec", "kubectl-rgpu")
-_EXIT_CODES = """\
-  0  the script was printed
-  2  unknown or missing shell
-"""
 # Flags whose value is a file name, and flags whose value is a kubeconfig context name; every
 # other flag without choices takes free text. Positionals named FILE or PATH take a file name.
 _FILE_FLAGS = frozenset({"--kubeconfig", "--certificate-authority"})
@@ -34,27 +34,6 @@ _FILE_METAVARS = frozenset({"FILE", "PATH"})
 # Cobra's ShellCompDirective values, as kubectl reads them from a plugin's completion executable.
 DIRECTIVE_DEFAULT = 0  # the shell completes file names when no candidate is given
 DIRECTIVE_NO_FILE = 4
-
-
-def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    from rgpu_exec.command_support import epilog  # noqa: PLC0415
-
-    parser = subparsers.add_parser(
-        "completion",
-        help="print a shell completion script (bash, zsh or fish)",
-        description="Print a completion script for rgpu-exec and kubectl-rgpu. `kubectl rgpu "
-        "<TAB>` (kubectl 1.26+) needs no script: it uses the kubectl_complete-rgpu executable "
-        "installed beside rgpu-exec, when that is on PATH.",
-        epilog=epilog(
-            'eval "$(rgpu-exec completion bash)"        # in ~/.bashrc',
-            'eval "$(rgpu-exec completion zsh)"         # in ~/.zshrc, after compinit',
-            "rgpu-exec completion fish > ~/.config/fish/completions/rgpu-exec.fish",
-            exit_codes=_EXIT_CODES,
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("shell", nargs="?", choices=("bash", "zsh", "fish"), help="your shell")
-    parser.set_defaults(func=lambda args: _run(args, parser))
 
 
 @dataclass
@@ -283,30 +262,19 @@ def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def script(shell: str) -> str:
-    from rgpu_exec.cli import build_parser  # noqa: PLC0415
-
-    root = describe(build_parser())
-    return {"bash": bash, "zsh": zsh, "fish": fish}[shell](root)
+SHELLS = ("bash", "zsh", "fish")
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if args.shell is None:
-        parser.print_help(sys.stderr)
-        return 2
-    sys.stdout.write(script(args.shell))
-    return 0
+def script(shell: str, parser: argparse.ArgumentParser) -> str:
+    """The completion script for `shell`, describing every command of `parser` (the CLI's)."""
+    return {"bash": bash, "zsh": zsh, "fish": fish}[shell](describe(parser))
 
 
 def candidates(
-    words: Sequence[str], environ: Mapping[str, str], root: Command | None = None
+    words: Sequence[str], environ: Mapping[str, str], root: Command
 ) -> tuple[list[str], int]:
     """What to offer after `rgpu-exec <words…>` (the last word is being completed), and the
     Cobra directive for kubectl: file names may be offered only with `DIRECTIVE_DEFAULT`."""
-    if root is None:
-        from rgpu_exec.cli import build_parser  # noqa: PLC0415
-
-        root = describe(build_parser())
     *before, cur = list(words) or [""]
     by_path = {c.path: c for c in root.walk()}
     path: tuple[str, ...] = ()
@@ -352,20 +320,15 @@ def candidates(
 def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
     """Context names from the kubeconfig kubectl would read (never fails: completion is a hint)."""
     try:
-        from rgpu_exec import kubeconfig_view  # noqa: PLC0415
-
         return sorted(kubeconfig_view.load(kubeconfig, environ).contexts)
     except Exception:
         return []
 
 
-def kubectl_complete(argv: Sequence[str] | None = None) -> int:
-    """The `kubectl_complete-rgpu` executable: kubectl runs it for `kubectl rgpu … <TAB>`."""
-    import os  # noqa: PLC0415
-
-    words = sys.argv[1:] if argv is None else list(argv)
+def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:
+    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`."""
     try:
-        offered, directive = candidates(words, os.environ)
+        offered, directive = candidates(words, os.environ, describe(parser))
     except Exception:  # a completion must never print a traceback into the user's prompt
         return 0
     sys.stdout.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")

@@ -24,6 +24,21 @@ class ExitCode(IntEnum):
     NAMESPACE_ACCESS = 4
     API = 5
     PROBLEMS_FOUND = 6  # `rgpu-exec doctor` ran fine and found something to fix
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+# What each exit code means, as `--help` shows it (the command-specific lists live with each
+# command, and use these numbers through `ExitCode`).
+EXIT_CODES_HELP = f"""exit codes:
+  {ExitCode.OK}  success
+  {ExitCode.UNEXPECTED}  unexpected error (a bug: please report it with RGPU_EXEC_LOG=debug output)
+  {ExitCode.USAGE}  usage or bad input (flags, environment, exec info, files)
+  {ExitCode.API_KEY}  no API key, or the API rejected the key
+  {ExitCode.NAMESPACE_ACCESS}  the key may not use that namespace, or the namespace does not exist
+  {ExitCode.API}  the RemoteGPU API is unreachable, timed out, or answered nonsense
+  {ExitCode.PROBLEMS_FOUND}  `rgpu-exec doctor` found a problem (each is listed with its fix)
+  {ExitCode.INTERRUPTED}  interrupted (Ctrl-C)
+"""
 
 
 class RgpuExecError(Exception):

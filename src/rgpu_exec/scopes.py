@@ -9,7 +9,7 @@ A payload is exactly one of three shapes (the docs' words):
     {"kubernetes_exec": {"all_namespaces": true}}
 
 Checks run in this order; the first that fails gives the message (documented messages verbatim,
-the rest marked assumed in CONTRACT.md or chosen here):
+the rest marked assumed in docs/api-contract.md or chosen here):
     1. not a JSON object                      "Scope payload must be a JSON object"
     2. an unknown field                       "Unknown scope field: <name>"
        (inside kubernetes_exec: <name> is `kubernetes_exec.<field>`)
@@ -27,13 +27,13 @@ Normalisation: false fields are dropped, namespace ids are lower-cased and dupli
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath.settings import looks_like_uuid
 
 INVALID_SCOPE = "invalid_scope"
 
@@ -51,7 +51,6 @@ MSG_NO_NAMESPACE = "At least one namespace ID is required unless all_namespaces 
 
 _TOP_FIELDS = ("all", "inference", "kubernetes_exec")
 _KUBERNETES_FIELDS = ("namespace_ids", "all_namespaces")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class ScopeError(UsageError):
@@ -116,7 +115,7 @@ def _documented_rules(data: object) -> dict[str, Any]:
         raise _fail(MSG_MIXED)
     if kubernetes is not None:
         ids = kubernetes["namespace_ids"]
-        if not all(isinstance(i, str) and _UUID.fullmatch(i) for i in ids):
+        if not all(isinstance(i, str) and looks_like_uuid(i.lower()) for i in ids):
             raise _fail(MSG_NOT_UUID)
         if kubernetes["all_namespaces"] and ids:
             raise _fail(MSG_IDS_WITH_ALL_NAMESPACES)

@@ -1,4 +1,4 @@
-"""Read a kubeconfig downloaded from the RemoteGPU console (shape: ../shared CONTRACT.md).
+"""Read a kubeconfig downloaded from the RemoteGPU console (shape: docs/api-contract.md).
 
 It holds one cluster (server, CA data), one context (`namespace: <name>`) and one user whose
 exec stanza runs `sh -c "curl ... <api>/v1/kubernetes/namespaces/<id>/exec-credential"`. We
@@ -11,23 +11,24 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rgpu_exec.api_contract import EXCHANGE_PATH
 from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath.settings import looks_like_uuid
 from rgpu_exec.kubeconfig.document import Document
+from rgpu_exec.token.api_contract import EXCHANGE_PATH
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from typing import BinaryIO
 
 _URL = re.compile(r"https?://[^\s\"'<>]+")
-_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # What to do about a console file that is not a kubeconfig at all (cut short, edited, HTML).
 SOURCE_FIX = (
     "Download it again from the console's namespace page and import that file; nothing was changed."
 )
 _EXCHANGE = re.compile(
-    re.escape(EXCHANGE_PATH).replace(re.escape("{namespace_id}"), f"(?P<id>{_UUID})") + "$"
+    re.escape(EXCHANGE_PATH).replace(re.escape("{namespace_id}"), "(?P<id>[^/]+)") + "$"
 )
 
 
@@ -38,6 +39,30 @@ class ConsoleKubeconfig:
     namespace: str
     namespace_id: str
     api_url: str
+
+
+def read(path: Path | None, stdin: BinaryIO) -> ConsoleKubeconfig:
+    """The facts of a console kubeconfig file (`path`), or of the one on stdin (None)."""
+    if path is None:
+        where, base = "the kubeconfig on stdin", Path.cwd()
+        data = stdin.read()
+    else:
+        where, base = str(path), path.parent
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {path} ({exc.strerror or exc}). Check the file name, or download "
+                "the kubeconfig again from the console's namespace page; nothing was changed."
+            ) from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{where} is not UTF-8 text (byte {exc.start}), so not a kubeconfig from the "
+            f"console. {SOURCE_FIX}"
+        ) from None
+    return parse(text, where, base)
 
 
 def parse(text: str, where: str, base_dir: Path) -> ConsoleKubeconfig:
@@ -82,7 +107,7 @@ def _exchange_target(user: dict[str, Any], where: str) -> tuple[str, str]:
     for word in words:
         for url in _URL.findall(word):
             match = _EXCHANGE.search(url.split("?", 1)[0])
-            if match:
+            if match and looks_like_uuid(match.group("id")):
                 return url[: match.start()].rstrip("/"), match.group("id")
     raise _not_console(
         where,

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rgpu_exec import settings
 from rgpu_exec.errors import UsageError
-from rgpu_exec.exec_credential import V1, V1BETA1
+from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
+from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.merge import Entry
 
 ExecApiVersion = Literal["v1", "v1beta1"]
@@ -101,8 +102,6 @@ def foreign_exec(user: object) -> str | None:
     it is: its exec stanza runs rgpu-exec (as `check` and `doctor` recognise it: any path,
     `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` as
     `generate` writes it (with an --exec-command of another name)."""
-    from rgpu_exec import kubeconfig_view  # noqa: PLC0415
-
     exec_ = user.get("exec") if isinstance(user, Mapping) else None
     if not isinstance(user, Mapping) or not isinstance(exec_, Mapping):
         return "has no exec stanza"

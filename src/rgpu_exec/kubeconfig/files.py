@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import settings
 from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -50,7 +50,7 @@ def select_targets(flag: str | None, environ: Mapping[str, str]) -> Targets:
     if flag:
         path = _absolute(flag, environ)
         return Targets((path,), path)
-    raw = environ.get(settings.ENV_KUBECONFIG, "")
+    raw = settings.kubeconfig_list(environ)
     paths: list[Path] = []
     for part in raw.split(os.pathsep):
         if part:
@@ -58,7 +58,7 @@ def select_targets(flag: str | None, environ: Mapping[str, str]) -> Targets:
             if path not in paths:
                 paths.append(path)
     if not paths:
-        home = environ.get("HOME") or str(Path.home())
+        home = settings.home(environ)
         path = Path(home, ".kube", "config")
         return Targets((path,), path)
     existing = [p for p in paths if p.exists()]
@@ -67,7 +67,7 @@ def select_targets(flag: str | None, environ: Mapping[str, str]) -> Targets:
 
 def _absolute(value: str, environ: Mapping[str, str]) -> Path:
     if value == "~" or value.startswith("~/"):
-        value = (environ.get("HOME") or str(Path.home())) + value[1:]
+        value = settings.home(environ) + value[1:]
     return Path(os.path.abspath(value))  # noqa: PTH100 - no symlink resolution, unlike resolve()
 
 

@@ -23,13 +23,14 @@ KINDS: tuple[Kind, ...] = ("cluster", "user", "context")
 LIST_KEYS: dict[Kind, str] = {"cluster": "clusters", "user": "users", "context": "contexts"}
 CURRENT_CONTEXT = "current-context"
 
+_CLUSTER_OWNED = ("server", "certificate-authority-data", "certificate-authority")
+_USER_SECRETS = ("token", "tokenFile", "username", "password", "auth-provider")
+_USER_CERTS = ("client-certificate", "client-certificate-data", "client-key", "client-key-data")
 OWNED: dict[Kind, tuple[str, ...]] = {
-    "cluster": ("server", "certificate-authority-data", "certificate-authority",
-                "insecure-skip-tls-verify"),
-    "user": ("exec", "token", "tokenFile", "username", "password", "auth-provider",
-             "client-certificate", "client-certificate-data", "client-key", "client-key-data"),
+    "cluster": (*_CLUSTER_OWNED, "insecure-skip-tls-verify"),
+    "user": ("exec", *_USER_SECRETS, *_USER_CERTS),
     "context": ("cluster", "user", "namespace"),
-}  # fmt: skip
+}
 # Inside `exec`, these are ours; anything else the user added there (env, …) stays.
 EXEC_OWNED = ("apiVersion", "command", "args", "interactiveMode", "installHint")
 

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.credentials.api_key import find_api_key
 from rgpu_exec.errors import RgpuExecError, UsageError
-from rgpu_exec.kubeconfig import files, merge
+from rgpu_exec.hotpath import settings
+from rgpu_exec.kubeconfig import entries, files, merge
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
@@ -49,6 +51,37 @@ class Plan:
 
     texts: dict[Path, str | None]
     files: list[FilePlan]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply` did: the dry run's diff (None when it wrote), or what it wrote (empty when
+    nothing needed to change)."""
+
+    targets: Targets
+    planned: list[FilePlan]
+    diff: str | None
+    outcomes: list[Outcome]
+
+
+def apply(
+    kubeconfig: str | None,
+    environ: Mapping[str, str],
+    planner: Planner,
+    before_writing: Callable[[], None],
+    *,
+    dry_run: bool,
+) -> Applied:
+    """The whole flow: plan on the files kubectl would use, run `before_writing` (verification),
+    then show the diff (dry run) or write what changes."""
+    targets = files.select_targets(kubeconfig, environ)
+    first = plan(targets, planner)
+    before_writing()
+    if dry_run:
+        return Applied(targets, first.files, diff(first.files), [])
+    if not first.files:
+        return Applied(targets, [], None, [])
+    return Applied(targets, first.files, None, write(targets, planner, first))
 
 
 def plan(targets: Targets, planner: Planner) -> Plan:
@@ -144,8 +177,6 @@ def remove_planner(context: str, force: bool = False) -> Planner:
 
 def _check_ours(targets: Targets, docs: dict[Path, Document], context: str, user: object) -> None:
     """Refuse to remove a context rgpu-exec did not write: its user must run rgpu-exec."""
-    from rgpu_exec.kubeconfig import entries  # noqa: PLC0415
-
     if not isinstance(user, str) or not user:
         why = "it names no user"
     else:
@@ -185,9 +216,7 @@ def _uses(
 
 def verify(spec: Spec, environ: Mapping[str, str]) -> None:
     """One exchange with the key the exec stanza will use; failures say nothing was written."""
-    from rgpu_exec import settings  # noqa: PLC0415
-    from rgpu_exec.api_key import find_api_key  # noqa: PLC0415
-    from rgpu_exec.exchange import Exchanger  # noqa: PLC0415
+    from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415
 
     try:
         key = find_api_key(environ, spec.profile, interactive=False)

@@ -1,0 +1,125 @@
+"""`rgpu-emulator` / `python -m rgpu_emulator`: run the emulator until SIGTERM or SIGINT.
+
+When both ports listen, prints one JSON line and writes the same object to `--ready-file`:
+{"api_url", "kube_server", "ca_file", "ca_data", "accounts": [{"id", "access_token"}]}.
+The CA certificate lives in a private temporary directory (under $TMPDIR), removed at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from typing import TYPE_CHECKING
+
+from rgpu_emulator.records import DEFAULT_MAX_ACTIVE_KEYS, DEFAULT_TOKEN_TTL, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rgpu-emulator",
+        description="A local stand-in for the RemoteGPU API and a Kubernetes API front, for "
+        "tests and demos. Loopback only by default; state is in memory.",
+        epilog="example:\n  rgpu-emulator --ready-file /tmp/emu/ready.json --token-ttl 120",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument("--api-port", type=int, default=0, help="RemoteGPU API port (0: any free)")
+    parser.add_argument(
+        "--kube-port", type=int, default=0, help="Kubernetes API port (0: any free)"
+    )
+    parser.add_argument("--ready-file", help="write the ready JSON here once listening")
+    parser.add_argument(
+        "--token-ttl", type=float, default=DEFAULT_TOKEN_TTL,
+        help="lifetime of issued tokens in seconds (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--accounts", type=int, default=2, help="accounts to create (default: 2)")
+    parser.add_argument(
+        "--max-active-keys", type=int, default=DEFAULT_MAX_ACTIVE_KEYS,
+        help="active API keys allowed per account (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--api-tls", action="store_true", help="serve the RemoteGPU API over TLS (same CA)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser
+
+
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def _stop_signals_mask(how: int) -> None:
+    """The server threads start with SIGTERM and SIGINT blocked (they inherit the mask), so
+    the signals always reach the main thread, which then wakes at once."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, _STOP_SIGNALS)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:  # noqa: PTH123
+        handle.write(text)
+    os.replace(tmp, path)  # noqa: PTH105
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.token_ttl <= 0 or args.accounts < 1 or args.max_active_keys < 0:
+        print("rgpu-emulator: --token-ttl and --accounts must be positive.", file=sys.stderr)
+        return 2
+    from rgpu_emulator.server import Emulator  # noqa: PLC0415
+
+    settings = Settings(token_ttl=args.token_ttl, max_active_keys=args.max_active_keys)
+    try:
+        emulator = Emulator(
+            args.host, args.api_port, args.kube_port, accounts=args.accounts,
+            settings=settings, api_tls=args.api_tls, verbose=args.verbose,
+        )  # fmt: skip
+    except OSError as exc:
+        print(f"rgpu-emulator: cannot listen on {args.host}: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    state_dir = tempfile.mkdtemp(prefix="rgpu-emulator-")
+    try:
+        ca_file = os.path.join(state_dir, "ca.pem")  # noqa: PTH118
+        emulator.ca.cert_pem.write_to_path(ca_file)
+        _stop_signals_mask(signal.SIG_BLOCK)
+        try:
+            emulator.start()
+        finally:
+            _stop_signals_mask(signal.SIG_UNBLOCK)
+        ready = json.dumps(emulator.ready_document(ca_file))
+        if args.ready_file:
+            _write_atomically(args.ready_file, ready + "\n")
+        print(ready, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+        if args.ready_file:
+            with contextlib.suppress(OSError):
+                os.unlink(args.ready_file)  # noqa: PTH108
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""`rgpu-exec completion [bash|zsh|fish]`: print a shell completion script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rgpu_exec import completion
+from rgpu_exec.commands.support import epilog
+from rgpu_exec.errors import ExitCode
+
+_EXIT_CODES = """\
+  0  the script was printed
+  2  unknown or missing shell
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[Any], root: argparse.ArgumentParser) -> None:
+    """`root` is the CLI's whole parser: the script describes every command in it."""
+    parser = subparsers.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print a completion script for rgpu-exec and kubectl-rgpu. `kubectl rgpu "
+        "<TAB>` (kubectl 1.26+) needs no script: it uses the kubectl_complete-rgpu executable "
+        "installed beside rgpu-exec, when that is on PATH.",
+        epilog=epilog(
+            'eval "$(rgpu-exec completion bash)"        # in ~/.bashrc',
+            'eval "$(rgpu-exec completion zsh)"         # in ~/.zshrc, after compinit',
+            "rgpu-exec completion fish > ~/.config/fish/completions/rgpu-exec.fish",
+            exit_codes=_EXIT_CODES,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("shell", nargs="?", choices=completion.SHELLS, help="your shell")
+    parser.set_defaults(func=lambda args: run(args.shell, parser, root))
+
+
+def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.ArgumentParser) -> int:
+    if shell is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    sys.stdout.write(completion.script(shell, root))
+    return ExitCode.OK

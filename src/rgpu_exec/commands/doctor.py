@@ -1,0 +1,57 @@
+"""`rgpu-exec doctor`: diagnose why kubectl cannot get RemoteGPU credentials (see `doctor`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from rgpu_exec import terminal
+from rgpu_exec.commands import support
+from rgpu_exec.doctor.diagnose import DoctorOptions, diagnose
+from rgpu_exec.doctor.findings import problem_count
+from rgpu_exec.doctor.render import render_json, render_text
+from rgpu_exec.errors import ExitCode
+
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  no problem found
+  {ExitCode.PROBLEMS_FOUND}  at least one problem found (each is listed with its fix)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="diagnose why kubectl cannot get RemoteGPU credentials",
+        description="Check the API key, keyring, settings, token cache, API reachability and "
+        "clock, kubectl, the kubeconfig contexts that use rgpu-exec and kuberc's plugin policy, "
+        "then whether the current context's key may use its namespace; print each problem with "
+        "its fix. Makes one keyless GET of each API base URL in use, and spends one exchange "
+        "(for the current context, when it uses rgpu-exec; the token cache is not touched and "
+        "the token is never shown).",
+        epilog=support.epilog(
+            "rgpu-exec doctor",
+            "rgpu-exec doctor --profile ci --output json",
+            exit_codes=_EXIT_CODES,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="inspect this kubeconfig file only (as kubectl does)"
+    )
+    support.add_output(parser, '{"ok", "findings": [{"topic", "status", "detail", "fix"}]}')
+    support.add_api_url(parser)
+    support.add_profile(parser, "keyring profile to look for a key under")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = DoctorOptions(kubeconfig=args.kubeconfig, api_url=args.api_url, profile=args.profile)
+    environ = os.environ
+    findings = diagnose(options, environ)
+    if args.output == "json":
+        sys.stdout.write(render_json(findings))
+    else:
+        sys.stdout.write(render_text(findings, terminal.colour_on(sys.stdout, environ)))
+    return ExitCode.PROBLEMS_FOUND if problem_count(findings) else ExitCode.OK

@@ -1,0 +1,114 @@
+"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output text|json]`: check a key's scope offline.
+
+The rules are the platform's (see `scopes`): a payload that passes here is one the API accepts,
+apart from namespace ownership, which only the API can know.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from typing import Any
+
+MAX_PAYLOAD_BYTES = 1024 * 1024
+_EXIT_CODES = """  0  the payload is valid; the normalised payload is printed
+  2  the payload is invalid (the platform's message is printed), or is not JSON; bad flags
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    scope = subparsers.add_parser(
+        "scope",
+        help="work with API-key scope payloads",
+        description="Work with API-key scope payloads.",
+        epilog="example:\n"
+        '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'\n\n'
+        "exit codes:\n" + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = scope.add_subparsers(title="commands", metavar="COMMAND")
+    scope.set_defaults(func=lambda _args: _usage(scope))
+    validate = commands.add_parser(
+        "validate",
+        help="check a scope payload against the platform's rules, offline",
+        description="Check a scope payload against the RemoteGPU rules without calling the API, "
+        "and print it normalised (false fields dropped, namespace IDs lower-cased and "
+        "de-duplicated). Namespace ownership is checked only by the API.",
+        epilog="examples:\n"
+        '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'\n'
+        "  echo '{\"all\": true}' | rgpu-exec scope validate - --output json\n\n"
+        "exit codes:\n" + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "payload",
+        nargs="?",
+        default="-",
+        metavar="PAYLOAD",
+        help="the scope payload as JSON; `-` or nothing reads it from stdin",
+    )
+    validate.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text: the normalised payload, errors on stderr (default); json: one object "
+        '{"valid", "scopes", "summary"} or {"valid", "error": {"code", "message"}} on stdout',
+    )
+    validate.set_defaults(func=_run_validate)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
+
+
+def _read_payload(argument: str) -> str:
+    if argument != "-":
+        return argument
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(
+            "no scope payload: pass it as an argument, or pipe it on stdin, e.g. "
+            "`rgpu-exec scope validate '{\"all\": true}'`."
+        )
+    text = sys.stdin.read(MAX_PAYLOAD_BYTES + 1)
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise UsageError(f"the scope payload on stdin is over {MAX_PAYLOAD_BYTES // 1024} KiB.")
+    return text
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from rgpu_exec.scopes import ScopeError, parse_scopes  # noqa: PLC0415
+
+    text = _read_payload(args.payload)
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        error: UsageError = UsageError(
+            f"the scope payload is not valid JSON ({exc}). Quote it for your shell, e.g. "
+            '\'{"kubernetes_exec": {"namespace_ids": ["<namespace UUID>"]}}\'.'
+        )
+        code = "invalid_json"
+    else:
+        try:
+            scopes = parse_scopes(payload)
+        except ScopeError as exc:
+            error, code = exc, exc.code
+        else:
+            if args.output == "json":
+                answer = {"valid": True, "scopes": scopes.payload(), "summary": scopes.summary()}
+                print(json.dumps(answer))
+            else:
+                print(json.dumps(scopes.payload()))
+                print(f"rgpu-exec: valid: grants {scopes.summary()}.", file=sys.stderr)
+            return ExitCode.OK
+    if args.output == "json":
+        print(json.dumps({"valid": False, "error": {"code": code, "message": error.message}}))
+        return int(error.exit_code)
+    raise error

@@ -1,0 +1,45 @@
+"""`rgpu-exec token`: what the kubeconfig exec stanza runs (see `token.flow`).
+
+Its flags are `hotpath.request.TOKEN_FLAGS`, the table the cache-hit path parses too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode
+from rgpu_exec.hotpath import request, settings
+from rgpu_exec.token.flow import TokenCommand, TokenFlags
+
+_HELP = {
+    "namespace_id": "the namespace's UUID",
+    "api_url": f"RemoteGPU API base URL (default: ${settings.ENV_API_URL} or "
+    f"{settings.DEFAULT_API_URL})",
+    "profile": f"keyring profile holding the key (default: ${settings.ENV_PROFILE} or "
+    f"{settings.DEFAULT_PROFILE!r})",
+}
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "token",
+        help="print an ExecCredential for kubectl (what the kubeconfig exec stanza runs)",
+        description="Print an ExecCredential for kubectl: from the cache when it holds a fresh "
+        "token, else by exchanging the API key for a namespace token.",
+        epilog=f"example:\n  rgpu-exec token --namespace-id {request.EXAMPLE_NAMESPACE_ID}\n\n"
+        + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for flag, name in request.TOKEN_FLAGS.items():
+        parser.add_argument(flag, dest=name, required=name == "namespace_id", help=_HELP[name])
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    flags = TokenFlags(args.namespace_id, api_url=args.api_url, profile=args.profile)
+    sys.stdout.write(TokenCommand(os.environ).run(flags))
+    sys.stdout.flush()
+    return ExitCode.OK

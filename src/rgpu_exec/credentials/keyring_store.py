@@ -1,0 +1,137 @@
+"""The OS keyring, where `rgpu-exec login` keeps a profile's API key.
+
+Service `rgpu-exec`, username = the profile name. Reading never raises: a keyring that is
+missing, locked or broken (headless Linux, CI) means "no key there". Writing and deleting raise
+`KeyringUnavailableError` with what to do instead: there is no plaintext fallback, and a
+plaintext backend is used only when the user named it in `PYTHON_KEYRING_BACKEND`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import settings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+SERVICE = "rgpu-exec"
+# Backends that store nothing, or store it in clear. `keyrings.alt`'s file backends are the
+# plaintext ones (the encrypted one asks for a password on every use, useless to kubectl).
+_UNUSABLE = frozenset({"keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"})
+_PLAINTEXT_MARKERS = ("Plaintext", "keyrings.alt.file")
+_NOT_STORED = "Nothing was stored."
+_NOT_DELETED = "No key was deleted from it."
+
+
+class KeyringUnavailableError(UsageError):
+    """No keyring backend that can keep a key safely (exit 2)."""
+
+
+def get_key(profile: str) -> str | None:
+    try:
+        import keyring  # noqa: PLC0415
+
+        value = keyring.get_password(SERVICE, profile)
+    except Exception as exc:
+        log.debug("keyring unavailable (%s): treating it as holding no key", type(exc).__name__)
+        return None
+    return value or None
+
+
+def _qualified(backend: object) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def backend_name() -> str:
+    """The keyring backend in use, as people know it (`SecretService Keyring`). Never raises."""
+    try:
+        import keyring  # noqa: PLC0415
+
+        backend = keyring.get_keyring()
+    except Exception as exc:
+        return f"none ({type(exc).__name__})"
+    return str(getattr(backend, "name", None) or _qualified(backend))
+
+
+def backend_problem(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the keyring in use cannot keep a key, or None when it can. Never raises."""
+    environ = os.environ if environ is None else environ
+    try:
+        import keyring  # noqa: PLC0415
+
+        backend = keyring.get_keyring()
+    except Exception as exc:
+        return f"the keyring library could not start ({type(exc).__name__})"
+    qualified = _qualified(backend)
+    if qualified in _UNUSABLE or getattr(backend, "priority", 1) <= 0:
+        return (
+            "no keyring backend is usable on this machine (no Secret Service, KWallet, "
+            "Keychain or Windows Credential Manager was found)"
+        )
+    chosen = settings.keyring_backend(environ)
+    if any(marker in qualified for marker in _PLAINTEXT_MARKERS) and chosen != qualified:
+        return f"the only keyring backend available ({qualified}) stores keys in plain text"
+    return None
+
+
+def _unavailable(problem: str, outcome: str) -> KeyringUnavailableError:
+    return KeyringUnavailableError(
+        f"cannot use the OS keyring: {problem}. {outcome} On a server or in CI, set "
+        f"{settings.ENV_API_KEY} in the environment instead (from your CI's secret store); on a "
+        "desktop, unlock or install a keyring (GNOME Keyring, KWallet, macOS Keychain, Windows "
+        "Credential Manager) and try again."
+    )
+
+
+def set_key(profile: str, value: str) -> str:
+    """Store the key for `profile`; the backend's name. Raises KeyringUnavailableError."""
+    problem = backend_problem()
+    if problem:
+        raise _unavailable(problem, _NOT_STORED)
+    try:
+        import keyring  # noqa: PLC0415
+
+        keyring.set_password(SERVICE, profile, value)
+        stored = keyring.get_password(SERVICE, profile)
+    except Exception as exc:
+        raise _unavailable(
+            f"{backend_name()} refused to store the key ({_reason(exc)})", _NOT_STORED
+        ) from None
+    if stored != value:
+        raise _unavailable(
+            f"{backend_name()} accepted the key but does not give it back", _NOT_STORED
+        )
+    return backend_name()
+
+
+def delete_key(profile: str) -> bool:
+    """Delete the key for `profile`: True if one was there. Raises KeyringUnavailableError."""
+    problem = backend_problem()
+    if problem:
+        raise _unavailable(problem, _NOT_DELETED)
+    try:
+        import keyring  # noqa: PLC0415
+        from keyring.errors import PasswordDeleteError  # noqa: PLC0415
+
+        if keyring.get_password(SERVICE, profile) is None:
+            return False
+        try:
+            keyring.delete_password(SERVICE, profile)
+        except PasswordDeleteError:
+            return False
+    except Exception as exc:
+        raise _unavailable(f"{backend_name()} failed ({_reason(exc)})", _NOT_DELETED) from None
+    return True
+
+
+def _reason(exc: Exception) -> str:
+    # Backend errors carry no secrets (we pass the key only to set_password), but keep it short.
+    text = " ".join(str(exc).split())[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

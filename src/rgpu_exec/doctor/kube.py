@@ -1,0 +1,283 @@
+"""`rgpu-exec doctor`'s kubectl side: the kubeconfig contexts that use rgpu-exec, and kuberc.
+
+Each finding says what is wrong and how to fix it. Facts relied on (see the kubectl docs): a v1
+exec stanza needs `interactiveMode`; a `token` beside `exec` wins silently; a command with a path
+separator is relative to the kubeconfig file that defines it; exec plugins run only for https
+servers; kubectl 1.35+ may restrict plugins with `credentialPluginPolicy` in kuberc.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rgpu_exec.doctor.findings import Finding
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
+from rgpu_exec.kubeconfig import view as kubeconfig_view
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rgpu_exec.kubeconfig.view import Entry, Kubeconfig, PluginCall
+
+
+def resolve_command(command: str, defined_in: str, environ: Mapping[str, str]) -> str | None:
+    """The executable kubectl would run for this exec command, or None when there is none."""
+    if os.sep in command or (os.altsep and os.altsep in command):
+        path = Path(defined_in).parent / command  # an absolute command replaces the directory
+        return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(command, path=settings.search_path(environ))
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """A context whose user runs rgpu-exec, and what `rgpu-exec token` would do there."""
+
+    name: str
+    call: PluginCall
+    environ: Mapping[str, str]  # the doctor's environment with the exec stanza's `env` on top
+    api_url: str  # as `token` chooses it: --api-url in the args, else the environment
+    exchangeable: bool  # the stanza's args name a valid namespace ID, profile and API URL
+
+
+@dataclass
+class KubeReport:
+    findings: list[Finding] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # executables the stanzas resolve to
+    contexts: list[PluginContext] = field(default_factory=list)
+    current_context: str | None = None
+
+    @property
+    def current(self) -> PluginContext | None:
+        """The current context, when it uses rgpu-exec."""
+        return next((c for c in self.contexts if c.name == self.current_context), None)
+
+
+def kubeconfig_findings(
+    flag: str | None, environ: Mapping[str, str]
+) -> tuple[list[Finding], list[str]]:
+    """Findings about the contexts, and the executables their rgpu-exec stanzas resolve to."""
+    report = inspect(flag, environ)
+    return report.findings, report.commands
+
+
+def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
+    """The kubeconfig as kubectl reads it: findings, and the contexts that use rgpu-exec."""
+    try:
+        config = kubeconfig_view.load(flag, environ)
+    except kubeconfig_view.KubeconfigFileError as exc:
+        return KubeReport([Finding("kubeconfig", "problem", exc.detail, exc.fix)])
+    except UsageError as exc:
+        fix = f"check --kubeconfig and {settings.ENV_KUBECONFIG}"
+        return KubeReport([Finding("kubeconfig", "problem", exc.message, fix)])
+    if not config.files:
+        where = ", ".join(kubeconfig_view.kubeconfig_files(flag, environ))
+        return KubeReport(
+            [Finding("kubeconfig", "note", f"no kubeconfig file found ({where})", _ADD_CONTEXT)]
+        )
+    report = KubeReport(current_context=config.current_context)
+    for name in sorted(config.contexts):
+        context = config.contexts[name]
+        user = config.user_of(context)
+        if user is None:
+            continue
+        call = kubeconfig_view.plugin_call(user)
+        if call is None:
+            if _calls_exchange_directly(user):
+                report.findings.append(
+                    Finding(
+                        "kubeconfig",
+                        "note",
+                        f"context {name!r} calls the RemoteGPU API itself on every kubectl "
+                        "command (no token cache)",
+                        f"run `rgpu-exec token --namespace-id <ID>` in user {user.name!r}'s exec "
+                        "stanza instead",
+                    )
+                )
+            continue
+        resolved = resolve_command(call.command, user.file, environ)
+        if resolved:
+            report.commands.append(resolved)
+        report.findings += _context_findings(name, config, context, user, call, resolved)
+        report.contexts.append(_plugin_context(name, user, call, environ))
+    if not report.contexts and not report.findings:
+        report.findings.append(
+            Finding(
+                "kubeconfig",
+                "note",
+                f"no context in {', '.join(config.files)} uses rgpu-exec",
+                _ADD_CONTEXT,
+            )
+        )
+    return report
+
+
+_ADD_CONTEXT = (
+    "add one with `rgpu-exec kubeconfig generate --namespace NAME --namespace-id ID --server "
+    "URL`, or convert the console's download with `rgpu-exec kubeconfig import FILE`"
+)
+
+
+def _plugin_context(
+    name: str, user: Entry, call: PluginCall, environ: Mapping[str, str]
+) -> PluginContext:
+    exec_env = user.body["exec"].get("env")
+    merged = dict(environ)
+    for item in exec_env if isinstance(exec_env, list) else []:  # kubectl sets these on top
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            merged[item["name"]] = str(item.get("value", ""))
+    api_url = settings.api_url(call.api_url, merged)
+    # The stanza's own faults; an API URL from the environment is the settings check's business.
+    exchangeable = (
+        call.namespace_id is not None
+        and settings.looks_like_uuid(call.namespace_id)
+        and (call.api_url is None or settings.url_problem(call.api_url) is None)
+        and settings.valid_profile(settings.profile(call.profile, merged))
+    )
+    return PluginContext(name, call, merged, api_url, exchangeable)
+
+
+def _context_findings(  # noqa: PLR0917
+    name: str,
+    config: Kubeconfig,
+    context: Entry,
+    user: Entry,
+    call: PluginCall,
+    resolved: str | None,
+) -> list[Finding]:
+    exec_ = user.body["exec"]
+    where = f"context {name!r} (user {user.name!r} in {user.file})"
+    problems: list[Finding] = []
+
+    def problem(what: str, fix: str) -> None:
+        problems.append(Finding("kubeconfig", "problem", f"{where}: {what}", fix))
+
+    if resolved is None:
+        problem(
+            f"the exec command {call.command!r} is not found"
+            + ("" if os.sep in call.command else " on PATH"),
+            "install rgpu-exec where kubectl can find it, or set `command:` to its full path "
+            "(`command -v rgpu-exec`)",
+        )
+    version = exec_.get("apiVersion")
+    if version not in SUPPORTED_API_VERSIONS:
+        problem(
+            f"exec apiVersion {version!r} is not supported",
+            f"set `apiVersion: {SUPPORTED_API_VERSIONS[0]}`",
+        )
+    mode = exec_.get("interactiveMode")
+    if version == SUPPORTED_API_VERSIONS[0] and mode is None:
+        problem(
+            "the v1 exec stanza has no interactiveMode, so kubectl rejects it",
+            "add `interactiveMode: Never` to the exec stanza",
+        )
+    elif mode is not None and mode not in INTERACTIVE_MODES:
+        problem(f"interactiveMode {mode!r} is not valid", "use `interactiveMode: Never`")
+    static = [k for k in ("token", "tokenFile") if user.body.get(k)]
+    if static:
+        problem(
+            f"a static `{static[0]}` sits beside exec, so kubectl uses it and never runs rgpu-exec",
+            f"delete `{static[0]}` from user {user.name!r} (some clients write tokens back)",
+        )
+    if call.namespace_id is None or not settings.looks_like_uuid(call.namespace_id):
+        problem(
+            f"the exec args give no valid --namespace-id ({call.namespace_id!r})",
+            "set `--namespace-id <namespace UUID>` from the console in the exec args",
+        )
+    if call.api_url and settings.url_problem(call.api_url):
+        problem(
+            f"--api-url {call.api_url!r} {settings.url_problem(call.api_url)}",
+            "use the https:// API URL",
+        )
+    if call.profile and not settings.valid_profile(call.profile):
+        problem(
+            f"the exec args give an invalid --profile {call.profile!r}",
+            "use a profile name of 1-64 letters, digits, '.', '_' or '-'",
+        )
+    cluster = config.cluster_of(context)
+    server = str(cluster.body.get("server", "")) if cluster else ""
+    if not server.startswith("https://"):
+        problem(
+            f"the cluster server {server or '(none)'!r} is not https://, and kubectl runs exec "
+            "plugins only for TLS servers",
+            "use the https:// server address from the console's kubeconfig",
+        )
+    if problems:
+        return problems
+    detail = f"{where}: runs {resolved}, namespace {call.namespace_id}"
+    return [Finding("kubeconfig", "ok", detail)]
+
+
+def _calls_exchange_directly(user: Entry) -> bool:
+    exec_ = user.body.get("exec")
+    if not isinstance(exec_, dict):
+        return False
+    words = [str(exec_.get("command", "")), *(str(a) for a in exec_.get("args") or [])]
+    return any("exec-credential" in w for w in words)
+
+
+def kuberc_findings(environ: Mapping[str, str], commands: list[str]) -> list[Finding]:
+    """kubectl 1.35+'s credential plugin policy, when a kuberc sets one."""
+    chosen = settings.kuberc(environ)
+    if chosen.lower() == "off":
+        return []
+    path = str(
+        Path(chosen).expanduser().absolute()
+        if chosen
+        else kubeconfig_view.home(environ) / ".kube" / "kuberc"
+    )
+    try:
+        document = kubeconfig_view.load_yaml(path)
+    except kubeconfig_view.UnreadableFileError as exc:
+        return [Finding("kuberc", "problem", exc.detail, exc.fix)]
+    if not isinstance(document, dict):
+        return []
+    policy = document.get("credentialPluginPolicy") or "AllowAll"
+    edit = f"edit {path}"
+    if policy == "AllowAll":
+        return [Finding("kuberc", "ok", f"{path}: credential plugins allowed (AllowAll)")]
+    if policy == "DenyAll":
+        return [
+            Finding(
+                "kuberc",
+                "problem" if commands else "note",
+                f"{path}: credentialPluginPolicy DenyAll stops kubectl from running rgpu-exec",
+                f"{edit}: set `credentialPluginPolicy: Allowlist` and allow rgpu-exec",
+            )
+        ]
+    if policy != "Allowlist":
+        return [
+            Finding(
+                "kuberc",
+                "problem",
+                f"{path}: unknown credentialPluginPolicy {policy!r}",
+                f"{edit}: use AllowAll, DenyAll or Allowlist",
+            )
+        ]
+    allowed = set()
+    for item in document.get("credentialPluginAllowlist") or []:
+        name = str(item.get("name", "")) if isinstance(item, dict) else ""
+        found = (
+            name
+            if Path(name).is_absolute()
+            else shutil.which(name, path=settings.search_path(environ))
+        )
+        if found:
+            allowed.add(Path(found).resolve())
+    missing = sorted({c for c in commands if Path(c).resolve() not in allowed})
+    if missing:
+        entries = " and ".join(f"`- name: {c}`" for c in missing)
+        return [
+            Finding(
+                "kuberc",
+                "problem",
+                f"{path}: the credential plugin allowlist does not allow {', '.join(missing)}",
+                f"{edit}: add {entries} under credentialPluginAllowlist",
+            )
+        ]
+    return [Finding("kuberc", "ok", f"{path}: rgpu-exec is on the credential plugin allowlist")]

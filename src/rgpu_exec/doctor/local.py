@@ -1,0 +1,241 @@
+"""The checks that need no network: the API key, the keyring, the settings `token` refuses to run
+with (deadline, API URL, CA files), the cache directory, and kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials.api_key import looks_like_key
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.doctor.findings import Finding
+from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.token import cache_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+KUBECTL_TIMEOUT = 15
+
+# The CA files `token` loads, and what each should name (for the fix).
+CA_FILES = (
+    (
+        settings.ENV_CA_BUNDLE,
+        "the PEM file of the private CA that signed the API's certificate (only for a private CA)",
+    ),
+    (
+        settings.ENV_SSL_CERT_FILE,
+        "a PEM bundle of the CAs to trust (a TLS-inspecting proxy's, for example)",
+    ),
+)
+# How a settings finding about one of those files begins.
+CA_VARIABLES = tuple(f"{variable} " for variable, _ in CA_FILES)
+
+
+def key_findings(
+    environ: Mapping[str, str], profile: str, *, keyring_usable: bool = True
+) -> list[Finding]:
+    env_key = settings.api_key(environ)
+    stored = keyring_store.get_key(profile)
+    if env_key is not None:
+        findings = [Finding("API key", "ok", f"{settings.ENV_API_KEY}: {key_prefix(env_key)}")]
+        if not looks_like_key(env_key) or any(c.isspace() for c in env_key):
+            findings = [
+                Finding(
+                    "API key",
+                    "problem",
+                    f"{settings.ENV_API_KEY} ({key_prefix(env_key)}) does not look like a "
+                    "RemoteGPU API key",
+                    "copy the whole key again (rgpu_, 8 hex characters, _, 32 characters)",
+                )
+            ]
+        if stored:
+            findings.append(
+                Finding(
+                    "API key",
+                    "note",
+                    f"the keyring also holds {key_prefix(stored)} for profile {profile!r}; "
+                    f"{settings.ENV_API_KEY} wins while it is set",
+                )
+            )
+        return findings
+    if stored:
+        return [Finding("API key", "ok", f"keyring, profile {profile!r}: {key_prefix(stored)}")]
+    return [
+        Finding(
+            "API key",
+            "problem",
+            f"no key: {settings.ENV_API_KEY} is unset and the keyring holds none for profile "
+            f"{profile!r}",
+            no_key_fix(profile, keyring_usable),
+        )
+    ]
+
+
+def no_key_fix(profile: str, keyring_usable: bool) -> str:
+    if keyring_usable:
+        return f"run `rgpu-exec login --profile {profile}`, or export {settings.ENV_API_KEY}"
+    return (
+        f"export {settings.ENV_API_KEY} (on a server or in CI, from its secret store): this "
+        "machine has no usable OS keyring to keep a key in"
+    )
+
+
+def keyring_usable(environ: Mapping[str, str]) -> bool:
+    return keyring_store.backend_problem(environ) is None
+
+
+def keyring_findings(environ: Mapping[str, str]) -> list[Finding]:
+    name = keyring_store.backend_name()
+    problem = keyring_store.backend_problem(environ)
+    if problem is None:
+        return [Finding("keyring", "ok", name)]
+    if settings.api_key(environ) is not None:
+        return [Finding("keyring", "note", f"{problem}; fine, the key comes from the environment")]
+    return [
+        Finding(
+            "keyring",
+            "problem",
+            problem,
+            f"on a server or in CI export {settings.ENV_API_KEY}; on a desktop unlock or install "
+            "a keyring, then `rgpu-exec login`",
+        )
+    ]
+
+
+def settings_findings(
+    environ: Mapping[str, str], api_url_flag: str | None = None, where: str = ""
+) -> list[Finding]:
+    """The settings `rgpu-exec token` refuses to run with: each one fails every kubectl command."""
+    findings: list[Finding] = []
+
+    def problem(detail: str, fix: str) -> None:
+        findings.append(Finding("settings", "problem", detail + where, fix))
+
+    deadline = settings.deadline(environ)
+    if deadline is None:
+        problem(
+            f"{settings.ENV_DEADLINE}={settings.raw_deadline(environ)!r} is not a number of "
+            "seconds between 0.1 and 300, so `rgpu-exec token` refuses to run",
+            f"unset {settings.ENV_DEADLINE} (default {settings.DEFAULT_DEADLINE:.0f} s), or set "
+            "it to a number of seconds such as 30",
+        )
+    api_url = settings.api_url(api_url_flag, environ)
+    url_problem = settings.url_problem(api_url)
+    if url_problem:
+        source = "--api-url" if api_url_flag else settings.ENV_API_URL
+        problem(
+            f"the API URL {api_url!r} ({source}) {url_problem}, so `rgpu-exec token` refuses it",
+            f"set {source} to the https:// URL of the RemoteGPU API (or unset "
+            f"{settings.ENV_API_URL} for {settings.DEFAULT_API_URL})",
+        )
+    cert_file, _, bundle = settings.ca_files(environ)
+    chosen = {settings.ENV_CA_BUNDLE: bundle, settings.ENV_SSL_CERT_FILE: cert_file}
+    for variable, purpose in CA_FILES:
+        path = chosen[variable]
+        trouble = _pem_problem(path) if path else None
+        if trouble:
+            problem(
+                f"{variable} names {path}, which {trouble}, so no exchange can be made",
+                f"point {variable} at {purpose}, or unset it",
+            )
+    if not findings:
+        detail = f"API URL {api_url}, exchange deadline {deadline:g} s"
+        findings.append(
+            Finding("settings", "ok", detail + (f", CA bundle {bundle}" if bundle else "") + where)
+        )
+    return findings
+
+
+def _pem_problem(path: str) -> str | None:
+    """Why this CA bundle cannot be loaded, or None."""
+    import ssl  # noqa: PLC0415  # stdlib, but ~15 ms to import: kept off `rgpu-exec --help`
+
+    file = Path(path)
+    if not file.exists():
+        return "does not exist"
+    if not file.is_file():
+        return "is not a file"
+    try:
+        with file.open("rb") as stream:
+            stream.read(1)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        return f"holds no usable PEM certificate ({reason})"
+    return None
+
+
+def cache_findings(environ: Mapping[str, str], now: float) -> list[Finding]:
+    directory = cache_dir.cache_directory(environ)
+    problem = token_cache.directory_problem(directory)
+    if problem:
+        return [
+            Finding(
+                "cache",
+                "problem",
+                f"{directory} {problem}: tokens are not cached, every kubectl command exchanges",
+                cache_dir.cache_directory_fix(directory),
+            )
+        ]
+    if not Path(directory).is_dir():
+        return [Finding("cache", "ok", f"{directory} (created on first use)")]
+    mode = stat.S_IMODE(Path(directory).stat().st_mode)
+    entries = [e for _, e in token_cache.iter_entries(directory) if e is not None]
+    fresh = sum(e.fresh(now) for e in entries)
+    tokens = f"{len(entries)} token{'s' if len(entries) != 1 else ''}"
+    findings = [Finding("cache", "ok", f"{directory} (mode {mode:04o}; {tokens}, {fresh} fresh)")]
+    for stem in token_cache.stems_in(directory):
+        failure = token_cache.read_failure(directory, stem, now)
+        if failure is not None:  # kubectl's retries get this again instead of a new exchange
+            message = " ".join(failure.message.split()).removeprefix("rgpu-exec: ")
+            findings.append(
+                Finding(
+                    "cache",
+                    "note",
+                    f"a failure is replayed to kubectl for {max(failure.until - now, 0):.0f} s "
+                    f"more: {message}",
+                    "`rgpu-exec cache clear` forgets it (the findings below say whether it "
+                    "still happens)",
+                )
+            )
+    return findings
+
+
+def kubectl_findings(environ: Mapping[str, str]) -> list[Finding]:
+    import subprocess  # noqa: PLC0415  # stdlib, but ~5 ms: kept off `rgpu-exec --help`
+
+    kubectl = shutil.which("kubectl", path=settings.search_path(environ))
+    if kubectl is None:
+        return [
+            Finding(
+                "kubectl",
+                "problem",
+                "kubectl is not on PATH",
+                "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+            )
+        ]
+    try:
+        done = subprocess.run(
+            [kubectl, "version", "--client", "--output=json"],
+            capture_output=True,
+            text=True,
+            timeout=KUBECTL_TIMEOUT,
+            check=False,
+            # No kubeconfig: a version dispatcher (gcloud's `kubectl`) would otherwise ask the
+            # current context's server for its version, running rgpu-exec and spending a token.
+            env={**environ, settings.ENV_KUBECONFIG: os.devnull},
+        )
+        version = json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as exc:
+        detail = f"{kubectl} does not run ({type(exc).__name__})"
+        return [Finding("kubectl", "problem", detail, "reinstall kubectl")]
+    return [Finding("kubectl", "ok", f"{kubectl} ({version})")]

@@ -1,0 +1,35 @@
+"""The doctor's findings for people (an aligned list, each problem with its fix) and for scripts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from rgpu_exec import terminal
+from rgpu_exec.doctor.findings import problem_count
+
+if TYPE_CHECKING:
+    from rgpu_exec.doctor.findings import Finding, Status
+
+_TONES: dict[Status, str] = {"ok": "green", "note": "yellow", "problem": "red"}
+
+
+def render_text(findings: list[Finding], colour: bool) -> str:
+    width = max(len(f.topic) for f in findings)
+    lines = []
+    for f in findings:
+        status = f.status.upper() if f.status == "problem" else f.status
+        label = terminal.paint(f"{status:<8}", _TONES[f.status], colour)
+        lines.append(f"{label} {f.topic:<{width}}  {f.detail}")
+        if f.fix:
+            lines.append(f"{'':<8} {'':<{width}}  fix: {f.fix}")
+    problems = problem_count(findings)
+    verdict = "no problems found" if not problems else f"{problems} problem(s) found"
+    return "\n".join([*lines, "", f"rgpu-exec doctor: {verdict}.", ""])
+
+
+def render_json(findings: list[Finding]) -> str:
+    """`{"ok", "findings": [{"topic", "status", "detail", "fix"}]}`, as `--output json` says."""
+    document = {"ok": not problem_count(findings), "findings": [asdict(f) for f in findings]}
+    return json.dumps(document, indent=2) + "\n"

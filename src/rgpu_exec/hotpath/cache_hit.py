@@ -1,0 +1,93 @@
+"""The cache-hit path of `rgpu-exec token`: kubectl runs it before every command.
+
+It imports only the standard library, and only cheap parts of it (no `json`, `re`, `hashlib`,
+`argparse`, `pathlib`, `typing`, `dataclasses`); a test runs it under `python -X importtime`.
+It answers when it can be sure of the answer: a fresh cached token, or a failure recorded
+seconds ago (failure damping, see `token_cache.lookup`). Everything else (a miss, an unusual
+argument or exec info, a stale token) goes to the full command, which gives the same answers
+and all the error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from rgpu_exec.hotpath import entry_lock, exec_credential, request, settings, token_cache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+
+def token_options(argv: Sequence[str]) -> dict[str, str] | None:
+    """The options of a plain `token --namespace-id …` command line, or None for anything else."""
+    if not argv or argv[0] != "token":
+        return None
+    options = request.parse_token_flags(argv[1:])
+    return options if options is not None and "namespace_id" in options else None
+
+
+def serve(
+    argv: Sequence[str], environ: Mapping[str, str], now: float
+) -> tuple[int, str, str] | None:
+    """(exit code, stdout, stderr) from the cache, or None to hand over to the full command."""
+    options = token_options(argv)
+    exec_info = exec_credential.recognise_exec_info(settings.exec_info(environ))
+    if options is None or exec_info is None:
+        return None
+    wanted = request.resolve(
+        options["namespace_id"], options.get("api_url"), options.get("profile"), environ
+    )
+    directory = settings.cache_dir(environ)
+    if isinstance(wanted, str) or directory is None or token_cache.directory_problem(directory):
+        return None
+
+    answer = _answer(exec_info[0], directory, wanted.cache_key, now)
+    if answer is not None:
+        return answer
+    # A miss: take the entry's lock now, before the full command's costly imports, so that a
+    # herd of kubectl processes waits here for one exchange and then answers from the cache.
+    stem = wanted.cache_key.stem
+    token_cache.ensure_directory(directory)
+    lock_path = os.path.join(directory, stem + token_cache.LOCK_SUFFIX)
+    give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
+    if not entry_lock.acquire(lock_path, stem, give_up_at):
+        return None
+    answer = _answer(exec_info[0], directory, wanted.cache_key, time.time())
+    if answer is not None:
+        entry_lock.release(stem)
+    return answer  # None: the full command exchanges, holding the lock
+
+
+def _answer(
+    api_version: str, directory: str, key: token_cache.CacheKey, now: float
+) -> tuple[int, str, str] | None:
+    _, answer = token_cache.lookup(directory, key, now)
+    if isinstance(answer, token_cache.Entry):
+        return 0, exec_credential.render(api_version, answer.token, answer.kubectl_expiry(now)), ""
+    if isinstance(answer, token_cache.Failure):
+        return answer.exit_code, "", answer.replay(now)
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        answer = serve(args, os.environ, time.time())
+    except Exception:
+        # The fast path must never be worse than the full command: on any surprise, defer to it.
+        answer = None
+    if answer is not None:
+        code, out, err = answer
+        if settings.debug(os.environ):
+            what = "a cached token" if code == 0 else "a failure recorded moments ago"
+            err = f"rgpu-exec: DEBUG: rgpu_exec.hotpath.cache_hit: answered with {what}\n{err}"
+        sys.stdout.write(out)
+        sys.stdout.flush()
+        sys.stderr.write(err)
+        return code
+    from rgpu_exec.cli import main as cli_main  # noqa: PLC0415
+
+    return cli_main(args)

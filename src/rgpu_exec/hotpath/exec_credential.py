@@ -1,0 +1,66 @@
+"""The ExecCredential kubectl reads from our stdout, and the exec info it hands us.
+
+Standard library only, and no `json`: the cache-hit path imports this module.
+"""
+
+from __future__ import annotations
+
+import time
+
+V1 = "client.authentication.k8s.io/v1"
+V1BETA1 = "client.authentication.k8s.io/v1beta1"
+SUPPORTED_API_VERSIONS = (V1, V1BETA1)
+# The exec stanza's interactiveMode values kubectl accepts (required with v1).
+INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
+KIND = "ExecCredential"
+
+
+def _kubectl_exec_info(api_version: str, interactive: bool) -> str:
+    # What kubectl (client-go's JSON encoder) puts in KUBERNETES_EXEC_INFO when the stanza has no
+    # provideClusterInfo, less the newline the encoder ends it with. Anything else goes through
+    # the full JSON parser.
+    spec = "true" if interactive else "false"
+    return f'{{"kind":"{KIND}","apiVersion":"{api_version}","spec":{{"interactive":{spec}}}}}'
+
+
+_KNOWN_EXEC_INFO = {
+    _kubectl_exec_info(version, interactive): (version, interactive)
+    for version in SUPPORTED_API_VERSIONS
+    for interactive in (False, True)
+}
+
+
+def recognise_exec_info(raw: str | None) -> tuple[str, bool] | None:
+    """(apiVersion, interactive) for the exec info kubectl usually sends, else None.
+
+    Unset or empty (lightkube, kr8s, a manual run) means v1, not interactive. None means "parse
+    it properly" (see `exec_info.parse_exec_info`), never "invalid".
+    """
+    raw = raw.strip() if raw else raw
+    if not raw:
+        return V1, False
+    return _KNOWN_EXEC_INFO.get(raw)
+
+
+def token_is_safe(token: str) -> bool:
+    """Visible ASCII with no quote or backslash: safe in an HTTP header and in JSON as is."""
+    return (
+        bool(token)
+        and token.isascii()
+        and token.isprintable()
+        and " " not in token
+        and '"' not in token
+        and "\\" not in token
+    )
+
+
+def rfc3339(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def render(api_version: str, token: str, expires_at: float) -> str:
+    """The ExecCredential JSON, one line. `token` must pass `token_is_safe`."""
+    return (
+        f'{{"apiVersion":"{api_version}","kind":"{KIND}",'
+        f'"status":{{"token":"{token}","expirationTimestamp":"{rfc3339(expires_at)}"}}}}\n'
+    )

@@ -1,0 +1,123 @@
+"""A token request, validated once: the `token` flags, the namespace ID, the API URL, the
+profile, the deadline, and the cache entry they stand for.
+
+Both paths of `rgpu-exec token` call `resolve`: the cache-hit path hands over to the full command
+on any refusal, and the full command raises the refusal as a usage error (exit 2). The other
+commands check single values with the same functions, so every message is written here once.
+Standard library only, and no costly modules: the cache-hit path imports this module.
+"""
+
+from __future__ import annotations
+
+from rgpu_exec.hotpath import settings, token_cache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+# The flags of `rgpu-exec token`, and the field each fills. The argparse parser of `token`, the
+# cache-hit path and the kubeconfig reader (`doctor`, `check`, `kubeconfig`) all use this table.
+TOKEN_FLAGS = {"--namespace-id": "namespace_id", "--api-url": "api_url", "--profile": "profile"}
+EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+
+
+def parse_token_flags(args: Sequence[str]) -> dict[str, str] | None:
+    """The values of `token`'s flags (`--flag value` or `--flag=value`), or None for anything
+    else: an unknown or abbreviated flag, a repeated one, a missing value, a stray argument."""
+    options: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        flag, sep, value = rest.pop(0).partition("=")
+        if not sep:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        name = TOKEN_FLAGS.get(flag)
+        if name is None or name in options or not value:
+            return None
+        options[name] = value
+    return options
+
+
+class TokenRequest:
+    """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
+
+    __slots__ = ("api_url", "cache_key", "deadline", "namespace_id", "profile")
+
+    def __init__(
+        self, api_url: str, namespace_id: str, profile: str, deadline: float, identity: str
+    ) -> None:
+        self.api_url = api_url
+        self.namespace_id = namespace_id
+        self.profile = profile
+        self.deadline = deadline
+        self.cache_key = token_cache.CacheKey(api_url, namespace_id, identity)
+
+
+def resolve(
+    namespace_id: str,
+    api_url_flag: str | None,
+    profile_flag: str | None,
+    environ: Mapping[str, str],
+) -> TokenRequest | str:
+    """The request, or the message saying what is wrong with it (the first problem found)."""
+    api_url, problem = resolve_api_url(api_url_flag, environ)
+    if problem:
+        return problem
+    namespace_id, problem = resolve_namespace_id(namespace_id)
+    if problem:
+        return problem
+    profile, problem = resolve_profile(profile_flag, environ)
+    if problem:
+        return problem
+    deadline, problem = resolve_deadline(environ)
+    if problem:
+        return problem
+    identity = token_cache.identity(settings.api_key(environ), profile)
+    return TokenRequest(api_url, namespace_id, profile, deadline, identity)
+
+
+def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """`--api-url` > `REMOTEGPU_API_URL` > the public API; and why it is refused, if it is."""
+    url = settings.api_url(flag, environ)
+    return url, api_url_problem(url)
+
+
+def api_url_problem(url: str) -> str | None:
+    problem = settings.url_problem(url)
+    if problem is None:
+        return None
+    return (
+        f"the API URL {url!r} {problem}. Use an https:// URL (--api-url or {settings.ENV_API_URL})."
+    )
+
+
+def resolve_namespace_id(value: str) -> tuple[str, str | None]:
+    """The ID in lower case (the console may show it in capitals); and why it is refused."""
+    namespace_id = value.lower()
+    if settings.looks_like_uuid(namespace_id):
+        return namespace_id, None
+    return namespace_id, (
+        f"{value!r} is not a namespace ID (a UUID such as {EXAMPLE_NAMESPACE_ID}). "
+        "Copy it from the console's namespace page."
+    )
+
+
+def resolve_profile(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """`--profile` > `RGPU_EXEC_PROFILE` > `default`; and why it is refused, if it is."""
+    name = settings.profile(flag, environ)
+    if settings.valid_profile(name):
+        return name, None
+    return name, f"profile name {name!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
+
+
+def resolve_deadline(environ: Mapping[str, str]) -> tuple[float, str | None]:
+    """Seconds an exchange may take, retries included (`RGPU_EXEC_DEADLINE`)."""
+    value = settings.deadline(environ)
+    if value is not None:
+        return value, None
+    return settings.DEFAULT_DEADLINE, (
+        f"{settings.ENV_DEADLINE} must be a number of seconds between 0.1 and 300 "
+        f"(got {settings.raw_deadline(environ)!r}); unset it for the default "
+        f"of {settings.DEFAULT_DEADLINE:.0f} s."
+    )

@@ -1,0 +1,209 @@
+"""Where rgpu-exec reads its environment: every environment variable is named and read here.
+
+Standard library only, and no costly modules: the cache-hit path imports this module.
+Functions take the environment as an argument (read at call time, never at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+ENV_API_KEY = "REMOTEGPU_API_KEY"
+ENV_API_URL = "REMOTEGPU_API_URL"
+ENV_CA_BUNDLE = "REMOTEGPU_CA_BUNDLE"
+ENV_PROFILE = "RGPU_EXEC_PROFILE"
+ENV_CACHE_DIR = "RGPU_EXEC_CACHE_DIR"
+ENV_LOG = "RGPU_EXEC_LOG"
+ENV_DEADLINE = "RGPU_EXEC_DEADLINE"
+ENV_EXEC_INFO = "KUBERNETES_EXEC_INFO"
+ENV_SSL_CERT_FILE = "SSL_CERT_FILE"
+ENV_SSL_CERT_DIR = "SSL_CERT_DIR"
+# Read by the keyring library; login honours a plaintext backend only when it is named here.
+ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
+# kubectl's own: `check --kubeconfig-context` and `doctor` read kubeconfig and kuberc as it does.
+ENV_KUBECONFIG = "KUBECONFIG"
+ENV_KUBERC = "KUBERC"
+# https://no-color.org: no colour in tables even on a terminal.
+ENV_NO_COLOR = "NO_COLOR"
+ENV_TERM = "TERM"
+ENV_HOME = "HOME"
+ENV_PATH = "PATH"
+
+DEFAULT_API_URL = "https://api.remotegpu.ai"
+DEFAULT_PROFILE = "default"
+DEFAULT_DEADLINE = 20.0
+_DEADLINE_RANGE = (0.1, 300.0)
+APP_NAME = "rgpu-exec"
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "[::1]", "::1"})
+_IPV4_OCTETS = 4
+_OCTET_MAX = 255
+_UUID_CHARS = frozenset("0123456789abcdef")
+_PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def api_url(flag: str | None, environ: Mapping[str, str]) -> str:
+    """`--api-url` > `REMOTEGPU_API_URL` > the public API; without a trailing slash."""
+    url = flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL
+    return url.rstrip("/")
+
+
+def profile(flag: str | None, environ: Mapping[str, str]) -> str:
+    """`--profile` > `RGPU_EXEC_PROFILE` > `default`."""
+    return flag or environ.get(ENV_PROFILE, "").strip() or DEFAULT_PROFILE
+
+
+def api_key(environ: Mapping[str, str]) -> str | None:
+    """The key from `REMOTEGPU_API_KEY`, without surrounding whitespace.
+
+    Set but empty counts as unset (a CI secret left blank), so the keyring is tried next.
+    """
+    return environ.get(ENV_API_KEY, "").strip() or None
+
+
+def deadline(environ: Mapping[str, str]) -> float | None:
+    """`RGPU_EXEC_DEADLINE`: seconds an exchange may take, retries included; None if malformed."""
+    raw = environ.get(ENV_DEADLINE, "").strip()
+    if not raw:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    low, high = _DEADLINE_RANGE
+    return value if low <= value <= high else None
+
+
+def url_host(url: str) -> str:
+    """The host of an http(s) URL, lower-cased, without port or credentials."""
+    rest = url.partition("://")[2]
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host.split("]", 1)[0].lower() + "]"
+    return host.split(":", 1)[0].lower()
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in _LOOPBACK_HOSTS:
+        return True
+    octets = host.split(".")  # 127.0.0.0/8, as a dotted quad
+    return (
+        len(octets) == _IPV4_OCTETS
+        and octets[0] == "127"
+        and all(o.isdigit() and int(o) <= _OCTET_MAX for o in octets)
+    )
+
+
+def url_problem(url: str) -> str | None:
+    """Why this API URL is refused, or None when it is fine.
+
+    A key must never travel in clear: plain http is only allowed to a loopback address.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in ("http", "https") or not url_host(url):
+        return "is not an http(s) URL"
+    if any(c.isspace() or ord(c) < 32 for c in url):  # noqa: PLR2004
+        return "contains whitespace or control characters"
+    if scheme == "http" and not is_loopback_host(url_host(url)):
+        return "uses plain http to a non-loopback host (the API key would travel in clear)"
+    return None
+
+
+def looks_like_uuid(value: str) -> bool:
+    """Lower-case hyphenated UUID, checked without `re` (too costly for the cache-hit path)."""
+    if len(value) != 36:  # noqa: PLR2004
+        return False
+    groups = value.split("-")
+    return [len(g) for g in groups] == [8, 4, 4, 4, 12] and set(value) - {"-"} <= _UUID_CHARS
+
+
+def valid_profile(name: str) -> bool:
+    return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS  # noqa: PLR2004
+
+
+def cache_dir(environ: Mapping[str, str]) -> str | None:
+    """`RGPU_EXEC_CACHE_DIR`, else the platform's user cache directory.
+
+    Computed here with the same rules as `platformdirs.user_cache_dir("rgpu-exec")` (a test holds
+    the two equal) so that the cache-hit path need not import platformdirs. None on platforms
+    whose rules need more than the environment (Windows): callers then ask platformdirs.
+    """
+    override = environ.get(ENV_CACHE_DIR, "").strip()
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    home = environ.get(ENV_HOME) or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", APP_NAME)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(home, ".cache")
+        return os.path.join(base, APP_NAME)
+    return None
+
+
+def exec_info(environ: Mapping[str, str]) -> str | None:
+    """`KUBERNETES_EXEC_INFO` as kubectl set it (None when unset)."""
+    return environ.get(ENV_EXEC_INFO)
+
+
+def log_level(environ: Mapping[str, str]) -> str:
+    """`RGPU_EXEC_LOG`, lower-cased: `debug`, `info`, or anything else for none."""
+    return environ.get(ENV_LOG, "").strip().lower()
+
+
+def debug(environ: Mapping[str, str]) -> bool:
+    return log_level(environ) == "debug"
+
+
+def raw_deadline(environ: Mapping[str, str]) -> str | None:
+    """`RGPU_EXEC_DEADLINE` as given, for messages about it."""
+    return environ.get(ENV_DEADLINE)
+
+
+def api_url_from_environment(environ: Mapping[str, str]) -> bool:
+    """Whether `REMOTEGPU_API_URL` chooses the API URL (set and not blank)."""
+    return bool(environ.get(ENV_API_URL, "").strip())
+
+
+def ca_files(environ: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(`SSL_CERT_FILE`, `SSL_CERT_DIR`, `REMOTEGPU_CA_BUNDLE`); blank counts as unset."""
+    return (
+        environ.get(ENV_SSL_CERT_FILE) or None,
+        environ.get(ENV_SSL_CERT_DIR) or None,
+        environ.get(ENV_CA_BUNDLE) or None,
+    )
+
+
+def keyring_backend(environ: Mapping[str, str]) -> str:
+    """`PYTHON_KEYRING_BACKEND` (blank when unset)."""
+    return environ.get(ENV_KEYRING_BACKEND, "").strip()
+
+
+def kubeconfig_list(environ: Mapping[str, str]) -> str:
+    """`KUBECONFIG` as given (blank when unset); `kubeconfig.files` applies kubectl's rules."""
+    return environ.get(ENV_KUBECONFIG, "")
+
+
+def kuberc(environ: Mapping[str, str]) -> str:
+    """`KUBERC` (blank when unset)."""
+    return environ.get(ENV_KUBERC, "").strip()
+
+
+def home(environ: Mapping[str, str]) -> str:
+    """`HOME`, else the user's home directory as the OS knows it."""
+    return environ.get(ENV_HOME) or os.path.expanduser("~")
+
+
+def search_path(environ: Mapping[str, str]) -> str:
+    """`PATH`, as a command lookup uses it."""
+    return environ.get(ENV_PATH, os.defpath)
+
+
+def colour_wanted(environ: Mapping[str, str]) -> bool:
+    """False with `NO_COLOR` set (https://no-color.org) or `TERM=dumb`."""
+    return not environ.get(ENV_NO_COLOR) and environ.get(ENV_TERM) != "dumb"

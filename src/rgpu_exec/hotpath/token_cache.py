@@ -1,0 +1,385 @@
+"""The on-disk token cache: one small text file per (API URL, namespace ID, identity).
+
+Standard library only, and neither `json` nor `hashlib`: the cache-hit path imports this module.
+
+Layout, in the cache directory (0700):
+    <stem>.token   the entry (0600), written atomically (temp file, fsync, rename)
+    <stem>.lock    the single-flight lock, a separate file (never the entry itself)
+    <stem>.fail    a recent failed exchange, so kubectl's reruns fail fast (failure damping)
+where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
+`key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
+a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
+
+An entry is a header of `name value` lines; the token is stored as is (it must be visible ASCII
+with no quote or backslash, see `exec_credential.token_is_safe`), so a hit needs no JSON parser.
+Anything unreadable, malformed, foreign-owned, accessible to others, or a symlink is a miss.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+
+from rgpu_exec.hotpath.exec_credential import token_is_safe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+ENTRY_MAGIC = "rgpu-exec-token 1"
+FAILURE_MAGIC = "rgpu-exec-failure 1"
+ENTRY_SUFFIX = ".token"
+LOCK_SUFFIX = ".lock"
+FAILURE_SUFFIX = ".fail"
+# kubectl is told the token expires this much before it really does.
+KUBECTL_EXPIRY_SLACK = 30.0
+# Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains.
+REFRESH_MIN = 60.0
+REFRESH_FRACTION = 0.10
+_MAX_FILE_BYTES = 64 * 1024
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
+
+
+def _sha256_hex(data: bytes) -> str:
+    # The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes.
+    try:
+        module = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256")
+    except ImportError:  # a build without it
+        import hashlib  # noqa: PLC0415
+
+        return hashlib.sha256(data).hexdigest()
+    return str(module.sha256(data).hexdigest())
+
+
+def key_identity(api_key: str) -> str:
+    # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
+    # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key_format`).
+    return "key-sha256:" + _sha256_hex(api_key.encode("utf-8", "surrogatepass"))
+
+
+def profile_identity(profile: str) -> str:
+    return "profile:" + profile
+
+
+def identity(api_key: str | None, profile: str) -> str:
+    """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
+    return key_identity(api_key) if api_key is not None else profile_identity(profile)
+
+
+def entry_stem(api_url: str, namespace_id: str, identity: str) -> str:
+    return _sha256_hex(f"{api_url}\n{namespace_id}\n{identity}".encode())
+
+
+class CacheKey(tuple[str, str, str]):
+    """Which entry stands for a request: (API URL, namespace ID, identity). One value, compared
+    and hashed as a tuple; `stem` names its files."""
+
+    __slots__ = ()
+
+    def __new__(cls, api_url: str, namespace_id: str, identity: str) -> Self:
+        return tuple.__new__(cls, (api_url, namespace_id, identity))
+
+    @property
+    def api_url(self) -> str:
+        return self[0]
+
+    @property
+    def namespace_id(self) -> str:
+        return self[1]
+
+    @property
+    def identity(self) -> str:
+        return self[2]
+
+    @property
+    def stem(self) -> str:
+        return entry_stem(*self)
+
+
+class Entry:
+    """A cached token. Times are epoch seconds on the local clock (already corrected for skew)."""
+
+    __slots__ = ("expires_at", "issued_at", "key", "token")
+
+    def __init__(self, key: CacheKey, issued_at: float, expires_at: float, token: str) -> None:
+        self.key = key
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        self.token = token
+
+    @property
+    def refresh_at(self) -> float:
+        lifetime = max(self.expires_at - self.issued_at, 0.0)
+        return self.expires_at - max(REFRESH_MIN, REFRESH_FRACTION * lifetime)
+
+    def fresh(self, now: float) -> bool:
+        """Good to serve without trying a refresh."""
+        return now < self.refresh_at
+
+    def valid(self, now: float) -> bool:
+        """Not expired yet (may be inside the refresh margin)."""
+        return now < self.expires_at
+
+    def kubectl_expiry(self, now: float) -> float:
+        """What kubectl is told: a little before the real expiry, never already past."""
+        early = self.expires_at - KUBECTL_EXPIRY_SLACK
+        return early if early > now else self.expires_at
+
+    def render(self) -> str:
+        key = self.key
+        values = (key.api_url, key.namespace_id, key.identity, self.issued_at, self.expires_at)
+        lines = [ENTRY_MAGIC]
+        lines += [
+            f"{name} {value!s}" for name, value in zip(_ENTRY_FIELDS[:-1], values, strict=True)
+        ]
+        lines.append(f"token {self.token}")
+        return "\n".join([*lines, "end", ""])
+
+
+class Failure:
+    """A failed exchange at `since`: replayed to kubectl's reruns until `until`."""
+
+    __slots__ = ("exit_code", "message", "since", "transient", "until")
+
+    def __init__(
+        self, since: float, until: float, exit_code: int, transient: bool, message: str
+    ) -> None:
+        self.since = since
+        self.until = until
+        self.exit_code = exit_code
+        self.transient = transient
+        self.message = message
+
+    def render(self) -> str:
+        header = f"{FAILURE_MAGIC}\nsince {self.since!r}\nuntil {self.until!r}\n"
+        return (
+            header
+            + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n\n{self.message}"
+        )
+
+    def replay(self, now: float) -> str:
+        """The message again, saying it is remembered (kubectl reruns a failing plugin)."""
+        age = max(now - self.since, 0.0)
+        return (
+            f"{self.message.rstrip()} (remembered from {age:.0f} s ago, so that kubectl's "
+            "retries do not each ask the API; `rgpu-exec cache clear` forgets it)\n"
+        )
+
+
+def directory_problem(directory: str) -> str | None:
+    """Why this cache directory must not be used, or None. A missing directory is fine."""
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is not None and st.st_uid != geteuid():
+        return f"is owned by another user (uid {st.st_uid})"
+    if st.st_mode & 0o022:
+        return f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+def _read_private(path: str) -> str | None:
+    """The file's text if it is a regular file of ours that nobody else can read; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        geteuid = getattr(os, "geteuid", None)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
+            return None
+        if geteuid is not None and st.st_uid != geteuid():
+            return None
+        data = os.read(fd, _MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_FILE_BYTES:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def read_entry(directory: str, key: CacheKey) -> Entry | None:
+    entry = parse_entry(_read_private(os.path.join(directory, key.stem + ENTRY_SUFFIX)))
+    return entry if entry is not None and entry.key == key else None
+
+
+def parse_entry(text: str | None) -> Entry | None:
+    """An entry from its file text, or None for anything that is not exactly a valid entry."""
+    if not text:
+        return None
+    lines = text.split("\n")
+    if len(lines) != len(_ENTRY_FIELDS) + 3 or lines[0] != ENTRY_MAGIC or lines[-2:] != ["end", ""]:
+        return None
+    values: dict[str, str] = {}
+    for line, name in zip(lines[1:-2], _ENTRY_FIELDS, strict=True):
+        key, sep, value = line.partition(" ")
+        if key != name or not sep or not value:
+            return None
+        values[name] = value
+    try:
+        issued_at = float(values["issued_at"])
+        expires_at = float(values["expires_at"])
+    except ValueError:
+        return None
+    if not (issued_at < expires_at < float("inf")) or not token_is_safe(values["token"]):
+        return None
+    cache_key = CacheKey(values["api_url"], values["namespace_id"], values["identity"])
+    return Entry(cache_key, issued_at, expires_at, values["token"])
+
+
+def read_failure(directory: str, stem: str, now: float) -> Failure | None:
+    """The failure recorded for this entry, if it is still within its damping window."""
+    text = _read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
+    if not text:
+        return None
+    header, sep, message = text.partition("\n\n")
+    lines = header.split("\n")
+    if not sep or not message or len(lines) != 5 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+        return None
+    try:
+        since = float(lines[1].removeprefix("since "))
+        until = float(lines[2].removeprefix("until "))
+        exit_code = int(lines[3].removeprefix("exit_code "))
+        transient = lines[4] == "transient 1"
+    except ValueError:
+        return None
+    if not since <= now < until or not 0 < exit_code < 256:  # noqa: PLR2004
+        return None
+    return Failure(since, until, exit_code, transient, message)
+
+
+def lookup(
+    directory: str, key: CacheKey, now: float
+) -> tuple[Entry | None, Entry | Failure | None]:
+    """What the cache alone can answer, and the entry it holds (fresh or not).
+
+    The answer is an Entry to serve, a Failure to replay (failure damping), or None when an
+    exchange is needed. A token inside its refresh margin is served only while a transient
+    failure to refresh it is being damped (stale-but-valid fallback).
+    """
+    entry = read_entry(directory, key)
+    if entry is not None and entry.fresh(now):
+        return entry, entry
+    failure = read_failure(directory, key.stem, now)
+    if failure is None:
+        return entry, None
+    if entry is not None and entry.valid(now) and failure.transient:
+        return entry, entry
+    return entry, failure
+
+
+def ensure_directory(directory: str) -> None:
+    """Create the cache directory 0700 (and its parents as the umask says)."""
+    parent = os.path.dirname(directory)
+    if parent and not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        return
+    os.chmod(directory, 0o700)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Temp file in the same directory, 0600, fsync, then rename over `path`.
+
+    The rename replaces a symlink at `path` rather than writing through it.
+    """
+    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.write(fd, text.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_entry(directory: str, entry: Entry) -> None:
+    ensure_directory(directory)
+    stem = entry.key.stem
+    _write_atomically(os.path.join(directory, stem + ENTRY_SUFFIX), entry.render())
+    remove(directory, stem, FAILURE_SUFFIX)
+
+
+def write_failure(directory: str, stem: str, failure: Failure) -> None:
+    ensure_directory(directory)
+    _write_atomically(os.path.join(directory, stem + FAILURE_SUFFIX), failure.render())
+
+
+def remove(directory: str, stem: str, suffix: str) -> None:
+    try:
+        os.unlink(os.path.join(directory, stem + suffix))
+    except FileNotFoundError:
+        pass
+
+
+def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
+    """Every entry file in the directory, parsed (None where it is not a valid entry)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [
+        (name[: -len(ENTRY_SUFFIX)], parse_entry(_read_private(os.path.join(directory, name))))
+        for name in names
+        if name.endswith(ENTRY_SUFFIX)
+    ]
+
+
+def purge(directory: str, stems: list[str]) -> int:
+    """Remove these entries with their lock and failure files; how many entries were removed.
+
+    Also removes every recorded failure (they are only seconds of damping): after a login or a
+    logout, a failure such as "no API key" must not be replayed to kubectl.
+    """
+    removed = 0
+    for stem in stems:
+        try:
+            os.unlink(os.path.join(directory, stem + ENTRY_SUFFIX))
+            removed += 1
+        except FileNotFoundError:
+            pass
+        remove(directory, stem, LOCK_SUFFIX)
+        remove(directory, stem, FAILURE_SUFFIX)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if name.endswith(FAILURE_SUFFIX):
+            remove(directory, name[: -len(FAILURE_SUFFIX)], FAILURE_SUFFIX)
+    return removed
+
+
+def stems_in(directory: str) -> list[str]:
+    """The stem of every file the cache keeps (entries, locks, failures), each once."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    suffixes = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX)
+    return sorted({name.rsplit(".", 1)[0] for name in names if name.endswith(suffixes)})

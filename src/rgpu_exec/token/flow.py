@@ -1,0 +1,210 @@
+"""`rgpu-exec token`: the whole flow when the cache-hit path (`hotpath.cache_hit`) could not
+answer alone.
+
+read exec info → cache key → read cache → fresh? answer : lock → read again → fresh? answer :
+find the key → exchange → save → answer. Failures are remembered for a few seconds (so kubectl's
+reruns fail fast without reaching the API); a refresh that fails on the network or a 5xx falls
+back to the still-valid cached token, with one warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from rgpu_exec.credentials.api_key import find_api_key
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.errors import (
+    ApiError,
+    ApiKeyError,
+    NamespaceAccessError,
+    RecentFailureError,
+    RgpuExecError,
+    UsageError,
+)
+from rgpu_exec.hotpath import entry_lock, request, settings, token_cache
+from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
+from rgpu_exec.token.cache_dir import cache_directory, cache_directory_fix
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    import httpx
+
+log = logging.getLogger(__name__)
+
+# How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
+FAILURE_DAMPING_SECONDS = 5.0
+# While a still-valid token is served because the API is failing, ask the API again this often.
+STALE_DAMPING_SECONDS = 30.0
+# A refresh while a valid token is still in hand gives up sooner than a cold exchange.
+STALE_REFRESH_DEADLINE = 5.0
+
+
+@dataclass(frozen=True)
+class TokenFlags:
+    """`token`'s flags as given (see `hotpath.request.TOKEN_FLAGS`), not yet validated."""
+
+    namespace_id: str
+    api_url: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A validated request, and what to answer in."""
+
+    request: request.TokenRequest
+    api_version: str
+    interactive: bool
+
+
+@dataclass
+class TokenCommand:
+    environ: Mapping[str, str]
+    clock: Callable[[], float] = time.time
+    transport: httpx.BaseTransport | None = None  # tests only; None means the network
+    warn: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
+
+    def run(self, flags: TokenFlags) -> str:
+        """The ExecCredential JSON for kubectl, or an RgpuExecError."""
+        plan = self._plan(flags)
+        wanted = plan.request
+        cache = self._cache(plan)
+        output, _ = cache.answer(self.clock())
+        if output is not None:
+            return output
+        with cache.single_flight(wanted.deadline + entry_lock.WAIT_GRACE):
+            # Read again: another process may have just refreshed it.
+            output, stale = cache.answer(self.clock())
+            if output is not None:
+                return output
+            key = find_api_key(self.environ, wanted.profile, interactive=plan.interactive)
+            margin = " (the cached token is inside its refresh margin)" if stale else ""
+            log.debug(
+                "exchanging the key from %s (%s) for a token for namespace %s%s",
+                *(key.source, key_prefix(key.value), wanted.namespace_id, margin),
+            )
+            deadline = min(STALE_REFRESH_DEADLINE, wanted.deadline) if stale else wanted.deadline
+            # httpx and pydantic load only once this process holds the lock and must exchange.
+            from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415
+
+            exchanger = Exchanger(
+                wanted.api_url, key.value, self.environ, deadline=deadline, transport=self.transport
+            )
+            try:
+                issued = exchanger.exchange(wanted.namespace_id)
+            except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
+                if stale is None or not (isinstance(exc, ApiError) and exc.transient):
+                    cache.remember_failure(exc, self.clock(), FAILURE_DAMPING_SECONDS)
+                    raise
+                window = min(STALE_DAMPING_SECONDS, stale.expires_at - self.clock())
+                cache.remember_failure(exc, self.clock(), window)
+                self.warn(
+                    f"rgpu-exec: warning: could not refresh the token ({exc.message}); using "
+                    f"the cached one, valid until {_clock_time(stale.expires_at)}."
+                )
+                return cache.render(stale, self.clock())
+            now = self.clock()
+            # Local expiry from the lifetime the server states: immune to our clock's skew.
+            fresh = token_cache.Entry(wanted.cache_key, now, now + issued.lifetime, issued.token)
+            log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
+            cache.save(fresh)
+            return cache.render(fresh, now)
+
+    def _plan(self, flags: TokenFlags) -> _Plan:
+        raw_exec_info = settings.exec_info(self.environ)
+        known = recognise_exec_info(raw_exec_info)
+        if known is None:  # not kubectl's usual form: parse it in full (pydantic)
+            from rgpu_exec.token.exec_info import parse_exec_info  # noqa: PLC0415
+
+            parsed = parse_exec_info(raw_exec_info)
+            known = (parsed.api_version, parsed.interactive)
+        wanted = request.resolve(flags.namespace_id, flags.api_url, flags.profile, self.environ)
+        if isinstance(wanted, str):
+            raise UsageError(wanted)
+        return _Plan(wanted, *known)
+
+    def _cache(self, plan: _Plan) -> _CacheSlot:
+        directory = cache_directory(self.environ)
+        problem = token_cache.directory_problem(directory)
+        if problem:
+            self.warn(
+                f"rgpu-exec: warning: not using the token cache: {directory} {problem}. Every "
+                f"kubectl command will exchange a new token until you fix it "
+                f"({cache_directory_fix(directory)})."
+            )
+        return _CacheSlot(None if problem else directory, plan, self.warn)
+
+
+@dataclass
+class _CacheSlot:
+    """The one cache entry a request uses; every method is a no-op when the cache is off."""
+
+    directory: str | None
+    plan: _Plan
+    warn: Callable[[str], None]
+
+    @property
+    def stem(self) -> str:
+        return self.plan.request.cache_key.stem
+
+    def render(self, entry: token_cache.Entry, now: float) -> str:
+        return render(self.plan.api_version, entry.token, entry.kubectl_expiry(now))
+
+    def answer(self, now: float) -> tuple[str | None, token_cache.Entry | None]:
+        """What the cache alone answers (see `token_cache.lookup`), else None; and the entry it
+        holds if that has not expired yet (it may be inside its refresh margin)."""
+        if self.directory is None:
+            return None, None
+        entry, verdict = token_cache.lookup(self.directory, self.plan.request.cache_key, now)
+        if isinstance(verdict, token_cache.Failure):
+            log.debug("replaying the failure recorded for this entry")
+            raise RecentFailureError(verdict.replay(now), verdict.exit_code)
+        if verdict is not None:
+            log.debug("answered from the cache")
+            return self.render(verdict, now), entry
+        return None, entry if entry is not None and entry.valid(now) else None
+
+    def save(self, entry: token_cache.Entry) -> None:
+        if self.directory is None:
+            return
+        try:
+            token_cache.write_entry(self.directory, entry)
+        except OSError as exc:
+            self.warn(
+                f"rgpu-exec: warning: could not save the token in {self.directory} "
+                f"({exc.strerror or exc}); the next kubectl command will exchange again."
+            )
+
+    def remember_failure(self, exc: RgpuExecError, now: float, window: float) -> None:
+        if self.directory is None:
+            return
+        transient = isinstance(exc, ApiError) and exc.transient
+        failure = token_cache.Failure(now, now + window, int(exc.exit_code), transient, str(exc))
+        try:
+            token_cache.write_failure(self.directory, self.stem, failure)
+        except OSError as exc2:
+            log.debug("could not record the failure: %s", exc2)
+
+    def single_flight(self, wait: float) -> entry_lock.SingleFlight | nullcontext[None]:
+        """The entry's lock with a bounded wait; never hang kubectl, never fail for a lock."""
+        if self.directory is None:
+            return nullcontext()
+        try:
+            token_cache.ensure_directory(self.directory)
+        except OSError as exc:
+            log.debug("cannot create the cache directory (%s): exchanging without the lock", exc)
+            return nullcontext()
+        lock_path = f"{self.directory}/{self.stem}{token_cache.LOCK_SUFFIX}"
+        log.debug("taking the entry's lock (waiting at most %.0f s)", wait)
+        return entry_lock.SingleFlight(lock_path, self.stem, wait)
+
+
+def _clock_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%H:%M:%S UTC")

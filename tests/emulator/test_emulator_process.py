@@ -1,0 +1,194 @@
+"""The emulator as a program: flags, ready document, TLS API, clean stop; and the product's
+independence from it."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+import rgpu_exec
+from rgpu_emulator.testing import EmulatorProcess
+
+from emulator_support import RGPU_EXEC, run
+
+PACKAGE = Path(rgpu_exec.__file__).parent
+REPO = PACKAGE.parent.parent
+
+
+def test_product_code_never_imports_the_emulator():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
+                names = [a.value for a in node.args if isinstance(a, ast.Constant)]  # type: ignore[misc]
+            if any(n == "rgpu_emulator" or n.startswith("rgpu_emulator.") for n in names):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")  # type: ignore[attr-defined]
+    assert offenders == []
+    assert (PACKAGE / "hotpath" / "cache_hit.py").exists()  # the scan looked at the right tree
+
+
+def test_the_product_wheel_holds_no_emulator_or_demo_and_installs_no_rgpu_emulator(
+    tmp_path: Path,
+):
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path), str(REPO)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("rgpu_exec-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        scripts = archive.read(entry_points).decode()
+    assert "rgpu_exec/hotpath/cache_hit.py" in names
+    assert [n for n in names if "emulator" in n or n.endswith("demo.py")] == []
+    assert "rgpu-emulator" not in scripts
+    assert "kubectl-rgpu = rgpu_exec.cli:main" in scripts
+
+
+def test_importing_the_cli_loads_no_emulator_module():
+    code = "import sys, rgpu_exec.cli, rgpu_exec.token.flow; print([m for m in sys.modules if 'emulator' in m])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_flags_and_ready_document(tmp_path: Path):
+    with EmulatorProcess(
+        tmp_path, "--accounts", "3", "--token-ttl", "120", "--max-active-keys", "1"
+    ) as emu:
+        ready_on_disk = json.loads(emu.ready_file.read_text())
+        assert set(ready_on_disk) == {"api_url", "kube_server", "ca_file", "ca_data", "accounts"}
+        assert ready_on_disk["api_url"].startswith("http://127.0.0.1:")
+        assert ready_on_disk["kube_server"].startswith("https://127.0.0.1:")
+        assert (
+            base64.b64decode(ready_on_disk["ca_data"])
+            == Path(ready_on_disk["ca_file"]).read_bytes()
+        )
+        assert Path(ready_on_disk["ca_file"]).is_relative_to(tmp_path)
+        assert len(ready_on_disk["accounts"]) == 3
+        assert {"id", "access_token"} == set(ready_on_disk["accounts"][0])
+        from rgpu_emulator.testing import EmulatorClient
+
+        client = EmulatorClient(emu.ready)
+        try:
+            ns = client.create_namespace("team-ml")
+            key = client.create_key("only", {"all": True})
+            second = client.call(
+                "POST", "/v1/account/api-keys", {"name": "two", "scopes": {"all": True}}
+            )
+            assert second.status_code == 409
+            answer = client.exchange(ns["id"], key["key"]).json()
+            info = client.lookup_token(answer["status"]["token"])
+            assert info is not None
+            assert _seconds(info["expires_at"]) - _seconds(info["issued_at"]) == 120
+        finally:
+            client.close()
+        ca_file = Path(ready_on_disk["ca_file"])
+    # Stopped by SIGTERM: exit 0, ready file and CA directory removed.
+    assert not emu.ready_file.exists()
+    assert not ca_file.parent.exists()
+    assert "Traceback" not in emu.log_file.read_text()
+
+
+def _seconds(rfc3339: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stops_cleanly_on_signals(tmp_path: Path, signum):
+    emu = EmulatorProcess(tmp_path)
+    emu.start()
+    process = emu.process
+    assert process is not None
+    process.send_signal(signum)
+    assert process.wait(timeout=15) == 0
+    assert not emu.ready_file.exists()
+
+
+def test_rgpu_emulator_help_lists_its_flags():
+    helped = subprocess.run(
+        [sys.executable, "-m", "rgpu_emulator", "--help"], capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert helped.returncode == 0
+    assert "--ready-file" in helped.stdout
+
+
+def test_sigterm_with_open_connections_exits_promptly_without_tracebacks(tmp_path: Path):
+    with EmulatorProcess(tmp_path, "--verbose") as emu:
+        ready = emu.ready
+        api = httpx.Client(base_url=ready.api_url)
+        kube = httpx.Client(base_url=ready.kube_server, verify=ready.ssl_context())
+        host, port = ready.kube_server.rsplit(":", 1)
+        handshaking = socket.create_connection((host.removeprefix("https://"), int(port)))
+        try:
+            assert api.get("/_emulator/stats").status_code == 200  # idle keep-alive, both ports
+            assert kube.get("/healthz").status_code == 200
+            process = emu.process
+            assert process is not None
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+            took = time.monotonic() - began
+        finally:
+            api.close()
+            kube.close()
+            handshaking.close()
+    assert took < 1.5, f"{took:.2f} s from SIGTERM to exit"  # typically 0.1-0.3 s
+    assert "Traceback" not in emu.log_file.read_text()
+
+
+def test_console_script_and_module_both_run():
+    script = Path(sys.executable).parent / "rgpu-emulator"
+    assert script.exists()
+    for argv in ([str(script), "--help"], [sys.executable, "-m", "rgpu_emulator", "--help"]):
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0
+        for flag in ("--host", "--api-port", "--kube-port", "--ready-file", "--token-ttl",
+                     "--accounts", "--max-active-keys", "--api-tls"):  # fmt: skip
+            assert flag in result.stdout
+
+
+def test_api_over_tls_with_the_plugin(start_emulator):
+    emulator = start_emulator("--api-tls")
+    assert emulator.ready.api_url.startswith("https://127.0.0.1:")
+    ns = emulator.namespace("team-ml")
+    key = emulator.namespace_key(ns)
+    argv = [
+        str(RGPU_EXEC),
+        "token",
+        "--namespace-id",
+        ns["id"],
+        "--api-url",
+        emulator.ready.api_url,
+    ]
+    trusted = run(argv, emulator.plugin_env(key["key"], REMOTEGPU_CA_BUNDLE=emulator.ready.ca_file))
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["kind"] == "ExecCredential"
+    # Without the CA: refused (with its own cache directory, so nothing is served from a cache).
+    other_cache = str(emulator.workdir / "other-cache")
+    untrusted = run(argv, emulator.plugin_env(key["key"], RGPU_EXEC_CACHE_DIR=other_cache))
+    assert untrusted.returncode == 5
+    assert "is not trusted" in untrusted.stderr

@@ -1,0 +1,226 @@
+"""`rgpu-exec cache list` / `cache clear`, through the installed launcher."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from rgpu_exec.hotpath import token_cache
+from rgpu_exec.token import cache_admin
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, error_body
+
+API = "https://api.remotegpu.ai"
+OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+SECRET_TOKENS = ("tok-fresh-secret", "tok-due-secret", "tok-expired-secret", "tok-env-secret")
+
+
+def run(rgpu_exec_bin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [rgpu_exec_bin, "cache", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cache(sandbox: Path) -> Path:
+    """Four entries: fresh, refresh-due and expired for profiles, and one for an env key."""
+    directory = sandbox / "cache"
+    now = time.time()
+    profile = token_cache.profile_identity
+    for namespace_id, identity, issued, expires, token in [
+        (NAMESPACE_ID, profile("default"), now, now + 900, SECRET_TOKENS[0]),
+        (OTHER, profile("default"), now - 870, now + 30, SECRET_TOKENS[1]),
+        (NAMESPACE_ID, profile("ci"), now - 1000, now - 100, SECRET_TOKENS[2]),
+        (OTHER, token_cache.key_identity(API_KEY), now, now + 600, SECRET_TOKENS[3]),
+    ]:
+        token_cache.write_entry(
+            str(directory),
+            token_cache.Entry(
+                token_cache.CacheKey(API, namespace_id, identity), issued, expires, token
+            ),
+        )
+    return directory
+
+
+def stems(directory: Path, suffix: str = ".token") -> set[str]:
+    return {p.name.removesuffix(suffix) for p in directory.glob(f"*{suffix}")}
+
+
+def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
+    (cache / "garbage.token").write_text("not an entry")
+    (cache / "garbage.token").chmod(0o600)
+
+    result = run(rgpu_exec_bin, "list")
+
+    assert result.returncode == 0, result.stderr
+    assert not any(token in result.stdout for token in SECRET_TOKENS)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Cache directory: {cache}"
+    assert lines[2].split() == ["NAMESPACE", "API", "URL", "KEY", "EXPIRES", "IN", "STATE"]
+    rows = [line.split() for line in lines[3:]]
+    states = sorted(row[-1] for row in rows)
+    assert states == ["expired", "fresh", "fresh", "invalid", "refresh-due"]
+    fingerprint = hashlib.sha256(API_KEY.encode()).hexdigest()[:8]  # as `sha256sum` shows it
+    assert f"key from REMOTEGPU_API_KEY (sha256 {fingerprint}…)" in result.stdout
+    assert any(row[2:5] == ["keyring", "profile", "ci"] and row[5] == "expired" for row in rows)
+
+
+def test_list_json(rgpu_exec_bin, cache):
+    result = run(rgpu_exec_bin, "list", "--output", "json")
+
+    assert result.returncode == 0
+    document = json.loads(result.stdout)
+    assert document["cache_dir"] == str(cache)
+    entries = {(e["namespace_id"], e["identity"]): e for e in document["entries"]}
+    fresh = entries[(NAMESPACE_ID, "default")]
+    assert fresh["identity_kind"] == "profile"
+    assert fresh["api_url"] == API
+    assert fresh["state"] == "fresh"
+    assert 890 <= fresh["expires_in_seconds"] <= 900
+    assert fresh["expires_at"].endswith("Z")
+    env = entries[(OTHER, token_cache.key_identity(API_KEY))]
+    assert env["identity_kind"] == "env-key"
+    assert not any(token in result.stdout for token in SECRET_TOKENS)
+    assert API_KEY not in result.stdout
+
+
+def test_list_marks_the_key_set_now(rgpu_exec_bin, cache):
+    result = subprocess.run(
+        [rgpu_exec_bin, "cache", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY},
+    )  # fmt: skip
+
+    assert result.returncode == 0
+    assert "…, the one set now)" in result.stdout
+    assert API_KEY not in result.stdout
+
+
+def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token, sandbox):
+    stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
+    assert run_token().returncode == 3  # recorded, and replayed to kubectl's reruns
+
+    table = run(rgpu_exec_bin, "list")
+    document = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
+
+    assert table.returncode == 0
+    (row,) = [line for line in table.stdout.splitlines() if line.rstrip().endswith("failed")]
+    assert row.split()[:3] == ["?", "-", "?"]  # no token entry: the file names no namespace
+    assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
+    assert (
+        "exit 3: rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b…" in table.stdout
+    )
+    (failed,) = document["entries"]
+    assert failed["state"] == "failed"
+    assert failed["exit_code"] == 3
+    assert 0 < failed["expires_in_seconds"] <= 30
+    assert API_KEY not in table.stdout + json.dumps(document)
+
+
+def test_a_cache_dir_that_is_a_file_is_said_so(rgpu_exec_bin, sandbox, monkeypatch):
+    afile = sandbox / "afile"
+    afile.write_text("")
+    monkeypatch.setenv("RGPU_EXEC_CACHE_DIR", str(afile))
+
+    listing = run(rgpu_exec_bin, "list")
+    as_json = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
+    cleared = run(rgpu_exec_bin, "clear")
+
+    assert listing.returncode == 0
+    assert listing.stdout == ""  # not "No cached tokens in …/afile"
+    assert listing.stderr.startswith(
+        f"rgpu-exec: warning: the cache directory {afile} is not a directory"
+    )
+    assert "remove that file, or set RGPU_EXEC_CACHE_DIR to a directory" in listing.stderr
+    assert as_json["problem"] == "is not a directory"
+    assert cleared.returncode == 2
+    assert f"the cache directory {afile} is not a directory" in cleared.stderr
+    assert afile.exists()
+
+
+def test_list_an_empty_or_missing_cache(rgpu_exec_bin, sandbox):
+    result = run(rgpu_exec_bin, "list")
+
+    assert result.returncode == 0
+    assert result.stdout == f"No cached tokens in {sandbox / 'cache'}.\n"
+    assert json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)["entries"] == []
+
+
+def test_clear_by_profile_and_namespace(rgpu_exec_bin, cache):
+    before = stems(cache)
+
+    by_both = run(rgpu_exec_bin, "clear", "--profile", "default", "--namespace-id", OTHER)
+    by_profile = run(rgpu_exec_bin, "clear", "--profile", "default")
+
+    assert by_both.returncode == 0
+    assert by_both.stdout == f"rgpu-exec: removed 1 cached token from {cache}.\n"
+    assert by_profile.stdout == f"rgpu-exec: removed 1 cached token from {cache}.\n"
+    assert len(stems(cache)) == len(before) - 2
+    remaining = cache_admin.describe(str(cache), time.time())
+    assert sorted(r["identity_kind"] for r in remaining) == ["env-key", "profile"]
+
+
+def test_clear_by_namespace_takes_every_identity(rgpu_exec_bin, cache):
+    result = run(rgpu_exec_bin, "clear", "--namespace-id", OTHER)
+
+    assert result.stdout == f"rgpu-exec: removed 2 cached tokens from {cache}.\n"
+    assert {r["namespace_id"] for r in cache_admin.describe(str(cache), time.time())} == {
+        NAMESPACE_ID
+    }
+
+
+def test_clear_everything_takes_locks_and_failures_too(rgpu_exec_bin, cache):
+    (cache / "0123.lock").write_text("")
+    (cache / "4567.fail").write_text("")
+    (cache / "unrelated.txt").write_text("kept: not ours")
+
+    result = run(rgpu_exec_bin, "clear")
+
+    assert result.returncode == 0
+    assert result.stdout == f"rgpu-exec: removed 4 cached tokens from {cache}.\n"
+    assert [p.name for p in cache.iterdir()] == ["unrelated.txt"]
+
+
+def test_clear_refuses_a_bad_namespace_id(rgpu_exec_bin, cache):
+    result = run(rgpu_exec_bin, "clear", "--namespace-id", "nope")
+
+    assert result.returncode == 2
+    assert "'nope' is not a namespace ID" in result.stderr
+    assert len(stems(cache)) == 4
+
+
+def test_cache_alone_prints_help(rgpu_exec_bin):
+    result = run(rgpu_exec_bin)
+
+    assert result.returncode == 2
+    assert "list" in result.stderr
+    assert "clear" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [
+        pytest.param(-1000, "expired", id="expired"),
+        pytest.param(30, "refresh-due", id="inside-margin"),
+        pytest.param(800, "fresh", id="fresh"),
+    ],
+)
+def test_state(offset, expected):
+    now = 1_000_000.0
+    entry = token_cache.Entry(
+        token_cache.CacheKey(API, NAMESPACE_ID, "profile:x"), now - 100, now + offset, "t"
+    )
+    assert cache_admin.state(entry, now) == expected
+    assert cache_admin.state(None, now) == "invalid"

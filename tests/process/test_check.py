@@ -1,0 +1,540 @@
+"""`rgpu-exec check`: the scope matrix, through the installed launcher against the stub API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from rgpu_exec.commands import check as check_command
+from rgpu_exec.errors import ApiError, ApiKeyError
+from rgpu_exec.hotpath import token_cache
+from rgpu_exec.token import namespace_check
+from rgpu_exec.token.namespace_check import Result, Target
+
+from conftest import API_KEY, NAMESPACE_ID
+from emulator_support import RGPU_EXEC, Harness, run
+from stub_api import Reply, StubApi, error_body
+
+OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+THIRD = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+FORBIDDEN = Reply(403, error_body("forbidden", "The API key's scope does not cover this namespace"))
+NOT_FOUND = Reply(404, error_body("namespace_not_found", "No such namespace"))
+
+
+def run_check(rgpu_exec_bin: str, stub: StubApi, *args: str, key: str | None = API_KEY):
+    env = dict(os.environ)
+    if key is not None:
+        env["REMOTEGPU_API_KEY"] = key
+    return subprocess.run(
+        [rgpu_exec_bin, "check", "--api-url", stub.url, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def test_allowed_and_denied_without_expectations_exits_4(rgpu_exec_bin, stub_api, sandbox):
+    stub_api.script = [Reply(), FORBIDDEN]
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
+    )
+
+    assert result.returncode == 4, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"API key rgpu_3f9a2c1b… against {stub_api.url}"
+    header, allowed, denied = lines[2], lines[3], lines[4]
+    assert header.split() == ["NAMESPACE", "RESULT", "HTTP", "EXPECTED", "OK", "DETAIL"]
+    assert allowed.split()[:5] == [NAMESPACE_ID, "allowed", "200", "-", "yes"]
+    assert "token lifetime 14m5" in allowed or "token lifetime 15m00s" in allowed
+    assert denied.split()[:5] == [OTHER, "denied", "403", "-", "NO"]
+    assert "forbidden: The API key's scope does not cover this namespace" in denied
+    # Aligned columns: every row's RESULT starts where the header's does.
+    assert allowed.index("allowed") == denied.index("denied") == header.index("RESULT")
+    assert "\033[" not in result.stdout  # no colour when stdout is not a terminal
+    assert lines[-1] == "2 namespace(s) checked: 1 not as expected."
+    assert "stub-token" not in result.stdout + result.stderr
+    assert [r["path"] for r in stub_api.requests] == [
+        f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential",
+        f"/v1/kubernetes/namespaces/{OTHER}/exec-credential",
+    ]
+
+
+def test_all_allowed_exits_0(rgpu_exec_bin, stub_api):
+    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "1 namespace(s) checked: all as expected."
+
+
+def test_expectations_that_hold_exit_0_with_stable_json(rgpu_exec_bin, stub_api):
+    stub_api.script = [Reply(), FORBIDDEN, NOT_FOUND]
+
+    result = run_check(
+        rgpu_exec_bin, stub_api,
+        "--expect-allowed", NAMESPACE_ID, "--expect-denied", OTHER, "--expect-denied", THIRD,
+        "--output", "json",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    document = as_json(result)
+    assert list(document) == ["key_prefix", "api_url", "results"]
+    assert document["key_prefix"] == "rgpu_3f9a2c1b"
+    assert document["api_url"] == stub_api.url
+    allowed, denied, missing = document["results"]
+    assert 890 <= allowed.pop("lifetime_seconds") <= 900
+    assert allowed == {
+        "namespace_id": NAMESPACE_ID, "allowed": True, "status": 200, "reason": None,
+        "expected": True, "ok": True, "result": "allowed", "context": None,
+    }  # fmt: skip
+    assert denied == {
+        "namespace_id": OTHER, "allowed": False, "status": 403,
+        "reason": "forbidden: The API key's scope does not cover this namespace",
+        "expected": False, "ok": True, "result": "denied", "lifetime_seconds": None,
+        "context": None,
+    }  # fmt: skip
+    assert (missing["status"], missing["allowed"], missing["ok"]) == (404, False, True)
+    assert missing["result"] == "not_found"
+    assert "stub-token" not in result.stdout
+
+
+def test_an_expectation_that_fails_exits_4(rgpu_exec_bin, stub_api):
+    # The key reaches a namespace it was supposed to be kept out of.
+    result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER, "--output", "json")
+
+    assert result.returncode == 4
+    (row,) = as_json(result)["results"]
+    assert (row["allowed"], row["expected"], row["ok"]) == (True, False, False)
+
+
+def test_a_rejected_key_exits_3_and_stops(rgpu_exec_bin, stub_api):
+    stub_api.default = Reply(
+        401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+    )
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
+    )
+
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b"
+    )
+    assert stub_api.count == 1
+    assert API_KEY not in result.stderr
+
+
+def test_no_key_exits_3(rgpu_exec_bin, stub_api):
+    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
+
+    assert result.returncode == 3
+    assert "REMOTEGPU_API_KEY" in result.stderr
+    assert stub_api.count == 0
+
+
+def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(rgpu_exec_bin, stub_api):
+    stub_api.script = [Reply(), Reply(400, b"<html>bad gateway config</html>")]
+
+    result = run_check(
+        rgpu_exec_bin,
+        stub_api,
+        "--expect-allowed",
+        NAMESPACE_ID,
+        "--expect-allowed",
+        OTHER,
+        "-o",
+        "json",
+    )
+
+    assert result.returncode == 5
+    ok_row, error_row = as_json(result)["results"]
+    assert ok_row["ok"] is True
+    assert (error_row["result"], error_row["allowed"], error_row["status"], error_row["ok"]) == (
+        "error",
+        None,
+        400,
+        False,
+    )
+    assert "bad gateway config" in error_row["reason"]
+
+
+def test_a_missing_namespace_reads_not_found_in_the_table(rgpu_exec_bin, stub_api):
+    stub_api.script = [NOT_FOUND]
+
+    result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER)
+
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[3]
+    assert row.split()[:6] == [OTHER, "not", "found", "404", "denied", "yes"]
+    assert "namespace_not_found: No such namespace" in row
+
+
+@pytest.mark.parametrize(
+    ("key", "reply", "code", "prefix", "words"),
+    [
+        pytest.param(None, None, 3, None, "no RemoteGPU API key found", id="no-key"),
+        pytest.param(
+            API_KEY,
+            Reply(
+                401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+            ),
+            3,
+            "rgpu_3f9a2c1b",
+            "rejected the API key rgpu_3f9a2c1b…",
+            id="rejected-key",
+        ),
+    ],
+)
+def test_json_output_says_why_the_check_could_not_run(
+    rgpu_exec_bin, stub_api, key, reply, code, prefix, words
+):
+    if reply is not None:
+        stub_api.default = reply
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key
+    )
+
+    assert result.returncode == code
+    document = as_json(result)
+    assert list(document) == ["key_prefix", "api_url", "error", "results"]
+    assert document["key_prefix"] == prefix
+    assert document["api_url"] == stub_api.url
+    assert document["results"] == []
+    assert document["error"]["exit_code"] == code
+    assert words in document["error"]["message"]
+    assert result.stderr.startswith("rgpu-exec: ")  # still said on stderr, for people
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
+    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = subprocess.run(
+        [rgpu_exec_bin, "check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 5
+    document = as_json(result)
+    assert document["error"]["exit_code"] == 5
+    assert document["error"]["message"].startswith("cannot reach the RemoteGPU API")
+    assert (document["key_prefix"], document["api_url"]) == ("rgpu_3f9a2c1b", "http://127.0.0.1:9")
+
+
+def test_json_output_for_a_usage_error(rgpu_exec_bin, stub_api):
+    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", "team-ml", "-o", "json")
+
+    assert result.returncode == 2
+    document = as_json(result)
+    assert document["error"]["exit_code"] == 2
+    assert "'team-ml' is not a namespace ID" in document["error"]["message"]
+    assert stub_api.count == 0
+
+
+def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bin):
+    result = subprocess.run(
+        [rgpu_exec_bin, "check", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    text = " ".join(result.stdout.split())
+    assert "--expect-denied ID a namespace the key must NOT be allowed to use" in text
+    assert "rgpu-exec check --kubeconfig-context rgpu-team-ml rgpu-staging" in result.stdout
+
+
+def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
+    class Gone:
+        url = "http://127.0.0.1:9"  # discard port: nothing listens
+
+    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = subprocess.run(
+        [rgpu_exec_bin, "check", "--api-url", Gone.url, "--namespace-id", NAMESPACE_ID],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 5
+    assert result.stderr.startswith("rgpu-exec: cannot reach the RemoteGPU API")
+
+
+def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sandbox):
+    cache = sandbox / "cache"
+    now = time.time()
+    identity = token_cache.key_identity(API_KEY)
+    token_cache.write_entry(
+        str(cache),
+        token_cache.Entry(
+            token_cache.CacheKey(stub_api.url, NAMESPACE_ID, identity), now, now + 900, "cached"
+        ),
+    )
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir())
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert stub_api.count == 2  # the fresh cached token was not used
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param([], "nothing to check", id="nothing"),
+        pytest.param(
+            ["--namespace-id", "team-ml"], "'team-ml' is not a namespace ID", id="not-uuid"
+        ),
+        pytest.param(
+            ["--expect-allowed", OTHER, "--expect-denied", OTHER],
+            "both --expect-allowed and --expect-denied",
+            id="contradiction",
+        ),
+        pytest.param(
+            ["--kubeconfig-context", "nope"],
+            "no context 'nope' in the kubeconfig",
+            id="unknown-context",
+        ),
+        pytest.param(
+            ["--output", "yaml", "--namespace-id", OTHER], "invalid choice", id="bad-output"
+        ),
+    ],
+)
+def test_usage_errors_exit_2_before_any_request(rgpu_exec_bin, stub_api, args, message):
+    result = run_check(rgpu_exec_bin, stub_api, *args)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: ")
+    assert message in result.stderr
+    assert stub_api.count == 0
+
+
+def exec_user(name: str, command: str, args: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "user": {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "interactiveMode": "Never",
+                "command": command,
+                "args": args,
+            }
+        },
+    }
+
+
+def write_kubeconfig(
+    path: Path, contexts: list[tuple[str, str]], users: list[dict[str, Any]]
+) -> None:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
+        "contexts": [{"name": c, "context": {"cluster": "rgpu", "user": u}} for c, u in contexts],
+        "users": users,
+    }
+    path.write_text(json.dumps(document))  # JSON is YAML
+
+
+def test_namespaces_from_kubeconfig_contexts_first_file_wins(
+    rgpu_exec_bin, stub_api, sandbox, monkeypatch
+):
+    first, second = sandbox / "first.yaml", sandbox / "second.yaml"
+    write_kubeconfig(
+        first,
+        [("team-ml", "team-ml-user"), ("legacy", "curl-user")],
+        [
+            exec_user("team-ml-user", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
+            exec_user("curl-user", "sh", ["-c", "curl …/exec-credential"]),
+        ],
+    )
+    write_kubeconfig(
+        second,
+        [("team-ml", "shadowed-user"), ("staging", "staging-user")],
+        [
+            exec_user("shadowed-user", "rgpu-exec", ["token", "--namespace-id", THIRD]),
+            exec_user(
+                "staging-user",
+                "kubectl",
+                ["rgpu", "token", f"--namespace-id={OTHER}", "--profile", "ci"],
+            ),
+        ],
+    )
+    monkeypatch.setenv(
+        "KUBECONFIG", os.pathsep.join([str(first), str(sandbox / "missing.yaml"), str(second)])
+    )
+    stub_api.script = [Reply(), FORBIDDEN]
+
+    result = run_check(
+        rgpu_exec_bin, stub_api, "--kubeconfig-context", "team-ml", "staging", "-o", "json"
+    )
+
+    assert result.returncode == 4, result.stderr
+    rows = as_json(result)["results"]
+    assert [(r["context"], r["namespace_id"], r["result"]) for r in rows] == [
+        ("team-ml", NAMESPACE_ID, "allowed"),
+        ("staging", OTHER, "denied"),
+    ]
+    legacy = run_check(rgpu_exec_bin, stub_api, "--kubeconfig-context", "legacy")
+    assert legacy.returncode == 2
+    assert "context 'legacy' does not use rgpu-exec" in legacy.stderr
+
+
+def test_colour_only_on_a_terminal():
+    rows = [
+        Result(NAMESPACE_ID, True, 200, None, None, True, "allowed", 900, None),
+        Result(OTHER, False, 403, "forbidden: no", False, True, "denied", None, "ctx"),
+    ]
+
+    plain = check_command.render_table(rows, "rgpu_3f9a2c1b", "https://api", colour=False)
+    coloured = check_command.render_table(rows, "rgpu_3f9a2c1b", "https://api", colour=True)
+
+    assert "\033[32mallowed" in coloured
+    assert "\033[" not in plain
+    assert f"{OTHER} (ctx)" in plain
+    assert "token lifetime 15m00s" in plain
+
+
+@pytest.mark.parametrize(
+    ("results", "code"),
+    [
+        pytest.param([("allowed", True)], 0, id="ok"),
+        pytest.param([("allowed", True), ("denied", False)], 4, id="not-ok"),
+        pytest.param([("denied", True), ("error", False)], 5, id="error-wins"),
+    ],
+)
+def test_exit_code(results, code):
+    rows = [
+        Result(NAMESPACE_ID, None, None, None, None, ok, outcome, None, None)
+        for outcome, ok in results
+    ]
+    assert namespace_check.exit_code(rows) == code
+
+
+@respx.mock
+def test_check_maps_each_answer_without_retrying_4xx():
+    base = "https://api.remotegpu.test"
+    route = respx.post(url__regex=rf"{base}/v1/kubernetes/namespaces/.*/exec-credential")
+    route.side_effect = [
+        httpx.Response(200, json={
+            "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+            "status": {"token": "t", "expirationTimestamp": "2030-01-01T00:15:00Z"},
+        }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
+        httpx.Response(404, json={"error": {"code": "namespace_not_found", "message": "No such namespace"}}),
+    ]  # fmt: skip
+    targets = [Target(NAMESPACE_ID, None), Target(OTHER, False)]
+
+    allowed, missing = namespace_check.check(targets, base, API_KEY, {}, 20.0)
+
+    assert (allowed.lifetime_seconds, allowed.ok) == (900, True)
+    assert (missing.status, missing.reason, missing.ok) == (
+        404,
+        "namespace_not_found: No such namespace",
+        True,
+    )
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_a_401_or_a_network_failure_stops_the_whole_check():
+    base = "https://api.remotegpu.test"
+    respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json={}))
+    with pytest.raises(ApiKeyError):
+        namespace_check.check([Target(NAMESPACE_ID, None)], base, API_KEY, {}, 20.0)
+    respx.post(url__regex=r".*").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(ApiError):
+        namespace_check.check([Target(NAMESPACE_ID, None)], base, API_KEY, {}, 0.1)
+
+
+# Against the emulator: its scope rules, its error bodies, its token lifetimes.
+
+
+def emulator_check(emulator: Harness, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [str(RGPU_EXEC), "check", "--api-url", emulator.ready.api_url, *args]
+    return run(argv, emulator.plugin_env(key))
+
+
+@pytest.mark.e2e
+def test_a_key_scoped_to_one_namespace_against_the_emulator(emulator: Harness):
+    team, other = emulator.namespace("team-ml"), emulator.namespace("other")
+    key = emulator.namespace_key(team)["key"]
+
+    held = emulator_check(
+        emulator, key, "--expect-allowed", team["id"], "--expect-denied", other["id"], "-o", "json"
+    )
+    plain = emulator_check(
+        emulator, key, "--namespace-id", team["id"], "--namespace-id", other["id"]
+    )
+
+    assert held.returncode == 0, held.stderr
+    document = as_json(held)
+    assert document["key_prefix"] == key[:13]
+    allowed, denied = document["results"]
+    assert (allowed["namespace_id"], allowed["allowed"], allowed["status"], allowed["ok"]) == (
+        team["id"],
+        True,
+        200,
+        True,
+    )
+    assert 0 < allowed["lifetime_seconds"] <= 900
+    assert (denied["namespace_id"], denied["allowed"], denied["status"], denied["ok"]) == (
+        other["id"],
+        False,
+        403,
+        True,
+    )
+    assert denied["reason"].startswith("forbidden")
+    assert key not in held.stdout + held.stderr
+    assert plain.returncode == 4
+    assert emulator.exchanges() == 2  # a token issued for team-ml by each run: never the cache
+
+
+@pytest.mark.e2e
+def test_inference_only_and_revoked_keys_against_the_emulator(emulator: Harness):
+    team = emulator.namespace("team-ml")
+    inference = emulator.key({"inference": True})["key"]
+    revoked = emulator.namespace_key(team)
+    emulator.client.revoke_key(revoked["id"])
+
+    denied = emulator_check(emulator, inference, "--expect-denied", team["id"])
+    rejected = emulator_check(emulator, revoked["key"], "--namespace-id", team["id"])
+
+    assert denied.returncode == 0, denied.stdout + denied.stderr
+    assert rejected.returncode == 3
+    assert "rejected the API key" in rejected.stderr
+
+
+@pytest.mark.e2e
+def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
+    team, other = emulator.namespace("team-ml"), emulator.namespace("other")
+    key = emulator.namespace_key(team)["key"]
+    emulator.kubeconfig(team, other)  # contexts named after the namespaces, with --api-url
+
+    env = emulator.plugin_env(key)
+    result = run(
+        [str(RGPU_EXEC), "check", "--kubeconfig-context", "team-ml", "other", "-o", "json"], env
+    )
+
+    assert result.returncode == 4
+    assert as_json(result)["api_url"] == emulator.ready.api_url  # taken from the contexts
+    rows = as_json(result)["results"]
+    assert [(r["context"], r["result"]) for r in rows] == [
+        ("team-ml", "allowed"),
+        ("other", "denied"),
+    ]

@@ -1,0 +1,613 @@
+"""`rgpu-exec doctor`: the whole screen through the launcher, and each rule on its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rgpu_exec.doctor import kube as doctor_kube
+from rgpu_exec.doctor import network
+from rgpu_exec.token.exchange import MAX_BODY_BYTES
+
+from conftest import API_KEY, NAMESPACE_ID
+from emulator_support import RGPU_EXEC, Harness, Kubectl, run
+from stub_api import Reply, StubApi, error_body
+
+VENV_BIN = str(Path(sys.executable).parent)
+PATH = os.pathsep.join([VENV_BIN, os.defpath])  # what `run_doctor` runs the doctor with
+V1 = "client.authentication.k8s.io/v1"
+
+
+def kubeconfig(
+    path: Path, users: dict[str, dict[str, Any]], server: str = "https://k8s.example"
+) -> Path:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": next(iter(users)),
+        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
+        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
+        "users": [{"name": n, "user": u} for n, u in users.items()],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def good_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
+    args = ["token", "--namespace-id", namespace_id]
+    return {
+        "exec": {"apiVersion": V1, "interactiveMode": "Never", "command": command, "args": args}
+    }
+
+
+def run_doctor(
+    rgpu_exec_bin: str, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [rgpu_exec_bin, "doctor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": PATH, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def client_version(kubectl: str) -> str:
+    """What this kubectl says its version is (asked without a kubeconfig, as the doctor asks)."""
+    done = subprocess.run(
+        [kubectl, "version", "--client", "--output=json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+        timeout=30,
+        check=True,
+    )
+    return str(json.loads(done.stdout)["clientVersion"]["gitVersion"])
+
+
+def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    document = json.loads(result.stdout)
+    assert document["ok"] is (result.returncode == 0)
+    return list(document["findings"])
+
+
+def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(
+        rgpu_exec_bin, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
+    )
+
+    assert result.returncode == 0, result.stdout
+    out = result.stdout
+    assert "REMOTEGPU_API_KEY: rgpu_3f9a2c1b…" in out
+    assert f"{stub_api.url} answered (HTTP " in out
+    assert "clock" in out
+    kubectl = shutil.which("kubectl", path=PATH)  # the first kubectl on the doctor's PATH
+    assert kubectl is not None
+    version = client_version(kubectl)
+    assert re.fullmatch(r"v1\.\d+\.\d+\S*", version), version
+    # Its own row, aligned with "kubeconfig", the longest topic on screen.
+    assert f"ok       kubectl     {kubectl} ({version})" in out.splitlines()
+    assert f"runs {VENV_BIN}/rgpu-exec, namespace {NAMESPACE_ID}" in out
+    assert out.rstrip().endswith("rgpu-exec doctor: no problems found.")
+    assert API_KEY not in out + result.stderr
+    assert "stub-token" not in out + result.stderr
+    # One exchange, for the current context; the API probe itself is a keyless GET.
+    assert stub_api.count == 1
+    assert (
+        f"context 'team-ml': the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may use namespace "
+        f"{NAMESPACE_ID}" in out
+    )
+    assert not (sandbox / "cache").exists()  # the token cache was neither read nor written
+
+
+def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
+    cache = sandbox / "cache"
+    cache.mkdir(mode=0o700)
+    cache.chmod(0o777)
+    static = {**good_user(), "token": "static-token"}
+    kubeconfig(
+        sandbox / "kubeconfig",
+        {
+            "a-missing-command": good_user(command="./bin/rgpu-exec"),
+            "b-no-interactive-mode": {"exec": {**good_user()["exec"], "interactiveMode": None}},
+            "c-static-token": static,
+            "d-no-namespace": good_user(namespace_id="team-ml"),
+        },
+    )
+    (sandbox / "home" / ".kube").mkdir()
+    (sandbox / "home" / ".kube" / "kuberc").write_text(
+        "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: DenyAll\n"
+    )
+
+    result = run_doctor(
+        rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json"
+    )
+
+    assert result.returncode == 6
+    problems = {
+        (f["topic"], f["detail"].split(":")[0]): f
+        for f in findings(result)
+        if f["status"] == "problem"
+    }
+    details = " | ".join(f["detail"] for f in problems.values())
+    assert ("API key", "no key") in problems
+    assert (
+        "keyring",
+        "no keyring backend is usable on this machine (no Secret Service, KWallet, Keychain or Windows Credential Manager was found)",
+    ) in problems
+    assert "is writable by other users" in details
+    assert "cannot reach the RemoteGPU API at http://127.0.0.1:9" in details
+    assert "exec command './bin/rgpu-exec' is not found" in details
+    assert "no interactiveMode" in details
+    assert "static `token` sits beside exec" in details
+    assert "no valid --namespace-id ('team-ml')" in details
+    assert "DenyAll stops kubectl from running rgpu-exec" in details
+    assert all(f["fix"] for f in problems.values())
+    text = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
+    assert text.returncode == 6
+    assert "fix: chmod 700" in text.stdout
+    assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
+    assert text.stdout.rstrip().endswith("problem(s) found.")
+
+
+def test_kubectl_missing_from_path(rgpu_exec_bin, sandbox):
+    result = subprocess.run(
+        [rgpu_exec_bin, "doctor", "-o", "json"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PATH": str(sandbox), "REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"},
+    )  # fmt: skip
+
+    kubectl = [f for f in findings(result) if f["topic"] == "kubectl"]
+    assert kubectl == [
+        {
+            "topic": "kubectl",
+            "status": "problem",
+            "detail": "kubectl is not on PATH",
+            "fix": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+        }
+    ]
+
+
+def test_a_relative_command_resolves_against_the_kubeconfig_directory(sandbox):
+    bin_dir = sandbox / "configs" / "bin"
+    bin_dir.mkdir(parents=True)
+    plugin = bin_dir / "rgpu-exec"
+    plugin.write_text("#!/bin/sh\n")
+    plugin.chmod(0o755)
+    defined_in = str(sandbox / "configs" / "kubeconfig")
+
+    assert doctor_kube.resolve_command("./bin/rgpu-exec", defined_in, {"PATH": ""}) == str(plugin)
+    assert doctor_kube.resolve_command(str(plugin), "/elsewhere/config", {"PATH": ""}) == str(
+        plugin
+    )
+    assert doctor_kube.resolve_command("rgpu-exec", defined_in, {"PATH": str(bin_dir)}) == str(
+        plugin
+    )
+    assert doctor_kube.resolve_command("rgpu-exec", defined_in, {"PATH": str(sandbox)}) is None
+
+
+def test_http_servers_and_the_curl_baseline(sandbox):
+    path = kubeconfig(
+        sandbox / "kubeconfig",
+        {
+            "plain-http": good_user(command=f"{VENV_BIN}/rgpu-exec"),
+            "curl": {"exec": {"apiVersion": V1, "interactiveMode": "Never", "command": "sh",
+                              "args": ["-c", "curl -X POST https://api/v1/kubernetes/namespaces/x/exec-credential"]}},
+        },
+        server="http://k8s.example",
+    )  # fmt: skip
+
+    found, commands = doctor_kube.kubeconfig_findings(str(path), {"PATH": VENV_BIN})
+
+    assert [f.status for f in found] == ["note", "problem"]
+    assert "calls the RemoteGPU API itself on every kubectl command" in found[0].detail
+    assert "kubectl runs exec plugins only for TLS servers" in found[1].detail
+    assert commands == [f"{VENV_BIN}/rgpu-exec"]
+
+
+@pytest.mark.parametrize(
+    ("kuberc", "status", "words"),
+    [
+        pytest.param("credentialPluginPolicy: AllowAll\n", "ok", "AllowAll", id="allow-all"),
+        pytest.param("kind: Preference\n", "ok", "AllowAll", id="no-policy"),
+        pytest.param("credentialPluginPolicy: DenyAll\n", "problem", "DenyAll", id="deny-all"),
+        pytest.param(
+            "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: rgpu-exec\n",
+            "ok",
+            "allowlist",
+            id="basename",
+        ),
+        pytest.param(
+            "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: other\n",
+            "problem",
+            "does not allow",
+            id="not-listed",
+        ),
+        pytest.param("credentialPluginPolicy: Sometimes\n", "problem", "unknown", id="unknown"),
+        pytest.param(
+            "credentialPluginPolicy: [unclosed\n", "problem", "cannot read", id="broken-yaml"
+        ),
+    ],
+)
+def test_kuberc_policy(sandbox, kuberc, status, words):
+    path = sandbox / "kuberc"
+    path.write_text(kuberc)
+    plugin = f"{VENV_BIN}/rgpu-exec"
+
+    (finding,) = doctor_kube.kuberc_findings({"KUBERC": str(path), "PATH": VENV_BIN}, [plugin])
+
+    assert finding.status == status
+    assert words in finding.detail
+    assert (finding.fix is not None) == (status == "problem")
+
+
+def test_kuberc_off_or_absent_says_nothing(sandbox):
+    assert doctor_kube.kuberc_findings({"KUBERC": "off"}, []) == []
+    assert doctor_kube.kuberc_findings({"HOME": str(sandbox)}, []) == []
+
+
+def date_header(offset: timedelta) -> dict[str, str]:
+    return {"date": format_datetime(datetime.now(timezone.utc) + offset, usegmt=True)}
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        pytest.param(timedelta(0), "ok", id="in-sync"),
+        pytest.param(timedelta(minutes=-2), "note", id="two-minutes"),
+        pytest.param(timedelta(minutes=10), "problem", id="ten-minutes"),
+    ],
+)
+def test_clock_skew_from_the_date_header(offset, status):
+    transport = httpx.MockTransport(
+        lambda _request: httpx.Response(404, headers=date_header(offset))
+    )
+
+    api, clock = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
+
+    assert api.status == "ok"
+    assert clock.status == status
+    if status == "problem":
+        assert "ahead of" not in clock.detail
+        assert re.search(r"(599|600|601) s behind the API's", clock.detail)  # Date has 1 s steps
+        assert clock.fix
+
+
+def test_the_api_probe_never_sends_the_key():
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    network.api_findings(
+        "https://api.remotegpu.test",
+        {"REMOTEGPU_API_KEY": API_KEY},
+        transport=httpx.MockTransport(answer),
+    )
+
+    (request,) = seen
+    assert request.method == "GET"
+    assert "x-api-key" not in request.headers
+    assert API_KEY not in str(request.headers)
+
+
+@pytest.mark.e2e
+def test_doctor_against_the_emulator_and_its_kubeconfig(emulator: Harness, kubectl: Kubectl):
+    team = emulator.namespace("team-ml")
+    key = emulator.namespace_key(team)["key"]
+    emulator.kubeconfig(team)
+    env = {
+        **emulator.plugin_env(key, REMOTEGPU_API_URL=emulator.ready.api_url),
+        "PATH": os.pathsep.join([str(Path(kubectl.path).parent), os.defpath]),
+    }
+
+    well = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+    emulator.client.set_clock(offset=-900)  # the API's clock 15 minutes behind ours
+    skewed = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+
+    assert well.returncode == 0, well.stdout
+    kube = [f for f in findings(well) if f["topic"] == "kubeconfig"]
+    assert [f["status"] for f in kube] == ["ok"]
+    assert f"runs {RGPU_EXEC}, namespace {team['id']}" in kube[0]["detail"]
+    (access,) = [f for f in findings(well) if f["topic"] == "access"]
+    assert access["status"] == "ok"
+    assert emulator.exchanges() == 2, emulator.client.stats()  # one per run: the current context
+    assert skewed.returncode == 6
+    (clock,) = [f for f in findings(skewed) if f["topic"] == "clock"]
+    assert clock["status"] == "problem"
+    assert "ahead of the API's" in clock["detail"]
+
+
+# The access check: one exchange for the current context, with the key it would use.
+
+
+def stub_env(stub: StubApi, **extra: str) -> dict[str, str]:
+    return {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub.url, **extra}
+
+
+def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [f for f in findings(result) if f["status"] == "problem"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "detail", "fix"),
+    [
+        pytest.param(
+            Reply(
+                401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+            ),
+            "rejected the API key rgpu_3f9a2c1b… (revoked_api_key: Missing, invalid, revoked",
+            "create a key with Kubernetes access in Settings / API Keys, then put it in REMOTEGPU_API_KEY",
+            id="revoked-key",
+        ),
+        pytest.param(
+            Reply(
+                403, error_body("forbidden", "The API key's scope does not cover this namespace")
+            ),
+            f"the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may not use namespace {NAMESPACE_ID} "
+            "(HTTP 403: forbidden: The API key's scope does not cover this namespace)",
+            "add the namespace to the key's kubernetes_exec scope",
+            id="out-of-scope",
+        ),
+        pytest.param(
+            Reply(404, error_body("namespace_not_found", "No such namespace")),
+            f"namespace {NAMESPACE_ID} does not exist in the account of the key rgpu_3f9a2c1b…",
+            "check the --namespace-id in the context's exec args against the console",
+            id="no-such-namespace",
+        ),
+    ],
+)
+def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
+    rgpu_exec_bin, stub_api, sandbox, reply, detail, fix
+):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    stub_api.default = reply
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6, result.stdout
+    (problem,) = problems_of(result)
+    assert problem["topic"] == "access"
+    assert problem["detail"].startswith("context 'team-ml': ")
+    assert detail in problem["detail"]
+    assert fix in problem["fix"]
+    assert stub_api.count == 1
+    assert not (sandbox / "cache").exists()
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_only_the_current_context_is_exchanged_for(rgpu_exec_bin, stub_api, sandbox):
+    other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+    kubeconfig(
+        sandbox / "kubeconfig",
+        {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
+    )
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api))
+
+    assert result.returncode == 0, result.stdout
+    assert [r["path"] for r in stub_api.requests] == [
+        f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+    ]
+
+
+def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(rgpu_exec_bin, stub_api, sandbox):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
+
+    assert result.returncode == 6
+    (problem,) = problems_of(result)
+    assert problem["topic"] == "settings"
+    assert "RGPU_EXEC_DEADLINE='abc' is not a number of seconds" in problem["detail"]
+    assert "unset RGPU_EXEC_DEADLINE" in problem["fix"]
+    (access,) = [f for f in findings(result) if f["topic"] == "access"]
+    assert access["status"] == "note"
+    assert stub_api.count == 0
+
+
+def test_settings_in_the_exec_stanzas_env_are_checked_too(rgpu_exec_bin, stub_api, sandbox):
+    user = good_user()
+    user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6
+    (problem,) = problems_of(result)
+    assert problem["detail"] == (
+        "RGPU_EXEC_DEADLINE='0' is not a number of seconds between 0.1 and 300, so "
+        "`rgpu-exec token` refuses to run (in context 'team-ml''s exec env)"
+    )
+    assert stub_api.count == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        pytest.param(lambda _path: None, "which does not exist", id="missing"),
+        pytest.param(lambda path: path.mkdir(), "which is not a file", id="directory"),
+        pytest.param(
+            lambda path: path.write_text("not a certificate\n"),
+            "which holds no usable PEM certificate",
+            id="not-pem",
+        ),
+    ],
+)
+def test_a_bad_ca_bundle_is_named_with_its_fix(rgpu_exec_bin, stub_api, sandbox, make, words):
+    bundle = sandbox / "private-ca.pem"
+    make(bundle)
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(
+        rgpu_exec_bin, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json"
+    )
+
+    assert result.returncode == 6
+    settings_problem = next(f for f in problems_of(result) if f["topic"] == "settings")
+    assert settings_problem["detail"].startswith(f"REMOTEGPU_CA_BUNDLE names {bundle}, {words}")
+    assert "point REMOTEGPU_CA_BUNDLE at the PEM file" in settings_problem["fix"]
+    assert all(f["fix"] for f in problems_of(result))
+    assert stub_api.count == 0
+
+
+def test_every_api_url_the_contexts_use_is_probed(rgpu_exec_bin, stub_api, sandbox):
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    user = good_user()
+    user["exec"]["args"] += ["--api-url", dead]
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    assert result.returncode == 6
+    api = [f for f in findings(result) if f["topic"] == "API"]
+    assert [f["status"] for f in api] == ["ok", "problem"]
+    assert f"cannot reach the RemoteGPU API at {dead}" in api[1]["detail"]
+    assert "context 'team-ml'" in api[1]["fix"]
+    (access,) = [f for f in findings(result) if f["topic"] == "access"]
+    assert access == {
+        "topic": "access",
+        "status": "note",
+        "detail": f"not tried for context 'team-ml': the API at {dead} did not answer (above)",
+        "fix": None,
+    }
+
+
+def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
+    path = kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
+
+    (finding,), commands = doctor_kube.kubeconfig_findings(str(path), {})
+
+    assert finding.status == "note"
+    assert "rgpu-exec kubeconfig generate" in str(finding.fix)
+    assert "rgpu-exec kubeconfig import FILE" in str(finding.fix)
+    assert commands == []
+
+
+def test_without_a_keyring_the_key_fix_is_the_environment(rgpu_exec_bin, sandbox):
+    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
+    result = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+
+    (key,) = [f for f in findings(result) if f["topic"] == "API key"]
+    assert key["status"] == "problem"
+    assert key["fix"].startswith("export REMOTEGPU_API_KEY")
+    assert "login" not in key["fix"]
+
+
+@pytest.mark.parametrize(
+    ("content", "detail", "fix"),
+    [
+        pytest.param(
+            None,
+            "(--kubeconfig) does not exist",
+            "check the path, or write the file with `rgpu-exec kubeconfig generate",
+            id="missing-file",
+        ),
+        pytest.param(
+            "- a\n- list\n",
+            "is not a kubeconfig (its top level is a YAML list, not a mapping)",
+            "fix or remove it",
+            id="top-level-list",
+        ),
+    ],
+)
+def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix):
+    path = sandbox / "given.yaml"
+    if content is not None:
+        path.write_text(content)
+
+    (finding,), _ = doctor_kube.kubeconfig_findings(str(path), {"HOME": str(sandbox)})
+
+    assert finding.status == "problem"
+    assert detail in finding.detail
+    assert finding.fix is not None
+    assert fix in finding.fix
+
+
+def test_output_is_table_or_json_and_text_still_works(rgpu_exec_bin, sandbox):
+    env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    table = run_doctor(rgpu_exec_bin, env, "-o", "table")
+    text = run_doctor(rgpu_exec_bin, env, "--output", "text")
+    help_text = run_doctor(rgpu_exec_bin, env, "--help")
+
+    assert table.returncode == text.returncode == 6
+    assert table.stdout.rstrip().endswith("problem(s) found.")
+    assert text.stdout.rstrip().endswith("problem(s) found.")
+    assert "-o {table,json}, --output {table,json}" in help_text.stdout
+    assert "spends one exchange" in " ".join(help_text.stdout.split())
+
+
+def test_a_failure_being_replayed_is_noted(rgpu_exec_bin, stub_api, sandbox, run_token):
+    stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
+    assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+
+    notes = [f for f in findings(result) if f["topic"] == "cache" and f["status"] == "note"]
+    assert len(notes) == 1
+    assert "a failure is replayed to kubectl" in notes[0]["detail"]
+    assert "rejected the API key rgpu_3f9a2c1b…" in notes[0]["detail"]
+
+
+@pytest.mark.e2e
+def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harness):
+    team, other = emulator.namespace("team-ml"), emulator.namespace("other")
+    scoped = emulator.namespace_key(team)
+    emulator.kubeconfig(other, team)  # current context: other, which the key is not scoped for
+    env = emulator.plugin_env(scoped["key"], PATH=os.pathsep.join([VENV_BIN, os.defpath]))
+
+    unscoped = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+    emulator.client.revoke_key(scoped["id"])
+    revoked = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+
+    assert unscoped.returncode == 6, unscoped.stdout
+    (denied,) = [f for f in findings(unscoped) if f["status"] == "problem"]
+    assert denied["topic"] == "access"
+    assert f"may not use namespace {other['id']} (HTTP 403: forbidden" in denied["detail"]
+    assert revoked.returncode == 6
+    (rejected,) = [f for f in findings(revoked) if f["status"] == "problem"]
+    assert "rejected the API key" in rejected["detail"]
+    assert rejected["fix"].startswith("create a key with Kubernetes access")
+    assert scoped["key"] not in unscoped.stdout + revoked.stdout
+
+
+def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout():
+    chunk = b"x" * 65536
+    sent: list[int] = []
+    seen: list[httpx.Request] = []
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            sent.append(len(chunk))
+            yield chunk
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=endless())
+
+    api, _ = network.api_findings(
+        "https://api.remotegpu.test", {}, transport=httpx.MockTransport(answer)
+    )
+
+    assert api.status == "ok"
+    assert MAX_BODY_BYTES < sum(sent) <= MAX_BODY_BYTES + len(chunk)
+    (request,) = seen
+    timeout = request.extensions["timeout"]
+    assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT

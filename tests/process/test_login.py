@@ -1,0 +1,284 @@
+"""`rgpu-exec login` / `logout`: through the installed launcher, with a file-backed test keyring.
+
+The real Secret Service run is in test_keyring_secret_service.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import keyring
+import pytest
+
+from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials import login as login_command
+from rgpu_exec.credentials.api_key import looks_like_key
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import token_cache
+
+from conftest import API_KEY, NAMESPACE_ID
+from file_keyring import calls
+
+TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
+OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+
+
+@pytest.fixture
+def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = sandbox / "keyring.json"
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    return path
+
+
+def run(rgpu_exec_bin: str, *args: str, stdin: str = "", env: dict[str, str] | None = None):
+    return subprocess.run(
+        [rgpu_exec_bin, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def stored(keyring_file: Path) -> dict[str, str]:
+    return json.loads(keyring_file.read_text()) if keyring_file.exists() else {}
+
+
+def seed_cache(cache: Path, identity: str, namespace_id: str = NAMESPACE_ID) -> str:
+    now = time.time()
+    entry = token_cache.Entry(
+        token_cache.CacheKey("https://api.remotegpu.ai", namespace_id, identity),
+        now,
+        now + 900,
+        "tok-" + identity[-3:],
+    )
+    token_cache.write_entry(str(cache), entry)
+    stem = entry.key.stem
+    (cache / f"{stem}.lock").write_text("")
+    return stem
+
+
+def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
+    rgpu_exec_bin, keyring_file, sandbox
+):
+    cache = sandbox / "cache"
+    mine = seed_cache(cache, token_cache.profile_identity("default"))
+    also_mine = seed_cache(cache, token_cache.profile_identity("default"), OTHER_NAMESPACE)
+    other_profile = seed_cache(cache, token_cache.profile_identity("ci"))
+    env_key = seed_cache(cache, token_cache.key_identity(API_KEY))
+
+    result = run(rgpu_exec_bin, "login", stdin=API_KEY + "\n")
+
+    assert result.returncode == 0, result.stderr
+    assert stored(keyring_file) == {"rgpu-exec/default": API_KEY}
+    assert "rgpu_3f9a2c1b…" in result.stdout
+    assert "file_keyring.FileKeyring" in result.stdout or "FileKeyring" in result.stdout
+    assert "removed 2 cached tokens" in result.stdout
+    assert API_KEY not in result.stdout + result.stderr
+    assert result.stderr == ""
+    left = {p.name for p in cache.iterdir()}
+    assert not any(name.startswith((mine, also_mine)) for name in left)
+    assert f"{other_profile}.token" in left
+    assert f"{env_key}.token" in left
+
+
+def test_login_with_a_profile_and_a_key_that_does_not_look_right(rgpu_exec_bin, keyring_file):
+    result = run(rgpu_exec_bin, "login", "--profile", "ci", stdin="not-a-remotegpu-key-at-all\n")
+
+    assert result.returncode == 0, result.stderr
+    assert stored(keyring_file) == {"rgpu-exec/ci": "not-a-remotegpu-key-at-all"}
+    assert "does not look like a RemoteGPU API key" in result.stderr
+    assert "not-a-remotegpu-key-at-all" not in result.stdout + result.stderr
+
+
+def test_login_notes_that_the_environment_key_wins(rgpu_exec_bin, keyring_file):
+    result = run(rgpu_exec_bin, "login", stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
+
+    assert result.returncode == 0
+    assert "REMOTEGPU_API_KEY is set in this shell and takes precedence" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        pytest.param("", "no API key given", id="empty"),
+        pytest.param(
+            "rgpu_3f9a2c1b abc\n", "spaces, line breaks or control characters", id="space"
+        ),
+        pytest.param(
+            "rgpu_3f9a2c1b\nsecond-line\n",
+            "spaces, line breaks or control characters",
+            id="two-lines",
+        ),
+    ],
+)
+def test_login_refuses_input_that_cannot_be_a_key(rgpu_exec_bin, keyring_file, stdin, message):
+    result = run(rgpu_exec_bin, "login", stdin=stdin)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: ")
+    assert message in result.stderr
+    assert stored(keyring_file) == {}
+
+
+def test_login_without_a_usable_keyring_names_the_environment_variable(rgpu_exec_bin, sandbox):
+    # The sandbox's default backend is keyring's "fail" one: headless Linux, CI.
+    result = run(rgpu_exec_bin, "login", stdin=API_KEY)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: cannot use the OS keyring")
+    assert "REMOTEGPU_API_KEY" in result.stderr
+    assert "Nothing was stored" in result.stderr
+    assert API_KEY not in result.stderr + result.stdout
+    assert not list(sandbox.rglob("*.json"))  # no plaintext fallback anywhere
+
+
+def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
+    rgpu_exec_bin, keyring_file, sandbox
+):
+    assert run(rgpu_exec_bin, "login", "--profile", "ci", stdin=API_KEY).returncode == 0
+    cache = sandbox / "cache"
+    seed_cache(cache, token_cache.profile_identity("ci"))
+    kept = seed_cache(cache, token_cache.profile_identity("default"))
+
+    first = run(rgpu_exec_bin, "logout", "--profile", "ci")
+    second = run(rgpu_exec_bin, "logout", "--profile", "ci")
+
+    assert first.returncode == 0, first.stderr
+    assert "deleted the API key for profile 'ci'" in first.stdout
+    assert "removed 1 cached token" in first.stdout
+    assert stored(keyring_file) == {}
+    assert sorted(p.name for p in cache.iterdir()) == [f"{kept}.lock", f"{kept}.token"]
+    assert second.returncode == 0
+    assert "no API key was stored for profile 'ci'" in second.stdout
+
+
+def test_logout_without_a_usable_keyring_fails_clearly_but_still_drops_tokens(
+    rgpu_exec_bin, sandbox
+):
+    cache = sandbox / "cache"
+    seed_cache(cache, token_cache.profile_identity("default"))
+
+    result = run(rgpu_exec_bin, "logout")
+
+    assert result.returncode == 2
+    assert "REMOTEGPU_API_KEY" in result.stderr
+    assert "No key was deleted from it" in result.stderr
+    assert "The profile's 1 cached token(s) were removed." in result.stderr
+    assert not list(cache.glob("*.token"))
+
+
+def test_token_uses_the_logged_in_key_then_the_cache(rgpu_exec_bin, keyring_file, stub_api):
+    assert run(rgpu_exec_bin, "login", stdin=API_KEY).returncode == 0
+    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+
+    first = run(rgpu_exec_bin, *token)
+    gets_after_first = [c for c in calls(keyring_file) if c.startswith("get")]
+    second = run(rgpu_exec_bin, *token)
+
+    assert first.returncode == 0, first.stderr
+    assert second.stdout == first.stdout
+    assert stub_api.count == 1
+    assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
+    assert [c for c in calls(keyring_file) if c.startswith("get")] == gets_after_first
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(API_KEY, True, id="real-shape"),
+        pytest.param("rgpu_3f9a2c1b_" + "-_" * 16, True, id="url-safe-secret"),
+        pytest.param("rgpu_3F9A2C1B_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo", False, id="upper-hex"),
+        pytest.param("rgpu_3f9a2c1_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEoX", False, id="short-id"),
+        pytest.param("rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aE", False, id="short-secret"),
+        pytest.param("rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6a+o", False, id="not-url-safe"),
+        pytest.param("sk_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo", False, id="other-vendor"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_looks_like_key(value, expected):
+    assert looks_like_key(value) is expected
+
+
+def test_read_key_prompts_on_a_terminal_and_reads_stdin_otherwise():
+    prompts: list[str] = []
+
+    def prompt(text: str) -> str:
+        prompts.append(text)
+        return f"  {API_KEY}  "
+
+    def no_stdin() -> str:
+        raise AssertionError("stdin must not be read on a terminal")
+
+    typed = login_command.read_key("ci", stdin_is_tty=True, read_stdin=no_stdin, prompt=prompt)
+    piped = login_command.read_key(
+        "ci",
+        stdin_is_tty=False,
+        read_stdin=lambda: API_KEY + "\n",
+        prompt=lambda _: pytest.fail("no prompt"),
+    )
+
+    assert typed == piped == API_KEY
+    assert prompts == ["RemoteGPU API key for profile 'ci' (not echoed): "]
+
+
+def test_an_invalid_profile_name_is_refused(rgpu_exec_bin, keyring_file):
+    result = run(rgpu_exec_bin, "login", "--profile", "a b", stdin=API_KEY)
+
+    assert result.returncode == 2
+    assert "profile name 'a b' is not valid" in result.stderr
+
+
+def test_a_plaintext_backend_is_refused_unless_named(monkeypatch: pytest.MonkeyPatch):
+    plaintext = type("PlaintextKeyring", (), {"priority": 0.5, "__module__": "keyrings.alt.file"})()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: plaintext)
+
+    assert "plain text" in (keyring_store.backend_problem({}) or "")
+    named = {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    assert keyring_store.backend_problem(named) is None
+    with pytest.raises(UsageError, match="REMOTEGPU_API_KEY"):
+        keyring_store.set_key("default", API_KEY)
+
+
+def test_the_fail_backend_is_not_usable():
+    problem = keyring_store.backend_problem()
+
+    assert problem is not None
+    assert "no keyring backend is usable" in problem
+    assert keyring_store.get_key("default") is None  # reading still never raises
+
+
+def test_purge_profile_counts_entries_and_clears_failures(sandbox):
+    cache = sandbox / "cache"
+    stem = seed_cache(cache, token_cache.profile_identity("default"))
+    (cache / f"{stem}.fail").write_text("x")
+    (cache / "deadbeef.fail").write_text("x")  # a failure of an entry never written
+
+    assert login_command.purge_profile("default", os.environ) == 1
+    assert list(cache.iterdir()) == []
+
+
+def test_no_login_tip_after_a_prompted_key_without_a_keyring(capsys: pytest.CaptureFixture[str]):
+    from rgpu_exec.credentials.api_key import find_api_key
+
+    # The sandbox's keyring is keyring.backends.fail: `rgpu-exec login` could store nothing.
+    key = find_api_key(
+        os.environ,
+        "default",
+        interactive=True,
+        keyring_get=lambda _p: None,
+        prompt=lambda _m: API_KEY,
+    )
+
+    assert key.source == "prompt"
+    assert "rgpu-exec login" not in capsys.readouterr().err
