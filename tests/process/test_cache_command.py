@@ -59,8 +59,10 @@ def stems(directory: Path, suffix: str = ".token") -> set[str]:
 
 
 def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
-    (cache / "garbage.token").write_text("not an entry")
-    (cache / "garbage.token").chmod(0o600)
+    garbage = cache / ("f" * 64 + ".token")  # named as the cache names entries, but unreadable
+    garbage.write_text("not an entry")
+    garbage.chmod(0o600)
+    (cache / "notes.token").write_text("not named as the cache names its files: not listed")
 
     result = run(rgpu_exec_bin, "list")
 
@@ -182,8 +184,8 @@ def test_clear_by_namespace_takes_every_identity(rgpu_exec_bin, cache):
 
 
 def test_clear_everything_takes_locks_and_failures_too(rgpu_exec_bin, cache):
-    (cache / "0123.lock").write_text("")
-    (cache / "4567.fail").write_text("")
+    (cache / ("0123" * 16 + ".lock")).write_text("")
+    (cache / ("4567" * 16 + ".fail")).write_text("")
     (cache / "unrelated.txt").write_text("kept: not ours")
 
     result = run(rgpu_exec_bin, "clear")

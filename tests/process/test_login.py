@@ -262,7 +262,7 @@ def test_purge_profile_counts_entries_and_clears_failures(sandbox):
     cache = sandbox / "cache"
     stem = seed_cache(cache, token_cache.profile_identity("default"))
     (cache / f"{stem}.fail").write_text("x")
-    (cache / "deadbeef.fail").write_text("x")  # a failure of an entry never written
+    (cache / ("deadbeef" * 8 + ".fail")).write_text("x")  # a failure of an entry never written
 
     assert login_command.purge_profile("default", os.environ) == 1
     assert list(cache.iterdir()) == []
@@ -282,3 +282,32 @@ def test_no_login_tip_after_a_prompted_key_without_a_keyring(capsys: pytest.Capt
 
     assert key.source == "prompt"
     assert "rgpu-exec login" not in capsys.readouterr().err
+
+
+def test_login_and_logout_remove_only_files_named_by_the_cache(
+    rgpu_exec_bin, keyring_file, sandbox
+):
+    # RGPU_EXEC_CACHE_DIR pointed at a project directory by mistake: its own files stay.
+    project = sandbox / "project"
+    project.mkdir(mode=0o755)
+    own = ("Cargo.lock", "poetry.lock", "yarn.lock", "build.token", "notes.fail")
+    for name in own:
+        (project / name).write_text("the project's own\n")
+    env = {"RGPU_EXEC_CACHE_DIR": str(project)}
+
+    def cached() -> Path:
+        now = time.time()
+        identity = token_cache.profile_identity("default")
+        key = token_cache.CacheKey("https://api.remotegpu.ai", NAMESPACE_ID, identity)
+        token_cache.write_entry(str(project), token_cache.Entry(key, now, now + 900, "tok"))
+        return project / (key.stem + token_cache.ENTRY_SUFFIX)
+
+    before_login = cached()
+    logged_in = run(rgpu_exec_bin, "login", stdin=API_KEY + "\n", env=env)
+    before_logout = cached()
+    logged_out = run(rgpu_exec_bin, "logout", env=env)
+
+    assert (logged_in.returncode, logged_out.returncode) == (0, 0), logged_in.stderr
+    assert not before_login.exists()
+    assert not before_logout.exists()
+    assert sorted(p.name for p in project.iterdir()) == sorted(own)

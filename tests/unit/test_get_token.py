@@ -269,6 +269,31 @@ def test_interactive_runs_prompt_for_a_missing_key(api, environ, clock, monkeypa
     assert API_KEY not in prompts[0]
 
 
+def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profile(
+    api, environ, clock, monkeypatch, sandbox
+) -> None:
+    # Two different keys typed for the same profile: each gets its own token, never the other's.
+    monkeypatch.setattr("rgpu_exec.credentials.api_key._terminal_available", lambda: True)
+    del environ["REMOTEGPU_API_KEY"]
+    environ["KUBERNETES_EXEC_INFO"] = INTERACTIVE_INFO
+    other_key = API_KEY[:-4] + "ZZZZ"
+    typed = iter([API_KEY, other_key, API_KEY])
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: next(typed))
+
+    def issue(request: httpx.Request) -> httpx.Response:
+        return answer("tok-first" if request.headers["x-api-key"] == API_KEY else "tok-second")
+
+    route = api.post(PATH).mock(side_effect=issue)
+    command = TokenCommand(environ, clock=clock, warn=lambda _: None)
+    assert status(run(command))["token"] == "tok-first"
+    assert status(run(command))["token"] == "tok-second"
+    assert status(run(command))["token"] == "tok-first"  # its own cached token: no exchange
+    assert route.call_count == 2
+    directory = environ["RGPU_EXEC_CACHE_DIR"]
+    identities = {e.key.identity for _, e in token_cache.iter_entries(directory) if e}
+    assert identities == {token_cache.key_identity(API_KEY), token_cache.key_identity(other_key)}
+
+
 def test_non_interactive_runs_never_prompt(api, command, environ, monkeypatch) -> None:
     del environ["REMOTEGPU_API_KEY"]
 

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from rgpu_exec import terminal
@@ -157,10 +156,13 @@ def _run_clear(args: argparse.Namespace) -> int:
     namespace_id = support.namespace_id(args.namespace_id) if args.namespace_id else None
     profile = support.profile(args.profile, environ) if args.profile else None
     directory = cache_dir.cache_directory(environ)
-    if Path(directory).exists() and not Path(directory).is_dir():
+    problem = token_cache.directory_problem(directory)
+    if problem:
+        # Not a directory of ours: nothing in it is a token rgpu-exec cached (it uses none of
+        # it), and what is there may well be someone else's.
         raise UsageError(
-            f"the cache directory {directory} is not a directory, so there is no cached token "
-            f"to clear (and none is cached). To fix: "
+            f"the cache directory {directory} {problem}, so rgpu-exec neither caches tokens "
+            f"there nor clears it; nothing was removed. To fix: "
             f"{cache_dir.cache_directory_fix(directory)}."
         )
     removed = clear(directory, namespace_id, profile)

@@ -87,6 +87,8 @@ def logout(profile: str, environ: Mapping[str, str], *, out: Callable[[str], Non
 def purge_profile(profile: str, environ: Mapping[str, str]) -> int:
     """Remove every cached token of this profile (any API URL, any namespace); how many."""
     directory = cache_directory(environ)
+    if token_cache.directory_problem(directory):  # not used as a cache, and maybe not ours
+        return 0
     identity = token_cache.profile_identity(profile)
     stems = [
         stem

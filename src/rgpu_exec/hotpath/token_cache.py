@@ -41,6 +41,11 @@ REFRESH_FRACTION = 0.10
 _MAX_FILE_BYTES = 64 * 1024
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# A FIFO or device planted as an entry must not hang the plugin in open(): never block there.
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_STEM_LENGTH = 64  # hex digits of a SHA-256
+_HEX = frozenset("0123456789abcdef")
+_TEMP_SUFFIX = ".tmp"
 _ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 
 
@@ -173,11 +178,13 @@ class Failure:
 def directory_problem(directory: str) -> str | None:
     """Why this cache directory must not be used, or None. A missing directory is fine."""
     try:
-        st = os.stat(directory)
+        st = os.lstat(directory)  # never through a symlink: its target could be anyone's
     except FileNotFoundError:
         return None
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link (rgpu-exec keeps tokens only in a real directory of yours)"
     if not stat.S_ISDIR(st.st_mode):
         return "is not a directory"
     geteuid = getattr(os, "geteuid", None)
@@ -191,7 +198,7 @@ def directory_problem(directory: str) -> str | None:
 def _read_private(path: str) -> str | None:
     """The file's text if it is a regular file of ours that nobody else can read; else None."""
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
     except OSError:
         return None
     try:
@@ -285,15 +292,23 @@ def lookup(
 
 
 def ensure_directory(directory: str) -> None:
-    """Create the cache directory 0700 (and its parents as the umask says)."""
+    """Create the cache directory 0700 (and its parents as the umask says).
+
+    Whoever created it (this process, or another that won a creation race), it is checked
+    afterwards: a directory that `directory_problem` refuses raises PermissionError.
+    """
     parent = os.path.dirname(directory)
     if parent and not os.path.isdir(parent):
         os.makedirs(parent, exist_ok=True)
     try:
         os.mkdir(directory, 0o700)
     except FileExistsError:
-        return
-    os.chmod(directory, 0o700)
+        pass
+    else:
+        os.chmod(directory, 0o700)
+    problem = directory_problem(directory)
+    if problem:
+        raise PermissionError(f"{directory} {problem}")
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -301,7 +316,7 @@ def _write_atomically(path: str, text: str) -> None:
 
     The rename replaces a symlink at `path` rather than writing through it.
     """
-    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{_TEMP_SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
     try:
         try:
@@ -337,16 +352,25 @@ def remove(directory: str, stem: str, suffix: str) -> None:
         pass
 
 
-def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
-    """Every entry file in the directory, parsed (None where it is not a valid entry)."""
+def is_stem(name: str) -> bool:
+    """Whether `name` is a stem of ours: 64 lower-case hex digits (see `entry_stem`)."""
+    return len(name) == _STEM_LENGTH and set(name) <= _HEX
+
+
+def _own_files(directory: str, suffix: str) -> list[str]:
+    """The stems of the files named `<stem><suffix>` in the directory, and nothing else."""
     try:
         names = sorted(os.listdir(directory))
     except OSError:
         return []
+    return [n[: -len(suffix)] for n in names if n.endswith(suffix) and is_stem(n[: -len(suffix)])]
+
+
+def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
+    """Every entry file in the directory, parsed (None where it is not a valid entry)."""
     return [
-        (name[: -len(ENTRY_SUFFIX)], parse_entry(_read_private(os.path.join(directory, name))))
-        for name in names
-        if name.endswith(ENTRY_SUFFIX)
+        (stem, parse_entry(_read_private(os.path.join(directory, stem + ENTRY_SUFFIX))))
+        for stem in _own_files(directory, ENTRY_SUFFIX)
     ]
 
 
@@ -365,21 +389,42 @@ def purge(directory: str, stems: list[str]) -> int:
             pass
         remove(directory, stem, LOCK_SUFFIX)
         remove(directory, stem, FAILURE_SUFFIX)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        if name.endswith(FAILURE_SUFFIX):
-            remove(directory, name[: -len(FAILURE_SUFFIX)], FAILURE_SUFFIX)
+    for stem in _own_files(directory, FAILURE_SUFFIX):
+        remove(directory, stem, FAILURE_SUFFIX)
     return removed
 
 
 def stems_in(directory: str) -> list[str]:
-    """The stem of every file the cache keeps (entries, locks, failures), each once."""
+    """The stem of every file the cache keeps (entries, locks, failures), each once. Files not
+    named by the cache's own rule (`<64 hex digits><suffix>`) are never counted as its own."""
+    suffixes = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX)
+    return sorted({stem for suffix in suffixes for stem in _own_files(directory, suffix)})
+
+
+def orphaned_temp_files(directory: str) -> list[str]:
+    """Temp files (`<stem>.token.<pid>.<n>.tmp`, see `_write_atomically`) whose writer is gone:
+    a process killed between writing and renaming. A live writer's file is left alone."""
     try:
-        names = os.listdir(directory)
+        names = sorted(os.listdir(directory))
     except OSError:
         return []
-    suffixes = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX)
-    return sorted({name.rsplit(".", 1)[0] for name in names if name.endswith(suffixes)})
+    orphans = []
+    for name in names:
+        parts = name.split(".")
+        if len(parts) != 5 or not name.endswith(_TEMP_SUFFIX) or not is_stem(parts[0]):  # noqa: PLR2004
+            continue
+        if "." + parts[1] not in (ENTRY_SUFFIX, FAILURE_SUFFIX) or not parts[2].isdigit():
+            continue
+        if not _process_alive(int(parts[2])):
+            orphans.append(name)
+    return orphans
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no such call here: assume alive
+        return True
+    return True

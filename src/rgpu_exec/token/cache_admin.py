@@ -71,8 +71,11 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
 
 
 def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:
-    """Remove the matching entries (all files when no filter is given); how many tokens.
-    `namespace_id` and `profile` are validated already (`hotpath.request`)."""
+    """Remove the matching entries (all of the cache's files when no filter is given), and temp
+    files orphaned by a killed writer; how many tokens. Only files named by the cache's own rule
+    are ever removed. `namespace_id` and `profile` are validated already (`hotpath.request`)."""
+    for name in token_cache.orphaned_temp_files(directory):  # left by a killed writer
+        token_cache.remove(directory, name, "")
     entries = token_cache.iter_entries(directory)
     if namespace_id is None and profile is None:
         tokens = len(entries)

@@ -24,6 +24,11 @@ def cache_directory(environ: Mapping[str, str]) -> str:
 
 def cache_directory_fix(directory: str) -> str:
     """What to do about a cache directory that `token_cache.directory_problem` refuses."""
+    if Path(directory).is_symlink():
+        return (
+            f"replace the link with a directory of yours (rm {directory} && mkdir -m 700 "
+            f"{directory}), or set {settings.ENV_CACHE_DIR} to a private directory"
+        )
     if Path(directory).exists() and not Path(directory).is_dir():
         return (
             f"remove that file, or set {settings.ENV_CACHE_DIR} to a directory of yours "

@@ -85,6 +85,14 @@ class TokenCommand:
             if output is not None:
                 return output
             key = find_api_key(self.environ, wanted.profile, interactive=plan.interactive)
+            if key.source == "prompt":
+                # A typed key is known by its fingerprint, like a key from the environment, never
+                # by the profile: a second key typed for the same profile must not get the first
+                # key's token. A token cached for this very key may still answer.
+                cache = cache.for_key(token_cache.key_identity(key.value))
+                output, stale = cache.answer(self.clock())
+                if output is not None:
+                    return output
             margin = " (the cached token is inside its refresh margin)" if stale else ""
             log.debug(
                 "exchanging the key from %s (%s) for a token for namespace %s%s",
@@ -112,7 +120,7 @@ class TokenCommand:
                 return cache.render(stale, self.clock())
             now = self.clock()
             # Local expiry from the lifetime the server states: immune to our clock's skew.
-            fresh = token_cache.Entry(wanted.cache_key, now, now + issued.lifetime, issued.token)
+            fresh = token_cache.Entry(cache.key, now, now + issued.lifetime, issued.token)
             log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
             cache.save(fresh)
             return cache.render(fresh, now)
@@ -139,7 +147,7 @@ class TokenCommand:
                 f"kubectl command will exchange a new token until you fix it "
                 f"({cache_directory_fix(directory)})."
             )
-        return _CacheSlot(None if problem else directory, plan, self.warn)
+        return _CacheSlot(None if problem else directory, plan, plan.request.cache_key, self.warn)
 
 
 @dataclass
@@ -148,11 +156,18 @@ class _CacheSlot:
 
     directory: str | None
     plan: _Plan
+    key: token_cache.CacheKey
     warn: Callable[[str], None]
 
     @property
     def stem(self) -> str:
-        return self.plan.request.cache_key.stem
+        return self.key.stem
+
+    def for_key(self, identity: str) -> _CacheSlot:
+        """The same request's slot for another identity (a key typed at the prompt)."""
+        wanted = self.plan.request
+        key = token_cache.CacheKey(wanted.api_url, wanted.namespace_id, identity)
+        return _CacheSlot(self.directory, self.plan, key, self.warn)
 
     def render(self, entry: token_cache.Entry, now: float) -> str:
         return render(self.plan.api_version, entry.token, entry.kubectl_expiry(now))
@@ -162,7 +177,7 @@ class _CacheSlot:
         holds if that has not expired yet (it may be inside its refresh margin)."""
         if self.directory is None:
             return None, None
-        entry, verdict = token_cache.lookup(self.directory, self.plan.request.cache_key, now)
+        entry, verdict = token_cache.lookup(self.directory, self.key, now)
         if isinstance(verdict, token_cache.Failure):
             log.debug("replaying the failure recorded for this entry")
             raise RecentFailureError(verdict.replay(now), verdict.exit_code)

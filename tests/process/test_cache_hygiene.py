@@ -1,0 +1,153 @@
+"""The cache directory is rgpu-exec's only where it is provably so: `cache clear`, `login` and
+`logout` touch only files named by the cache's own rule; a symlinked or foreign-owned directory is
+refused; planted FIFOs never hang the plugin; a killed writer's temp files are cleaned up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from rgpu_exec.hotpath import token_cache
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import StubApi  # noqa: TC001 - a fixture annotation
+
+API = "https://api.remotegpu.ai"
+PROJECT_FILES = ("Cargo.lock", "poetry.lock", "yarn.lock", "build.token", "notes.fail")
+
+
+def cli(rgpu_exec_bin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [rgpu_exec_bin, *args], capture_output=True, text=True, env=dict(os.environ, **env),
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def cached_entry(directory: Path, identity: str) -> Path:
+    now = time.time()
+    key = token_cache.CacheKey(API, NAMESPACE_ID, identity)
+    token_cache.write_entry(str(directory), token_cache.Entry(key, now, now + 900, "tok"))
+    return directory / (key.stem + token_cache.ENTRY_SUFFIX)
+
+
+@pytest.fixture
+def project(sandbox: Path) -> Path:
+    """A project directory someone pointed RGPU_EXEC_CACHE_DIR at, with files of its own."""
+    directory = sandbox / "project"
+    directory.mkdir(mode=0o755)
+    for name in PROJECT_FILES:
+        (directory / name).write_text(f"{name}: the project's own\n")
+    return directory
+
+
+def test_cache_clear_removes_only_files_named_by_the_cache(rgpu_exec_bin, project):
+    entry = cached_entry(project, token_cache.profile_identity("default"))
+
+    result = cli(rgpu_exec_bin, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"rgpu-exec: removed 1 cached token from {project}.\n"
+    assert not entry.exists()
+    assert sorted(p.name for p in project.iterdir()) == sorted(PROJECT_FILES)
+    assert all((project / n).read_text() == f"{n}: the project's own\n" for n in PROJECT_FILES)
+
+
+def test_cache_clear_refuses_a_symlinked_cache_directory(rgpu_exec_bin, sandbox, project):
+    entry = cached_entry(project, token_cache.profile_identity("default"))
+    link = sandbox / "cache-link"
+    link.symlink_to(project)
+
+    result = cli(rgpu_exec_bin, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(link))
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"rgpu-exec: the cache directory {link} is a symbolic link")
+    assert "nothing was removed" in result.stderr
+    assert entry.exists()
+
+
+def test_a_symlinked_cache_directory_is_not_used_but_kubectl_gets_a_token(
+    rgpu_exec_bin, sandbox, project, stub_api: StubApi
+):
+    link = sandbox / "cache-link"
+    link.symlink_to(project)
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+
+    first = cli(rgpu_exec_bin, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
+    second = cli(rgpu_exec_bin, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr
+    assert '"token"' in first.stdout
+    assert "is a symbolic link" in first.stderr
+    assert stub_api.count == 2  # nothing cached through the link
+    assert sorted(p.name for p in project.iterdir()) == sorted(PROJECT_FILES)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another uid needs root")
+def test_cache_clear_refuses_a_cache_directory_owned_by_another_user(rgpu_exec_bin, project):
+    entry = cached_entry(project, token_cache.profile_identity("default"))
+    os.chown(project, 65534, 65534)  # nobody
+
+    result = cli(rgpu_exec_bin, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
+
+    assert result.returncode == 2
+    assert "is owned by another user (uid 65534)" in result.stderr
+    assert entry.exists()
+
+
+def test_cache_clear_removes_temp_files_orphaned_by_a_killed_writer(rgpu_exec_bin, sandbox):
+    directory = sandbox / "cache"
+    entry = cached_entry(directory, token_cache.profile_identity("default"))
+    stem = entry.name.removesuffix(".token")
+    dead = _dead_pid()
+    orphan = directory / f"{stem}.token.{dead}.12345.tmp"
+    live = directory / f"{stem}.token.{os.getpid()}.67890.tmp"  # a writer still at work
+    for path in (orphan, live):
+        path.write_text("partial")
+
+    result = cli(rgpu_exec_bin, "cache", "clear", "--namespace-id", NAMESPACE_ID)
+
+    assert result.returncode == 0, result.stderr
+    assert not orphan.exists()
+    assert live.exists()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("suffix", [".token", ".fail"])
+def test_a_fifo_planted_as_a_cache_file_never_hangs_the_plugin(
+    rgpu_exec_bin, sandbox, stub_api: StubApi, suffix
+):
+    directory = sandbox / "cache"
+    directory.mkdir(mode=0o700)
+    identity = token_cache.key_identity(API_KEY)
+    stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, identity).stem
+    os.mkfifo(directory / (stem + suffix), 0o600)
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+
+    result = cli(rgpu_exec_bin, *argv, REMOTEGPU_API_KEY=API_KEY)  # timeout=60: never hangs
+
+    assert result.returncode == 0, result.stderr
+    assert '"token"' in result.stdout
+    assert stub_api.count == 1
+
+
+def test_directory_creation_rechecks_owner_and_mode_after_losing_a_race(sandbox, monkeypatch):
+    directory = sandbox / "raced"
+    real_mkdir = os.mkdir
+
+    def another_process_wins(path: str, mode: int = 0o777) -> None:
+        real_mkdir(path, 0o777)  # created first by someone else, with a careless mode
+        Path(path).chmod(0o777)
+        raise FileExistsError(path)
+
+    monkeypatch.setattr(os, "mkdir", another_process_wins)
+    with pytest.raises(PermissionError, match="writable by other users"):
+        token_cache.ensure_directory(str(directory))
