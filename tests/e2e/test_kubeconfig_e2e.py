@@ -62,6 +62,8 @@ def test_imported_console_kubeconfig_works_with_kubectl(
         "kubeconfig",
         "import",
         "-",
+        "--api-url",  # the emulator's, as a user who trusts it would choose it
+        emulator.ready.api_url,
         "--kubeconfig",
         str(target),
         "--set-current-context",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -192,3 +193,58 @@ def test_api_over_tls_with_the_plugin(start_emulator):
     untrusted = run(argv, emulator.plugin_env(key["key"], RGPU_EXEC_CACHE_DIR=other_cache))
     assert untrusted.returncode == 5
     assert "is not trusted" in untrusted.stderr
+
+
+def test_the_ready_file_is_private_and_never_written_through_a_planted_symlink(tmp_path: Path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the emulator's\n")
+    with EmulatorProcess(tmp_path, "--token-ttl", "60") as emu:
+        ready_dir = emu.ready_file.parent
+        assert oct(emu.ready_file.stat().st_mode & 0o777) == oct(0o600)
+        leftovers = [p.name for p in ready_dir.iterdir() if p.name.startswith(".rgpu-emulator")]
+        assert leftovers == []
+    # The old temp name was `<ready-file>.<pid>.tmp`: predictable, followed when a symlink.
+    # Plant such links for a range of pids and start again: none is written through.
+    ready = tmp_path / "planted" / "ready.json"
+    ready.parent.mkdir()
+    for pid in range(os.getpid(), os.getpid() + 200):
+        (ready.parent / f"ready.json.{pid}.tmp").symlink_to(victim)
+    result = subprocess.Popen(
+        [sys.executable, "-m", "rgpu_emulator", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline and result.poll() is None:
+            time.sleep(0.05)
+        assert ready.exists()
+        assert not ready.is_symlink()
+        assert oct(ready.stat().st_mode & 0o777) == oct(0o600)
+    finally:
+        result.send_signal(signal.SIGTERM)
+        result.communicate(timeout=15)
+    assert victim.read_text() == "not the emulator's\n"
+
+
+# Refused before binding: nothing ever listens beyond loopback in this test.
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::"])  # noqa: S104
+def test_a_non_loopback_host_is_refused_unless_allowed_explicitly(host: str):
+    result = subprocess.run(
+        [sys.executable, "-m", "rgpu_emulator", "--host", host], capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"rgpu-emulator: refusing to bind {host}, which is not a ")
+    assert "--allow-non-loopback" in result.stderr
+
+
+def test_an_allowed_non_loopback_host_comes_with_a_warning():
+    # 192.0.2.1 (TEST-NET-1) is on no interface here: the bind fails after the warning.
+    result = subprocess.run(
+        [sys.executable, "-m", "rgpu_emulator", "--host", "192.0.2.1", "--allow-non-loopback"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.stderr.startswith(
+        "rgpu-emulator: warning: listening on 192.0.2.1, reachable from the network"
+    )
+    assert "rgpu-emulator: cannot listen on 192.0.2.1" in result.stderr

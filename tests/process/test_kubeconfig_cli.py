@@ -491,18 +491,66 @@ def test_verification_without_a_key_exits_3(rgpu_exec_bin, kubeconfig, stub_api:
     assert not kubeconfig.exists()
 
 
-def test_import_verifies_against_the_console_api_url(rgpu_exec_bin, kubeconfig, stub_api: StubApi):
+def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
+    rgpu_exec_bin, kubeconfig, stub_api: StubApi
+):
     result = run(
         rgpu_exec_bin,
         "kubeconfig",
         "import",
         "-",
+        "--api-url",
+        stub_api.url,
         stdin=console_kubeconfig(stub_api.url),
         env={"REMOTEGPU_API_KEY": API_KEY},
     )
     assert result.returncode == 0, result.stderr
     assert stub_api.count == 1
+    assert result.stdout.splitlines()[0] == (
+        f"rgpu-exec: verified with {stub_api.url}: the key {API_KEY[:13]}… "
+        f"(from REMOTEGPU_API_KEY) may use namespace {NAMESPACE_ID}."
+    )
     assert (
         yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-1]
         == stub_api.url
     )
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
+def test_an_imported_file_never_chooses_where_the_api_key_goes(
+    rgpu_exec_bin, kubeconfig, stub_api: StubApi, dry_run
+):
+    # A console file edited to point its exchange at another API: the key never goes there.
+    before = "# the user's own kubeconfig\napiVersion: v1\nkind: Config\n"
+    kubeconfig.write_text(before)
+    extra = ["--dry-run"] if dry_run else []
+    for env in ({}, {"REMOTEGPU_API_URL": "https://api.example.test"}):
+        result = run(
+            rgpu_exec_bin, "kubeconfig", "import", "-", *extra,
+            stdin=console_kubeconfig(stub_api.url),
+            env={"REMOTEGPU_API_KEY": API_KEY, **env},
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr.startswith(
+            f"rgpu-exec: the file asks for credentials from the API at {stub_api.url}, but the "
+            "API URL you chose is "
+        )
+        assert f"run the import again with --api-url {stub_api.url}." in result.stderr
+        assert "nothing was sent or written" in result.stderr
+    assert stub_api.count == 0
+    assert kubeconfig.read_text() == before
+
+
+def test_a_dry_run_makes_no_network_call(rgpu_exec_bin, kubeconfig, stub_api: StubApi):
+    for argv in (
+        [*GENERATE, "--api-url", stub_api.url, "--dry-run"],
+        ["kubeconfig", "import", "-", "--api-url", stub_api.url, "--dry-run"],
+    ):
+        result = run(
+            rgpu_exec_bin, *argv, stdin=console_kubeconfig(stub_api.url),
+            env={"REMOTEGPU_API_KEY": API_KEY},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "+- name: rgpu-team-ml" in result.stdout
+    assert stub_api.count == 0
+    assert not kubeconfig.exists()

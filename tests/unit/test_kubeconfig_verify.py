@@ -86,7 +86,9 @@ def test_malformed_file_is_reported_before_any_request(kubeconfig, capsys):
 
 
 @respx.mock
-def test_dry_run_verifies_too(kubeconfig, capsys):
-    respx.post(EXCHANGE).mock(return_value=error(403, "forbidden"))
-    assert main([*ARGV, "--dry-run"]) == 4
-    assert capsys.readouterr().out == ""
+def test_a_dry_run_never_verifies_it_makes_no_network_call(kubeconfig, capsys):
+    route = respx.post(EXCHANGE).mock(return_value=error(403, "forbidden"))
+    assert main([*ARGV, "--dry-run"]) == 0
+    assert route.call_count == 0
+    assert "+- name: " in capsys.readouterr().out
+    assert not kubeconfig.exists()

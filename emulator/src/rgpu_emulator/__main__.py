@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_emulator.records import DEFAULT_MAX_ACTIVE_KEYS, DEFAULT_TOKEN_TTL, Settings
@@ -34,7 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: %(default)s); a non-loopback address needs "
+        "--allow-non-loopback",
+    )
+    parser.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="bind a non-loopback --host: the emulator has no real authentication and hands "
+        "out its CA and access tokens to whoever asks, so only do this on a network you trust",
     )
     parser.add_argument("--api-port", type=int, default=0, help="RemoteGPU API port (0: any free)")
     parser.add_argument(
@@ -68,14 +79,44 @@ def _stop_signals_mask(how: int) -> None:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:  # noqa: PTH123
-        handle.write(text)
-    os.replace(tmp, path)  # noqa: PTH105
+    """0600 through an exclusive, unpredictable temp file beside `path` (never through a
+    symlink planted at a predictable name), then a rename: the ready file holds access tokens."""
+    fd, tmp = tempfile.mkstemp(prefix=".rgpu-emulator-ready.", dir=Path(path).parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: O_EXCL, mode 0600
+            handle.write(text)
+        os.replace(tmp, path)  # noqa: PTH105
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # noqa: PTH108
+        raise
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not _loopback(args.host):
+        if not args.allow_non_loopback:
+            print(
+                f"rgpu-emulator: refusing to bind {args.host}, which is not a loopback address: "
+                "the emulator has no real authentication and serves its CA and access tokens to "
+                "anyone who connects. Add --allow-non-loopback if you mean it.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"rgpu-emulator: warning: listening on {args.host}, reachable from the network: "
+            "anyone who connects can get the emulator's tokens.",
+            file=sys.stderr,
+        )
     if args.token_ttl <= 0 or args.accounts < 1 or args.max_active_keys < 0:
         print("rgpu-emulator: --token-ttl and --accounts must be positive.", file=sys.stderr)
         return 2

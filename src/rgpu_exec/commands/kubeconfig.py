@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rgpu_exec.commands import support
-from rgpu_exec.errors import ExitCode
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.errors import ExitCode, UsageError
+from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import entries
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.usecase import Outcome, Planner
@@ -178,6 +180,12 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
         "curl ... | rgpu-exec kubeconfig import - --set-current-context",
     )
     parser.add_argument("file", metavar="FILE", help="the console's kubeconfig, or - for stdin")
+    parser.add_argument(
+        "--api-url",
+        help=f"the RemoteGPU API the file must name (default: ${settings.ENV_API_URL} or "
+        f"{settings.DEFAULT_API_URL}); your key is sent only to an API URL you chose, never to "
+        "one a file names",
+    )
     _add_merge_options(parser)
     parser.set_defaults(func=_run_import)
 
@@ -222,15 +230,30 @@ def _run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.kubeconfig import console  # noqa: PLC0415 - ruamel
 
     found = console.read(None if args.file == "-" else Path(args.file), sys.stdin.buffer)
+    chosen = support.api_url(args.api_url, os.environ)
+    if found.api_url.rstrip("/") != chosen:
+        source = "--api-url" if args.api_url else _default_api_url_source(os.environ)
+        raise UsageError(
+            f"the file asks for credentials from the API at {found.api_url}, but the API URL "
+            f"you chose is {chosen} ({source}). rgpu-exec sends your API key only to an API "
+            f"URL you chose, never to one a file names; nothing was sent or written. If you "
+            f"trust that API, run the import again with --api-url {found.api_url}."
+        )
     spec = _spec(
         args,
         namespace=entries.check_namespace(found.namespace),
         namespace_id=support.namespace_id(found.namespace_id),
         server=entries.check_server(found.server),
         ca_data=entries.check_ca_data(found.ca_data) if found.ca_data else None,
-        api_url=support.api_url(found.api_url, {}),
+        api_url=chosen,
     )
     return _merge(args, spec)
+
+
+def _default_api_url_source(environ: Mapping[str, str]) -> str:
+    if settings.api_url_from_environment(environ):
+        return f"from {settings.ENV_API_URL}"
+    return "the default"
 
 
 def _spec(args: argparse.Namespace, **facts: Any) -> Spec:
@@ -262,7 +285,16 @@ def _merge(args: argparse.Namespace, spec: Spec) -> int:
 
     def before_writing() -> None:
         if args.verify:
-            usecase.verify(spec, os.environ)
+            key = usecase.verify(spec, os.environ)
+            source = (
+                f"from {settings.ENV_API_KEY}"
+                if key.source == "env"
+                else f"keyring profile {spec.profile!r}"
+            )
+            print(
+                f"rgpu-exec: verified with {spec.api_url}: the key {key_prefix(key.value)} "
+                f"({source}) may use namespace {spec.namespace_id}."
+            )
 
     def unchanged(files: str) -> str:
         return f"rgpu-exec: {files} already has context {spec.context!r} as asked; nothing changed."

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath.settings import looks_like_uuid
+from rgpu_exec.kubeconfig import files
 from rgpu_exec.kubeconfig.document import Document
 from rgpu_exec.token.api_contract import EXCHANGE_PATH
 
@@ -123,14 +124,14 @@ def _ca_data(cluster: dict[str, Any], base_dir: Path) -> str | None:
     path = cluster.get("certificate-authority")
     if isinstance(path, str) and path:
         try:
-            return base64.b64encode((base_dir / path).read_bytes()).decode("ascii")
-        except OSError as exc:
+            raw = files.read_small_file(base_dir / path, "certificate authority file")
+        except UsageError as exc:
             raise UsageError(
-                f"cannot read the certificate authority file {base_dir / path} named by the "
-                f"console kubeconfig ({exc.strerror or exc}). Put the file there, or download "
-                "the kubeconfig again from the console's namespace page (it holds the CA "
-                "inline); nothing was changed."
+                f"{exc.message.rstrip('.')}, named by the console kubeconfig. Put the CA file "
+                "there, or download the kubeconfig again from the console's namespace page (it "
+                "holds the CA inline); nothing was changed."
             ) from exc
+        return base64.b64encode(raw).decode("ascii")
     return None
 
 

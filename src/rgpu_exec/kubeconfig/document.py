@@ -21,6 +21,7 @@ import yaml
 
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.kubeconfig import merge, roundtrip, splice
+from rgpu_exec.kubeconfig.yaml_bounds import expansion_problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NAME_OF = {"clusters": "cluster", "users": "user", "contexts": "context"}
@@ -50,6 +51,9 @@ class Document:
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
+            too_big = expansion_problem(root)
+            if too_big:
+                raise _malformed(where, too_big, fix)
             data = loader.construct_document(root) if root is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)

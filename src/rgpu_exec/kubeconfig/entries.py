@@ -25,6 +25,7 @@ from typing import Literal
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
+from rgpu_exec.kubeconfig import files
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.merge import Entry
 
@@ -173,12 +174,7 @@ def check_server(url: str) -> str:
 
 
 def ca_data_from_file(path: str) -> str:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read the certificate authority file {path} ({exc.strerror or exc})."
-        ) from exc
+    raw = files.read_small_file(Path(path), "certificate authority file")
     if _PEM_MARKER not in raw:
         raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
     return base64.b64encode(raw).decode("ascii")

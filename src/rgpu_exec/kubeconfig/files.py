@@ -184,21 +184,28 @@ def _age(seconds: float) -> str:
 
 def write(path: Path, text: str, previous: str | None) -> Path | None:
     """Replace the file's content atomically; return where the previous content was saved."""
+    real = Path(os.path.realpath(path))
+    try:
+        st: os.stat_result | None = real.stat()
+    except FileNotFoundError:
+        st = None
+    # The file (and its backup) keep its owner: root editing a user's kubeconfig must not make
+    # it root's, which would lock the user out of it. The backup goes first, so a file that
+    # cannot be given back is refused before the kubeconfig is touched.
+    owner = (st.st_uid, st.st_gid) if st is not None else None
     backup = None
     if previous is not None:
         backup = backup_path(path)
-        _replace(backup, previous, _NEW_FILE_MODE)
-    real = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(real.stat().st_mode)
-    except FileNotFoundError:
-        mode = _NEW_FILE_MODE
+        _replace(backup, previous, _NEW_FILE_MODE, owner)
+    if st is None:
         _ensure_directory(real.parent)
-    _replace(real, text, mode)
+        _replace(real, text, _NEW_FILE_MODE)
+    else:
+        _replace(real, text, stat.S_IMODE(st.st_mode), owner)
     return backup
 
 
-def _replace(path: Path, text: str, mode: int) -> None:
+def _replace(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -211,6 +218,8 @@ def _replace(path: Path, text: str, mode: int) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        if owner is not None and hasattr(os, "geteuid") and owner != (os.geteuid(), os.getegid()):
+            _give_back(temp, path, owner)
         os.chmod(temp, mode)  # noqa: PTH101
         os.replace(temp, path)  # noqa: PTH105
     except BaseException:
@@ -218,6 +227,34 @@ def _replace(path: Path, text: str, mode: int) -> None:
             os.unlink(temp)  # noqa: PTH108
         raise
     _fsync_directory(path.parent)
+
+
+def _give_back(temp: str, path: Path, owner: tuple[int, int]) -> None:
+    """The new file gets the old one's owner and group, or nothing is written."""
+    try:
+        os.chown(temp, *owner)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot give the rewritten {path} back to its owner (uid {owner[0]}, gid "
+            f"{owner[1]}): {exc.strerror or exc}. Run this as that user; nothing was changed."
+        ) from exc
+
+
+def read_small_file(path: Path, what: str, limit: int = 1024 * 1024) -> bytes:
+    """A regular file's bytes, at most `limit` of them: never a device, FIFO or directory (a
+    `certificate-authority: /dev/zero` would otherwise be read forever). UsageError else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path} ({exc.strerror or exc}).") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"the {what} {path} is not a regular file.")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(f"the {what} {path} is over {limit // 1024} KiB, which no CA file needs.")
+    return data
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -8,11 +8,12 @@ files to change → read them again and redo the plan → back up → write → 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.credentials.api_key import find_api_key
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import entries, files, merge
@@ -72,13 +73,14 @@ def apply(
     *,
     dry_run: bool,
 ) -> Applied:
-    """The whole flow: plan on the files kubectl would use, run `before_writing` (verification),
-    then show the diff (dry run) or write what changes."""
+    """The whole flow: plan on the files kubectl would use; a dry run shows the diff and does
+    nothing else (no network: `before_writing` is not run); else run `before_writing`
+    (verification) and write what changes."""
     targets = files.select_targets(kubeconfig, environ)
     first = plan(targets, planner)
-    before_writing()
     if dry_run:
         return Applied(targets, first.files, diff(first.files), [])
+    before_writing()
     if not first.files:
         return Applied(targets, [], None, [])
     return Applied(targets, first.files, None, write(targets, planner, first))
@@ -96,15 +98,34 @@ def plan(targets: Targets, planner: Planner) -> Plan:
     return Plan(texts, changed)
 
 
+# A YAML `key: value` line whose value is a secret (kubeconfig users' `token`, `password`,
+# `client-key-data`, auth-provider `id-token` / `refresh-token` / `client-secret`, …).
+_SECRET_LINE = re.compile(
+    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>(?:[\w-]*-)?(?:token|secret|password)|[\w-]*key-data)"
+    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#].*?)(?P<end>\s*(?:#.*)?)$"
+)
+
+
 def diff(plans: list[FilePlan]) -> str:
+    """The unified diff of every file that would change, secret values masked (also those of
+    entries rgpu-exec does not touch, which show up as context lines)."""
     out = []
     for item in plans:
         before = (item.before or "").splitlines(keepends=True)
         after = item.after.splitlines(keepends=True)
         source = str(item.path) if item.before is not None else "/dev/null"
         lines = difflib.unified_diff(before, after, source, str(item.path))
-        out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+        out.append("".join(_masked(line.rstrip("\n")) + "\n" for line in lines))
     return "".join(out)
+
+
+def _masked(line: str) -> str:
+    if line.startswith(("+++ ", "--- ", "@@ ")):
+        return line
+    match = _SECRET_LINE.match(line)
+    if match is None:
+        return line
+    return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
 
 
 def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
@@ -214,8 +235,9 @@ def _uses(
     return False
 
 
-def verify(spec: Spec, environ: Mapping[str, str]) -> None:
-    """One exchange with the key the exec stanza will use; failures say nothing was written."""
+def verify(spec: Spec, environ: Mapping[str, str]) -> ApiKey:
+    """One exchange with the key the exec stanza will use (which it returns); failures say
+    nothing was written."""
     from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415
 
     try:
@@ -228,3 +250,4 @@ def verify(spec: Spec, environ: Mapping[str, str]) -> None:
             "the kubeconfig without this check, e.g. to set up offline.)"
         )
         raise
+    return key

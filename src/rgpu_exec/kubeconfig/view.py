@@ -15,6 +15,7 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.request import parse_token_flags
 from rgpu_exec.kubeconfig.files import select_targets
+from rgpu_exec.kubeconfig.yaml_bounds import check_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,8 +86,11 @@ def load_yaml(path: str) -> Any:
     from ruamel.yaml.error import YAMLError  # noqa: PLC0415
 
     try:
-        with Path(path).open(encoding="utf-8") as stream:
-            return YAML(typ="safe", pure=True).load(stream)
+        text = Path(path).read_text(encoding="utf-8")
+        too_big = check_text(text)
+        if too_big:
+            raise UnreadableFileError(path, too_big)
+        return YAML(typ="safe", pure=True).load(text)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, YAMLError) as exc:
