@@ -1,8 +1,14 @@
 """Exchange an API key for a namespace token: one POST, retried with care, answer validated.
 
-Retries connect errors, timeouts, 429 (honouring Retry-After) and 5xx with exponential backoff
-and jitter, all within one total deadline; never retries any other 4xx. Maps every outcome to
-the error (and exit code) in `errors`.
+Retries 429 (honouring Retry-After), 5xx and dropped connections with exponential backoff and
+jitter, all within one total deadline: riding out a short outage is worth the wait. No connection
+at all (refused, no such host, unreachable, TLS handshake failed) gets one or two quick retries
+only, and an API that accepts the connection but stays silent is not asked again: neither is
+worth holding kubectl for. Never retries any other 4xx. Maps every outcome to the error (and exit
+code) in `errors`. An interactive run says once, after a couple of seconds, what it waits for.
+
+Plain http (loopback only, `settings.url_problem`) never goes through a proxy. Answers are asked
+for uncompressed, and read as they arrive, inflated piece by piece, up to `MAX_BODY_BYTES`.
 
 The deadline holds whatever the network does. Every read has a timeout, but an answer that
 trickles in a byte at a time never trips one; so the exchange runs in a worker thread, and the
@@ -14,8 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +35,17 @@ from rgpu_exec.credentials.redact import excerpt, key_prefix
 from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import token_is_safe
+from rgpu_exec.hotpath.request import api_url_problem
 from rgpu_exec.token import api_contract
+from rgpu_exec.token.http_support import (
+    EncodingError,
+    TooSlowError,
+    certificate_error,
+    finish_within,
+    read_capped,
+    server_date,
+    ssl_context,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -41,12 +56,24 @@ MAX_BODY_BYTES = 1024 * 1024
 # The longest a token is cached for, whatever expiry the API states (its default is 15 minutes).
 MAX_CACHED_LIFETIME = 12 * 3600.0
 CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 10.0
+# An API that accepts the connection and says nothing for this long is given up on, not asked
+# again: with start-up, kubectl hears within 10 s (never the whole deadline).
+READ_TIMEOUT = 7.0
+# No connection at all: this many quick retries at most, all within this window from the start.
+CONNECT_RETRIES = 2
+CONNECT_RETRY_WINDOW = 1.5
+# An interactive run that will still be retrying this long after the start says so, once.
+NOTICE_AFTER = 2.0
 _BACKOFF_BASE = 0.5
+_CONNECT_BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 4.0
 _HTTP_TOO_MANY = 429
 _HTTP_SERVER_ERROR = 500
 _DEADLINE_GRACE = 1.0
+# Failures to get a connection at all (certificate refusals are not retried in any case).
+_NO_CONNECTION = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
+# The connection was made, then nothing came in time.
+_SILENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -68,70 +95,95 @@ class Exchanger:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+    # kubectl runs the plugin interactively (exec info `spec.interactive`): a long wait is told.
+    interactive: bool = False
+    notify: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    # Where the API URL came from, for a message about a wrong one (`request.api_url_source`).
+    url_source: str = "the API URL"
 
     def exchange(self, namespace_id: str) -> IssuedToken:
         """The token, or the error; within the deadline (plus `_DEADLINE_GRACE`) in any case."""
-        outcome: list[IssuedToken | BaseException] = []
-
-        def work() -> None:
-            try:
-                outcome.append(self._exchange(namespace_id))
-            except BaseException as exc:  # handed over to the caller's thread
-                outcome.append(exc)
-
-        worker = threading.Thread(target=work, name="rgpu-exec-exchange", daemon=True)
-        worker.start()
-        worker.join(self.deadline + _DEADLINE_GRACE)
-        if not outcome:  # the daemon thread is abandoned; the process exits soon after
+        try:
+            return finish_within(
+                self.deadline + _DEADLINE_GRACE,
+                lambda: self._exchange(namespace_id),
+                "rgpu-exec-exchange",
+            )
+        except TooSlowError:
             raise ApiError(
                 f"cannot reach the RemoteGPU API at {self.api_url}: no complete answer within "
                 f"{self.deadline:.0f} s (it is arriving too slowly). Check your network and proxy "
                 f"settings (HTTPS_PROXY, NO_PROXY), or allow more time with "
                 f"{settings.ENV_DEADLINE}.",
                 transient=True,
-            )
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+            ) from None
 
     def _exchange(self, namespace_id: str) -> IssuedToken:
+        problem = api_url_problem(self.api_url)  # callers checked; httpx must never see
+        if problem:  # a URL it reads otherwise (or cannot read at all)
+            raise UsageError(problem)
         url = api_contract.exchange_url(self.api_url, namespace_id)
-        give_up_at = self.monotonic() + self.deadline
+        started = self.monotonic()
+        give_up_at = started + self.deadline
         attempt = 0
+        told = False
         with self.client() as client:
             while True:
                 attempt += 1
                 remaining = give_up_at - self.monotonic()
+                retry_after = None
                 try:
                     status, headers, body = self._post(client, url, remaining)
                 except httpx.TransportError as exc:
                     failure: RgpuExecError = self.transport_failure(exc)
-                    retry_after = None
+                    kind = "connect" if isinstance(exc, _NO_CONNECTION) else "other"
+                    kind = "silent" if isinstance(exc, _SILENT) else kind
+                    happened = f"dropped the connection ({type(exc).__name__})"
                 else:
                     if status == httpx.codes.OK:
                         return self._parse_answer(headers, body)
                     failure = self._status_failure(status, body, namespace_id)
                     retry_after = _retry_after(headers) if status == _HTTP_TOO_MANY else None
+                    kind, happened = "status", f"answered HTTP {status}"
                 if not (isinstance(failure, ApiError) and failure.transient):
                     raise failure
-                delay = self._backoff(attempt, retry_after)
-                if self.monotonic() + delay >= give_up_at:
+                now = self.monotonic()
+                delay = self._backoff(attempt, retry_after, connect=kind == "connect")
+                if now + delay >= give_up_at:
+                    why = f"within {self.deadline:.0f} s{_server_wait(retry_after)}"
+                elif kind == "silent" or (
+                    kind == "connect"
+                    and (attempt > CONNECT_RETRIES or now + delay - started > CONNECT_RETRY_WINDOW)
+                ):
+                    why = f"in {now - started:.1f} s"
+                else:
+                    why = ""
+                if why:
                     raise ApiError(
-                        f"{failure.message} (gave up after {attempt} attempt(s) within "
-                        f"{self.deadline:.0f} s{_server_wait(retry_after)})",
+                        f"{failure.message} (gave up after {attempt} attempt(s) {why})",
                         transient=True,
                         status=failure.status,
                     ) from failure
+                if self.interactive and not told and now + delay - started >= NOTICE_AFTER:
+                    told = True
+                    self.notify(
+                        f"rgpu-exec: the RemoteGPU API at {self.api_url} {happened}; retrying "
+                        f"for up to {give_up_at - now:.0f} s more… (Ctrl-C to give up)"
+                    )
                 log.debug("attempt %d failed (%s); retrying in %.2f s", attempt, failure, delay)
                 self.sleep(delay)
 
     def client(self) -> httpx.Client:
+        # Plain http goes to loopback only, and never through a proxy (HTTP_PROXY, ALL_PROXY):
+        # the key would cross to the proxy in clear. HTTPS honours HTTPS_PROXY and NO_PROXY.
+        tls = self.api_url[:8].lower() == "https://"
         return httpx.Client(
             transport=self.transport,
             verify=ssl_context(self.environ),
-            trust_env=True,  # HTTPS_PROXY, NO_PROXY
+            trust_env=tls,
             follow_redirects=False,  # a redirect must never carry the key elsewhere
-            headers={"user-agent": f"rgpu-exec/{__version__}"},
+            # Uncompressed answers: a small compressed one could inflate to gigabytes.
+            headers={"user-agent": f"rgpu-exec/{__version__}", "accept-encoding": "identity"},
         )
 
     def _post(
@@ -150,15 +202,22 @@ class Exchanger:
         )
         response = client.send(request, stream=True)
         try:
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    break
+            body = read_capped(response, MAX_BODY_BYTES)
+        except EncodingError as exc:
+            raise ApiError(
+                f"the RemoteGPU API at {self.api_url} answered with {exc.args[0]} "
+                f"(HTTP {response.status_code}, Content-Encoding "
+                f"{excerpt(exc.args[1].encode(), self.api_key, limit=40)!r}). Check that "
+                f"{settings.ENV_API_URL} points at the RemoteGPU API, not at something that "
+                "rewrites its answers.",
+                transient=False,
+                status=response.status_code,
+            ) from None
         finally:
             response.close()
-        log.debug("answer: HTTP %d, %d bytes", response.status_code, len(body))
-        if len(body) > MAX_BODY_BYTES:
+        size = f"over {MAX_BODY_BYTES} bytes" if body is None else f"{len(body)} bytes"
+        log.debug("answer: HTTP %d, %s", response.status_code, size)
+        if body is None:
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with a body over "
                 f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}), which no credential "
@@ -189,12 +248,15 @@ class Exchanger:
 
     def _status_failure(self, status: int, body: bytes, namespace_id: str) -> RgpuExecError:
         detail = _error_detail(body, self.api_key)
+        code = _error_code(body)
         prefix = key_prefix(self.api_key)
         if status == httpx.codes.UNAUTHORIZED:
+            why = _KEY_REJECTIONS.get(code or "", "the API gave no reason")
             return ApiKeyError(
-                f"the RemoteGPU API rejected the API key {prefix} ({detail}). Create a key with "
-                f"Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, then run "
-                f"`rgpu-exec login` or set {settings.ENV_API_KEY}."
+                f"the RemoteGPU API rejected the API key {prefix}: {why} ({detail}).",
+                code=code,
+                remedy=f"Create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, "
+                f"then run `rgpu-exec login` or set {settings.ENV_API_KEY}.",
             )
         if status == httpx.codes.FORBIDDEN:
             return NamespaceAccessError(
@@ -203,6 +265,17 @@ class Exchanger:
                 f"{api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
                 status=status,
                 reason=detail,
+            )
+        if status == httpx.codes.NOT_FOUND and code != api_contract.NAMESPACE_NOT_FOUND:
+            # The API says namespace_not_found for a namespace it does not know: any other 404
+            # (or an answer not in its error shape) means the URL reaches no exchange endpoint.
+            return ApiError(
+                f"{self.api_url} is not the RemoteGPU API: it answered HTTP 404 to the credential "
+                f"exchange ({detail}), without the API's namespace_not_found. Check "
+                f"{self.url_source}: it must be the API's base URL, such as "
+                f"{settings.DEFAULT_API_URL} (no /v1 or other path).",
+                transient=False,
+                status=status,
             )
         if status == httpx.codes.NOT_FOUND:
             return NamespaceAccessError(
@@ -265,42 +338,30 @@ class Exchanger:
             lifetime = MAX_CACHED_LIFETIME
         return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0 ** (attempt - 1))
+    def _backoff(self, attempt: int, retry_after: float | None, *, connect: bool = False) -> float:
+        base = _CONNECT_BACKOFF_BASE if connect else _BACKOFF_BASE
+        ceiling = min(_BACKOFF_CAP, base * 2.0 ** (attempt - 1))
         backoff = ceiling * (0.5 + self.rng.random() / 2)
         # Retry-After is the earliest time to retry, and never sooner than our own backoff: a
         # "Retry-After: 0" must not turn the retries into a tight loop for the whole deadline.
         return backoff if retry_after is None else max(retry_after, backoff)
 
 
-def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle (not the system store);
-    plus REMOTEGPU_CA_BUNDLE, trusted for this API only."""
-    cafile, capath, extra = settings.ca_files(environ)
-    if cafile is None and capath is None:
-        import certifi  # noqa: PLC0415
+# What each 401 code of the API means (docs/api-contract.md), in words for the user.
+_KEY_REJECTIONS = {
+    "revoked_api_key": "the key has been revoked",
+    "expired_api_key": "the key has expired",
+    "invalid_api_key": "no such key exists (a typo, a truncated copy, or a deleted key)",
+    "missing_api_key": "no key reached the API (a proxy may strip the x-api-key header)",
+}
 
-        cafile = certifi.where()
+
+def _error_code(body: bytes) -> str | None:
+    """The API's error code, when the body has its error shape."""
     try:
-        context = ssl.create_default_context(cafile=cafile, capath=capath)
-        if extra:
-            context.load_verify_locations(cafile=extra)
-    except (OSError, ssl.SSLError) as exc:
-        raise UsageError(
-            f"cannot load the CA certificates ({exc}). Check {settings.ENV_CA_BUNDLE}, "
-            f"{settings.ENV_SSL_CERT_FILE} and {settings.ENV_SSL_CERT_DIR}."
-        ) from exc
-    return context
-
-
-def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The refused server certificate behind this failure (its cause chain), if that is it."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return cause
-        cause = cause.__cause__ or cause.__context__
-    return None
+        return api_contract.ErrorBody.model_validate_json(body).error.code
+    except ValidationError:
+        return None
 
 
 def _error_detail(body: bytes, api_key: str) -> str:
@@ -310,17 +371,6 @@ def _error_detail(body: bytes, api_key: str) -> str:
     except ValidationError:
         return excerpt(body, api_key) or "no details in the answer"
     return excerpt(f"{error.code}: {error.message}".encode(), api_key)
-
-
-def server_date(value: str | None) -> datetime | None:
-    """The server's clock from a `Date` header value, or None; a date without a zone is UTC."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

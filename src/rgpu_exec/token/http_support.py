@@ -1,0 +1,131 @@
+"""HTTP plumbing that the exchange and `doctor`'s keyless probe share: the TLS trust, a wall-clock
+limit on the whole of a request, reading a body with a size cap (also after decompression), the
+cause of a certificate failure, and the server's `Date`.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import zlib
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    import httpx
+
+_T = TypeVar("_T")
+
+
+class TooSlowError(Exception):
+    """`finish_within` stopped waiting."""
+
+
+def finish_within(seconds: float, work: Callable[[], _T], name: str) -> _T:
+    """What `work()` returns or raises, run in a daemon thread; TooSlowError after `seconds`.
+
+    Every read has a timeout, but an answer that trickles in a byte at a time never trips one;
+    this bounds the whole. The thread is then abandoned, and the process exits soon after.
+    """
+    results: list[_T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # handed over to the caller's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if errors:
+        raise errors[0]
+    if results:
+        return results[0]
+    raise TooSlowError
+
+
+class EncodingError(Exception):
+    """An answer in a Content-Encoding that cannot be read: (what is wrong, the encoding)."""
+
+
+def read_capped(response: httpx.Response, limit: int) -> bytes | None:
+    """The body of a streamed response, decoded; None once it passes `limit` bytes, as sent or
+    decoded.
+
+    Read as it arrives, and inflated piece by piece, never more than `limit` + 1 bytes at a time:
+    httpx's own decoding inflates each 64 KiB read at once, and 64 KiB of gzip can hold 64 MiB.
+    Identity is asked for, but gzip and deflate are read if sent anyway; anything else is refused.
+    """
+    if response.is_stream_consumed:  # built whole in memory (test transports): decoded already
+        return response.content if len(response.content) <= limit else None
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        inflater = None
+    elif encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0))
+    else:
+        raise EncodingError("a compression it was not asked for and cannot be read", encoding)
+    sent = 0
+    body = bytearray()
+    for chunk in response.iter_raw():
+        sent += len(chunk)
+        if sent > limit:
+            return None
+        try:
+            body += inflater.decompress(chunk, limit + 1 - len(body)) if inflater else chunk
+        except zlib.error:
+            raise EncodingError("a body that does not decompress", encoding) from None
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle (not the system store);
+    plus REMOTEGPU_CA_BUNDLE, trusted for this API only."""
+    cafile, capath, extra = settings.ca_files(environ)
+    if cafile is None and capath is None:
+        import certifi  # noqa: PLC0415
+
+        cafile = certifi.where()
+    try:
+        context = ssl.create_default_context(cafile=cafile, capath=capath)
+        if extra:
+            context.load_verify_locations(cafile=extra)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(
+            f"cannot load the CA certificates ({exc}). Check {settings.ENV_CA_BUNDLE}, "
+            f"{settings.ENV_SSL_CERT_FILE} and {settings.ENV_SSL_CERT_DIR}."
+        ) from exc
+    return context
+
+
+def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The refused server certificate behind this failure (its cause chain), if that is it."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # a re-raised exception can loop
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def server_date(value: str | None) -> datetime | None:
+    """The server's clock from a `Date` header value, or None; a date without a zone is UTC."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

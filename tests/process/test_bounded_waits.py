@@ -1,0 +1,250 @@
+"""Bounded waits, through the installed `rgpu-exec token` with the default deadline (20 s): no
+connection fails within 3 s, a silent API within 10 s, a still-valid cached token is served
+meanwhile, and an interactive run says once what it waits for while it rides out an outage.
+
+Every server here is written in the test, on 127.0.0.1, and stopped at the end. Timings are
+asserted loosely (start-up on a loaded machine included), far below the old ~20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, StubApi
+
+RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
+INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%s}}\n'
+
+
+def own_parent(argv: list[str]) -> list[str]:
+    """`argv` run by a short-lived shell of its own: a new parent process for each run, as each
+    kubectl command is (the same parent asking twice means something else to the plugin)."""
+    return ["sh", "-c", '"$@"; exit $?', "sh", *argv]
+
+
+def token(
+    api_url: str, *, interactive: bool = False
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The installed `rgpu-exec token` as kubectl runs it; and its wall time."""
+    env = {
+        **os.environ,
+        "REMOTEGPU_API_KEY": API_KEY,
+        "KUBERNETES_EXEC_INFO": INFO % ("true" if interactive else "false"),
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        own_parent([str(RGPU_EXEC), "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]),
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    return result, time.monotonic() - started
+
+
+def assert_api_error(result: subprocess.CompletedProcess[str], api_url: str) -> None:
+    assert result.returncode == 5, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"rgpu-exec: cannot reach the RemoteGPU API at {api_url}: ")
+    assert result.stderr.count("\n") == 1
+    assert API_KEY not in result.stderr
+
+
+# --- 5. no connection at all: a quick retry or two, then exit 5 --------------------------------
+
+
+def test_connection_refused_fails_within_3_seconds() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+    api_url = f"http://127.0.0.1:{port}"  # closed: nothing listens there any more
+
+    result, seconds = token(api_url)
+
+    assert_api_error(result, api_url)
+    assert "the connection failed (ConnectError" in result.stderr
+    assert "gave up after " in result.stderr
+    assert seconds < 3.0
+
+
+def test_an_unresolvable_host_fails_within_3_seconds() -> None:
+    api_url = "https://does-not-exist.invalid"  # .invalid never resolves (RFC 2606)
+
+    result, seconds = token(api_url)
+
+    assert_api_error(result, api_url)
+    assert "the connection failed (ConnectError" in result.stderr
+    assert seconds < 3.0
+
+
+# --- 6. an API that accepts the connection but never answers -----------------------------------
+
+
+class _SilentServer:
+    """Accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.stopped.set()
+        self._thread.join(10)
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[_SilentServer]:
+    server = _SilentServer()
+    yield server
+    server.close()
+
+
+def test_a_silent_api_fails_within_10_seconds(silent: _SilentServer) -> None:
+    result, seconds = token(silent.url)
+
+    assert_api_error(result, silent.url)
+    assert "the connection timed out (ReadTimeout" in result.stderr
+    assert "gave up after 1 attempt(s)" in result.stderr
+    assert seconds < 10.5
+    assert len(silent.accepted) == 1, "a silent API is not asked again"
+
+
+# --- 7. a still-valid cached token is served while the API cannot be reached -------------------
+
+
+def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down() -> None:
+    with StubApi() as stub:
+        stub.default = Reply(lifetime=61)  # fresh for 1 s (refresh margin 60 s), valid for 61 s
+        first, _ = token(stub.url)
+        assert first.returncode == 0, first.stderr
+        api_url = stub.url
+    time.sleep(1.2)  # into the refresh margin; and the API is gone (connection refused)
+
+    stale, seconds = token(api_url)
+
+    assert stale.returncode == 0, stale.stderr
+    assert (
+        json.loads(stale.stdout)["status"]["token"] == json.loads(first.stdout)["status"]["token"]
+    )
+    (warning,) = stale.stderr.splitlines()
+    assert warning.startswith("rgpu-exec: warning: could not refresh the token (cannot reach")
+    assert "using the cached one, valid until" in warning
+    assert seconds < 3.0
+    again, _ = token(api_url)  # while the failure is remembered: silently, from the cache
+    assert (again.returncode, again.stderr, again.stdout) == (0, "", stale.stdout)
+
+
+# --- 8. an interactive run says once what it is waiting for -----------------------------------
+
+OUTAGE_SECONDS = 3.0
+
+
+class _OutageHandler(BaseHTTPRequestHandler):
+    """503 for the first OUTAGE_SECONDS after the first request, then a valid credential."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        server: _OutageServer = self.server  # type: ignore[assignment]
+        with server.lock:
+            server.started = server.started or time.monotonic()
+            server.requests += 1
+            down = time.monotonic() - server.started < OUTAGE_SECONDS
+        if down:
+            body, status = b'{"error": {"code": "unavailable", "message": "maintenance"}}', 503
+        else:
+            expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 900))
+            body, status = json.dumps({
+                "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                "status": {"token": "after-the-outage", "expirationTimestamp": expiry},
+            }).encode(), 200  # fmt: skip
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("date", formatdate(usegmt=True))
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+class _OutageServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _OutageHandler)
+        self.lock = threading.Lock()
+        self.started = 0.0
+        self.requests = 0
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def outage() -> Iterator[_OutageServer]:
+    server = _OutageServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+def test_an_interactive_run_says_once_what_it_waits_for(outage: _OutageServer) -> None:
+    result, seconds = token(outage.url, interactive=True)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        f"rgpu-exec: the RemoteGPU API at {outage.url} answered HTTP 503; retrying for up to "
+    ), line
+    left = float(line.split("retrying for up to ")[1].split(" s more")[0])
+    assert 14 <= left <= 19, "the time the 20 s deadline leaves, after about 2 s"
+    assert outage.requests > 2
+    assert OUTAGE_SECONDS <= seconds < 20
+
+
+def test_a_non_interactive_run_rides_out_the_outage_silently(outage: _OutageServer) -> None:
+    result, seconds = token(outage.url, interactive=False)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"
+    assert result.stderr == "", "kubectl shows stderr on every command"
+    assert outage.requests > 2
+    assert OUTAGE_SECONDS <= seconds < 20
