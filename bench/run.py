@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import healing
 from common import compile_package
 from parts import Bench, versions
 from report import write_outputs
@@ -97,6 +98,12 @@ def main() -> int:
             ("herd", lambda: bench.herd(herd_sizes)),
             ("scale", lambda: bench.scale(entry_counts, merge_contexts)),
             ("memory", lambda: bench.memory(5 if args.quick else 10)),
+            ("remember", lambda: healing.remember_cost(bench, 20 if args.quick else 100)),
+            # These invalidate tokens at the Kubernetes front: after every row that uses it.
+            ("self_heal", lambda: healing.self_heal(bench, 2 if args.quick else 5)),
+            ("rejecting_cluster", lambda: healing.rejecting_cluster(bench, 4 if args.quick else 8)),
+            ("python_client", lambda: healing.python_client(bench, 0.5 if args.quick else 2.0)),
+            ("offline", lambda: healing.offline_failure(bench, 3 if args.quick else 10)),
         ]
         for name, step in steps:
             step_started = time.perf_counter()

@@ -164,11 +164,16 @@ class Sandbox:
         config = yaml.safe_load(path.read_text())
         return dict(config["users"][0]["user"]["exec"])
 
-    def exec_info_from_kubectl(self, kubectl: str, kubeconfig: Path) -> str:
+    def exec_info_from_kubectl(
+        self, kubectl: str, kubeconfig: Path, *, provide_cluster_info: bool = False
+    ) -> str:
         """The KUBERNETES_EXEC_INFO kubectl really sends for this kubeconfig's exec stanza, byte
-        for byte: its command is swapped for a probe that records it and answers a valid token."""
+        for byte: its command is swapped for a probe that records it and answers a valid token.
+        With `provide_cluster_info`, the stanza asks for spec.cluster too."""
         config = yaml.safe_load(kubeconfig.read_text())
         stanza = config["users"][0]["user"]["exec"]
+        if provide_cluster_info:
+            stanza["provideClusterInfo"] = True
         record = self.root / "exec-info.txt"
         credential = {
             "apiVersion": stanza["apiVersion"],

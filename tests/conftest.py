@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from rgpu_emulator.testing import own_parent
+
 from stub_api import StubApi
 
 pytest_plugins = ["emulator_support"]
@@ -80,7 +82,8 @@ def stub_api() -> Iterator[StubApi]:
 def run_token(
     rgpu_exec_bin: str, stub_api: StubApi
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the installed `rgpu-exec token` as kubectl would, against the stub API."""
+    """Run the installed `rgpu-exec token` as kubectl would, against the stub API: each run the
+    child of a process of its own, as each kubectl command is (`own_parent`)."""
 
     def run(
         *extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY
@@ -91,7 +94,7 @@ def run_token(
         environ.update(env or {})
         argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
         return subprocess.run(
-            [*argv, *extra],
+            own_parent([*argv, *extra]),
             env=environ,
             capture_output=True,
             text=True,

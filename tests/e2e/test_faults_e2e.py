@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rgpu_emulator.testing import own_parent
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import token_cache
+from rgpu_exec.token import cache_files
 from rgpu_exec.token.flow import FAILURE_DAMPING_SECONDS
 
 from emulator_support import RGPU_EXEC, Harness
@@ -78,9 +80,9 @@ class Plugin:
         argv = [str(RGPU_EXEC), "token", "--namespace-id", self.namespace_id,
                 "--api-url", self.api_url]  # fmt: skip
         started = time.monotonic()
-        result = subprocess.run(
-            argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=90,
-            check=False,
+        result = subprocess.run(  # each run a new parent process, as each kubectl command is
+            own_parent(argv), env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            timeout=90, check=False,
         )  # fmt: skip
         return Run(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
 
@@ -99,7 +101,7 @@ class Plugin:
 
     def assert_nothing_bad_cached(self) -> None:
         """No entry at all (valid or not), no temp file left over: only the damping record."""
-        assert token_cache.iter_entries(str(self.cache)) == []
+        assert cache_files.iter_entries(str(self.cache)) == []
         names = sorted(p.name for p in self.cache.iterdir()) if self.cache.exists() else []
         assert not [n for n in names if n.endswith(".tmp")], names
         assert set(names) <= {self.stem() + ".fail", self.stem() + ".lock"}, names

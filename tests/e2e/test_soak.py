@@ -35,7 +35,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from rgpu_emulator.testing import own_parent
 from rgpu_exec.hotpath import token_cache
+from rgpu_exec.token import cache_files
 
 from emulator_support import RGPU_EXEC, Harness
 
@@ -112,15 +114,15 @@ def test_soak_many_processes_namespaces_and_keys_through_expiries(emulator: Harn
         env["KUBERNETES_EXEC_INFO"] = EXEC_INFO
         argv = [str(RGPU_EXEC), "token", "--namespace-id", ids[call.namespace],
                 "--api-url", api_url]  # fmt: skip
-        result = subprocess.run(
-            argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
-            check=False,
+        result = subprocess.run(  # each run a new parent process, as each kubectl command is
+            own_parent(argv), env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            timeout=120, check=False,
         )  # fmt: skip
         token = json.loads(result.stdout)["status"]["token"] if result.returncode == 0 else None
         return Outcome(call, result.returncode, result.stderr, token)
 
     def cached_entries() -> list[token_cache.Entry]:
-        entries = [entry for _, entry in token_cache.iter_entries(cache)]
+        entries = [entry for _, entry in cache_files.iter_entries(cache)]
         assert all(entry is not None for entry in entries), "an invalid entry in the cache"
         return [entry for entry in entries if entry is not None]
 

@@ -21,6 +21,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import cache_hit, token_cache
+from rgpu_exec.token import cache_files
 from rgpu_exec.token.flow import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
@@ -186,12 +187,15 @@ def test_failures_are_damped_for_a_few_seconds(api, command, clock) -> None:
     assert route.call_count == 2, "after the window, the API is asked again"
 
 
-def test_answers_in_v1beta1_when_asked(api, command, environ) -> None:
+def test_answers_in_v1beta1_when_asked(api, command, environ, monkeypatch) -> None:
     api.post(PATH).mock(return_value=answer())
     environ["KUBERNETES_EXEC_INFO"] = V1BETA1_INFO
     output = run(command)
     assert json.loads(output)["apiVersion"] == "client.authentication.k8s.io/v1beta1"
-    # and the fast path gives byte-identical output on the following hit
+    # and the fast path gives byte-identical output on the following hit: the next kubectl's
+    # (the same process asking again would mean the cluster rejected it, see second_ask)
+    next_kubectl = os.getppid() + 1
+    monkeypatch.setattr(os, "getppid", lambda: next_kubectl)
     hit = cache_hit.serve(["token", "--namespace-id", NAMESPACE_ID], environ, command.clock())
     assert hit is not None
     assert hit[1] == output
@@ -290,7 +294,7 @@ def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profi
     assert status(run(command))["token"] == "tok-first"  # its own cached token: no exchange
     assert route.call_count == 2
     directory = environ["RGPU_EXEC_CACHE_DIR"]
-    identities = {e.key.identity for _, e in token_cache.iter_entries(directory) if e}
+    identities = {e.key.identity for _, e in cache_files.iter_entries(directory) if e}
     assert identities == {token_cache.key_identity(API_KEY), token_cache.key_identity(other_key)}
 
 

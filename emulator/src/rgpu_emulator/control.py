@@ -9,6 +9,9 @@
     GET|POST /_emulator/clock      {"offset": s} sets, {"advance": s} adds; answers offset and now
     GET|POST /_emulator/settings   {"token_ttl", "exchange_delay", "max_active_keys"}
     POST /_emulator/tokens/lookup  {"token"} -> key id and prefix, account, namespace, expiry
+    POST /_emulator/tokens/invalidate   {} (all), {"key_id"} and/or {"namespace_id"}: the
+                                   Kubernetes front rejects those tokens (401) from now on,
+                                   without moving the clock -> {"invalidated": n}
     GET  /_emulator/requests       the RemoteGPU API requests served (method, path, status, fault)
     GET  /_emulator/accounts       [{"id", "access_token"}]
 Exchanges count tokens actually issued (not refusals, not injected failures).
@@ -38,6 +41,12 @@ class _Clock(BaseModel):
     model_config = ConfigDict(extra="forbid")
     offset: float | None = None
     advance: float | None = None
+
+
+class _Invalidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key_id: str | None = None
+    namespace_id: str | None = None
 
 
 class _Settings(BaseModel):
@@ -124,6 +133,10 @@ class ControlPlane:
             if described is None:
                 raise exc.NotFoundError("token_not_found", "No such token was issued")
             return json_response(200, described)
+        if what == ("POST", "tokens/invalidate"):
+            which = _Invalidate.model_validate(json_body(request))
+            count = backend.invalidate_tokens(which.key_id, which.namespace_id)
+            return json_response(200, {"invalidated": count})
         if what == ("GET", "requests"):
             return json_response(200, {"items": self.log.entries()})
         if what == ("GET", "accounts"):

@@ -8,6 +8,7 @@ The records themselves (and their JSON forms) are in `records`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -271,11 +272,27 @@ class Backend:
         """The issued token, if it is known and not expired (the kube front's authentication)."""
         with self.lock:
             issued = self.tokens.get(bearer)
-            if issued is None or issued.expires_at <= self.clock.now():
+            if issued is None or not issued.valid(self.clock.now()):
                 return None
             if issued.namespace_id not in self.namespaces:
                 return None
             return issued
+
+    def invalidate_tokens(self, key_id: str | None = None, namespace_id: str | None = None) -> int:
+        """Make the Kubernetes front reject issued tokens that are still valid: all of them, or
+        those of one key and/or one namespace. How many were invalidated."""
+        with self.lock:
+            now = self.clock.now()
+            chosen = [
+                issued
+                for issued in self.tokens.values()
+                if issued.valid(now)
+                and (key_id is None or issued.key_id == key_id.lower())
+                and (namespace_id is None or issued.namespace_id == namespace_id.lower())
+            ]
+            for issued in chosen:
+                self.tokens[issued.token] = dataclasses.replace(issued, invalidated_at=now)
+            return len(chosen)
 
     def describe_token(self, bearer: str) -> dict[str, Any] | None:
         """Which key and namespace an issued token belongs to (control plane; soak tests)."""

@@ -108,6 +108,12 @@ class IssuedToken:
     namespace_id: str
     issued_at: float
     expires_at: float
+    # Set by the control plane (`/_emulator/tokens/invalidate`): the Kubernetes front rejects
+    # the token from then on, as a cluster that stopped accepting it would.
+    invalidated_at: float | None = None
+
+    def valid(self, now: float) -> bool:
+        return now < self.expires_at and self.invalidated_at is None
 
     def describe(self, now: float) -> dict[str, Any]:
         """What the control plane tells a test about a token (never the token itself)."""
@@ -118,7 +124,8 @@ class IssuedToken:
             "namespace_id": self.namespace_id,
             "issued_at": rfc3339(self.issued_at),
             "expires_at": rfc3339(self.expires_at),
-            "valid": now < self.expires_at,
+            "invalidated_at": None if self.invalidated_at is None else rfc3339(self.invalidated_at),
+            "valid": self.valid(now),
         }
 
 

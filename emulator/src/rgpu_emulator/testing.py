@@ -202,9 +202,23 @@ class EmulatorClient:
     def clear_faults(self) -> None:
         self._ok("DELETE", "/_emulator/faults")
 
+    def invalidate_tokens(self, key_id: str | None = None, namespace_id: str | None = None) -> int:
+        """Make the Kubernetes front reject the issued tokens (all, or of a key, a namespace)."""
+        body = {"key_id": key_id, "namespace_id": namespace_id}
+        answer = self._ok("POST", "/_emulator/tokens/invalidate", body)
+        return int(answer["invalidated"])
+
     def lookup_token(self, token: str) -> dict[str, Any] | None:
         response = self.call("POST", "/_emulator/tokens/lookup", {"token": token})
         return None if response.status_code == 404 else dict(response.json())  # noqa: PLR2004
+
+
+def own_parent(argv: Sequence[str]) -> list[str]:
+    """`argv` run by a short-lived shell of its own, so that each run has a new parent process,
+    as when each kubectl command runs the plugin. (The same parent asking twice for a fresh token
+    means the cluster rejected it: see `rgpu_exec.hotpath.second_ask`.) The shell waits for the
+    command and exits with its code; it does not `exec` it, since its last command is `exit`."""
+    return ["sh", "-c", '"$@"; exit $?', "sh", *argv]
 
 
 def exec_kubeconfig(

@@ -4,8 +4,9 @@ It imports only the standard library, and only cheap parts of it (no `json`, `re
 `argparse`, `pathlib`, `typing`, `dataclasses`); a test runs it under `python -X importtime`.
 It answers when it can be sure of the answer: a fresh cached token, or a failure recorded
 seconds ago (failure damping, see `token_cache.lookup`). Everything else (a miss, an unusual
-argument or exec info, a stale token) goes to the full command, which gives the same answers
-and all the error messages.
+argument, malformed exec info, a stale token, a client asking again for a token the cluster
+rejected: see `second_ask`) goes to the full command, which gives the same answers and all the
+error messages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import os
 import sys
 import time
 
-from rgpu_exec.hotpath import entry_lock, exec_credential, request, settings, token_cache
+from rgpu_exec.hotpath import (
+    entry_lock,
+    exec_credential,
+    request,
+    second_ask,
+    settings,
+    token_cache,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +52,15 @@ def serve(
     if isinstance(wanted, str) or directory is None or token_cache.directory_problem(directory):
         return None
 
-    answer = _answer(exec_info[0], directory, wanted.cache_key, now)
+    client = second_ask.client(environ)
+    _, found = token_cache.lookup(directory, wanted.cache_key, now)
+    if isinstance(found, token_cache.Entry) and second_ask.asked_again(
+        directory, found, client, now
+    ):
+        # The same client asks again for the fresh token it was given: the cluster rejected it.
+        # The full command exchanges a new one (and decides again, under the entry's lock).
+        return None
+    answer = _answer(exec_info[0], found, now)
     if answer is not None:
         return answer
     # A miss: take the entry's lock now, before the full command's costly imports, so that a
@@ -55,20 +71,24 @@ def serve(
     give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
     if not entry_lock.acquire(lock_path, stem, give_up_at):
         return None
-    answer = _answer(exec_info[0], directory, wanted.cache_key, time.time())
+    now = time.time()
+    _, found = token_cache.lookup(directory, wanted.cache_key, now)
+    if isinstance(found, token_cache.Entry):
+        # Written while this process waited: its client cannot hold it yet, whoever asked.
+        second_ask.note(directory, found, client, now)
+    answer = _answer(exec_info[0], found, now)
     if answer is not None:
         entry_lock.release(stem)
     return answer  # None: the full command exchanges, holding the lock
 
 
 def _answer(
-    api_version: str, directory: str, key: token_cache.CacheKey, now: float
+    api_version: str, found: token_cache.Entry | token_cache.Failure | None, now: float
 ) -> tuple[int, str, str] | None:
-    _, answer = token_cache.lookup(directory, key, now)
-    if isinstance(answer, token_cache.Entry):
-        return 0, exec_credential.render(api_version, answer.token, answer.kubectl_expiry(now)), ""
-    if isinstance(answer, token_cache.Failure):
-        return answer.exit_code, "", answer.replay(now)
+    if isinstance(found, token_cache.Entry):
+        return 0, exec_credential.render(api_version, found.token, found.kubectl_expiry(now)), ""
+    if isinstance(found, token_cache.Failure):
+        return found.exit_code, "", found.replay(now)
     return None
 
 

@@ -1,6 +1,8 @@
 """The ExecCredential kubectl reads from our stdout, and the exec info it hands us.
 
-Standard library only, and no `json`: the cache-hit path imports this module.
+Standard library only, and no `json`: the cache-hit path imports this module. It recognises
+kubectl's usual exec info by heart, and reads any other well-formed one with a small, strict
+scanner (`exec_info_scan`) that gives up wherever it could disagree with the full parser.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ SUPPORTED_API_VERSIONS = (V1, V1BETA1)
 # The exec stanza's interactiveMode values kubectl accepts (required with v1).
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 KIND = "ExecCredential"
+# JSON's whitespace (RFC 8259), and nothing else: what may surround the exec info.
+JSON_SPACE = " \t\n\r"
 
 
 def _kubectl_exec_info(api_version: str, interactive: bool) -> str:
@@ -31,15 +35,23 @@ _KNOWN_EXEC_INFO = {
 
 
 def recognise_exec_info(raw: str | None) -> tuple[str, bool] | None:
-    """(apiVersion, interactive) for the exec info kubectl usually sends, else None.
+    """(apiVersion, interactive) from KUBERNETES_EXEC_INFO, else None.
 
-    Unset or empty (lightkube, kr8s, a manual run) means v1, not interactive. None means "parse
-    it properly" (see `exec_info.parse_exec_info`), never "invalid".
+    Unset, empty or blank (lightkube, kr8s, a manual run) means v1, not interactive. kubectl's
+    usual forms are known by heart; anything else is read by `exec_info_scan.scan_exec_info`,
+    which answers only when it is sure. None means "parse it properly" (see
+    `exec_info.parse_exec_info`), never "invalid".
     """
-    raw = raw.strip() if raw else raw
+    raw = raw.strip(JSON_SPACE) if raw else raw
     if not raw:
         return V1, False
-    return _KNOWN_EXEC_INFO.get(raw)
+    known = _KNOWN_EXEC_INFO.get(raw)
+    if known is not None:
+        return known
+    # Only for exec info kubectl does not usually send: kubectl's own forms skip loading it.
+    from rgpu_exec.hotpath.exec_info_scan import scan_exec_info  # noqa: PLC0415
+
+    return scan_exec_info(raw)
 
 
 def token_is_safe(token: str) -> bool:

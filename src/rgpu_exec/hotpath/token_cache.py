@@ -6,6 +6,8 @@ Layout, in the cache directory (0700):
     <stem>.token   the entry (0600), written atomically (temp file, fsync, rename)
     <stem>.lock    the single-flight lock, a separate file (never the entry itself)
     <stem>.fail    a recent failed exchange, so kubectl's reruns fail fast (failure damping)
+    <stem>.served  which client processes were given the entry's token (see `second_ask`)
+    <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
 `key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
 a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
@@ -33,6 +35,8 @@ FAILURE_MAGIC = "rgpu-exec-failure 1"
 ENTRY_SUFFIX = ".token"
 LOCK_SUFFIX = ".lock"
 FAILURE_SUFFIX = ".fail"
+SERVED_SUFFIX = ".served"
+FORCED_SUFFIX = ".forced"
 # kubectl is told the token expires this much before it really does.
 KUBECTL_EXPIRY_SLACK = 30.0
 # Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains.
@@ -43,9 +47,10 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # A FIFO or device planted as an entry must not hang the plugin in open(): never block there.
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_STEM_LENGTH = 64  # hex digits of a SHA-256
-_HEX = frozenset("0123456789abcdef")
-_TEMP_SUFFIX = ".tmp"
+# How every cache file is opened for reading: never through a symlink, never blocking.
+SAFE_OPEN_FLAGS = _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
+TEMP_SUFFIX = ".tmp"
+WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX)
 _ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 
 
@@ -195,12 +200,20 @@ def directory_problem(directory: str) -> str | None:
     return None
 
 
-def _read_private(path: str) -> str | None:
+def read_private(path: str) -> str | None:
     """The file's text if it is a regular file of ours that nobody else can read; else None."""
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | SAFE_OPEN_FLAGS)
     except OSError:
         return None
+    try:
+        return read_private_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def read_private_fd(fd: int) -> str | None:
+    """`read_private` on a file already open (opened with SAFE_OPEN_FLAGS), from where it is."""
     try:
         st = os.fstat(fd)
         geteuid = getattr(os, "geteuid", None)
@@ -211,8 +224,6 @@ def _read_private(path: str) -> str | None:
         data = os.read(fd, _MAX_FILE_BYTES + 1)
     except OSError:
         return None
-    finally:
-        os.close(fd)
     if len(data) > _MAX_FILE_BYTES:
         return None
     try:
@@ -222,7 +233,7 @@ def _read_private(path: str) -> str | None:
 
 
 def read_entry(directory: str, key: CacheKey) -> Entry | None:
-    entry = parse_entry(_read_private(os.path.join(directory, key.stem + ENTRY_SUFFIX)))
+    entry = parse_entry(read_private(os.path.join(directory, key.stem + ENTRY_SUFFIX)))
     return entry if entry is not None and entry.key == key else None
 
 
@@ -252,7 +263,7 @@ def parse_entry(text: str | None) -> Entry | None:
 
 def read_failure(directory: str, stem: str, now: float) -> Failure | None:
     """The failure recorded for this entry, if it is still within its damping window."""
-    text = _read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
+    text = read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
     if not text:
         return None
     header, sep, message = text.partition("\n\n")
@@ -311,17 +322,20 @@ def ensure_directory(directory: str) -> None:
         raise PermissionError(f"{directory} {problem}")
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Temp file in the same directory, 0600, fsync, then rename over `path`.
+def write_atomically(path: str, text: str, *, durable: bool = True) -> None:
+    """Temp file in the same directory, 0600, fsync (unless not `durable`), then rename over
+    `path`.
 
-    The rename replaces a symlink at `path` rather than writing through it.
+    The rename replaces a symlink at `path` rather than writing through it. A record that may be
+    lost in a crash at no cost but a missed hint (`second_ask`) skips the fsync.
     """
-    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{_TEMP_SUFFIX}"
+    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
     try:
         try:
             os.write(fd, text.encode())
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -336,13 +350,13 @@ def _write_atomically(path: str, text: str) -> None:
 def write_entry(directory: str, entry: Entry) -> None:
     ensure_directory(directory)
     stem = entry.key.stem
-    _write_atomically(os.path.join(directory, stem + ENTRY_SUFFIX), entry.render())
+    write_atomically(os.path.join(directory, stem + ENTRY_SUFFIX), entry.render())
     remove(directory, stem, FAILURE_SUFFIX)
 
 
 def write_failure(directory: str, stem: str, failure: Failure) -> None:
     ensure_directory(directory)
-    _write_atomically(os.path.join(directory, stem + FAILURE_SUFFIX), failure.render())
+    write_atomically(os.path.join(directory, stem + FAILURE_SUFFIX), failure.render())
 
 
 def remove(directory: str, stem: str, suffix: str) -> None:
@@ -350,81 +364,3 @@ def remove(directory: str, stem: str, suffix: str) -> None:
         os.unlink(os.path.join(directory, stem + suffix))
     except FileNotFoundError:
         pass
-
-
-def is_stem(name: str) -> bool:
-    """Whether `name` is a stem of ours: 64 lower-case hex digits (see `entry_stem`)."""
-    return len(name) == _STEM_LENGTH and set(name) <= _HEX
-
-
-def _own_files(directory: str, suffix: str) -> list[str]:
-    """The stems of the files named `<stem><suffix>` in the directory, and nothing else."""
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
-    return [n[: -len(suffix)] for n in names if n.endswith(suffix) and is_stem(n[: -len(suffix)])]
-
-
-def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
-    """Every entry file in the directory, parsed (None where it is not a valid entry)."""
-    return [
-        (stem, parse_entry(_read_private(os.path.join(directory, stem + ENTRY_SUFFIX))))
-        for stem in _own_files(directory, ENTRY_SUFFIX)
-    ]
-
-
-def purge(directory: str, stems: list[str]) -> int:
-    """Remove these entries with their lock and failure files; how many entries were removed.
-
-    Also removes every recorded failure (they are only seconds of damping): after a login or a
-    logout, a failure such as "no API key" must not be replayed to kubectl.
-    """
-    removed = 0
-    for stem in stems:
-        try:
-            os.unlink(os.path.join(directory, stem + ENTRY_SUFFIX))
-            removed += 1
-        except FileNotFoundError:
-            pass
-        remove(directory, stem, LOCK_SUFFIX)
-        remove(directory, stem, FAILURE_SUFFIX)
-    for stem in _own_files(directory, FAILURE_SUFFIX):
-        remove(directory, stem, FAILURE_SUFFIX)
-    return removed
-
-
-def stems_in(directory: str) -> list[str]:
-    """The stem of every file the cache keeps (entries, locks, failures), each once. Files not
-    named by the cache's own rule (`<64 hex digits><suffix>`) are never counted as its own."""
-    suffixes = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX)
-    return sorted({stem for suffix in suffixes for stem in _own_files(directory, suffix)})
-
-
-def orphaned_temp_files(directory: str) -> list[str]:
-    """Temp files (`<stem>.token.<pid>.<n>.tmp`, see `_write_atomically`) whose writer is gone:
-    a process killed between writing and renaming. A live writer's file is left alone."""
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
-    orphans = []
-    for name in names:
-        parts = name.split(".")
-        if len(parts) != 5 or not name.endswith(_TEMP_SUFFIX) or not is_stem(parts[0]):  # noqa: PLR2004
-            continue
-        if "." + parts[1] not in (ENTRY_SUFFIX, FAILURE_SUFFIX) or not parts[2].isdigit():
-            continue
-        if not _process_alive(int(parts[2])):
-            orphans.append(name)
-    return orphans
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process, or no such call here: assume alive
-        return True
-    return True

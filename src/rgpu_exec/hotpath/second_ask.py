@@ -1,0 +1,147 @@
+"""A second ask from the same client: the token it was given was rejected, so give a new one.
+
+kubectl (client-go) keeps a credential in memory for the life of its process, and runs the plugin
+again in that process only once the expiry it was told has passed, or after the API server
+answered 401 to a request made with it. So when the same parent process asks again for an entry
+that is still fresh (the expiry it was told is at least `KUBECTL_EXPIRY_SLACK` away), the cluster
+rejected the token: answering it again would fail again, until the refresh point. Instead the
+entry is replaced by a new exchange. That kubectl command still fails (client-go returns the
+401); the next one gets the new token from the cache. Long-running client-go programs (k9s,
+Lens, helm) follow the same rule.
+
+The official Python client runs the plugin once less than 5 minutes remain before the expiry it
+was told, and then before every request until it is told a later one. Its second ask gets a
+newer token than the one it holds, so it stops asking: about one exchange per 10 minutes with
+15-minute tokens, instead of a plugin run before every request.
+
+Only a client that speaks the exec protocol is judged this way (`KUBERNETES_EXEC_INFO` is set,
+as kubectl and the Python client set it): a script or a person running `rgpu-exec token` twice
+from one shell gets the cached token twice.
+
+Files beside the entry (named by `token_cache`, 0600):
+    <stem>.served   the token's issue and expiry times, then one line per parent process ID it
+                    was given to. Written atomically (no fsync: losing it costs one missed
+                    hint) for each new token, then appended to: on a hit, one open, one small
+                    read and one small write. Past `_COMPACT_AT` bytes it is written again with
+                    the last `MAX_CLIENTS` clients.
+    <stem>.forced   when the entry's last forced refresh began, written atomically. At most one
+                    per `FORCE_WINDOW`: a cluster that rejects every token causes no exchange
+                    storm.
+A process ID recycled by an unrelated process costs at worst one needless exchange (and none
+within the window). Standard library only: the cache-hit path imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rgpu_exec.hotpath import settings, token_cache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SERVED_MAGIC = "rgpu-exec-served 1"
+FORCED_MAGIC = "rgpu-exec-forced 1"
+# At most one forced refresh per entry within this many seconds.
+FORCE_WINDOW = 30.0
+# The parent processes kept per token when the record is written again (the most recent ones),
+# and the size at which an appended record is written again.
+MAX_CLIENTS = 32
+_COMPACT_AT = 1024
+_OPEN_TO_APPEND = os.O_RDWR | os.O_APPEND | token_cache.SAFE_OPEN_FLAGS
+
+
+def client(environ: Mapping[str, str]) -> int | None:
+    """The client process to judge: our parent, when it speaks the exec protocol; else None.
+
+    PID 1 (an orphaned plugin, or kubectl as a container's first process) is never judged.
+    """
+    if not (settings.exec_info(environ) or "").strip():
+        return None
+    parent = os.getppid()
+    return parent if parent > 1 else None
+
+
+def asked_again(directory: str, entry: token_cache.Entry, client: int | None, now: float) -> bool:
+    """Whether to replace the fresh `entry` with a new exchange: `client` asks again for the
+    token it was already given, and no forced refresh of the entry began within FORCE_WINDOW.
+
+    Otherwise (False) the caller answers with `entry`, and `client` is remembered as given it.
+    """
+    if client is None or not entry.fresh(now):
+        return False
+    if not _remember(directory, entry, str(client)):
+        return False
+    return not _forced_recently(directory, entry.key.stem, now)
+
+
+def note(directory: str, entry: token_cache.Entry, client: int | None, now: float) -> None:
+    """Remember that `client` was given `entry`, without judging the ask (a new token, or one
+    written while this process waited for the entry's lock: the client could not hold it)."""
+    if client is not None and entry.fresh(now):
+        _remember(directory, entry, str(client))
+
+
+def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
+    """Record that a forced refresh of the entry begins now (whether it succeeds or not)."""
+    try:
+        token_cache.write_atomically(
+            os.path.join(directory, stem + token_cache.FORCED_SUFFIX),
+            f"{FORCED_MAGIC}\nat {now!r}\n",
+            durable=False,
+        )
+    except OSError:
+        pass
+
+
+def _token_line(entry: token_cache.Entry) -> str:
+    # An entry's issue and expiry times name its token: both change with every exchange.
+    return f"token {entry.issued_at!r} {entry.expires_at!r}"
+
+
+def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
+    """Whether `client` was already given `entry`'s token; if not, it is remembered now.
+
+    A record that is missing, not ours, for another token or too long is written again; a
+    failure to write is ignored (a hint only: the answer stands without it)."""
+    path = os.path.join(directory, entry.key.stem + token_cache.SERVED_SUFFIX)
+    header = f"{SERVED_MAGIC}\n{_token_line(entry)}\n"
+    clients: list[str] = []
+    try:
+        fd = os.open(path, _OPEN_TO_APPEND)
+    except OSError:
+        fd = -1
+    if fd >= 0:
+        try:
+            text = token_cache.read_private_fd(fd)
+            if text is not None and text.startswith(header):
+                clients = text[len(header) :].split("\n")
+                if client in clients:
+                    return True
+                if len(text) < _COMPACT_AT:
+                    os.write(fd, f"{client}\n".encode())  # O_APPEND: one small atomic write
+                    return False
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+    kept = [pid for pid in clients if pid.isdigit()][1 - MAX_CLIENTS :]
+    text = header + "".join(f"{pid}\n" for pid in [*kept, client])
+    try:
+        token_cache.write_atomically(path, text, durable=False)
+    except OSError:
+        pass
+    return False
+
+
+def _forced_recently(directory: str, stem: str, now: float) -> bool:
+    text = token_cache.read_private(os.path.join(directory, stem + token_cache.FORCED_SUFFIX))
+    lines = (text or "").split("\n")
+    if len(lines) != 3 or lines[0] != FORCED_MAGIC or not lines[1].startswith("at "):  # noqa: PLR2004
+        return False
+    try:
+        began = float(lines[1][3:])
+    except ValueError:
+        return False
+    return began <= now < began + FORCE_WINDOW

@@ -1,0 +1,104 @@
+"""Through the installed `rgpu-exec`: the same parent process asking twice for a fresh token gets
+a new one (the first was rejected), at most once per window; a herd of one parent, other
+parents, and runs without exec info get the cached token. See rgpu_exec.hotpath.second_ask.
+
+A shell stands for the client: every `rgpu-exec` it starts has it as parent, as every plugin run
+of one kubectl process has kubectl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rgpu_emulator.testing import own_parent
+from rgpu_exec.hotpath import token_cache
+
+from conftest import API_KEY, NAMESPACE_ID
+from stub_api import Reply, StubApi
+
+KUBECTL_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
+
+
+def one_client(rgpu_exec_bin: str, api: StubApi, script: str, **env: str) -> list[str]:
+    """Run `script` in one shell; `$PLUGIN` runs `rgpu-exec token`, printing one line each."""
+    plugin = shlex.join(
+        [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", api.url]
+    )
+    environ = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "PLUGIN": plugin, **env}
+    done = subprocess.run(
+        ["sh", "-c", script], env=environ, capture_output=True, text=True, timeout=120,
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return [json.loads(line)["status"]["token"] for line in done.stdout.splitlines()]
+
+
+def test_the_same_client_asking_again_gets_a_new_token_once(rgpu_exec_bin, stub_api: StubApi):
+    # kubectl's two runs after a 401, then more asks from that client within the window (a
+    # cluster that rejects every token): one forced exchange, no storm.
+    tokens = one_client(
+        rgpu_exec_bin, stub_api, "for i in 1 2 3 4 5; do $PLUGIN; done",
+        KUBERNETES_EXEC_INFO=KUBECTL_INFO,
+    )  # fmt: skip
+    assert tokens == ["stub-token-1", *["stub-token-2"] * 4]
+    assert stub_api.count == 2
+    # The next kubectl (another parent) gets the new token from the cache.
+    nxt = subprocess.run(
+        own_parent(shlex.split(f"{rgpu_exec_bin} token --namespace-id {NAMESPACE_ID} --api-url {stub_api.url}")),
+        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY, "KUBERNETES_EXEC_INFO": KUBECTL_INFO},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert json.loads(nxt.stdout)["status"]["token"] == "stub-token-2"
+    assert stub_api.count == 2
+
+
+def test_without_exec_info_the_same_shell_gets_the_cached_token(rgpu_exec_bin, stub_api):
+    # A script asking twice is no exec-protocol client: nothing to judge.
+    tokens = one_client(rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN")
+    assert tokens == ["stub-token-1", "stub-token-1"]
+    assert stub_api.count == 1
+
+
+def test_a_herd_of_one_client_makes_one_exchange(rgpu_exec_bin, stub_api: StubApi):
+    # Eight concurrent runs of one parent on a cold cache: seven wait for the first's exchange,
+    # then answer its token. They asked before it existed: not a second ask.
+    stub_api.default = Reply(delay=0.5)
+    script = "for i in 1 2 3 4 5 6 7 8; do $PLUGIN & done; wait"
+    tokens = one_client(rgpu_exec_bin, stub_api, script, KUBERNETES_EXEC_INFO=KUBECTL_INFO)
+    assert tokens == ["stub-token-1"] * 8
+    assert stub_api.count == 1
+
+
+def test_the_python_client_exec_info_is_judged_too(rgpu_exec_bin, stub_api: StubApi):
+    python_client_info = json.dumps({
+        "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+        "spec": {"interactive": False},
+    })  # fmt: skip
+    tokens = one_client(
+        rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN",
+        KUBERNETES_EXEC_INFO=python_client_info,
+    )  # fmt: skip
+    assert tokens == ["stub-token-1", "stub-token-2"]
+
+
+@pytest.mark.parametrize("suffix", [token_cache.SERVED_SUFFIX, token_cache.FORCED_SUFFIX])
+def test_a_fifo_planted_as_a_record_never_hangs_the_plugin(
+    rgpu_exec_bin, stub_api: StubApi, sandbox: Path, suffix: str
+):
+    directory = sandbox / "cache"
+    directory.mkdir(mode=0o700)
+    stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, token_cache.key_identity(API_KEY)).stem
+    os.mkfifo(directory / (stem + suffix), 0o600)
+    tokens = one_client(
+        rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN",
+        KUBERNETES_EXEC_INFO=KUBECTL_INFO,
+    )  # fmt: skip
+    assert tokens[0] == "stub-token-1"
+    assert len(tokens) == 2  # the fifo replaced by a real record, or ignored: either way served
