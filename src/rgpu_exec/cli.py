@@ -9,7 +9,9 @@ flags: `--api` is not `--api-url` (the kubeconfig reader would not know it eithe
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -25,6 +27,7 @@ from rgpu_exec.commands import (
     login,
     scope,
     token,
+    whoami,
 )
 from rgpu_exec.credentials import log
 from rgpu_exec.credentials.redact import scrub
@@ -39,6 +42,16 @@ if TYPE_CHECKING:
 # the help of the command the user actually typed.
 _PROG = "_rgpu_exec_prog"
 _KUBECTL_PLUGIN = "kubectl-rgpu"
+_INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
+_EXAMPLES = """examples:
+  rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
+  rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace
+  kubectl --context rgpu-team-ml get pods                               rgpu-exec runs inside
+  rgpu-exec whoami                                                      which key, from where
+  rgpu-exec doctor --problems-only                                      why kubectl fails
+  rgpu-exec check --expect-allowed $TEAM_NS --expect-denied $OTHER_NS   a CI gate on a key
+
+"""
 
 
 def program_name(argv0: str | None = None) -> str:
@@ -68,34 +81,58 @@ class _Parser(argparse.ArgumentParser):
         return namespace
 
     def error(self, message: str) -> NoReturn:
-        self._fail(self.prog, message)
+        self._fail(self.prog, self._unknown_command(message) or message)
+
+    def _unknown_command(self, message: str) -> str | None:
+        """A mistyped command, with `did you mean 'check'?` as git and kubectl say it."""
+        typed = _INVALID_CHOICE.search(message)
+        commands = [
+            name
+            for action in self._actions
+            if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
+            for name in action.choices
+        ]
+        if typed is None or not commands or not message.startswith("argument COMMAND"):
+            return None
+        close = difflib.get_close_matches(typed[1], commands, n=1)
+        known = f"commands: {', '.join(commands)}"
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown command {typed[1]!r} ({known}){guess}"
 
     def _fail(self, prog: str, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"rgpu-exec: {message}. See `{prog} --help`.\n")
+        end = "" if message.endswith("?") else "."
+        self.exit(ExitCode.USAGE, f"rgpu-exec: {message}{end} See `{prog} --help`.\n")
 
 
 def build_parser(prog: str | None = None) -> _Parser:
     parser = _Parser(
         prog=prog or program_name(),
-        description="kubectl credential plugin for RemoteGPU Kubernetes namespaces.",
-        epilog=EXIT_CODES_HELP,
+        description="kubectl credential plugin for RemoteGPU Kubernetes namespaces: it writes\n"
+        "kubeconfig contexts whose exec stanza runs `rgpu-exec token`, which kubectl then runs\n"
+        "before every command. `rgpu-exec COMMAND --help` shows a command's flags and examples.",
+        epilog=_EXAMPLES + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rgpu-exec {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    token.register(subparsers)
-    login.register(subparsers)
-    check.register(subparsers)
-    cache.register(subparsers)
-    doctor.register(subparsers)
-    completion.register(subparsers, root=parser)
-    scope.register(subparsers)
+    # What people run first; `token`, which kubectl runs, last.
     kubeconfig.register(subparsers)
+    login.register(subparsers)
+    whoami.register(subparsers)
+    check.register(subparsers)
+    doctor.register(subparsers)
+    cache.register(subparsers)
+    scope.register(subparsers)
+    completion.register(subparsers, root=parser)
+    token.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    log.configure(os.environ)
+    refused = log.configure(os.environ)
+    if refused:  # the cache-hit path does not read it: only the full command refuses
+        print(f"rgpu-exec: {refused}", file=sys.stderr)
+        return ExitCode.USAGE
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not hasattr(args, "func"):

@@ -1,4 +1,5 @@
-"""`rgpu-exec completion bash|zsh|fish`: a shell completion script, generated from the parser.
+"""`rgpu-exec completion bash|zsh|fish`: a shell completion script, generated from the parser
+(the scripts themselves are written by `completion_scripts`).
 
 Commands, subcommands, flags and flag choices all come from the CLI's parser, handed in by the
 caller (this module never imports the CLI), so the scripts can never fall behind it. Both
@@ -18,6 +19,7 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.kubeconfig import view as kubeconfig_view
@@ -29,8 +31,9 @@ PROGRAMS = ("rgpu-exec", "kubectl-rgpu")
 # Flags whose value is a file name, and flags whose value is a kubeconfig context name; every
 # other flag without choices takes free text. Positionals named FILE or PATH take a file name.
 _FILE_FLAGS = frozenset({"--kubeconfig", "--certificate-authority"})
-_CONTEXT_FLAGS = frozenset({"--context", "--kubeconfig-context"})
+_CONTEXT_FLAGS = frozenset({"--context"})
 _FILE_METAVARS = frozenset({"FILE", "PATH"})
+_CONTEXT_METAVARS = frozenset({"CONTEXT"})
 # Cobra's ShellCompDirective values, as kubectl reads them from a plugin's completion executable.
 DIRECTIVE_DEFAULT = 0  # the shell completes file names when no candidate is given
 DIRECTIVE_NO_FILE = 4
@@ -50,6 +53,7 @@ class Command:
     multi_value_flags: list[str] = field(default_factory=list)  # take several values (nargs +)
     long_forms: dict[str, str] = field(default_factory=dict)  # `-o` -> `--output`
     file_positional: bool = False  # a positional argument is a file name
+    context_positional: bool = False  # a positional argument is a kubeconfig context name
 
     def walk(self) -> list[Command]:
         return [self, *(c for sub in self.subcommands for c in sub.walk())]
@@ -81,6 +85,8 @@ def describe(
                 command.positionals += [str(c) for c in action.choices]
             elif action.metavar in _FILE_METAVARS:
                 command.file_positional = True
+            elif action.metavar in _CONTEXT_METAVARS:
+                command.context_positional = True
             continue
         long_flags = [o for o in action.option_strings if o.startswith("--")]
         command.flags += long_flags
@@ -95,179 +101,26 @@ def describe(
     return command
 
 
-def _words(command: Command) -> list[str]:
-    return [s.path[-1] for s in command.subcommands] + command.positionals + command.flags
-
-
-_BASH_KUBECTL_CONTEXTS = (
-    '    kubectl config get-contexts -o name ${kubeconfig:+--kubeconfig "$kubeconfig"} 2>/dev/null'
-)
-_BASH_REPLIES = {
-    "file": 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))',
-    "context": 'COMPREPLY=($(compgen -W "$(_rgpu_exec_contexts)" -- "$cur"))',
-    "text": "COMPREPLY=()",
-}
-
-
-def bash(root: Command) -> str:
-    commands = root.walk()
-    known = "|".join(c.key for c in commands if c.path)
-    values, many, words = [], [], []
-    for c in commands:
-        for flag, choices in c.value_flags.items():
-            kind = c.kind(flag)
-            reply = (
-                f'COMPREPLY=($(compgen -W "{" ".join(choices or [])}" -- "$cur"))'
-                if kind == "choices"
-                else _BASH_REPLIES[kind]
-            )
-            values.append(f'        "{c.key} {flag}") {reply}; return ;;')
-            if flag in c.multi_value_flags and kind != "choices":
-                many.append(f'            "{c.key} {flag}") {reply}; return ;;')
-        files = "; files=1" if c.file_positional else ""
-        words.append(f'        "{c.key}") words="{" ".join(_words(c))}"{files} ;;')
-    return "\n".join(
-        [
-            "# bash completion for rgpu-exec and kubectl-rgpu: `rgpu-exec completion bash`",
-            "_rgpu_exec_contexts() {",
-            "    command -v kubectl >/dev/null 2>&1 || return 0",
-            _BASH_KUBECTL_CONTEXTS,
-            "}",
-            "_rgpu_exec_complete() {",
-            '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"',
-            '    local cmdpath="" word words="" i lastflag="" kubeconfig="" files=""',
-            "    for ((i = 1; i < COMP_CWORD; i++)); do",
-            '        word="${COMP_WORDS[i]}"',
-            '        case "$cmdpath/$word" in',
-            f'            {known}) cmdpath="$cmdpath/$word"; lastflag=""; continue ;;',
-            "        esac",
-            '        case "$word" in -*) lastflag="$word" ;; esac',
-            '        if [[ "${COMP_WORDS[i-1]}" == --kubeconfig ]]; then kubeconfig="$word"; fi',
-            "    done",
-            '    case "$cmdpath $prev" in',
-            *values,
-            "    esac",
-            "    # After a flag taking several values (--kubeconfig-context A B): more values.",
-            '    if [[ "$cur" != -* ]]; then',
-            '        case "$cmdpath $lastflag" in',
-            *many,
-            "        esac",
-            "    fi",
-            '    case "$cmdpath" in',
-            *words,
-            "    esac",
-            '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
-            '    if [[ -n "$files" && "$cur" != -* ]]; then',
-            "        compopt -o filenames 2>/dev/null",
-            '        COMPREPLY+=($(compgen -f -- "$cur"))',
-            "    fi",
-            "}",
-            f"complete -F _rgpu_exec_complete {' '.join(PROGRAMS)}",
-            "",
-        ]
-    )
-
-
-_ZSH_REPLIES = {
-    "file": "_files",
-    "context": 'compadd -- ${(f)"$(_rgpu_exec_contexts)"}',
-    "text": ":",
-}
-
-
-def zsh(root: Command) -> str:
-    commands = root.walk()
-    known = "|".join(c.key for c in commands if c.path)
-    values, words = [], []
-    for c in commands:
-        for flag, choices in c.value_flags.items():
-            kind = c.kind(flag)
-            reply = f"compadd -- {' '.join(choices or [])}" if kind == "choices" else None
-            values.append(f'        "{c.key} {flag}") {reply or _ZSH_REPLIES[kind]}; return ;;')
-        files = "; _files" if c.file_positional else ""
-        words.append(f'        "{c.key}") compadd -- {" ".join(_words(c))}{files} ;;')
-    return "\n".join(
-        [
-            f"#compdef {' '.join(PROGRAMS)}",
-            "# zsh completion for rgpu-exec and kubectl-rgpu: `rgpu-exec completion zsh`",
-            "_rgpu_exec_contexts() {",
-            "    (( $+commands[kubectl] )) && kubectl config get-contexts -o name 2>/dev/null",
-            "}",
-            "_rgpu_exec_complete() {",
-            '    local cmdpath="" word i prev="${words[CURRENT-1]}"',
-            "    for ((i = 2; i < CURRENT; i++)); do",
-            '        word="${words[i]}"',
-            '        case "$cmdpath/$word" in',
-            f'            {known}) cmdpath="$cmdpath/$word" ;;',
-            "        esac",
-            "    done",
-            '    case "$cmdpath $prev" in',
-            *values,
-            "    esac",
-            '    case "$cmdpath" in',
-            *words,
-            "    esac",
-            "}",
-            f"compdef _rgpu_exec_complete {' '.join(PROGRAMS)}",
-            "",
-        ]
-    )
-
-
-_FISH_CONTEXTS = "(kubectl config get-contexts -o name 2>/dev/null)"
-
-
-def fish(root: Command) -> str:
-    lines = ["# fish completion for rgpu-exec and kubectl-rgpu: `rgpu-exec completion fish`"]
-    for program in PROGRAMS:
-        lines.append(f"complete -c {program} -f")
-        for c in root.walk():
-            condition = _fish_condition(c)
-            lines += [
-                f"complete -c {program} -n {condition} -a {s.path[-1]} -d {_fish_quote(s.help)}"
-                for s in c.subcommands
-            ]
-            if c.positionals:
-                words = _fish_quote(" ".join(c.positionals))
-                lines.append(f"complete -c {program} -n {condition} -a {words}")
-            if c.file_positional:
-                lines.append(f"complete -c {program} -n {condition} -F")
-            for flag in c.flags:
-                option = f"-l {flag[2:]}"
-                shorts = [s for s, long in c.long_forms.items() if long == flag and s != flag]
-                option += "".join(f" -s {s[1:]}" for s in shorts)
-                if flag in c.value_flags:
-                    kind = c.kind(flag)
-                    if kind == "choices":
-                        option += f" -xa {_fish_quote(' '.join(c.value_flags[flag] or []))}"
-                    elif kind == "context":
-                        option += f" -xa {_fish_quote(_FISH_CONTEXTS)}"
-                    else:
-                        option += " -rF" if kind == "file" else " -r"
-                lines.append(f"complete -c {program} -n {condition} {option}")
-    return "\n".join([*lines, ""])
-
-
-def _fish_condition(command: Command) -> str:
-    if not command.path:
-        return "__fish_use_subcommand"
-    parts = [f"__fish_seen_subcommand_from {part}" for part in command.path]
-    if command.subcommands:
-        names = " ".join(s.path[-1] for s in command.subcommands)
-        parts.append(f"not __fish_seen_subcommand_from {names}")
-    return _fish_quote("; and ".join(parts))
-
-
-def _fish_quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 SHELLS = ("bash", "zsh", "fish")
+
+
+def parent_shell(proc: str = "/proc") -> str | None:
+    """The shell that runs this command, when it is one of `SHELLS`: the parent process's name
+    (`eval "$(rgpu-exec completion)"` runs it from a subshell of the user's shell). None where
+    the OS does not say (no /proc), or when the parent is not a shell."""
+    try:
+        name = Path(proc, str(os.getppid()), "comm").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    name = name.lstrip("-")  # a login shell: `-bash`
+    return name if name in SHELLS else None
 
 
 def script(shell: str, parser: argparse.ArgumentParser) -> str:
     """The completion script for `shell`, describing every command of `parser` (the CLI's)."""
-    return {"bash": bash, "zsh": zsh, "fish": fish}[shell](describe(parser))
+    from rgpu_exec import completion_scripts  # noqa: PLC0415 - it imports this module
+
+    return completion_scripts.SCRIPTS[shell](describe(parser))
 
 
 def candidates(
@@ -313,6 +166,8 @@ def candidates(
     if cur.startswith("-"):
         return [f for f in command.flags if f.startswith(cur)], DIRECTIVE_NO_FILE
     offered = [s.path[-1] for s in command.subcommands] + command.positionals
+    if command.context_positional:
+        offered += _contexts(kubeconfig, environ)
     matches = [o for o in offered if o.startswith(cur)]
     return matches, DIRECTIVE_DEFAULT if command.file_positional else DIRECTIVE_NO_FILE
 

@@ -65,7 +65,18 @@ class UsageError(RgpuExecError):
 
 
 class ApiKeyError(RgpuExecError):
+    """The key is missing or the API rejected it. `problem` says why (with the API's `code`, e.g.
+    `revoked_api_key`); `remedy` what to do, which depends on where the key came from."""
+
     exit_code = ExitCode.API_KEY
+
+    def __init__(self, problem: str, *, code: str | None = None, remedy: str = "") -> None:
+        super().__init__(f"{problem} {remedy}".strip())
+        self.problem = problem
+        self.code = code
+
+    def with_remedy(self, remedy: str) -> ApiKeyError:
+        return ApiKeyError(self.problem, code=self.code, remedy=remedy)
 
 
 class NamespaceAccessError(RgpuExecError):

@@ -84,7 +84,7 @@ def test_key_outside_its_scope_and_revoked_key(emulator: Harness, kubectl: Kubec
     assert revoked.returncode == 1
     assert "failed with exit code 3" in revoked.stderr
     assert (
-        f"rgpu-exec: the RemoteGPU API rejected the API key {key['prefix']}… (revoked_api_key:"
+        f"rgpu-exec: the RemoteGPU API rejected the API key {key['prefix']}…: the key has been revoked (revoked_api_key:"
         in (revoked.stderr)
     )
     assert key["key"] not in revoked.stderr

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from rgpu_emulator.testing import own_parent
+
 from emulator_support import RGPU_EXEC, Harness
 
 pytestmark = pytest.mark.e2e
@@ -65,9 +67,10 @@ class Flow:
         if key is not None:
             environ["REMOTEGPU_API_KEY"] = key
         argv = [str(RGPU_EXEC), *args]
-        result = subprocess.run(
-            argv, env=environ, input=stdin, capture_output=True, timeout=120, check=False
-        )
+        result = subprocess.run(  # each run a new parent process, as each kubectl command is
+            own_parent(argv), env=environ, input=stdin, capture_output=True, timeout=120,
+            check=False,
+        )  # fmt: skip
         output = Output(label, argv, result.returncode, result.stdout, result.stderr)
         self.outputs.append(output)
         expected = expect if isinstance(expect, tuple) else (expect,)
@@ -167,8 +170,8 @@ def test_no_key_anywhere_and_tokens_only_where_they_belong(emulator: Harness, sa
     tokens = {m.group() for o in printed for m in TOKEN_SHAPE.finditer(o.stdout)}
     assert tokens, "tokens were issued and scanned for"
     elsewhere = [(name, data) for name, data in streams if name not in allowed | cached]
-    for token in tokens:
-        random_part = token.decode().removeprefix("rgpu-k8s-")
+    for issued in tokens:
+        random_part = issued.decode().removeprefix("rgpu-k8s-")
         leaks = sorted(
             {n for piece in pieces(random_part) for n, data in elsewhere if piece in data}
         )

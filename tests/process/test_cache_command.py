@@ -70,13 +70,16 @@ def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
     assert not any(token in result.stdout for token in SECRET_TOKENS)
     lines = result.stdout.splitlines()
     assert lines[0] == f"Cache directory: {cache}"
-    assert lines[2].split() == ["NAMESPACE", "API", "URL", "KEY", "EXPIRES", "IN", "STATE"]
-    rows = [line.split() for line in lines[3:]]
-    states = sorted(row[-1] for row in rows)
-    assert states == ["expired", "fresh", "fresh", "invalid", "refresh-due"]
+    assert lines[2].split() == ["NAMESPACE", "API", "URL", "KEY", "STATE"]
+    state_at = lines[2].index("STATE")
+    states = sorted(line[state_at:].split(",")[0] for line in lines[3:])
+    assert states == ["expired", "fresh", "fresh", "invalid", "refresh due"]
+    assert any(line.endswith("refresh due, 30s left") for line in lines[3:])
     fingerprint = hashlib.sha256(API_KEY.encode()).hexdigest()[:8]  # as `sha256sum` shows it
     assert f"key from REMOTEGPU_API_KEY (sha256 {fingerprint}…)" in result.stdout
-    assert any(row[2:5] == ["keyring", "profile", "ci"] and row[5] == "expired" for row in rows)
+    assert any(
+        "a key from keyring profile 'ci'" in line and line.endswith("expired") for line in lines
+    )
 
 
 def test_list_json(rgpu_exec_bin, cache):
@@ -106,7 +109,8 @@ def test_list_marks_the_key_set_now(rgpu_exec_bin, cache):
     )  # fmt: skip
 
     assert result.returncode == 0
-    assert "…, the one set now)" in result.stdout
+    assert "rgpu_3f9a2c1b… from REMOTEGPU_API_KEY  fresh" in result.stdout
+    assert "sha256" not in result.stdout
     assert API_KEY not in result.stdout
 
 
@@ -118,7 +122,7 @@ def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token,
     document = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
 
     assert table.returncode == 0
-    (row,) = [line for line in table.stdout.splitlines() if line.rstrip().endswith("failed")]
+    (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
     assert row.split()[:3] == ["?", "-", "?"]  # no token entry: the file names no namespace
     assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
     assert (
@@ -226,3 +230,43 @@ def test_state(offset, expected):
     )
     assert cache_admin.state(entry, now) == expected
     assert cache_admin.state(None, now) == "invalid"
+
+
+def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
+    rgpu_exec_bin, cache, sandbox, monkeypatch
+):
+    tests = Path(__file__).parents[1]
+    keyring = sandbox / "keyring.json"
+    keyring.write_text(json.dumps({"rgpu-exec/default": API_KEY}))
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(keyring))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
+    monkeypatch.setenv("PYTHONPATH", str(tests))
+    (sandbox / "kubeconfig").write_text(
+        json.dumps(
+            {
+                "contexts": [
+                    {"name": "ml", "context": {"cluster": "c", "user": "u", "namespace": "team-ml"}}
+                ],
+                "users": [
+                    {
+                        "name": "u",
+                        "user": {
+                            "exec": {
+                                "command": "rgpu-exec",
+                                "args": ["token", "--namespace-id", NAMESPACE_ID],
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+
+    result = run(rgpu_exec_bin, "list")
+
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if line.startswith("team-ml")
+              and "profile 'default'" in line]  # fmt: skip
+    assert row.startswith(f"team-ml ({NAMESPACE_ID[:8]}…)")
+    assert "rgpu_3f9a2c1b… from keyring profile 'default'  fresh, 1" in row
+    assert API_KEY not in result.stdout

@@ -14,6 +14,7 @@ import pytest
 import respx
 
 from rgpu_exec.commands import check as check_command
+from rgpu_exec.credentials.api_key import ApiKey
 from rgpu_exec.errors import ApiError, ApiKeyError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.token import namespace_check
@@ -59,12 +60,12 @@ def test_allowed_and_denied_without_expectations_exits_4(rgpu_exec_bin, stub_api
 
     assert result.returncode == 4, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"API key rgpu_3f9a2c1b… against {stub_api.url}"
+    assert lines[0] == f"API key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY, against {stub_api.url}"
     header, allowed, denied = lines[2], lines[3], lines[4]
     assert header.split() == ["NAMESPACE", "RESULT", "HTTP", "EXPECTED", "OK", "DETAIL"]
-    assert allowed.split()[:5] == [NAMESPACE_ID, "allowed", "200", "-", "yes"]
+    assert allowed.split()[:5] == [NAMESPACE_ID, "allowed", "200", "allowed", "yes"]
     assert "token lifetime 14m5" in allowed or "token lifetime 15m00s" in allowed
-    assert denied.split()[:5] == [OTHER, "denied", "403", "-", "NO"]
+    assert denied.split()[:5] == [OTHER, "denied", "403", "allowed", "NO"]
     assert "forbidden: The API key's scope does not cover this namespace" in denied
     # Aligned columns: every row's RESULT starts where the header's does.
     assert allowed.index("allowed") == denied.index("denied") == header.index("RESULT")
@@ -90,28 +91,28 @@ def test_expectations_that_hold_exit_0_with_stable_json(rgpu_exec_bin, stub_api)
     result = run_check(
         rgpu_exec_bin, stub_api,
         "--expect-allowed", NAMESPACE_ID, "--expect-denied", OTHER, "--expect-denied", THIRD,
-        "--output", "json",
+        "--not-found-as-denied", "--output", "json",
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
     document = as_json(result)
-    assert list(document) == ["key_prefix", "api_url", "results"]
-    assert document["key_prefix"] == "rgpu_3f9a2c1b"
+    assert list(document) == ["ok", "key_prefix", "key_source", "profile", "api_url", "results"]
+    assert document["ok"] is True
+    assert (document["key_prefix"], document["key_source"]) == ("rgpu_3f9a2c1b", "env")
     assert document["api_url"] == stub_api.url
     allowed, denied, missing = document["results"]
     assert 890 <= allowed.pop("lifetime_seconds") <= 900
     assert allowed == {
-        "namespace_id": NAMESPACE_ID, "allowed": True, "status": 200, "reason": None,
-        "expected": True, "ok": True, "result": "allowed", "context": None,
+        "namespace_id": NAMESPACE_ID, "namespace": None, "context": None, "result": "allowed",
+        "expected": "allowed", "ok": True, "status": 200, "error": None,
     }  # fmt: skip
     assert denied == {
-        "namespace_id": OTHER, "allowed": False, "status": 403,
-        "reason": "forbidden: The API key's scope does not cover this namespace",
-        "expected": False, "ok": True, "result": "denied", "lifetime_seconds": None,
-        "context": None,
+        "namespace_id": OTHER, "namespace": None, "context": None, "result": "denied",
+        "expected": "denied", "ok": True, "status": 403, "lifetime_seconds": None,
+        "error": {"code": "forbidden", "message": "The API key's scope does not cover this namespace"},
     }  # fmt: skip
-    assert (missing["status"], missing["allowed"], missing["ok"]) == (404, False, True)
-    assert missing["result"] == "not_found"
+    assert (missing["status"], missing["result"], missing["ok"]) == (404, "not_found", True)
+    assert missing["error"] == {"code": "namespace_not_found", "message": "No such namespace"}
     assert "stub-token" not in result.stdout
 
 
@@ -120,8 +121,10 @@ def test_an_expectation_that_fails_exits_4(rgpu_exec_bin, stub_api):
     result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER, "--output", "json")
 
     assert result.returncode == 4
-    (row,) = as_json(result)["results"]
-    assert (row["allowed"], row["expected"], row["ok"]) == (True, False, False)
+    document = as_json(result)
+    (row,) = document["results"]
+    assert (row["result"], row["expected"], row["ok"]) == ("allowed", "denied", False)
+    assert document["ok"] is False
 
 
 def test_a_rejected_key_exits_3_and_stops(rgpu_exec_bin, stub_api):
@@ -167,24 +170,33 @@ def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(rgpu_exec_bin, stub
     assert result.returncode == 5
     ok_row, error_row = as_json(result)["results"]
     assert ok_row["ok"] is True
-    assert (error_row["result"], error_row["allowed"], error_row["status"], error_row["ok"]) == (
-        "error",
-        None,
-        400,
-        False,
-    )
-    assert "bad gateway config" in error_row["reason"]
+    assert (error_row["result"], error_row["status"], error_row["ok"]) == ("error", 400, False)
+    assert error_row["error"]["code"] is None
+    assert "bad gateway config" in error_row["error"]["message"]
 
 
-def test_a_missing_namespace_reads_not_found_in_the_table(rgpu_exec_bin, stub_api):
-    stub_api.script = [NOT_FOUND]
+def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(
+    rgpu_exec_bin, stub_api
+):
+    stub_api.default = NOT_FOUND
 
-    result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER)
+    strict = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER)
+    lenient = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
 
-    assert result.returncode == 0, result.stderr
-    row = result.stdout.splitlines()[3]
-    assert row.split()[:6] == [OTHER, "not", "found", "404", "denied", "yes"]
-    assert "namespace_not_found: No such namespace" in row
+    assert strict.returncode == 4, strict.stderr
+    row = strict.stdout.splitlines()[3]
+    assert row.split()[:6] == [OTHER, "not", "found", "404", "denied", "NO"]
+    assert "unknown to the key's account" in row
+    assert "counts as denied only with --not-found-as-denied" in strict.stdout
+    assert lenient.returncode == 0, lenient.stderr
+    assert lenient.stdout.splitlines()[3].split()[:6] == [
+        OTHER,
+        "not",
+        "found",
+        "404",
+        "denied",
+        "yes",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -215,7 +227,10 @@ def test_json_output_says_why_the_check_could_not_run(
 
     assert result.returncode == code
     document = as_json(result)
-    assert list(document) == ["key_prefix", "api_url", "error", "results"]
+    assert list(document) == [
+        "ok", "key_prefix", "key_source", "profile", "api_url", "error", "results"
+    ]  # fmt: skip
+    assert document["ok"] is False
     assert document["key_prefix"] == prefix
     assert document["api_url"] == stub_api.url
     assert document["results"] == []
@@ -256,7 +271,8 @@ def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bi
 
     text = " ".join(result.stdout.split())
     assert "--expect-denied ID a namespace the key must NOT be allowed to use" in text
-    assert "rgpu-exec check --kubeconfig-context rgpu-team-ml rgpu-staging" in result.stdout
+    assert "rgpu-exec check --context rgpu-team-ml --context rgpu-staging" in result.stdout
+    assert "--not-found-as-denied" in text
 
 
 def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
@@ -297,7 +313,9 @@ def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param([], "nothing to check", id="nothing"),
+        pytest.param(
+            [], "nothing to check: no context in the kubeconfig runs rgpu-exec", id="nothing"
+        ),
         pytest.param(
             ["--namespace-id", "team-ml"], "'team-ml' is not a namespace ID", id="not-uuid"
         ),
@@ -307,7 +325,7 @@ def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sa
             id="contradiction",
         ),
         pytest.param(
-            ["--kubeconfig-context", "nope"],
+            ["--context", "nope"],
             "no context 'nope' in the kubeconfig",
             id="unknown-context",
         ),
@@ -372,7 +390,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
             exec_user(
                 "staging-user",
                 "kubectl",
-                ["rgpu", "token", f"--namespace-id={OTHER}", "--profile", "ci"],
+                ["rgpu", "token", f"--namespace-id={OTHER}"],
             ),
         ],
     )
@@ -382,7 +400,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
     stub_api.script = [Reply(), FORBIDDEN]
 
     result = run_check(
-        rgpu_exec_bin, stub_api, "--kubeconfig-context", "team-ml", "staging", "-o", "json"
+        rgpu_exec_bin, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json"
     )
 
     assert result.returncode == 4, result.stderr
@@ -391,24 +409,26 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
         ("team-ml", NAMESPACE_ID, "allowed"),
         ("staging", OTHER, "denied"),
     ]
-    legacy = run_check(rgpu_exec_bin, stub_api, "--kubeconfig-context", "legacy")
+    legacy = run_check(rgpu_exec_bin, stub_api, "--context", "legacy")
     assert legacy.returncode == 2
     assert "context 'legacy' does not use rgpu-exec" in legacy.stderr
 
 
-def test_colour_only_on_a_terminal():
+def test_colour_only_on_a_terminal_and_namespaces_by_name():
     rows = [
-        Result(NAMESPACE_ID, True, 200, None, None, True, "allowed", 900, None),
-        Result(OTHER, False, 403, "forbidden: no", False, True, "denied", None, "ctx"),
+        Result(NAMESPACE_ID, None, None, "allowed", "allowed", True, 200, 900),
+        Result(OTHER, "team-ml", "ctx", "denied", "denied", True, 403, None, "forbidden", "no"),
     ]
+    key = ApiKey(API_KEY, "env")
 
-    plain = check_command.render_table(rows, "rgpu_3f9a2c1b", "https://api", colour=False)
-    coloured = check_command.render_table(rows, "rgpu_3f9a2c1b", "https://api", colour=True)
+    plain = check_command.render_table(rows, key, "https://api", colour=False)
+    coloured = check_command.render_table(rows, key, "https://api", colour=True)
 
     assert "\033[32mallowed" in coloured
     assert "\033[" not in plain
-    assert f"{OTHER} (ctx)" in plain
+    assert f"team-ml ({OTHER[:8]}…) [ctx]" in plain
     assert "token lifetime 15m00s" in plain
+    assert "forbidden: no" in plain
 
 
 @pytest.mark.parametrize(
@@ -421,7 +441,7 @@ def test_colour_only_on_a_terminal():
 )
 def test_exit_code(results, code):
     rows = [
-        Result(NAMESPACE_ID, None, None, None, None, ok, outcome, None, None)
+        Result(NAMESPACE_ID, None, None, outcome, "allowed", ok, None, None)
         for outcome, ok in results
     ]
     assert namespace_check.exit_code(rows) == code
@@ -438,14 +458,17 @@ def test_check_maps_each_answer_without_retrying_4xx():
         }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
         httpx.Response(404, json={"error": {"code": "namespace_not_found", "message": "No such namespace"}}),
     ]  # fmt: skip
-    targets = [Target(NAMESPACE_ID, None), Target(OTHER, False)]
+    targets = [Target(NAMESPACE_ID), Target(OTHER, "denied", stated=True)]
 
-    allowed, missing = namespace_check.check(targets, base, API_KEY, {}, 20.0)
+    allowed, missing = namespace_check.check(
+        targets, base, API_KEY, {}, 20.0, not_found_as_denied=True
+    )
 
     assert (allowed.lifetime_seconds, allowed.ok) == (900, True)
-    assert (missing.status, missing.reason, missing.ok) == (
+    assert (missing.status, missing.error_code, missing.error_message, missing.ok) == (
         404,
-        "namespace_not_found: No such namespace",
+        "namespace_not_found",
+        "No such namespace",
         True,
     )
     assert route.call_count == 2
@@ -456,10 +479,10 @@ def test_a_401_or_a_network_failure_stops_the_whole_check():
     base = "https://api.remotegpu.test"
     respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json={}))
     with pytest.raises(ApiKeyError):
-        namespace_check.check([Target(NAMESPACE_ID, None)], base, API_KEY, {}, 20.0)
+        namespace_check.check([Target(NAMESPACE_ID)], base, API_KEY, {}, 20.0)
     respx.post(url__regex=r".*").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError):
-        namespace_check.check([Target(NAMESPACE_ID, None)], base, API_KEY, {}, 0.1)
+        namespace_check.check([Target(NAMESPACE_ID)], base, API_KEY, {}, 0.1)
 
 
 # Against the emulator: its scope rules, its error bodies, its token lifetimes.
@@ -486,20 +509,20 @@ def test_a_key_scoped_to_one_namespace_against_the_emulator(emulator: Harness):
     document = as_json(held)
     assert document["key_prefix"] == key[:13]
     allowed, denied = document["results"]
-    assert (allowed["namespace_id"], allowed["allowed"], allowed["status"], allowed["ok"]) == (
+    assert (allowed["namespace_id"], allowed["result"], allowed["status"], allowed["ok"]) == (
         team["id"],
-        True,
+        "allowed",
         200,
         True,
     )
     assert 0 < allowed["lifetime_seconds"] <= 900
-    assert (denied["namespace_id"], denied["allowed"], denied["status"], denied["ok"]) == (
+    assert (denied["namespace_id"], denied["result"], denied["status"], denied["ok"]) == (
         other["id"],
-        False,
+        "denied",
         403,
         True,
     )
-    assert denied["reason"].startswith("forbidden")
+    assert denied["error"]["code"] == "forbidden"
     assert key not in held.stdout + held.stderr
     assert plain.returncode == 4
     assert emulator.exchanges() == 2  # a token issued for team-ml by each run: never the cache
@@ -528,7 +551,7 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
 
     env = emulator.plugin_env(key)
     result = run(
-        [str(RGPU_EXEC), "check", "--kubeconfig-context", "team-ml", "other", "-o", "json"], env
+        [str(RGPU_EXEC), "check", "--context", "team-ml", "--context", "other", "-o", "json"], env
     )
 
     assert result.returncode == 4
@@ -538,3 +561,60 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
         ("team-ml", "allowed"),
         ("other", "denied"),
     ]
+
+
+def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
+    rgpu_exec_bin, stub_api, sandbox
+):
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
+        "contexts": [
+            {"name": "ml", "context": {"cluster": "rgpu", "user": "ml", "namespace": "team-ml"}},
+            {"name": "web", "context": {"cluster": "rgpu", "user": "web", "namespace": "web"}},
+            {"name": "curl", "context": {"cluster": "rgpu", "user": "curl"}},
+            {"name": "broken", "context": {"cluster": "rgpu", "user": "broken"}},
+        ],
+        "users": [
+            exec_user("ml", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
+            exec_user("web", "/opt/bin/rgpu-exec", ["token", "--namespace-id", OTHER]),
+            exec_user("curl", "sh", ["-c", "curl …/exec-credential"]),
+            exec_user("broken", "rgpu-exec", ["token"]),
+        ],
+    }
+    (sandbox / "kubeconfig").write_text(json.dumps(document))
+    stub_api.script = [Reply(), FORBIDDEN]
+
+    result = run_check(rgpu_exec_bin, stub_api)
+
+    assert result.returncode == 4, result.stderr
+    rows = result.stdout.splitlines()[3:5]
+    assert rows[0].startswith(f"team-ml ({NAMESPACE_ID[:8]}…) [ml]  allowed")
+    assert rows[1].startswith(f"web ({OTHER[:8]}…) [web]")
+    assert "denied" in rows[1]
+    assert stub_api.count == 2
+    assert (
+        "rgpu-exec: warning: not checked: context 'broken': its exec args give no --namespace-id."
+        in result.stderr
+    )
+
+
+def test_contexts_that_pass_different_profiles_are_checked_separately(
+    rgpu_exec_bin, stub_api, sandbox
+):
+    write_kubeconfig(
+        sandbox / "kubeconfig",
+        [("a", "a"), ("b", "b")],
+        [
+            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
+            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER, "--profile", "ci"]),
+        ],
+    )
+
+    result = run_check(rgpu_exec_bin, stub_api)
+
+    assert result.returncode == 2
+    assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
+    assert "--context NAME" in result.stderr
+    assert stub_api.count == 0

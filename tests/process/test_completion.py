@@ -135,18 +135,17 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     def offered(*words: str) -> set[str]:
         return set(complete(bash_script, *words, path=path))
 
-    assert offered("rgpu-exec", "kubeconfig", "remove", "--context", "rgpu-") == {
+    assert offered("rgpu-exec", "kubeconfig", "remove", "rgpu-") == {
         "rgpu-team-ml",
         "rgpu-staging",
     }
-    assert offered("rgpu-exec", "check", "--kubeconfig-context", "") == {
+    assert offered("rgpu-exec", "check", "--context", "") == {
         "rgpu-team-ml", "rgpu-staging", "other",
     }  # fmt: skip
-    # --kubeconfig-context takes several names, until the next flag.
-    assert offered("rgpu-exec", "check", "--kubeconfig-context", "other", "rgpu-s") == {
+    assert offered("rgpu-exec", "check", "--context", "other", "--context", "rgpu-s") == {
         "rgpu-staging"
     }
-    assert offered("rgpu-exec", "check", "--kubeconfig-context", "other", "--o") == {"--output"}
+    assert offered("rgpu-exec", "check", "--context", "other", "--o") == {"--output"}
     # A --kubeconfig given on the command line is the file asked.
     kubeconfig_with_contexts(sandbox / "elsewhere.yaml", "elsewhere")
     assert offered(
@@ -154,7 +153,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
         "check",
         "--kubeconfig",
         str(sandbox / "elsewhere.yaml"),
-        "--kubeconfig-context",
+        "--context",
         "",
     ) == {"elsewhere"}
 
@@ -162,12 +161,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
 def test_bash_completes_no_context_without_kubectl(bash_script, sandbox):
     kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
 
-    assert (
-        complete(
-            bash_script, "rgpu-exec", "kubeconfig", "remove", "--context", "", path="/nonexistent"
-        )
-        == []
-    )
+    assert complete(bash_script, "rgpu-exec", "check", "--context", "", path="/nonexistent") == []
 
 
 def test_completion_positional_choices_are_offered_in_every_shell():
@@ -194,9 +188,13 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
     )
     assert '"/check -o") compadd -- table json; return ;;' in zsh
     assert '"/kubeconfig/generate --certificate-authority") _files; return ;;' in zsh
-    assert '"/kubeconfig/remove --context") compadd -- ${(f)"$(_rgpu_exec_contexts)"}' in zsh
+    assert '"/check --context") compadd -- ${(f)"$(_rgpu_exec_contexts)"}' in zsh
+    assert (
+        'compadd -- --help --all --ignore-not-found --force --kubeconfig --dry-run; compadd -- ${(f)"$(_rgpu_exec_contexts)"}'
+        in zsh
+    )
     assert "-l certificate-authority -rF" in fish
-    assert "-l kubeconfig-context -xa '(kubectl config get-contexts -o name 2>/dev/null)'" in fish
+    assert "-l context -xa '(kubectl config get-contexts -o name 2>/dev/null)'" in fish
     assert (
         "complete -c rgpu-exec -n '__fish_seen_subcommand_from kubeconfig; and "
         "__fish_seen_subcommand_from import' -F"
@@ -341,6 +339,7 @@ def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
                 "completion",
                 "scope",
                 "kubeconfig",
+                "whoami",
             },
             4,
             id="commands",
@@ -357,7 +356,7 @@ def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
         pytest.param(["token", "--namespace-id", ""], set(), 4, id="free-text"),
         pytest.param(["completion", ""], {"bash", "zsh", "fish"}, 4, id="choices"),
         pytest.param(
-            ["check", "--kubeconfig-context", "rgpu-team-ml", ""],
+            ["kubeconfig", "remove", "rgpu-team-ml", ""],
             {"rgpu-team-ml", "other"},
             4,
             id="contexts",
@@ -385,11 +384,24 @@ def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable
     direct = run(str(helper), "cache", "", env=env)
     # kubectl's hidden `__complete` is what its shell completion scripts call on <TAB>.
     via_kubectl = run(str(kubectl), "__complete", "rgpu", "cache", "", env=env)
-    contexts = run(
-        str(kubectl), "__complete", "rgpu", "kubeconfig", "remove", "--context", "", env=env
-    )
+    contexts = run(str(kubectl), "__complete", "rgpu", "kubeconfig", "remove", "", env=env)
 
     assert direct.stdout == "list\nclear\n:4\n"
     assert via_kubectl.returncode == 0, via_kubectl.stderr
     assert via_kubectl.stdout.splitlines() == ["list", "clear", ":4"]
     assert contexts.stdout.splitlines() == ["rgpu-team-ml", ":4"]
+
+
+def test_completion_without_a_shell_takes_the_shell_that_runs_it(rgpu_exec_bin):
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+
+    # `; true`: so that bash runs the command as its child rather than exec'ing it.
+    from_bash = run(bash, "-c", f"{rgpu_exec_bin} completion; true")
+    from_python = run(rgpu_exec_bin, "completion")
+
+    assert from_bash.returncode == 0, from_bash.stderr
+    assert from_bash.stdout == run(rgpu_exec_bin, "completion", "bash").stdout
+    assert from_python.returncode == 2
+    assert "rgpu-exec: cannot tell which shell runs this: name it" in from_python.stderr

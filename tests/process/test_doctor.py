@@ -93,7 +93,7 @@ def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
 
     assert result.returncode == 0, result.stdout
     out = result.stdout
-    assert "REMOTEGPU_API_KEY: rgpu_3f9a2c1b…" in out
+    assert "key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY" in out
     assert f"{stub_api.url} answered (HTTP " in out
     assert "clock" in out
     kubectl = shutil.which("kubectl", path=PATH)  # the first kubectl on the doctor's PATH
@@ -109,7 +109,7 @@ def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
     # One exchange, for the current context; the API probe itself is a keyless GET.
     assert stub_api.count == 1
     assert (
-        f"context 'team-ml': the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may use namespace "
+        f"context 'team-ml': the key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY) may use namespace "
         f"{NAMESPACE_ID}" in out
     )
     assert not (sandbox / "cache").exists()  # the token cache was neither read nor written
@@ -324,7 +324,7 @@ def test_doctor_against_the_emulator_and_its_kubeconfig(emulator: Harness, kubec
     assert well.returncode == 0, well.stdout
     kube = [f for f in findings(well) if f["topic"] == "kubeconfig"]
     assert [f["status"] for f in kube] == ["ok"]
-    assert f"runs {RGPU_EXEC}, namespace {team['id']}" in kube[0]["detail"]
+    assert f"runs {RGPU_EXEC}, namespace team-ml ({team['id'][:8]}…)" in kube[0]["detail"]
     (access,) = [f for f in findings(well) if f["topic"] == "access"]
     assert access["status"] == "ok"
     assert emulator.exchanges() == 2, emulator.client.stats()  # one per run: the current context
@@ -352,7 +352,8 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
             Reply(
                 401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
             ),
-            "rejected the API key rgpu_3f9a2c1b… (revoked_api_key: Missing, invalid, revoked",
+            "rejected the API key rgpu_3f9a2c1b…: the key has been revoked (revoked_api_key: "
+            "Missing, invalid, revoked",
             "create a key with Kubernetes access in Settings / API Keys, then put it in REMOTEGPU_API_KEY",
             id="revoked-key",
         ),
@@ -360,7 +361,7 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
             Reply(
                 403, error_body("forbidden", "The API key's scope does not cover this namespace")
             ),
-            f"the key rgpu_3f9a2c1b… (REMOTEGPU_API_KEY) may not use namespace {NAMESPACE_ID} "
+            f"the key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY) may not use namespace {NAMESPACE_ID} "
             "(HTTP 403: forbidden: The API key's scope does not cover this namespace)",
             "add the namespace to the key's kubernetes_exec scope",
             id="out-of-scope",
@@ -540,15 +541,15 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     assert fix in finding.fix
 
 
-def test_output_is_table_or_json_and_text_still_works(rgpu_exec_bin, sandbox):
+def test_output_is_table_or_json_as_in_every_command(rgpu_exec_bin, sandbox):
     env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
     table = run_doctor(rgpu_exec_bin, env, "-o", "table")
     text = run_doctor(rgpu_exec_bin, env, "--output", "text")
     help_text = run_doctor(rgpu_exec_bin, env, "--help")
 
-    assert table.returncode == text.returncode == 6
+    assert table.returncode == 6
     assert table.stdout.rstrip().endswith("problem(s) found.")
-    assert text.stdout.rstrip().endswith("problem(s) found.")
+    assert text.returncode == 2  # one set of -o values everywhere, without aliases
     assert "-o {table,json}, --output {table,json}" in help_text.stdout
     assert "spends one exchange" in " ".join(help_text.stdout.split())
 
@@ -580,7 +581,9 @@ def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harnes
     assert unscoped.returncode == 6, unscoped.stdout
     (denied,) = [f for f in findings(unscoped) if f["status"] == "problem"]
     assert denied["topic"] == "access"
-    assert f"may not use namespace {other['id']} (HTTP 403: forbidden" in denied["detail"]
+    assert (
+        f"may not use namespace other ({other['id'][:8]}…) (HTTP 403: forbidden" in denied["detail"]
+    )
     assert revoked.returncode == 6
     (rejected,) = [f for f in findings(revoked) if f["status"] == "problem"]
     assert "rejected the API key" in rejected["detail"]
@@ -611,3 +614,35 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout()
     (request,) = seen
     timeout = request.extensions["timeout"]
     assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT
+
+
+def test_problems_only_shows_just_the_problems_with_the_same_exit_code(rgpu_exec_bin, sandbox):
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+
+    everything = run_doctor(rgpu_exec_bin, env, "-o", "json")
+    problems = run_doctor(rgpu_exec_bin, env, "--problems-only")
+    as_json = run_doctor(rgpu_exec_bin, env, "--problems-only", "-o", "json")
+
+    assert everything.returncode == problems.returncode == as_json.returncode == 6
+    listed = json.loads(everything.stdout)["findings"]
+    wanted = [f for f in listed if f["status"] == "problem"]
+    assert 0 < len(wanted) < len(listed)
+    assert json.loads(as_json.stdout) == {"ok": False, "findings": wanted}
+    lines = [line for line in problems.stdout.splitlines() if line and not line.startswith(" ")]
+    assert all(line.startswith("PROBLEM") for line in lines[:-1]), problems.stdout
+    assert lines[-1] == f"rgpu-exec doctor: {len(wanted)} problem(s) found."
+    assert "ok  " not in problems.stdout
+
+
+def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(rgpu_exec_bin, stub_api, sandbox):
+    path = kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    document = json.loads(path.read_text())
+    document["contexts"][0]["context"]["namespace"] = "team-ml"
+    path.write_text(json.dumps(document))
+
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api))
+
+    assert result.returncode == 0, result.stdout
+    assert f"runs {VENV_BIN}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
+    assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout

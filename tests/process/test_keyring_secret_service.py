@@ -8,6 +8,7 @@ instead, because CI installs gnome-keyring and dbus for exactly this test.
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import shutil
@@ -160,3 +161,21 @@ def test_login_token_cache_logout_on_a_real_secret_service(
     after = run(env, *token, NAMESPACE_ID)
     assert after.returncode == 3
     assert stub_api.count == 1
+
+
+def test_whoami_lists_the_profiles_a_secret_service_holds(
+    secret_service: dict[str, str], rgpu_exec_bin: str
+) -> None:
+    env = secret_service
+    for profile in ("default", "ci"):
+        stored = run(env, rgpu_exec_bin, "login", "--profile", profile, stdin=API_KEY + "\n")
+        assert stored.returncode == 0, stored.stderr
+
+    table = run(env, rgpu_exec_bin, "whoami")
+    document = json.loads(run(env, rgpu_exec_bin, "whoami", "-o", "json").stdout)
+
+    assert table.returncode == 0, table.stderr
+    assert "keyring  SecretService Keyring: profiles 'ci', 'default'" in table.stdout
+    assert document["keyring"]["profiles"] == ["ci", "default"]
+    assert document["key"] == {"prefix": "rgpu_3f9a2c1b", "source": "keyring", "profile": "default"}
+    assert API_KEY not in table.stdout + json.dumps(document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import subprocess
@@ -214,31 +215,64 @@ def test_symlinked_kubeconfig_is_written_through(rgpu_exec_bin, sandbox, kubecon
 def test_remove_context_user_cluster_and_current_context(rgpu_exec_bin, kubeconfig):
     kubeconfig.write_text(EXISTING)
     assert run(rgpu_exec_bin, *GENERATE, "--no-verify", "--set-current-context").returncode == 0
-    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml")
     assert result.returncode == 0, result.stderr
     assert "removed context 'rgpu-team-ml'" in result.stdout
     assert kubeconfig.read_text() == EXISTING.replace(
         "current-context: prod", 'current-context: ""'
     )
-    # A second remove is idempotent, like logout: exit 0, nothing to remove, nothing written.
+    # An unknown name is an error, as in `kubectl config delete-context`, unless told otherwise.
     inode, mtime = kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns
-    again = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
-    assert again.returncode == 0, again.stderr
-    assert again.stdout == (
-        f"rgpu-exec: there is no context 'rgpu-team-ml' in {kubeconfig}; nothing to remove. "
-        "(`kubectl config get-contexts` lists the contexts.)\n"
+    again = run(rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml")
+    assert again.returncode == 2
+    assert again.stderr.startswith(
+        f"rgpu-exec: there is no context 'rgpu-team-ml' in {kubeconfig}; nothing was changed."
     )
+    assert "--ignore-not-found" in again.stderr
+    ignored = run(rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml", "--ignore-not-found")
+    assert ignored.returncode == 0, ignored.stderr
+    assert "nothing to remove" in ignored.stdout
     assert (kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns) == (inode, mtime)
-    dry = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml", "--dry-run")
+    dry = run(
+        rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml", "--dry-run", "--ignore-not-found"
+    )
     assert (dry.returncode, dry.stdout) == (0, "")
     assert "nothing would change" in dry.stderr
 
 
-def test_remove_of_a_missing_file_changes_nothing(rgpu_exec_bin, kubeconfig):
-    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
-    assert result.returncode == 0, result.stderr
-    assert "nothing to remove" in result.stdout
+def test_remove_of_an_unknown_context_in_a_missing_file_is_an_error(rgpu_exec_bin, kubeconfig):
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml")
+    assert result.returncode == 2
+    assert "there is no context 'rgpu-team-ml'" in result.stderr
     assert not kubeconfig.exists()
+
+
+def test_remove_takes_a_name_or_all_but_not_both(rgpu_exec_bin, kubeconfig):
+    neither = run(rgpu_exec_bin, "kubeconfig", "remove")
+    both = run(rgpu_exec_bin, "kubeconfig", "remove", "x", "--all")
+    flag = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "x")
+    assert neither.returncode == both.returncode == flag.returncode == 2
+    assert "name the context to remove" in neither.stderr
+    assert "not both" in both.stderr
+    assert "unrecognized arguments: --context" in flag.stderr
+
+
+def test_remove_all_takes_every_context_rgpu_exec_wrote_and_nothing_else(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify", "--set-current-context").returncode == 0
+    other = [*GENERATE[:3], "web", *GENERATE[4:]]
+    assert run(rgpu_exec_bin, *other, "--no-verify").returncode == 0
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--all")
+    assert result.returncode == 0, result.stderr
+    assert "removed context 'rgpu-team-ml'" in result.stdout
+    assert "removed context 'rgpu-web'" in result.stdout
+    assert kubeconfig.read_text() == EXISTING.replace(
+        "current-context: prod", 'current-context: ""'
+    )
+    again = run(rgpu_exec_bin, "kubeconfig", "remove", "--all")
+    assert again.returncode == 0
+    assert "no context in" in again.stdout
+    assert "nothing to remove" in again.stdout
 
 
 @pytest.mark.parametrize(
@@ -258,7 +292,7 @@ def test_remove_of_a_missing_file_changes_nothing(rgpu_exec_bin, kubeconfig):
 def test_remove_refuses_a_context_rgpu_exec_did_not_write(rgpu_exec_bin, kubeconfig, user, why):
     text = EXISTING.split("users:", maxsplit=1)[0] + "users:\n- name: prod\n" + user
     kubeconfig.write_text(text)
-    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "prod")
     assert refused.returncode == 2
     assert refused.stderr.startswith(
         f"rgpu-exec: context 'prod' was not written by rgpu-exec: {why}. "
@@ -267,7 +301,7 @@ def test_remove_refuses_a_context_rgpu_exec_did_not_write(rgpu_exec_bin, kubecon
     assert "kubectl config delete-context prod" in refused.stderr
     assert kubeconfig.read_text() == text
     assert not kubeconfig.with_name("kubeconfig.rgpu-exec.bak").exists()
-    forced = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod", "--force")
+    forced = run(rgpu_exec_bin, "kubeconfig", "remove", "prod", "--force")
     assert forced.returncode == 0, forced.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert (data["contexts"], data["users"], data["clusters"]) == ([], [], [])
@@ -276,7 +310,7 @@ def test_remove_refuses_a_context_rgpu_exec_did_not_write(rgpu_exec_bin, kubecon
 def test_remove_refuses_a_context_whose_user_is_missing(rgpu_exec_bin, kubeconfig):
     text = EXISTING.replace("    user: prod\n  name: prod", "    user: gone\n  name: prod")
     kubeconfig.write_text(text)
-    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod")
+    refused = run(rgpu_exec_bin, "kubeconfig", "remove", "prod")
     assert refused.returncode == 2
     assert "its user 'gone' does not exist" in refused.stderr
     assert kubeconfig.read_text() == text
@@ -287,7 +321,7 @@ def test_remove_accepts_an_exec_command_of_another_name(rgpu_exec_bin, kubeconfi
         rgpu_exec_bin, *GENERATE, "--no-verify", "--exec-command", "/opt/tools/rgpu-wrapper"
     )
     assert generated.returncode == 0, generated.stderr
-    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "rgpu-team-ml")
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "rgpu-team-ml")
     assert result.returncode == 0, result.stderr
     assert "removed user 'rgpu-team-ml'" in result.stdout
 
@@ -298,7 +332,7 @@ def test_remove_keeps_a_user_another_context_still_uses(rgpu_exec_bin, kubeconfi
         "contexts:\n", "contexts:\n- context: {cluster: prod, user: prod}\n  name: prod-2\n"
     )
     kubeconfig.write_text(text)
-    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--context", "prod", "--force")
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "prod", "--force")
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert [u["name"] for u in data["users"]] == ["prod", "spare"]
@@ -508,7 +542,7 @@ def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
     assert stub_api.count == 1
     assert result.stdout.splitlines()[0] == (
         f"rgpu-exec: verified with {stub_api.url}: the key {API_KEY[:13]}… "
-        f"(from REMOTEGPU_API_KEY) may use namespace {NAMESPACE_ID}."
+        f"(from REMOTEGPU_API_KEY) may use namespace team-ml ({NAMESPACE_ID[:8]}…)."
     )
     assert (
         yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-1]
@@ -554,3 +588,154 @@ def test_a_dry_run_makes_no_network_call(rgpu_exec_bin, kubeconfig, stub_api: St
         assert "+- name: rgpu-team-ml" in result.stdout
     assert stub_api.count == 0
     assert not kubeconfig.exists()
+
+
+def test_import_accepts_the_console_apis_json_answer(rgpu_exec_bin, kubeconfig):
+    answer = json.dumps(
+        {
+            "namespace": "team-ml",
+            "filename": "remotegpu-team-ml-kubeconfig.yaml",
+            "kubeconfig": console_kubeconfig("https://api.remotegpu.ai"),
+        }
+    )
+
+    result = run(rgpu_exec_bin, "kubeconfig", "import", "-", "--no-verify", stdin=answer)
+
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert data["contexts"][0]["name"] == "rgpu-team-ml"
+    assert data["users"][0]["user"]["exec"]["args"] == ["token", "--namespace-id", NAMESPACE_ID]
+
+
+def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(
+    rgpu_exec_bin, kubeconfig, sandbox
+):
+    console = sandbox / "console.yaml"
+    console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
+    merged = yaml.safe_load(EXISTING)
+    downloaded = yaml.safe_load(console.read_text())
+    for key in ("clusters", "contexts", "users"):
+        merged[key] += downloaded[key]
+    merged["current-context"] = "remotegpu-team-ml"
+    kubeconfig.write_text(yaml.safe_dump(merged))
+
+    kept = run(rgpu_exec_bin, "kubeconfig", "import", str(console), "--no-verify", "--dry-run")
+    replaced = run(rgpu_exec_bin, "kubeconfig", "import", str(console), "--no-verify", "--replace")
+
+    assert "context 'remotegpu-team-ml' still calls the API with curl" not in kept.stdout
+    assert replaced.returncode == 0, replaced.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert [c["name"] for c in data["contexts"]] == ["prod", "rgpu-team-ml"]
+    assert [u["name"] for u in data["users"]] == ["prod", "rgpu-team-ml"]
+    assert [c["name"] for c in data["clusters"]] == ["prod", "rgpu-team-ml"]
+    assert data["current-context"] == "rgpu-team-ml"
+    assert "curl" not in kubeconfig.read_text()
+    assert "removed context 'remotegpu-team-ml'" in replaced.stdout
+
+
+def test_import_without_replace_points_at_the_curl_context_left_behind(
+    rgpu_exec_bin, kubeconfig, sandbox
+):
+    console = sandbox / "console.yaml"
+    console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
+    kubeconfig.write_text(console.read_text())
+
+    result = run(rgpu_exec_bin, "kubeconfig", "import", str(console), "--no-verify")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "rgpu-exec: note: context 'remotegpu-team-ml' still calls the API with curl on every "
+        "kubectl command for namespace team-ml"
+    ) in result.stdout
+    assert "--replace" in result.stdout
+    assert "remotegpu-team-ml" in kubeconfig.read_text()
+
+
+def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
+    rgpu_exec_bin, kubeconfig, sandbox
+):
+    elsewhere = sandbox / "other dir" / "config"
+
+    default = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    chosen = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(elsewhere))
+    listed = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(kubeconfig),
+                 "--context", "again")  # fmt: skip
+
+    assert default.returncode == chosen.returncode == listed.returncode == 0
+    assert "use it with `kubectl --context rgpu-team-ml get pods`" in default.stdout
+    quoted = f"'{elsewhere}'"
+    assert f"use it with `kubectl --kubeconfig {quoted} --context rgpu-team-ml get pods`" in (
+        chosen.stdout
+    )
+    assert f"`kubectl --kubeconfig {quoted} config use-context rgpu-team-ml`" in chosen.stdout
+    assert "--kubeconfig" not in listed.stdout  # KUBECONFIG names that file already
+    current = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
+                  "--context", "now", "--set-current-context")  # fmt: skip
+    assert f"use it with `kubectl --kubeconfig {quoted} get pods`" in current.stdout
+
+
+def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    generated = run(
+        rgpu_exec_bin, *GENERATE, "--no-verify", "--profile", "ci",
+        "--api-url", "https://api.example.test", "--set-current-context",
+    )  # fmt: skip
+    other_id = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+    wrapper = [*GENERATE[:3], "web", GENERATE[4], other_id, *GENERATE[6:]]
+    wrapper += ["--exec-command", "/opt/tools/rgpu-wrapper"]
+    assert generated.returncode == 0, generated.stderr
+    assert run(rgpu_exec_bin, *wrapper, "--no-verify").returncode == 0
+
+    table = run(rgpu_exec_bin, "kubeconfig", "list")
+    document = json.loads(run(rgpu_exec_bin, "kubeconfig", "list", "-o", "json").stdout)
+
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == f"Contexts using rgpu-exec in {kubeconfig}:"
+    assert lines[2].split() == ["CURRENT", "NAME", "NAMESPACE", "PROFILE", "API", "URL", "COMMAND"]
+    assert lines[3].split() == [
+        "*", "rgpu-team-ml", "team-ml", f"({NAMESPACE_ID[:8]}…)", "ci",
+        "https://api.example.test", rgpu_exec_bin,
+    ]  # fmt: skip
+    assert lines[4].split() == [
+        "rgpu-web",
+        "web",
+        "(0b7e9c2a…)",
+        "(default)",
+        "(default)",
+        "/opt/tools/rgpu-wrapper",
+    ]
+    assert "prod" not in table.stdout  # a static token: not rgpu-exec's
+    assert document["files"] == [str(kubeconfig)]
+    first = document["contexts"][0]
+    assert {k: first[k] for k in ("name", "namespace", "namespace_id", "profile", "current")} == {
+        "name": "rgpu-team-ml", "namespace": "team-ml", "namespace_id": NAMESPACE_ID,
+        "profile": "ci", "current": True,
+    }  # fmt: skip
+    assert first["api_url"] == "https://api.example.test"
+    assert document["contexts"][1]["api_url"] is None
+
+
+def test_generate_without_a_ca_warns_that_kubectl_will_need_one(rgpu_exec_bin, kubeconfig):
+    without = run(rgpu_exec_bin, *GENERATE[:-2], "--no-verify")
+    with_ca = run(rgpu_exec_bin, *GENERATE, "--no-verify")
+    kept = run(rgpu_exec_bin, *GENERATE[:-2], "--no-verify")  # the CA now in the file stays
+
+    assert without.returncode == with_ca.returncode == kept.returncode == 0
+    assert without.stderr.startswith(
+        "rgpu-exec: warning: cluster 'rgpu-team-ml' has no certificate authority"
+    )
+    assert "--certificate-authority-data" in without.stderr
+    assert with_ca.stderr == kept.stderr == ""
+
+
+def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(rgpu_exec_bin, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+
+    result = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    size = f"{len(CA_DATA)} B" if len(CA_DATA) < 1024 else f"{len(CA_DATA) / 1024:.1f} KB"
+    assert f"+    certificate-authority-data: LS0t…({size})\n" in result.stdout
+    assert CA_DATA not in result.stdout
+    assert "prod-token" not in result.stdout

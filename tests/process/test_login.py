@@ -22,6 +22,7 @@ from rgpu_exec.hotpath import token_cache
 
 from conftest import API_KEY, NAMESPACE_ID
 from file_keyring import calls
+from stub_api import Reply, error_body
 
 TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
 OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
@@ -288,7 +289,7 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(
     rgpu_exec_bin, keyring_file, sandbox
 ):
     # RGPU_EXEC_CACHE_DIR pointed at a project directory by mistake: its own files stay.
-    project = sandbox / "project"
+    project: Path = sandbox / "project"
     project.mkdir(mode=0o755)
     own = ("Cargo.lock", "poetry.lock", "yarn.lock", "build.token", "notes.fail")
     for name in own:
@@ -311,3 +312,112 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(
     assert not before_login.exists()
     assert not before_logout.exists()
     assert sorted(p.name for p in project.iterdir()) == sorted(own)
+
+
+# Verification: one exchange before the key is stored.
+
+
+def current_context_kubeconfig(path: Path, api_url: str, *extra: str) -> None:
+    args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, *extra]
+    path.write_text(
+        json.dumps(
+            {
+                "current-context": "rgpu-team-ml",
+                "contexts": [
+                    {
+                        "name": "rgpu-team-ml",
+                        "context": {"cluster": "c", "user": "u", "namespace": "team-ml"},
+                    }
+                ],
+                "users": [{"name": "u", "user": {"exec": {"command": "rgpu-exec", "args": args}}}],
+            }
+        )
+    )
+
+
+def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    result = run(
+        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+        stdin=API_KEY,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert [r["headers"]["x-api-key"] for r in stub_api.requests] == [API_KEY]
+    assert result.stdout.splitlines()[0] == (
+        f"rgpu-exec: verified with {stub_api.url}: the key rgpu_3f9a2c1b… may use namespace "
+        f"{NAMESPACE_ID}."
+    )
+    assert stored(keyring_file) == {"rgpu-exec/default": API_KEY}
+    assert "unverified" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        pytest.param(Reply(401, error_body("invalid_api_key", "Invalid API key")), 3, id="401"),
+        pytest.param(Reply(403, error_body("forbidden", "Out of scope")), 4, id="403"),
+        pytest.param(Reply(404, error_body("namespace_not_found", "No such")), 4, id="404"),
+    ],
+)
+def test_login_does_not_store_a_key_the_api_refuses(
+    rgpu_exec_bin, keyring_file, stub_api, reply, code
+):
+    stub_api.default = reply
+
+    result = run(
+        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+        stdin=API_KEY,
+    )  # fmt: skip
+
+    assert result.returncode == code
+    assert result.stderr.startswith("rgpu-exec: the key rgpu_3f9a2c1b… was not stored: ")
+    assert "--no-verify" in result.stderr
+    assert stored(keyring_file) == {}
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
+    rgpu_exec_bin, keyring_file, stub_api, sandbox
+):
+    current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+
+    same = run(rgpu_exec_bin, "login", stdin=API_KEY)
+    other = run(rgpu_exec_bin, "login", "--profile", "ci", stdin=API_KEY)
+
+    assert same.returncode == 0, same.stderr
+    assert (
+        f"may use namespace team-ml ({NAMESPACE_ID[:8]}…) (context 'rgpu-team-ml')." in same.stdout
+    )
+    assert stub_api.count == 1  # `login --profile ci`: the context uses another profile
+    assert other.returncode == 0, other.stderr
+    assert (
+        "It was stored unverified: the current context 'rgpu-team-ml' uses another profile "
+        "('default')" in other.stdout
+    )
+
+
+def test_login_without_a_namespace_says_the_key_was_stored_unverified(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    plain = run(rgpu_exec_bin, "login", stdin=API_KEY)
+    skipped = run(rgpu_exec_bin, "login", "--no-verify", "--namespace-id", NAMESPACE_ID,
+                  "--api-url", stub_api.url, stdin=API_KEY)  # fmt: skip
+
+    assert plain.returncode == skipped.returncode == 0
+    assert "It was stored unverified: no namespace to verify it against" in plain.stdout
+    assert "give --namespace-id" in plain.stdout
+    assert "It was stored unverified: --no-verify." in skipped.stdout
+    assert stub_api.count == 0
+
+
+def test_login_without_a_usable_keyring_spends_no_exchange(rgpu_exec_bin, stub_api):
+    result = run(
+        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+        stdin=API_KEY,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "cannot use the OS keyring" in result.stderr
+    assert stub_api.count == 0

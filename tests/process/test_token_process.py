@@ -101,7 +101,7 @@ def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api:
                 401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
             ),
             3,
-            ["revoked_api_key", "rgpu_3f9a2c1b", "rgpu-exec login", "Settings / API Keys"],
+            ["revoked_api_key", "rgpu_3f9a2c1b", "wins over the keyring", "Settings / API Keys"],
             id="revoked-key",
         ),
         pytest.param(
@@ -164,7 +164,9 @@ def test_api_down_is_exit_5_within_the_deadline(run_token, stub_api: StubApi) ->
 
 
 def test_connection_refused_is_exit_5(rgpu_exec_bin: str) -> None:
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, RGPU_EXEC_DEADLINE="2")
+    # The default deadline (20 s): no connection at all is not worth waiting for, so only a
+    # quick retry or two (tests/process/test_bounded_waits.py has the rest of that policy).
+    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY)
     started = time.monotonic()
     result = subprocess.run(
         [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", "http://127.0.0.1:9"],
@@ -176,8 +178,8 @@ def test_connection_refused_is_exit_5(rgpu_exec_bin: str) -> None:
     )
     assert result.returncode == 5
     assert "cannot reach the RemoteGPU API at http://127.0.0.1:9" in result.stderr
-    assert "within 2 s" in result.stderr
-    assert time.monotonic() - started < 10
+    assert "attempt(s) in " in result.stderr, "not the whole deadline"
+    assert time.monotonic() - started < 3
 
 
 def test_plain_http_to_a_remote_host_is_refused_before_any_network(rgpu_exec_bin: str) -> None:

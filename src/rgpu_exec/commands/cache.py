@@ -14,20 +14,22 @@ from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.kubeconfig.listing import namespace_label, namespace_names
 from rgpu_exec.token import cache_dir
-from rgpu_exec.token.cache_admin import clear, describe
+from rgpu_exec.token.cache_admin import clear, describe, key_owners
 
 _EXIT_CODES = """\
   0  done
   2  bad flags, or (clear) the cache directory is not a directory
 """
-_FINGERPRINT_SHOWN = 8  # hex digits of the key's SHA-256, as `sha256sum` prints them
-_STATES = (
-    "fresh: served as is; refresh-due: the next use exchanges a new one (the cached token is the "
-    "fallback if that fails); expired; invalid: unreadable, and ignored; failed: an exchange "
-    "failed moments ago, and kubectl's reruns get that failure again (or, after a network "
-    "failure, the still-valid cached token) without asking the API until EXPIRES IN runs out"
-)
+_STATES = """states:
+  fresh        served as is
+  refresh due  the next use exchanges a new token (this one is the fallback if that fails)
+  expired      no longer served
+  invalid      unreadable, and ignored
+  failing      an exchange failed moments ago: kubectl's reruns get that failure again (or,
+               after a network failure, the still-valid token) without asking the API
+"""
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -43,21 +45,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     listing = commands.add_parser(
         "list",
-        help="list cached tokens (never the tokens themselves)",
-        description="List the cached tokens: API URL, namespace ID, whose key (a keyring profile, "
-        f"or a key from {settings.ENV_API_KEY} or a prompt, shown by the start of its SHA-256: "
-        f'compare `printf %s "${settings.ENV_API_KEY}" | sha256sum`), when each expires, and its '
-        f"state ({_STATES}).",
-        epilog=support.epilog(
+        help="list cached tokens (never a token)",
+        description="List the cached tokens: namespace, API URL, whose key obtained it, and its "
+        "state. A key is shown by its prefix when rgpu-exec can tell which it was (a keyring "
+        f"profile's, or the {settings.ENV_API_KEY} set now); another key from the environment "
+        "or a prompt by the start of its SHA-256 (compare "
+        f'`printf %s "${settings.ENV_API_KEY}" | sha256sum`). Never a token.',
+        epilog=_STATES
+        + "\n"
+        + support.epilog(
             "rgpu-exec cache list", "rgpu-exec cache list --output json", exit_codes=_EXIT_CODES
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    support.add_output(listing, '{"cache_dir", "problem", "entries": [...]}')
+    support.add_output(listing)
     listing.set_defaults(func=_run_list)
     clear = commands.add_parser(
         "clear",
-        help="remove cached tokens: all, or those of a namespace and/or profile",
+        help="remove cached tokens: all, or a namespace's or profile's",
         description="Remove cached tokens. With no option, everything in the cache directory "
         "(tokens, locks and recorded failures). With --namespace-id and/or --profile, only the "
         "tokens matching all the given options (and every recorded failure).",
@@ -83,43 +88,49 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def _who(row: dict[str, Any], current_key: str | None) -> str:
-    if row.get("identity_kind") == "profile":
-        return f"keyring profile {row['identity']}"
-    if "identity" in row:  # `key-sha256:<hex>`: a fingerprint, not the key
-        fingerprint = str(row["identity"]).partition(":")[2]
-        shown = fingerprint[:_FINGERPRINT_SHOWN] + "…"
-        if row["identity"] == current_key:
-            shown += ", the one set now"
-        return f"key from {settings.ENV_API_KEY} (sha256 {shown})"
-    return "?"
+def _state(row: dict[str, Any]) -> str:
+    state = str(row["state"]).replace("-", " ")
+    left = row.get("expires_in_seconds")
+    if state in ("fresh", "refresh due") and left is not None:
+        return f"{state}, {terminal.duration(max(int(left), 0))} left"
+    return state
 
 
-def _in(seconds: int) -> str:
-    if seconds <= 0:
-        return "expired"
-    minutes, secs = divmod(seconds, 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+def _failing(row: dict[str, Any]) -> str:
+    left = terminal.duration(max(int(row["expires_in_seconds"]), 0))
+    return f"failing (exit {row['exit_code']}, replayed {left} more)"
 
 
-def render_table(directory: str, rows: list[dict[str, Any]], current_key: str | None = None) -> str:
+def render_table(
+    directory: str, rows: list[dict[str, Any]], owners: dict[str, str], names: dict[str, str]
+) -> str:
     if not rows:
         return f"No cached tokens in {directory}.\n"
-    cells = [
-        [
-            r.get("namespace_id", "?" if r["state"] == "failed" else r["file"]),
-            r.get("api_url", "-"),
-            _who(r, current_key),
-            _in(r["expires_in_seconds"]) if "expires_in_seconds" in r else "-",
-            r["state"],
-        ]
-        for r in rows
-    ]
-    header = ["NAMESPACE", "API URL", "KEY", "EXPIRES IN", "STATE"]
-    lines = ["  ".join(row).rstrip() for row in terminal.table(cells, header)]
+    by_stem: dict[str, list[str]] = {}
+    order: list[str] = []
+    for r in rows:
+        stem = str(r["file"]).rsplit(".", 1)[0]
+        if stem not in by_stem:
+            namespace = r.get("namespace_id")
+            label = namespace_label(names.get(namespace), namespace) if namespace else "?"
+            if "namespace_id" not in r and r["state"] != "failed":
+                label = r["file"]
+            owner = owners.get(str(r.get("identity_kind")) + ":" + str(r.get("identity")), "?")
+            by_stem[stem] = [label, r.get("api_url", "-"), owner, ""]
+            order.append(stem)
+        state = _failing(r) if r["state"] == "failed" else _state(r)
+        cells = by_stem[stem]
+        cells[3] = f"{cells[3]}; {state}" if cells[3] else state
+    header = ["NAMESPACE", "API URL", "KEY", "STATE"]
+    table = terminal.table([by_stem[stem] for stem in order], header)
+    lines = ["  ".join(row).rstrip() for row in table]
     failures = [
         "  "
-        + (f"{r['namespace_id']}: " if "namespace_id" in r else "")
+        + (
+            f"{namespace_label(names.get(r['namespace_id']), r['namespace_id'])}: "
+            if "namespace_id" in r
+            else ""
+        )
         + f"exit {r['exit_code']}: {r['message']}"
         for r in rows
         if r["state"] == "failed"
@@ -138,9 +149,9 @@ def _run_list(args: argparse.Namespace) -> int:
         document = {"cache_dir": directory, "problem": problem, "entries": rows}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif problem is None or rows:
-        env_key = settings.api_key(environ)
-        current = token_cache.key_identity(env_key) if env_key else None
-        sys.stdout.write(render_table(directory, rows, current))
+        owners = key_owners(rows, environ)
+        names = namespace_names(None, environ)
+        sys.stdout.write(render_table(directory, rows, owners, names))
     if problem:
         print(
             f"rgpu-exec: warning: the cache directory {directory} {problem}, so rgpu-exec caches "

@@ -1,6 +1,6 @@
 """`rgpu-exec check`: which namespaces can this key reach? A scope matrix for admins and CI.
 
-Flags in, `token.namespace_check` does the work, a table or JSON out.
+Flags in, `token.namespace_check` does the work, a table or JSON out (docs/json-output.md).
 """
 
 from __future__ import annotations
@@ -9,22 +9,23 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from typing import Any
 
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.api_key import find_api_key
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
 from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.errors import RgpuExecError, UsageError
-from rgpu_exec.token.namespace_check import CheckRequest, Result, check, exit_code, targets
+from rgpu_exec.errors import ApiKeyError, ExitCode, RgpuExecError
+from rgpu_exec.hotpath import request
+from rgpu_exec.token.namespace_check import CheckRequest, Result, check, exit_code, plan
 
-_EXIT_CODES = """\
-  0  every namespace is allowed, or with expectations: every expectation holds
-  2  bad flags, namespace IDs or kubeconfig
-  3  no API key, or the API rejected the key
-  4  a namespace is denied or not found (or, with expectations, one does not hold)
-  5  the RemoteGPU API is unreachable or failed for a namespace
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  every namespace is allowed, or with expectations: every expectation holds
+  {ExitCode.USAGE}  bad flags, namespace IDs, API key or kubeconfig
+  {ExitCode.API_KEY}  no API key, or the API rejected the key
+  {ExitCode.NAMESPACE_ACCESS}  a namespace is denied or not found, or (with expectations) one does
+     not hold
+  {ExitCode.API}  the RemoteGPU API is unreachable or failed for a namespace
 """
 _LABELS = {"not_found": "not found"}
 _TONES = {"allowed": "green", "denied": "yellow", "not_found": "yellow", "error": "red"}
@@ -34,15 +35,18 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "check",
         help="check which namespaces the current API key may use (a scope matrix)",
-        description="For each namespace, exchange the current API key for a token once (never "
-        "using the token cache) and report allowed / denied / not found / error, with the HTTP "
-        "status, the platform's reason and the token lifetime. Tokens are never shown. Namespaces "
-        "named only in --expect-allowed / --expect-denied are checked too; a namespace with no "
-        "expectation is expected to be allowed.",
+        description="For each namespace, exchange the API key for a token once (never using "
+        "the token cache) and report allowed / denied / not found / error, with the HTTP status, "
+        "the platform's reason and the token lifetime. Tokens are never shown. Namespaces named "
+        "only in --expect-allowed / --expect-denied are checked too; a namespace with no "
+        "expectation is expected to be allowed. With no namespace and no --context, every "
+        "context of the kubeconfig that runs rgpu-exec is checked. A namespace the key's account "
+        "does not know (a wrong ID, or another account's namespace) is 'not found', which fails "
+        "an --expect-denied unless --not-found-as-denied says it may.",
         epilog=support.epilog(
-            "rgpu-exec check --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f",
+            "rgpu-exec check",
             "rgpu-exec check --expect-allowed $TEAM_NS --expect-denied $OTHER_NS --output json",
-            "rgpu-exec check --kubeconfig-context rgpu-team-ml rgpu-staging",
+            "rgpu-exec check --context rgpu-team-ml --context rgpu-staging",
             exit_codes=_EXIT_CODES,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -66,38 +70,70 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="append",
         default=[],
         metavar="ID",
-        help="a namespace the key must NOT be allowed to use: denied or not found (repeatable)",
+        help="a namespace the key must NOT be allowed to use (repeatable)",
     )
     parser.add_argument(
-        "--kubeconfig-context",
-        nargs="+",
-        action="extend",
+        "--not-found-as-denied",
+        action="store_true",
+        help="let a namespace the key's account does not know count as denied (else a missing "
+        "or mistyped --expect-denied ID fails the check)",
+    )
+    parser.add_argument(
+        "--context",
+        action="append",
         default=[],
         metavar="NAME",
-        help="take namespace IDs from these kubeconfig contexts (their user must run rgpu-exec)",
+        help="check the namespace of this kubeconfig context, with its --api-url and --profile "
+        "(repeatable; its user must run rgpu-exec)",
     )
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
     )
-    support.add_output(
-        parser,
-        '{"key_prefix", "api_url", "results": [...]}, plus "error" when the check could not run',
-    )
+    support.add_output(parser)
     support.add_api_url(parser)
-    support.add_profile(parser, "keyring profile holding the key")
+    support.add_profile(parser, "use this keyring profile's key, even if $REMOTEGPU_API_KEY is set")
     parser.set_defaults(func=_run)
 
 
-def render_json(results: list[Result], key_prefix: str, api_url: str) -> str:
-    document = {"key_prefix": key_prefix, "api_url": api_url}
-    return json.dumps({**document, "results": [asdict(r) for r in results]}, indent=2) + "\n"
+def render_json(results: list[Result], key: ApiKey, api_url: str) -> str:
+    document = {
+        "ok": exit_code(results) == ExitCode.OK,
+        **_key_fields(key),
+        "api_url": api_url,
+        "results": [_row(r) for r in results],
+    }
+    return json.dumps(document, indent=2) + "\n"
 
 
-def render_json_error(key_prefix: str | None, api_url: str | None, error: RgpuExecError) -> str:
+def _key_fields(key: ApiKey | None) -> dict[str, Any]:
+    return {
+        "key_prefix": key_prefix(key.value).rstrip("…") if key else None,  # as the console lists
+        "key_source": key.source if key else None,
+        "profile": key.profile if key else None,
+    }
+
+
+def _row(r: Result) -> dict[str, Any]:
+    error = {"code": r.error_code, "message": r.error_message} if r.error_message else None
+    return {
+        "namespace_id": r.namespace_id,
+        "namespace": r.namespace,
+        "context": r.context,
+        "result": r.result,
+        "expected": r.expected,
+        "ok": r.ok,
+        "status": r.status,
+        "lifetime_seconds": r.lifetime_seconds,
+        "error": error,
+    }
+
+
+def render_json_error(key: ApiKey | None, api_url: str | None, error: RgpuExecError) -> str:
     """What `--output json` prints when the check cannot run at all (no key, API unreachable):
     still one JSON document on stdout, so a CI step that pipes it into jq sees why."""
-    document: dict[str, Any] = {
-        "key_prefix": key_prefix,
+    document = {
+        "ok": False,
+        **_key_fields(key),
         "api_url": api_url,
         "error": {"exit_code": int(error.exit_code), "message": error.message},
         "results": [],
@@ -105,28 +141,29 @@ def render_json_error(key_prefix: str | None, api_url: str | None, error: RgpuEx
     return json.dumps(document, indent=2) + "\n"
 
 
-def render_table(results: list[Result], key_prefix: str, api_url: str, colour: bool) -> str:
+def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool) -> str:
     paint = terminal.paint
     rows = []
     for r in results:
-        expected = {True: "allowed", False: "denied", None: "-"}[r.expected]
-        detail = (
-            f"token lifetime {terminal.duration(r.lifetime_seconds)}"
-            if r.allowed
-            else r.reason or ""
-        )
-        label = r.namespace_id + (f" ({r.context})" if r.context else "")
+        detail: str | None
+        if r.result == "allowed":
+            detail = f"token lifetime {terminal.duration(r.lifetime_seconds)}"
+        elif r.result == "not_found":
+            detail = "unknown to the key's account (a wrong ID, or another account's)"
+        else:
+            detail = f"{r.error_code}: {r.error_message}" if r.error_code else r.error_message
+        label = r.label + (f" [{r.context}]" if r.context else "")
         rows.append(
             [
                 label,
                 _LABELS.get(r.result, r.result),
                 str(r.status or "-"),
-                expected,
+                r.expected,
                 "yes" if r.ok else "NO",
-                detail,
+                detail or "",
             ]
         )
-    lines = [f"API key {key_prefix} against {api_url}", ""]
+    lines = [f"API key {key_prefix(key.value)} {key.origin}, against {api_url}", ""]
     for i, cells in enumerate(
         terminal.table(rows, ["NAMESPACE", "RESULT", "HTTP", "EXPECTED", "OK", "DETAIL"])
     ):
@@ -140,47 +177,71 @@ def render_table(results: list[Result], key_prefix: str, api_url: str, colour: b
     failed = sum(not r.ok for r in results)
     summary = "all as expected" if not failed else f"{failed} not as expected"
     lines += ["", f"{len(results)} namespace(s) checked: {summary}."]
+    missing = [r for r in results if r.result == "not_found" and not r.ok]
+    if any(r.expected == "denied" for r in missing):
+        lines.append(
+            "A namespace that is not found counts as denied only with --not-found-as-denied "
+            "(check the ID first: a typo is not found either)."
+        )
     return "\n".join(lines) + "\n"
 
 
 def _run(args: argparse.Namespace) -> int:
-    known: dict[str, str] = {}  # key prefix and API URL, once known
+    known: dict[str, Any] = {}  # the key and API URL, once known
     try:
         return _check(args, known)
     except RgpuExecError as exc:
         if args.output == "json":
-            sys.stdout.write(render_json_error(known.get("prefix"), known.get("api_url"), exc))
+            sys.stdout.write(render_json_error(known.get("key"), known.get("api_url"), exc))
         raise  # the CLI prints the message on stderr and exits with its code
 
 
 def _request(args: argparse.Namespace) -> CheckRequest:
-    allowed = tuple(support.namespace_id(n) for n in args.expect_allowed)
-    denied = tuple(support.namespace_id(n) for n in args.expect_denied)
-    both = sorted(set(allowed) & set(denied))
-    if both:
-        raise UsageError(f"{both[0]} is given both --expect-allowed and --expect-denied.")
     return CheckRequest(
         namespace_ids=tuple(support.namespace_id(n) for n in args.namespace_id),
-        expect_allowed=allowed,
-        expect_denied=denied,
-        contexts=tuple(args.kubeconfig_context),
+        expect_allowed=tuple(support.namespace_id(n) for n in args.expect_allowed),
+        expect_denied=tuple(support.namespace_id(n) for n in args.expect_denied),
+        contexts=tuple(args.context),
         kubeconfig=args.kubeconfig,
+        not_found_as_denied=args.not_found_as_denied,
     )
 
 
-def _check(args: argparse.Namespace, known: dict[str, str]) -> int:
+def _check(args: argparse.Namespace, known: dict[str, Any]) -> int:
     environ = os.environ
-    wanted, context_url = targets(_request(args), environ)
-    api_url = known["api_url"] = support.api_url(args.api_url or context_url, environ)
-    profile = support.profile(args.profile, environ)
-    key = find_api_key(environ, profile, interactive=sys.stdin is not None and sys.stdin.isatty())
-    shown = key_prefix(key.value)  # `rgpu_e6f69fcc…`, as every other message shows it
-    known["prefix"] = shown.rstrip("…")  # in JSON as the console lists it: `rgpu_` + 8 hex
-    results = check(wanted, api_url, key.value, environ, support.deadline(environ))
+    wanted = _request(args)
+    found = plan(wanted, environ)
+    for skipped in found.skipped:
+        print(f"rgpu-exec: warning: not checked: {skipped}.", file=sys.stderr)
+    api_url = known["api_url"] = support.api_url(args.api_url or found.api_url, environ)
+    # A --profile on the command line, else the one the contexts pass to `token` as a flag:
+    # either way it wins over REMOTEGPU_API_KEY, as it does for `token`.
+    profile_flag = args.profile or found.profile
+    profile = support.profile(profile_flag, environ)
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    key = known["key"] = find_api_key(
+        environ, profile, interactive=interactive, profile_flag=profile_flag
+    )
+    if args.api_url or not found.api_url:
+        url_source = request.api_url_source(args.api_url, environ)
+    else:
+        url_source = "the --api-url in the contexts' exec args"
+    try:
+        results = check(
+            found.targets,
+            api_url,
+            key.value,
+            environ,
+            support.deadline(environ),
+            not_found_as_denied=wanted.not_found_as_denied,
+            url_source=url_source,
+        )
+    except ApiKeyError as rejection:  # say why, and what to do for this key's source
+        raise rejected(rejection, key) from None
     if args.output == "json":
-        sys.stdout.write(render_json(results, known["prefix"], api_url))
+        sys.stdout.write(render_json(results, key, api_url))
     else:
         sys.stdout.write(
-            render_table(results, shown, api_url, terminal.colour_on(sys.stdout, environ))
+            render_table(results, key, api_url, terminal.colour_on(sys.stdout, environ))
         )
     return exit_code(results)

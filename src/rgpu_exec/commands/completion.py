@@ -8,11 +8,11 @@ from typing import Any
 
 from rgpu_exec import completion
 from rgpu_exec.commands.support import epilog
-from rgpu_exec.errors import ExitCode
+from rgpu_exec.errors import ExitCode, UsageError
 
-_EXIT_CODES = """\
-  0  the script was printed
-  2  unknown or missing shell
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  the script was printed
+  {ExitCode.USAGE}  unknown shell, or none given and the running shell could not be told
 """
 
 
@@ -21,10 +21,12 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
     parser = subparsers.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
-        description="Print a completion script for rgpu-exec and kubectl-rgpu. `kubectl rgpu "
-        "<TAB>` (kubectl 1.26+) needs no script: it uses the kubectl_complete-rgpu executable "
-        "installed beside rgpu-exec, when that is on PATH.",
+        description="Print a completion script for rgpu-exec and kubectl-rgpu, for the shell "
+        "given, else for the shell that runs the command. `kubectl rgpu <TAB>` (kubectl 1.26+) "
+        "needs no script: it uses the kubectl_complete-rgpu executable installed beside "
+        "rgpu-exec, when that is on PATH.",
         epilog=epilog(
+            'eval "$(rgpu-exec completion)"             # in ~/.bashrc or ~/.zshrc',
             'eval "$(rgpu-exec completion bash)"        # in ~/.bashrc',
             'eval "$(rgpu-exec completion zsh)"         # in ~/.zshrc, after compinit',
             "rgpu-exec completion fish > ~/.config/fish/completions/rgpu-exec.fish",
@@ -32,13 +34,22 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("shell", nargs="?", choices=completion.SHELLS, help="your shell")
+    parser.add_argument(
+        "shell",
+        nargs="?",
+        choices=completion.SHELLS,
+        help="your shell (default: the shell that runs this command)",
+    )
     parser.set_defaults(func=lambda args: run(args.shell, parser, root))
 
 
 def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.ArgumentParser) -> int:
+    shell = shell or completion.parent_shell()
     if shell is None:
-        parser.print_help(sys.stderr)
-        return ExitCode.USAGE
+        parser.print_usage(sys.stderr)
+        raise UsageError(
+            f"cannot tell which shell runs this: name it, as in `rgpu-exec completion bash` "
+            f"({', '.join(completion.SHELLS)})."
+        )
     sys.stdout.write(completion.script(shell, root))
     return ExitCode.OK

@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "the token is never shown).",
         epilog=support.epilog(
             "rgpu-exec doctor",
+            "rgpu-exec doctor --problems-only",
             "rgpu-exec doctor --profile ci --output json",
             exit_codes=_EXIT_CODES,
         ),
@@ -40,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--kubeconfig", metavar="PATH", help="inspect this kubeconfig file only (as kubectl does)"
     )
-    support.add_output(parser, '{"ok", "findings": [{"topic", "status", "detail", "fix"}]}')
+    parser.add_argument(
+        "--problems-only",
+        action="store_true",
+        help="show only the problems (and their fixes); the exit code is the same",
+    )
+    support.add_output(parser)
     support.add_api_url(parser)
     support.add_profile(parser, "keyring profile to look for a key under")
     parser.set_defaults(func=run)
@@ -50,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     options = DoctorOptions(kubeconfig=args.kubeconfig, api_url=args.api_url, profile=args.profile)
     environ = os.environ
     findings = diagnose(options, environ)
+    shown = [f for f in findings if f.status == "problem"] if args.problems_only else findings
     if args.output == "json":
-        sys.stdout.write(render_json(findings))
+        sys.stdout.write(render_json(shown))
     else:
-        sys.stdout.write(render_text(findings, terminal.colour_on(sys.stdout, environ)))
+        sys.stdout.write(render_text(shown, terminal.colour_on(sys.stdout, environ)))
     return ExitCode.PROBLEMS_FOUND if problem_count(findings) else ExitCode.OK

@@ -1,46 +1,48 @@
-"""`rgpu-exec kubeconfig generate | import | remove`: flags in, one use case, a short report.
+"""`rgpu-exec kubeconfig generate | import | list | remove`: the parsers.
 
-Imports stay light at module level (the CLI imports this to build its parser); YAML, HTTP and
-the rest load inside the command functions.
+The writing commands run in `kubeconfig_write`, `list` in `kubeconfig_list`. Imports stay light
+at module level (the CLI imports this to build its parser); YAML, HTTP and the rest load inside
+the command functions.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rgpu_exec.commands import support
-from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.errors import ExitCode, UsageError
+from rgpu_exec.commands import kubeconfig_list, kubeconfig_write, support
+from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import entries
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from rgpu_exec.kubeconfig.entries import Spec
-    from rgpu_exec.kubeconfig.usecase import Outcome, Planner
-
-_EXIT_CODES_MERGE = """  0  done (or nothing to change)
-  2  bad flags or input, a malformed or read-only kubeconfig, a lock still held
-  3  verification: no API key, or the API rejected it
-  4  verification: the key may not use that namespace, or it does not exist
-  5  verification: the RemoteGPU API is unreachable or answered nonsense
+_VERIFY_EXIT_CODES = f"""\
+  {ExitCode.API_KEY}  verification: no API key, or the API rejected it
+  {ExitCode.NAMESPACE_ACCESS}  verification: the key may not use that namespace, or there is no such
+     namespace
+  {ExitCode.API}  verification: the RemoteGPU API is unreachable or answered nonsense
 """
-_EXIT_CODES_REMOVE = """  0  removed, or there was no such context (nothing to remove)
-  2  bad flags, a malformed or read-only kubeconfig, a lock still held, or a context whose
-     user does not run rgpu-exec (without --force)
+_EXIT_CODES_MERGE = (
+    f"""\
+  {ExitCode.OK}  done (or nothing to change)
+  {ExitCode.USAGE}  bad flags or input, a malformed or read-only kubeconfig, a lock still held
 """
-_EXIT_CODES = """  0  done (or nothing to change)
-  2  bad flags or input, a malformed or read-only kubeconfig, a lock still held; remove: a
-     context rgpu-exec did not write (without --force)
-  3  generate/import verification: no API key, or the API rejected it
-  4  generate/import verification: the key may not use that namespace, or it does not exist
-  5  generate/import verification: the RemoteGPU API is unreachable or answered nonsense
+    + _VERIFY_EXIT_CODES
+)
+_EXIT_CODES_REMOVE = f"""\
+  {ExitCode.OK}  removed (or, with --ignore-not-found, there was no such context)
+  {ExitCode.USAGE}  bad flags, no such context, a malformed or read-only kubeconfig, a lock still
+     held, or a context whose user does not run rgpu-exec (without --force)
 """
+_EXIT_CODES_LIST = f"""\
+  {ExitCode.OK}  listed (maybe nothing)
+  {ExitCode.USAGE}  a malformed kubeconfig, or a --kubeconfig that does not exist
+"""
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  done (or nothing to change)
+  {ExitCode.USAGE}  bad flags or input, a malformed or read-only kubeconfig, a lock still held;
+     remove: no such context, or one rgpu-exec did not write (without --force)
+""" + _VERIFY_EXIT_CODES.replace("verification:", "generate/import verification:")
 _FILES = """files: like kubectl, --kubeconfig, else the KUBECONFIG list (an entry that exists is
 updated in the file holding it, new ones go to the first existing file), else ~/.kube/config
 (created 0600). Writes take kubectl's <file>.lock, go through a temp file and a rename (a
@@ -51,9 +53,9 @@ _MERGE_NOTE = (
     "current-context changes only with --set-current-context; the same command run twice "
     "changes nothing the second time.\n"
 )
-_REMOVE_NOTE = """current-context is cleared if it named the context. Only a context whose user
-runs rgpu-exec is removed, unless --force; a context that is not there is nothing to remove
-(exit 0, nothing written).
+_REMOVE_NOTE = """current-context is cleared if it named a removed context. Only a context whose
+user runs rgpu-exec is removed, unless --force; a context that is in no file is an error unless
+--ignore-not-found.
 """
 _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
@@ -61,13 +63,15 @@ _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     top = subparsers.add_parser(
         "kubeconfig",
-        help="add, import or remove RemoteGPU namespace contexts in your kubeconfig",
-        description="Write per-namespace kubeconfig entries that use rgpu-exec, merged safely.",
+        help="add, import, list or remove RemoteGPU namespace contexts in your kubeconfig",
+        description="Write per-namespace kubeconfig entries that use rgpu-exec, merged safely; "
+        "list and remove them.",
         epilog=support.epilog(
             f"rgpu-exec kubeconfig generate --namespace team-ml --namespace-id {_UUID} "
             "--server https://k8s.remotegpu.ai",
             "rgpu-exec kubeconfig import team-ml-kubeconfig.yaml --dry-run",
-            "rgpu-exec kubeconfig remove --context rgpu-team-ml",
+            "rgpu-exec kubeconfig list",
+            "rgpu-exec kubeconfig remove rgpu-team-ml",
             exit_codes=_EXIT_CODES,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     top.set_defaults(func=lambda _args: _usage(top))
     _add_generate(commands)
     _add_import(commands)
+    _add_list(commands)
     _add_remove(commands)
 
 
@@ -85,16 +90,18 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _parser(
-    commands: argparse._SubParsersAction[Any], name: str, summary: str, *examples: str
+    commands: argparse._SubParsersAction[Any],
+    name: str,
+    summary: str,
+    *examples: str,
+    note: str = _MERGE_NOTE,
+    exit_codes: str = _EXIT_CODES_MERGE,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=summary,
-        description=f"{summary[0].upper()}{summary[1:]}.\n\n{_FILES}"
-        + (_REMOVE_NOTE if name == "remove" else _MERGE_NOTE),
-        epilog=support.epilog(
-            *examples, exit_codes=_EXIT_CODES_REMOVE if name == "remove" else _EXIT_CODES_MERGE
-        ),
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{_FILES}{note}",
+        epilog=support.epilog(*examples, exit_codes=exit_codes),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
@@ -164,11 +171,15 @@ def _add_generate(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--server", required=True, help="the Kubernetes API server (https://)")
     ca = parser.add_mutually_exclusive_group()
-    ca.add_argument("--certificate-authority", metavar="FILE", help="PEM file of the server's CA")
+    ca.add_argument(
+        "--certificate-authority",
+        metavar="FILE",
+        help="PEM file of the server's CA (without a CA, kubectl trusts only the system's CAs)",
+    )
     ca.add_argument("--certificate-authority-data", metavar="B64", help="base64 of that PEM")
     support.add_api_url(parser)
     _add_merge_options(parser)
-    parser.set_defaults(func=_run_generate)
+    parser.set_defaults(func=kubeconfig_write.run_generate)
 
 
 def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
@@ -176,28 +187,75 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
         commands,
         "import",
         "add the namespace of a kubeconfig downloaded from the RemoteGPU console",
-        "rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml",
-        "curl ... | rgpu-exec kubeconfig import - --set-current-context",
+        "rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace",
+        'curl -fsS -H "Authorization: Bearer $SESSION" \\\n'
+        "      https://api.remotegpu.ai/v1/kubernetes/namespaces/$NS_ID/kubeconfig \\\n"
+        "      | rgpu-exec kubeconfig import - --set-current-context",
     )
-    parser.add_argument("file", metavar="FILE", help="the console's kubeconfig, or - for stdin")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="the console's kubeconfig, or the console API's JSON answer that holds it; - for "
+        "stdin",
+    )
     parser.add_argument(
         "--api-url",
         help=f"the RemoteGPU API the file must name (default: ${settings.ENV_API_URL} or "
         f"{settings.DEFAULT_API_URL}); your key is sent only to an API URL you chose, never to "
         "one a file names",
     )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="also remove the console's own context for this namespace (the one that runs curl "
+        "on every kubectl command), with its user and cluster; current-context follows",
+    )
     _add_merge_options(parser)
-    parser.set_defaults(func=_run_import)
+    parser.set_defaults(func=kubeconfig_write.run_import)
+
+
+def _add_list(commands: argparse._SubParsersAction[Any]) -> None:
+    parser = _parser(
+        commands,
+        "list",
+        "list the contexts that use rgpu-exec",
+        "rgpu-exec kubeconfig list",
+        "rgpu-exec kubeconfig list -o json",
+        note="Shows each context's namespace (name and ID), the profile and API URL its exec "
+        "args pass to `rgpu-exec token` ('(default)': $RGPU_EXEC_PROFILE / $REMOTEGPU_API_URL or "
+        "the built-in default), its command, and which is current. Writes nothing.\n",
+        exit_codes=_EXIT_CODES_LIST,
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="read this file only (as kubectl does)"
+    )
+    support.add_output(parser)
+    parser.set_defaults(func=kubeconfig_list.run)
 
 
 def _add_remove(commands: argparse._SubParsersAction[Any]) -> None:
     parser = _parser(
         commands,
         "remove",
-        "remove a context, and its user and cluster when nothing else uses them",
-        "rgpu-exec kubeconfig remove --context rgpu-team-ml --dry-run",
+        "remove contexts, and their user and cluster when nothing else uses them",
+        "rgpu-exec kubeconfig remove rgpu-team-ml --dry-run",
+        "rgpu-exec kubeconfig remove --all",
+        note=_REMOVE_NOTE,
+        exit_codes=_EXIT_CODES_REMOVE,
     )
-    parser.add_argument("--context", required=True, help="the context to remove")
+    parser.add_argument(
+        "names", nargs="*", metavar="CONTEXT", help="a context to remove (as kubectl names it)"
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="remove every context rgpu-exec manages (and nothing else)",
+    )
+    parser.add_argument(
+        "--ignore-not-found",
+        action="store_true",
+        help="a context that is in no file is no error",
+    )
     parser.add_argument(
         "--force",
         action="store_true",
@@ -205,148 +263,4 @@ def _add_remove(commands: argparse._SubParsersAction[Any]) -> None:
         "write)",
     )
     _add_target(parser)
-    parser.set_defaults(func=_run_remove)
-
-
-def _run_generate(args: argparse.Namespace) -> int:
-    namespace = entries.check_namespace(args.namespace)
-    ca_data = None
-    if args.certificate_authority:
-        ca_data = entries.ca_data_from_file(args.certificate_authority)
-    elif args.certificate_authority_data:
-        ca_data = entries.check_ca_data(args.certificate_authority_data)
-    spec = _spec(
-        args,
-        namespace=namespace,
-        namespace_id=support.namespace_id(args.namespace_id),
-        server=entries.check_server(args.server),
-        ca_data=ca_data,
-        api_url=support.api_url(args.api_url, os.environ),
-    )
-    return _merge(args, spec)
-
-
-def _run_import(args: argparse.Namespace) -> int:
-    from rgpu_exec.kubeconfig import console  # noqa: PLC0415 - ruamel
-
-    found = console.read(None if args.file == "-" else Path(args.file), sys.stdin.buffer)
-    chosen = support.api_url(args.api_url, os.environ)
-    if found.api_url.rstrip("/") != chosen:
-        source = "--api-url" if args.api_url else _default_api_url_source(os.environ)
-        raise UsageError(
-            f"the file asks for credentials from the API at {found.api_url}, but the API URL "
-            f"you chose is {chosen} ({source}). rgpu-exec sends your API key only to an API "
-            f"URL you chose, never to one a file names; nothing was sent or written. If you "
-            f"trust that API, run the import again with --api-url {found.api_url}."
-        )
-    spec = _spec(
-        args,
-        namespace=entries.check_namespace(found.namespace),
-        namespace_id=support.namespace_id(found.namespace_id),
-        server=entries.check_server(found.server),
-        ca_data=entries.check_ca_data(found.ca_data) if found.ca_data else None,
-        api_url=chosen,
-    )
-    return _merge(args, spec)
-
-
-def _default_api_url_source(environ: Mapping[str, str]) -> str:
-    if settings.api_url_from_environment(environ):
-        return f"from {settings.ENV_API_URL}"
-    return "the default"
-
-
-def _spec(args: argparse.Namespace, **facts: Any) -> Spec:
-    context = (
-        args.context if args.context is not None else entries.default_context(facts["namespace"])
-    )
-    return entries.Spec(
-        context=entries.check_context(context),
-        profile=support.profile(args.profile, os.environ),
-        exec_command=entries.exec_command(args.exec_command),
-        exec_api_version=args.exec_api_version,
-        interactive_mode=args.interactive_mode,
-        **facts,
-    )
-
-
-def _merge(args: argparse.Namespace, spec: Spec) -> int:
-    from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
-
-    planner = usecase.upsert_planner(spec.entries(), args.set_current_context)
-    hint = (
-        ""
-        if args.set_current_context
-        else (
-            f"rgpu-exec: use it with `kubectl --context {spec.context} get pods`, or make it the "
-            f"default with `kubectl config use-context {spec.context}`."
-        )
-    )
-
-    def before_writing() -> None:
-        if args.verify:
-            key = usecase.verify(spec, os.environ)
-            source = (
-                f"from {settings.ENV_API_KEY}"
-                if key.source == "env"
-                else f"keyring profile {spec.profile!r}"
-            )
-            print(
-                f"rgpu-exec: verified with {spec.api_url}: the key {key_prefix(key.value)} "
-                f"({source}) may use namespace {spec.namespace_id}."
-            )
-
-    def unchanged(files: str) -> str:
-        return f"rgpu-exec: {files} already has context {spec.context!r} as asked; nothing changed."
-
-    return _apply(args, planner, before_writing, unchanged, hint)
-
-
-def _run_remove(args: argparse.Namespace) -> int:
-    from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
-
-    planner = usecase.remove_planner(args.context, force=args.force)
-
-    def unchanged(files: str) -> str:
-        return (
-            f"rgpu-exec: there is no context {args.context!r} in {files}; nothing to remove. "
-            "(`kubectl config get-contexts` lists the contexts.)"
-        )
-
-    return _apply(args, planner, lambda: None, unchanged, "")
-
-
-def _apply(
-    args: argparse.Namespace,
-    planner: Planner,
-    check: Callable[[], None],
-    unchanged: Callable[[str], str],
-    hint: str,
-) -> int:
-    from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
-
-    done = usecase.apply(args.kubeconfig, os.environ, planner, check, dry_run=args.dry_run)
-    if done.diff is not None:
-        sys.stdout.write(done.diff)
-        changed = len(done.planned)
-        what = f"{changed} file(s) would change" if changed else "nothing would change"
-        print(f"rgpu-exec: dry run, nothing was written ({what}).", file=sys.stderr)
-        return ExitCode.OK
-    if not done.outcomes:
-        print(unchanged(", ".join(str(p) for p in done.targets.paths)))
-        return ExitCode.OK
-    for outcome in done.outcomes:
-        print(_report(outcome))
-    if hint:
-        print(hint)
-    return ExitCode.OK
-
-
-def _report(outcome: Outcome) -> str:
-    plan = outcome.plan
-    saved = (
-        f"previous content saved in {outcome.backup}"
-        if outcome.backup is not None
-        else "new file, mode 0600"
-    )
-    return f"rgpu-exec: wrote {plan.path} ({', '.join(plan.changes.lines)}; {saved})."
+    parser.set_defaults(func=kubeconfig_write.run_remove)

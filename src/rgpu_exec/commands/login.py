@@ -9,13 +9,21 @@ import sys
 from typing import Any
 
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.login import login, logout, read_key
+from rgpu_exec.credentials.login import Target, login, logout, read_key, verification_target
 from rgpu_exec.errors import ExitCode
 
-_EXIT_CODES = """\
-  0  done
-  2  bad input, or no usable OS keyring (set REMOTEGPU_API_KEY instead)
+_UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  done
+  {ExitCode.USAGE}  bad input, or no usable OS keyring (set REMOTEGPU_API_KEY instead)
 """
+_LOGIN_EXIT_CODES = (
+    _EXIT_CODES
+    + f"""  {ExitCode.API_KEY}  verification: the API rejected the key (nothing stored)
+  {ExitCode.NAMESPACE_ACCESS}  verification: the key may not use the namespace, or it does not exist
+  {ExitCode.API}  verification: the RemoteGPU API is unreachable or answered nonsense
+"""
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -24,15 +32,38 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="store an API key in the OS keyring for a profile",
         description="Store a RemoteGPU API key in the OS keyring (service 'rgpu-exec', user = the "
         "profile), so kubectl needs no key in its environment. Reads the key from stdin when it "
-        "is not a terminal, else prompts without echo. Removes the profile's cached tokens.",
+        "is not a terminal, else prompts without echo. First verifies it with one exchange for "
+        "a namespace it should reach: --namespace-id, --context, or the current kubeconfig "
+        "context when it runs rgpu-exec with this profile; a key the API rejects is not stored. "
+        "Without any such namespace, the key is stored unverified, and the output says so. "
+        "Removes the profile's cached tokens.",
         epilog=support.epilog(
-            "rgpu-exec login",
-            "pass show remotegpu/ci | rgpu-exec login --profile ci",
-            exit_codes=_EXIT_CODES,
+            f"rgpu-exec login --namespace-id {_UUID}",
+            "pass show remotegpu/ci | rgpu-exec login --profile ci --context rgpu-team-ml",
+            exit_codes=_LOGIN_EXIT_CODES,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     support.add_profile(login, "profile to store the key under")
+    login.add_argument(
+        "--namespace-id", metavar="ID", help="verify the key with a namespace it should reach"
+    )
+    login.add_argument(
+        "--context",
+        metavar="NAME",
+        help="verify it with this kubeconfig context's namespace (default: the current context, "
+        "when it runs rgpu-exec with this profile)",
+    )
+    login.add_argument(
+        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
+    )
+    support.add_api_url(login)
+    login.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="store the key without checking it with the API",
+    )
     login.set_defaults(func=_run_login)
     logout = subparsers.add_parser(
         "logout",
@@ -49,13 +80,30 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def _run_login(args: argparse.Namespace) -> int:
     environ = os.environ
     profile = support.profile(args.profile, environ)
+    verify: Target | str = "--no-verify"
+    if args.verify:  # flags and kubeconfig first: a mistake there costs no typed key
+        verify = verification_target(
+            profile,
+            environ,
+            namespace_id=support.namespace_id(args.namespace_id) if args.namespace_id else None,
+            api_url_flag=support.api_url(args.api_url, environ) if args.api_url else None,
+            context=args.context,
+            kubeconfig=args.kubeconfig,
+        )
     key = read_key(
         profile,
         stdin_is_tty=sys.stdin is not None and sys.stdin.isatty(),
         read_stdin=sys.stdin.read,
         prompt=getpass.getpass,
     )
-    login(profile, key, environ, out=print, warn=lambda msg: print(msg, file=sys.stderr))
+    login(
+        profile,
+        key,
+        environ,
+        verify=verify,
+        out=print,
+        warn=lambda msg: print(msg, file=sys.stderr),
+    )
     return ExitCode.OK
 
 

@@ -1,4 +1,4 @@
-"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output text|json]`: check a key's scope offline.
+"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output table|json]`: check a key's scope offline.
 
 The rules are the platform's (see `scopes`): a payload that passes here is one the API accepts,
 apart from namespace ownership, which only the API can know.
@@ -11,6 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="check a scope payload against the platform's rules, offline",
         description="Check a scope payload against the RemoteGPU rules without calling the API, "
         "and print it normalised (false fields dropped, namespace IDs lower-cased and "
-        "de-duplicated). Namespace ownership is checked only by the API.",
+        "de-duplicated); errors go to stderr. With --output json: one object on stdout, valid or "
+        "not. Namespace ownership is checked only by the API.",
         epilog="examples:\n"
         '  rgpu-exec scope validate \'{"kubernetes_exec": {"all_namespaces": true}}\'\n'
         "  echo '{\"all\": true}' | rgpu-exec scope validate - --output json\n\n"
@@ -53,14 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="PAYLOAD",
         help="the scope payload as JSON; `-` or nothing reads it from stdin",
     )
-    validate.add_argument(
-        "-o",
-        "--output",
-        choices=("text", "json"),
-        default="text",
-        help="text: the normalised payload, errors on stderr (default); json: one object "
-        '{"valid", "scopes", "summary"} or {"valid", "error": {"code", "message"}} on stdout',
-    )
+    support.add_output(validate)
     validate.set_defaults(func=_run_validate)
 
 

@@ -32,25 +32,21 @@ def add_api_url(parser: argparse.ArgumentParser) -> None:
 
 
 OUTPUT_FORMATS = ("table", "json")
+JSON_DOC = "its schema: docs/json-output.md"
 
 
-def add_output(parser: argparse.ArgumentParser, json_shape: str) -> None:
+def add_output(parser: argparse.ArgumentParser, json_shape: str = JSON_DOC) -> None:
     """`-o/--output {table,json}`, the same on every command that prints a report."""
     parser.add_argument(
         "-o",
         "--output",
         choices=OUTPUT_FORMATS,
         default="table",
-        type=_output_format,
-        help=f"table: aligned text for people (default); json, for scripts: {json_shape}",
+        help=f"table: for people (default); json: one document for scripts ({json_shape})",
     )
 
 
-def _output_format(value: str) -> str:
-    return "table" if value == "text" else value  # `text`: doctor's first name for `table`
-
-
-def add_profile(parser: argparse.ArgumentParser, what: str) -> None:
+def add_profile(parser: argparse._ActionsContainer, what: str) -> None:
     parser.add_argument(
         "--profile",
         help=f"{what} (default: ${settings.ENV_PROFILE} or {settings.DEFAULT_PROFILE!r})",

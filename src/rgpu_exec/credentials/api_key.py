@@ -1,4 +1,9 @@
-"""Find the API key: the environment, else the keyring, else (interactive only) a prompt."""
+"""Find the API key, and the one rule of its shape.
+
+Order: `REMOTEGPU_API_KEY`, else the keyring profile, else (interactive only) a prompt; but a
+`--profile` given as a flag beats the environment: the key then comes from that profile's
+keyring entry (or the prompt), as `hotpath.request.environment_key` decides for the cache too.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.errors import ApiKeyError, UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import request, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -50,20 +55,121 @@ def looks_like_key(value: str) -> bool:
     )
 
 
+_QUOTES = "'\"`"  # curly quotes are not ASCII: refused before this
+KEY_LENGTH = KEY_PREFIX_LENGTH + 1 + KEY_SECRET_LENGTH
+KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LENGTH} characters"
+
+
+def key_problem(value: str) -> str | None:
+    """What is wrong with a value meant as a RemoteGPU API key, or None when it has the
+    documented shape (`looks_like_key`): the one key-shape rule, in words for people. Says
+    nothing of the value itself."""
+    if looks_like_key(value):
+        return None
+    if not _header_safe(value):
+        return _NOT_HEADER_SAFE
+    if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:  # noqa: PLR2004
+        return "is wrapped in quotes, which became part of the value: set it without them"
+    if value[:1] in _QUOTES or value[-1:] in _QUOTES:
+        return "starts or ends with a quote, which became part of the value: remove it"
+    if not value.startswith(KEY_START):
+        return f"does not start with {KEY_START!r}, so it is not a RemoteGPU API key"
+    if len(value) != KEY_LENGTH:
+        return (
+            f"has {len(value)} characters where a RemoteGPU API key has {KEY_LENGTH} (cut "
+            "short, or pasted with something else)"
+        )
+    if not looks_like_remotegpu_key(value):
+        return f"does not have the shape of a RemoteGPU API key ({KEY_SHAPE})"
+    return "has characters a RemoteGPU API key never has (only letters, digits, '-' and '_')"
+
+
+def shown_prefix(value: str) -> str:
+    """` (rgpu_3f9a2c1b…)` for a value shaped like a RemoteGPU key (also inside stray quotes),
+    else nothing: the first characters of anything else may well be secret."""
+    from rgpu_exec.credentials.redact import key_prefix  # noqa: PLC0415 - redact imports us
+
+    inner = value.strip(_QUOTES)
+    return f" ({key_prefix(inner)})" if looks_like_remotegpu_key(inner) else ""
+
+
+_NOT_HEADER_SAFE = (
+    "contains spaces, line breaks or control characters (or non-ASCII ones), so it cannot be "
+    "an API key"
+)
+
+
+def _header_safe(value: str) -> bool:
+    # An HTTP header carries ASCII only: anything else cannot be a key, and must not get as far
+    # as the HTTP client (which would fail on it with an encoding error, exit 1).
+    return value.isascii() and not any(c.isspace() or not c.isprintable() for c in value)
+
+
 @dataclass(frozen=True)
 class ApiKey:
     value: str
     source: KeySource
+    profile: str | None = None  # the keyring profile it came from (source "keyring")
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
-        return f"ApiKey(source={self.source!r})"
+        return f"ApiKey(source={self.source!r}, profile={self.profile!r})"
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, as every command says it: `from REMOTEGPU_API_KEY`, `from
+        keyring profile 'ci'`, `typed at the prompt`."""
+        return describe_source(self.source, self.profile)
 
 
-def env_key(environ: Mapping[str, str]) -> ApiKey | None:
-    value = settings.api_key(environ)
+def rejected(exc: ApiKeyError, key: ApiKey) -> ApiKeyError:
+    """The API's rejection of `key`, with the remedy for where the key came from: while
+    REMOTEGPU_API_KEY is set it wins over the keyring, so `rgpu-exec login` would not help."""
+    from rgpu_exec.token import api_contract  # noqa: PLC0415 - pydantic, loaded by now
+
+    page = api_contract.KEYS_CONSOLE_PAGE
+    if key.source == "env":
+        remedy = (
+            f"The key is {key.origin}, which wins over the keyring: set it to a valid key "
+            f"with Kubernetes access (from {page}), or unset it to use the keyring."
+        )
+    elif key.source == "keyring":
+        profile = key.profile or "default"
+        remedy = (
+            f"The key is {key.origin}: store a valid one with `rgpu-exec login --profile "
+            f"{profile}` (create it with Kubernetes access in {page})."
+        )
+    else:
+        remedy = (
+            f"The key was {key.origin}: type a valid one, or store one with `rgpu-exec login` "
+            f"(create it with Kubernetes access in {page})."
+        )
+    return exc.with_remedy(remedy)
+
+
+def describe_source(source: KeySource, profile: str | None) -> str:
+    if source == "env":
+        return f"from {settings.ENV_API_KEY}"
+    if source == "keyring":
+        return f"from keyring profile {profile!r}"
+    return "typed at the prompt"
+
+
+def env_key(environ: Mapping[str, str], profile_flag: str | None = None) -> ApiKey | None:
+    """The key from `REMOTEGPU_API_KEY`, checked against the key shape (a UsageError says what
+    is wrong with it); None when unset, or when `--profile` names a profile (a flag beats the
+    environment: `request.environment_key`)."""
+    value = request.environment_key(profile_flag, environ)
     if value is None:
         return None
-    check_key_format(value, f"{settings.ENV_API_KEY}")
+    problem = key_problem(value)
+    if problem == _NOT_HEADER_SAFE:
+        check_key_format(value, settings.ENV_API_KEY)
+    if problem:
+        raise UsageError(
+            f"{settings.ENV_API_KEY}{shown_prefix(value)} {problem}. Nothing was sent. Set it to "
+            f"the key exactly as the console showed it ({KEY_SHAPE}), e.g. `export "
+            f"{settings.ENV_API_KEY}=rgpu_…` in a shell, or the bare value in a CI secret."
+        )
     return ApiKey(value, "env")
 
 
@@ -78,12 +184,11 @@ def _terminal_available() -> bool:
 
 
 def check_key_format(value: str, where: str) -> None:
-    # An HTTP header carries ASCII only: anything else cannot be a key, and must not get as far
-    # as the HTTP client (which would fail on it with an encoding error, exit 1).
-    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+    """Refuse what no HTTP header can carry (a looser rule than `key_problem`, for keys the user
+    chose to store as they are)."""
+    if not _header_safe(value):
         raise UsageError(
-            f"{where} contains spaces, line breaks or control characters (or non-ASCII ones), "
-            "so it cannot be an API key. Copy the key again from where you saved it when you "
+            f"{where} {_NOT_HEADER_SAFE}. Copy the key again from where you saved it when you "
             "created it."
         )
 
@@ -93,16 +198,20 @@ def find_api_key(
     profile: str,
     *,
     interactive: bool,
+    profile_flag: str | None = None,
     keyring_get: Callable[[str], str | None] | None = None,
     prompt: Callable[[str], str] | None = None,
 ) -> ApiKey:
-    key = env_key(environ)
+    """The key to use. `profile` is the resolved profile; `profile_flag` the `--profile` given
+    on the command line (or in a kubeconfig's exec args), which makes the profile win over the
+    environment."""
+    key = env_key(environ, profile_flag)
     if key is not None:
         return key
     stored = (keyring_get or keyring_store.get_key)(profile)
     if stored:
         check_key_format(stored, f"The key in the keyring (profile {profile!r})")
-        return ApiKey(stored, "keyring")
+        return ApiKey(stored, "keyring", profile)
     if interactive and (prompt is not None or _terminal_available()):
         try:
             typed = (prompt or getpass.getpass)(
@@ -117,9 +226,16 @@ def find_api_key(
                     "rgpu-exec: tip: run `rgpu-exec login` to keep the key in your keyring.",
                     file=sys.stderr,
                 )
-            return ApiKey(typed, "prompt")
+            return ApiKey(typed, "prompt", profile)
     from rgpu_exec.token import api_contract  # noqa: PLC0415 - pydantic only when it is needed
 
+    if profile_flag and settings.api_key(environ) is not None:
+        raise ApiKeyError(
+            f"no API key in the keyring for profile {profile!r}. {settings.ENV_API_KEY} is set, "
+            f"but --profile {profile} takes precedence over it: store the profile's key with "
+            f"`rgpu-exec login --profile {profile}`, or drop --profile (from the command, or "
+            f"from the kubeconfig's exec args) to use {settings.ENV_API_KEY}."
+        )
     raise ApiKeyError(
         f"no RemoteGPU API key found (profile {profile!r}). Either export {settings.ENV_API_KEY}, "
         f"or store a key in your keyring once with `rgpu-exec login`. Keys are created in "

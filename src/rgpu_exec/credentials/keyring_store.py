@@ -90,6 +90,35 @@ def _unavailable(problem: str, outcome: str) -> KeyringUnavailableError:
     )
 
 
+_SECRET_SERVICE = "keyring.backends.SecretService.Keyring"  # noqa: S105 - a class name
+
+
+def list_profiles() -> list[str] | None:
+    """The profiles that hold a key, when the backend can list its entries (the Secret Service
+    can search them by service); None when it cannot (keyring's API has no listing). Never
+    raises; never reads a key."""
+    try:
+        import keyring  # noqa: PLC0415
+
+        backend = keyring.get_keyring()
+        for candidate in getattr(backend, "backends", None) or [backend]:  # a chainer, or one
+            if _qualified(candidate) == _SECRET_SERVICE:
+                collection = candidate.get_preferred_collection()
+                items = collection.search_items({"service": SERVICE})
+                names = {item.get_attributes().get("username") for item in items}
+                return sorted(name for name in names if name)
+    except Exception as exc:
+        log.debug("cannot list the keyring's entries (%s)", type(exc).__name__)
+    return None
+
+
+def check_usable(environ: Mapping[str, str] | None = None) -> None:
+    """Raise KeyringUnavailableError (nothing stored) when no backend can keep a key."""
+    problem = backend_problem(environ)
+    if problem:
+        raise _unavailable(problem, _NOT_STORED)
+
+
 def set_key(profile: str, value: str) -> str:
     """Store the key for `profile`; the backend's name. Raises KeyringUnavailableError."""
     problem = backend_problem()

@@ -23,12 +23,23 @@ class _RedactingFormatter(logging.Formatter):
         )
 
 
-def configure(environ: Mapping[str, str]) -> None:
+LEVELS = ("debug", "info")
+
+
+def configure(environ: Mapping[str, str]) -> str | None:
+    """Log to stderr as `RGPU_EXEC_LOG` asks; or why its value is refused (a usage error: a
+    typo such as `verbose` must not silently log nothing). The cache-hit path never reads it."""
     level = settings.log_level(environ)
-    if level not in ("debug", "info"):
-        return
+    if not level:
+        return None
+    if level not in LEVELS:
+        return (
+            f"{settings.ENV_LOG}={level!r} is not a log level: set it to debug (each step) or "
+            "info, or unset it."
+        )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter("rgpu-exec: %(levelname)s: %(name)s: %(message)s"))
     root = logging.getLogger("rgpu_exec")
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if level == "debug" else logging.INFO)
+    return None

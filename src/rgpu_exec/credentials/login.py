@@ -1,18 +1,26 @@
 """The use cases of `rgpu-exec login` and `logout`: keep a profile's API key in the OS keyring.
 
+`login` first proves the key with one exchange for a namespace it should reach (`--namespace-id`,
+or the current kubeconfig context when it runs rgpu-exec with that profile), as `gh auth login`
+checks a token: a key the API rejects is not stored.
+
 Both purge the profile's cached tokens, so a new key never serves a token issued to the old one
 (the cache knows a keyring key only by its profile name, never by the key itself).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import check_key_format, looks_like_key
+from rgpu_exec.credentials.api_key import KEY_SHAPE, check_key_format, looks_like_key
 from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.errors import RgpuExecError, UsageError
+from rgpu_exec.hotpath import request, settings, token_cache
+from rgpu_exec.kubeconfig import listing
+from rgpu_exec.kubeconfig.listing import namespace_label
+from rgpu_exec.token import cache_files
 from rgpu_exec.token.cache_dir import cache_directory
 
 if TYPE_CHECKING:
@@ -41,30 +49,115 @@ def read_key(
     return value
 
 
+@dataclass(frozen=True)
+class Target:
+    """The namespace a new key is verified against, and where that came from."""
+
+    api_url: str
+    namespace_id: str
+    namespace: str | None = None
+    context: str | None = None  # the kubeconfig context it was taken from
+
+    @property
+    def label(self) -> str:
+        return namespace_label(self.namespace, self.namespace_id)
+
+
+def verification_target(
+    profile: str,
+    environ: Mapping[str, str],
+    *,
+    namespace_id: str | None,
+    api_url_flag: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+) -> Target | str:
+    """What to verify a key for `profile` against: `--namespace-id`, else the context named
+    (`--context`), else the current context when it runs rgpu-exec with this profile; or why
+    there is nothing to verify against. Flags are validated already, except the context."""
+    if namespace_id is not None:
+        return Target(_api_url(api_url_flag, environ), namespace_id)
+    try:
+        config, managed = listing.load(kubeconfig, environ)
+    except UsageError as exc:
+        if context is not None:
+            raise
+        return f"the kubeconfig cannot be read ({exc.message.rstrip('.')})"
+    name = context or config.current_context
+    found = next((c for c in managed if c.name == name), None)
+    if context is not None and found is None:
+        what = "does not run rgpu-exec" if name in config.contexts else "is not in the kubeconfig"
+        raise UsageError(f"context {name!r} {what}; give --namespace-id instead.")
+    if found is None:
+        return (
+            "no namespace to verify it against (give --namespace-id, or make a context that runs "
+            "rgpu-exec current)"
+        )
+    if found.problem or found.namespace_id is None:
+        if context is not None:
+            raise UsageError(f"context {name!r}: {found.problem}; give --namespace-id instead.")
+        return f"the current context {name!r} cannot be used to verify it ({found.problem})"
+    if context is None and settings.profile(found.profile, environ) != profile:
+        return (
+            f"the current context {name!r} uses another profile "
+            f"({settings.profile(found.profile, environ)!r}); give --namespace-id to verify it"
+        )
+    url = _api_url(api_url_flag or found.api_url, environ)
+    return Target(url, found.namespace_id, found.namespace, found.name)
+
+
+def _api_url(flag: str | None, environ: Mapping[str, str]) -> str:
+    url, problem = request.resolve_api_url(flag, environ)
+    if problem:
+        raise UsageError(problem)
+    return url
+
+
 def login(
     profile: str,
     key: str,
     environ: Mapping[str, str],
     *,
+    verify: Target | str,
     out: Callable[[str], None],
     warn: Callable[[str], None],
 ) -> None:
+    """Store the key, after one exchange that proves it (unless `verify` says why not): a key
+    the API rejects is not stored, and the error keeps the exchange's exit code."""
     prefix = key_prefix(key)
     if not looks_like_key(key):
         warn(
-            f"rgpu-exec: warning: {prefix} does not look like a RemoteGPU API key (rgpu_, 8 hex "
-            "characters, _, 32 characters); storing it anyway. Check you copied the whole key."
+            f"rgpu-exec: warning: {prefix} does not look like a RemoteGPU API key ({KEY_SHAPE}); "
+            "storing it anyway. Check you copied the whole key."
+        )
+    keyring_store.check_usable(environ)  # before spending an exchange on a key it cannot keep
+    if isinstance(verify, Target):
+        from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
+
+        try:
+            exchange_once(verify.api_url, key, verify.namespace_id, environ)
+        except RgpuExecError as exc:
+            exc.message = (
+                f"the key {prefix} was not stored: {exc.message} (`rgpu-exec login --no-verify` "
+                "stores a key without this check.)"
+            )
+            raise
+        source = f" (context {verify.context!r})" if verify.context else ""
+        out(
+            f"rgpu-exec: verified with {verify.api_url}: the key {prefix} may use namespace "
+            f"{verify.label}{source}."
         )
     backend = keyring_store.set_key(profile, key)
     removed = purge_profile(profile, environ)
+    unverified = f" It was stored unverified: {verify}." if isinstance(verify, str) else ""
     out(
         f"rgpu-exec: stored the API key {prefix} for profile {profile!r} in the OS keyring "
-        f"({backend}, service {keyring_store.SERVICE!r}){_removed(removed)}."
+        f"({backend}, service {keyring_store.SERVICE!r}){_removed(removed)}.{unverified}"
     )
     if settings.api_key(environ) is not None:
         warn(
             f"rgpu-exec: note: {settings.ENV_API_KEY} is set in this shell and takes precedence "
-            "over the keyring: unset it to use the stored key."
+            f"over the keyring unless --profile is given: unset it to use the stored key."
         )
 
 
@@ -92,10 +185,10 @@ def purge_profile(profile: str, environ: Mapping[str, str]) -> int:
     identity = token_cache.profile_identity(profile)
     stems = [
         stem
-        for stem, entry in token_cache.iter_entries(directory)
+        for stem, entry in cache_files.iter_entries(directory)
         if entry is not None and entry.key.identity == identity
     ]
-    return token_cache.purge(directory, stems)
+    return cache_files.purge(directory, stems)
 
 
 def _removed(count: int) -> str:

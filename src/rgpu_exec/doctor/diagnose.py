@@ -6,8 +6,9 @@ replaying), each API (reachable, and clock skew from its `Date` header), kubectl
 contexts that use rgpu-exec, kuberc's credential plugin policy, and finally whether the current
 context's key may use its namespace. Each problem comes with its fix.
 
-The checks live in `local` (no network), `network` (the API probes and the access check) and
-`kube` (kubeconfig and kuberc); this module decides which run, in what order, on what.
+The checks live in `local` (no network), `network` (the keyless API probes), `access` (the one
+exchange) and `kube` (kubeconfig and kuberc); this module decides which run, in what order, on
+what.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.doctor import kube, local, network
+from rgpu_exec.doctor import access, kube, local, network
 from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.hotpath import request, settings
 
@@ -45,7 +46,9 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
         fix = f"set {source} to 1-64 letters, digits, '.', '_' or '-'"
         findings.append(Finding("API key", "problem", refused.rstrip("."), fix))
     else:
-        findings += local.key_findings(environ, profile, keyring_usable=keyring_usable)
+        findings += local.key_findings(
+            environ, profile, keyring_usable=keyring_usable, profile_flag=options.profile
+        )
     findings += local.keyring_findings(environ)
     settings_found = local.settings_findings(environ, options.api_url)
     findings += settings_found
@@ -64,7 +67,7 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
     findings += local.kubectl_findings(environ)
     findings += report.findings
     findings += kube.kuberc_findings(environ, report.commands)
-    findings += network.access_findings(
+    findings += access.access_findings(
         report,
         environ,
         listed=findings,

@@ -19,6 +19,7 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
+from rgpu_exec.kubeconfig.listing import exec_environment, namespace_label
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,6 +44,7 @@ class PluginContext:
     environ: Mapping[str, str]  # the doctor's environment with the exec stanza's `env` on top
     api_url: str  # as `token` chooses it: --api-url in the args, else the environment
     exchangeable: bool  # the stanza's args name a valid namespace ID, profile and API URL
+    namespace: str | None = None  # the context's namespace (its name)
 
 
 @dataclass
@@ -104,7 +106,7 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
         if resolved:
             report.commands.append(resolved)
         report.findings += _context_findings(name, config, context, user, call, resolved)
-        report.contexts.append(_plugin_context(name, user, call, environ))
+        report.contexts.append(_plugin_context(name, context, user, call, environ))
     if not report.contexts and not report.findings:
         report.findings.append(
             Finding(
@@ -124,13 +126,9 @@ _ADD_CONTEXT = (
 
 
 def _plugin_context(
-    name: str, user: Entry, call: PluginCall, environ: Mapping[str, str]
+    name: str, context: Entry, user: Entry, call: PluginCall, environ: Mapping[str, str]
 ) -> PluginContext:
-    exec_env = user.body["exec"].get("env")
-    merged = dict(environ)
-    for item in exec_env if isinstance(exec_env, list) else []:  # kubectl sets these on top
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            merged[item["name"]] = str(item.get("value", ""))
+    merged = exec_environment(user, environ)  # kubectl sets the stanza's `env` on top
     api_url = settings.api_url(call.api_url, merged)
     # The stanza's own faults; an API URL from the environment is the settings check's business.
     exchangeable = (
@@ -139,7 +137,9 @@ def _plugin_context(
         and (call.api_url is None or settings.url_problem(call.api_url) is None)
         and settings.valid_profile(settings.profile(call.profile, merged))
     )
-    return PluginContext(name, call, merged, api_url, exchangeable)
+    namespace = context.body.get("namespace")
+    namespace = namespace if isinstance(namespace, str) and namespace else None
+    return PluginContext(name, call, merged, api_url, exchangeable, namespace)
 
 
 def _context_findings(  # noqa: PLR0917
@@ -209,7 +209,9 @@ def _context_findings(  # noqa: PLR0917
         )
     if problems:
         return problems
-    detail = f"{where}: runs {resolved}, namespace {call.namespace_id}"
+    namespace = context.body.get("namespace")
+    label = namespace_label(namespace if isinstance(namespace, str) else None, call.namespace_id)
+    detail = f"{where}: runs {resolved}, namespace {label}"
     return [Finding("kubeconfig", "ok", detail)]
 
 

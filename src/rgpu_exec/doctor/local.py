@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import looks_like_key
+from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.doctor.findings import Finding
-from rgpu_exec.hotpath import settings, token_cache
-from rgpu_exec.token import cache_dir
+from rgpu_exec.hotpath import request, settings, token_cache
+from rgpu_exec.token import cache_dir, cache_files
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,40 +38,56 @@ CA_VARIABLES = tuple(f"{variable} " for variable, _ in CA_FILES)
 
 
 def key_findings(
-    environ: Mapping[str, str], profile: str, *, keyring_usable: bool = True
+    environ: Mapping[str, str],
+    profile: str,
+    *,
+    keyring_usable: bool = True,
+    profile_flag: str | None = None,
 ) -> list[Finding]:
-    env_key = settings.api_key(environ)
+    """Which key `token` would use, and from where (`--profile` beats the environment)."""
+    env_key = request.environment_key(profile_flag, environ)
     stored = keyring_store.get_key(profile)
     if env_key is not None:
-        findings = [Finding("API key", "ok", f"{settings.ENV_API_KEY}: {key_prefix(env_key)}")]
-        if not looks_like_key(env_key) or any(c.isspace() for c in env_key):
+        problem = key_problem(env_key)
+        if problem:
             findings = [
                 Finding(
                     "API key",
                     "problem",
-                    f"{settings.ENV_API_KEY} ({key_prefix(env_key)}) does not look like a "
-                    "RemoteGPU API key",
-                    "copy the whole key again (rgpu_, 8 hex characters, _, 32 characters)",
+                    f"{settings.ENV_API_KEY}{shown_prefix(env_key)} {problem}",
+                    f"set it to the whole key exactly as the console showed it ({KEY_SHAPE})",
                 )
             ]
+        else:
+            source = describe_source("env", None)
+            findings = [Finding("API key", "ok", f"key {key_prefix(env_key)} {source}")]
         if stored:
             findings.append(
                 Finding(
                     "API key",
                     "note",
                     f"the keyring also holds {key_prefix(stored)} for profile {profile!r}; "
-                    f"{settings.ENV_API_KEY} wins while it is set",
+                    f"{settings.ENV_API_KEY} wins while it is set (unless --profile is given)",
                 )
             )
         return findings
     if stored:
-        return [Finding("API key", "ok", f"keyring, profile {profile!r}: {key_prefix(stored)}")]
+        detail = f"key {key_prefix(stored)} {describe_source('keyring', profile)}"
+        if settings.api_key(environ) is not None:
+            detail += f" (--profile wins over {settings.ENV_API_KEY}, which is set too)"
+        return [Finding("API key", "ok", detail)]
+    detail = (
+        f"no key: the keyring holds none for profile {profile!r}, and --profile wins over "
+        f"{settings.ENV_API_KEY}"
+        if settings.api_key(environ) is not None
+        else f"no key: {settings.ENV_API_KEY} is unset and the keyring holds none for profile "
+        f"{profile!r}"
+    )
     return [
         Finding(
             "API key",
             "problem",
-            f"no key: {settings.ENV_API_KEY} is unset and the keyring holds none for profile "
-            f"{profile!r}",
+            detail,
             no_key_fix(profile, keyring_usable),
         )
     ]
@@ -189,11 +205,11 @@ def cache_findings(environ: Mapping[str, str], now: float) -> list[Finding]:
     if not Path(directory).is_dir():
         return [Finding("cache", "ok", f"{directory} (created on first use)")]
     mode = stat.S_IMODE(Path(directory).stat().st_mode)
-    entries = [e for _, e in token_cache.iter_entries(directory) if e is not None]
+    entries = [e for _, e in cache_files.iter_entries(directory) if e is not None]
     fresh = sum(e.fresh(now) for e in entries)
     tokens = f"{len(entries)} token{'s' if len(entries) != 1 else ''}"
     findings = [Finding("cache", "ok", f"{directory} (mode {mode:04o}; {tokens}, {fresh} fresh)")]
-    for stem in token_cache.stems_in(directory):
+    for stem in cache_files.stems_in(directory):
         failure = token_cache.read_failure(directory, stem, now)
         if failure is not None:  # kubectl's retries get this again instead of a new exchange
             message = " ".join(failure.message.split()).removeprefix("rgpu-exec: ")

@@ -16,7 +16,7 @@ _TONES: dict[Status, str] = {"ok": "green", "note": "yellow", "problem": "red"}
 
 
 def render_text(findings: list[Finding], colour: bool) -> str:
-    width = max(len(f.topic) for f in findings)
+    width = max((len(f.topic) for f in findings), default=0)
     lines = []
     for f in findings:
         status = f.status.upper() if f.status == "problem" else f.status
@@ -26,7 +26,7 @@ def render_text(findings: list[Finding], colour: bool) -> str:
             lines.append(f"{'':<8} {'':<{width}}  fix: {f.fix}")
     problems = problem_count(findings)
     verdict = "no problems found" if not problems else f"{problems} problem(s) found"
-    return "\n".join([*lines, "", f"rgpu-exec doctor: {verdict}.", ""])
+    return "\n".join([*lines, *([""] if lines else []), f"rgpu-exec doctor: {verdict}.", ""])
 
 
 def render_json(findings: list[Finding]) -> str:

@@ -73,14 +73,32 @@ def resolve(
     deadline, problem = resolve_deadline(environ)
     if problem:
         return problem
-    identity = token_cache.identity(settings.api_key(environ), profile)
+    identity = token_cache.identity(environment_key(profile_flag, environ), profile)
     return TokenRequest(api_url, namespace_id, profile, deadline, identity)
+
+
+def environment_key(profile_flag: str | None, environ: Mapping[str, str]) -> str | None:
+    """The key `REMOTEGPU_API_KEY` gives a request, if any: none when `--profile` names a
+    profile, since a flag beats the environment (that profile's keyring key is used, and cached
+    under the profile's name); else the variable's value (None when unset)."""
+    return None if profile_flag else settings.api_key(environ)
 
 
 def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
     """`--api-url` > `REMOTEGPU_API_URL` > the public API; and why it is refused, if it is."""
     url = settings.api_url(flag, environ)
     return url, api_url_problem(url)
+
+
+def api_url_source(flag: str | None, environ: Mapping[str, str]) -> str:
+    """Where `resolve_api_url` took the URL from, in words for a message about it."""
+    if flag:
+        if settings.exec_info(environ) is not None:  # kubectl ran us: the flag is in its file
+            return "the --api-url in your kubeconfig's exec args"
+        return "--api-url"
+    if settings.api_url_from_environment(environ):
+        return settings.ENV_API_URL
+    return "the default API URL"
 
 
 def api_url_problem(url: str) -> str | None:

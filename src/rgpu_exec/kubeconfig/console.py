@@ -1,4 +1,5 @@
-"""Read a kubeconfig downloaded from the RemoteGPU console (shape: docs/api-contract.md).
+"""Read a kubeconfig downloaded from the RemoteGPU console (shape: docs/api-contract.md), as
+the file the console downloads or as the console API's JSON answer that wraps it.
 
 It holds one cluster (server, CA data), one context (`namespace: <name>`) and one user whose
 exec stanza runs `sh -c "curl ... <api>/v1/kubernetes/namespaces/<id>/exec-credential"`. We
@@ -9,6 +10,7 @@ itself is not copied (it has no cache and calls the API before every kubectl com
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +68,24 @@ def read(path: Path | None, stdin: BinaryIO) -> ConsoleKubeconfig:
     return parse(text, where, base)
 
 
+def unwrap(text: str, where: str) -> tuple[str, str]:
+    """The kubeconfig text, also out of the console API's JSON answer
+    (`{"namespace", "filename", "kubeconfig"}`, what `curl …/kubeconfig` prints); and where it
+    was read from, for messages. Anything else is taken as the kubeconfig itself."""
+    if not text.lstrip().startswith("{"):
+        return text, where
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return text, where  # not JSON: the YAML reader says what is wrong with it
+    inner = answer.get("kubeconfig") if isinstance(answer, dict) else None
+    if not isinstance(inner, str) or "clusters" in answer:
+        return text, where  # a kubeconfig written as JSON
+    return inner, f"{where} (the console API's JSON answer)"
+
+
 def parse(text: str, where: str, base_dir: Path) -> ConsoleKubeconfig:
+    text, where = unwrap(text, where)
     doc = Document.parse(text, where, fix=SOURCE_FIX)
     context = _the_context(doc, where)
     body = context.get("context") or {}
@@ -102,14 +121,27 @@ def _the_context(doc: Document, where: str) -> dict[str, Any]:
     return chosen
 
 
-def _exchange_target(user: dict[str, Any], where: str) -> tuple[str, str]:
-    exec_ = user.get("exec") or {}
-    words = [str(exec_.get("command", "")), *(str(a) for a in exec_.get("args") or [])]
+def exchange_target(user: Any) -> tuple[str, str] | None:
+    """(API base URL, namespace ID) of a user (the body under `user:`) whose exec stanza calls
+    the RemoteGPU exchange endpoint itself, as the console's curl stanza does; else None."""
+    exec_ = user.get("exec") if isinstance(user, dict) else None
+    if not isinstance(exec_, dict):
+        return None
+    args = exec_.get("args")
+    args = args if isinstance(args, list) else []
+    words = [str(exec_.get("command", "")), *(str(a) for a in args)]
     for word in words:
         for url in _URL.findall(word):
             match = _EXCHANGE.search(url.split("?", 1)[0])
             if match and looks_like_uuid(match.group("id")):
                 return url[: match.start()].rstrip("/"), match.group("id")
+    return None
+
+
+def _exchange_target(user: dict[str, Any], where: str) -> tuple[str, str]:
+    found = exchange_target(user)
+    if found is not None:
+        return found
     raise _not_console(
         where,
         "its user's exec stanza does not call the RemoteGPU exchange endpoint "

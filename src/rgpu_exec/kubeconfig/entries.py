@@ -75,12 +75,18 @@ class Spec:
             ),
         ]
 
+    @property
+    def profile_flag(self) -> str | None:
+        """The `--profile` the exec args pass to `token` (only a profile other than the
+        default is written), which makes that profile's key win over `REMOTEGPU_API_KEY`."""
+        return self.profile if self.profile != settings.DEFAULT_PROFILE else None
+
     def exec_stanza(self) -> dict[str, object]:
         args = ["token", "--namespace-id", self.namespace_id]
         if self.api_url != settings.DEFAULT_API_URL:
             args += ["--api-url", self.api_url]
-        if self.profile != settings.DEFAULT_PROFILE:
-            args += ["--profile", self.profile]
+        if self.profile_flag:
+            args += ["--profile", self.profile_flag]
         return {
             "apiVersion": EXEC_API_VERSIONS[self.exec_api_version],
             "command": self.exec_command,

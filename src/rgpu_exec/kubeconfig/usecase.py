@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.credentials.api_key import ApiKey, find_api_key
-from rgpu_exec.errors import RgpuExecError, UsageError
-from rgpu_exec.hotpath import settings
-from rgpu_exec.kubeconfig import entries, files, merge
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
+from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
+from rgpu_exec.kubeconfig import files, merge
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.files import Targets
+    from rgpu_exec.kubeconfig.planners import Planner
 
-Planner = Callable[["Targets", dict["Path", Document]], dict["Path", list[merge.Edit]]]
 _PLAN_ATTEMPTS = 3
 
 
@@ -108,7 +106,8 @@ _SECRET_LINE = re.compile(
 
 def diff(plans: list[FilePlan]) -> str:
     """The unified diff of every file that would change, secret values masked (also those of
-    entries rgpu-exec does not touch, which show up as context lines)."""
+    entries rgpu-exec does not touch, which show up as context lines) and certificates cut to
+    their start and size (`LS0t…(1.2 KB)`)."""
     out = []
     for item in plans:
         before = (item.before or "").splitlines(keepends=True)
@@ -119,13 +118,30 @@ def diff(plans: list[FilePlan]) -> str:
     return "".join(out)
 
 
+# Certificates (base64 PEM, kilobytes on one line): shown by their start and size.
+_CERTIFICATE_LINE = re.compile(
+    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>certificate-authority-data|client-certificate-data)"
+    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#]{16,})(?P<end>\s*(?:#.*)?)$"
+)
+_SHOWN_CERTIFICATE = 4  # `LS0t`: base64 of `---`, how every PEM starts
+
+
 def _masked(line: str) -> str:
     if line.startswith(("+++ ", "--- ", "@@ ")):
         return line
     match = _SECRET_LINE.match(line)
-    if match is None:
-        return line
-    return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
+    if match is not None:
+        return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
+    match = _CERTIFICATE_LINE.match(line)
+    if match is not None:
+        value = match["value"]
+        short = f"{value[:_SHOWN_CERTIFICATE]}…({_size(len(value))})"
+        return f"{match['lead']}{match['key']}{match['sep']}{short}{match['end']}"
+    return line
+
+
+def _size(length: int) -> str:
+    return f"{length / 1024:.1f} KB" if length >= 1024 else f"{length} B"  # noqa: PLR2004
 
 
 def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
@@ -150,100 +166,17 @@ def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
     )
 
 
-def upsert_planner(entries: list[merge.Entry], set_current: bool) -> Planner:
-    """An entry that exists is updated in the first file that holds it; a new one, and
-    `current-context`, go to the default file."""
-
-    def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
-        edits: dict[Path, list[merge.Edit]] = {}
-        for entry in entries:
-            home = _holder(targets, docs, entry.kind, entry.name) or targets.default
-            edits.setdefault(home, []).append(merge.Upsert(entry))
-        if set_current:
-            context = next(e.name for e in entries if e.kind == "context")
-            edits.setdefault(targets.default, []).append(merge.SetCurrentContext(context))
-        return edits
-
-    return planner
-
-
-def remove_planner(context: str, force: bool = False) -> Planner:
-    """The context goes; its user and cluster too when no other context (in any file) uses
-    them; `current-context` is cleared where it names it. No such context: nothing to do. A
-    context whose user does not run rgpu-exec is refused unless `force`."""
-
-    def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
-        home = _holder(targets, docs, "context", context)
-        if home is None:
-            return {}
-        found = docs[home].find("context", context) or {}
-        body = found.get("context") or {}
-        if not force:
-            _check_ours(targets, docs, context, body.get("user"))
-        edits: dict[Path, list[merge.Edit]] = {home: [merge.Remove("context", context)]}
-        for kind in ("user", "cluster"):
-            name = body.get(kind)
-            if not isinstance(name, str) or _uses(docs, home, context, kind, name):
-                continue
-            holder = _holder(targets, docs, kind, name)
-            if holder is not None:
-                edits.setdefault(holder, []).append(merge.Remove(kind, name))
-        current = next((p for p in targets.paths if docs[p].current_context), None)
-        if current is not None and docs[current].current_context == context:
-            edits.setdefault(current, []).append(merge.SetCurrentContext(""))
-        return edits
-
-    return planner
-
-
-def _check_ours(targets: Targets, docs: dict[Path, Document], context: str, user: object) -> None:
-    """Refuse to remove a context rgpu-exec did not write: its user must run rgpu-exec."""
-    if not isinstance(user, str) or not user:
-        why = "it names no user"
-    else:
-        holder = _holder(targets, docs, "user", user)
-        found = docs[holder].find("user", user) if holder is not None else None
-        problem = "does not exist" if found is None else entries.foreign_exec(found.get("user"))
-        if problem is None:
-            return
-        why = f"its user {user!r} {problem}"
-    raise UsageError(
-        f"context {context!r} was not written by rgpu-exec: {why}. rgpu-exec removes only the "
-        f"contexts it manages; to remove this one anyway (with its user and cluster when no "
-        f"other context uses them), add --force, or use `kubectl config delete-context "
-        f"{context}`. Nothing was changed."
-    )
-
-
-def _holder(
-    targets: Targets, docs: dict[Path, Document], kind: merge.Kind, name: str
-) -> Path | None:
-    return next((p for p in targets.paths if docs[p].find(kind, name) is not None), None)
-
-
-def _uses(
-    docs: dict[Path, Document], home: Path, context: str, kind: merge.Kind, name: str
-) -> bool:
-    """Whether any context other than the one being removed points at this user or cluster."""
-    for path, doc in docs.items():
-        for item in doc.items("context"):
-            if path == home and item.get("name") == context:
-                continue
-            body = item.get("context")
-            if isinstance(body, dict) and body.get(kind) == name:
-                return True
-    return False
-
-
-def verify(spec: Spec, environ: Mapping[str, str]) -> ApiKey:
+def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL") -> ApiKey:
     """One exchange with the key the exec stanza will use (which it returns); failures say
     nothing was written."""
-    from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415
+    from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
 
     try:
-        key = find_api_key(environ, spec.profile, interactive=False)
-        deadline = settings.deadline(environ) or settings.DEFAULT_DEADLINE
-        Exchanger(spec.api_url, key.value, environ, deadline=deadline).exchange(spec.namespace_id)
+        key = find_api_key(environ, spec.profile, interactive=False, profile_flag=spec.profile_flag)
+        try:
+            exchange_once(spec.api_url, key.value, spec.namespace_id, environ, url_source)
+        except ApiKeyError as rejection:
+            raise rejected(rejection, key) from None
     except RgpuExecError as exc:
         exc.message = (
             f"verification failed, so nothing was written: {exc.message} (--no-verify writes "

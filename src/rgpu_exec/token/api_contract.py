@@ -13,6 +13,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS
 
 API_KEY_HEADER = "x-api-key"
+# The exchange's 404 code for a namespace the key's account does not have.
+NAMESPACE_NOT_FOUND = "namespace_not_found"
 # Assumed: the docs do not publish the exchange path.
 EXCHANGE_PATH = "/v1/kubernetes/namespaces/{namespace_id}/exec-credential"
 # Where users create and manage keys, named in messages.

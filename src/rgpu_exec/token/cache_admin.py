@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from rgpu_exec.hotpath import token_cache
+from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials.api_key import describe_source
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.hotpath import settings, token_cache
 from rgpu_exec.hotpath.exec_credential import rfc3339
+from rgpu_exec.token import cache_files
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rgpu_exec.hotpath.token_cache import Entry
 
 
@@ -40,7 +46,7 @@ def _identity(entry: Entry) -> dict[str, Any]:
 def describe(directory: str, now: float) -> list[dict[str, Any]]:
     """Every token entry, then every failure still being replayed (never a token)."""
     rows: list[dict[str, Any]] = []
-    entries = token_cache.iter_entries(directory)
+    entries = cache_files.iter_entries(directory)
     for stem, entry in entries:
         row: dict[str, Any] = {"file": stem + token_cache.ENTRY_SUFFIX, "state": state(entry, now)}
         if entry is not None:
@@ -52,7 +58,7 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
             }
         rows.append(row)
     known = {stem: entry for stem, entry in entries if entry is not None}
-    for stem in token_cache.stems_in(directory):
+    for stem in cache_files.stems_in(directory):
         # A failure past its window is no longer replayed: harmless, and not listed.
         failure = token_cache.read_failure(directory, stem, now)
         if failure is None:
@@ -70,19 +76,47 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
     return rows
 
 
+_FINGERPRINT_SHOWN = 8  # hex digits of the key's SHA-256, as `sha256sum` prints them
+
+
+def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[str, str]:
+    """`<identity_kind>:<identity>` → whose key obtained those tokens, for people: by its
+    prefix when that is known (the key a keyring profile holds now, which `login` made the
+    profile's only one; the `REMOTEGPU_API_KEY` set now, when its fingerprint matches), else a
+    key from the environment by the start of its SHA-256. Never a whole key."""
+    env_key = settings.api_key(environ)
+    env_identity = token_cache.key_identity(env_key) if env_key else None
+    owners: dict[str, str] = {}
+    for row in rows:
+        kind, identity = row.get("identity_kind"), row.get("identity")
+        name = f"{kind}:{identity}"
+        if identity is None or name in owners:
+            continue
+        if kind == "profile":
+            stored = keyring_store.get_key(str(identity))
+            origin = describe_source("keyring", str(identity))
+            owners[name] = f"{key_prefix(stored)} {origin}" if stored else f"a key {origin}"
+        elif env_key is not None and identity == env_identity:
+            owners[name] = f"{key_prefix(env_key)} {describe_source('env', None)}"
+        else:
+            fingerprint = str(identity).partition(":")[2][:_FINGERPRINT_SHOWN]
+            owners[name] = f"key from {settings.ENV_API_KEY} (sha256 {fingerprint}…)"
+    return owners
+
+
 def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:
     """Remove the matching entries (all of the cache's files when no filter is given), and temp
     files orphaned by a killed writer; how many tokens. Only files named by the cache's own rule
     are ever removed. `namespace_id` and `profile` are validated already (`hotpath.request`)."""
-    for name in token_cache.orphaned_temp_files(directory):  # left by a killed writer
+    for name in cache_files.orphaned_temp_files(directory):  # left by a killed writer
         token_cache.remove(directory, name, "")
-    entries = token_cache.iter_entries(directory)
+    entries = cache_files.iter_entries(directory)
     if namespace_id is None and profile is None:
         tokens = len(entries)
-        for stem in token_cache.stems_in(directory):
+        for stem in cache_files.stems_in(directory):
             for suffix in (token_cache.ENTRY_SUFFIX, token_cache.LOCK_SUFFIX):
                 token_cache.remove(directory, stem, suffix)
-        token_cache.purge(directory, [])
+        cache_files.purge(directory, [])
         return tokens
     identity = token_cache.profile_identity(profile) if profile else None
     stems = [
@@ -92,4 +126,4 @@ def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:
         and (namespace_id is None or entry.key.namespace_id == namespace_id)
         and (identity is None or entry.key.identity == identity)
     ]
-    return token_cache.purge(directory, stems)
+    return cache_files.purge(directory, stems)

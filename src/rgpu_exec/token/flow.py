@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from rgpu_exec.credentials.api_key import find_api_key
+from rgpu_exec.credentials.api_key import find_api_key, rejected
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import (
     ApiError,
@@ -27,7 +27,7 @@ from rgpu_exec.errors import (
     RgpuExecError,
     UsageError,
 )
-from rgpu_exec.hotpath import entry_lock, request, settings, token_cache
+from rgpu_exec.hotpath import entry_lock, request, second_ask, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.token.cache_dir import cache_directory, cache_directory_fix
 
@@ -84,7 +84,12 @@ class TokenCommand:
             output, stale = cache.answer(self.clock())
             if output is not None:
                 return output
-            key = find_api_key(self.environ, wanted.profile, interactive=plan.interactive)
+            key = find_api_key(
+                self.environ,
+                wanted.profile,
+                interactive=plan.interactive,
+                profile_flag=flags.profile,  # a flag beats REMOTEGPU_API_KEY
+            )
             if key.source == "prompt":
                 # A typed key is known by its fingerprint, like a key from the environment, never
                 # by the profile: a second key typed for the same profile must not get the first
@@ -93,7 +98,7 @@ class TokenCommand:
                 output, stale = cache.answer(self.clock())
                 if output is not None:
                     return output
-            margin = " (the cached token is inside its refresh margin)" if stale else ""
+            margin = f" ({cache.why_refresh()})" if stale else ""
             log.debug(
                 "exchanging the key from %s (%s) for a token for namespace %s%s",
                 *(key.source, key_prefix(key.value), wanted.namespace_id, margin),
@@ -105,8 +110,13 @@ class TokenCommand:
             exchanger = Exchanger(
                 wanted.api_url, key.value, self.environ, deadline=deadline, transport=self.transport
             )
+            exchanger.interactive, exchanger.notify = plan.interactive, self.warn
+            exchanger.url_source = request.api_url_source(flags.api_url, self.environ)
             try:
-                issued = exchanger.exchange(wanted.namespace_id)
+                try:
+                    issued = exchanger.exchange(wanted.namespace_id)
+                except ApiKeyError as rejection:  # say why, and what to do for this key's source
+                    raise rejected(rejection, key) from None
             except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
                 if stale is None or not (isinstance(exc, ApiError) and exc.transient):
                     cache.remember_failure(exc, self.clock(), FAILURE_DAMPING_SECONDS)
@@ -147,7 +157,9 @@ class TokenCommand:
                 f"kubectl command will exchange a new token until you fix it "
                 f"({cache_directory_fix(directory)})."
             )
-        return _CacheSlot(None if problem else directory, plan, plan.request.cache_key, self.warn)
+        slot = _CacheSlot(None if problem else directory, plan, plan.request.cache_key, self.warn)
+        slot.client = second_ask.client(self.environ)
+        return slot
 
 
 @dataclass
@@ -158,6 +170,10 @@ class _CacheSlot:
     plan: _Plan
     key: token_cache.CacheKey
     warn: Callable[[str], None]
+    # The client process that asks (see `hotpath.second_ask`), and whether it asks again for the
+    # fresh token it was given: None until the first read decides.
+    client: int | None = None
+    asked_again: bool | None = None
 
     @property
     def stem(self) -> str:
@@ -167,7 +183,7 @@ class _CacheSlot:
         """The same request's slot for another identity (a key typed at the prompt)."""
         wanted = self.plan.request
         key = token_cache.CacheKey(wanted.api_url, wanted.namespace_id, identity)
-        return _CacheSlot(self.directory, self.plan, key, self.warn)
+        return _CacheSlot(self.directory, self.plan, key, self.warn, self.client, self.asked_again)
 
     def render(self, entry: token_cache.Entry, now: float) -> str:
         return render(self.plan.api_version, entry.token, entry.kubectl_expiry(now))
@@ -182,15 +198,39 @@ class _CacheSlot:
             log.debug("replaying the failure recorded for this entry")
             raise RecentFailureError(verdict.replay(now), verdict.exit_code)
         if verdict is not None:
+            if self._asked_again(self.directory, verdict, now):
+                return None, verdict
             log.debug("answered from the cache")
             return self.render(verdict, now), entry
+        if self.asked_again is None:
+            self.asked_again = False  # a miss: the client holds nothing of this entry
         return None, entry if entry is not None and entry.valid(now) else None
+
+    def _asked_again(self, directory: str, entry: token_cache.Entry, now: float) -> bool:
+        """Whether to exchange although `entry` is fresh: the client asks again for it (the
+        cluster rejected it). Decided on the first read, confirmed on the next (under the lock),
+        when the forced refresh begins; after a first read that missed, never."""
+        if self.asked_again is False:
+            second_ask.note(directory, entry, self.client, now)
+            return False
+        again = second_ask.asked_again(directory, entry, self.client, now)
+        if again and self.asked_again:
+            log.debug("the same client asks again for the fresh token it was given: exchanging")
+            second_ask.begin_forced_refresh(directory, self.stem, now)
+        self.asked_again = again
+        return again
+
+    def why_refresh(self) -> str:
+        if self.asked_again:
+            return "the client asks again for the cached token: the cluster rejected it"
+        return "the cached token is inside its refresh margin"
 
     def save(self, entry: token_cache.Entry) -> None:
         if self.directory is None:
             return
         try:
             token_cache.write_entry(self.directory, entry)
+            second_ask.note(self.directory, entry, self.client, entry.issued_at)
         except OSError as exc:
             self.warn(
                 f"rgpu-exec: warning: could not save the token in {self.directory} "

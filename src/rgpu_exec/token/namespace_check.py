@@ -2,159 +2,230 @@
 
 One fresh exchange per namespace with the given key; the token cache is neither read nor
 written, and the tokens obtained are dropped unseen. A namespace without an expectation is
-expected to be allowed, so with no expectations at all, "ok" means "allowed".
+expected to be allowed, so with no expectations at all, "ok" means "allowed". A namespace the
+key's account does not know ("not found": a wrong ID, or another account's namespace) counts as
+denied only when the caller says so (`not_found_as_denied`): otherwise a typo in
+`--expect-denied` would pass silently.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.errors import ApiError, ExitCode, NamespaceAccessError, UsageError
-from rgpu_exec.hotpath import request
-from rgpu_exec.kubeconfig import view as kubeconfig_view
+from rgpu_exec.kubeconfig import listing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from rgpu_exec.kubeconfig.listing import ManagedContext
+
 Outcome = Literal["allowed", "denied", "not_found", "error"]  # not_found: HTTP 404
+Expectation = Literal["allowed", "denied"]
 _HTTP_NOT_FOUND = 404
+# The platform's reason as the exchange words it: `code: message` from the error body.
+_CODED_REASON = re.compile(r"(?P<code>[a-z][a-z0-9_]{0,63}): (?P<message>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What to check; namespace IDs already validated (`hotpath.request`)."""
+    """What to check; namespace IDs already validated (`hotpath.request`). With no namespace
+    and no context at all, every context of the kubeconfig that runs rgpu-exec is checked."""
 
     namespace_ids: tuple[str, ...] = ()
     expect_allowed: tuple[str, ...] = ()
     expect_denied: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()  # kubeconfig contexts whose exec stanza runs rgpu-exec
     kubeconfig: str | None = None
+    not_found_as_denied: bool = False
+
+    @property
+    def nothing_named(self) -> bool:
+        named = (self.namespace_ids, self.expect_allowed, self.expect_denied, self.contexts)
+        return not any(named)
 
 
 @dataclass(frozen=True)
 class Target:
     namespace_id: str
-    expected: bool | None  # True: allowed, False: denied, None: not stated (expected allowed)
+    expected: Expectation = "allowed"
+    stated: bool = False  # whether the expectation was given (--expect-allowed/--expect-denied)
     context: str | None = None
+    namespace: str | None = None  # the namespace's name, when a context gives it
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The namespaces to check, in order, once each; and what the contexts agree on."""
+
+    targets: list[Target]
+    api_url: str | None = None  # the `--api-url` every context named passes, if any
+    profile: str | None = None  # the `--profile` every context named passes, if any
+    skipped: tuple[str, ...] = ()  # contexts left out of an every-context check, with why
 
 
 @dataclass(frozen=True)
 class Result:
     namespace_id: str
-    allowed: bool | None  # None: could not tell (error)
-    status: int | None
-    reason: str | None
-    expected: bool | None
-    ok: bool
-    result: Outcome
-    lifetime_seconds: int | None
+    namespace: str | None
     context: str | None
+    result: Outcome
+    expected: Expectation
+    ok: bool
+    status: int | None
+    lifetime_seconds: int | None
+    error_code: str | None = None  # the platform's error code (`forbidden`, …), when it gave one
+    error_message: str | None = None
+
+    @property
+    def label(self) -> str:
+        return listing.namespace_label(self.namespace, self.namespace_id)
 
 
-def targets(wanted: CheckRequest, environ: Mapping[str, str]) -> tuple[list[Target], str | None]:
-    """The namespaces to check, in order, once each; and an API URL the contexts agree on."""
+def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
     allowed = set(wanted.expect_allowed)
     denied = set(wanted.expect_denied)
     both = sorted(allowed & denied)
     if both:
         raise UsageError(f"{both[0]} is given both --expect-allowed and --expect-denied.")
-    named: list[tuple[str, str | None]] = [(n, None) for n in wanted.namespace_ids]
-    urls: set[str] = set()
-    for context_name, context_namespace, url in _from_contexts(wanted, environ):
-        named.append((context_namespace, context_name))
-        if url:
-            urls.add(url.rstrip("/"))
+    contexts, skipped = _contexts(wanted, environ)
+    named: list[tuple[str, ManagedContext | None]] = [(n, None) for n in wanted.namespace_ids]
+    named += [(str(c.namespace_id), c) for c in contexts]
     named += [(n, None) for n in [*wanted.expect_allowed, *wanted.expect_denied]]
     seen: dict[str, Target] = {}
     for namespace_id, context in named:
-        if namespace_id not in seen:
-            expected = (
-                True if namespace_id in allowed else False if namespace_id in denied else None
-            )
-            seen[namespace_id] = Target(namespace_id, expected, context)
+        if namespace_id in seen:
+            continue
+        stated = namespace_id in allowed or namespace_id in denied
+        seen[namespace_id] = Target(
+            namespace_id,
+            "denied" if namespace_id in denied else "allowed",
+            stated,
+            context.name if context else None,
+            context.namespace if context else None,
+        )
     if not seen:
         raise UsageError(
-            "nothing to check: give --namespace-id ID (repeatable), --expect-allowed ID, "
-            "--expect-denied ID or --kubeconfig-context NAME."
+            "nothing to check: no context in the kubeconfig runs rgpu-exec"
+            + (f" with a usable namespace ID ({'; '.join(skipped)})" if skipped else "")
+            + ". Give --namespace-id ID (repeatable), --expect-allowed ID, --expect-denied ID "
+            "or --context NAME."
         )
-    if len(urls) > 1:
-        raise UsageError(
-            f"the contexts call different API URLs ({', '.join(sorted(urls))}): check them "
-            "separately, or choose one with --api-url."
-        )
-    return list(seen.values()), urls.pop() if urls else None
+    return Plan(
+        list(seen.values()),
+        _agreed(contexts, "api_url", "API URLs", "--api-url"),
+        _agreed(contexts, "profile", "profiles", "--profile"),
+        tuple(skipped),
+    )
 
 
-def _from_contexts(
+def _contexts(
     wanted: CheckRequest, environ: Mapping[str, str]
-) -> list[tuple[str, str, str | None]]:
-    if not wanted.contexts:
-        return []
-    config = kubeconfig_view.load(wanted.kubeconfig, environ)
+) -> tuple[list[ManagedContext], list[str]]:
+    """The contexts named (each must run rgpu-exec with a namespace ID), or, when nothing at
+    all is named, every usable context that runs rgpu-exec (and why the others were left out)."""
+    if not wanted.contexts and not wanted.nothing_named:
+        return [], []
+    config, managed = listing.load(wanted.kubeconfig, environ)
+    if wanted.nothing_named:
+        usable = [c for c in managed if c.problem is None]
+        return usable, [f"context {c.name!r}: {c.problem}" for c in managed if c.problem]
+    by_name = {c.name: c for c in managed}
     found = []
     for name in wanted.contexts:
-        context = config.contexts.get(name)
-        if context is None:
+        context = by_name.get(name)
+        if name not in config.contexts:
             known = ", ".join(sorted(config.contexts)) or "none"
             raise UsageError(
                 f"no context {name!r} in the kubeconfig ({', '.join(config.files) or 'no file'}); "
                 f"contexts there: {known}."
             )
-        user = config.user_of(context)
-        call = kubeconfig_view.plugin_call(user) if user is not None else None
-        if call is None:
+        if context is None:
             raise UsageError(
                 f"context {name!r} does not use rgpu-exec (its user's exec stanza runs something "
                 "else, or it has none), so it names no namespace ID. Pass --namespace-id instead."
             )
-        if call.namespace_id is None:
-            raise UsageError(
-                f"context {name!r} runs rgpu-exec without --namespace-id; fix its exec args."
-            )
-        namespace_id, problem = request.resolve_namespace_id(call.namespace_id)
-        if problem:
-            raise UsageError(f"context {name!r}: {problem}")
-        found.append((name, namespace_id, call.api_url))
-    return found
+        if context.problem:
+            raise UsageError(f"context {name!r}: {context.problem}; fix its exec args.")
+        found.append(context)
+    return found, []
+
+
+def _agreed(contexts: list[ManagedContext], field: str, what: str, flag: str) -> str | None:
+    values = {getattr(c, field) for c in contexts}
+    if len(values) > 1:
+        shown = ", ".join(sorted(f"{c.name}: {getattr(c, field) or '(none)'}" for c in contexts))
+        raise UsageError(
+            f"the contexts use different {what} ({shown}), and check uses one key at one API. "
+            f"Check them separately (--context NAME), or choose one with {flag}."
+        )
+    return values.pop() if values else None
 
 
 def check(
-    targets: list[Target], api_url: str, key: str, environ: Mapping[str, str], deadline: float
+    targets: list[Target],
+    api_url: str,
+    key: str,
+    environ: Mapping[str, str],
+    deadline: float,
+    *,
+    not_found_as_denied: bool = False,
+    url_source: str = "the API URL",
 ) -> list[Result]:
     from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415 - httpx
 
-    exchanger = Exchanger(api_url, key, environ, deadline=deadline)
+    exchanger = Exchanger(api_url, key, environ, deadline=deadline, url_source=url_source)
     results = []
     for target in targets:
-        lifetime = status = reason = None
+        lifetime = status = None
+        reason: str | None = None
         try:
             issued = exchanger.exchange(target.namespace_id)
         except NamespaceAccessError as exc:
-            allowed: bool | None = False
             status, reason = exc.status, exc.reason
             outcome: Outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"
         except ApiError as exc:
             if exc.status is None:  # no HTTP answer at all: every other namespace would fail too
                 raise
-            allowed, status, reason, outcome = None, exc.status, exc.message, "error"
+            status, reason, outcome = exc.status, exc.message, "error"
         else:
-            allowed, status, outcome, lifetime = True, 200, "allowed", round(issued.lifetime)
-        wanted = target.expected if target.expected is not None else True
+            status, outcome, lifetime = 200, "allowed", round(issued.lifetime)
+        code, message = split_reason(reason)
         results.append(
             Result(
                 target.namespace_id,
-                allowed,
-                status,
-                reason,
-                target.expected,
-                allowed is wanted,
-                outcome,
-                lifetime,
+                target.namespace,
                 target.context,
+                outcome,
+                target.expected,
+                holds(outcome, target.expected, not_found_as_denied=not_found_as_denied),
+                status,
+                lifetime,
+                code,
+                message,
             )
         )
     return results
+
+
+def holds(outcome: Outcome, expected: Expectation, *, not_found_as_denied: bool) -> bool:
+    """Whether an answer is what was expected. "Not found" is denied only when the caller says
+    that missing namespaces count as denied."""
+    if outcome == "not_found":
+        return expected == "denied" and not_found_as_denied
+    return outcome == expected
+
+
+def split_reason(reason: str | None) -> tuple[str | None, str | None]:
+    """The platform's error code and message apart (`forbidden: …` → `forbidden`, `…`)."""
+    if reason is None:
+        return None, None
+    match = _CODED_REASON.fullmatch(reason)
+    if match is None:
+        return None, reason
+    return match["code"], match["message"]
 
 
 def exit_code(results: list[Result]) -> ExitCode:

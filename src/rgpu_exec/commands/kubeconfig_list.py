@@ -1,0 +1,67 @@
+"""`rgpu-exec kubeconfig list`: the contexts that use rgpu-exec, a table or JSON out
+(`kubeconfig.listing` reads them; the JSON schema is in docs/json-output.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from rgpu_exec import terminal
+from rgpu_exec.errors import ExitCode
+from rgpu_exec.kubeconfig import listing
+
+if TYPE_CHECKING:
+    import argparse
+
+    from rgpu_exec.kubeconfig.listing import ManagedContext
+
+_DEFAULT = "(default)"
+
+
+def render_json(files: list[str], contexts: list[ManagedContext]) -> str:
+    return json.dumps({"files": files, "contexts": [asdict(c) for c in contexts]}, indent=2) + "\n"
+
+
+def render_table(files: list[str], contexts: list[ManagedContext], colour: bool) -> str:
+    where = ", ".join(files) or "no kubeconfig file"
+    if not contexts:
+        return (
+            f"No context in {where} uses rgpu-exec. Add one with `rgpu-exec kubeconfig generate` "
+            "or `rgpu-exec kubeconfig import`.\n"
+        )
+    rows = [
+        [
+            "*" if c.current else "",
+            c.name,
+            c.label if c.namespace_id else f"{c.namespace or '?'} (no valid ID)",
+            c.profile or _DEFAULT,
+            c.api_url or _DEFAULT,
+            c.command,
+        ]
+        for c in contexts
+    ]
+    header = ["CURRENT", "NAME", "NAMESPACE", "PROFILE", "API URL", "COMMAND"]
+    lines = []
+    for i, cells in enumerate(terminal.table(rows, header)):
+        if i == 0:
+            cells = [terminal.paint(c, "bold", colour) for c in cells]  # noqa: PLW2901
+        lines.append("  ".join(cells).rstrip())
+    broken = [c for c in contexts if c.problem]
+    if broken:
+        lines.append("")
+        lines += [f"context {c.name!r}: {c.problem} (`rgpu-exec doctor` explains)" for c in broken]
+    return f"Contexts using rgpu-exec in {where}:\n\n" + "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    environ = os.environ
+    config, contexts = listing.load(args.kubeconfig, environ)
+    if args.output == "json":
+        sys.stdout.write(render_json(config.files, contexts))
+    else:
+        colour = terminal.colour_on(sys.stdout, environ)
+        sys.stdout.write(render_table(config.files, contexts, colour))
+    return ExitCode.OK

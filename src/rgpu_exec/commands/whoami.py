@@ -1,0 +1,110 @@
+"""`rgpu-exec whoami`: which API key would be used now (`credentials.whoami`), never the key."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from rgpu_exec.commands import support
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.credentials.whoami import Identity, whoami
+from rgpu_exec.errors import ExitCode
+from rgpu_exec.hotpath import settings
+
+_EXIT_CODES = f"""\
+  {ExitCode.OK}  a key would be used (shown by its prefix)
+  {ExitCode.USAGE}  bad flags or kubeconfig, or the key in {settings.ENV_API_KEY} is malformed
+  {ExitCode.API_KEY}  no key would be found
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "whoami",
+        help="show which API key would be used now, and from where (never the key itself)",
+        description="Show which API key `rgpu-exec token` would use now: its prefix, where it "
+        "comes from (REMOTEGPU_API_KEY or a keyring profile) and the profile, for a kubeconfig "
+        "context (--context, else the current context when it runs rgpu-exec) or a profile "
+        "(--profile). Also lists the profiles stored in the keyring, when its backend can list "
+        "them. Calls no API: `rgpu-exec check` says what the key may use.",
+        epilog=support.epilog(
+            "rgpu-exec whoami",
+            "rgpu-exec whoami --context rgpu-team-ml",
+            "rgpu-exec whoami --profile ci -o json",
+            exit_codes=_EXIT_CODES,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--context", metavar="NAME", help="the key this kubeconfig context would use"
+    )
+    support.add_profile(
+        which, "the key this keyring profile holds, even if $REMOTEGPU_API_KEY is set"
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
+    )
+    support.add_output(parser)
+    parser.set_defaults(func=run)
+
+
+def render_json(found: Identity) -> str:
+    context = found.context
+    document = {
+        "key": None
+        if found.key is None
+        else {
+            "prefix": key_prefix(found.key.value).rstrip("…"),
+            "source": found.key.source,
+            "profile": found.key.profile,
+        },
+        "problem": found.problem.message if found.problem else None,
+        "profile": found.profile,
+        "profile_source": found.profile_source,
+        "context": context.name if context else None,
+        "namespace": context.namespace if context else None,
+        "namespace_id": context.namespace_id if context else None,
+        "api_url": found.api_url,
+        "keyring": {"backend": found.keyring_backend, "profiles": found.keyring_profiles},
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_table(found: Identity) -> str:
+    rows = []
+    if found.key is not None:
+        rows.append(("key", f"{key_prefix(found.key.value)} {found.key.origin}"))
+    else:
+        rows.append(("key", "none" if found.problem is None else f"none: {found.problem.message}"))
+    rows.append(("profile", f"{found.profile} ({found.profile_source})"))
+    if found.context is not None:
+        where = " (the current context)" if found.context.current else ""
+        rows.append(("context", f"{found.context.name}{where}, namespace {found.context.label}"))
+    if found.api_url:
+        rows.append(("API URL", found.api_url))
+    profiles = found.keyring_profiles
+    listed = (
+        f"profiles {', '.join(repr(p) for p in profiles)}"
+        if profiles
+        else "no profile holds a key"
+        if profiles is not None
+        else "cannot list its profiles (this backend has no listing; `rgpu-exec whoami "
+        "--profile NAME` checks one)"
+    )
+    rows.append(("keyring", f"{found.keyring_backend}: {listed}"))
+    width = max(len(name) for name, _ in rows)
+    return "".join(f"{name:<{width}}  {value}\n" for name, value in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    found = whoami(
+        os.environ, profile_flag=args.profile, context=args.context, kubeconfig=args.kubeconfig
+    )
+    sys.stdout.write(render_json(found) if args.output == "json" else render_table(found))
+    if found.key is not None:
+        return ExitCode.OK
+    return int(found.problem.exit_code) if found.problem else ExitCode.API_KEY

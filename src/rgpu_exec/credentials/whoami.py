@@ -1,0 +1,106 @@
+"""The use case of `rgpu-exec whoami`: which API key `rgpu-exec token` would use now, and why.
+
+For a kubeconfig context (named, else the current one when it runs rgpu-exec), the key is found
+as `token` finds it there: the environment kubectl gives it (the exec stanza's `env` on top), the
+`--profile` in its exec args (which beats `REMOTEGPU_API_KEY`). Without a context: `--profile`,
+else the environment. Never prompts, never shows more of a key than its prefix, never calls the
+API. Also lists the profiles stored in the keyring, when the backend can list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key
+from rgpu_exec.errors import ApiKeyError, UsageError
+from rgpu_exec.hotpath import request, settings
+from rgpu_exec.kubeconfig import listing
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rgpu_exec.errors import RgpuExecError
+    from rgpu_exec.kubeconfig.listing import ManagedContext
+
+
+@dataclass(frozen=True)
+class Identity:
+    key: ApiKey | None
+    problem: RgpuExecError | None  # why there is no usable key (no key, or a malformed one)
+    profile: str
+    profile_source: str  # where the profile name comes from, in words
+    api_url: str | None  # the API the key would be sent to, when it is known
+    context: ManagedContext | None
+    keyring_backend: str
+    keyring_profiles: list[str] | None  # None: the backend cannot list its entries
+
+
+def whoami(
+    environ: Mapping[str, str],
+    *,
+    profile_flag: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+) -> Identity:
+    chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
+    environment = env or environ
+    flag = profile_flag or (chosen.profile if chosen else None)
+    profile, problem = request.resolve_profile(flag, environment)
+    if problem:
+        raise UsageError(problem)
+    url_flag = chosen.api_url if chosen else None
+    api_url, url_problem = request.resolve_api_url(url_flag, environment)
+    key: ApiKey | None = None
+    failure: RgpuExecError | None = None
+    try:
+        key = find_api_key(environment, profile, interactive=False, profile_flag=flag)
+    except (ApiKeyError, UsageError) as exc:
+        failure = exc
+    return Identity(
+        key,
+        failure,
+        profile,
+        _profile_source(profile_flag, chosen, environment),
+        None if url_problem else api_url,
+        chosen,
+        keyring_store.backend_name(),
+        keyring_store.list_profiles(),
+    )
+
+
+def _context(
+    environ: Mapping[str, str], name: str | None, kubeconfig: str | None
+) -> tuple[ManagedContext | None, dict[str, str]]:
+    """The context asked for (an error when it does not run rgpu-exec), else the current one
+    when it runs rgpu-exec; and the environment `token` gets there."""
+    try:
+        config, managed = listing.load(kubeconfig, environ)
+    except UsageError:
+        if name is not None:
+            raise
+        return None, {}
+    wanted = name or config.current_context
+    found = next((c for c in managed if c.name == wanted), None)
+    if name is not None and found is None:
+        what = "does not run rgpu-exec" if name in config.contexts else "is not in the kubeconfig"
+        raise UsageError(
+            f"context {name!r} {what} (`rgpu-exec kubeconfig list` lists those that do)."
+        )
+    if found is None:
+        return None, {}
+    user = config.user_of(config.contexts[found.name])
+    return found, listing.exec_environment(user, environ) if user is not None else {}
+
+
+def _profile_source(
+    flag: str | None, context: ManagedContext | None, environ: Mapping[str, str]
+) -> str:
+    if flag:
+        return "--profile"
+    if context is not None and context.profile:
+        return f"--profile in context {context.name!r}'s exec args"
+    if settings.profile(None, environ) != settings.DEFAULT_PROFILE:
+        return settings.ENV_PROFILE
+    return "the default"

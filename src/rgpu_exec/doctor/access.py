@@ -1,0 +1,177 @@
+"""The doctor's access check: one exchange for the current context, as kubectl would make it.
+
+Done by `check`'s use case (`token.namespace_check`): the token cache is neither read nor
+written, and the token is dropped unseen. The key is found as `token` finds it for that context:
+a `--profile` in its exec args beats `REMOTEGPU_API_KEY`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rgpu_exec import terminal
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key
+from rgpu_exec.credentials.redact import key_prefix
+from rgpu_exec.doctor.findings import Finding
+from rgpu_exec.doctor.local import keyring_usable, no_key_fix, settings_findings
+from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
+from rgpu_exec.hotpath import request, settings
+from rgpu_exec.kubeconfig.listing import namespace_label
+from rgpu_exec.token import namespace_check
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rgpu_exec.doctor.kube import KubeReport, PluginContext
+
+
+def access_findings(
+    report: KubeReport,
+    environ: Mapping[str, str],
+    *,
+    listed: list[Finding],
+    unreachable: set[str],
+    profile: str | None,
+) -> list[Finding]:
+    """One exchange for the current context, as kubectl would make it: allowed, denied, or why not.
+
+    `listed`: the findings so far (a problem already listed is not listed again); `unreachable`:
+    API URLs whose probe failed (no exchange is tried there); `profile`: the doctor's profile.
+    """
+
+    def note(detail: str) -> list[Finding]:
+        return [Finding("access", "note", detail)]
+
+    name = report.current_context
+    context = report.current
+    if name is None:
+        return (
+            note("no current-context in the kubeconfig: no exchange tried")
+            if report.contexts
+            else []
+        )
+    if context is None:
+        return note(f"the current context {name!r} does not use rgpu-exec: no exchange tried")
+    where = f"context {name!r}"
+    if not context.exchangeable:
+        return note(f"not tried for {where}: fix its exec stanza first (above)")
+    own = [
+        f for f in settings_findings(context.environ, context.call.api_url) if f.status == "problem"
+    ]
+    if own:
+        details = {f.detail for f in listed}
+        new = [
+            Finding(f.topic, f.status, f"{f.detail} (in {where}'s exec env)", f.fix)
+            for f in own
+            if f.detail not in details
+        ]
+        return new or note(f"not tried for {where}: fix the settings above first")
+    if context.api_url in unreachable:
+        return note(f"not tried for {where}: the API at {context.api_url} did not answer (above)")
+    flag = context.call.profile
+    context_profile = settings.profile(flag, context.environ)
+    try:
+        key = find_api_key(context.environ, context_profile, interactive=False, profile_flag=flag)
+    except ApiKeyError:
+        env_key = request.environment_key(flag, context.environ)
+        same = context_profile == profile and env_key == settings.api_key(environ)
+        if same and any(f.topic == "API key" and f.status == "problem" for f in listed):
+            return note(f"not tried for {where}: no API key (above)")
+        why = (
+            f"and its --profile wins over {settings.ENV_API_KEY}"
+            if flag and settings.api_key(context.environ) is not None
+            else f"and {settings.ENV_API_KEY} is unset"
+        )
+        return [
+            Finding(
+                "access",
+                "problem",
+                f"{where} uses keyring profile {context_profile!r}, which holds no key, {why}",
+                no_key_fix(context_profile, keyring_usable(environ)),
+            )
+        ]
+    except UsageError as exc:  # a key that cannot be one (spaces, quotes, wrong length)
+        fix = _new_key_fix(None, context_profile)
+        return [Finding("access", "problem", f"{where}: {exc.message}", fix)]
+    return _exchange_findings(context, key)
+
+
+def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
+    from rgpu_exec.token import api_contract  # noqa: PLC0415
+
+    namespace_id = str(context.call.namespace_id)
+    namespace = namespace_label(context.namespace, namespace_id)
+    whose = f"{key_prefix(key.value)} ({key.origin})"
+    where = f"context {context.name!r}"
+    profile = key.profile or settings.profile(context.call.profile, context.environ)
+    target = namespace_check.Target(namespace_id, context=context.name)
+    deadline, refused = request.resolve_deadline(context.environ)
+    if refused:  # already listed as a settings problem, so not reached in practice
+        return [Finding("access", "problem", f"{where}: {refused}", "fix the settings above")]
+    try:
+        (result,) = namespace_check.check(
+            [target], context.api_url, key.value, context.environ, deadline
+        )
+    except ApiKeyError as exc:
+        return [
+            Finding(
+                "access", "problem", f"{where}: {exc.problem}", _new_key_fix(key.source, profile)
+            )
+        ]
+    except ApiError as exc:
+        fix = (
+            "check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and the API URL "
+            f"{context.api_url}; then run `rgpu-exec doctor` again"
+        )
+        return [Finding("access", "problem", f"{where}: {exc.message}", fix)]
+    except UsageError as exc:
+        return [Finding("access", "problem", f"{where}: {exc.message}", "fix the settings above")]
+    reason = ": ".join(p for p in (result.error_code, result.error_message) if p)
+    http = f"HTTP {result.status}: {reason}"
+    if result.result == "allowed":
+        lifetime = terminal.duration(result.lifetime_seconds)
+        detail = (
+            f"{where}: the key {whose} may use namespace {namespace} (a token for {lifetime}; "
+            "one exchange spent, nothing cached)"
+        )
+        return [Finding("access", "ok", detail)]
+    if result.result == "denied":
+        return [
+            Finding(
+                "access",
+                "problem",
+                f"{where}: the key {whose} may not use namespace {namespace} ({http})",
+                f"add the namespace to the key's kubernetes_exec scope in "
+                f"{api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it",
+            )
+        ]
+    if result.result == "not_found":
+        return [
+            Finding(
+                "access",
+                "problem",
+                f"{where}: namespace {namespace} does not exist in the account of the key "
+                f"{whose} ({http})",
+                "check the --namespace-id in the context's exec args against the console, and "
+                "that the key belongs to the account that owns the namespace",
+            )
+        ]
+    return [
+        Finding(
+            "access",
+            "problem",
+            f"{where}: the RemoteGPU API at {context.api_url} answered an error ({http})",
+            "try again in a minute; if it persists, check that the API URL is the RemoteGPU API",
+        )
+    ]
+
+
+def _new_key_fix(source: str | None, profile: str) -> str:
+    from rgpu_exec.token import api_contract  # noqa: PLC0415
+
+    where = (
+        f"put it in {settings.ENV_API_KEY}"
+        if source == "env"
+        else f"store it with `rgpu-exec login --profile {profile}`"
+    )
+    return f"create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, then {where}"

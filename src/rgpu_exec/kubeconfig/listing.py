@@ -1,0 +1,150 @@
+"""The kubeconfig contexts rgpu-exec manages, as kubectl merges the files: for `kubeconfig list`,
+`check` (every context, or the ones named), `whoami`, `login` (the current context) and the
+namespace names other commands show beside IDs.
+
+A context is managed when its user's exec stanza runs rgpu-exec (`view.plugin_call`), or passes
+`token --namespace-id` as `generate` writes it with an `--exec-command` of another name
+(`entries.foreign_exec`). Read-only: nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import request
+from rgpu_exec.kubeconfig import entries
+from rgpu_exec.kubeconfig import view as kubeconfig_view
+
+if TYPE_CHECKING:
+    from rgpu_exec.kubeconfig.view import Entry, Kubeconfig, PluginCall
+
+
+@dataclass(frozen=True)
+class ManagedContext:
+    """A context whose user runs `rgpu-exec token`, and what its exec args ask for."""
+
+    name: str
+    namespace: str | None  # the context's `namespace:` (the namespace's name)
+    namespace_id: str | None  # from `--namespace-id`, lower-cased; None when missing or invalid
+    api_url: str | None  # `--api-url` in the args; None: the environment's, else the default
+    profile: str | None  # `--profile` in the args; None: the environment's, else `default`
+    command: str
+    user: str
+    file: str  # the file that defines the context
+    current: bool
+    problem: str | None = None  # why `token` would refuse these args, if it would
+
+    @property
+    def label(self) -> str:
+        """`team-ml (6f1c2d4e…)`, the way people are shown a namespace."""
+        return namespace_label(self.namespace, self.namespace_id)
+
+
+def namespace_label(name: str | None, namespace_id: str | None) -> str:
+    """A namespace for people: its name with the start of its ID after it when the name is
+    known (`team-ml (6f1c2d4e…)`), else the whole ID."""
+    if name and namespace_id:
+        return f"{name} ({namespace_id[:8]}…)"
+    return namespace_id or name or "?"
+
+
+def managed_call(user: Entry) -> PluginCall | None:
+    """The `token` call of a user rgpu-exec manages, or None for any other user."""
+    call = kubeconfig_view.plugin_call(user)
+    if call is not None:
+        return call
+    if entries.foreign_exec(user.body) is not None:
+        return None
+    exec_ = user.body["exec"]
+    options = request.parse_token_flags([str(a) for a in exec_["args"][1:]])
+    return kubeconfig_view.PluginCall(
+        str(exec_.get("command")),
+        (options or {}).get("namespace_id"),
+        (options or {}).get("api_url"),
+        (options or {}).get("profile"),
+        args_valid=options is not None,
+    )
+
+
+def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:
+    """Every managed context, by name."""
+    found = []
+    for name in sorted(config.contexts):
+        context = config.contexts[name]
+        user = config.user_of(context)
+        call = managed_call(user) if user is not None else None
+        if user is None or call is None:
+            continue
+        namespace = context.body.get("namespace")
+        found.append(
+            ManagedContext(
+                name=name,
+                namespace=namespace if isinstance(namespace, str) and namespace else None,
+                namespace_id=_namespace_id(call),
+                api_url=call.api_url.rstrip("/") if call.api_url else None,
+                profile=call.profile,
+                command=call.command,
+                user=user.name,
+                file=context.file,
+                current=name == config.current_context,
+                problem=_problem(call),
+            )
+        )
+    return found
+
+
+def load(flag: str | None, environ: Mapping[str, str]) -> tuple[Kubeconfig, list[ManagedContext]]:
+    """The merged kubeconfig and its managed contexts. UsageError when a file is unusable."""
+    config = kubeconfig_view.load(flag, environ)
+    return config, managed_contexts(config)
+
+
+def exec_environment(user: Entry, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment `rgpu-exec token` gets from kubectl for this user: `environ` with the
+    exec stanza's `env` list on top."""
+    exec_ = user.body.get("exec")
+    listed = exec_.get("env") if isinstance(exec_, Mapping) else None
+    merged = dict(environ)
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            merged[item["name"]] = str(item.get("value", ""))
+    return merged
+
+
+def namespace_names(flag: str | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """Namespace ID → name, from the managed contexts; empty when the kubeconfig is unusable
+    (the names only decorate output, so they never stop a command)."""
+    try:
+        _, contexts = load(flag, environ)
+    except UsageError:
+        return {}
+    return {c.namespace_id: c.namespace for c in contexts if c.namespace_id and c.namespace}
+
+
+def _namespace_id(call: PluginCall) -> str | None:
+    if call.namespace_id is None:
+        return None
+    namespace_id, problem = request.resolve_namespace_id(call.namespace_id)
+    return None if problem else namespace_id
+
+
+def _problem(call: PluginCall) -> str | None:
+    if not call.args_valid:
+        return "its exec args are not a `token` command line rgpu-exec accepts"
+    if call.namespace_id is None:
+        return "its exec args give no --namespace-id"
+    _, problem = request.resolve_namespace_id(call.namespace_id)
+    if problem:
+        return f"its --namespace-id: {problem}"
+    if call.api_url:
+        problem = request.api_url_problem(call.api_url)
+        if problem:
+            return f"its --api-url: {problem}"
+    if call.profile:
+        _, problem = request.resolve_profile(call.profile, {})
+        if problem:
+            return f"its --profile: {problem}"
+    return None

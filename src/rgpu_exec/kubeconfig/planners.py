@@ -1,0 +1,190 @@
+"""What `generate`, `import` and `remove` change, decided on every file kubectl reads (a
+`Planner` for `usecase.apply`): which entries go to which file, and what goes.
+
+- upsert: an entry that exists is updated in the first file that holds it; a new one, and
+  `current-context`, go to the default file.
+- remove: a context goes from the file that defines it; its user and cluster too when no other
+  context (in any file) uses them; `current-context` is cleared where it names it. Only contexts
+  rgpu-exec manages, unless forced; `--all` is every context rgpu-exec manages, and nothing else.
+- replace (`import --replace`): the console's own contexts for the namespace (their user calls
+  the exchange endpoint with curl on every kubectl command) go, as `remove` takes them out, and
+  the new context takes their place, `current-context` included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.kubeconfig import console, entries, merge
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rgpu_exec.kubeconfig.document import Document
+    from rgpu_exec.kubeconfig.files import Targets
+
+Planner = Callable[["Targets", dict["Path", "Document"]], dict["Path", list[merge.Edit]]]
+
+
+def upsert_planner(
+    wanted: list[merge.Entry], set_current: bool, replace_namespace: str | None = None
+) -> Planner:
+    """The entries written; with `replace_namespace`, the console's contexts for that namespace
+    ID are swapped out for them."""
+    context = next(e.name for e in wanted if e.kind == "context")
+
+    def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
+        edits: dict[Path, list[merge.Edit]] = {}
+        doomed = console_contexts(docs, replace_namespace) if replace_namespace else []
+        doomed = [name for name in doomed if name != context]
+        if doomed:
+            keep: set[tuple[str, str]] = {(e.kind, e.name) for e in wanted}
+            edits = _removals(targets, docs, doomed, keep=keep, current_to=context)
+        for entry in wanted:
+            home = _holder(targets, docs, entry.kind, entry.name) or targets.default
+            edits.setdefault(home, []).append(merge.Upsert(entry))
+        if set_current:
+            edits.setdefault(targets.default, []).append(merge.SetCurrentContext(context))
+        return edits
+
+    return planner
+
+
+def console_contexts(docs: dict[Path, Document], namespace_id: str | None) -> list[str]:
+    """The contexts whose user calls the exchange endpoint itself for this namespace (the
+    console's curl stanza), by name, once each."""
+    found: list[str] = []
+    for doc in docs.values():
+        for item in doc.items("context"):
+            body = item.get("context") or {}
+            user = _find_any(docs, "user", body.get("user"))
+            target = console.exchange_target((user or {}).get("user"))
+            if target is not None and target[1] == namespace_id and item["name"] not in found:
+                found.append(item["name"])
+    return found
+
+
+def remove_planner(
+    contexts: tuple[str, ...] | None, *, force: bool = False, ignore_not_found: bool = False
+) -> Planner:
+    """The contexts named (None: every context rgpu-exec manages). A context that is in no file
+    is an error unless `ignore_not_found`; one rgpu-exec does not manage is refused unless
+    `force`."""
+
+    def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
+        if contexts is None:
+            names = [
+                name
+                for name in _context_names(docs)
+                if _foreign(targets, docs, _context_body(targets, docs, name).get("user")) is None
+            ]
+            return _removals(targets, docs, names)
+        names = []
+        for name in dict.fromkeys(contexts):
+            if _holder(targets, docs, "context", name) is None:
+                if ignore_not_found:
+                    continue
+                raise UsageError(
+                    f"there is no context {name!r} in {', '.join(str(p) for p in targets.paths)}; "
+                    "nothing was changed. (`rgpu-exec kubeconfig list` lists the contexts "
+                    "rgpu-exec manages; --ignore-not-found makes a missing one no error.)"
+                )
+            if not force:
+                _check_ours(targets, docs, name)
+            names.append(name)
+        return _removals(targets, docs, names)
+
+    return planner
+
+
+def _removals(
+    targets: Targets,
+    docs: dict[Path, Document],
+    names: list[str],
+    *,
+    keep: set[tuple[str, str]] | None = None,
+    current_to: str = "",
+) -> dict[Path, list[merge.Edit]]:
+    """Remove these contexts, then each user and cluster they use that no other context uses
+    (and that is not in `keep`); `current-context` naming one of them becomes `current_to`."""
+    edits: dict[Path, list[merge.Edit]] = {}
+    doomed: set[tuple[Path, str]] = set()  # (the file that defines it, its name)
+    for name in names:
+        home = _holder(targets, docs, "context", name)
+        if home is not None:
+            doomed.add((home, name))
+            edits.setdefault(home, []).append(merge.Remove("context", name))
+    for kind in ("user", "cluster"):
+        used = {_context_body(targets, docs, name).get(kind) for name in names}
+        for item in sorted(u for u in used if isinstance(u, str)):
+            if (kind, item) in (keep or set()) or _uses(docs, doomed, kind, item):
+                continue
+            holder = _holder(targets, docs, kind, item)
+            if holder is not None:
+                edits.setdefault(holder, []).append(merge.Remove(kind, item))
+    current = next((p for p in targets.paths if docs[p].current_context), None)
+    if current is not None and docs[current].current_context in set(names):
+        edits.setdefault(current, []).append(merge.SetCurrentContext(current_to))
+    return edits
+
+
+def _check_ours(targets: Targets, docs: dict[Path, Document], context: str) -> None:
+    """Refuse to remove a context rgpu-exec did not write: its user must run rgpu-exec."""
+    why = _foreign(targets, docs, _context_body(targets, docs, context).get("user"))
+    if why is None:
+        return
+    raise UsageError(
+        f"context {context!r} was not written by rgpu-exec: {why}. rgpu-exec removes only the "
+        f"contexts it manages; to remove this one anyway (with its user and cluster when no "
+        f"other context uses them), add --force, or use `kubectl config delete-context "
+        f"{context}`. Nothing was changed."
+    )
+
+
+def _foreign(targets: Targets, docs: dict[Path, Document], user: object) -> str | None:
+    """Why a context whose user is `user` is not one rgpu-exec manages, or None when it is."""
+    if not isinstance(user, str) or not user:
+        return "it names no user"
+    holder = _holder(targets, docs, "user", user)
+    found = docs[holder].find("user", user) if holder is not None else None
+    problem = "does not exist" if found is None else entries.foreign_exec(found.get("user"))
+    return None if problem is None else f"its user {user!r} {problem}"
+
+
+def _context_names(docs: dict[Path, Document]) -> list[str]:
+    return list(dict.fromkeys(i["name"] for doc in docs.values() for i in doc.items("context")))
+
+
+def _context_body(targets: Targets, docs: dict[Path, Document], name: str) -> dict[str, object]:
+    home = _holder(targets, docs, "context", name)
+    found = docs[home].find("context", name) if home is not None else None
+    body = (found or {}).get("context")
+    return body if isinstance(body, dict) else {}
+
+
+def _find_any(
+    docs: dict[Path, Document], kind: merge.Kind, name: object
+) -> dict[str, object] | None:
+    if not isinstance(name, str):
+        return None
+    return next((f for doc in docs.values() if (f := doc.find(kind, name)) is not None), None)
+
+
+def _holder(
+    targets: Targets, docs: dict[Path, Document], kind: merge.Kind, name: str
+) -> Path | None:
+    return next((p for p in targets.paths if docs[p].find(kind, name) is not None), None)
+
+
+def _uses(docs: dict[Path, Document], doomed: set[tuple[Path, str]], kind: str, name: str) -> bool:
+    """Whether any context not being removed points at this user or cluster."""
+    for path, doc in docs.items():
+        for item in doc.items("context"):
+            if (path, item.get("name")) in doomed:
+                continue
+            body = item.get("context")
+            if isinstance(body, dict) and body.get(kind) == name:
+                return True
+    return False

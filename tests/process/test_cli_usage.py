@@ -1,0 +1,103 @@
+"""The top-level command line: its help, mistyped commands, and RGPU_EXEC_LOG."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+
+import pytest
+
+from rgpu_exec.cli import build_parser
+
+from conftest import API_KEY, NAMESPACE_ID
+
+
+def run(rgpu_exec_bin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [rgpu_exec_bin, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(rgpu_exec_bin):
+    result = run(rgpu_exec_bin, "--help")
+
+    assert result.returncode == 0
+    listed = [
+        line.split()[0]
+        for line in result.stdout.split("commands:", 1)[1].split("examples:", 1)[0].splitlines()
+        if line.startswith("    ") and not line.startswith("      ")
+    ]
+    assert listed[0] == "kubeconfig"
+    assert listed[-1] == "token"
+    assert {"login", "whoami", "check", "doctor", "cache"} <= set(listed)
+    examples = result.stdout.split("examples:", 1)[1]
+    assert "rgpu-exec kubeconfig import" in examples
+    assert "rgpu-exec whoami" in examples
+    assert "exit codes:" in examples
+
+
+@pytest.mark.parametrize(
+    ("args", "typed", "guess", "help_of"),
+    [
+        pytest.param(["chek"], "chek", "check", "rgpu-exec", id="top-level"),
+        pytest.param(["kubeconfig", "lsit"], "lsit", "list", "rgpu-exec kubeconfig", id="nested"),
+        pytest.param(["cache", "clean"], "clean", "clear", "rgpu-exec cache", id="cache"),
+    ],
+)
+def test_a_mistyped_command_gets_a_did_you_mean(rgpu_exec_bin, args, typed, guess, help_of):
+    result = run(rgpu_exec_bin, *args)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"rgpu-exec: unknown command {typed!r} (commands: ")
+    assert result.stderr.rstrip().endswith(f"did you mean {guess!r}? See `{help_of} --help`.")
+
+
+def test_an_unknown_log_level_is_a_usage_error_not_silence(rgpu_exec_bin, stub_api):
+    token = [
+        "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    ]  # fmt: skip
+
+    refused = run(rgpu_exec_bin, *token, RGPU_EXEC_LOG="verbose", REMOTEGPU_API_KEY=API_KEY)
+    debug = run(rgpu_exec_bin, *token, RGPU_EXEC_LOG="DEBUG", REMOTEGPU_API_KEY=API_KEY)
+    whoami = run(rgpu_exec_bin, "whoami", RGPU_EXEC_LOG="trace")
+
+    assert refused.returncode == whoami.returncode == 2
+    assert refused.stderr == (
+        "rgpu-exec: RGPU_EXEC_LOG='verbose' is not a log level: set it to debug (each step) or "
+        "info, or unset it.\n"
+    )
+    assert stub_api.count == 1  # only the debug run got as far as the API
+    assert debug.returncode == 0, debug.stderr
+    assert "rgpu-exec: DEBUG:" in debug.stderr
+
+
+def all_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from all_parsers(sub, (*path, name))
+
+
+def test_every_command_with_output_takes_the_same_values_and_contexts_are_context():
+    with_output, context_flags = [], set()
+    for path, parser in all_parsers(build_parser(prog="rgpu-exec")):
+        for action in parser._actions:
+            if "-o" in action.option_strings:
+                with_output.append(path)
+                assert action.option_strings == ["-o", "--output"], path
+                assert tuple(action.choices or ()) == ("table", "json"), path
+            context_flags |= {o for o in action.option_strings if "context" in o}
+
+    assert {
+        ("check",), ("doctor",), ("cache", "list"), ("scope", "validate"),
+        ("kubeconfig", "list"), ("whoami",),
+    } <= set(with_output)  # fmt: skip
+    assert context_flags == {"--context", "--set-current-context"}

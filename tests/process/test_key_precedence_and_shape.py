@@ -1,0 +1,262 @@
+"""Which key is used, and what a key must look like, through the installed commands.
+
+A `--profile` given as a flag (on the command line, or in a kubeconfig's exec args) beats
+`REMOTEGPU_API_KEY`; without it the environment wins. A key from the environment must have the
+key's shape, and a message says what is wrong with it without showing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from rgpu_exec.hotpath import request, token_cache
+
+from conftest import API_KEY, NAMESPACE_ID
+
+if TYPE_CHECKING:
+    from stub_api import StubApi
+
+TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
+CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"
+
+
+@pytest.fixture
+def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file-backed keyring shared by the subprocesses, holding CI_KEY for profile `ci`."""
+    path = sandbox / "keyring.json"
+    path.write_text(json.dumps({"rgpu-exec/ci": CI_KEY}))
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    return path
+
+
+def run(rgpu_exec_bin: str, *args: str, key: str | None = API_KEY, **env: str):
+    environ = {**os.environ, **env}
+    if key is not None:
+        environ["REMOTEGPU_API_KEY"] = key
+    return subprocess.run(
+        [rgpu_exec_bin, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def sent_keys(stub: StubApi) -> list[str]:
+    return [r["headers"]["x-api-key"] for r in stub.requests]
+
+
+def kubeconfig_with_profile(path: Path, api_url: str, profile: str | None) -> None:
+    args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]
+    if profile:
+        args += ["--profile", profile]
+    document: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "rgpu-team-ml",
+        "clusters": [{"name": "rgpu-team-ml", "cluster": {"server": "https://k8s.example"}}],
+        "contexts": [
+            {
+                "name": "rgpu-team-ml",
+                "context": {
+                    "cluster": "rgpu-team-ml",
+                    "user": "rgpu-team-ml",
+                    "namespace": "team-ml",
+                },
+            }
+        ],
+        "users": [
+            {
+                "name": "rgpu-team-ml",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1",
+                        "interactiveMode": "Never",
+                        "command": "rgpu-exec",
+                        "args": args,
+                    }
+                },
+            }
+        ],
+    }
+    path.write_text(json.dumps(document))
+
+
+def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_env_key():
+    env = {"REMOTEGPU_API_KEY": API_KEY}
+
+    explicit = request.resolve(NAMESPACE_ID, None, "ci", env)
+    implicit = request.resolve(NAMESPACE_ID, None, None, {**env, "RGPU_EXEC_PROFILE": "ci"})
+
+    assert not isinstance(explicit, str)
+    assert not isinstance(implicit, str)
+    assert explicit.cache_key.identity == token_cache.profile_identity("ci")
+    assert implicit.cache_key.identity == token_cache.key_identity(API_KEY)
+
+
+def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, "--profile", "ci"]
+
+    first = run(rgpu_exec_bin, *argv)
+    again = run(rgpu_exec_bin, *argv)
+
+    assert first.returncode == 0, first.stderr
+    assert sent_keys(stub_api) == [CI_KEY]  # once: the second answer came from the cache
+    assert again.stdout == first.stdout
+
+
+def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    result = run(
+        rgpu_exec_bin, "check", "--api-url", stub_api.url, "--profile", "ci",
+        "--namespace-id", NAMESPACE_ID,
+    )  # fmt: skip
+    without = run(rgpu_exec_bin, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
+
+    assert result.returncode == 0, result.stderr
+    assert sent_keys(stub_api) == [CI_KEY, API_KEY]
+    assert result.stdout.startswith(
+        f"API key rgpu_0c1d2e3f… from keyring profile 'ci', against {stub_api.url}"
+    )
+    assert without.stdout.startswith("API key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY, against")
+    assert CI_KEY not in result.stdout + result.stderr
+
+
+def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
+    rgpu_exec_bin, keyring_file, stub_api, sandbox
+):
+    kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
+
+    result = run(rgpu_exec_bin, "check", "--context", "rgpu-team-ml", "-o", "json")
+
+    assert result.returncode == 0, result.stderr
+    assert sent_keys(stub_api) == [CI_KEY]
+    document = json.loads(result.stdout)
+    assert (document["key_prefix"], document["key_source"], document["profile"]) == (
+        "rgpu_0c1d2e3f",
+        "keyring",
+        "ci",
+    )
+
+
+def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    result = run(
+        rgpu_exec_bin, "check", "--api-url", stub_api.url, "--profile", "staging",
+        "--namespace-id", NAMESPACE_ID,
+    )  # fmt: skip
+
+    assert result.returncode == 3
+    assert "no API key in the keyring for profile 'staging'" in result.stderr
+    assert "REMOTEGPU_API_KEY is set, but --profile staging takes precedence" in result.stderr
+    assert stub_api.count == 0
+
+
+def test_doctor_names_the_source_of_the_key_it_would_use(rgpu_exec_bin, keyring_file, stub_api):
+    by_env = run(rgpu_exec_bin, "doctor", "--api-url", stub_api.url, "-o", "json")
+    by_profile = run(
+        rgpu_exec_bin, "doctor", "--api-url", stub_api.url, "--profile", "ci", "-o", "json"
+    )
+
+    def key_details(result: subprocess.CompletedProcess[str]) -> list[str]:
+        findings = json.loads(result.stdout)["findings"]
+        return [f["detail"] for f in findings if f["topic"] == "API key"]
+
+    assert key_details(by_env)[0] == "key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY"
+    wanted = (
+        "key rgpu_0c1d2e3f… from keyring profile 'ci' (--profile wins over REMOTEGPU_API_KEY, "
+        "which is set too)"
+    )
+    assert key_details(by_profile) == [wanted]
+
+
+def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
+    rgpu_exec_bin, keyring_file, stub_api, sandbox
+):
+    kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
+
+    result = run(rgpu_exec_bin, "doctor", "-o", "json")
+
+    (access,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "access"]
+    assert access["status"] == "ok", access
+    assert (
+        "the key rgpu_0c1d2e3f… (from keyring profile 'ci') may use namespace team-ml"
+        in (access["detail"])
+    )
+    assert CI_KEY in sent_keys(stub_api)
+    assert API_KEY not in sent_keys(stub_api)
+
+
+def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    result = run(
+        rgpu_exec_bin, "kubeconfig", "generate", "--namespace", "team-ml",
+        "--namespace-id", NAMESPACE_ID, "--server", "https://k8s.example",
+        "--api-url", stub_api.url, "--profile", "ci",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert sent_keys(stub_api) == [CI_KEY]
+    assert "the key rgpu_0c1d2e3f… (from keyring profile 'ci') may use namespace team-ml" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "words", "prefix_shown"),
+    [
+        pytest.param(f"'{API_KEY}'", "is wrapped in quotes", True, id="single-quotes"),
+        pytest.param(f'"{API_KEY}"', "is wrapped in quotes", True, id="double-quotes"),
+        pytest.param(
+            API_KEY[:30], "has 30 characters where a RemoteGPU API key has 46", True, id="cut-short"
+        ),
+        pytest.param(API_KEY + "x", "has 47 characters", True, id="too-long"),
+        pytest.param(
+            "sk-live-0123456789abcdef0123456789abcdef",
+            "does not start with 'rgpu_'",
+            False,
+            id="another-vendor",
+        ),
+        pytest.param(API_KEY[:20] + " " + API_KEY[21:], "contains spaces", False, id="space"),
+        pytest.param(
+            API_KEY[:-1] + "+",
+            "has characters a RemoteGPU API key never has",
+            True,
+            id="not-url-safe",
+        ),
+    ],
+)
+def test_a_malformed_env_key_is_refused_with_what_is_wrong_and_never_sent(
+    rgpu_exec_bin, stub_api, value, words, prefix_shown
+):
+    token = run(
+        rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+    )
+    check = run(rgpu_exec_bin, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+                key=value)  # fmt: skip
+
+    for result in (token, check):
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("rgpu-exec: REMOTEGPU_API_KEY")
+        assert words in result.stderr
+        assert ("rgpu_3f9a2c1b…" in result.stderr) is prefix_shown
+        assert value not in result.stderr
+        assert value[14:30] not in result.stderr  # no piece of the secret part either
+    assert stub_api.count == 0

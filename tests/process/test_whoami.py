@@ -1,0 +1,161 @@
+"""`rgpu-exec whoami`: which key would be used now, from where, and the keyring's profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import API_KEY, NAMESPACE_ID
+
+TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
+CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"
+
+
+@pytest.fixture
+def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = sandbox / "keyring.json"
+    path.write_text(json.dumps({"rgpu-exec/ci": CI_KEY}))
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    return path
+
+
+def whoami(rgpu_exec_bin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [rgpu_exec_bin, "whoami", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def write_context(path: Path, *args: str, env: list[dict[str, str]] | None = None) -> None:
+    exec_: dict[str, Any] = {
+        "command": "rgpu-exec",
+        "args": ["token", "--namespace-id", NAMESPACE_ID, *args],
+    }
+    if env is not None:
+        exec_["env"] = env
+    path.write_text(
+        json.dumps(
+            {
+                "current-context": "rgpu-team-ml",
+                "contexts": [
+                    {
+                        "name": "rgpu-team-ml",
+                        "context": {"cluster": "c", "user": "u", "namespace": "team-ml"},
+                    },
+                    {"name": "other", "context": {"cluster": "c", "user": "plain"}},
+                ],
+                "users": [
+                    {"name": "u", "user": {"exec": exec_}},
+                    {"name": "plain", "user": {"token": "static"}},
+                ],
+            }
+        )
+    )
+
+
+def test_whoami_names_the_environment_key_by_prefix_only(rgpu_exec_bin, keyring_file):
+    result = whoami(rgpu_exec_bin, REMOTEGPU_API_KEY=API_KEY)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "key      rgpu_3f9a2c1b… from REMOTEGPU_API_KEY"
+    assert lines[1] == "profile  default (the default)"
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_whoami_with_a_profile_shows_that_profiles_key_even_with_an_env_key(
+    rgpu_exec_bin, keyring_file
+):
+    result = whoami(rgpu_exec_bin, "--profile", "ci", "-o", "json", REMOTEGPU_API_KEY=API_KEY)
+
+    assert result.returncode == 0, result.stderr
+    document = as_json(result)
+    assert document["key"] == {"prefix": "rgpu_0c1d2e3f", "source": "keyring", "profile": "ci"}
+    assert (document["profile"], document["profile_source"]) == ("ci", "--profile")
+    assert CI_KEY not in result.stdout
+
+
+def test_whoami_follows_the_current_context_its_profile_and_its_exec_env(
+    rgpu_exec_bin, keyring_file, sandbox
+):
+    write_context(sandbox / "kubeconfig", "--profile", "ci", "--api-url", "https://api.test")
+    by_profile = whoami(rgpu_exec_bin, REMOTEGPU_API_KEY=API_KEY)
+    write_context(sandbox / "kubeconfig", env=[{"name": "REMOTEGPU_API_KEY", "value": API_KEY}])
+    by_env = whoami(rgpu_exec_bin, "--context", "rgpu-team-ml", "-o", "json")
+
+    assert by_profile.returncode == 0, by_profile.stderr
+    assert "key      rgpu_0c1d2e3f… from keyring profile 'ci'" in by_profile.stdout
+    assert "profile  ci (--profile in context 'rgpu-team-ml''s exec args)" in by_profile.stdout
+    assert (
+        f"context  rgpu-team-ml (the current context), namespace team-ml ({NAMESPACE_ID[:8]}…)"
+        in by_profile.stdout
+    )
+    assert "API URL  https://api.test" in by_profile.stdout
+    document = as_json(by_env)
+    assert document["key"]["source"] == "env"
+    assert (document["context"], document["namespace_id"]) == ("rgpu-team-ml", NAMESPACE_ID)
+
+
+def test_whoami_says_when_no_key_would_be_found_and_exits_3(rgpu_exec_bin, keyring_file):
+    result = whoami(rgpu_exec_bin, "-o", "json")
+
+    assert result.returncode == 3
+    document = as_json(result)
+    assert document["key"] is None
+    assert "no RemoteGPU API key found (profile 'default')" in document["problem"]
+
+
+def test_whoami_says_when_the_backend_cannot_list_its_profiles(rgpu_exec_bin, keyring_file):
+    result = whoami(rgpu_exec_bin, "--profile", "ci")
+
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("keyring")]
+    assert "cannot list its profiles" in line
+    assert (
+        as_json(whoami(rgpu_exec_bin, "-o", "json", "--profile", "ci"))["keyring"]["profiles"]
+        is None
+    )
+
+
+def test_whoami_of_a_context_that_does_not_run_rgpu_exec_is_a_usage_error(
+    rgpu_exec_bin, keyring_file, sandbox
+):
+    write_context(sandbox / "kubeconfig")
+
+    plain = whoami(rgpu_exec_bin, "--context", "other")
+    missing = whoami(rgpu_exec_bin, "--context", "nope")
+    both = whoami(rgpu_exec_bin, "--context", "other", "--profile", "ci")
+
+    assert plain.returncode == missing.returncode == both.returncode == 2
+    assert "context 'other' does not run rgpu-exec" in plain.stderr
+    assert "context 'nope' is not in the kubeconfig" in missing.stderr
+    assert "not allowed with argument" in both.stderr
+
+
+def test_whoami_refuses_a_malformed_env_key_without_showing_it(rgpu_exec_bin, keyring_file):
+    value = f"'{API_KEY}'"
+
+    result = whoami(rgpu_exec_bin, REMOTEGPU_API_KEY=value)
+
+    assert result.returncode == 2
+    assert "REMOTEGPU_API_KEY (rgpu_3f9a2c1b…) is wrapped in quotes" in result.stdout
+    assert API_KEY not in result.stdout + result.stderr

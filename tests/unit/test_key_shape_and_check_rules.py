@@ -1,0 +1,93 @@
+"""The one key-shape rule (`api_key.key_problem`), and how `check` judges an answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from rgpu_exec.credentials.api_key import find_api_key, key_problem, shown_prefix
+from rgpu_exec.errors import ApiKeyError, UsageError
+from rgpu_exec.kubeconfig.console import unwrap
+from rgpu_exec.token.namespace_check import holds, split_reason
+
+from conftest import API_KEY
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param(API_KEY, None, id="the-shape"),
+        pytest.param(f"'{API_KEY}'", "is wrapped in quotes", id="quotes"),
+        pytest.param(f"{API_KEY}'", "starts or ends with a quote", id="one-quote"),
+        pytest.param("sk-0123456789", "does not start with 'rgpu_'", id="other-vendor"),
+        pytest.param(
+            API_KEY[:-2], "has 44 characters where a RemoteGPU API key has 46", id="short"
+        ),
+        pytest.param("rgpu_3F9A2C1B" + API_KEY[13:], "does not have the shape", id="upper-hex"),
+        pytest.param(API_KEY[:-1] + "=", "has characters a RemoteGPU API key never has", id="char"),
+        pytest.param(API_KEY + "\n", "contains spaces, line breaks or control", id="newline"),
+        pytest.param("rgpu_3f9a2c1b_clé" + "x" * 29, "non-ASCII", id="non-ascii"),
+    ],
+)
+def test_key_problem_says_what_is_wrong_without_the_value(value, problem):
+    found = key_problem(value)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
+        assert value.strip("'") not in found
+
+
+def test_only_a_remotegpu_shaped_value_shows_its_prefix():
+    assert shown_prefix(f'"{API_KEY}"') == " (rgpu_3f9a2c1b…)"
+    assert shown_prefix("sk-live-0123456789abcdef0123456789") == ""
+
+
+def test_an_explicit_profile_is_not_overridden_by_the_environment():
+    environ = {"REMOTEGPU_API_KEY": API_KEY}
+    stored = {"ci": "rgpu_0c1d2e3f_" + "c" * 32}
+
+    implicit = find_api_key(environ, "ci", interactive=False, keyring_get=stored.get)
+    explicit = find_api_key(
+        environ, "ci", interactive=False, profile_flag="ci", keyring_get=stored.get
+    )
+
+    assert (implicit.source, implicit.value) == ("env", API_KEY)
+    assert (explicit.source, explicit.profile, explicit.value) == ("keyring", "ci", stored["ci"])
+    with pytest.raises(ApiKeyError, match="--profile other takes precedence"):
+        find_api_key(
+            environ, "other", interactive=False, profile_flag="other", keyring_get=lambda _: None
+        )
+    with pytest.raises(UsageError, match="wrapped in quotes"):
+        find_api_key({"REMOTEGPU_API_KEY": f"'{API_KEY}'"}, "ci", interactive=False)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected", "lenient", "ok"),
+    [
+        ("allowed", "allowed", False, True),
+        ("denied", "allowed", False, False),
+        ("denied", "denied", False, True),
+        ("not_found", "denied", False, False),
+        ("not_found", "denied", True, True),
+        ("not_found", "allowed", True, False),
+        ("error", "denied", True, False),
+    ],
+)
+def test_not_found_counts_as_denied_only_when_asked(outcome, expected, lenient, ok):
+    assert holds(outcome, expected, not_found_as_denied=lenient) is ok
+
+
+def test_the_platforms_reason_splits_into_code_and_message():
+    assert split_reason("forbidden: The key: no") == ("forbidden", "The key: no")
+    assert split_reason("<html>oops</html>") == (None, "<html>oops</html>")
+    assert split_reason(None) == (None, None)
+
+
+def test_the_console_apis_json_answer_is_unwrapped_and_a_json_kubeconfig_is_not():
+    wrapped = '{"namespace": "team-ml", "filename": "x.yaml", "kubeconfig": "apiVersion: v1\\n"}'
+    json_kubeconfig = '{"apiVersion": "v1", "clusters": [], "kubeconfig": "no"}'
+
+    assert unwrap(wrapped, "stdin") == ("apiVersion: v1\n", "stdin (the console API's JSON answer)")
+    assert unwrap(json_kubeconfig, "f") == (json_kubeconfig, "f")
+    assert unwrap("{not json", "f") == ("{not json", "f")
