@@ -86,9 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="check the namespace of this kubeconfig context, with its --api-url and --profile "
         "(repeatable; its user must run rgpu-exec)",
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
-    )
+    support.add_kubeconfig(parser)
     support.add_output(parser)
     support.add_api_url(parser)
     support.add_profile(parser, "use this keyring profile's key, even if $REMOTEGPU_API_KEY is set")

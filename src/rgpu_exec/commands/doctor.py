@@ -38,9 +38,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="inspect this kubeconfig file only (as kubectl does)"
-    )
+    support.add_kubeconfig(parser, "inspect")
     parser.add_argument(
         "--problems-only",
         action="store_true",

@@ -54,9 +54,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="verify it with this kubeconfig context's namespace (default: the current context, "
         "when it runs rgpu-exec with this profile)",
     )
-    login.add_argument(
-        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
-    )
+    support.add_kubeconfig(login)
     support.add_api_url(login)
     login.add_argument(
         "--no-verify",

@@ -46,6 +46,14 @@ def add_output(parser: argparse.ArgumentParser, json_shape: str = JSON_DOC) -> N
     )
 
 
+def add_kubeconfig(parser: argparse.ArgumentParser, what: str = "read") -> None:
+    """`--kubeconfig PATH`: that file only, as kubectl's own flag (else KUBECONFIG, else
+    ~/.kube/config)."""
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help=f"{what} this kubeconfig file only (as kubectl does)"
+    )
+
+
 def add_profile(parser: argparse._ActionsContainer, what: str) -> None:
     parser.add_argument(
         "--profile",

@@ -45,9 +45,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     support.add_profile(
         which, "the key this keyring profile holds, even if $REMOTEGPU_API_KEY is set"
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="read this kubeconfig file only (as kubectl does)"
-    )
+    support.add_kubeconfig(parser)
     support.add_output(parser)
     parser.set_defaults(func=run)
 
