@@ -159,3 +159,17 @@ def test_whoami_refuses_a_malformed_env_key_without_showing_it(rgpu_exec_bin, ke
     assert result.returncode == 2
     assert "REMOTEGPU_API_KEY (rgpu_3f9a2c1b…) is wrapped in quotes" in result.stdout
     assert API_KEY not in result.stdout + result.stderr
+
+
+def test_without_a_usable_keyring_it_says_so_not_that_profiles_cannot_be_listed(rgpu_exec_bin):
+    # The fail backend: what keyring picks with no Secret Service, KWallet or other store.
+    no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = whoami(rgpu_exec_bin, **no_keyring, REMOTEGPU_API_KEY=API_KEY)
+    document = as_json(whoami(rgpu_exec_bin, "-o", "json", **no_keyring, REMOTEGPU_API_KEY=API_KEY))
+
+    assert result.returncode == 0, result.stderr
+    keyring_line = next(line for line in result.stdout.splitlines() if line.startswith("keyring"))
+    assert "none usable: no keyring backend is usable on this machine" in keyring_line
+    assert "cannot list" not in keyring_line
+    assert document["keyring"]["usable"] is False
+    assert document["keyring"]["problem"].startswith("no keyring backend is usable")

@@ -63,7 +63,7 @@ _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     top = subparsers.add_parser(
         "kubeconfig",
-        help="add, import, list or remove RemoteGPU namespace contexts in your kubeconfig",
+        help="generate, import, list or remove RemoteGPU namespace contexts in your kubeconfig",
         description="Write per-namespace kubeconfig entries that use rgpu-exec, merged safely; "
         "list and remove them.",
         epilog=support.epilog(

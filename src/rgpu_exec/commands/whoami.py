@@ -67,7 +67,12 @@ def render_json(found: Identity) -> str:
         "namespace": context.namespace if context else None,
         "namespace_id": context.namespace_id if context else None,
         "api_url": found.api_url,
-        "keyring": {"backend": found.keyring_backend, "profiles": found.keyring_profiles},
+        "keyring": {
+            "backend": found.keyring_backend,
+            "usable": found.keyring_problem is None,
+            "problem": found.keyring_problem,
+            "profiles": found.keyring_profiles,
+        },
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -93,7 +98,10 @@ def render_table(found: Identity) -> str:
         else "cannot list its profiles (this backend has no listing; `rgpu-exec whoami "
         "--profile NAME` checks one)"
     )
-    rows.append(("keyring", f"{found.keyring_backend}: {listed}"))
+    if found.keyring_problem is not None:  # no keyring at all: say so, not "cannot list"
+        rows.append(("keyring", f"none usable: {found.keyring_problem}"))
+    else:
+        rows.append(("keyring", f"{found.keyring_backend}: {listed}"))
     width = max(len(name) for name, _ in rows)
     return "".join(f"{name:<{width}}  {value}\n" for name, value in rows)
 

@@ -35,6 +35,7 @@ class Identity:
     context: ManagedContext | None
     keyring_backend: str
     keyring_profiles: list[str] | None  # None: the backend cannot list its entries
+    keyring_problem: str | None = None  # why no keyring can keep a key here, if none can
 
 
 def whoami(
@@ -67,6 +68,7 @@ def whoami(
         chosen,
         keyring_store.backend_name(),
         keyring_store.list_profiles(),
+        keyring_store.backend_problem(environ),
     )
 
 
