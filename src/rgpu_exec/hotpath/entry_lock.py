@@ -100,11 +100,11 @@ class SingleFlight:
         self.lock_path = lock_path
         self.stem = stem
         self.wait = wait
-        self.locked = False
 
     def __enter__(self) -> Self:
         if not held(self.stem):
-            self.locked = acquire(self.lock_path, self.stem, time.monotonic() + self.wait)
+            # Taken, or not within the wait: either way the block goes on (`held` remembers).
+            acquire(self.lock_path, self.stem, time.monotonic() + self.wait)
         return self
 
     def __exit__(
