@@ -19,9 +19,10 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
+from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 
 if TYPE_CHECKING:
@@ -104,10 +105,21 @@ def describe(
 SHELLS = ("bash", "zsh", "fish")
 
 
+def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
+    """The shell to write a script for when none is named: the shell that
+    runs this command (`eval "$(rgpu-exec completion)"` runs it from a subshell of the user's
+    shell), else the login shell in `SHELL` (macOS has no /proc; `make` or `sudo` may sit in
+    between). None when neither is one of `SHELLS`."""
+    running = parent_shell(proc)
+    if running is not None:
+        return running
+    login = PurePath(settings.login_shell(environ)).name
+    return login if login in SHELLS else None
+
+
 def parent_shell(proc: str = "/proc") -> str | None:
-    """The shell that runs this command, when it is one of `SHELLS`: the parent process's name
-    (`eval "$(rgpu-exec completion)"` runs it from a subshell of the user's shell). None where
-    the OS does not say (no /proc), or when the parent is not a shell."""
+    """The parent process's name, when it is one of `SHELLS`. None where the OS does not say
+    (no /proc), or when the parent is not a shell."""
     try:
         name = Path(proc, str(os.getppid()), "comm").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):

@@ -398,10 +398,21 @@ def test_completion_without_a_shell_takes_the_shell_that_runs_it(rgpu_exec_bin):
         pytest.skip("bash is not installed")
 
     # `; true`: so that bash runs the command as its child rather than exec'ing it.
-    from_bash = run(bash, "-c", f"{rgpu_exec_bin} completion; true")
-    from_python = run(rgpu_exec_bin, "completion")
+    # The running shell wins over the login shell in $SHELL.
+    from_bash = run(bash, "-c", f"{rgpu_exec_bin} completion; true", env={"SHELL": "/bin/zsh"})
+    from_python = run(rgpu_exec_bin, "completion", env={"SHELL": "/bin/tcsh"})
 
     assert from_bash.returncode == 0, from_bash.stderr
     assert from_bash.stdout == run(rgpu_exec_bin, "completion", "bash").stdout
     assert from_python.returncode == 2
-    assert "rgpu-exec: cannot tell which shell runs this: name it" in from_python.stderr
+    assert "rgpu-exec: cannot tell which shell you use" in from_python.stderr
+    assert "$SHELL" in from_python.stderr
+
+
+@pytest.mark.parametrize("shell", completion.SHELLS)
+def test_completion_without_a_shell_or_a_shell_parent_takes_the_login_shell(rgpu_exec_bin, shell):
+    # Run from Python (not a shell), as on macOS (no /proc) or under `make`: $SHELL decides.
+    result = run(rgpu_exec_bin, "completion", env={"SHELL": f"/usr/local/bin/{shell}"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == run(rgpu_exec_bin, "completion", shell).stdout

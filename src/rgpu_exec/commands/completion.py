@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from rgpu_exec import completion
 from rgpu_exec.commands.support import epilog
 from rgpu_exec.errors import ExitCode, UsageError
+from rgpu_exec.hotpath import settings
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  the script was printed
-  {ExitCode.USAGE}  unknown shell, or none given and the running shell could not be told
+  {ExitCode.USAGE}  unknown shell, or none given and neither the running shell nor $SHELL is known
 """
 
 
@@ -22,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
         description="Print a completion script for rgpu-exec and kubectl-rgpu, for the shell "
-        "given, else for the shell that runs the command. `kubectl rgpu <TAB>` (kubectl 1.26+) "
-        "needs no script: it uses the kubectl_complete-rgpu executable installed beside "
-        "rgpu-exec, when that is on PATH.",
+        "given, else for the shell that runs the command, else for $SHELL. "
+        "`kubectl rgpu <TAB>` (kubectl 1.26+) needs no script: it uses the "
+        "kubectl_complete-rgpu executable installed beside rgpu-exec, when that is on PATH.",
         epilog=epilog(
             'eval "$(rgpu-exec completion)"             # in ~/.bashrc or ~/.zshrc',
             'eval "$(rgpu-exec completion bash)"        # in ~/.bashrc',
@@ -38,18 +40,20 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
         "shell",
         nargs="?",
         choices=completion.SHELLS,
-        help="your shell (default: the shell that runs this command)",
+        help="your shell (default: the shell that runs this command, else $SHELL)",
     )
     parser.set_defaults(func=lambda args: run(args.shell, parser, root))
 
 
 def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.ArgumentParser) -> int:
-    shell = shell or completion.parent_shell()
     if shell is None:
-        parser.print_usage(sys.stderr)
-        raise UsageError(
-            f"cannot tell which shell runs this: name it, as in `rgpu-exec completion bash` "
-            f"({', '.join(completion.SHELLS)})."
-        )
+        shell = completion.detect_shell(os.environ)
+        if shell is None:
+            parser.print_usage(sys.stderr)
+            raise UsageError(
+                "cannot tell which shell you use (neither the shell running this command nor "
+                f"${settings.ENV_SHELL} is one of {', '.join(completion.SHELLS)}): name it, as "
+                "in `rgpu-exec completion bash`."
+            )
     sys.stdout.write(completion.script(shell, root))
     return ExitCode.OK

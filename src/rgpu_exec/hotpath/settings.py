@@ -32,6 +32,7 @@ ENV_KUBERC = "KUBERC"
 ENV_NO_COLOR = "NO_COLOR"
 ENV_TERM = "TERM"
 ENV_HOME = "HOME"
+ENV_SHELL = "SHELL"
 ENV_PATH = "PATH"
 
 DEFAULT_API_URL = "https://api.remotegpu.ai"
@@ -284,6 +285,11 @@ def kuberc(environ: Mapping[str, str]) -> str:
 def home(environ: Mapping[str, str]) -> str:
     """`HOME`, else the user's home directory as the OS knows it."""
     return environ.get(ENV_HOME) or os.path.expanduser("~")
+
+
+def login_shell(environ: Mapping[str, str]) -> str:
+    """`SHELL`: the user's login shell, as a path (`/bin/zsh`); empty when unset."""
+    return environ.get(ENV_SHELL, "").strip()
 
 
 def search_path(environ: Mapping[str, str]) -> str:
