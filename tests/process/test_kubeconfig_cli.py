@@ -503,6 +503,22 @@ def test_verification_passes_then_writes(rgpu_exec_bin, kubeconfig, stub_api: St
     ]
 
 
+def test_a_second_generate_that_changes_nothing_spends_no_exchange(
+    rgpu_exec_bin, kubeconfig, stub_api: StubApi, tmp_path
+):
+    elsewhere = tmp_path / "other.yaml"  # not a file kubectl reads by default
+    argv = [*GENERATE, "--api-url", stub_api.url, "--kubeconfig", str(elsewhere)]
+    env = {"REMOTEGPU_API_KEY": API_KEY}
+
+    first = run(rgpu_exec_bin, *argv, env=env)
+    second = run(rgpu_exec_bin, *argv, env=env)
+
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert stub_api.count == 1  # the first run's verification only
+    assert "nothing changed, and no exchange was spent" in second.stdout
+    assert f"rgpu-exec check --kubeconfig {elsewhere} --context rgpu-team-ml" in second.stdout
+
+
 def test_verification_refused_exits_4_and_writes_nothing(
     rgpu_exec_bin, kubeconfig, stub_api: StubApi
 ):

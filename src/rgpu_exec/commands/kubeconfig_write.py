@@ -116,8 +116,14 @@ def _merge(args: argparse.Namespace, spec: Spec, *, replace: bool = False) -> in
                 f"({key.origin}) may use namespace {namespace}."
             )
 
-    def unchanged(files: str) -> str:
-        return f"rgpu-exec: {files} already has context {spec.context!r} as asked; nothing changed."
+    def unchanged(done: Applied) -> str:
+        files = ", ".join(str(p) for p in done.targets.paths)
+        file = _kubeconfig_flag(done, os.environ)
+        return (
+            f"rgpu-exec: {files} already has context {spec.context!r} as asked; nothing changed, "
+            f"and no exchange was spent (`rgpu-exec check{file} --context {spec.context}` tests "
+            "the key's access)."
+        )
 
     def hint(done: Applied) -> list[str]:
         lines = []
@@ -196,7 +202,8 @@ def run_remove(args: argparse.Namespace) -> int:
         ignore_not_found=args.ignore_not_found,
     )
 
-    def unchanged(files: str) -> str:
+    def unchanged(done: Applied) -> str:
+        files = ", ".join(str(p) for p in done.targets.paths)
         if args.all:
             return f"rgpu-exec: no context in {files} uses rgpu-exec; nothing to remove."
         return f"rgpu-exec: there is no such context in {files}; nothing to remove."
@@ -208,7 +215,7 @@ def _apply(
     args: argparse.Namespace,
     planner: Planner,
     check: Callable[[], None],
-    unchanged: Callable[[str], str],
+    unchanged: Callable[[Applied], str],
     hint: Callable[[Applied], list[str]],
 ) -> int:
     from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
@@ -221,7 +228,7 @@ def _apply(
         print(f"rgpu-exec: dry run, nothing was written ({what}).", file=sys.stderr)
         return ExitCode.OK
     if not done.outcomes:
-        print(unchanged(", ".join(str(p) for p in done.targets.paths)))
+        print(unchanged(done))
         return ExitCode.OK
     for outcome in done.outcomes:
         print(_report(outcome))

@@ -69,9 +69,9 @@ def key_problem(value: str) -> str | None:
     if not _header_safe(value):
         return _NOT_HEADER_SAFE
     if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:  # noqa: PLR2004
-        return "is wrapped in quotes, which became part of the value: set it without them"
+        return "is wrapped in quotes, which became part of the value"
     if value[:1] in _QUOTES or value[-1:] in _QUOTES:
-        return "starts or ends with a quote, which became part of the value: remove it"
+        return "starts or ends with a quote, which became part of the value"
     if not value.startswith(KEY_START):
         return f"does not start with {KEY_START!r}, so it is not a RemoteGPU API key"
     if len(value) != KEY_LENGTH:
@@ -167,8 +167,8 @@ def env_key(environ: Mapping[str, str], profile_flag: str | None = None) -> ApiK
     if problem:
         raise UsageError(
             f"{settings.ENV_API_KEY}{shown_prefix(value)} {problem}. Nothing was sent. Set it to "
-            f"the key exactly as the console showed it ({KEY_SHAPE}), e.g. `export "
-            f"{settings.ENV_API_KEY}=rgpu_…` in a shell, or the bare value in a CI secret."
+            f"the key exactly as the console showed it ({KEY_SHAPE}), without quotes or spaces: "
+            f"`export {settings.ENV_API_KEY}=rgpu_…` in a shell, the bare value in a CI secret."
         )
     return ApiKey(value, "env")
 

@@ -72,15 +72,16 @@ def apply(
     dry_run: bool,
 ) -> Applied:
     """The whole flow: plan on the files kubectl would use; a dry run shows the diff and does
-    nothing else (no network: `before_writing` is not run); else run `before_writing`
-    (verification) and write what changes."""
+    nothing else (no network: `before_writing` is not run). When nothing would change, nothing
+    else is done either (verification guards a write, and there is none); else run
+    `before_writing` (verification) and write what changes."""
     targets = files.select_targets(kubeconfig, environ)
     first = plan(targets, planner)
     if dry_run:
         return Applied(targets, first.files, diff(first.files), [])
-    before_writing()
     if not first.files:
         return Applied(targets, [], None, [])
+    before_writing()
     return Applied(targets, first.files, None, write(targets, planner, first))
 
 
