@@ -1,7 +1,9 @@
 """A loopback HTTP stub of the exchange endpoint, for process-level tests of `rgpu-exec token`.
 
-It answers every POST with the next scripted reply (or the default one), counts requests, and
-records the `x-api-key` each one carried. The full emulator lives in `rgpu_emulator`.
+It answers every POST carrying an `x-api-key` with the next scripted reply (or the default one),
+counts those requests, and records the key each one carried. A POST without the header (the
+probe of `rgpu-exec doctor`) gets the API's 401 `missing_api_key`, and is counted apart
+(`keyless`). The full emulator lives in `rgpu_emulator`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class StubApi:
         self.script: list[Reply] = []
         self.default = Reply()
         self.token_counter = 0
+        self.keyless = 0
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -71,6 +74,12 @@ class StubApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 self.rfile.read(length)
+                if "x-api-key" not in self.headers:
+                    with stub._lock:
+                        stub.keyless += 1
+                    missing = error_body("missing_api_key", "Missing API key")
+                    self._send(Reply(401, missing), missing)
+                    return
                 reply, token = stub._next(
                     self.path, {k.lower(): v for k, v in self.headers.items()}
                 )
@@ -91,6 +100,9 @@ class StubApi:
                             },
                         }
                     ).encode()
+                self._send(reply, body)
+
+            def _send(self, reply: Reply, body: bytes) -> None:
                 self.send_response(reply.status)
                 headers = {"content-type": "application/json", "date": formatdate(usegmt=True)}
                 headers.update(reply.headers)

@@ -1,7 +1,8 @@
 """What can go wrong, and the exit code each failure gives.
 
     RgpuExecError                 1  (base; anything unexpected that we still explain)
-     ├── UsageError               2  bad flags, environment, exec info or input files
+     ├── UsageError               2  bad flags, environment, exec info or input files, or an
+     │                               API URL that is not the RemoteGPU API (a 404 not its own)
      ├── ApiKeyError              3  no API key, or the API rejected it (401)
      ├── NamespaceAccessError     4  the key may not use this namespace (403), or no such one (404)
      └── ApiError                 5  the API is unreachable, timed out, or answered nonsense
@@ -32,7 +33,8 @@ class ExitCode(IntEnum):
 EXIT_CODES_HELP = f"""exit codes:
   {ExitCode.OK}  success
   {ExitCode.UNEXPECTED}  unexpected error (a bug: please report it with RGPU_EXEC_LOG=debug output)
-  {ExitCode.USAGE}  usage or bad input (flags, environment, exec info, files)
+  {ExitCode.USAGE}  usage or bad input (flags, environment, exec info, files, an API URL that
+     is not the RemoteGPU API)
   {ExitCode.API_KEY}  no API key, or the API rejected the key
   {ExitCode.NAMESPACE_ACCESS}  the key may not use that namespace, or the namespace does not exist
   {ExitCode.API}  the RemoteGPU API is unreachable, timed out, or answered nonsense
@@ -80,18 +82,36 @@ class ApiKeyError(RgpuExecError):
 
 
 class NamespaceAccessError(RgpuExecError):
+    """403 or 404 from the exchange; `code` and `api_message` are the API's own, as it sent them
+    (sanitised), for callers that report them separately (`check -o json`)."""
+
     exit_code = ExitCode.NAMESPACE_ACCESS
 
-    def __init__(self, message: str, *, status: int, reason: str) -> None:
+    def __init__(
+        self, message: str, *, status: int, code: str | None, api_message: str | None
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.reason = reason
+        self.code = code
+        self.api_message = api_message
 
 
 class ApiError(RgpuExecError):
+    """`status` is None when no HTTP answer came at all; `code` and `api_message` as above."""
+
     exit_code = ExitCode.API
 
-    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        code: str | None = None,
+        api_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.status = status
+        self.code = code
+        self.api_message = api_message

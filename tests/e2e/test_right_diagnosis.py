@@ -49,7 +49,7 @@ def test_a_wrong_api_url_is_said_to_be_wrong_not_a_missing_namespace(
     )  # fmt: skip
 
     for result in (by_hand, by_kubectl, generate):
-        assert result.returncode == 5, result.stderr
+        assert result.returncode == 2, result.stderr
         assert f"{wrong} is not the RemoteGPU API: it answered HTTP 404" in result.stderr
         assert "does not exist" not in result.stderr
         assert "no /v1 or other path" in result.stderr
@@ -83,8 +83,9 @@ def test_a_revoked_key_from_the_environment_says_so_and_that_the_variable_wins(
     assert result.returncode == 3
     assert result.stderr.startswith(
         f"rgpu-exec: the RemoteGPU API rejected the API key {created['key'][:13]}…: the key has "
-        "been revoked (revoked_api_key: "
+        "been revoked (revoked_api_key). "
     )
+    assert "Missing, invalid" not in result.stderr  # the docs' generic words add nothing
     assert "The key is from REMOTEGPU_API_KEY, which wins over the keyring" in result.stderr
     assert "rgpu-exec login" not in result.stderr  # wrong advice while the variable is set
     assert created["key"][13:] not in result.stderr
@@ -98,4 +99,29 @@ def test_an_unknown_key_is_said_to_be_unknown(emulator: Harness):
 
     assert result.returncode == 3
     assert "rgpu_0badc0de…: no such key exists" in result.stderr
-    assert "(invalid_api_key: " in result.stderr
+    assert "(invalid_api_key)." in result.stderr
+
+
+def test_doctor_says_a_wrong_api_url_is_not_the_api_without_spending_the_key(
+    emulator: Harness, sandbox: Path
+):
+    team = emulator.namespace("team-doctor-url")
+    key = emulator.namespace_key(team)["key"]
+    wrong = emulator.ready.api_url + "/v1"
+    before = emulator.client.exchanges()
+
+    bad = run(
+        [str(RGPU_EXEC), "doctor", "--api-url", wrong, "--kubeconfig", str(sandbox / "none")],
+        emulator.plugin_env(key),
+    )
+    good = run(
+        [str(RGPU_EXEC), "doctor", "--api-url", emulator.ready.api_url,
+         "--kubeconfig", str(sandbox / "none")],
+        emulator.plugin_env(key),
+    )  # fmt: skip
+
+    assert bad.returncode == 6, bad.stdout
+    assert f"{wrong} is not the RemoteGPU API" in bad.stdout
+    assert "no /v1 or other path" in bad.stdout
+    assert f"{emulator.ready.api_url} is the RemoteGPU API: it asked for a key" in good.stdout
+    assert emulator.client.exchanges() == before  # the probe sends no key, so issues nothing

@@ -94,7 +94,8 @@ def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
     assert result.returncode == 0, result.stdout
     out = result.stdout
     assert "key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY" in out
-    assert f"{stub_api.url} answered (HTTP " in out
+    assert f"{stub_api.url} is the RemoteGPU API: it asked for a key (HTTP 401" in out
+    assert stub_api.keyless == 1
     assert "clock" in out
     kubectl = shutil.which("kubectl", path=PATH)  # the first kubectl on the doctor's PATH
     assert kubectl is not None
@@ -275,7 +276,7 @@ def date_header(offset: timedelta) -> dict[str, str]:
 )
 def test_clock_skew_from_the_date_header(offset, status):
     transport = httpx.MockTransport(
-        lambda _request: httpx.Response(404, headers=date_header(offset))
+        lambda _request: httpx.Response(401, headers=date_header(offset))
     )
 
     api, clock = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
@@ -293,7 +294,7 @@ def test_the_api_probe_never_sends_the_key():
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200)
+        return httpx.Response(401)
 
     network.api_findings(
         "https://api.remotegpu.test",
@@ -302,7 +303,8 @@ def test_the_api_probe_never_sends_the_key():
     )
 
     (request,) = seen
-    assert request.method == "GET"
+    assert request.method == "POST"
+    assert request.url.path.endswith("/00000000-0000-0000-0000-000000000000/exec-credential")
     assert "x-api-key" not in request.headers
     assert API_KEY not in str(request.headers)
 
@@ -352,8 +354,7 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
             Reply(
                 401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
             ),
-            "rejected the API key rgpu_3f9a2c1b…: the key has been revoked (revoked_api_key: "
-            "Missing, invalid, revoked",
+            "rejected the API key rgpu_3f9a2c1b…: the key has been revoked (revoked_api_key).",
             "create a key with Kubernetes access in Settings / API Keys, then put it in REMOTEGPU_API_KEY",
             id="revoked-key",
         ),
@@ -603,7 +604,7 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout()
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=endless())
+        return httpx.Response(401, content=endless())
 
     api, _ = network.api_findings(
         "https://api.remotegpu.test", {}, transport=httpx.MockTransport(answer)

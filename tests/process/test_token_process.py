@@ -101,7 +101,7 @@ def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api:
                 401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
             ),
             3,
-            ["revoked_api_key", "rgpu_3f9a2c1b", "wins over the keyring", "Settings / API Keys"],
+            ["has been revoked (revoked_api_key)", "rgpu_3f9a2c1b", "wins over the keyring"],
             id="revoked-key",
         ),
         pytest.param(
@@ -113,7 +113,7 @@ def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api:
         pytest.param(
             Reply(404, error_body("namespace_not_found", "Namespace not found")),
             4,
-            [NAMESPACE_ID, "does not exist"],
+            [NAMESPACE_ID, "does not exist", "(namespace_not_found)"],
             id="unknown-namespace",
         ),
     ],
@@ -132,6 +132,8 @@ def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
         assert API_KEY not in result.stderr
         for word in words:
             assert word in result.stderr
+        assert "not found" not in result.stderr.lower(), "the API's generic words are not echoed"
+        assert "Missing, invalid" not in result.stderr
     first = results[0].stderr.rstrip("\n")
     for rerun in results[1:]:
         assert rerun.stderr.startswith(first + " (remembered from "), "reruns repeat the message"

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from rgpu_exec.doctor import network
 from rgpu_exec.token.exchange import MAX_BODY_BYTES
@@ -22,7 +23,7 @@ def test_the_probe_asks_for_identity() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(404)
+        return httpx.Response(401)
 
     api, _ = network.api_findings(API, {}, transport=httpx.MockTransport(answer))
 
@@ -40,7 +41,7 @@ def test_the_probe_never_inflates_an_answer() -> None:
         yield packer.flush()
 
     def answer(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=bomb(), headers={"content-encoding": "gzip"})
+        return httpx.Response(401, content=bomb(), headers={"content-encoding": "gzip"})
 
     tracemalloc.start()
     try:
@@ -78,3 +79,29 @@ def test_the_probe_has_a_time_limit_in_all(monkeypatch) -> None:
     assert "no complete answer within" in api.detail
     assert api.fix
     assert "HTTPS_PROXY" in api.fix
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict", "words"),
+    [
+        pytest.param(401, "ok", "is the RemoteGPU API: it asked for a key", id="asks-for-a-key"),
+        pytest.param(404, "problem", "is not the RemoteGPU API", id="wrong-path"),
+        pytest.param(200, "problem", "where the RemoteGPU API asks for one", id="no-key-needed"),
+        pytest.param(301, "problem", "answered HTTP 301", id="redirect"),
+        pytest.param(503, "problem", "busy or has a problem", id="down"),
+    ],
+)
+def test_only_an_answer_asking_for_a_key_passes(status, verdict, words) -> None:
+    def answer(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"location": "https://elsewhere.test/"})
+
+    api, _ = network.api_findings(
+        API, {}, transport=httpx.MockTransport(answer), source="--api-url"
+    )
+
+    assert api.status == verdict
+    assert words in api.detail
+    if status == 404:
+        assert api.fix is not None
+        assert "check --api-url" in api.fix
+        assert "no /v1" in api.fix

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import random
+import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -155,7 +157,7 @@ def test_non_retryable_statuses_fail_at_once(api, exchanger, clock, response, er
 def test_exit_codes_of_each_error_kind() -> None:
     assert ApiKeyError("x").exit_code == ExitCode.API_KEY
     assert int(ExitCode.API_KEY) == 3
-    assert NamespaceAccessError("x", status=403, reason="r").exit_code == 4
+    assert NamespaceAccessError("x", status=403, code="forbidden", api_message="r").exit_code == 4
     assert ApiError("x", transient=True).exit_code == 5
     assert UsageError("x").exit_code == 2
 
@@ -319,3 +321,33 @@ def test_an_implausibly_long_lifetime_is_cached_for_12_hours_at_most(api, exchan
     body = credential_body(expiry=datetime(9999, 1, 1, tzinfo=timezone.utc))
     api.post(PATH).mock(return_value=ok(body, date=datetime.now(timezone.utc)))
     assert exchanger.exchange(NAMESPACE_ID).lifetime == 12 * 3600
+
+
+@pytest.mark.parametrize(
+    ("host", "hint"),
+    [
+        pytest.param("127.0.0.1", "use http:// for a local server", id="loopback"),
+        pytest.param("localhost", "use http:// for a local server", id="localhost"),
+    ],
+)
+def test_https_to_a_plain_http_server_says_so_not_proxy_advice(host, hint) -> None:
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://{host}:{server.server_address[1]}"
+        exchanger = Exchanger(url, API_KEY, {}, deadline=5, url_source="--api-url")
+        with pytest.raises(ApiError) as caught:
+            exchanger.exchange(NAMESPACE_ID)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    message = caught.value.message
+    assert f"{url} does not speak TLS" in message
+    assert f"Check --api-url: {hint}" in message
+    assert "HTTPS_PROXY" not in message
+    assert "gave up" not in message  # not retried: it cannot get better

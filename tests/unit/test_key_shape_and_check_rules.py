@@ -7,7 +7,8 @@ import pytest
 from rgpu_exec.credentials.api_key import find_api_key, key_problem, shown_prefix
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.kubeconfig.console import unwrap
-from rgpu_exec.token.namespace_check import holds, split_reason
+from rgpu_exec.token.api_errors import ErrorAnswer
+from rgpu_exec.token.namespace_check import holds
 
 from conftest import API_KEY
 
@@ -78,10 +79,55 @@ def test_not_found_counts_as_denied_only_when_asked(outcome, expected, lenient, 
     assert holds(outcome, expected, not_found_as_denied=lenient) is ok
 
 
-def test_the_platforms_reason_splits_into_code_and_message():
-    assert split_reason("forbidden: The key: no") == ("forbidden", "The key: no")
-    assert split_reason("<html>oops</html>") == (None, "<html>oops</html>")
-    assert split_reason(None) == (None, None)
+@pytest.mark.parametrize(
+    ("answer", "ours", "shown"),
+    [
+        pytest.param(
+            ErrorAnswer("revoked_api_key", "Missing, invalid, revoked, or expired API key"),
+            "the key has been revoked",
+            "revoked_api_key",
+            id="docs-generic-401",
+        ),
+        pytest.param(
+            ErrorAnswer("namespace_not_found", "Namespace not found."),
+            "namespace x does not exist",
+            "namespace_not_found",
+            id="generic-404",
+        ),
+        pytest.param(
+            ErrorAnswer("forbidden", "The API key may not access the namespace"),
+            "the API key rgpu_ab… may not access the namespace 0b7e…",
+            "forbidden",
+            id="every-word-already-ours",
+        ),
+        pytest.param(
+            ErrorAnswer("forbidden", "its scope is inference only"),
+            "the API key may not get credentials",
+            "forbidden: its scope is inference only",
+            id="adds-something",
+        ),
+        pytest.param(
+            ErrorAnswer("revoked_api_key", "Revoked by alice on 2026-11-02"),
+            "the key has been revoked",
+            "revoked_api_key: Revoked by alice on 2026-11-02",
+            id="specific-401",
+        ),
+        pytest.param(ErrorAnswer(None, "<html>oops</html>"), "", "<html>oops</html>", id="no-code"),
+    ],
+)
+def test_the_servers_message_is_shown_only_when_it_adds_to_ours(answer, ours, shown):
+    assert answer.beside(ours) == shown
+
+
+def test_an_error_answer_is_read_into_code_and_message_without_the_key():
+    key = "rgpu_3f9a2c1b" + "s" * 32
+    body = ('{"error": {"code": "forbidden", "message": "no for ' + key + '"}}').encode()
+
+    answer = ErrorAnswer.read(body, key)
+
+    assert answer.code == "forbidden"
+    assert "s" * 8 not in answer.message
+    assert ErrorAnswer.read(b"<html>oops</html>", key) == ErrorAnswer(None, "<html>oops</html>")
 
 
 def test_the_console_apis_json_answer_is_unwrapped_and_a_json_kubeconfig_is_not():

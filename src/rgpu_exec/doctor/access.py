@@ -109,8 +109,13 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
     if refused:  # already listed as a settings problem, so not reached in practice
         return [Finding("access", "problem", f"{where}: {refused}", "fix the settings above")]
     try:
+        url_source = (
+            f"the --api-url in the exec args of context {context.name!r}"
+            if context.call.api_url
+            else request.api_url_source(None, context.environ)
+        )
         (result,) = namespace_check.check(
-            [target], context.api_url, key.value, context.environ, deadline
+            [target], context.api_url, key.value, context.environ, deadline, url_source=url_source
         )
     except ApiKeyError as exc:
         return [

@@ -50,10 +50,12 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
             environ, profile, keyring_usable=keyring_usable, profile_flag=options.profile
         )
     findings += local.keyring_findings(environ)
-    settings_found = local.settings_findings(environ, options.api_url)
+    report = kube.inspect(options.kubeconfig, environ)
+    default_url = settings.api_url(options.api_url, environ)
+    own_url = [c.name for c in report.contexts if c.call.api_url and c.api_url != default_url]
+    settings_found = local.settings_findings(environ, options.api_url, own_url=own_url)
     findings += settings_found
     findings += local.cache_findings(environ, time.time())
-    report = kube.inspect(options.kubeconfig, environ)
     unreachable: set[str] = set()
     urls = api_urls(options.api_url, environ, report.contexts)
     ca_reported = any(f.detail.startswith(local.CA_VARIABLES) for f in settings_found)
@@ -91,9 +93,9 @@ def api_urls(
     given = bool(flag or settings.api_url_from_environment(environ))
     relied_on = any(c.call.api_url is None for c in contexts)
     if not settings.url_problem(default) and (given or relied_on or not contexts):
-        urls[default] = f"--api-url or {settings.ENV_API_URL}"
+        urls[default] = request.api_url_source(flag, environ)
     for context in contexts:
         usable = context.exchangeable and not settings.url_problem(context.api_url)
         if usable and context.api_url not in urls:
-            urls[context.api_url] = f"context {context.name!r}"
+            urls[context.api_url] = f"the --api-url in the exec args of context {context.name!r}"
     return list(urls.items())

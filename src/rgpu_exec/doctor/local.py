@@ -18,7 +18,7 @@ from rgpu_exec.hotpath import request, settings, token_cache
 from rgpu_exec.token import cache_dir, cache_files
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 KUBECTL_TIMEOUT = 15
 
@@ -125,9 +125,13 @@ def keyring_findings(environ: Mapping[str, str]) -> list[Finding]:
 
 
 def settings_findings(
-    environ: Mapping[str, str], api_url_flag: str | None = None, where: str = ""
+    environ: Mapping[str, str],
+    api_url_flag: str | None = None,
+    where: str = "",
+    own_url: Sequence[str] = (),
 ) -> list[Finding]:
-    """The settings `rgpu-exec token` refuses to run with: each one fails every kubectl command."""
+    """The settings `rgpu-exec token` refuses to run with: each one fails every kubectl command.
+    `own_url`: the contexts whose exec args name another API URL (said beside the one shown)."""
     findings: list[Finding] = []
 
     def problem(detail: str, fix: str) -> None:
@@ -161,7 +165,13 @@ def settings_findings(
                 f"point {variable} at {purpose}, or unset it",
             )
     if not findings:
-        detail = f"API URL {api_url}, exchange deadline {deadline:g} s"
+        source = request.api_url_source(api_url_flag, environ)
+        others = ""
+        if own_url:  # the URL shown is not the one those contexts use: say so beside it
+            names = ", ".join(repr(name) for name in own_url[:3])
+            more = f" and {len(own_url) - 3} more" if len(own_url) > 3 else ""  # noqa: PLR2004
+            others = f"; context {names}{more} use their own --api-url"
+        detail = f"API URL {api_url} ({source}{others}), exchange deadline {deadline:g} s"
         findings.append(
             Finding("settings", "ok", detail + (f", CA bundle {bundle}" if bundle else "") + where)
         )

@@ -1,11 +1,13 @@
 """The check that reaches the API without a key: a keyless probe of each API URL.
 
-The probe is one GET of the API's base URL, without the key, through the exchange's own client
-(its TLS trust, `http_support.ssl_context`, its proxies, uncompressed answers): any HTTP answer
-proves the network path, TLS trust and proxy settings, and its `Date` gives the clock skew. It
-reads at most `exchange.MAX_BODY_BYTES` of the body, as sent (never inflated), and gives up after
-`PROBE_DEADLINE` in all, however slowly the answer arrives. The access check, which spends
-one exchange, is in `doctor.access`.
+The probe is one credential exchange without the key (for the nil namespace ID), through the
+exchange's own client (its TLS trust, `http_support.ssl_context`, its proxies, uncompressed
+answers). The RemoteGPU API answers it 401, asking for a key: that proves the network path, TLS
+trust and proxy settings, and that the URL is the API's base URL. Any other answer is a problem
+named for what it means (404: a wrong URL, such as one ending in /v1). The answer's `Date` gives
+the clock skew. It reads at most `exchange.MAX_BODY_BYTES` of the body, as sent (never
+inflated), and gives up after `PROBE_DEADLINE` in all, however slowly the answer arrives. The
+access check, which spends one exchange with the key, is in `doctor.access`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
-from rgpu_exec.token import http_support
+from rgpu_exec.token import api_contract, api_errors, http_support
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -29,6 +31,8 @@ SKEW_NOTE_SECONDS = 30.0
 SKEW_PROBLEM_SECONDS = 300.0
 PROBE_TIMEOUT = 5.0  # seconds, for each of connect, read, write and pool
 PROBE_DEADLINE = 8.0  # seconds in all, like an exchange with a silent API
+# The namespace the probe names: no key is sent, so the API answers 401 before looking it up.
+PROBE_NAMESPACE_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def api_findings(
@@ -41,7 +45,7 @@ def api_findings(
     name_in_clock: bool = False,
     ca_reported: bool = False,
 ) -> list[Finding]:
-    """One keyless GET of the API's base URL: reachable? and the clock skew from its `Date`.
+    """One keyless exchange: is this the RemoteGPU API, reachable? and the clock skew.
 
     `source` says where the URL comes from, for the fix; `name_in_clock` names the API in the
     clock finding (when several APIs are probed); `ca_reported`: a CA bundle that does not load
@@ -55,8 +59,9 @@ def api_findings(
     exchanger = exchange.Exchanger(api_url, "", environ, transport=transport)
 
     def probe() -> tuple[int, str | None]:
+        url = api_contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
         with exchanger.client() as client:  # the exchange's TLS trust, proxies and headers
-            return _get(client, api_url + "/", exchange.MAX_BODY_BYTES)
+            return _post(client, url, exchange.MAX_BODY_BYTES)
 
     network_fix = (
         f"check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and that "
@@ -78,26 +83,57 @@ def api_findings(
     except httpx.TransportError as exc:
         # The exchange's own wording, which names the likely cause.
         failure = exchanger.transport_failure(exc)
-        fix = (
-            f"point {settings.ENV_SSL_CERT_FILE} at your proxy's CA bundle, or set "
-            f"{settings.ENV_CA_BUNDLE} for a private API CA"
-            if http_support.certificate_error(exc) is not None
-            else network_fix
-        )
+        if http_support.certificate_error(exc) is not None:
+            fix = (
+                f"point {settings.ENV_SSL_CERT_FILE} at your proxy's CA bundle, or set "
+                f"{settings.ENV_CA_BUNDLE} for a private API CA"
+            )
+        elif http_support.not_tls(exc):
+            fix = f"fix {source} (the message says how)"
+        else:
+            fix = network_fix
         return [Finding("API", "problem", failure.message, fix)]
     finished = clock()
-    reached = f"{api_url} answered (HTTP {status}, {(finished - started) * 1000:.0f} ms)"
+    took = f"{(finished - started) * 1000:.0f} ms"
     api = f" ({api_url})" if name_in_clock else ""
-    server = http_support.server_date(date)
-    return [Finding("API", "ok", reached), _clock_finding((started + finished) / 2, server, api)]
+    clock_finding = _clock_finding((started + finished) / 2, http_support.server_date(date), api)
+    return [_answer_finding(api_url, status, took, source, network_fix), clock_finding]
 
 
-def _get(client: httpx.Client, url: str, max_body: int) -> tuple[int, str | None]:
-    """GET `url`: its status and `Date`. The body is read as it streams in, as sent (nothing in
-    it is needed, so nothing is inflated), up to `max_body` bytes; a larger one is left unread."""
+def _answer_finding(api_url: str, status: int, took: str, source: str, fix: str) -> Finding:
+    """What the keyless exchange's answer says about `api_url`."""
+    if status == api_errors.HTTP_UNAUTHORIZED:
+        detail = f"{api_url} is the RemoteGPU API: it asked for a key (HTTP {status}, {took})"
+        return Finding("API", "ok", detail)
+    if status == api_errors.HTTP_NOT_FOUND:
+        detail = (
+            f"{api_url} is not the RemoteGPU API: its credential exchange path answered HTTP "
+            f"{status} ({took})"
+        )
+        return Finding(
+            "API",
+            "problem",
+            detail,
+            f"check {source}: it must be the API's base URL, such as {settings.DEFAULT_API_URL} "
+            "(no /v1 or other path)",
+        )
+    if status == api_errors.HTTP_TOO_MANY or status >= api_errors.HTTP_SERVER_ERROR:
+        detail = f"{api_url} answered HTTP {status} ({took}): the API is busy or has a problem"
+        return Finding("API", "problem", detail, "run `rgpu-exec doctor` again in a few minutes")
+    detail = (
+        f"{api_url} answered HTTP {status} to a credential exchange without a key ({took}), "
+        "where the RemoteGPU API asks for one (HTTP 401)"
+    )
+    return Finding("API", "problem", detail, fix)
+
+
+def _post(client: httpx.Client, url: str, max_body: int) -> tuple[int, str | None]:
+    """POST to `url`, empty, without a key: the status and `Date`. The body is read as it
+    streams in, as sent (nothing in it is needed, so nothing is inflated), up to `max_body`
+    bytes; a larger one is left unread."""
     import httpx  # noqa: PLC0415
 
-    request = client.build_request("GET", url, timeout=httpx.Timeout(PROBE_TIMEOUT))
+    request = client.build_request("POST", url, timeout=httpx.Timeout(PROBE_TIMEOUT))
     response = client.send(request, stream=True)
     try:
         size = 0

@@ -17,6 +17,16 @@ API_KEY_HEADER = "x-api-key"
 NAMESPACE_NOT_FOUND = "namespace_not_found"
 # Assumed: the docs do not publish the exchange path.
 EXCHANGE_PATH = "/v1/kubernetes/namespaces/{namespace_id}/exec-credential"
+# The API's generic error messages, lower case, words only: the docs give one message for every
+# rejected key, and the platform words a missing namespace this way. They add nothing to the
+# plugin's own explanation of the code (`api_errors.ErrorAnswer.beside`).
+GENERIC_MESSAGES = frozenset(
+    {
+        "missing invalid revoked or expired api key",
+        "namespace not found",
+        "missing access token",
+    }
+)
 # Where users create and manage keys, named in messages.
 KEYS_CONSOLE_PAGE = "Settings / API Keys"
 

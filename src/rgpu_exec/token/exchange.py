@@ -32,16 +32,17 @@ from pydantic import ValidationError
 
 from rgpu_exec import __version__
 from rgpu_exec.credentials.redact import excerpt, key_prefix
-from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, RgpuExecError, UsageError
+from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import token_is_safe
 from rgpu_exec.hotpath.request import api_url_problem
-from rgpu_exec.token import api_contract
+from rgpu_exec.token import api_contract, api_errors
 from rgpu_exec.token.http_support import (
     EncodingError,
     TooSlowError,
     certificate_error,
     finish_within,
+    not_tls,
     read_capped,
     server_date,
     ssl_context,
@@ -67,8 +68,6 @@ NOTICE_AFTER = 2.0
 _BACKOFF_BASE = 0.5
 _CONNECT_BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 4.0
-_HTTP_TOO_MANY = 429
-_HTTP_SERVER_ERROR = 500
 _DEADLINE_GRACE = 1.0
 # Failures to get a connection at all (certificate refusals are not retried in any case).
 _NO_CONNECTION = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
@@ -142,8 +141,16 @@ class Exchanger:
                 else:
                     if status == httpx.codes.OK:
                         return self._parse_answer(headers, body)
-                    failure = self._status_failure(status, body, namespace_id)
-                    retry_after = _retry_after(headers) if status == _HTTP_TOO_MANY else None
+                    failure = api_errors.status_failure(
+                        status,
+                        api_errors.ErrorAnswer.read(body, self.api_key),
+                        api_url=self.api_url,
+                        api_key=self.api_key,
+                        namespace_id=namespace_id,
+                        url_source=self.url_source,
+                    )
+                    too_many = status == api_errors.HTTP_TOO_MANY
+                    retry_after = _retry_after(headers) if too_many else None
                     kind, happened = "status", f"answered HTTP {status}"
                 if not (isinstance(failure, ApiError) and failure.transient):
                     raise failure
@@ -163,6 +170,8 @@ class Exchanger:
                         f"{failure.message} (gave up after {attempt} attempt(s) {why})",
                         transient=True,
                         status=failure.status,
+                        code=failure.code,
+                        api_message=failure.api_message,
                     ) from failure
                 if self.interactive and not told and now + delay - started >= NOTICE_AFTER:
                     told = True
@@ -208,7 +217,7 @@ class Exchanger:
                 f"the RemoteGPU API at {self.api_url} answered with {exc.args[0]} "
                 f"(HTTP {response.status_code}, Content-Encoding "
                 f"{excerpt(exc.args[1].encode(), self.api_key, limit=40)!r}). Check that "
-                f"{settings.ENV_API_URL} points at the RemoteGPU API, not at something that "
+                f"{self.url_source} points at the RemoteGPU API, not at something that "
                 "rewrites its answers.",
                 transient=False,
                 status=response.status_code,
@@ -221,7 +230,7 @@ class Exchanger:
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with a body over "
                 f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}), which no credential "
-                f"needs; refusing to read it. Check that {settings.ENV_API_URL} points at the "
+                f"needs; refusing to read it. Check that {self.url_source} points at the "
                 "RemoteGPU API.",
                 transient=False,
                 status=response.status_code,
@@ -238,65 +247,24 @@ class Exchanger:
                 f"{settings.ENV_CA_BUNDLE}.",
                 transient=False,
             )
+        if not_tls(exc):
+            local = settings.is_loopback_host(settings.url_host(self.api_url))
+            hint = (
+                "use http:// for a local server such as the emulator"
+                if local
+                else "use the API's https port, and check any proxy in between (HTTPS_PROXY)"
+            )
+            return ApiError(
+                f"{self.api_url} does not speak TLS: the server answered the TLS handshake with "
+                f"something else, as a plain-http server does. Check {self.url_source}: {hint}.",
+                transient=False,
+            )
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         return ApiError(
             f"cannot reach the RemoteGPU API at {self.api_url}: the connection {kind} "
             f"({type(exc).__name__}: {exc or 'no detail'}). Check your network and proxy "
-            f"settings (HTTPS_PROXY, NO_PROXY) or {settings.ENV_API_URL}.",
+            f"settings (HTTPS_PROXY, NO_PROXY), and {self.url_source}.",
             transient=True,
-        )
-
-    def _status_failure(self, status: int, body: bytes, namespace_id: str) -> RgpuExecError:
-        detail = _error_detail(body, self.api_key)
-        code = _error_code(body)
-        prefix = key_prefix(self.api_key)
-        if status == httpx.codes.UNAUTHORIZED:
-            why = _KEY_REJECTIONS.get(code or "", "the API gave no reason")
-            return ApiKeyError(
-                f"the RemoteGPU API rejected the API key {prefix}: {why} ({detail}).",
-                code=code,
-                remedy=f"Create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, "
-                f"then run `rgpu-exec login` or set {settings.ENV_API_KEY}.",
-            )
-        if status == httpx.codes.FORBIDDEN:
-            return NamespaceAccessError(
-                f"the API key {prefix} may not get credentials for namespace {namespace_id} "
-                f"({detail}). Add the namespace to the key's kubernetes_exec scope in "
-                f"{api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
-                status=status,
-                reason=detail,
-            )
-        if status == httpx.codes.NOT_FOUND and code != api_contract.NAMESPACE_NOT_FOUND:
-            # The API says namespace_not_found for a namespace it does not know: any other 404
-            # (or an answer not in its error shape) means the URL reaches no exchange endpoint.
-            return ApiError(
-                f"{self.api_url} is not the RemoteGPU API: it answered HTTP 404 to the credential "
-                f"exchange ({detail}), without the API's namespace_not_found. Check "
-                f"{self.url_source}: it must be the API's base URL, such as "
-                f"{settings.DEFAULT_API_URL} (no /v1 or other path).",
-                transient=False,
-                status=status,
-            )
-        if status == httpx.codes.NOT_FOUND:
-            return NamespaceAccessError(
-                f"namespace {namespace_id} does not exist in the account of the API key "
-                f"{prefix} ({detail}). Check the namespace ID in your kubeconfig against the "
-                f"console, and that the key belongs to the account that owns the namespace.",
-                status=status,
-                reason=detail,
-            )
-        transient = status == _HTTP_TOO_MANY or status >= _HTTP_SERVER_ERROR
-        if status == _HTTP_TOO_MANY:
-            what, advice = "is rate limiting", "Wait a minute before trying again."
-        elif status >= _HTTP_SERVER_ERROR:
-            what, advice = "has a problem", "Try again in a few minutes."
-        else:
-            what = "answered an unexpected error"
-            advice = f"Check that {settings.ENV_API_URL} points at the RemoteGPU API."
-        return ApiError(
-            f"the RemoteGPU API at {self.api_url} {what}: HTTP {status} ({detail}). {advice}",
-            transient=transient,
-            status=status,
         )
 
     def _parse_answer(self, headers: httpx.Headers, body: bytes) -> IssuedToken:
@@ -310,7 +278,7 @@ class Exchanger:
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with something that is not a "
                 f"valid ExecCredential ({problems}). Nothing was cached; try again later, and "
-                f"check {settings.ENV_API_URL} points at the RemoteGPU API.",
+                f"check that {self.url_source} points at the RemoteGPU API.",
                 transient=False,
             ) from None
         token = answer.status.token
@@ -345,32 +313,6 @@ class Exchanger:
         # Retry-After is the earliest time to retry, and never sooner than our own backoff: a
         # "Retry-After: 0" must not turn the retries into a tight loop for the whole deadline.
         return backoff if retry_after is None else max(retry_after, backoff)
-
-
-# What each 401 code of the API means (docs/api-contract.md), in words for the user.
-_KEY_REJECTIONS = {
-    "revoked_api_key": "the key has been revoked",
-    "expired_api_key": "the key has expired",
-    "invalid_api_key": "no such key exists (a typo, a truncated copy, or a deleted key)",
-    "missing_api_key": "no key reached the API (a proxy may strip the x-api-key header)",
-}
-
-
-def _error_code(body: bytes) -> str | None:
-    """The API's error code, when the body has its error shape."""
-    try:
-        return api_contract.ErrorBody.model_validate_json(body).error.code
-    except ValidationError:
-        return None
-
-
-def _error_detail(body: bytes, api_key: str) -> str:
-    """The platform's reason: `code: message` from the error body, else a sanitised excerpt."""
-    try:
-        error = api_contract.ErrorBody.model_validate_json(body).error
-    except ValidationError:
-        return excerpt(body, api_key) or "no details in the answer"
-    return excerpt(f"{error.code}: {error.message}".encode(), api_key)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -110,14 +110,33 @@ def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
 
 def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
     """The refused server certificate behind this failure (its cause chain), if that is it."""
-    cause: BaseException | None = exc
-    seen: set[int] = set()
-    while cause is not None and id(cause) not in seen:  # a re-raised exception can loop
+    for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return cause
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
     return None
+
+
+# OpenSSL's reasons when the bytes that answer a TLS handshake are not TLS (a plain-http server).
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"}
+)
+
+
+def not_tls(exc: BaseException) -> bool:
+    """Whether this failure (its cause chain) is a server that answered TLS with something else."""
+    return any(
+        isinstance(cause, ssl.SSLError) and getattr(cause, "reason", None) in _NOT_TLS_REASONS
+        for cause in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and all(cause is not seen for seen in found):  # re-raised ones loop
+        found.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return found
 
 
 def server_date(value: str | None) -> datetime | None:

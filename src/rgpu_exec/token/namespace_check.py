@@ -10,7 +10,6 @@ denied only when the caller says so (`not_found_as_denied`): otherwise a typo in
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 Outcome = Literal["allowed", "denied", "not_found", "error"]  # not_found: HTTP 404
 Expectation = Literal["allowed", "denied"]
 _HTTP_NOT_FOUND = 404
-# The platform's reason as the exchange words it: `code: message` from the error body.
-_CODED_REASON = re.compile(r"(?P<code>[a-z][a-z0-9_]{0,63}): (?P<message>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -180,19 +177,19 @@ def check(
     results = []
     for target in targets:
         lifetime = status = None
-        reason: str | None = None
+        code = message = None
         try:
             issued = exchanger.exchange(target.namespace_id)
         except NamespaceAccessError as exc:
-            status, reason = exc.status, exc.reason
+            status, code, message = exc.status, exc.code, exc.api_message
             outcome: Outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"
         except ApiError as exc:
             if exc.status is None:  # no HTTP answer at all: every other namespace would fail too
                 raise
-            status, reason, outcome = exc.status, exc.message, "error"
+            # Our own words: they say what the status means and what to do about it.
+            status, code, message, outcome = exc.status, exc.code, exc.message, "error"
         else:
             status, outcome, lifetime = 200, "allowed", round(issued.lifetime)
-        code, message = split_reason(reason)
         results.append(
             Result(
                 target.namespace_id,
@@ -216,16 +213,6 @@ def holds(outcome: Outcome, expected: Expectation, *, not_found_as_denied: bool)
     if outcome == "not_found":
         return expected == "denied" and not_found_as_denied
     return outcome == expected
-
-
-def split_reason(reason: str | None) -> tuple[str | None, str | None]:
-    """The platform's error code and message apart (`forbidden: …` → `forbidden`, `…`)."""
-    if reason is None:
-        return None, None
-    match = _CODED_REASON.fullmatch(reason)
-    if match is None:
-        return None, reason
-    return match["code"], match["message"]
 
 
 def exit_code(results: list[Result]) -> ExitCode:

@@ -1,0 +1,140 @@
+"""What an error answer of the exchange means, in words for the user.
+
+The API's error body (`api_contract.ErrorBody`) carries a code and a message. Each code this
+plugin knows is explained in its own words; the server's message is then shown only when it
+says something more. The docs' one message for every rejected key ("Missing, invalid, revoked,
+or expired API key") beside "the key has been revoked" would only blur the answer. The code is
+always shown: it is what support and scripts search for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from rgpu_exec.credentials.redact import excerpt, key_prefix
+from rgpu_exec.errors import (
+    ApiError,
+    ApiKeyError,
+    NamespaceAccessError,
+    RgpuExecError,
+    UsageError,
+)
+from rgpu_exec.hotpath import settings
+from rgpu_exec.token import api_contract
+
+HTTP_UNAUTHORIZED = 401
+HTTP_FORBIDDEN = 403
+HTTP_NOT_FOUND = 404
+HTTP_TOO_MANY = 429
+HTTP_SERVER_ERROR = 500
+
+# What each 401 code of the API means (docs/api-contract.md), in words for the user.
+KEY_REJECTIONS = {
+    "revoked_api_key": "the key has been revoked",
+    "expired_api_key": "the key has expired",
+    "invalid_api_key": "no such key exists (a typo, a truncated copy, or a deleted key)",
+    "missing_api_key": "no key reached the API (a proxy may strip the x-api-key header)",
+}
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error answer, read: the API's code and message when the body has its error shape,
+    else a short excerpt of whatever came. Both sanitised (no key, no control characters)."""
+
+    code: str | None
+    message: str
+
+    @classmethod
+    def read(cls, body: bytes, api_key: str) -> ErrorAnswer:
+        try:
+            error = api_contract.ErrorBody.model_validate_json(body).error
+        except ValidationError:
+            return cls(None, excerpt(body, api_key) or "no details in the answer")
+        return cls(excerpt(error.code.encode(), api_key), excerpt(error.message.encode(), api_key))
+
+    def beside(self, ours: str) -> str:
+        """What to show in brackets after our own words `ours`: the code, and the server's
+        message unless it only repeats them (or is the docs' generic wording for the code)."""
+        if self.code is None:
+            return self.message
+        if repeats(self.message, ours):
+            return self.code
+        return f"{self.code}: {self.message}"
+
+
+def repeats(message: str, ours: str) -> bool:
+    """Whether the server's `message` adds nothing to our explanation `ours`: it is one of the
+    API's generic messages, or every word of it is already in ours."""
+    words = _WORD.findall(message.lower())
+    if " ".join(words) in api_contract.GENERIC_MESSAGES:
+        return True
+    return set(words) <= set(_WORD.findall(ours.lower()))
+
+
+def status_failure(
+    status: int,
+    answer: ErrorAnswer,
+    *,
+    api_url: str,
+    api_key: str,
+    namespace_id: str,
+    url_source: str,
+) -> RgpuExecError:
+    """The error for an exchange answered with HTTP `status` (not 200)."""
+    prefix = key_prefix(api_key)
+    code = answer.code
+    if status == HTTP_UNAUTHORIZED:
+        why = KEY_REJECTIONS.get(code or "", "the API gave no reason")
+        return ApiKeyError(
+            f"the RemoteGPU API rejected the API key {prefix}: {why} ({answer.beside(why)}).",
+            code=code,
+            remedy=f"Create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, "
+            f"then run `rgpu-exec login` or set {settings.ENV_API_KEY}.",
+        )
+    if status == HTTP_FORBIDDEN:
+        ours = f"the API key {prefix} may not get credentials for namespace {namespace_id}"
+        return NamespaceAccessError(
+            f"{ours} ({answer.beside(ours)}). Add the namespace to the key's kubernetes_exec "
+            f"scope in {api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
+            status=status,
+            code=code,
+            api_message=answer.message,
+        )
+    if status == HTTP_NOT_FOUND and code != api_contract.NAMESPACE_NOT_FOUND:
+        # The API says namespace_not_found for a namespace it does not know: any other 404
+        # (or an answer not in its error shape) means the URL reaches no exchange endpoint.
+        # A setting to fix, not an outage: exit 2, as for any other bad setting.
+        return UsageError(
+            f"{api_url} is not the RemoteGPU API: it answered HTTP 404 to the credential "
+            f"exchange ({answer.beside('')}), without the API's namespace_not_found. Check "
+            f"{url_source}: it must be the API's base URL, such as {settings.DEFAULT_API_URL} "
+            "(no /v1 or other path)."
+        )
+    if status == HTTP_NOT_FOUND:
+        ours = f"namespace {namespace_id} does not exist in the account of the API key {prefix}"
+        return NamespaceAccessError(
+            f"{ours} ({answer.beside(ours)}). Check the namespace ID in your kubeconfig against "
+            "the console, and that the key belongs to the account that owns the namespace.",
+            status=status,
+            code=code,
+            api_message=answer.message,
+        )
+    if status == HTTP_TOO_MANY:
+        what, advice = "is rate limiting", "Wait a minute before trying again."
+    elif status >= HTTP_SERVER_ERROR:
+        what, advice = "has a problem", "Try again in a few minutes."
+    else:
+        what = "answered an unexpected error"
+        advice = f"Check that {settings.ENV_API_URL} points at the RemoteGPU API."
+    return ApiError(
+        f"the RemoteGPU API at {api_url} {what}: HTTP {status} ({answer.beside('')}). {advice}",
+        transient=status == HTTP_TOO_MANY or status >= HTTP_SERVER_ERROR,
+        status=status,
+        code=code,
+        api_message=answer.message,
+    )
