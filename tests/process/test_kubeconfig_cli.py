@@ -347,7 +347,13 @@ def test_import_console_kubeconfig_from_file_and_stdin(rgpu_exec_bin, kubeconfig
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert data["contexts"][0]["context"]["namespace"] == "team-ml"
-    assert data["users"][0]["user"]["exec"]["args"] == ["token", "--namespace-id", NAMESPACE_ID]
+    assert data["users"][0]["user"]["exec"]["args"] == [
+        "token",
+        "--namespace-id",
+        NAMESPACE_ID,
+        "--namespace",
+        "team-ml",
+    ]
     assert "curl" not in kubeconfig.read_text()
     piped = run(
         rgpu_exec_bin, "kubeconfig", "import", "-", "--no-verify", stdin=console.read_text()
@@ -620,7 +626,13 @@ def test_import_accepts_the_console_apis_json_answer(rgpu_exec_bin, kubeconfig):
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert data["contexts"][0]["name"] == "rgpu-team-ml"
-    assert data["users"][0]["user"]["exec"]["args"] == ["token", "--namespace-id", NAMESPACE_ID]
+    assert data["users"][0]["user"]["exec"]["args"] == [
+        "token",
+        "--namespace-id",
+        NAMESPACE_ID,
+        "--namespace",
+        "team-ml",
+    ]
 
 
 def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(

@@ -261,3 +261,28 @@ def test_debug_log_says_how_it_answered_and_never_shows_the_key(run_token, stub_
     for result in (cold, hit):
         assert API_KEY not in result.stderr
         assert "stub-token" not in result.stderr
+
+
+def test_the_namespace_name_in_the_exec_args_labels_the_namespace_in_messages(
+    run_token, stub_api: StubApi
+) -> None:
+    stub_api.default = Reply(403, error_body("forbidden", "Its scope is inference-only"))
+
+    result = run_token("--namespace", "team-ml")
+
+    assert result.returncode == 4
+    assert f"for namespace team-ml ({NAMESPACE_ID[:8]}…) (forbidden: " in result.stderr
+
+
+def test_the_namespace_name_changes_no_cache_entry_and_a_bad_one_is_refused(
+    run_token, stub_api: StubApi
+) -> None:
+    first = run_token("--namespace", "team-ml", env={"KUBERNETES_EXEC_INFO": V1_INFO})
+    renamed = run_token("--namespace", "ml-team", env={"KUBERNETES_EXEC_INFO": V1_INFO})
+    bad = run_token("--namespace", "Team ML\x1b[31m")
+
+    assert first.returncode == renamed.returncode == 0, renamed.stderr
+    assert stub_api.count == 1  # the ID decides: the second run is a cache hit
+    assert bad.returncode == 2
+    assert "--namespace 'Team ML\\x1b[31m' is not a namespace name" in bad.stderr
+    assert stub_api.count == 1

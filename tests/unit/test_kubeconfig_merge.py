@@ -92,7 +92,7 @@ def test_exec_stanza_has_defaults_and_no_static_credential() -> None:
         "exec": {
             "apiVersion": "client.authentication.k8s.io/v1",
             "command": "/opt/bin/rgpu-exec",
-            "args": ["token", "--namespace-id", NAMESPACE_ID],
+            "args": ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml"],
             "interactiveMode": "IfAvailable",
             "installHint": user["exec"]["installHint"],
         }
@@ -107,6 +107,8 @@ def test_api_url_and_profile_written_only_when_not_the_defaults() -> None:
         "token",
         "--namespace-id",
         NAMESPACE_ID,
+        "--namespace",
+        "team-ml",
         "--api-url",
         "https://api.staging.example",
         "--profile",

@@ -226,14 +226,18 @@ def exec_kubeconfig(
     api_version: str = V1, api_url: str | None = None, current: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """A kubeconfig with one context per (namespace name, namespace id), each running
-    `<command> token --namespace-id <id> --api-url <api_url>` as its exec credential plugin."""
+    `<command> token --namespace-id <id> --namespace <name> --api-url <api_url>` as its exec
+    credential plugin (as `rgpu-exec kubeconfig generate` writes it)."""
     cluster = "remotegpu-emulator"
     exec_base: dict[str, Any] = {"apiVersion": api_version, "command": command}
     if api_version == V1:
         exec_base["interactiveMode"] = "Never"
     users, entries = [], []
     for name, namespace_id in contexts:
-        args = ["token", "--namespace-id", namespace_id, "--api-url", api_url or ready.api_url]
+        args = [
+            "token", "--namespace-id", namespace_id, "--namespace", name,
+            "--api-url", api_url or ready.api_url,
+        ]  # fmt: skip
         users.append({"name": f"rgpu-{name}", "user": {"exec": {**exec_base, "args": args}}})
         context = {"cluster": cluster, "user": f"rgpu-{name}", "namespace": name}
         entries.append({"name": name, "context": context})

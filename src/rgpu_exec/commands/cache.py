@@ -14,7 +14,8 @@ from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings, token_cache
-from rgpu_exec.kubeconfig.listing import namespace_label, namespace_names
+from rgpu_exec.hotpath.request import namespace_label
+from rgpu_exec.kubeconfig.listing import namespace_names
 from rgpu_exec.token import cache_dir
 from rgpu_exec.token.cache_admin import clear, describe, key_owners
 

@@ -15,8 +15,8 @@ from rgpu_exec.commands import support
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
+from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import entries
-from rgpu_exec.kubeconfig.listing import namespace_label
 
 if TYPE_CHECKING:
     import argparse

@@ -16,6 +16,7 @@ from rgpu_exec.token.flow import TokenCommand, TokenFlags
 
 _HELP = {
     "namespace_id": "the namespace's UUID",
+    "namespace_name": "the namespace's name, shown in messages (the ID decides)",
     "api_url": f"RemoteGPU API base URL (default: ${settings.ENV_API_URL} or "
     f"{settings.DEFAULT_API_URL})",
     "profile": f"keyring profile holding the key (default: ${settings.ENV_PROFILE} or "
@@ -39,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = TokenFlags(args.namespace_id, api_url=args.api_url, profile=args.profile)
+    flags = TokenFlags(
+        args.namespace_id,
+        api_url=args.api_url,
+        profile=args.profile,
+        namespace_name=args.namespace_name,
+    )
     sys.stdout.write(TokenCommand(os.environ).run(flags))
     sys.stdout.flush()
     return ExitCode.OK

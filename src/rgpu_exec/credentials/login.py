@@ -18,8 +18,8 @@ from rgpu_exec.credentials.api_key import KEY_SHAPE, check_key_format, looks_lik
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, token_cache
+from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
-from rgpu_exec.kubeconfig.listing import namespace_label
 from rgpu_exec.token import cache_files
 from rgpu_exec.token.cache_dir import cache_directory
 
@@ -135,7 +135,13 @@ def login(
         from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
 
         try:
-            exchange_once(verify.api_url, key, verify.namespace_id, environ)
+            exchange_once(
+                verify.api_url,
+                key,
+                verify.namespace_id,
+                environ,
+                namespace_name=verify.namespace,
+            )
         except RgpuExecError as exc:
             exc.message = (
                 f"the key {prefix} was not stored: {exc.message} (`rgpu-exec login --no-verify` "

@@ -16,7 +16,6 @@ from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.doctor.local import keyring_usable, no_key_fix, settings_findings
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.kubeconfig.listing import namespace_label
 from rgpu_exec.token import namespace_check
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
     from rgpu_exec.token import api_contract  # noqa: PLC0415
 
     namespace_id = str(context.call.namespace_id)
-    namespace = namespace_label(context.namespace, namespace_id)
+    namespace = request.namespace_label(context.namespace, namespace_id)
     whose = f"{key_prefix(key.value)} ({key.origin})"
     where = f"context {context.name!r}"
     profile = key.profile or settings.profile(context.call.profile, context.environ)

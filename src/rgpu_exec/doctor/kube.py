@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
-from rgpu_exec.kubeconfig.listing import exec_environment, namespace_label
+from rgpu_exec.kubeconfig.listing import exec_environment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -210,7 +210,9 @@ def _context_findings(  # noqa: PLR0917
     if problems:
         return problems
     namespace = context.body.get("namespace")
-    label = namespace_label(namespace if isinstance(namespace, str) else None, call.namespace_id)
+    label = request.namespace_label(
+        namespace if isinstance(namespace, str) else None, call.namespace_id
+    )
     detail = f"{where}: runs {resolved}, namespace {label}"
     return [Finding("kubeconfig", "ok", detail)]
 

@@ -46,7 +46,11 @@ def serve(
     if options is None or exec_info is None:
         return None
     wanted = request.resolve(
-        options["namespace_id"], options.get("api_url"), options.get("profile"), environ
+        options["namespace_id"],
+        options.get("api_url"),
+        options.get("profile"),
+        environ,
+        options.get("namespace_name"),
     )
     directory = settings.cache_dir(environ)
     if isinstance(wanted, str) or directory is None or token_cache.directory_problem(directory):

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 # The flags of `rgpu-exec token`, and the field each fills. The argparse parser of `token`, the
 # cache-hit path and the kubeconfig reader (`doctor`, `check`, `kubeconfig`) all use this table.
-TOKEN_FLAGS = {"--namespace-id": "namespace_id", "--api-url": "api_url", "--profile": "profile"}
+TOKEN_FLAGS = {
+    "--namespace-id": "namespace_id",
+    "--namespace": "namespace_name",  # for messages only: the ID decides
+    "--api-url": "api_url",
+    "--profile": "profile",
+}
 EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
 
@@ -42,13 +47,21 @@ def parse_token_flags(args: Sequence[str]) -> dict[str, str] | None:
 class TokenRequest:
     """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
 
-    __slots__ = ("api_url", "cache_key", "deadline", "namespace_id", "profile")
+    __slots__ = ("api_url", "cache_key", "deadline", "namespace_id", "namespace_name", "profile")
 
     def __init__(
-        self, api_url: str, namespace_id: str, profile: str, deadline: float, identity: str
+        self,
+        api_url: str,
+        namespace_id: str,
+        profile: str,
+        deadline: float,
+        identity: str,
+        *,
+        namespace_name: str | None = None,
     ) -> None:
         self.api_url = api_url
         self.namespace_id = namespace_id
+        self.namespace_name = namespace_name
         self.profile = profile
         self.deadline = deadline
         self.cache_key = token_cache.CacheKey(api_url, namespace_id, identity)
@@ -59,12 +72,16 @@ def resolve(
     api_url_flag: str | None,
     profile_flag: str | None,
     environ: Mapping[str, str],
+    namespace_name: str | None = None,
 ) -> TokenRequest | str:
     """The request, or the message saying what is wrong with it (the first problem found)."""
     api_url, problem = resolve_api_url(api_url_flag, environ)
     if problem:
         return problem
     namespace_id, problem = resolve_namespace_id(namespace_id)
+    if problem:
+        return problem
+    problem = namespace_name_problem(namespace_name)
     if problem:
         return problem
     profile, problem = resolve_profile(profile_flag, environ)
@@ -74,7 +91,9 @@ def resolve(
     if problem:
         return problem
     identity = token_cache.identity(environment_key(profile_flag, environ), profile)
-    return TokenRequest(api_url, namespace_id, profile, deadline, identity)
+    return TokenRequest(
+        api_url, namespace_id, profile, deadline, identity, namespace_name=namespace_name
+    )
 
 
 def environment_key(profile_flag: str | None, environ: Mapping[str, str]) -> str | None:
@@ -110,6 +129,14 @@ def api_url_problem(url: str) -> str | None:
     )
 
 
+def namespace_label(name: str | None, namespace_id: str | None) -> str:
+    """A namespace for people: its name with the start of its ID after it when the name is
+    known (`team-ml (6f1c2d4e…)`), else the whole ID."""
+    if name and namespace_id:
+        return f"{name} ({namespace_id[:8]}…)"
+    return namespace_id or name or "?"
+
+
 def resolve_namespace_id(value: str) -> tuple[str, str | None]:
     """The ID in lower case (the console may show it in capitals); and why it is refused."""
     namespace_id = value.lower()
@@ -118,6 +145,17 @@ def resolve_namespace_id(value: str) -> tuple[str, str | None]:
     return namespace_id, (
         f"{value!r} is not a namespace ID (a UUID such as {EXAMPLE_NAMESPACE_ID}). "
         "Copy it from the console's namespace page."
+    )
+
+
+def namespace_name_problem(name: str | None) -> str | None:
+    """Why `token --namespace NAME` is refused, if it is (None: fine, or not given)."""
+    if name is None or settings.valid_namespace_name(name):
+        return None
+    return (
+        f"--namespace {name!r} is not a namespace name (1-63 lower-case letters, digits and "
+        "'-'). Fix it in the kubeconfig's exec args, or drop it: it only names the namespace "
+        "in messages."
     )
 
 

@@ -211,6 +211,22 @@ def looks_like_uuid(value: str) -> bool:
     return [len(g) for g in groups] == [8, 4, 4, 4, 12] and set(value) - {"-"} <= _UUID_CHARS
 
 
+_DNS_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_DNS_LABEL_MAX = 63
+
+
+def valid_namespace_name(name: str) -> bool:
+    """A RemoteGPU namespace name: a DNS-1123 label (1-63 of `a-z0-9-`, starting and ending
+    alphanumeric), and not `all` (which kubectl reads as every namespace)."""
+    return (
+        0 < len(name) <= _DNS_LABEL_MAX
+        and set(name) <= _DNS_LABEL_CHARS
+        and name[0] != "-"
+        and name[-1] != "-"
+        and name != "all"
+    )
+
+
 def valid_profile(name: str) -> bool:
     return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS  # noqa: PLR2004
 

@@ -37,8 +37,6 @@ CONTEXT_PREFIX = "rgpu-"
 CA_KEYS = ("certificate-authority-data", "certificate-authority", "insecure-skip-tls-verify")
 _OUR_ARGS = ["token", "--namespace-id"]
 _PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
-_DNS_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-_DNS_LABEL_MAX = 63
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,8 @@ class Spec:
         return self.profile if self.profile != settings.DEFAULT_PROFILE else None
 
     def exec_stanza(self) -> dict[str, object]:
-        args = ["token", "--namespace-id", self.namespace_id]
+        # The name is for messages only (`token` cannot know it otherwise); the ID decides.
+        args = ["token", "--namespace-id", self.namespace_id, "--namespace", self.namespace]
         if self.api_url != settings.DEFAULT_API_URL:
             args += ["--api-url", self.api_url]
         if self.profile_flag:
@@ -150,13 +149,7 @@ def exec_command(flag: str | None) -> str:
 
 
 def check_namespace(name: str) -> str:
-    if (
-        not 0 < len(name) <= _DNS_LABEL_MAX
-        or not set(name) <= _DNS_LABEL_CHARS
-        or name[0] == "-"
-        or name[-1] == "-"
-        or name == "all"
-    ):
+    if not settings.valid_namespace_name(name):
         raise UsageError(
             f"{name!r} is not a RemoteGPU namespace name: use 1-63 lower-case letters, digits and "
             "'-', starting and ending with a letter or digit (and not 'all')."

@@ -40,15 +40,7 @@ class ManagedContext:
     @property
     def label(self) -> str:
         """`team-ml (6f1c2d4e…)`, the way people are shown a namespace."""
-        return namespace_label(self.namespace, self.namespace_id)
-
-
-def namespace_label(name: str | None, namespace_id: str | None) -> str:
-    """A namespace for people: its name with the start of its ID after it when the name is
-    known (`team-ml (6f1c2d4e…)`), else the whole ID."""
-    if name and namespace_id:
-        return f"{name} ({namespace_id[:8]}…)"
-    return namespace_id or name or "?"
+        return request.namespace_label(self.namespace, self.namespace_id)
 
 
 def managed_call(user: Entry) -> PluginCall | None:
@@ -65,6 +57,7 @@ def managed_call(user: Entry) -> PluginCall | None:
         (options or {}).get("namespace_id"),
         (options or {}).get("api_url"),
         (options or {}).get("profile"),
+        (options or {}).get("namespace_name"),
         args_valid=options is not None,
     )
 
@@ -82,7 +75,10 @@ def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:
         found.append(
             ManagedContext(
                 name=name,
-                namespace=namespace if isinstance(namespace, str) and namespace else None,
+                # The context's namespace, else the name its exec args give `token`.
+                namespace=namespace
+                if isinstance(namespace, str) and namespace
+                else call.namespace_name,
                 namespace_id=_namespace_id(call),
                 api_url=call.api_url.rstrip("/") if call.api_url else None,
                 profile=call.profile,
@@ -139,6 +135,9 @@ def _problem(call: PluginCall) -> str | None:
     _, problem = request.resolve_namespace_id(call.namespace_id)
     if problem:
         return f"its --namespace-id: {problem}"
+    problem = request.namespace_name_problem(call.namespace_name)
+    if problem:
+        return f"its {problem}"
     if call.api_url:
         problem = request.api_url_problem(call.api_url)
         if problem:

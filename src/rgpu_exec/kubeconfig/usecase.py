@@ -175,7 +175,14 @@ def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API UR
     try:
         key = find_api_key(environ, spec.profile, interactive=False, profile_flag=spec.profile_flag)
         try:
-            exchange_once(spec.api_url, key.value, spec.namespace_id, environ, url_source)
+            exchange_once(
+                spec.api_url,
+                key.value,
+                spec.namespace_id,
+                environ,
+                url_source,
+                namespace_name=spec.namespace,
+            )
         except ApiKeyError as rejection:
             raise rejected(rejection, key) from None
     except RgpuExecError as exc:

@@ -147,6 +147,7 @@ class PluginCall:
     namespace_id: str | None
     api_url: str | None
     profile: str | None
+    namespace_name: str | None = None  # `--namespace`: the name, for messages only
     args_valid: bool = True
 
 
@@ -172,6 +173,7 @@ def plugin_call(user: Entry) -> PluginCall | None:
         (options or {}).get("namespace_id"),
         (options or {}).get("api_url"),
         (options or {}).get("profile"),
+        (options or {}).get("namespace_name"),
         args_valid=options is not None,
     )
 

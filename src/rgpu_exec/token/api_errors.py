@@ -82,10 +82,11 @@ def status_failure(
     *,
     api_url: str,
     api_key: str,
-    namespace_id: str,
+    namespace: str,
     url_source: str,
 ) -> RgpuExecError:
-    """The error for an exchange answered with HTTP `status` (not 200)."""
+    """The error for an exchange answered with HTTP `status` (not 200); `namespace` as people
+    know it (`request.namespace_label`)."""
     prefix = key_prefix(api_key)
     code = answer.code
     if status == HTTP_UNAUTHORIZED:
@@ -97,7 +98,7 @@ def status_failure(
             f"then run `rgpu-exec login` or set {settings.ENV_API_KEY}.",
         )
     if status == HTTP_FORBIDDEN:
-        ours = f"the API key {prefix} may not get credentials for namespace {namespace_id}"
+        ours = f"the API key {prefix} may not get credentials for namespace {namespace}"
         return NamespaceAccessError(
             f"{ours} ({answer.beside(ours)}). Add the namespace to the key's kubernetes_exec "
             f"scope in {api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
@@ -116,7 +117,7 @@ def status_failure(
             "(no /v1 or other path)."
         )
     if status == HTTP_NOT_FOUND:
-        ours = f"namespace {namespace_id} does not exist in the account of the API key {prefix}"
+        ours = f"namespace {namespace} does not exist in the account of the API key {prefix}"
         return NamespaceAccessError(
             f"{ours} ({answer.beside(ours)}). Check the namespace ID in your kubeconfig against "
             "the console, and that the key belongs to the account that owns the namespace.",

@@ -35,7 +35,7 @@ from rgpu_exec.credentials.redact import excerpt, key_prefix
 from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import token_is_safe
-from rgpu_exec.hotpath.request import api_url_problem
+from rgpu_exec.hotpath.request import api_url_problem, namespace_label
 from rgpu_exec.token import api_contract, api_errors
 from rgpu_exec.token.http_support import (
     EncodingError,
@@ -100,12 +100,13 @@ class Exchanger:
     # Where the API URL came from, for a message about a wrong one (`request.api_url_source`).
     url_source: str = "the API URL"
 
-    def exchange(self, namespace_id: str) -> IssuedToken:
-        """The token, or the error; within the deadline (plus `_DEADLINE_GRACE`) in any case."""
+    def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:
+        """The token, or the error; within the deadline (plus `_DEADLINE_GRACE`) in any case.
+        `namespace_name`, when known, names the namespace in messages beside its ID."""
         try:
             return finish_within(
                 self.deadline + _DEADLINE_GRACE,
-                lambda: self._exchange(namespace_id),
+                lambda: self._exchange(namespace_id, namespace_name),
                 "rgpu-exec-exchange",
             )
         except TooSlowError:
@@ -117,7 +118,7 @@ class Exchanger:
                 transient=True,
             ) from None
 
-    def _exchange(self, namespace_id: str) -> IssuedToken:
+    def _exchange(self, namespace_id: str, namespace_name: str | None) -> IssuedToken:
         problem = api_url_problem(self.api_url)  # callers checked; httpx must never see
         if problem:  # a URL it reads otherwise (or cannot read at all)
             raise UsageError(problem)
@@ -146,7 +147,7 @@ class Exchanger:
                         api_errors.ErrorAnswer.read(body, self.api_key),
                         api_url=self.api_url,
                         api_key=self.api_key,
-                        namespace_id=namespace_id,
+                        namespace=namespace_label(namespace_name, namespace_id),
                         url_source=self.url_source,
                     )
                     too_many = status == api_errors.HTTP_TOO_MANY

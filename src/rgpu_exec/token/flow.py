@@ -53,6 +53,7 @@ class TokenFlags:
     namespace_id: str
     api_url: str | None = None
     profile: str | None = None
+    namespace_name: str | None = None  # for messages only
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class TokenCommand:
             exchanger.url_source = request.api_url_source(flags.api_url, self.environ)
             try:
                 try:
-                    issued = exchanger.exchange(wanted.namespace_id)
+                    issued = exchanger.exchange(wanted.namespace_id, wanted.namespace_name)
                 except ApiKeyError as rejection:  # say why, and what to do for this key's source
                     raise rejected(rejection, key) from None
             except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
@@ -143,7 +144,9 @@ class TokenCommand:
 
             parsed = parse_exec_info(raw_exec_info)
             known = (parsed.api_version, parsed.interactive)
-        wanted = request.resolve(flags.namespace_id, flags.api_url, flags.profile, self.environ)
+        wanted = request.resolve(
+            flags.namespace_id, flags.api_url, flags.profile, self.environ, flags.namespace_name
+        )
         if isinstance(wanted, str):
             raise UsageError(wanted)
         return _Plan(wanted, *known)

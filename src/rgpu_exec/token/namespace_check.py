@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.errors import ApiError, ExitCode, NamespaceAccessError, UsageError
+from rgpu_exec.hotpath import request
 from rgpu_exec.kubeconfig import listing
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class Result:
 
     @property
     def label(self) -> str:
-        return listing.namespace_label(self.namespace, self.namespace_id)
+        return request.namespace_label(self.namespace, self.namespace_id)
 
 
 def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
@@ -179,7 +180,7 @@ def check(
         lifetime = status = None
         code = message = None
         try:
-            issued = exchanger.exchange(target.namespace_id)
+            issued = exchanger.exchange(target.namespace_id, target.namespace)
         except NamespaceAccessError as exc:
             status, code, message = exc.status, exc.code, exc.api_message
             outcome: Outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"

@@ -22,6 +22,8 @@ def exchange_once(
     namespace_id: str,
     environ: Mapping[str, str],
     url_source: str = "the API URL",
+    *,
+    namespace_name: str | None = None,
 ) -> IssuedToken:
     """The exchange's answer, or its error (exit 3, 4 or 5 as `token` would give)."""
     from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
@@ -30,4 +32,4 @@ def exchange_once(
     if problem:
         raise UsageError(problem)
     exchanger = Exchanger(api_url, key, environ, deadline=deadline, url_source=url_source)
-    return exchanger.exchange(namespace_id)
+    return exchanger.exchange(namespace_id, namespace_name)
