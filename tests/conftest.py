@@ -12,10 +12,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from rgpu_emulator.testing import own_parent
 
 from stub_api import StubApi
+
+# No per-example time limit for property tests: on a loaded 2-core machine one example can take
+# seconds, and speed is measured by the benchmark (bench/), never by a timed test.
+hypothesis_settings.register_profile("rgpu-exec", deadline=None)
+hypothesis_settings.load_profile("rgpu-exec")
 
 pytest_plugins = ["emulator_support"]
 

@@ -76,6 +76,8 @@ def test_imported_console_kubeconfig_works_with_kubectl(
         "token",
         "--namespace-id",
         team["id"],
+        "--namespace",
+        "team-ml",
         "--api-url",
         emulator.ready.api_url,
     ]

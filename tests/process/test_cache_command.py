@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -74,7 +75,8 @@ def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
     state_at = lines[2].index("STATE")
     states = sorted(line[state_at:].split(",")[0] for line in lines[3:])
     assert states == ["expired", "fresh", "fresh", "invalid", "refresh due"]
-    assert any(line.endswith("refresh due, 30s left") for line in lines[3:])
+    # Written with 30 s left; a loaded machine may take a few seconds to list it.
+    assert any(re.search(r"refresh due, (2\d|30)s left$", line) for line in lines[3:])
     fingerprint = hashlib.sha256(API_KEY.encode()).hexdigest()[:8]  # as `sha256sum` shows it
     assert f"key from REMOTEGPU_API_KEY (sha256 {fingerprint}…)" in result.stdout
     assert any(

@@ -302,7 +302,8 @@ def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
 
 @pytest.mark.parametrize("group", ["cache", "kubeconfig", "scope", "completion"])
 def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
-    result = run(rgpu_exec_bin, group)
+    # No shell to fall back on for `completion`: the parent is Python, and $SHELL is not one.
+    result = run(rgpu_exec_bin, group, env={"SHELL": "/bin/tcsh"})
 
     assert result.returncode == 2
     assert result.stdout == ""

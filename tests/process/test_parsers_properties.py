@@ -294,10 +294,18 @@ def test_any_answer_is_a_token_or_a_documented_api_error(replies: list[dict[str,
         API, API_KEY, {}, deadline=20.0, transport=httpx.MockTransport(handler),
         monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(0),
     )  # fmt: skip
-    issued = _outcome(exchanger.exchange, NAMESPACE_ID, (ApiError, ApiKeyError,
-                                                        NamespaceAccessError))  # fmt: skip
-    if isinstance(issued, (ApiError, ApiKeyError, NamespaceAccessError)):
-        assert issued.exit_code in (ExitCode.API_KEY, ExitCode.NAMESPACE_ACCESS, ExitCode.API)
+    failures = (ApiError, ApiKeyError, NamespaceAccessError, UsageError)
+    issued = _outcome(exchanger.exchange, NAMESPACE_ID, failures)
+    if isinstance(issued, UsageError):  # only a 404 that is not the API's: a wrong URL
+        assert requests, "a URL is judged wrong only on an answer"
+        assert "is not the RemoteGPU API: it answered HTTP 404" in issued.message
+    if isinstance(issued, failures):
+        assert issued.exit_code in (
+            ExitCode.USAGE,
+            ExitCode.API_KEY,
+            ExitCode.NAMESPACE_ACCESS,
+            ExitCode.API,
+        )
         assert API_KEY not in issued.message
         assert API_KEY[14:] not in issued.message
         assert all(c.isprintable() for c in issued.message), issued.message
