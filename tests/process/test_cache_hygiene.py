@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_exec.hotpath import token_cache
+from rgpu_exec.hotpath import private_files, token_cache
 
 from conftest import API_KEY, NAMESPACE_ID
 from stub_api import StubApi  # noqa: TC001 - a fixture annotation
@@ -150,4 +150,4 @@ def test_directory_creation_rechecks_owner_and_mode_after_losing_a_race(sandbox,
 
     monkeypatch.setattr(os, "mkdir", another_process_wins)
     with pytest.raises(PermissionError, match="writable by other users"):
-        token_cache.ensure_directory(str(directory))
+        private_files.ensure_directory(str(directory))

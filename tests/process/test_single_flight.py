@@ -12,7 +12,7 @@ from pathlib import Path
 
 import filelock
 
-from rgpu_exec.hotpath import entry_lock, token_cache
+from rgpu_exec.hotpath import entry_lock, private_files, token_cache
 
 from conftest import API_KEY, NAMESPACE_ID
 
@@ -45,7 +45,7 @@ def test_a_waiting_process_answers_from_the_cache_without_costly_imports(
     rgpu_exec_bin: str, sandbox: Path
 ) -> None:
     cache = str(sandbox / "cache")
-    token_cache.ensure_directory(cache)
+    private_files.ensure_directory(cache)
     # Another process is exchanging: it holds the entry's lock through filelock, as the full
     # command does.
     with filelock.FileLock(str(Path(cache, stem() + token_cache.LOCK_SUFFIX))):
@@ -64,7 +64,7 @@ def test_a_waiting_process_answers_from_the_cache_without_costly_imports(
 
 def test_the_early_lock_excludes_filelock_and_back(sandbox: Path) -> None:
     cache = str(sandbox / "cache")
-    token_cache.ensure_directory(cache)
+    private_files.ensure_directory(cache)
     path = str(Path(cache, stem() + token_cache.LOCK_SUFFIX))
 
     assert entry_lock.acquire(path, stem(), time.monotonic() + 1)
@@ -92,7 +92,7 @@ def test_the_early_lock_excludes_filelock_and_back(sandbox: Path) -> None:
 
 def test_a_symlinked_lock_is_not_followed(sandbox: Path) -> None:
     cache = sandbox / "cache"
-    token_cache.ensure_directory(str(cache))
+    private_files.ensure_directory(str(cache))
     target = sandbox / "elsewhere"
     target.write_text("keep")
     path = cache / (stem() + token_cache.LOCK_SUFFIX)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rgpu_exec.hotpath import token_cache
+from rgpu_exec.hotpath import private_files, token_cache
 from rgpu_exec.hotpath.token_cache import CacheKey, Entry, Failure
 
 API = "https://api.example.test"
@@ -29,7 +29,7 @@ def entry_path(directory: Path) -> Path:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     directory = tmp_path / "c"
-    token_cache.ensure_directory(str(directory))
+    private_files.ensure_directory(str(directory))
     return directory
 
 
@@ -179,16 +179,16 @@ def test_entries_round_trip(issued: float, lifetime: float, token: str) -> None:
 
 def test_directory_problems(tmp_path: Path) -> None:
     directory = tmp_path / "d"
-    assert token_cache.directory_problem(str(directory)) is None, "missing is fine: we create it"
+    assert private_files.directory_problem(str(directory)) is None, "missing is fine: we create it"
     directory.mkdir(mode=0o700)
-    assert token_cache.directory_problem(str(directory)) is None
+    assert private_files.directory_problem(str(directory)) is None
     directory.chmod(0o770)
-    assert "writable by other users" in (token_cache.directory_problem(str(directory)) or "")
+    assert "writable by other users" in (private_files.directory_problem(str(directory)) or "")
     directory.chmod(0o707)
-    assert "writable by other users" in (token_cache.directory_problem(str(directory)) or "")
+    assert "writable by other users" in (private_files.directory_problem(str(directory)) or "")
     file = tmp_path / "f"
     file.write_text("")
-    assert token_cache.directory_problem(str(file)) == "is not a directory"
+    assert private_files.directory_problem(str(file)) == "is not a directory"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing a directory's owner needs root")
@@ -196,7 +196,7 @@ def test_foreign_owned_directory_is_a_problem(tmp_path: Path) -> None:
     directory = tmp_path / "d"
     directory.mkdir(mode=0o700)
     os.chown(directory, 12345, -1)
-    assert "owned by another user" in (token_cache.directory_problem(str(directory)) or "")
+    assert "owned by another user" in (private_files.directory_problem(str(directory)) or "")
 
 
 def test_failure_records_expire(cache: Path) -> None:

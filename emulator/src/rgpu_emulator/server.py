@@ -14,7 +14,6 @@ with --verbose).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import socket
 import ssl
@@ -22,11 +21,12 @@ import sys
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from rgpu_emulator import control, protobuf
+from rgpu_emulator.connections import CLIENT_GONE, TrackingServer
 from rgpu_emulator.faults import Fault, FaultQueue, Target, injected_error, replacement_body
 from rgpu_emulator.kube import KubeFront
 from rgpu_emulator.kube_store import KubeError
@@ -41,112 +41,24 @@ if TYPE_CHECKING:
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 _HEALTH = ("/healthz", "/livez", "/readyz")
 _POLL_SECONDS = 0.05  # how soon serve_forever notices a shutdown request
-# A client going away mid-connection (reset, broken pipe, TLS cut short, idle timeout).
-_CLIENT_GONE = (ConnectionError, ssl.SSLError, TimeoutError)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Server(TrackingServer):
+    """A tracking server that knows its emulator (for the handlers)."""
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], emulator: Emulator,
         tls: ssl.SSLContext | None,
     ) -> None:  # fmt: skip
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         self.emulator = emulator
-        self.tls = tls
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        self._closing = False
-        super().__init__(address, handler)
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        with self._tracked(request) as track:
-            if self.tls is None:
-                super().finish_request(request, client_address)
-                return
-            request.settimeout(10)  # the handshake, in this connection's own thread
-            try:
-                wrapped = self.tls.wrap_socket(
-                    request, server_side=True, do_handshake_on_connect=False
-                )
-            except (ssl.SSLError, OSError):
-                return
-            track(wrapped)  # wrapping detached `request`: shut the TLS socket down instead
-            try:
-                try:
-                    wrapped.do_handshake()
-                except (ssl.SSLError, OSError):
-                    return
-                super().finish_request(wrapped, client_address)
-            finally:
-                wrapped.close()
-
-    @contextlib.contextmanager
-    def _tracked(self, connection: socket.socket) -> Any:
-        """Keep the connection in the open set while it is served, so `close_connections`
-        can end it; yields a function that swaps in the socket to track instead."""
-        current = [connection]
-
-        def track(replacement: socket.socket) -> None:
-            with self._open_lock:
-                self._open.discard(current[0])
-                current[0] = replacement
-                self._open.add(replacement)
-                closing = self._closing
-            if closing:
-                _shut(replacement)
-
-        with self._open_lock:
-            self._open.add(connection)
-            closing = self._closing
-        if closing:
-            _shut(connection)
-        try:
-            yield track
-        finally:
-            with self._open_lock:
-                self._open.discard(current[0])
-
-    def close_connections(self) -> None:
-        """Shut down every open connection (idle keep-alive ones too); their threads then see
-        end-of-file and finish. New connections accepted meanwhile are shut at once."""
-        with self._open_lock:
-            self._closing = True
-            connections = list(self._open)
-        for connection in connections:
-            _shut(connection)
-
-    def open_connections(self) -> int:
-        with self._open_lock:
-            return len(self._open)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if not isinstance(error, _CLIENT_GONE):
-            super().handle_error(request, client_address)  # an emulator bug: the traceback
-            return
-        if self.emulator.verbose:
-            host, port = client_address[:2]
-            print(
-                f"rgpu-emulator: the connection from {host}:{port} ended early "
-                f"({type(error).__name__}: {error})",
-                file=sys.stderr,
-            )
-
-
-def _shut(connection: socket.socket) -> None:
-    """Shut the connection's socket down (the TCP level, even under TLS: another thread may
-    be in the TLS handshake or a read); its thread then sees end-of-file and finishes."""
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(connection, socket.SHUT_RDWR)
+        super().__init__(address, handler, tls, verbose=emulator.verbose)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, the client's delayed ACK
+    # holds the body back (tens of ms per answer, which kubectl timings would carry).
+    disable_nagle_algorithm = True
     server_version = "rgpu-emulator"
     sys_version = ""
     timeout = 120  # an idle keep-alive connection
@@ -173,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.answer(request)
-        except _CLIENT_GONE:
+        except CLIENT_GONE:
             raise  # the client went away: nothing to answer (see _Server.handle_error)
         except Exception as error:  # a bug in the emulator: say so, keep serving
             print(f"rgpu-emulator: internal error: {error!r}", file=sys.stderr)

@@ -13,7 +13,7 @@ from typing import Any
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
-from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig.listing import namespace_names
 from rgpu_exec.token import cache_dir
@@ -144,7 +144,7 @@ def render_table(
 def _run_list(args: argparse.Namespace) -> int:
     environ = os.environ
     directory = cache_dir.cache_directory(environ)
-    problem = token_cache.directory_problem(directory)
+    problem = private_files.directory_problem(directory)
     rows = describe(directory, time.time())
     if args.output == "json":
         document = {"cache_dir": directory, "problem": problem, "entries": rows}
@@ -168,7 +168,7 @@ def _run_clear(args: argparse.Namespace) -> int:
     namespace_id = support.namespace_id(args.namespace_id) if args.namespace_id else None
     profile = support.profile(args.profile, environ) if args.profile else None
     directory = cache_dir.cache_directory(environ)
-    problem = token_cache.directory_problem(directory)
+    problem = private_files.directory_problem(directory)
     if problem:
         # Not a directory of ours: nothing in it is a token rgpu-exec cached (it uses none of
         # it), and what is there may well be someone else's.

@@ -17,7 +17,7 @@ from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, check_key_format, looks_like_key
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import RgpuExecError, UsageError
-from rgpu_exec.hotpath import request, settings, token_cache
+from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.token import cache_files
@@ -186,7 +186,7 @@ def logout(profile: str, environ: Mapping[str, str], *, out: Callable[[str], Non
 def purge_profile(profile: str, environ: Mapping[str, str]) -> int:
     """Remove every cached token of this profile (any API URL, any namespace); how many."""
     directory = cache_directory(environ)
-    if token_cache.directory_problem(directory):  # not used as a cache, and maybe not ours
+    if private_files.directory_problem(directory):  # not used as a cache, and maybe not ours
         return 0
     identity = token_cache.profile_identity(profile)
     stems = [

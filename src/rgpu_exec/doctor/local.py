@@ -14,7 +14,7 @@ from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.doctor.findings import Finding
-from rgpu_exec.hotpath import request, settings, token_cache
+from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.token import cache_dir, cache_files
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def _pem_problem(path: str) -> str | None:
 
 def cache_findings(environ: Mapping[str, str], now: float) -> list[Finding]:
     directory = cache_dir.cache_directory(environ)
-    problem = token_cache.directory_problem(directory)
+    problem = private_files.directory_problem(directory)
     if problem:
         return [
             Finding(

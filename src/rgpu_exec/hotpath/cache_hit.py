@@ -18,6 +18,7 @@ import time
 from rgpu_exec.hotpath import (
     entry_lock,
     exec_credential,
+    private_files,
     request,
     second_ask,
     settings,
@@ -53,7 +54,7 @@ def serve(
         options.get("namespace_name"),
     )
     directory = settings.cache_dir(environ)
-    if isinstance(wanted, str) or directory is None or token_cache.directory_problem(directory):
+    if isinstance(wanted, str) or directory is None or private_files.directory_problem(directory):
         return None
 
     client = second_ask.client(environ)
@@ -70,7 +71,7 @@ def serve(
     # A miss: take the entry's lock now, before the full command's costly imports, so that a
     # herd of kubectl processes waits here for one exchange and then answers from the cache.
     stem = wanted.cache_key.stem
-    token_cache.ensure_directory(directory)
+    private_files.ensure_directory(directory)
     lock_path = os.path.join(directory, stem + token_cache.LOCK_SUFFIX)
     give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
     if not entry_lock.acquire(lock_path, stem, give_up_at):

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 
-from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.hotpath import private_files, settings, token_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ FORCE_WINDOW = 30.0
 # and the size at which an appended record is written again.
 MAX_CLIENTS = 32
 _COMPACT_AT = 1024
-_OPEN_TO_APPEND = os.O_RDWR | os.O_APPEND | token_cache.SAFE_OPEN_FLAGS
+_OPEN_TO_APPEND = os.O_RDWR | os.O_APPEND | private_files.SAFE_OPEN_FLAGS
 
 
 def client(environ: Mapping[str, str]) -> int | None:
@@ -86,7 +86,7 @@ def note(directory: str, entry: token_cache.Entry, client: int | None, now: floa
 def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
     """Record that a forced refresh of the entry begins now (whether it succeeds or not)."""
     try:
-        token_cache.write_atomically(
+        private_files.write_atomically(
             os.path.join(directory, stem + token_cache.FORCED_SUFFIX),
             f"{FORCED_MAGIC}\nat {now!r}\n",
             durable=False,
@@ -114,7 +114,7 @@ def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
         fd = -1
     if fd >= 0:
         try:
-            text = token_cache.read_private_fd(fd)
+            text = private_files.read_private_fd(fd)
             if text is not None and text.startswith(header):
                 clients = text[len(header) :].split("\n")
                 if client in clients:
@@ -129,14 +129,14 @@ def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
     kept = [pid for pid in clients if pid.isdigit()][1 - MAX_CLIENTS :]
     text = header + "".join(f"{pid}\n" for pid in [*kept, client])
     try:
-        token_cache.write_atomically(path, text, durable=False)
+        private_files.write_atomically(path, text, durable=False)
     except OSError:
         pass
     return False
 
 
 def _forced_recently(directory: str, stem: str, now: float) -> bool:
-    text = token_cache.read_private(os.path.join(directory, stem + token_cache.FORCED_SUFFIX))
+    text = private_files.read_private(os.path.join(directory, stem + token_cache.FORCED_SUFFIX))
     lines = (text or "").split("\n")
     if len(lines) != 3 or lines[0] != FORCED_MAGIC or not lines[1].startswith("at "):  # noqa: PLR2004
         return False

@@ -23,7 +23,7 @@ def cache_directory(environ: Mapping[str, str]) -> str:
 
 
 def cache_directory_fix(directory: str) -> str:
-    """What to do about a cache directory that `token_cache.directory_problem` refuses."""
+    """What to do about a cache directory that `private_files.directory_problem` refuses."""
     if Path(directory).is_symlink():
         return (
             f"replace the link with a directory of yours (rm {directory} && mkdir -m 700 "

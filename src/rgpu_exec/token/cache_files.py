@@ -10,17 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rgpu_exec.hotpath.private_files import TEMP_SUFFIX, read_private
 from rgpu_exec.hotpath.token_cache import (
     ENTRY_SUFFIX,
     FAILURE_SUFFIX,
     FORCED_SUFFIX,
     LOCK_SUFFIX,
     SERVED_SUFFIX,
-    TEMP_SUFFIX,
     WRITTEN_SUFFIXES,
     Entry,
     parse_entry,
-    read_private,
     remove,
 )
 

@@ -24,7 +24,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -44,6 +43,7 @@ from rgpu_exec.token.http_support import (
     finish_within,
     not_tls,
     read_capped,
+    retry_after_seconds,
     server_date,
     ssl_context,
 )
@@ -151,7 +151,7 @@ class Exchanger:
                         url_source=self.url_source,
                     )
                     too_many = status == api_errors.HTTP_TOO_MANY
-                    retry_after = _retry_after(headers) if too_many else None
+                    retry_after = retry_after_seconds(headers) if too_many else None
                     kind, happened = "status", f"answered HTTP {status}"
                 if not (isinstance(failure, ApiError) and failure.transient):
                     raise failure
@@ -314,22 +314,6 @@ class Exchanger:
         # Retry-After is the earliest time to retry, and never sooner than our own backoff: a
         # "Retry-After: 0" must not turn the retries into a tight loop for the whole deadline.
         return backoff if retry_after is None else max(retry_after, backoff)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit():  # not "²", which isdigit() and float() refuses
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    server_now = server_date(headers.get("date")) or datetime.now(timezone.utc)
-    return max(float((when - server_now).total_seconds()), 0.0)
 
 
 def _server_wait(retry_after: float | None) -> str:

@@ -27,7 +27,7 @@ from rgpu_exec.errors import (
     RgpuExecError,
     UsageError,
 )
-from rgpu_exec.hotpath import entry_lock, request, second_ask, settings, token_cache
+from rgpu_exec.hotpath import entry_lock, private_files, request, second_ask, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.token.cache_dir import cache_directory, cache_directory_fix
 
@@ -153,7 +153,7 @@ class TokenCommand:
 
     def _cache(self, plan: _Plan) -> _CacheSlot:
         directory = cache_directory(self.environ)
-        problem = token_cache.directory_problem(directory)
+        problem = private_files.directory_problem(directory)
         if problem:
             self.warn(
                 f"rgpu-exec: warning: not using the token cache: {directory} {problem}. Every "
@@ -255,7 +255,7 @@ class _CacheSlot:
         if self.directory is None:
             return nullcontext()
         try:
-            token_cache.ensure_directory(self.directory)
+            private_files.ensure_directory(self.directory)
         except OSError as exc:
             log.debug("cannot create the cache directory (%s): exchanging without the lock", exc)
             return nullcontext()

@@ -148,3 +148,21 @@ def server_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Seconds to wait that `Retry-After` asks for (seconds, or an HTTP date against the
+    server's own `Date`), never negative; None when absent or unreadable."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() and float() refuses
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    server_now = server_date(headers.get("date")) or datetime.now(timezone.utc)
+    return max(float((when - server_now).total_seconds()), 0.0)
