@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rgpu_exec.hotpath import private_files, token_cache
+from rgpu_exec.hotpath import settings as rgpu_settings
 from rgpu_exec.hotpath.token_cache import CacheKey, Entry, Failure
 
 API = "https://api.example.test"
@@ -216,3 +217,18 @@ def test_failure_records_expire(cache: Path) -> None:
     assert token_cache.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"
     token_cache.write_entry(str(cache), entry())
     assert token_cache.read_failure(str(cache), stem, 100.0) is None, "a success clears it"
+
+
+def test_a_failure_is_replayed_only_under_the_settings_it_failed_under(cache: Path) -> None:
+    stem = token_cache.entry_stem(API, NS, IDENTITY)
+    before = rgpu_settings.exchange_settings({"HTTPS_PROXY": "http://user:secret@proxy:3128"})
+    fixed = rgpu_settings.exchange_settings({"HTTPS_PROXY": "http://proxy.corp:3128"})
+    failure = Failure(
+        98.0, 105.0, 5, True, "rgpu-exec: no", settings_hash=token_cache.settings_hash(before)
+    )
+    token_cache.write_failure(str(cache), stem, failure)
+
+    assert token_cache.read_failure(str(cache), stem, 100.0, before) is not None
+    assert token_cache.read_failure(str(cache), stem, 100.0, fixed) is None, "fixed: try again"
+    assert token_cache.read_failure(str(cache), stem, 100.0) is not None, "shown by cache list"
+    assert "secret" not in (cache / f"{stem}.fail").read_text(), "only a hash of the settings"

@@ -58,7 +58,7 @@ def serve(
         return None
 
     client = second_ask.client(environ)
-    _, found = token_cache.lookup(directory, wanted.cache_key, now)
+    _, found = token_cache.lookup(directory, wanted.cache_key, now, wanted.exchange_settings)
     if isinstance(found, token_cache.Entry) and second_ask.asked_again(
         directory, found, client, now
     ):
@@ -77,7 +77,7 @@ def serve(
     if not entry_lock.acquire(lock_path, stem, give_up_at):
         return None
     now = time.time()
-    _, found = token_cache.lookup(directory, wanted.cache_key, now)
+    _, found = token_cache.lookup(directory, wanted.cache_key, now, wanted.exchange_settings)
     if isinstance(found, token_cache.Entry):
         # Written while this process waited: its client cannot hold it yet, whoever asked.
         second_ask.note(directory, found, client, now)

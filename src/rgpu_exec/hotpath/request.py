@@ -47,7 +47,10 @@ def parse_token_flags(args: Sequence[str]) -> dict[str, str] | None:
 class TokenRequest:
     """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
 
-    __slots__ = ("api_url", "cache_key", "deadline", "namespace_id", "namespace_name", "profile")
+    __slots__ = (
+        "api_url", "cache_key", "deadline", "exchange_settings", "namespace_id", "namespace_name",
+        "profile",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -58,8 +61,11 @@ class TokenRequest:
         identity: str,
         *,
         namespace_name: str | None = None,
+        exchange_settings: str = "",
     ) -> None:
         self.api_url = api_url
+        # What a recorded failure must have been recorded under to be replayed (`settings`).
+        self.exchange_settings = exchange_settings
         self.namespace_id = namespace_id
         self.namespace_name = namespace_name
         self.profile = profile
@@ -92,7 +98,13 @@ def resolve(
         return problem
     identity = token_cache.identity(environment_key(profile_flag, environ), profile)
     return TokenRequest(
-        api_url, namespace_id, profile, deadline, identity, namespace_name=namespace_name
+        api_url,
+        namespace_id,
+        profile,
+        deadline,
+        identity,
+        namespace_name=namespace_name,
+        exchange_settings=settings.exchange_settings(environ),
     )
 
 

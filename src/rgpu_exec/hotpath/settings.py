@@ -303,6 +303,22 @@ def home(environ: Mapping[str, str]) -> str:
     return environ.get(ENV_HOME) or os.path.expanduser("~")
 
 
+# Proxy variables, as httpx (through urllib) reads them for the exchange.
+PROXY_VARIABLES = (
+    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+    "NO_PROXY", "no_proxy",
+)  # fmt: skip
+
+
+def exchange_settings(environ: Mapping[str, str]) -> str:
+    """The settings that can change how an exchange ends, apart from the cache key's (API URL,
+    namespace, key or profile): CA files, proxies and the deadline. A failure recorded under
+    other settings is not replayed (`token_cache.read_failure`): the user may just have fixed
+    them. Not shown anywhere (a proxy URL may hold a password): the cache keeps a hash of it."""
+    names = (ENV_SSL_CERT_FILE, ENV_SSL_CERT_DIR, ENV_CA_BUNDLE, ENV_DEADLINE, *PROXY_VARIABLES)
+    return "\n".join(f"{name}={environ.get(name, '')}" for name in names)
+
+
 def login_shell(environ: Mapping[str, str]) -> str:
     """`SHELL`: the user's login shell, as a path (`/bin/zsh`); empty when unset."""
     return environ.get(ENV_SHELL, "").strip()

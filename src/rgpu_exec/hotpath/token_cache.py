@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 ENTRY_MAGIC = "rgpu-exec-token 1"
-FAILURE_MAGIC = "rgpu-exec-failure 1"
+FAILURE_MAGIC = "rgpu-exec-failure 2"
 ENTRY_SUFFIX = ".token"
 LOCK_SUFFIX = ".lock"
 FAILURE_SUFFIX = ".fail"
@@ -142,24 +142,34 @@ class Entry:
 
 
 class Failure:
-    """A failed exchange at `since`: replayed to kubectl's reruns until `until`."""
+    """A failed exchange at `since`: replayed to kubectl's reruns until `until`, while the
+    settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold."""
 
-    __slots__ = ("exit_code", "message", "since", "transient", "until")
+    __slots__ = ("exit_code", "message", "settings_hash", "since", "transient", "until")
 
     def __init__(
-        self, since: float, until: float, exit_code: int, transient: bool, message: str
+        self,
+        since: float,
+        until: float,
+        exit_code: int,
+        transient: bool,
+        message: str,
+        *,
+        settings_hash: str = "",
     ) -> None:
         self.since = since
         self.until = until
         self.exit_code = exit_code
         self.transient = transient
         self.message = message
+        self.settings_hash = settings_hash
 
     def render(self) -> str:
         header = f"{FAILURE_MAGIC}\nsince {self.since!r}\nuntil {self.until!r}\n"
         return (
             header
-            + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n\n{self.message}"
+            + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n"
+            + f"settings {self.settings_hash or '-'}\n\n{self.message}"
         )
 
     def replay(self, now: float) -> str:
@@ -202,14 +212,22 @@ def parse_entry(text: str | None) -> Entry | None:
     return Entry(cache_key, issued_at, expires_at, values["token"])
 
 
-def read_failure(directory: str, stem: str, now: float) -> Failure | None:
-    """The failure recorded for this entry, if it is still within its damping window."""
+def settings_hash(exchange_settings: str) -> str:
+    """The fingerprint a failure is recorded under (`settings.exchange_settings`)."""
+    return _sha256_hex(exchange_settings.encode("utf-8", "surrogatepass"))[:32]
+
+
+def read_failure(
+    directory: str, stem: str, now: float, exchange_settings: str | None = None
+) -> Failure | None:
+    """The failure recorded for this entry, if it is still within its damping window and, when
+    `exchange_settings` is given, was recorded under those same settings."""
     text = private_files.read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
     if not text:
         return None
     header, sep, message = text.partition("\n\n")
     lines = header.split("\n")
-    if not sep or not message or len(lines) != 5 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+    if not sep or not message or len(lines) != 6 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
         return None
     try:
         since = float(lines[1].removeprefix("since "))
@@ -218,13 +236,16 @@ def read_failure(directory: str, stem: str, now: float) -> Failure | None:
         transient = lines[4] == "transient 1"
     except ValueError:
         return None
+    recorded_under = lines[5].removeprefix("settings ")
     if not since <= now < until or not 0 < exit_code < 256:  # noqa: PLR2004
         return None
-    return Failure(since, until, exit_code, transient, message)
+    if exchange_settings is not None and recorded_under != settings_hash(exchange_settings):
+        return None  # the settings changed since: maybe fixed, so the exchange is tried again
+    return Failure(since, until, exit_code, transient, message, settings_hash=recorded_under)
 
 
 def lookup(
-    directory: str, key: CacheKey, now: float
+    directory: str, key: CacheKey, now: float, exchange_settings: str | None = None
 ) -> tuple[Entry | None, Entry | Failure | None]:
     """What the cache alone can answer, and the entry it holds (fresh or not).
 
@@ -235,7 +256,7 @@ def lookup(
     entry = read_entry(directory, key)
     if entry is not None and entry.fresh(now):
         return entry, entry
-    failure = read_failure(directory, key.stem, now)
+    failure = read_failure(directory, key.stem, now, exchange_settings)
     if failure is None:
         return entry, None
     if entry is not None and entry.valid(now) and failure.transient:

@@ -196,7 +196,8 @@ class _CacheSlot:
         holds if that has not expired yet (it may be inside its refresh margin)."""
         if self.directory is None:
             return None, None
-        entry, verdict = token_cache.lookup(self.directory, self.key, now)
+        settings_now = self.plan.request.exchange_settings
+        entry, verdict = token_cache.lookup(self.directory, self.key, now, settings_now)
         if isinstance(verdict, token_cache.Failure):
             log.debug("replaying the failure recorded for this entry")
             raise RecentFailureError(verdict.replay(now), verdict.exit_code)
@@ -244,7 +245,14 @@ class _CacheSlot:
         if self.directory is None:
             return
         transient = isinstance(exc, ApiError) and exc.transient
-        failure = token_cache.Failure(now, now + window, int(exc.exit_code), transient, str(exc))
+        failure = token_cache.Failure(
+            now,
+            now + window,
+            int(exc.exit_code),
+            transient,
+            str(exc),
+            settings_hash=token_cache.settings_hash(self.plan.request.exchange_settings),
+        )
         try:
             token_cache.write_failure(self.directory, self.stem, failure)
         except OSError as exc2:
