@@ -76,6 +76,21 @@ def rgpu_exec_bin() -> str:
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 API_KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
+CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"  # another key, for a `ci` profile
+TESTS = Path(__file__).parent  # where file_keyring.py lives
+
+
+@pytest.fixture
+def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file-backed keyring (`file_keyring.FileKeyring`) that the subprocesses share: empty
+    until a test writes to it (or runs `login`). Modules may override it to preload keys."""
+    path = sandbox / "keyring.json"
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    return path
 
 
 @pytest.fixture

@@ -17,26 +17,17 @@ import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID
 
 if TYPE_CHECKING:
     from stub_api import StubApi
 
-TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
-CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"
-
 
 @pytest.fixture
-def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A file-backed keyring shared by the subprocesses, holding CI_KEY for profile `ci`."""
-    path = sandbox / "keyring.json"
-    path.write_text(json.dumps({"rgpu-exec/ci": CI_KEY}))
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    )
-    return path
+def keyring_file(keyring_file: Path) -> Path:
+    """The shared file-backed keyring, holding CI_KEY for profile `ci`."""
+    keyring_file.write_text(json.dumps({"rgpu-exec/ci": CI_KEY}))
+    return keyring_file
 
 
 def run(rgpu_exec_bin: str, *args: str, key: str | None = API_KEY, **env: str):

@@ -24,19 +24,7 @@ from conftest import API_KEY, NAMESPACE_ID
 from file_keyring import calls
 from stub_api import Reply, error_body
 
-TESTS = Path(__file__).parents[1]  # tests/, where file_keyring.py lives
 OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
-
-
-@pytest.fixture
-def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = sandbox / "keyring.json"
-    monkeypatch.setenv("TEST_KEYRING_FILE", str(path))
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "file_keyring.FileKeyring")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    )
-    return path
 
 
 def run(rgpu_exec_bin: str, *args: str, stdin: str = "", env: dict[str, str] | None = None):
