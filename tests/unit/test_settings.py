@@ -7,7 +7,7 @@ import sys
 import platformdirs
 import pytest
 
-from rgpu_exec.hotpath import cache_hit, settings
+from rgpu_exec.hotpath import cache_hit, settings, url_rules
 
 from conftest import NAMESPACE_ID
 
@@ -67,7 +67,7 @@ def test_api_url_precedence() -> None:
     ],
 )
 def test_url_rules(url: str, allowed: bool) -> None:
-    assert (settings.url_problem(url) is None) is allowed
+    assert (url_rules.url_problem(url) is None) is allowed
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The API URL rules (`settings.url_problem`, the one owner): ASCII only, loopback by `ipaddress`,
+"""The API URL rules (`url_rules.url_problem`, the one owner): ASCII only, loopback by `ipaddress`,
 and every URL it lets through read the same way by httpx; malformed ones refused, never crashed on.
 """
 
@@ -14,7 +14,7 @@ from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import url_rules
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ from rgpu_exec.hotpath import settings
     ],
 )
 def test_malformed_and_unsafe_urls_are_refused_with_the_reason(url: str, words: str) -> None:
-    problem = settings.url_problem(url)
+    problem = url_rules.url_problem(url)
     assert problem is not None
     assert words in problem
 
@@ -90,7 +90,7 @@ def test_malformed_and_unsafe_urls_are_refused_with_the_reason(url: str, words: 
     ],
 )
 def test_well_formed_urls_are_accepted(url: str) -> None:
-    assert settings.url_problem(url) is None
+    assert url_rules.url_problem(url) is None
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_well_formed_urls_are_accepted(url: str) -> None:
     ],
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:
-    assert settings.is_loopback_host(host) is loopback
+    assert url_rules.is_loopback_host(host) is loopback
 
 
 _octets = st.one_of(
@@ -142,7 +142,7 @@ def test_ipv4_loopback_is_what_ipaddress_says(octets: list[str], first_is_127: b
         expected = ipaddress.IPv4Address(host).is_loopback
     except ValueError:
         expected = False
-    assert settings.is_loopback_host(host) is expected
+    assert url_rules.is_loopback_host(host) is expected
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
@@ -152,7 +152,7 @@ def test_ipv6_loopback_is_only_the_one_address(text: str) -> None:
         expected = ipaddress.IPv6Address(text) == ipaddress.IPv6Address("::1")
     except ValueError:
         expected = False
-    assert settings.is_loopback_host(f"[{text}]") is expected
+    assert url_rules.is_loopback_host(f"[{text}]") is expected
 
 
 _url_chars = st.sampled_from([*"aAz09.-_:[]@/?#%\\ ", "\u0966", "\u00e9", "::1", "127"])
@@ -178,26 +178,26 @@ _urls = st.one_of(
 @example("http://[::1]evil.com")
 @example("https://[::1]:")
 def test_every_url_it_lets_through_is_read_the_same_way_by_httpx(url: str) -> None:
-    if settings.url_problem(url) is not None:
+    if url_rules.url_problem(url) is not None:
         return
     parsed = httpx.URL(url + "/v1/kubernetes")  # never raises InvalidURL
-    host = settings.url_host(url)
+    host = url_rules.url_host(url)
     assert parsed.scheme in ("http", "https")
     assert (f"[{parsed.host}]" if ":" in parsed.host else parsed.host) == host
     assert parsed.userinfo == b""
     assert (parsed.query, parsed.fragment) == (b"", "")
     if parsed.scheme == "http":
-        assert settings.is_loopback_host(host)
+        assert url_rules.is_loopback_host(host)
 
 
 def test_the_usual_loopback_hosts_are_checked_without_importing_ipaddress() -> None:
     # url_problem runs on every cache hit: ipaddress costs more than the rest of the hit.
     code = (
         "import sys\n"
-        "from rgpu_exec.hotpath import settings\n"
+        "from rgpu_exec.hotpath import url_rules\n"
         "for url in ['http://127.0.0.1:8080', 'http://127.4.5.6', 'http://localhost:1',\n"
         "            'http://[::1]:2', 'https://api.remotegpu.ai', 'https://10.0.0.1:443']:\n"
-        "    assert settings.url_problem(url) is None, url\n"
+        "    assert url_rules.url_problem(url) is None, url\n"
         "print('ipaddress' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.doctor import access, kube, local, network
 from rgpu_exec.doctor.findings import Finding
-from rgpu_exec.hotpath import request, settings
+from rgpu_exec.hotpath import request, settings, url_rules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -92,10 +92,10 @@ def api_urls(
     default = settings.api_url(flag, environ)
     given = bool(flag or settings.api_url_from_environment(environ))
     relied_on = any(c.call.api_url is None for c in contexts)
-    if not settings.url_problem(default) and (given or relied_on or not contexts):
+    if not url_rules.url_problem(default) and (given or relied_on or not contexts):
         urls[default] = request.api_url_source(flag, environ)
     for context in contexts:
-        usable = context.exchangeable and not settings.url_problem(context.api_url)
+        usable = context.exchangeable and not url_rules.url_problem(context.api_url)
         if usable and context.api_url not in urls:
             urls[context.api_url] = f"the --api-url in the exec args of context {context.name!r}"
     return list(urls.items())

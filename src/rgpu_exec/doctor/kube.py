@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import request, settings
+from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.listing import exec_environment
@@ -134,7 +134,7 @@ def _plugin_context(
     exchangeable = (
         call.namespace_id is not None
         and settings.looks_like_uuid(call.namespace_id)
-        and (call.api_url is None or settings.url_problem(call.api_url) is None)
+        and (call.api_url is None or url_rules.url_problem(call.api_url) is None)
         and settings.valid_profile(settings.profile(call.profile, merged))
     )
     namespace = context.body.get("namespace")
@@ -189,9 +189,9 @@ def _context_findings(  # noqa: PLR0917
             f"the exec args give no valid --namespace-id ({call.namespace_id!r})",
             "set `--namespace-id <namespace UUID>` from the console in the exec args",
         )
-    if call.api_url and settings.url_problem(call.api_url):
+    if call.api_url and url_rules.url_problem(call.api_url):
         problem(
-            f"--api-url {call.api_url!r} {settings.url_problem(call.api_url)}",
+            f"--api-url {call.api_url!r} {url_rules.url_problem(call.api_url)}",
             "use the https:// API URL",
         )
     if call.profile and not settings.valid_profile(call.profile):

@@ -14,7 +14,7 @@ from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
 from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.doctor.findings import Finding
-from rgpu_exec.hotpath import private_files, request, settings, token_cache
+from rgpu_exec.hotpath import private_files, request, settings, token_cache, url_rules
 from rgpu_exec.token import cache_dir, cache_files
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def settings_findings(
             "it to a number of seconds such as 30",
         )
     api_url = settings.api_url(api_url_flag, environ)
-    url_problem = settings.url_problem(api_url)
+    url_problem = url_rules.url_problem(api_url)
     if url_problem:
         source = "--api-url" if api_url_flag else settings.ENV_API_URL
         problem(
@@ -170,7 +170,11 @@ def settings_findings(
         if own_url:  # the URL shown is not the one those contexts use: say so beside it
             names = ", ".join(repr(name) for name in own_url[:3])
             more = f" and {len(own_url) - 3} more" if len(own_url) > 3 else ""  # noqa: PLR2004
-            others = f"; context {names}{more} use their own --api-url"
+            others = (
+                f"; contexts {names}{more} use their own --api-url"
+                if len(own_url) > 1
+                else f"; context {names} uses its own --api-url"
+            )
         detail = f"API URL {api_url} ({source}{others}), exchange deadline {deadline:g} s"
         findings.append(
             Finding("settings", "ok", detail + (f", CA bundle {bundle}" if bundle else "") + where)

@@ -9,7 +9,7 @@ Standard library only, and no costly modules: the cache-hit path imports this mo
 
 from __future__ import annotations
 
-from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.hotpath import settings, token_cache, url_rules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class TokenRequest:
         exchange_settings: str = "",
     ) -> None:
         self.api_url = api_url
-        # What a recorded failure must have been recorded under to be replayed (`settings`).
+        # The settings a recorded failure must have failed under to be replayed
+        # (`settings.exchange_settings`).
         self.exchange_settings = exchange_settings
         self.namespace_id = namespace_id
         self.namespace_name = namespace_name
@@ -133,7 +134,7 @@ def api_url_source(flag: str | None, environ: Mapping[str, str]) -> str:
 
 
 def api_url_problem(url: str) -> str | None:
-    problem = settings.url_problem(url)
+    problem = url_rules.url_problem(url)
     if problem is None:
         return None
     return (

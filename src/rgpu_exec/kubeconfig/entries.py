@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
 from rgpu_exec.kubeconfig import files
 from rgpu_exec.kubeconfig import view as kubeconfig_view
@@ -164,7 +164,7 @@ def check_context(name: str) -> str:
 
 
 def check_server(url: str) -> str:
-    if not url.startswith("https://") or not settings.url_host(url) or settings.url_problem(url):
+    if not url.startswith("https://") or not url_rules.url_host(url) or url_rules.url_problem(url):
         raise UsageError(
             f"--server {url!r} is not an https:// URL. kubectl runs credential plugins only for "
             "TLS servers; copy the server URL from the console's kubeconfig."

@@ -7,7 +7,7 @@ only, and an API that accepts the connection but stays silent is not asked again
 worth holding kubectl for. Never retries any other 4xx. Maps every outcome to the error (and exit
 code) in `errors`. An interactive run says once, after a couple of seconds, what it waits for.
 
-Plain http (loopback only, `settings.url_problem`) never goes through a proxy. Answers are asked
+Plain http (loopback only, `url_rules.url_problem`) never goes through a proxy. Answers are asked
 for uncompressed, and read as they arrive, inflated piece by piece, up to `MAX_BODY_BYTES`.
 
 The deadline holds whatever the network does. Every read has a timeout, but an answer that
@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from rgpu_exec import __version__
 from rgpu_exec.credentials.redact import excerpt, key_prefix
 from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import token_is_safe
 from rgpu_exec.hotpath.request import api_url_problem, namespace_label
 from rgpu_exec.token import api_contract, api_errors
@@ -249,7 +249,7 @@ class Exchanger:
                 transient=False,
             )
         if not_tls(exc):
-            local = settings.is_loopback_host(settings.url_host(self.api_url))
+            local = url_rules.is_loopback_host(url_rules.url_host(self.api_url))
             hint = (
                 "use http:// for a local server such as the emulator"
                 if local
