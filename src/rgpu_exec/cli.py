@@ -33,6 +33,7 @@ from rgpu_exec.credentials import log
 from rgpu_exec.credentials.redact import scrub
 from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode, RgpuExecError
 from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath.cache_hit import output_gone
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rgpu-exec: interrupted.", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # the reader of the output went away: nothing to tell it
+        return ExitCode(output_gone())
     except Exception as exc:
         if settings.debug(os.environ):
             raise

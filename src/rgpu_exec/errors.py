@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from rgpu_exec.hotpath import cache_hit
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -26,6 +28,9 @@ class ExitCode(IntEnum):
     API = 5
     PROBLEMS_FOUND = 6  # `rgpu-exec doctor` ran fine and found something to fix
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+    # The reader of stdout went away (a closed pipe), as shells report SIGPIPE; the launcher's
+    # cache-hit path, which loads no enum, owns the number.
+    OUTPUT_GONE = cache_hit.OUTPUT_GONE
 
 
 # What each exit code means, as `--help` shows it (the command-specific lists live with each
@@ -40,6 +45,7 @@ EXIT_CODES_HELP = f"""exit codes:
   {ExitCode.API}  the RemoteGPU API is unreachable, timed out, or answered nonsense
   {ExitCode.PROBLEMS_FOUND}  `rgpu-exec doctor` found a problem (each is listed with its fix)
   {ExitCode.INTERRUPTED}  interrupted (Ctrl-C)
+  {ExitCode.OUTPUT_GONE}  the reader of the output went away (a closed pipe, as `| head` does)
 """
 
 
@@ -97,20 +103,25 @@ class NamespaceAccessError(RgpuExecError):
 
 
 class ApiError(RgpuExecError):
-    """`status` is None when no HTTP answer came at all; `code` and `api_message` as above."""
+    """`status` is None when no HTTP answer came at all; `code` and `api_message` as above.
+    `problem` is what happened; the message adds `remedy`, what to do, when it is given apart
+    (so that `doctor` can show the two in their own places)."""
 
     exit_code = ExitCode.API
 
     def __init__(
         self,
-        message: str,
+        problem: str,
         *,
         transient: bool,
         status: int | None = None,
         code: str | None = None,
         api_message: str | None = None,
+        remedy: str = "",
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"{problem} {remedy}".rstrip())
+        self.problem = problem
+        self.remedy = remedy
         self.transient = transient
         self.status = status
         self.code = code

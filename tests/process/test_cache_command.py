@@ -125,7 +125,9 @@ def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token,
 
     assert table.returncode == 0
     (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
-    assert row.split()[:3] == ["?", "-", "?"]  # no token entry: the file names no namespace
+    # No token entry, but the failure says which namespace, API and key it is for.
+    assert row.split()[:2] == [NAMESPACE_ID, stub_api.url], row
+    assert "key from REMOTEGPU_API_KEY (sha256 " in row
     assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
     assert (
         "exit 3: rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b…" in table.stdout
@@ -133,6 +135,7 @@ def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token,
     (failed,) = document["entries"]
     assert failed["state"] == "failed"
     assert failed["exit_code"] == 3
+    assert (failed["namespace_id"], failed["api_url"]) == (NAMESPACE_ID, stub_api.url)
     assert 0 < failed["expires_in_seconds"] <= 30
     assert API_KEY not in table.stdout + json.dumps(document)
 

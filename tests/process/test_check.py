@@ -618,3 +618,30 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(
     assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
     assert "--context NAME" in result.stderr
     assert stub_api.count == 0
+
+
+def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_flag(
+    rgpu_exec_bin, stub_api, sandbox
+):
+    write_kubeconfig(
+        sandbox / "kubeconfig",
+        [("a", "a"), ("b", "b")],
+        [
+            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID,
+                                         "--api-url", stub_api.url]),
+            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER,
+                                         "--api-url", stub_api.url + "/v1"]),
+        ],
+    )  # fmt: skip
+    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY}
+
+    refused = subprocess.run(
+        [rgpu_exec_bin, "check"], capture_output=True, text=True, env=env, check=False
+    )
+    flagged = run_check(rgpu_exec_bin, stub_api)  # --api-url: it beats the contexts' own
+
+    assert refused.returncode == 2
+    assert "the contexts use different API URLs" in refused.stderr
+    assert "use one for all of them (--api-url URL)" in refused.stderr
+    assert flagged.returncode == 0, flagged.stderr
+    assert {r["path"].split("/")[4] for r in stub_api.requests} == {NAMESPACE_ID, OTHER}

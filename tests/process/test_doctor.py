@@ -364,7 +364,7 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
             ),
             f"the key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY) may not use namespace {NAMESPACE_ID} "
             "(HTTP 403: forbidden: The API key's scope does not cover this namespace)",
-            "add the namespace to the key's kubernetes_exec scope",
+            "give the key a kubernetes_exec scope that covers the namespace",
             id="out-of-scope",
         ),
         pytest.param(

@@ -535,6 +535,7 @@ def test_verification_refused_exits_4_and_writes_nothing(
     assert result.returncode == 4
     assert "verification failed, so nothing was written" in result.stderr
     assert "forbidden: key scope does not cover namespace" in result.stderr
+    assert "--no-verify" not in result.stderr, "a context the API refused cannot work"
     assert API_KEY not in result.stderr
     assert not kubeconfig.exists()
 
@@ -659,6 +660,7 @@ def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(
     assert data["current-context"] == "rgpu-team-ml"
     assert "curl" not in kubeconfig.read_text()
     assert "removed context 'remotegpu-team-ml'" in replaced.stdout
+    assert "use-context" not in replaced.stdout, "it is the current context already"
 
 
 def test_import_without_replace_points_at_the_curl_context_left_behind(

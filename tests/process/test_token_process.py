@@ -140,11 +140,23 @@ def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
         assert "rgpu-exec cache clear" in rerun.stderr
 
 
-def test_no_key_names_both_ways_to_supply_one(run_token, stub_api: StubApi) -> None:
-    result = run_token(key=None)
+def test_no_key_names_both_ways_to_supply_one(run_token, stub_api: StubApi, keyring_file) -> None:
+    result = run_token(key=None)  # a usable (file) keyring, holding no key
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
     assert "rgpu-exec login" in result.stderr
+    assert stub_api.count == 0
+
+
+def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
+    run_token, stub_api: StubApi
+) -> None:
+    result = run_token(key="   ")  # an empty CI secret; the test keyring cannot keep keys
+
+    assert result.returncode == 3
+    assert "REMOTEGPU_API_KEY is set but empty" in result.stderr
+    assert "No keyring is usable here" in result.stderr
+    assert "rgpu-exec login" not in result.stderr, "login cannot help without a keyring"
     assert stub_api.count == 0
 
 
@@ -286,3 +298,27 @@ def test_the_namespace_name_changes_no_cache_entry_and_a_bad_one_is_refused(
     assert bad.returncode == 2
     assert "--namespace 'Team ML\\x1b[31m' is not a namespace name" in bad.stderr
     assert stub_api.count == 1
+
+
+@pytest.mark.parametrize("path", ["cache-hit", "full-command"])
+def test_a_reader_that_went_away_gets_no_traceback(
+    rgpu_exec_bin, run_token, stub_api: StubApi, path: str
+) -> None:
+    assert run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}).returncode == 0  # cached now
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written: EPIPE
+    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY}
+    if path == "cache-hit":
+        env["KUBERNETES_EXEC_INFO"] = V1_INFO
+    try:
+        result = subprocess.run(
+            argv, stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=60,
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == 141
+    assert "Traceback" not in result.stderr
+    assert result.stderr == ""

@@ -3,6 +3,7 @@ inflated, at most `MAX_BODY_BYTES` read, and a time limit on the whole probe."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import tracemalloc
@@ -95,13 +96,27 @@ def test_only_an_answer_asking_for_a_key_passes(status, verdict, words) -> None:
     def answer(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, headers={"location": "https://elsewhere.test/"})
 
-    api, _ = network.api_findings(
-        API, {}, transport=httpx.MockTransport(answer), source="--api-url"
-    )
+    found = network.api_findings(API, {}, transport=httpx.MockTransport(answer), source="--api-url")
 
+    api = found[0]
     assert api.status == verdict
+    # Only the API's own answer tells the API's clock: no "clock ok" after "not the API".
+    assert [f.topic for f in found] == (["API", "clock"] if verdict == "ok" else ["API"])
     assert words in api.detail
     if status == 404:
         assert api.fix is not None
         assert "check --api-url" in api.fix
         assert "no /v1" in api.fix
+
+
+def test_an_unreachable_local_api_is_told_once_with_a_fix_that_fits() -> None:
+    with socket.socket() as unused:  # a loopback port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+
+    (api,) = network.api_findings(f"http://127.0.0.1:{port}", {}, source="--api-url")
+
+    assert api.status == "problem"
+    assert api.detail.startswith(f"cannot reach the RemoteGPU API at http://127.0.0.1:{port}")
+    assert "Check" not in api.detail, "the advice is the fix, not repeated in the detail"
+    assert api.fix == "check that the local server is running, and that --api-url names its port"

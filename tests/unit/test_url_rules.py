@@ -14,7 +14,7 @@ from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rgpu_exec.hotpath import url_rules
+from rgpu_exec.hotpath import request, url_rules
 
 
 @pytest.mark.parametrize(
@@ -205,3 +205,17 @@ def test_the_usual_loopback_hosts_are_checked_without_importing_ipaddress() -> N
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("given", "advice"),
+    [
+        pytest.param("127.0.0.1:8080", "Did you mean http://127.0.0.1:8080?", id="local"),
+        pytest.param("api.remotegpu.ai", "Did you mean https://api.remotegpu.ai?", id="remote"),
+        pytest.param("ftp://api.remotegpu.ai", "Use an https:// URL", id="other-scheme"),
+    ],
+)
+def test_a_url_without_its_scheme_gets_the_one_it_needs(given, advice) -> None:
+    problem = request.api_url_problem(given)
+    assert problem is not None
+    assert advice in problem

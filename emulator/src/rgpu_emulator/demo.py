@@ -100,10 +100,11 @@ def _demo(root: Path, kubectl: str, rgpu_exec: str) -> bool:
             made = _generate(rgpu_exec, env, emulator.ready, ml, "--set-current-context")
             refused = _generate(rgpu_exec, env, emulator.ready, vision)
             say("   The key is not scoped to team-vision, so that context was refused and nothing "
-                "was written. --no-verify writes it anyway (for offline set-up):")  # fmt: skip
+                "was written. --no-verify writes it anyway (meant for an offline set-up; here, to "
+                "show in step 6 what kubectl then meets):")  # fmt: skip
             forced = _generate(rgpu_exec, env, emulator.ready, vision, "--no-verify")
-            say("   Each context runs `rgpu-exec token --namespace-id <id>` whenever kubectl "
-                "needs a credential.")  # fmt: skip
+            say("   Each context runs `rgpu-exec token --namespace-id <id> --namespace <name>` "
+                "whenever kubectl needs a credential.")  # fmt: skip
             say()
             say("4. The allowed namespace works:")
             ok = _kubectl(kubectl, env, "create", "configmap", "hello", "--from-literal=gpu=h100")

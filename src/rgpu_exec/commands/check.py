@@ -202,6 +202,8 @@ def _request(args: argparse.Namespace) -> CheckRequest:
         contexts=tuple(args.context),
         kubeconfig=args.kubeconfig,
         not_found_as_denied=args.not_found_as_denied,
+        api_url_given=bool(args.api_url),
+        profile_given=bool(args.profile),
     )
 
 

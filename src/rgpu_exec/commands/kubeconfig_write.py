@@ -140,7 +140,13 @@ def _merge(args: argparse.Namespace, spec: Spec, *, replace: bool = False) -> in
                     "--replace` swaps it out for this one."
                 )
         file = _kubeconfig_flag(done, os.environ)
-        if not args.set_current_context:
+        # --set-current-context, or `import --replace` of the console context that was current.
+        current = args.set_current_context or any(
+            line.startswith("set current-context")
+            for o in done.outcomes
+            for line in o.plan.changes.lines
+        )
+        if not current:
             lines.append(
                 f"rgpu-exec: use it with `kubectl{file} --context {spec.context} get pods`, or "
                 f"make it the default with `kubectl{file} config use-context {spec.context}`."

@@ -236,8 +236,19 @@ def find_api_key(
             f"`rgpu-exec login --profile {profile}`, or drop --profile (from the command, or "
             f"from the kubeconfig's exec args) to use {settings.ENV_API_KEY}."
         )
+    blank = (
+        f" {settings.ENV_API_KEY} is set but empty (an unset CI secret, or an empty variable)."
+        if settings.api_key_blank(environ)
+        else ""
+    )
+    no_keyring = keyring_store.backend_problem(environ)
+    remedy = (
+        f"No keyring is usable here ({no_keyring}), so set {settings.ENV_API_KEY} to the key."
+        if no_keyring
+        else f"Either export {settings.ENV_API_KEY}, or store a key in your keyring once with "
+        "`rgpu-exec login`."
+    )
     raise ApiKeyError(
-        f"no RemoteGPU API key found (profile {profile!r}). Either export {settings.ENV_API_KEY}, "
-        f"or store a key in your keyring once with `rgpu-exec login`. Keys are created in "
+        f"no RemoteGPU API key found (profile {profile!r}).{blank} {remedy} Keys are created in "
         f"{api_contract.KEYS_CONSOLE_PAGE}."
     )

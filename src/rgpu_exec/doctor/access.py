@@ -145,8 +145,9 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
                 "access",
                 "problem",
                 f"{where}: the key {whose} may not use namespace {namespace} ({http})",
-                f"add the namespace to the key's kubernetes_exec scope in "
-                f"{api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it",
+                f"in {api_contract.KEYS_CONSOLE_PAGE}, give the key a kubernetes_exec scope that "
+                "covers the namespace (an inference-only key cannot have one: create a key with "
+                "Kubernetes access), or use a key whose scope covers it",
             )
         ]
     if result.result == "not_found":

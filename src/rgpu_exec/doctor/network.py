@@ -56,7 +56,7 @@ def api_findings(
     from rgpu_exec.token import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
-    exchanger = exchange.Exchanger(api_url, "", environ, transport=transport)
+    exchanger = exchange.Exchanger(api_url, "", environ, transport=transport, url_source=source)
 
     def probe() -> tuple[int, str | None]:
         url = api_contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
@@ -81,23 +81,17 @@ def api_findings(
         fix = f"fix {settings.ENV_CA_BUNDLE}, {settings.ENV_SSL_CERT_FILE} or "
         return [Finding("API", "problem", exc.message, fix + f"{settings.ENV_SSL_CERT_DIR}")]
     except httpx.TransportError as exc:
-        # The exchange's own wording, which names the likely cause.
+        # The exchange's own words: what happened as the detail, what to do as the fix.
         failure = exchanger.transport_failure(exc)
-        if http_support.certificate_error(exc) is not None:
-            fix = (
-                f"point {settings.ENV_SSL_CERT_FILE} at your proxy's CA bundle, or set "
-                f"{settings.ENV_CA_BUNDLE} for a private API CA"
-            )
-        elif http_support.not_tls(exc):
-            fix = f"fix {source} (the message says how)"
-        else:
-            fix = network_fix
-        return [Finding("API", "problem", failure.message, fix)]
+        remedy = failure.remedy.rstrip(".")
+        return [Finding("API", "problem", failure.problem, remedy[:1].lower() + remedy[1:])]
     finished = clock()
     took = f"{(finished - started) * 1000:.0f} ms"
     api = f" ({api_url})" if name_in_clock else ""
-    clock_finding = _clock_finding((started + finished) / 2, http_support.server_date(date), api)
-    return [_answer_finding(api_url, status, took, source, network_fix), clock_finding]
+    found = _answer_finding(api_url, status, took, source, network_fix)
+    if found.status != "ok":  # not the API's answer: its Date says nothing of the API's clock
+        return [found]
+    return [found, _clock_finding((started + finished) / 2, http_support.server_date(date), api)]
 
 
 def _answer_finding(api_url: str, status: int, took: str, source: str, fix: str) -> Finding:

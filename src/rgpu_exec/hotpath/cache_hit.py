@@ -97,6 +97,19 @@ def _answer(
     return None
 
 
+# The exit code when the reader of stdout went away, as shells report a death by SIGPIPE.
+OUTPUT_GONE = 141
+
+
+def output_gone() -> int:
+    """The reader of stdout went away (`… | head -c 10`): point stdout at /dev/null, so that
+    Python's own flush at exit does not fail again with a traceback; the exit code to give."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return OUTPUT_GONE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -109,8 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.debug(os.environ):
             what = "a cached token" if code == 0 else "a failure recorded moments ago"
             err = f"rgpu-exec: DEBUG: rgpu_exec.hotpath.cache_hit: answered with {what}\n{err}"
-        sys.stdout.write(out)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return output_gone()
         sys.stderr.write(err)
         return code
     from rgpu_exec.cli import main as cli_main  # noqa: PLC0415

@@ -137,9 +137,13 @@ def api_url_problem(url: str) -> str | None:
     problem = url_rules.url_problem(url)
     if problem is None:
         return None
-    return (
-        f"the API URL {url!r} {problem}. Use an https:// URL (--api-url or {settings.ENV_API_URL})."
-    )
+    advice = f"Use an https:// URL (--api-url or {settings.ENV_API_URL})."
+    if "://" not in url:  # `127.0.0.1:8080` or `api.remotegpu.ai`: maybe only the scheme
+        local = url_rules.is_loopback_host(url_rules.url_host("http://" + url))
+        guess = ("http://" if local else "https://") + url
+        if url_rules.url_problem(guess) is None:
+            advice = f"Did you mean {guess}? (--api-url or {settings.ENV_API_URL})"
+    return f"the API URL {url!r} {problem}. {advice}"
 
 
 def namespace_label(name: str | None, namespace_id: str | None) -> str:

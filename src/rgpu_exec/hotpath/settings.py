@@ -64,6 +64,12 @@ def api_key(environ: Mapping[str, str]) -> str | None:
     return environ.get(ENV_API_KEY, "").strip() or None
 
 
+def api_key_blank(environ: Mapping[str, str]) -> bool:
+    """`REMOTEGPU_API_KEY` is set, but to nothing (or only spaces): an empty CI secret, say."""
+    value = environ.get(ENV_API_KEY)
+    return value is not None and not value.strip()
+
+
 def deadline(environ: Mapping[str, str]) -> float | None:
     """`RGPU_EXEC_DEADLINE`: seconds an exchange may take, retries included; None if malformed."""
     raw = environ.get(ENV_DEADLINE, "").strip()

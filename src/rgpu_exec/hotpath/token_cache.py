@@ -143,9 +143,10 @@ class Entry:
 
 class Failure:
     """A failed exchange at `since`: replayed to kubectl's reruns until `until`, while the
-    settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold."""
+    settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold.
+    `key` is the entry it is for (so that `cache list` can say which), when known."""
 
-    __slots__ = ("exit_code", "message", "settings_hash", "since", "transient", "until")
+    __slots__ = ("exit_code", "key", "message", "settings_hash", "since", "transient", "until")
 
     def __init__(
         self,
@@ -156,7 +157,9 @@ class Failure:
         message: str,
         *,
         settings_hash: str = "",
+        key: CacheKey | None = None,
     ) -> None:
+        self.key = key
         self.since = since
         self.until = until
         self.exit_code = exit_code
@@ -169,7 +172,9 @@ class Failure:
         return (
             header
             + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n"
-            + f"settings {self.settings_hash or '-'}\n\n{self.message}"
+            + f"settings {self.settings_hash or '-'}\n"
+            # URL, ID and identity hold no space (`request` refuses any in the URL and profile).
+            + f"entry {' '.join(self.key) if self.key else '-'}\n\n{self.message}"
         )
 
     def replay(self, now: float) -> str:
@@ -227,7 +232,7 @@ def read_failure(
         return None
     header, sep, message = text.partition("\n\n")
     lines = header.split("\n")
-    if not sep or not message or len(lines) != 6 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+    if not sep or not message or len(lines) != 7 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
         return None
     try:
         since = float(lines[1].removeprefix("since "))
@@ -241,7 +246,11 @@ def read_failure(
         return None
     if exchange_settings is not None and recorded_under != settings_hash(exchange_settings):
         return None  # the settings changed since: maybe fixed, so the exchange is tried again
-    return Failure(since, until, exit_code, transient, message, settings_hash=recorded_under)
+    parts = lines[6].removeprefix("entry ").split(" ")
+    key = CacheKey(*parts) if len(parts) == 3 else None  # noqa: PLR2004 - URL, ID, identity
+    return Failure(
+        since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
+    )
 
 
 def lookup(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
-from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
+from rgpu_exec.errors import ApiError, ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.kubeconfig import files, merge
 from rgpu_exec.kubeconfig.document import Document
 
@@ -172,8 +172,10 @@ def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API UR
     nothing was written."""
     from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
 
+    asked = False  # whether the API answered: after a definite "no", --no-verify is no help
     try:
         key = find_api_key(environ, spec.profile, interactive=False, profile_flag=spec.profile_flag)
+        asked = True
         try:
             exchange_once(
                 spec.api_url,
@@ -186,9 +188,14 @@ def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API UR
         except ApiKeyError as rejection:
             raise rejected(rejection, key) from None
     except RgpuExecError as exc:
-        exc.message = (
-            f"verification failed, so nothing was written: {exc.message} (--no-verify writes "
-            "the kubeconfig without this check, e.g. to set up offline.)"
+        # Offered when no key is at hand or the API could not answer (an offline set-up); not
+        # after a definite "no" (a rejected key, a namespace out of scope): a context written
+        # anyway could not work.
+        offline = (
+            " (--no-verify writes the kubeconfig without this check, e.g. to set up offline.)"
+            if not asked or (isinstance(exc, ApiError) and exc.status is None)
+            else ""
         )
+        exc.message = f"verification failed, so nothing was written: {exc.message}{offline}"
         raise
     return key

@@ -100,8 +100,9 @@ def status_failure(
     if status == HTTP_FORBIDDEN:
         ours = f"the API key {prefix} may not get credentials for namespace {namespace}"
         return NamespaceAccessError(
-            f"{ours} ({answer.beside(ours)}). Add the namespace to the key's kubernetes_exec "
-            f"scope in {api_contract.KEYS_CONSOLE_PAGE}, or use a key whose scope covers it.",
+            f"{ours} ({answer.beside(ours)}). In {api_contract.KEYS_CONSOLE_PAGE}, give the key "
+            "a kubernetes_exec scope that covers the namespace (an inference-only key cannot "
+            "have one: create a key with Kubernetes access), or use a key whose scope covers it.",
             status=status,
             code=code,
             api_message=answer.message,
@@ -119,8 +120,8 @@ def status_failure(
     if status == HTTP_NOT_FOUND:
         ours = f"namespace {namespace} does not exist in the account of the API key {prefix}"
         return NamespaceAccessError(
-            f"{ours} ({answer.beside(ours)}). Check the namespace ID in your kubeconfig against "
-            "the console, and that the key belongs to the account that owns the namespace.",
+            f"{ours} ({answer.beside(ours)}). Check the namespace ID against the console's "
+            "namespace page, and that the key belongs to the account that owns the namespace.",
             status=status,
             code=code,
             api_message=answer.message,

@@ -19,7 +19,7 @@ from rgpu_exec.token import cache_files
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rgpu_exec.hotpath.token_cache import Entry
+    from rgpu_exec.hotpath.token_cache import CacheKey, Entry
 
 
 State = Literal["fresh", "refresh-due", "expired", "invalid", "failed"]
@@ -33,13 +33,13 @@ def state(entry: Entry | None, now: float) -> State:
     return "refresh-due" if entry.valid(now) else "expired"
 
 
-def _identity(entry: Entry) -> dict[str, Any]:
-    kind, _, who = entry.key.identity.partition(":")
+def _identity(key: CacheKey) -> dict[str, Any]:
+    kind, _, who = key.identity.partition(":")
     return {
-        "api_url": entry.key.api_url,
-        "namespace_id": entry.key.namespace_id,
+        "api_url": key.api_url,
+        "namespace_id": key.namespace_id,
         "identity_kind": "profile" if kind == "profile" else "env-key",
-        "identity": who if kind == "profile" else entry.key.identity,
+        "identity": who if kind == "profile" else key.identity,
     }
 
 
@@ -50,7 +50,7 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
     for stem, entry in entries:
         row: dict[str, Any] = {"file": stem + token_cache.ENTRY_SUFFIX, "state": state(entry, now)}
         if entry is not None:
-            row |= _identity(entry)
+            row |= _identity(entry.key)
             row |= {
                 "issued_at": rfc3339(entry.issued_at),
                 "expires_at": rfc3339(entry.expires_at),
@@ -65,7 +65,9 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
             continue
         row = {"file": stem + token_cache.FAILURE_SUFFIX, "state": "failed"}
         if stem in known:
-            row |= _identity(known[stem])
+            row |= _identity(known[stem].key)
+        elif failure.key is not None and failure.key.stem == stem:
+            row |= _identity(failure.key)
         row |= {
             "replayed_until": rfc3339(failure.until),
             "expires_in_seconds": round(failure.until - now),

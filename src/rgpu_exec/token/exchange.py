@@ -168,11 +168,12 @@ class Exchanger:
                     why = ""
                 if why:
                     raise ApiError(
-                        f"{failure.message} (gave up after {attempt} attempt(s) {why})",
+                        f"{failure.problem} (gave up after {attempt} attempt(s) {why})",
                         transient=True,
                         status=failure.status,
                         code=failure.code,
                         api_message=failure.api_message,
+                        remedy=failure.remedy,
                     ) from failure
                 if self.interactive and not told and now + delay - started >= NOTICE_AFTER:
                     told = True
@@ -243,13 +244,13 @@ class Exchanger:
         if untrusted is not None:
             return ApiError(
                 f"the TLS certificate of {self.api_url} is not trusted "
-                f"({untrusted.verify_message}). Behind a TLS-inspecting proxy, point "
-                f"{settings.ENV_SSL_CERT_FILE} at its CA bundle; for a private API CA, set "
-                f"{settings.ENV_CA_BUNDLE}.",
+                f"({untrusted.verify_message}).",
                 transient=False,
+                remedy=f"Behind a TLS-inspecting proxy, point {settings.ENV_SSL_CERT_FILE} at its "
+                f"CA bundle; for a private API CA, set {settings.ENV_CA_BUNDLE}.",
             )
+        local = url_rules.is_loopback_host(url_rules.url_host(self.api_url))
         if not_tls(exc):
-            local = url_rules.is_loopback_host(url_rules.url_host(self.api_url))
             hint = (
                 "use http:// for a local server such as the emulator"
                 if local
@@ -257,15 +258,22 @@ class Exchanger:
             )
             return ApiError(
                 f"{self.api_url} does not speak TLS: the server answered the TLS handshake with "
-                f"something else, as a plain-http server does. Check {self.url_source}: {hint}.",
+                "something else, as a plain-http server does.",
                 transient=False,
+                remedy=f"Check {self.url_source}: {hint}.",
             )
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        remedy = (
+            f"Check that the local server is running, and that {self.url_source} names its port."
+            if local and isinstance(exc, httpx.ConnectError)
+            else f"Check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and "
+            f"{self.url_source}."
+        )
         return ApiError(
             f"cannot reach the RemoteGPU API at {self.api_url}: the connection {kind} "
-            f"({type(exc).__name__}: {exc or 'no detail'}). Check your network and proxy "
-            f"settings (HTTPS_PROXY, NO_PROXY), and {self.url_source}.",
+            f"({type(exc).__name__}: {exc or 'no detail'}).",
             transient=True,
+            remedy=remedy,
         )
 
     def _parse_answer(self, headers: httpx.Headers, body: bytes) -> IssuedToken:

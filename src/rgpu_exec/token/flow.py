@@ -252,6 +252,7 @@ class _CacheSlot:
             transient,
             str(exc),
             settings_hash=token_cache.settings_hash(self.plan.request.exchange_settings),
+            key=self.key,
         )
         try:
             token_cache.write_failure(self.directory, self.stem, failure)

@@ -37,6 +37,10 @@ class CheckRequest:
     expect_denied: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()  # kubeconfig contexts whose exec stanza runs rgpu-exec
     kubeconfig: str | None = None
+    # An --api-url / --profile on the command line: it beats the contexts' own, which then
+    # need not agree.
+    api_url_given: bool = False
+    profile_given: bool = False
     not_found_as_denied: bool = False
 
     @property
@@ -87,7 +91,10 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
     denied = set(wanted.expect_denied)
     both = sorted(allowed & denied)
     if both:
-        raise UsageError(f"{both[0]} is given both --expect-allowed and --expect-denied.")
+        raise UsageError(
+            f"{both[0]} is given both --expect-allowed and --expect-denied: keep the one you "
+            "mean (a namespace is expected to be either reachable or not)."
+        )
     contexts, skipped = _contexts(wanted, environ)
     named: list[tuple[str, ManagedContext | None]] = [(n, None) for n in wanted.namespace_ids]
     named += [(str(c.namespace_id), c) for c in contexts]
@@ -113,8 +120,10 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
         )
     return Plan(
         list(seen.values()),
-        _agreed(contexts, "api_url", "API URLs", "--api-url"),
-        _agreed(contexts, "profile", "profiles", "--profile"),
+        None if wanted.api_url_given else _agreed(contexts, "api_url", "API URLs", "--api-url URL"),
+        None
+        if wanted.profile_given
+        else _agreed(contexts, "profile", "profiles", "--profile NAME"),
         tuple(skipped),
     )
 
@@ -156,8 +165,8 @@ def _agreed(contexts: list[ManagedContext], field: str, what: str, flag: str) ->
     if len(values) > 1:
         shown = ", ".join(sorted(f"{c.name}: {getattr(c, field) or '(none)'}" for c in contexts))
         raise UsageError(
-            f"the contexts use different {what} ({shown}), and check uses one key at one API. "
-            f"Check them separately (--context NAME), or choose one with {flag}."
+            f"the contexts use different {what} ({shown}), and check asks one API with one key. "
+            f"Check them separately (--context NAME), or use one for all of them ({flag})."
         )
     return values.pop() if values else None
 
