@@ -358,7 +358,7 @@ def test_after_the_damping_window_the_same_entry_uses_the_next_good_answer(plugi
     plugin.emulator.client.clear_faults()
     attempts = len(plugin.exchange_attempts())
 
-    within = plugin.run()
+    within = plugin.run(deadline=1.0)  # kubectl's rerun: the same settings
     assert_replayed(within, failed)
     assert len(plugin.exchange_attempts()) == attempts
 
@@ -454,7 +454,8 @@ def test_a_transient_fault_during_a_refresh_serves_the_still_valid_token(
     assert stale.seconds < gives_up_after + STARTUP_SLACK
     assert (plugin.cache / (plugin.stem() + ".token")).read_bytes() == cached
     # The reruns get it silently from the cache while the failure is damped.
-    again = plugin.run()
+    # (With the same settings: a changed deadline or proxy would try the API again at once.)
+    again = plugin.run(deadline=deadline)
     assert (again.returncode, again.stderr, again.token) == (0, "", first.token)
 
 

@@ -168,7 +168,8 @@ class Exchanger:
                     why = ""
                 if why:
                     raise ApiError(
-                        f"{failure.problem} (gave up after {attempt} attempt(s) {why})",
+                        f"{failure.problem.rstrip('.')} (gave up after {attempt} attempt(s) "
+                        f"{why}).",
                         transient=True,
                         status=failure.status,
                         code=failure.code,
