@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from rgpu_exec.hotpath import cache_hit
-
 
 class ExitCode(IntEnum):
     OK = 0
@@ -28,9 +26,7 @@ class ExitCode(IntEnum):
     API = 5
     PROBLEMS_FOUND = 6  # `rgpu-exec doctor` ran fine and found something to fix
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
-    # The reader of stdout went away (a closed pipe), as shells report SIGPIPE; the launcher's
-    # cache-hit path, which loads no enum, owns the number.
-    OUTPUT_GONE = cache_hit.OUTPUT_GONE
+    OUTPUT_GONE = 141  # the reader of stdout went away (a closed pipe), as shells report SIGPIPE
 
 
 # What each exit code means, as `--help` shows it (the command-specific lists live with each

@@ -97,17 +97,15 @@ def _answer(
     return None
 
 
-# The exit code when the reader of stdout went away, as shells report a death by SIGPIPE.
-OUTPUT_GONE = 141
-
-
 def output_gone() -> int:
     """The reader of stdout went away (`… | head -c 10`): point stdout at /dev/null, so that
     Python's own flush at exit does not fail again with a traceback; the exit code to give."""
+    from rgpu_exec.errors import ExitCode  # noqa: PLC0415 - enum: never on a usual cache hit
+
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return OUTPUT_GONE
+    return int(ExitCode.OUTPUT_GONE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
