@@ -51,15 +51,7 @@ def managed_call(user: Entry) -> PluginCall | None:
     if entries.foreign_exec(user.body) is not None:
         return None
     exec_ = user.body["exec"]
-    options = request.parse_token_flags([str(a) for a in exec_["args"][1:]])
-    return kubeconfig_view.PluginCall(
-        str(exec_.get("command")),
-        (options or {}).get("namespace_id"),
-        (options or {}).get("api_url"),
-        (options or {}).get("profile"),
-        (options or {}).get("namespace_name"),
-        args_valid=options is not None,
-    )
+    return kubeconfig_view.token_call(str(exec_.get("command")), [str(a) for a in exec_["args"]])
 
 
 def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:

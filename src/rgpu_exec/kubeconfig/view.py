@@ -165,15 +165,21 @@ def plugin_call(user: Entry) -> PluginCall | None:
         args = args[2:]
     elif base not in PLUGIN_NAMES:
         return None
-    # The same flag table and parser as `token` and its cache-hit path: what they refuse, this
-    # does not read either.
+    return token_call(command, args)
+
+
+def token_call(command: str, args: list[str]) -> PluginCall:
+    """What the exec args `args` (`token --namespace-id …`) ask of rgpu-exec. The same flag
+    table and parser as `token` and its cache-hit path: what they refuse, this does not read
+    either (`args_valid` False, every option None)."""
     options = parse_token_flags(args[1:]) if args[:1] == ["token"] else None
+    found = options or {}
     return PluginCall(
         command,
-        (options or {}).get("namespace_id"),
-        (options or {}).get("api_url"),
-        (options or {}).get("profile"),
-        (options or {}).get("namespace_name"),
+        found.get("namespace_id"),
+        found.get("api_url"),
+        found.get("profile"),
+        found.get("namespace_name"),
         args_valid=options is not None,
     )
 
