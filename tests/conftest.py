@@ -80,6 +80,23 @@ CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"  # another key, for 
 TESTS = Path(__file__).parent  # where file_keyring.py lives
 
 
+class FakeClock:
+    """Fake monotonic time for the exchange (`Exchanger(monotonic=…, sleep=…)`): retries and
+    Retry-After waits cost nothing, and each wait is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A file-backed keyring (`file_keyring.FileKeyring`) that the subprocesses share: empty

@@ -30,7 +30,7 @@ from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.token.exchange import Exchanger, IssuedToken
 from rgpu_exec.token.exec_info import ExecInfo, parse_exec_info
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, FakeClock
 
 API = "https://api.example.test"
 
@@ -210,20 +210,6 @@ def test_a_key_no_http_header_can_carry_is_a_usage_error(rgpu_exec_bin: str, key
 # -- the exchange's answer ------------------------------------------------------------------------
 
 
-class _Clock:
-    """Fake monotonic time: retries and Retry-After waits cost nothing."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
-
-
 _NOW = datetime.now(timezone.utc).replace(microsecond=0)
 _stamps = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
@@ -278,7 +264,7 @@ _replies = st.fixed_dictionaries(
 }).encode(), "date": "Mon, 01 Jan 0001 00:00:00 GMT"}])  # fmt: skip
 def test_any_answer_is_a_token_or_a_documented_api_error(replies: list[dict[str, Any]]) -> None:
     queue = list(replies)
-    clock = _Clock()
+    clock = FakeClock()
     requests = []
 
     def handler(request: httpx.Request) -> httpx.Response:
