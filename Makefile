@@ -15,8 +15,9 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Both distributions, editable: the product (with its dev tools) and the emulator beside it.
-# Re-installed when either's dependencies change.
-$(STAMP): pyproject.toml emulator/pyproject.toml | $(PY)
+# Re-installed when either's dependencies change, or the launcher (a script file, copied at
+# install time).
+$(STAMP): pyproject.toml emulator/pyproject.toml scripts/rgpu-exec | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]' -e ./emulator
 	touch $(STAMP)
 
@@ -28,6 +29,7 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -17,7 +17,6 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rgpu_exec import __version__
-from rgpu_exec import completion as shell_completion
 from rgpu_exec.commands import (
     cache,
     check,
@@ -30,10 +29,11 @@ from rgpu_exec.commands import (
     whoami,
 )
 from rgpu_exec.credentials import log
-from rgpu_exec.credentials.redact import scrub
 from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode, RgpuExecError
 from rgpu_exec.hotpath import settings
-from rgpu_exec.hotpath.cache_hit import output_gone
+from rgpu_exec.hotpath.exec_credential import output_gone
+from rgpu_exec.redact import scrub
+from rgpu_exec.usecases import completion as shell_completion
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from rgpu_exec.hotpath.exec_credential import OUTPUT_GONE as _OUTPUT_GONE
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -26,7 +28,8 @@ class ExitCode(IntEnum):
     API = 5
     PROBLEMS_FOUND = 6  # `rgpu-exec doctor` ran fine and found something to fix
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
-    OUTPUT_GONE = 141  # the reader of stdout went away (a closed pipe), as shells report SIGPIPE
+    # the reader of stdout went away (a closed pipe), as shells report SIGPIPE
+    OUTPUT_GONE = _OUTPUT_GONE
 
 
 # What each exit code means, as `--help` shows it (the command-specific lists live with each

@@ -15,7 +15,15 @@ from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 
 pytestmark = pytest.mark.e2e
 
-COSTLY = {"json", "re", "httpx", "pydantic", "argparse", "rgpu_exec.cli", "rgpu_exec.token.flow"}
+COSTLY = {
+    "json",
+    "re",
+    "httpx",
+    "pydantic",
+    "argparse",
+    "rgpu_exec.cli",
+    "rgpu_exec.usecases.token",
+}
 
 
 @pytest.mark.parametrize("api_version", [V1, V1BETA1])

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from rgpu_emulator.testing import own_parent
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import token_cache
-from rgpu_exec.token import cache_files
-from rgpu_exec.token.flow import FAILURE_DAMPING_SECONDS
+from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS
 
 from emulator_support import RGPU_EXEC, Harness
 

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rgpu_emulator.testing import own_parent
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.hotpath import token_cache
-from rgpu_exec.token import cache_files
 
 from emulator_support import RGPU_EXEC, Harness
 

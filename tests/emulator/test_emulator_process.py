@@ -66,7 +66,7 @@ def test_the_product_wheel_holds_no_emulator_or_demo_and_installs_no_rgpu_emulat
 
 
 def test_importing_the_cli_loads_no_emulator_module():
-    code = "import sys, rgpu_exec.cli, rgpu_exec.token.flow; print([m for m in sys.modules if 'emulator' in m])"
+    code = "import sys, rgpu_exec.cli, rgpu_exec.usecases.token; print([m for m in sys.modules if 'emulator' in m])"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rgpu_exec.hotpath import token_cache
-from rgpu_exec.token import cache_admin
+from rgpu_exec.usecases import cache_admin
 
 from conftest import API_KEY, NAMESPACE_ID
 from stub_api import Reply, error_body

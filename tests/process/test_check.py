@@ -17,8 +17,8 @@ from rgpu_exec.commands import check as check_command
 from rgpu_exec.credentials.api_key import ApiKey
 from rgpu_exec.errors import ApiError, ApiKeyError
 from rgpu_exec.hotpath import token_cache
-from rgpu_exec.token import namespace_check
-from rgpu_exec.token.namespace_check import Result, Target
+from rgpu_exec.usecases import check as namespace_check
+from rgpu_exec.usecases.check import Result, Target
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, run

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_exec import __version__, completion
+from rgpu_exec import __version__
 from rgpu_exec.cli import build_parser
+from rgpu_exec.usecases import completion
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from rgpu_exec.doctor import kube as doctor_kube
-from rgpu_exec.doctor import network
-from rgpu_exec.token.exchange import MAX_BODY_BYTES
+from rgpu_exec.api.exchange import MAX_BODY_BYTES
+from rgpu_exec.usecases.doctor import kube as doctor_kube
+from rgpu_exec.usecases.doctor import network
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run

@@ -23,7 +23,15 @@ PYTHON_CLIENT_INFO = json.dumps({
     "apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
     "spec": {"interactive": False, "cluster": {"server": "https://127.0.0.1:6443"}},
 })  # fmt: skip
-COSTLY = {"json", "re", "httpx", "pydantic", "argparse", "rgpu_exec.cli", "rgpu_exec.token.flow"}
+COSTLY = {
+    "json",
+    "re",
+    "httpx",
+    "pydantic",
+    "argparse",
+    "rgpu_exec.cli",
+    "rgpu_exec.usecases.token",
+}
 
 
 def run_with_importtime(

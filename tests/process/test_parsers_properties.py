@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from rgpu_exec.api.exchange import Exchanger, IssuedToken
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
 from rgpu_exec.hotpath import cache_hit, token_cache
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA1, token_is_safe
 from rgpu_exec.hotpath.settings import exchange_settings
-from rgpu_exec.token.exchange import Exchanger, IssuedToken
-from rgpu_exec.token.exec_info import ExecInfo, parse_exec_info
+from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
 

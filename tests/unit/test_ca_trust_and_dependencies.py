@@ -11,7 +11,7 @@ import certifi
 import pytest
 import trustme
 
-from rgpu_exec.token.http_support import ssl_context
+from rgpu_exec.api.http_support import ssl_context
 
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 # name: (the floor, why)

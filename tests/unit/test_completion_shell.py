@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_exec.completion import detect_shell
+from rgpu_exec.usecases.completion import detect_shell
 
 
 def fake_proc(tmp_path: Path, parent: str) -> str:

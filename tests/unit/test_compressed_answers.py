@@ -14,9 +14,9 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
+from rgpu_exec.api.http_support import read_capped
 from rgpu_exec.errors import ApiError
-from rgpu_exec.token.exchange import MAX_BODY_BYTES, Exchanger
-from rgpu_exec.token.http_support import read_capped
 
 from conftest import API_KEY, NAMESPACE_ID
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rgpu_exec.doctor import network
-from rgpu_exec.token.exchange import MAX_BODY_BYTES
+from rgpu_exec.api.exchange import MAX_BODY_BYTES
+from rgpu_exec.usecases.doctor import network
 
 API = "https://api.remotegpu.test"
 

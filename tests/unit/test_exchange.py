@@ -13,8 +13,8 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
-from rgpu_exec.token.exchange import MAX_BODY_BYTES, Exchanger
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
 
@@ -299,7 +299,7 @@ def test_a_bad_ca_bundle_is_a_usage_error(api) -> None:
     ],
 )
 def test_only_a_remotegpu_shaped_key_shows_its_13_character_prefix(key: str, shown: str) -> None:
-    from rgpu_exec.credentials.redact import key_prefix
+    from rgpu_exec.redact import key_prefix
 
     assert key_prefix(key) == shown
 

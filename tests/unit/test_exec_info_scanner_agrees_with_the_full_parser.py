@@ -20,14 +20,14 @@ from rgpu_exec.hotpath.exec_credential import (
     recognise_exec_info,
 )
 from rgpu_exec.hotpath.exec_info_scan import scan_exec_info
-from rgpu_exec.token.exec_info import ExecInfo, parse_exec_info
+from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ" * 40
 
 
 def full_parser(raw: str) -> tuple[str, bool] | None:
     """The full command's reading (pydantic), without its shortcut through the scanner."""
-    from rgpu_exec.token.exec_info import _ExecInfo
+    from rgpu_exec.kube.exec_info import _ExecInfo
 
     try:
         info = _ExecInfo.model_validate_json(raw)
@@ -105,7 +105,9 @@ CLUSTER = {
 )
 def test_well_formed_exec_info_is_read_without_the_full_parser(text, api_version, interactive):
     raw = text(api_version, interactive)
-    assert scan_exec_info(raw.strip(" \t\r\n")) == (api_version, interactive)
+    scanned = scan_exec_info(raw.strip(" \t\r\n"))
+    assert scanned is not None
+    assert (scanned[0], scanned[2]) == (api_version, interactive)
     assert recognise_exec_info(raw) == (api_version, interactive)
     assert full_parser(raw) == (api_version, interactive)
 
@@ -139,7 +141,14 @@ def test_well_formed_exec_info_is_read_without_the_full_parser(text, api_version
     ],
 )  # fmt: skip
 def test_anything_else_goes_to_the_full_parser(raw: str) -> None:
-    assert scan_exec_info(raw.strip(" \t\r\n")) is None
+    # The scanner reads well-formed JSON only; which apiVersion and kind are acceptable is
+    # recognise_exec_info's rule, so a well-formed `"kind":"Pod"` is scanned, then refused.
+    scanned = scan_exec_info(raw.strip(" \t\r\n"))
+    assert (
+        scanned is None
+        or scanned[0] not in SUPPORTED_API_VERSIONS
+        or scanned[1] not in (None, "ExecCredential")
+    )
     assert recognise_exec_info(raw) is None
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import (
     ApiError,
     ApiKeyError,
@@ -21,8 +22,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import cache_hit, token_cache
-from rgpu_exec.token import cache_files
-from rgpu_exec.token.flow import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
 from file_keyring import calls

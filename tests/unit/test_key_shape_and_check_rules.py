@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from rgpu_exec.api.api_errors import ErrorAnswer
 from rgpu_exec.credentials.api_key import find_api_key, key_problem, shown_prefix
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.kubeconfig.console import unwrap
-from rgpu_exec.token.api_errors import ErrorAnswer
-from rgpu_exec.token.namespace_check import holds
+from rgpu_exec.usecases.check import holds
 
 from conftest import API_KEY
 

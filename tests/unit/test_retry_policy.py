@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.api import exchange, http_support
+from rgpu_exec.api.exchange import Exchanger
 from rgpu_exec.errors import ApiError
-from rgpu_exec.token import exchange, http_support
-from rgpu_exec.token.exchange import Exchanger
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
 

@@ -16,10 +16,11 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import ApiKeyError
 from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
-from rgpu_exec.token import cache_admin, cache_files
-from rgpu_exec.token.flow import TokenCommand, TokenFlags
+from rgpu_exec.usecases import cache_admin
+from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
 

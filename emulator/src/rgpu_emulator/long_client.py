@@ -48,7 +48,11 @@ time.time = lambda: real_time() + offset
 if sys.argv[3] == "withhold":
     os.environ.pop("KUBERNETES_EXEC_INFO", None)
 from rgpu_exec.hotpath.cache_hit import main
-sys.exit(main(sys.argv[4:]))
+code = main(sys.argv[4:])
+if code is None:
+    from rgpu_exec.cli import main as full_command
+    code = full_command(sys.argv[4:])
+sys.exit(code)
 """
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rgpu_emulator import exceptions as exc
 from rgpu_emulator.records import rfc3339
-from rgpu_exec.token import api_contract
+from rgpu_exec import contract
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _UUID = r"[0-9a-fA-F-]{36}"
 _SEGMENT = r"[^/]+"
 EXCHANGE_ROUTE = re.compile(
-    re.escape(api_contract.EXCHANGE_PATH).replace(r"\{namespace_id\}", f"({_SEGMENT})")
+    re.escape(contract.EXCHANGE_PATH).replace(r"\{namespace_id\}", f"({_SEGMENT})")
 )
 
 
@@ -100,7 +100,7 @@ class RemoteGpuApi:
         assert match is not None  # noqa: S101 - checked by is_exchange
         try:
             issued = self.backend.exchange(
-                request.headers.get(api_contract.API_KEY_HEADER), match.group(1), expires_in
+                request.headers.get(contract.API_KEY_HEADER), match.group(1), expires_in
             )
         except exc.ApiError as error:
             return error_response(error)
@@ -190,7 +190,7 @@ def exec_credential(issued: IssuedToken) -> dict[str, Any]:
 def console_kubeconfig(endpoints: Endpoints, namespace_id: str, name: str) -> str:
     """The console's kubeconfig (docs/api-contract.md, assumed shape): curl in the exec stanza,
     no cache."""
-    url = api_contract.exchange_url(endpoints.api_url, namespace_id)
+    url = contract.exchange_url(endpoints.api_url, namespace_id)
     command = f'curl -fsS -X POST -H "x-api-key: $REMOTEGPU_API_KEY" {url}'
     entry = f"remotegpu-{name}"
     q = json.dumps  # a JSON string is a valid YAML scalar

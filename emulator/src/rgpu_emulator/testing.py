@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from rgpu_exec.token import api_contract
+from rgpu_exec import contract
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -175,8 +175,8 @@ class EmulatorClient:
         return dict(self._ok("POST", f"/v1/account/api-keys/{key_id}/revoke"))
 
     def exchange(self, namespace_id: str, api_key: str | None) -> httpx.Response:
-        headers = {api_contract.API_KEY_HEADER: api_key} if api_key is not None else {}
-        path = api_contract.EXCHANGE_PATH.format(namespace_id=namespace_id)
+        headers = {contract.API_KEY_HEADER: api_key} if api_key is not None else {}
+        path = contract.EXCHANGE_PATH.format(namespace_id=namespace_id)
         return self.call("POST", path, session=False, headers=headers)
 
     # -- control plane --------------------------------------------------------------------------

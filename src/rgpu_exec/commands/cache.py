@@ -11,13 +11,13 @@ import time
 from typing import Any
 
 from rgpu_exec import terminal
+from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig.listing import namespace_names
-from rgpu_exec.token import cache_dir
-from rgpu_exec.token.cache_admin import clear, describe, key_owners
+from rgpu_exec.usecases.cache_admin import clear, describe, key_owners
 
 _EXIT_CODES = """\
   0  done

@@ -14,10 +14,10 @@ from typing import Any
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
-from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import ApiKeyError, ExitCode, RgpuExecError
 from rgpu_exec.hotpath import request
-from rgpu_exec.token.namespace_check import CheckRequest, Result, check, exit_code, plan
+from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases.check import CheckRequest, Result, check, exit_code, plan
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  every namespace is allowed, or with expectations: every expectation holds

@@ -7,10 +7,10 @@ import os
 import sys
 from typing import Any
 
-from rgpu_exec import completion
 from rgpu_exec.commands.support import epilog
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings
+from rgpu_exec.usecases import completion
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  the script was printed

@@ -9,10 +9,10 @@ from typing import Any
 
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
-from rgpu_exec.doctor.diagnose import DoctorOptions, diagnose
-from rgpu_exec.doctor.findings import problem_count
-from rgpu_exec.doctor.render import render_json, render_text
 from rgpu_exec.errors import ExitCode
+from rgpu_exec.usecases.doctor.diagnose import DoctorOptions, diagnose
+from rgpu_exec.usecases.doctor.findings import problem_count
+from rgpu_exec.usecases.doctor.render import render_json, render_text
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  no problem found

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import entries
+from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
     import argparse
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rgpu_exec.kubeconfig.files import Targets
     from rgpu_exec.kubeconfig.merge import Edit
     from rgpu_exec.kubeconfig.planners import Planner
-    from rgpu_exec.kubeconfig.usecase import Applied, Outcome
+    from rgpu_exec.usecases.kubeconfig_write import Applied, Outcome
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -99,7 +99,8 @@ class _Seen:
 
 
 def _merge(args: argparse.Namespace, spec: Spec, *, replace: bool = False) -> int:
-    from rgpu_exec.kubeconfig import planners, usecase  # noqa: PLC0415
+    from rgpu_exec.kubeconfig import planners  # noqa: PLC0415
+    from rgpu_exec.usecases import kubeconfig_write as usecase  # noqa: PLC0415
 
     seen = _Seen(
         planners.upsert_planner(
@@ -224,7 +225,7 @@ def _apply(
     unchanged: Callable[[Applied], str],
     hint: Callable[[Applied], list[str]],
 ) -> int:
-    from rgpu_exec.kubeconfig import usecase  # noqa: PLC0415
+    from rgpu_exec.usecases import kubeconfig_write as usecase  # noqa: PLC0415
 
     done = usecase.apply(args.kubeconfig, os.environ, planner, check, dry_run=args.dry_run)
     if done.diff is not None:

@@ -1,4 +1,4 @@
-"""`rgpu-exec login` / `rgpu-exec logout`: flags in, `credentials.login` does the work."""
+"""`rgpu-exec login` / `rgpu-exec logout`: flags in, `usecases.login` does the work."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.login import Target, login, logout, read_key, verification_target
 from rgpu_exec.errors import ExitCode
+from rgpu_exec.usecases.login import Target, login, logout, read_key, verification_target
 
 _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 _EXIT_CODES = f"""\

@@ -1,4 +1,4 @@
-"""`rgpu-exec token`: what the kubeconfig exec stanza runs (see `token.flow`).
+"""`rgpu-exec token`: what the kubeconfig exec stanza runs (see `usecases.token`).
 
 Its flags are `hotpath.request.TOKEN_FLAGS`, the table the cache-hit path parses too.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.token.flow import TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 _HELP = {
     "namespace_id": "the namespace's UUID",

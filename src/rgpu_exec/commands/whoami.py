@@ -9,10 +9,10 @@ import sys
 from typing import Any
 
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.credentials.whoami import Identity, whoami
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
+from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases.whoami import Identity, whoami
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  a key would be used (shown by its prefix)

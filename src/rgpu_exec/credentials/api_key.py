@@ -13,36 +13,24 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from rgpu_exec import contract
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
+from rgpu_exec.redact import (
+    KEY_ID_HEX_DIGITS,
+    KEY_PREFIX_LENGTH,
+    KEY_START,
+    key_prefix,
+    looks_like_remotegpu_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 KeySource = Literal["env", "keyring", "prompt"]
-
-# The documented raw key: `rgpu_` + 8 lower-case hex (the key id) + `_` + 32 url-safe characters.
-# Its first 13 characters are its prefix, the only part ever shown.
-KEY_START = "rgpu_"
-KEY_ID_HEX_DIGITS = 8
-KEY_PREFIX_LENGTH = len(KEY_START) + KEY_ID_HEX_DIGITS
 KEY_SECRET_LENGTH = 32
-# Anything shaped like a key (in a log line, say): its prefix is group 1.
-KEY_PATTERN = rf"({KEY_START}[0-9a-f]{{{KEY_ID_HEX_DIGITS}}})_[A-Za-z0-9_-]+"
-_HEX = frozenset("0123456789abcdef")
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def looks_like_remotegpu_key(value: str) -> bool:
-    """`rgpu_` + 8 lower-case hex + `_` + at least 16 more characters: enough of the documented
-    shape that its first 13 characters are its prefix, not part of its secret."""
-    return (
-        value.startswith(KEY_START)
-        and len(value) >= KEY_PREFIX_LENGTH + 1 + 16
-        and value[KEY_PREFIX_LENGTH] == "_"
-        and set(value[len(KEY_START) : KEY_PREFIX_LENGTH]) <= _HEX
-    )
 
 
 def looks_like_key(value: str) -> bool:
@@ -87,8 +75,6 @@ def key_problem(value: str) -> str | None:
 def shown_prefix(value: str) -> str:
     """` (rgpu_3f9a2c1b…)` for a value shaped like a RemoteGPU key (also inside stray quotes),
     else nothing: the first characters of anything else may well be secret."""
-    from rgpu_exec.credentials.redact import key_prefix  # noqa: PLC0415 - redact imports us
-
     inner = value.strip(_QUOTES)
     return f" ({key_prefix(inner)})" if looks_like_remotegpu_key(inner) else ""
 
@@ -124,9 +110,8 @@ class ApiKey:
 def rejected(exc: ApiKeyError, key: ApiKey) -> ApiKeyError:
     """The API's rejection of `key`, with the remedy for where the key came from: while
     REMOTEGPU_API_KEY is set it wins over the keyring, so `rgpu-exec login` would not help."""
-    from rgpu_exec.token import api_contract  # noqa: PLC0415 - pydantic, loaded by now
 
-    page = api_contract.KEYS_CONSOLE_PAGE
+    page = contract.KEYS_CONSOLE_PAGE
     if key.source == "env":
         remedy = (
             f"The key is {key.origin}, which wins over the keyring: set it to a valid key "
@@ -227,7 +212,6 @@ def find_api_key(
                     file=sys.stderr,
                 )
             return ApiKey(typed, "prompt", profile)
-    from rgpu_exec.token import api_contract  # noqa: PLC0415 - pydantic only when it is needed
 
     if profile_flag and settings.api_key(environ) is not None:
         raise ApiKeyError(
@@ -250,5 +234,5 @@ def find_api_key(
     )
     raise ApiKeyError(
         f"no RemoteGPU API key found (profile {profile!r}).{blank} {remedy} Keys are created in "
-        f"{api_contract.KEYS_CONSOLE_PAGE}."
+        f"{contract.KEYS_CONSOLE_PAGE}."
     )

@@ -7,8 +7,8 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from rgpu_exec.credentials.api_key import KEY_PATTERN, KEY_PREFIX_LENGTH
 from rgpu_exec.hotpath import settings
+from rgpu_exec.redact import KEY_PATTERN, KEY_PREFIX_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

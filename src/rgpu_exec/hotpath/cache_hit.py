@@ -6,7 +6,7 @@ It answers when it can be sure of the answer: a fresh cached token, or a failure
 seconds ago (failure damping, see `token_cache.lookup`). Everything else (a miss, an unusual
 argument, malformed exec info, a stale token, a client asking again for a token the cluster
 rejected: see `second_ask`) goes to the full command, which gives the same answers and all the
-error messages.
+error messages: `main` returns None, and the launcher (`scripts/rgpu-exec`) runs `cli.main`.
 """
 
 from __future__ import annotations
@@ -97,18 +97,10 @@ def _answer(
     return None
 
 
-def output_gone() -> int:
-    """The reader of stdout went away (`… | head -c 10`): point stdout at /dev/null, so that
-    Python's own flush at exit does not fail again with a traceback; the exit code to give."""
-    from rgpu_exec.errors import ExitCode  # noqa: PLC0415 - enum: never on a usual cache hit
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-    return int(ExitCode.OUTPUT_GONE)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int | None:
+    """The exit code when the cache answered (its output written), else None: the caller (the
+    `rgpu-exec` launcher) then runs the full command, `rgpu_exec.cli.main`, in this process, so
+    an entry lock taken here stays held. This module never imports the CLI."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         answer = serve(args, os.environ, time.time())
@@ -124,9 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(out)
             sys.stdout.flush()
         except BrokenPipeError:
-            return output_gone()
+            return exec_credential.output_gone()
         sys.stderr.write(err)
         return code
-    from rgpu_exec.cli import main as cli_main  # noqa: PLC0415
-
-    return cli_main(args)
+    return None

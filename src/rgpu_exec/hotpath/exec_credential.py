@@ -7,6 +7,8 @@ scanner (`exec_info_scan`) that gives up wherever it could disagree with the ful
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 V1 = "client.authentication.k8s.io/v1"
@@ -17,6 +19,8 @@ INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 KIND = "ExecCredential"
 # JSON's whitespace (RFC 8259), and nothing else: what may surround the exec info.
 JSON_SPACE = " \t\n\r"
+# The exit code when the reader of stdout went away (as shells report SIGPIPE: 128 + 13).
+OUTPUT_GONE = 141
 
 
 def _kubectl_exec_info(api_version: str, interactive: bool) -> str:
@@ -51,7 +55,13 @@ def recognise_exec_info(raw: str | None) -> tuple[str, bool] | None:
     # Only for exec info kubectl does not usually send: kubectl's own forms skip loading it.
     from rgpu_exec.hotpath.exec_info_scan import scan_exec_info  # noqa: PLC0415
 
-    return scan_exec_info(raw)
+    scanned = scan_exec_info(raw)
+    if scanned is None:
+        return None
+    api_version, kind, interactive = scanned
+    if api_version not in SUPPORTED_API_VERSIONS or kind not in (None, KIND):
+        return None
+    return api_version, interactive
 
 
 def token_is_safe(token: str) -> bool:
@@ -76,3 +86,12 @@ def render(api_version: str, token: str, expires_at: float) -> str:
         f'{{"apiVersion":"{api_version}","kind":"{KIND}",'
         f'"status":{{"token":"{token}","expirationTimestamp":"{rfc3339(expires_at)}"}}}}\n'
     )
+
+
+def output_gone() -> int:
+    """The reader of stdout went away (`… | head -c 10`): point stdout at /dev/null, so that
+    Python's own flush at exit does not fail again with a traceback; the exit code to give."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return OUTPUT_GONE

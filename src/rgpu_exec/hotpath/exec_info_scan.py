@@ -15,7 +15,8 @@ refuse, nor with another answer.
 
 from __future__ import annotations
 
-from rgpu_exec.hotpath.exec_credential import JSON_SPACE, KIND, SUPPORTED_API_VERSIONS
+# JSON's whitespace (RFC 8259), and nothing else.
+_JSON_SPACE = " \t\n\r"
 
 _ESCAPES = frozenset('"\\/bfnrt')
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
@@ -30,8 +31,10 @@ class _Unsure(Exception):  # noqa: N818 - not an error: the full parser decides
     """The scanner cannot be sure of the answer."""
 
 
-def scan_exec_info(text: str) -> tuple[str, bool] | None:
-    """(apiVersion, interactive) for well-formed exec info in a supported version, else None."""
+def scan_exec_info(text: str) -> tuple[str, str | None, bool] | None:
+    """(apiVersion, kind, interactive) of well-formed exec info, as strings the full parser would
+    read the same way (kind None: absent); None when unsure. Which values are acceptable is the
+    caller's rule (`exec_credential.recognise_exec_info`)."""
     top: dict[str, tuple[int, int]] = {}
     spec: dict[str, tuple[int, int]] = {}
     try:
@@ -41,10 +44,8 @@ def scan_exec_info(text: str) -> tuple[str, bool] | None:
         if _space(text, _object(text, start, 1, top, spec)) != len(text):
             return None
         api_version = _plain_string(text, top.get("apiVersion"))
-        kind = _plain_string(text, top["kind"]) if "kind" in top else KIND
+        kind = _plain_string(text, top["kind"]) if "kind" in top else None
     except _Unsure:
-        return None
-    if api_version not in SUPPORTED_API_VERSIONS or kind != KIND:
         return None
     if "spec" in top and text[top["spec"][0]] != "{":
         return None
@@ -52,11 +53,11 @@ def scan_exec_info(text: str) -> tuple[str, bool] | None:
     cluster = text[spec["cluster"][0]] if "cluster" in spec else "{"
     if interactive not in ("true", "false") or cluster not in ("{", "n"):
         return None  # "n" can only start null: the scanner checked the literal
-    return api_version, interactive == "true"
+    return api_version, kind, interactive == "true"
 
 
 def _space(text: str, i: int) -> int:
-    while i < len(text) and text[i] in JSON_SPACE:
+    while i < len(text) and text[i] in _JSON_SPACE:
         i += 1
     return i
 

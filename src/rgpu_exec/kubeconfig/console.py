@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rgpu_exec.contract import EXCHANGE_PATH
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath.settings import looks_like_uuid
 from rgpu_exec.kubeconfig import files
 from rgpu_exec.kubeconfig.document import Document
-from rgpu_exec.token.api_contract import EXCHANGE_PATH
 
 if TYPE_CHECKING:
     from typing import BinaryIO

@@ -15,10 +15,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rgpu_exec.doctor.findings import Finding
+from rgpu_exec import contract
+from rgpu_exec.api import api_errors, http_support
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
-from rgpu_exec.token import api_contract, api_errors, http_support
+from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -53,13 +54,13 @@ def api_findings(
     """
     import httpx  # noqa: PLC0415
 
-    from rgpu_exec.token import exchange  # noqa: PLC0415
+    from rgpu_exec.api import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
     exchanger = exchange.Exchanger(api_url, "", environ, transport=transport, url_source=source)
 
     def probe() -> tuple[int, str | None]:
-        url = api_contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
+        url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
         with exchanger.client() as client:  # the exchange's TLS trust, proxies and headers
             return _post(client, url, exchange.MAX_BODY_BYTES)
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rgpu_exec import terminal
+from rgpu_exec import contract, terminal
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key
-from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.doctor.findings import Finding
-from rgpu_exec.doctor.local import keyring_usable, no_key_fix, settings_findings
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.token import namespace_check
+from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases import check as namespace_check
+from rgpu_exec.usecases.doctor.findings import Finding
+from rgpu_exec.usecases.doctor.local import keyring_usable, no_key_fix, settings_findings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rgpu_exec.doctor.kube import KubeReport, PluginContext
+    from rgpu_exec.usecases.doctor.kube import KubeReport, PluginContext
 
 
 def access_findings(
@@ -96,7 +96,6 @@ def access_findings(
 
 
 def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
-    from rgpu_exec.token import api_contract  # noqa: PLC0415
 
     namespace_id = str(context.call.namespace_id)
     namespace = request.namespace_label(context.namespace, namespace_id)
@@ -145,7 +144,7 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
                 "access",
                 "problem",
                 f"{where}: the key {whose} may not use namespace {namespace} ({http})",
-                f"in {api_contract.KEYS_CONSOLE_PAGE}, give the key a kubernetes_exec scope that "
+                f"in {contract.KEYS_CONSOLE_PAGE}, give the key a kubernetes_exec scope that "
                 "covers the namespace (an inference-only key cannot have one: create a key with "
                 "Kubernetes access), or use a key whose scope covers it",
             )
@@ -172,11 +171,10 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
 
 
 def _new_key_fix(source: str | None, profile: str) -> str:
-    from rgpu_exec.token import api_contract  # noqa: PLC0415
 
     where = (
         f"put it in {settings.ENV_API_KEY}"
         if source == "env"
         else f"store it with `rgpu-exec login --profile {profile}`"
     )
-    return f"create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, then {where}"
+    return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"

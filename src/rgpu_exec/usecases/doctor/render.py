@@ -7,10 +7,10 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from rgpu_exec import terminal
-from rgpu_exec.doctor.findings import problem_count
+from rgpu_exec.usecases.doctor.findings import problem_count
 
 if TYPE_CHECKING:
-    from rgpu_exec.doctor.findings import Finding, Status
+    from rgpu_exec.usecases.doctor.findings import Finding, Status
 
 _TONES: dict[Status, str] = {"ok": "green", "note": "yellow", "problem": "red"}
 

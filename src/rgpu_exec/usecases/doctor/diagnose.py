@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.doctor import access, kube, local, network
-from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.hotpath import request, settings, url_rules
+from rgpu_exec.usecases.doctor import access, kube, local, network
+from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rgpu_exec.doctor.kube import PluginContext
+    from rgpu_exec.usecases.doctor.kube import PluginContext
 
 
 @dataclass(frozen=True)

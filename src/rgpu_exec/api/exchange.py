@@ -29,14 +29,9 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import ValidationError
 
-from rgpu_exec import __version__
-from rgpu_exec.credentials.redact import excerpt, key_prefix
-from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
-from rgpu_exec.hotpath import settings, url_rules
-from rgpu_exec.hotpath.exec_credential import token_is_safe
-from rgpu_exec.hotpath.request import api_url_problem, namespace_label
-from rgpu_exec.token import api_contract, api_errors
-from rgpu_exec.token.http_support import (
+from rgpu_exec import __version__, contract
+from rgpu_exec.api import api_contract, api_errors
+from rgpu_exec.api.http_support import (
     EncodingError,
     TooSlowError,
     certificate_error,
@@ -47,6 +42,11 @@ from rgpu_exec.token.http_support import (
     server_date,
     ssl_context,
 )
+from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
+from rgpu_exec.hotpath import settings, url_rules
+from rgpu_exec.hotpath.exec_credential import token_is_safe
+from rgpu_exec.hotpath.request import api_url_problem, namespace_label
+from rgpu_exec.redact import excerpt, key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -122,7 +122,7 @@ class Exchanger:
         problem = api_url_problem(self.api_url)  # callers checked; httpx must never see
         if problem:  # a URL it reads otherwise (or cannot read at all)
             raise UsageError(problem)
-        url = api_contract.exchange_url(self.api_url, namespace_id)
+        url = contract.exchange_url(self.api_url, namespace_id)
         started = self.monotonic()
         give_up_at = started + self.deadline
         attempt = 0
@@ -209,7 +209,7 @@ class Exchanger:
         request = client.build_request(
             "POST",
             url,
-            headers={api_contract.API_KEY_HEADER: self.api_key, "accept": "application/json"},
+            headers={contract.API_KEY_HEADER: self.api_key, "accept": "application/json"},
             timeout=timeout,
         )
         response = client.send(request, stream=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import describe_source
-from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.hotpath import settings, token_cache
 from rgpu_exec.hotpath.exec_credential import rfc3339
-from rgpu_exec.token import cache_files
+from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -10,12 +10,13 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec.cache import directory as cache_dir
+from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
-from rgpu_exec.credentials.redact import key_prefix
-from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.hotpath import private_files, request, settings, token_cache, url_rules
-from rgpu_exec.token import cache_dir, cache_files
+from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -170,7 +170,7 @@ def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
 def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL") -> ApiKey:
     """One exchange with the key the exec stanza will use (which it returns); failures say
     nothing was written."""
-    from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
+    from rgpu_exec.usecases.key_exchange import exchange_once  # noqa: PLC0415 - httpx
 
     asked = False  # whether the API answered: after a definite "no", --no-verify is no help
     try:

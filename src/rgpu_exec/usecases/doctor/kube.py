@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec.doctor.findings import Finding
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.listing import exec_environment
+from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from rgpu_exec.credentials.redact import excerpt, key_prefix
+from rgpu_exec import contract
+from rgpu_exec.api import api_contract
 from rgpu_exec.errors import (
     ApiError,
     ApiKeyError,
@@ -23,7 +24,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import settings
-from rgpu_exec.token import api_contract
+from rgpu_exec.redact import excerpt, key_prefix
 
 HTTP_UNAUTHORIZED = 401
 HTTP_FORBIDDEN = 403
@@ -71,7 +72,7 @@ def repeats(message: str, ours: str) -> bool:
     """Whether the server's `message` adds nothing to our explanation `ours`: it is one of the
     API's generic messages, or every word of it is already in ours."""
     words = _WORD.findall(message.lower())
-    if " ".join(words) in api_contract.GENERIC_MESSAGES:
+    if " ".join(words) in contract.GENERIC_MESSAGES:
         return True
     return set(words) <= set(_WORD.findall(ours.lower()))
 
@@ -94,20 +95,20 @@ def status_failure(
         return ApiKeyError(
             f"the RemoteGPU API rejected the API key {prefix}: {why} ({answer.beside(why)}).",
             code=code,
-            remedy=f"Create a key with Kubernetes access in {api_contract.KEYS_CONSOLE_PAGE}, "
+            remedy=f"Create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, "
             f"then run `rgpu-exec login` or set {settings.ENV_API_KEY}.",
         )
     if status == HTTP_FORBIDDEN:
         ours = f"the API key {prefix} may not get credentials for namespace {namespace}"
         return NamespaceAccessError(
-            f"{ours} ({answer.beside(ours)}). In {api_contract.KEYS_CONSOLE_PAGE}, give the key "
+            f"{ours} ({answer.beside(ours)}). In {contract.KEYS_CONSOLE_PAGE}, give the key "
             "a kubernetes_exec scope that covers the namespace (an inference-only key cannot "
             "have one: create a key with Kubernetes access), or use a key whose scope covers it.",
             status=status,
             code=code,
             api_message=answer.message,
         )
-    if status == HTTP_NOT_FOUND and code != api_contract.NAMESPACE_NOT_FOUND:
+    if status == HTTP_NOT_FOUND and code != contract.NAMESPACE_NOT_FOUND:
         # The API says namespace_not_found for a namespace it does not know: any other 404
         # (or an answer not in its error shape) means the URL reaches no exchange endpoint.
         # A setting to fix, not an outage: exit 2, as for any other bad setting.

@@ -1,8 +1,28 @@
-"""Keep secrets out of everything we print or log."""
+"""Keep secrets out of everything we print or log: what of an API key may be shown (its prefix,
+for a value of the RemoteGPU key's visible shape), and scrubbing it from text. Standard library
+only: every layer uses it."""
 
 from __future__ import annotations
 
-from rgpu_exec.credentials.api_key import KEY_PREFIX_LENGTH, looks_like_remotegpu_key
+# The documented raw key: `rgpu_` + 8 lower-case hex (the key id) + `_` + 32 url-safe characters.
+# Its first 13 characters are its prefix, the only part ever shown.
+KEY_START = "rgpu_"
+KEY_ID_HEX_DIGITS = 8
+KEY_PREFIX_LENGTH = len(KEY_START) + KEY_ID_HEX_DIGITS
+# Anything shaped like a key (in a log line, say): its prefix is group 1.
+KEY_PATTERN = rf"({KEY_START}[0-9a-f]{{{KEY_ID_HEX_DIGITS}}})_[A-Za-z0-9_-]+"
+_HEX = frozenset("0123456789abcdef")
+
+
+def looks_like_remotegpu_key(value: str) -> bool:
+    """`rgpu_` + 8 lower-case hex + `_` + at least 16 more characters: enough of the documented
+    shape that its first 13 characters are its prefix, not part of its secret."""
+    return (
+        value.startswith(KEY_START)
+        and len(value) >= KEY_PREFIX_LENGTH + 1 + 16
+        and value[KEY_PREFIX_LENGTH] == "_"
+        and set(value[len(KEY_START) : KEY_PREFIX_LENGTH]) <= _HEX
+    )
 
 
 def key_prefix(api_key: str) -> str:

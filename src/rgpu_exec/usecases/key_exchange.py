@@ -13,7 +13,7 @@ from rgpu_exec.hotpath import request
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rgpu_exec.token.exchange import IssuedToken
+    from rgpu_exec.api.exchange import IssuedToken
 
 
 def exchange_once(
@@ -26,7 +26,7 @@ def exchange_once(
     namespace_name: str | None = None,
 ) -> IssuedToken:
     """The exchange's answer, or its error (exit 3, 4 or 5 as `token` would give)."""
-    from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
+    from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
 
     deadline, problem = request.resolve_deadline(environ)
     if problem:

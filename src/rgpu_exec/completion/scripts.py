@@ -1,16 +1,16 @@
-"""The bash, zsh and fish completion scripts, written from a `completion.Command` tree (see
-`completion`, which describes the CLI's parser and answers kubectl's plugin completion)."""
+"""The bash, zsh and fish completion scripts, written from a `completion.tree.Command` tree (the
+CLI's parser, described)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rgpu_exec.completion import PROGRAMS
+from rgpu_exec.completion.tree import PROGRAMS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rgpu_exec.completion import Command
+    from rgpu_exec.completion.tree import Command
 
 
 def _words(command: Command) -> list[str]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials.api_key import find_api_key, rejected
-from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import (
     ApiError,
     ApiKeyError,
@@ -29,7 +29,7 @@ from rgpu_exec.errors import (
 )
 from rgpu_exec.hotpath import entry_lock, private_files, request, second_ask, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
-from rgpu_exec.token.cache_dir import cache_directory, cache_directory_fix
+from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -106,7 +106,7 @@ class TokenCommand:
             )
             deadline = min(STALE_REFRESH_DEADLINE, wanted.deadline) if stale else wanted.deadline
             # httpx and pydantic load only once this process holds the lock and must exchange.
-            from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415
+            from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415
 
             exchanger = Exchanger(
                 wanted.api_url, key.value, self.environ, deadline=deadline, transport=self.transport
@@ -140,7 +140,7 @@ class TokenCommand:
         raw_exec_info = settings.exec_info(self.environ)
         known = recognise_exec_info(raw_exec_info)
         if known is None:  # not kubectl's usual form: parse it in full (pydantic)
-            from rgpu_exec.token.exec_info import parse_exec_info  # noqa: PLC0415
+            from rgpu_exec.kube.exec_info import parse_exec_info  # noqa: PLC0415
 
             parsed = parse_exec_info(raw_exec_info)
             known = (parsed.api_version, parsed.interactive)

@@ -181,7 +181,7 @@ def check(
     not_found_as_denied: bool = False,
     url_source: str = "the API URL",
 ) -> list[Result]:
-    from rgpu_exec.token.exchange import Exchanger  # noqa: PLC0415 - httpx
+    from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx
 
     exchanger = Exchanger(api_url, key, environ, deadline=deadline, url_source=url_source)
     results = []

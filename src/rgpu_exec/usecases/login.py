@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.cache import files as cache_files
+from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, check_key_format, looks_like_key
-from rgpu_exec.credentials.redact import key_prefix
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
-from rgpu_exec.token import cache_files
-from rgpu_exec.token.cache_dir import cache_directory
+from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -132,7 +132,7 @@ def login(
         )
     keyring_store.check_usable(environ)  # before spending an exchange on a key it cannot keep
     if isinstance(verify, Target):
-        from rgpu_exec.token.verification import exchange_once  # noqa: PLC0415 - httpx
+        from rgpu_exec.usecases.key_exchange import exchange_once  # noqa: PLC0415 - httpx
 
         try:
             exchange_once(
