@@ -19,6 +19,7 @@ from rgpu_exec.errors import ApiError, ApiKeyError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
+from rgpu_exec.usecases.key_exchange import KeyExchange
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, run
@@ -460,9 +461,8 @@ def test_check_maps_each_answer_without_retrying_4xx():
     ]  # fmt: skip
     targets = [Target(NAMESPACE_ID), Target(OTHER, "denied", stated=True)]
 
-    allowed, missing = namespace_check.check(
-        targets, base, API_KEY, {}, 20.0, not_found_as_denied=True
-    )
+    exchanger = KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=20.0)
+    allowed, missing = namespace_check.check(targets, exchanger, not_found_as_denied=True)
 
     assert (allowed.lifetime_seconds, allowed.ok) == (900, True)
     assert (missing.status, missing.error_code, missing.error_message, missing.ok) == (
@@ -479,10 +479,12 @@ def test_a_401_or_a_network_failure_stops_the_whole_check():
     base = "https://api.remotegpu.test"
     respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json={}))
     with pytest.raises(ApiKeyError):
-        namespace_check.check([Target(NAMESPACE_ID)], base, API_KEY, {}, 20.0)
+        namespace_check.check([Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), base, {}))
     respx.post(url__regex=r".*").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError):
-        namespace_check.check([Target(NAMESPACE_ID)], base, API_KEY, {}, 0.1)
+        namespace_check.check(
+            [Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=0.1)
+        )
 
 
 # Against the emulator: its scope rules, its error bodies, its token lifetimes.

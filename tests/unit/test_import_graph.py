@@ -52,5 +52,8 @@ def test_the_product_has_no_import_cycle() -> None:
 
 def test_the_cycle_finder_finds_a_planted_cycle() -> None:
     planted = _graph()
-    planted["rgpu_exec.hotpath.settings"] = {*planted["rgpu_exec.hotpath.settings"], "rgpu_exec.cli"}
+    planted["rgpu_exec.hotpath.settings"] = {
+        *planted["rgpu_exec.hotpath.settings"],
+        "rgpu_exec.cli",
+    }
     assert any("rgpu_exec.cli" in cycle for cycle in _cycles(planted))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rgpu_exec.kubeconfig import merge
-from rgpu_exec.usecases.kubeconfig_write import FilePlan, diff
+from rgpu_exec.kubeconfig.edit import FilePlan, diff
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from rgpu_exec.hotpath.token_cache import (
     SERVED_SUFFIX,
     WRITTEN_SUFFIXES,
     Entry,
+    file_path,
     parse_entry,
     remove,
 )
@@ -45,7 +46,7 @@ def _own_files(directory: str, suffix: str) -> list[str]:
 def iter_entries(directory: str) -> list[tuple[str, Entry | None]]:
     """Every entry file in the directory, parsed (None where it is not a valid entry)."""
     return [
-        (stem, parse_entry(read_private(str(Path(directory, stem + ENTRY_SUFFIX)))))
+        (stem, parse_entry(read_private(file_path(directory, stem, ENTRY_SUFFIX))))
         for stem in _own_files(directory, ENTRY_SUFFIX)
     ]
 
@@ -60,7 +61,7 @@ def purge(directory: str, stems: list[str]) -> int:
     removed = 0
     for stem in stems:
         try:
-            Path(directory, stem + ENTRY_SUFFIX).unlink()
+            Path(file_path(directory, stem, ENTRY_SUFFIX)).unlink()
             removed += 1
         except FileNotFoundError:
             pass

@@ -1,4 +1,4 @@
-"""`rgpu-exec cache list` / `rgpu-exec cache clear`: flags in, `token.cache_admin` does the
+"""`rgpu-exec cache list` / `rgpu-exec cache clear`: flags in, `usecases.cache_admin` does the
 work, a table or JSON out (never a token)."""
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ import time
 from typing import Any
 
 from rgpu_exec import terminal
-from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.commands import support
-from rgpu_exec.errors import ExitCode, UsageError
-from rgpu_exec.hotpath import private_files, settings
+from rgpu_exec.errors import ExitCode
+from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.kubeconfig.listing import namespace_names
-from rgpu_exec.usecases.cache_admin import clear, describe, key_owners
+from rgpu_exec.usecases.cache_admin import clear_cache, list_cache
 
 _EXIT_CODES = """\
   0  done
@@ -143,21 +141,18 @@ def render_table(
 
 def _run_list(args: argparse.Namespace) -> int:
     environ = os.environ
-    directory = cache_dir.cache_directory(environ)
-    problem = private_files.directory_problem(directory)
-    rows = describe(directory, time.time())
+    found = list_cache(environ, time.time(), for_people=args.output != "json")
+    directory, problem, rows = found.directory, found.problem, found.rows
     if args.output == "json":
         document = {"cache_dir": directory, "problem": problem, "entries": rows}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     elif problem is None or rows:
-        owners = key_owners(rows, environ)
-        names = namespace_names(None, environ)
-        sys.stdout.write(render_table(directory, rows, owners, names))
+        sys.stdout.write(render_table(directory, rows, found.owners, found.names))
     if problem:
         print(
             f"rgpu-exec: warning: the cache directory {directory} {problem}, so rgpu-exec caches "
             "no tokens: every kubectl command exchanges a new one. To fix: "
-            f"{cache_dir.cache_directory_fix(directory)}.",
+            f"{found.fix}.",
             file=sys.stderr,
         )
     return ExitCode.OK
@@ -167,17 +162,7 @@ def _run_clear(args: argparse.Namespace) -> int:
     environ = os.environ
     namespace_id = support.namespace_id(args.namespace_id) if args.namespace_id else None
     profile = support.profile(args.profile, environ) if args.profile else None
-    directory = cache_dir.cache_directory(environ)
-    problem = private_files.directory_problem(directory)
-    if problem:
-        # Not a directory of ours: nothing in it is a token rgpu-exec cached (it uses none of
-        # it), and what is there may well be someone else's.
-        raise UsageError(
-            f"the cache directory {directory} {problem}, so rgpu-exec neither caches tokens "
-            f"there nor clears it; nothing was removed. To fix: "
-            f"{cache_dir.cache_directory_fix(directory)}."
-        )
-    removed = clear(directory, namespace_id, profile)
+    directory, removed = clear_cache(environ, namespace_id, profile)
     print(
         f"rgpu-exec: removed {removed} cached token{'s' if removed != 1 else ''} from {directory}."
     )

@@ -1,6 +1,6 @@
 """`rgpu-exec check`: which namespaces can this key reach? A scope matrix for admins and CI.
 
-Flags in, `token.namespace_check` does the work, a table or JSON out (docs/json-output.md).
+Flags in, `usecases.check` does the work, a table or JSON out (docs/json-output.md).
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
-from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
-from rgpu_exec.errors import ApiKeyError, ExitCode, RgpuExecError
-from rgpu_exec.hotpath import request
+from rgpu_exec.errors import ExitCode, RgpuExecError
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.check import CheckRequest, Result, check, exit_code, plan
+from rgpu_exec.usecases.check import Checked, CheckRequest, Result, exit_code, run
+
+if TYPE_CHECKING:
+    from rgpu_exec.credentials.api_key import ApiKey
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  every namespace is allowed, or with expectations: every expectation holds
@@ -185,13 +186,32 @@ def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool)
 
 
 def _run(args: argparse.Namespace) -> int:
-    known: dict[str, Any] = {}  # the key and API URL, once known
+    checked = Checked()  # the key and API URL, once known (for the JSON error document)
+    environ = os.environ
     try:
-        return _check(args, known)
+        run(
+            _request(args),
+            environ,
+            checked,
+            api_url_flag=args.api_url,
+            profile_flag=args.profile,
+            interactive=sys.stdin is not None and sys.stdin.isatty(),
+        )
     except RgpuExecError as exc:
         if args.output == "json":
-            sys.stdout.write(render_json_error(known.get("key"), known.get("api_url"), exc))
+            sys.stdout.write(render_json_error(checked.key, checked.api_url, exc))
         raise  # the CLI prints the message on stderr and exits with its code
+    for skipped in checked.skipped:
+        print(f"rgpu-exec: warning: not checked: {skipped}.", file=sys.stderr)
+    results, key, api_url = checked.results, checked.key, str(checked.api_url)
+    assert key is not None  # noqa: S101 - run found it, or raised
+    if args.output == "json":
+        sys.stdout.write(render_json(results, key, api_url))
+    else:
+        sys.stdout.write(
+            render_table(results, key, api_url, terminal.colour_on(sys.stdout, environ))
+        )
+    return exit_code(results)
 
 
 def _request(args: argparse.Namespace) -> CheckRequest:
@@ -205,43 +225,3 @@ def _request(args: argparse.Namespace) -> CheckRequest:
         api_url_given=bool(args.api_url),
         profile_given=bool(args.profile),
     )
-
-
-def _check(args: argparse.Namespace, known: dict[str, Any]) -> int:
-    environ = os.environ
-    wanted = _request(args)
-    found = plan(wanted, environ)
-    for skipped in found.skipped:
-        print(f"rgpu-exec: warning: not checked: {skipped}.", file=sys.stderr)
-    api_url = known["api_url"] = support.api_url(args.api_url or found.api_url, environ)
-    # A --profile on the command line, else the one the contexts pass to `token` as a flag:
-    # either way it wins over REMOTEGPU_API_KEY, as it does for `token`.
-    profile_flag = args.profile or found.profile
-    profile = support.profile(profile_flag, environ)
-    interactive = sys.stdin is not None and sys.stdin.isatty()
-    key = known["key"] = find_api_key(
-        environ, profile, interactive=interactive, profile_flag=profile_flag
-    )
-    if args.api_url or not found.api_url:
-        url_source = request.api_url_source(args.api_url, environ)
-    else:
-        url_source = "the --api-url in the contexts' exec args"
-    try:
-        results = check(
-            found.targets,
-            api_url,
-            key.value,
-            environ,
-            support.deadline(environ),
-            not_found_as_denied=wanted.not_found_as_denied,
-            url_source=url_source,
-        )
-    except ApiKeyError as rejection:  # say why, and what to do for this key's source
-        raise rejected(rejection, key) from None
-    if args.output == "json":
-        sys.stdout.write(render_json(results, key, api_url))
-    else:
-        sys.stdout.write(
-            render_table(results, key, api_url, terminal.colour_on(sys.stdout, environ))
-        )
-    return exit_code(results)

@@ -1,5 +1,5 @@
 """`rgpu-exec kubeconfig list`: the contexts that use rgpu-exec, a table or JSON out
-(`kubeconfig.listing` reads them; the JSON schema is in docs/json-output.md)."""
+(`usecases.kubeconfig_list` reads them; the JSON schema is in docs/json-output.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec import terminal
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.kubeconfig import listing
+from rgpu_exec.usecases.kubeconfig_list import list_contexts
 
 if TYPE_CHECKING:
     import argparse
@@ -58,10 +58,10 @@ def render_table(files: list[str], contexts: list[ManagedContext], colour: bool)
 
 def run(args: argparse.Namespace) -> int:
     environ = os.environ
-    config, contexts = listing.load(args.kubeconfig, environ)
+    found = list_contexts(args.kubeconfig, environ)
     if args.output == "json":
-        sys.stdout.write(render_json(config.files, contexts))
+        sys.stdout.write(render_json(found.files, found.contexts))
     else:
         colour = terminal.colour_on(sys.stdout, environ)
-        sys.stdout.write(render_table(config.files, contexts, colour))
+        sys.stdout.write(render_table(found.files, found.contexts, colour))
     return ExitCode.OK

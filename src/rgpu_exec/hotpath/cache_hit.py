@@ -16,7 +16,6 @@ import sys
 import time
 
 from rgpu_exec.hotpath import (
-    entry_lock,
     exec_credential,
     private_files,
     request,
@@ -27,7 +26,7 @@ from rgpu_exec.hotpath import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 
 def token_options(argv: Sequence[str]) -> dict[str, str] | None:
@@ -38,10 +37,102 @@ def token_options(argv: Sequence[str]) -> dict[str, str] | None:
     return options if options is not None and "namespace_id" in options else None
 
 
+class Consulted:
+    """What the cache says for one request, after `consult`.
+
+    `answer`: an Entry to serve, or a Failure to replay; None when an exchange is needed.
+    `fallback`: the entry held when an exchange is needed and it has not expired (a token inside
+    its refresh margin, or the one a client asks again for): served if a refresh fails
+    transiently. `forced`: the exchange replaces a fresh token that the client asks again for
+    (the cluster rejected it). `locked`: this process holds the entry's lock (release it, or
+    exchange under it). `at`: the time of the read that decided.
+    """
+
+    __slots__ = ("answer", "at", "fallback", "forced", "locked")
+
+    def __init__(
+        self,
+        answer: token_cache.Entry | token_cache.Failure | None,
+        at: float,
+        fallback: token_cache.Entry | None = None,
+        *,
+        forced: bool = False,
+        locked: bool = False,
+    ) -> None:
+        self.answer = answer
+        self.at = at
+        self.fallback = fallback
+        self.forced = forced
+        self.locked = locked
+
+
+def consult(
+    directory: str,
+    wanted: request.TokenRequest,
+    client: int | None,
+    now: float,
+    clock: Callable[[], float] = time.time,
+) -> Consulted:
+    """The cache protocol, one owner for both paths of `token`: read → second ask? → lock →
+    read again.
+
+    1. Read. A fresh entry is the answer, unless `client` asks again for the very token it was
+       given (`second_ask.asked_again`: the cluster rejected it). A failure being damped is
+       the answer. Otherwise, and on a second ask, go on.
+    2. Take the entry's lock, waiting at most the request's deadline plus
+       `entry_lock.WAIT_GRACE` (not again if this process already dealt with it: the hit path
+       hands over to the full command in the same process, holding it).
+    3. Read again: another process may have written the entry meanwhile. A newer token is the
+       answer (the client is remembered without being judged: it asked before that token
+       existed). The same token asked for again is a forced refresh (the caller records it,
+       `second_ask.begin_forced_refresh`, when it exchanges). A miss needs an exchange.
+    """
+    key = wanted.cache_key
+    settings_now = wanted.exchange_settings
+    entry, found = token_cache.lookup(directory, key, now, settings_now)
+    rejected = None
+    if isinstance(found, token_cache.Entry):
+        if not second_ask.asked_again(directory, found, client, now):
+            return Consulted(found, now)
+        rejected = found
+    elif found is not None:
+        return Consulted(found, now)
+    # Only on a miss or a second ask: the lock is not loaded for a usual hit.
+    from rgpu_exec.hotpath import entry_lock  # noqa: PLC0415
+
+    stem = key.stem
+    locked = entry_lock.holds(stem)
+    if not entry_lock.held(stem):
+        try:
+            private_files.ensure_directory(directory)
+        except OSError:  # never fail for a lock: exchange without it
+            pass
+        else:
+            lock_path = token_cache.file_path(directory, stem, token_cache.LOCK_SUFFIX)
+            give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
+            locked = entry_lock.acquire(lock_path, stem, give_up_at)
+    now = clock()
+    entry, found = token_cache.lookup(directory, key, now, settings_now)
+    if isinstance(found, token_cache.Entry):
+        if rejected is not None and _same_token(found, rejected):
+            return Consulted(None, now, found, forced=True, locked=locked)
+        second_ask.note(directory, found, client, now)
+        return Consulted(found, now, locked=locked)
+    if found is not None:
+        return Consulted(found, now, locked=locked)
+    valid = entry if entry is not None and entry.valid(now) else None
+    return Consulted(None, now, valid, locked=locked)
+
+
+def _same_token(one: token_cache.Entry, other: token_cache.Entry) -> bool:
+    return (one.token, one.issued_at) == (other.token, other.issued_at)
+
+
 def serve(
     argv: Sequence[str], environ: Mapping[str, str], now: float
 ) -> tuple[int, str, str] | None:
-    """(exit code, stdout, stderr) from the cache, or None to hand over to the full command."""
+    """(exit code, stdout, stderr) from the cache, or None to hand over to the full command
+    (holding the entry's lock when it was taken: the full command exchanges under it)."""
     options = token_options(argv)
     exec_info = exec_credential.recognise_exec_info(settings.exec_info(environ))
     if options is None or exec_info is None:
@@ -56,45 +147,19 @@ def serve(
     directory = settings.cache_dir(environ)
     if isinstance(wanted, str) or directory is None or private_files.directory_problem(directory):
         return None
+    consulted = consult(directory, wanted, second_ask.client(environ), now)
+    found = consulted.answer
+    if found is None:
+        return None  # an exchange is needed: the full command makes it
+    if consulted.locked:
+        from rgpu_exec.hotpath import entry_lock  # noqa: PLC0415 - loaded by consult already
 
-    client = second_ask.client(environ)
-    _, found = token_cache.lookup(directory, wanted.cache_key, now, wanted.exchange_settings)
-    if isinstance(found, token_cache.Entry) and second_ask.asked_again(
-        directory, found, client, now
-    ):
-        # The same client asks again for the fresh token it was given: the cluster rejected it.
-        # The full command exchanges a new one (and decides again, under the entry's lock).
-        return None
-    answer = _answer(exec_info[0], found, now)
-    if answer is not None:
-        return answer
-    # A miss: take the entry's lock now, before the full command's costly imports, so that a
-    # herd of kubectl processes waits here for one exchange and then answers from the cache.
-    stem = wanted.cache_key.stem
-    private_files.ensure_directory(directory)
-    lock_path = os.path.join(directory, stem + token_cache.LOCK_SUFFIX)
-    give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
-    if not entry_lock.acquire(lock_path, stem, give_up_at):
-        return None
-    now = time.time()
-    _, found = token_cache.lookup(directory, wanted.cache_key, now, wanted.exchange_settings)
+        entry_lock.release(wanted.cache_key.stem)
+    at = consulted.at
     if isinstance(found, token_cache.Entry):
-        # Written while this process waited: its client cannot hold it yet, whoever asked.
-        second_ask.note(directory, found, client, now)
-    answer = _answer(exec_info[0], found, now)
-    if answer is not None:
-        entry_lock.release(stem)
-    return answer  # None: the full command exchanges, holding the lock
-
-
-def _answer(
-    api_version: str, found: token_cache.Entry | token_cache.Failure | None, now: float
-) -> tuple[int, str, str] | None:
-    if isinstance(found, token_cache.Entry):
-        return 0, exec_credential.render(api_version, found.token, found.kubectl_expiry(now)), ""
-    if isinstance(found, token_cache.Failure):
-        return found.exit_code, "", found.replay(now)
-    return None
+        render = exec_credential.render(exec_info[0], found.token, found.kubectl_expiry(at))
+        return 0, render, ""
+    return found.exit_code, "", found.replay(at)
 
 
 def main(argv: Sequence[str] | None = None) -> int | None:

@@ -86,6 +86,11 @@ def held(stem: str) -> bool:
     return stem in _dealt_with
 
 
+def holds(stem: str) -> bool:
+    """Whether this process holds the entry's lock now."""
+    return _dealt_with.get(stem) is not None
+
+
 def release(stem: str) -> None:
     unlock = _dealt_with.pop(stem, None)
     if unlock is not None:

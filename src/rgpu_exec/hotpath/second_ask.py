@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 SERVED_MAGIC = "rgpu-exec-served 1"
 FORCED_MAGIC = "rgpu-exec-forced 1"
+# The lines after the first: `token <issued_at> <expires_at>` then one client per line; `at <time>`.
+SERVED_FIELDS = ("token",)
+FORCED_FIELDS = ("at",)
 # At most one forced refresh per entry within this many seconds.
 FORCE_WINDOW = 30.0
 # The parent processes kept per token when the record is written again (the most recent ones),
@@ -87,7 +90,7 @@ def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
     """Record that a forced refresh of the entry begins now (whether it succeeds or not)."""
     try:
         private_files.write_atomically(
-            os.path.join(directory, stem + token_cache.FORCED_SUFFIX),
+            token_cache.file_path(directory, stem, token_cache.FORCED_SUFFIX),
             f"{FORCED_MAGIC}\nat {now!r}\n",
             durable=False,
         )
@@ -105,7 +108,7 @@ def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
 
     A record that is missing, not ours, for another token or too long is written again; a
     failure to write is ignored (a hint only: the answer stands without it)."""
-    path = os.path.join(directory, entry.key.stem + token_cache.SERVED_SUFFIX)
+    path = token_cache.file_path(directory, entry.key.stem, token_cache.SERVED_SUFFIX)
     header = f"{SERVED_MAGIC}\n{_token_line(entry)}\n"
     clients: list[str] = []
     try:
@@ -136,7 +139,9 @@ def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
 
 
 def _forced_recently(directory: str, stem: str, now: float) -> bool:
-    text = private_files.read_private(os.path.join(directory, stem + token_cache.FORCED_SUFFIX))
+    text = private_files.read_private(
+        token_cache.file_path(directory, stem, token_cache.FORCED_SUFFIX)
+    )
     lines = (text or "").split("\n")
     if len(lines) != 3 or lines[0] != FORCED_MAGIC or not lines[1].startswith("at "):  # noqa: PLR2004
         return False

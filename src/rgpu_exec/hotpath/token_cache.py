@@ -42,7 +42,9 @@ KUBECTL_EXPIRY_SLACK = 30.0
 REFRESH_MIN = 60.0
 REFRESH_FRACTION = 0.10
 WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX)
-_ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
+# The lines of each file, in order, after its first line (docs/architecture.md shows them).
+ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
+FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "settings", "entry")
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -54,6 +56,11 @@ def _sha256_hex(data: bytes) -> str:
 
         return hashlib.sha256(data).hexdigest()
     return str(module.sha256(data).hexdigest())
+
+
+def file_path(directory: str, stem: str, suffix: str) -> str:
+    """Where one of an entry's files lives: `<directory>/<stem><suffix>` (the one naming rule)."""
+    return os.path.join(directory, stem + suffix)
 
 
 def key_identity(api_key: str) -> str:
@@ -135,7 +142,7 @@ class Entry:
         values = (key.api_url, key.namespace_id, key.identity, self.issued_at, self.expires_at)
         lines = [ENTRY_MAGIC]
         lines += [
-            f"{name} {value!s}" for name, value in zip(_ENTRY_FIELDS[:-1], values, strict=True)
+            f"{name} {value!s}" for name, value in zip(ENTRY_FIELDS[:-1], values, strict=True)
         ]
         lines.append(f"token {self.token}")
         return "\n".join([*lines, "end", ""])
@@ -168,14 +175,18 @@ class Failure:
         self.settings_hash = settings_hash
 
     def render(self) -> str:
-        header = f"{FAILURE_MAGIC}\nsince {self.since!r}\nuntil {self.until!r}\n"
-        return (
-            header
-            + f"exit_code {self.exit_code}\ntransient {int(self.transient)}\n"
-            + f"settings {self.settings_hash or '-'}\n"
-            # URL, ID and identity hold no space (`request` refuses any in the URL and profile).
-            + f"entry {' '.join(self.key) if self.key else '-'}\n\n{self.message}"
+        # URL, ID and identity hold no space (`request` refuses any in the URL and profile).
+        entry = " ".join(self.key) if self.key else "-"
+        values = (
+            repr(self.since),
+            repr(self.until),
+            self.exit_code,
+            int(self.transient),
+            self.settings_hash or "-",
+            entry,
         )
+        lines = [f"{name} {value}" for name, value in zip(FAILURE_FIELDS, values, strict=True)]
+        return "\n".join([FAILURE_MAGIC, *lines, "", self.message])
 
     def replay(self, now: float) -> str:
         """The message again, saying it is remembered (kubectl reruns a failing plugin)."""
@@ -187,9 +198,7 @@ class Failure:
 
 
 def read_entry(directory: str, key: CacheKey) -> Entry | None:
-    entry = parse_entry(
-        private_files.read_private(os.path.join(directory, key.stem + ENTRY_SUFFIX))
-    )
+    entry = parse_entry(private_files.read_private(file_path(directory, key.stem, ENTRY_SUFFIX)))
     return entry if entry is not None and entry.key == key else None
 
 
@@ -198,10 +207,10 @@ def parse_entry(text: str | None) -> Entry | None:
     if not text:
         return None
     lines = text.split("\n")
-    if len(lines) != len(_ENTRY_FIELDS) + 3 or lines[0] != ENTRY_MAGIC or lines[-2:] != ["end", ""]:
+    if len(lines) != len(ENTRY_FIELDS) + 3 or lines[0] != ENTRY_MAGIC or lines[-2:] != ["end", ""]:
         return None
     values: dict[str, str] = {}
-    for line, name in zip(lines[1:-2], _ENTRY_FIELDS, strict=True):
+    for line, name in zip(lines[1:-2], ENTRY_FIELDS, strict=True):
         key, sep, value = line.partition(" ")
         if key != name or not sep or not value:
             return None
@@ -227,27 +236,33 @@ def read_failure(
 ) -> Failure | None:
     """The failure recorded for this entry, if it is still within its damping window and, when
     `exchange_settings` is given, was recorded under those same settings."""
-    text = private_files.read_private(os.path.join(directory, stem + FAILURE_SUFFIX))
+    text = private_files.read_private(file_path(directory, stem, FAILURE_SUFFIX))
     if not text:
         return None
     header, sep, message = text.partition("\n\n")
     lines = header.split("\n")
-    if not sep or not message or len(lines) != 7 or lines[0] != FAILURE_MAGIC:  # noqa: PLR2004
+    if not sep or not message or len(lines) != len(FAILURE_FIELDS) + 1 or lines[0] != FAILURE_MAGIC:
         return None
+    values: dict[str, str] = {}
+    for line, name in zip(lines[1:], FAILURE_FIELDS, strict=True):
+        field, space, value = line.partition(" ")
+        if field != name or not space:
+            return None
+        values[name] = value
     try:
-        since = float(lines[1].removeprefix("since "))
-        until = float(lines[2].removeprefix("until "))
-        exit_code = int(lines[3].removeprefix("exit_code "))
-        transient = lines[4] == "transient 1"
+        since = float(values["since"])
+        until = float(values["until"])
+        exit_code = int(values["exit_code"])
     except ValueError:
         return None
-    recorded_under = lines[5].removeprefix("settings ")
     if not since <= now < until or not 0 < exit_code < 256:  # noqa: PLR2004
         return None
+    recorded_under = values["settings"]
     if exchange_settings is not None and recorded_under != settings_hash(exchange_settings):
         return None  # the settings changed since: maybe fixed, so the exchange is tried again
-    parts = lines[6].removeprefix("entry ").split(" ")
+    parts = values["entry"].split(" ")
     key = CacheKey(*parts) if len(parts) == 3 else None  # noqa: PLR2004 - URL, ID, identity
+    transient = values["transient"] == "1"
     return Failure(
         since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
     )
@@ -276,17 +291,17 @@ def lookup(
 def write_entry(directory: str, entry: Entry) -> None:
     private_files.ensure_directory(directory)
     stem = entry.key.stem
-    private_files.write_atomically(os.path.join(directory, stem + ENTRY_SUFFIX), entry.render())
+    private_files.write_atomically(file_path(directory, stem, ENTRY_SUFFIX), entry.render())
     remove(directory, stem, FAILURE_SUFFIX)
 
 
 def write_failure(directory: str, stem: str, failure: Failure) -> None:
     private_files.ensure_directory(directory)
-    private_files.write_atomically(os.path.join(directory, stem + FAILURE_SUFFIX), failure.render())
+    private_files.write_atomically(file_path(directory, stem, FAILURE_SUFFIX), failure.render())
 
 
 def remove(directory: str, stem: str, suffix: str) -> None:
     try:
-        os.unlink(os.path.join(directory, stem + suffix))
+        os.unlink(file_path(directory, stem, suffix))
     except FileNotFoundError:
         pass

@@ -95,6 +95,8 @@ class Changes:
     """What an edit list did to one file, in words for the user."""
 
     lines: list[str] = field(default_factory=list)
+    # What current-context became, when the edits changed it ("" when they cleared it).
+    current_context: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.lines)
@@ -193,6 +195,7 @@ def apply_edits(doc: MutableMapping[str, Any], edits: list[Edit], factory: Facto
                 changes.lines.append(f"removed {edit.kind} {edit.name!r}")
         elif doc.get(CURRENT_CONTEXT) != edit.name and (edit.name or doc.get(CURRENT_CONTEXT)):
             doc[CURRENT_CONTEXT] = factory.scalar(edit.name)
+            changes.current_context = edit.name
             changes.lines.append(
                 f"set current-context to {edit.name!r}" if edit.name else "cleared current-context"
             )

@@ -7,13 +7,17 @@ recorded moments ago (replayed to kubectl's reruns, see `token_cache.lookup`) is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from rgpu_exec.cache import files as cache_files
+from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import describe_source
-from rgpu_exec.hotpath import settings, token_cache
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import private_files, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import rfc3339
+from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
@@ -104,6 +108,52 @@ def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[s
             fingerprint = str(identity).partition(":")[2][:_FINGERPRINT_SHOWN]
             owners[name] = f"key from {settings.ENV_API_KEY} (sha256 {fingerprint}…)"
     return owners
+
+
+@dataclass(frozen=True)
+class Listing:
+    """`cache list`: the directory, why it is not used (if it is not), its rows (never a token),
+    whose key obtained each (`key_owners`) and the namespaces' names from the kubeconfig."""
+
+    directory: str
+    problem: str | None
+    rows: list[dict[str, Any]]
+    owners: dict[str, str]
+    names: dict[str, str]
+
+    @property
+    def fix(self) -> str:
+        """What to do about the directory's problem."""
+        return cache_directory_fix(self.directory)
+
+
+def list_cache(environ: Mapping[str, str], now: float, *, for_people: bool = True) -> Listing:
+    """The cache's entries and recorded failures; owners and names only `for_people` (they ask
+    the keyring and read the kubeconfig)."""
+    directory = cache_directory(environ)
+    problem = private_files.directory_problem(directory)
+    rows = describe(directory, now)
+    if not for_people:
+        return Listing(directory, problem, rows, {}, {})
+    names = listing.namespace_names(None, environ)
+    return Listing(directory, problem, rows, key_owners(rows, environ), names)
+
+
+def clear_cache(
+    environ: Mapping[str, str], namespace_id: str | None, profile: str | None
+) -> tuple[str, int]:
+    """`cache clear`: the directory and how many tokens were removed (see `clear`)."""
+    directory = cache_directory(environ)
+    problem = private_files.directory_problem(directory)
+    if problem:
+        # Not a directory of ours: nothing in it is a token rgpu-exec cached (it uses none of
+        # it), and what is there may well be someone else's.
+        raise UsageError(
+            f"the cache directory {directory} {problem}, so rgpu-exec neither caches tokens "
+            f"there nor clears it; nothing was removed. To fix: "
+            f"{cache_directory_fix(directory)}."
+        )
+    return directory, clear(directory, namespace_id, profile)
 
 
 def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:

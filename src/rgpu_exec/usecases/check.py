@@ -10,21 +10,21 @@ denied only when the caller says so (`not_found_as_denied`): otherwise a typo in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec.errors import ApiError, ExitCode, NamespaceAccessError, UsageError
+from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import request
 from rgpu_exec.kubeconfig import listing
+from rgpu_exec.usecases.key_exchange import KeyExchange, Outcome, access, find_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from rgpu_exec.credentials.api_key import ApiKey
     from rgpu_exec.kubeconfig.listing import ManagedContext
 
-Outcome = Literal["allowed", "denied", "not_found", "error"]  # not_found: HTTP 404
 Expectation = Literal["allowed", "denied"]
-_HTTP_NOT_FOUND = 404
 
 
 @dataclass(frozen=True)
@@ -172,49 +172,68 @@ def _agreed(contexts: list[ManagedContext], field: str, what: str, flag: str) ->
 
 
 def check(
-    targets: list[Target],
-    api_url: str,
-    key: str,
-    environ: Mapping[str, str],
-    deadline: float,
-    *,
-    not_found_as_denied: bool = False,
-    url_source: str = "the API URL",
+    targets: list[Target], exchanger: KeyExchange, *, not_found_as_denied: bool = False
 ) -> list[Result]:
-    from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx
-
-    exchanger = Exchanger(api_url, key, environ, deadline=deadline, url_source=url_source)
+    """One exchange per target with one key and API (`key_exchange.access`), each answer
+    judged against its expectation."""
     results = []
     for target in targets:
-        lifetime = status = None
-        code = message = None
-        try:
-            issued = exchanger.exchange(target.namespace_id, target.namespace)
-        except NamespaceAccessError as exc:
-            status, code, message = exc.status, exc.code, exc.api_message
-            outcome: Outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"
-        except ApiError as exc:
-            if exc.status is None:  # no HTTP answer at all: every other namespace would fail too
-                raise
-            # Our own words: they say what the status means and what to do about it.
-            status, code, message, outcome = exc.status, exc.code, exc.message, "error"
-        else:
-            status, outcome, lifetime = 200, "allowed", round(issued.lifetime)
+        got = access(exchanger, target.namespace_id, target.namespace)
         results.append(
             Result(
                 target.namespace_id,
                 target.namespace,
                 target.context,
-                outcome,
+                got.result,
                 target.expected,
-                holds(outcome, target.expected, not_found_as_denied=not_found_as_denied),
-                status,
-                lifetime,
-                code,
-                message,
+                holds(got.result, target.expected, not_found_as_denied=not_found_as_denied),
+                got.status,
+                got.lifetime_seconds,
+                got.error_code,
+                got.error_message,
             )
         )
     return results
+
+
+@dataclass
+class Checked:
+    """What `run` found out, filled as it goes: the key and API (known before a failure, for
+    `--output json`'s error document), the contexts left out and the results."""
+
+    key: ApiKey | None = None
+    api_url: str | None = None
+    skipped: tuple[str, ...] = ()
+    results: list[Result] = field(default_factory=list)
+
+
+def run(
+    wanted: CheckRequest,
+    environ: Mapping[str, str],
+    checked: Checked,
+    *,
+    api_url_flag: str | None,
+    profile_flag: str | None,
+    interactive: bool,
+) -> Checked:
+    """The whole check: the plan, the key (as `token` finds it; a --profile flag, else the one
+    the contexts pass, wins over REMOTEGPU_API_KEY), one exchange per namespace."""
+    found = plan(wanted, environ)
+    checked.skipped = found.skipped
+    url, problem = request.resolve_api_url(api_url_flag or found.api_url, environ)
+    if problem:
+        raise UsageError(problem)
+    checked.api_url = url
+    key = checked.key = find_key(environ, profile_flag or found.profile, interactive=interactive)
+    if api_url_flag or not found.api_url:
+        url_source = request.api_url_source(api_url_flag, environ)
+    else:
+        url_source = "the --api-url in the contexts' exec args"
+    exchanger = KeyExchange(key, url, environ, url_source=url_source)
+    checked.results = check(
+        found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied
+    )
+    return checked
 
 
 def holds(outcome: Outcome, expected: Expectation, *, not_found_as_denied: bool) -> bool:

@@ -1,35 +1,111 @@
-"""One exchange that proves a key can get a credential for a namespace, before something is
-kept that would otherwise fail later: a kubeconfig context (`kubeconfig generate` / `import`),
-a key in the keyring (`login`). The token is dropped unseen; the cache is neither read nor
-written."""
+"""Find the key → exchange it → explain a rejection: the one sequence every use case that spends
+an exchange follows (`token`, the verification of `kubeconfig generate` / `import` and `login`,
+`check`, `doctor`).
+
+The key is found as `token` finds it (`credentials.api_key.find_api_key`: a `--profile` flag
+beats `REMOTEGPU_API_KEY`); a 401 is explained for where the key came from
+(`credentials.api_key.rejected`: while `REMOTEGPU_API_KEY` is set, `rgpu-exec login` would not
+help). httpx and pydantic load only when an exchange is made.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec.errors import UsageError
+from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
+from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, UsageError
 from rgpu_exec.hotpath import request
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from rgpu_exec.api.exchange import IssuedToken
 
+_HTTP_NOT_FOUND = 404
 
-def exchange_once(
-    api_url: str,
-    key: str,
-    namespace_id: str,
-    environ: Mapping[str, str],
-    url_source: str = "the API URL",
-    *,
-    namespace_name: str | None = None,
-) -> IssuedToken:
-    """The exchange's answer, or its error (exit 3, 4 or 5 as `token` would give)."""
-    from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
 
-    deadline, problem = request.resolve_deadline(environ)
+def find_key(
+    environ: Mapping[str, str], profile_flag: str | None, *, interactive: bool = False
+) -> ApiKey:
+    """The key `token` would use with this `--profile` (None: none given), or its error."""
+    profile, problem = request.resolve_profile(profile_flag, environ)
     if problem:
         raise UsageError(problem)
-    exchanger = Exchanger(api_url, key, environ, deadline=deadline, url_source=url_source)
-    return exchanger.exchange(namespace_id, namespace_name)
+    return find_api_key(environ, profile, interactive=interactive, profile_flag=profile_flag)
+
+
+@dataclass
+class KeyExchange:
+    """One key and one API: exchanges for namespaces, each a fresh token (never cached here).
+
+    `explain` (default True) adds to a 401 what to do for the key's source; `login`, whose key
+    comes from its own input, reports the API's answer as it is.
+    """
+
+    key: ApiKey
+    api_url: str
+    environ: Mapping[str, str]
+    url_source: str = "the API URL"
+    deadline: float | None = None  # None: RGPU_EXEC_DEADLINE, as `token` reads it
+    interactive: bool = False  # an interactive run says what it waits for, on stderr
+    notify: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    explain: bool = True
+
+    def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:
+        """The token, or the exchange's error (exit 3, 4 or 5 as `token` gives them)."""
+        from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
+
+        deadline = self.deadline
+        if deadline is None:
+            deadline, problem = request.resolve_deadline(self.environ)
+            if problem:
+                raise UsageError(problem)
+        exchanger = Exchanger(
+            self.api_url,
+            self.key.value,
+            self.environ,
+            deadline=deadline,
+            url_source=self.url_source,
+            interactive=self.interactive,
+            notify=self.notify,
+        )
+        try:
+            return exchanger.exchange(namespace_id, namespace_name)
+        except ApiKeyError as rejection:
+            if not self.explain:
+                raise
+            raise rejected(rejection, self.key) from None
+
+
+Outcome = Literal["allowed", "denied", "not_found", "error"]  # not_found: HTTP 404
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the API answered to one exchange for a namespace, as `check` and `doctor` report it:
+    allowed (with the token's lifetime), denied (403), not found (404) or an error answer. The
+    token itself is dropped unseen."""
+
+    result: Outcome
+    status: int | None
+    lifetime_seconds: int | None = None
+    error_code: str | None = None  # the platform's error code (`forbidden`, …), when it gave one
+    error_message: str | None = None
+
+
+def access(exchanger: KeyExchange, namespace_id: str, namespace: str | None = None) -> Access:
+    """One exchange for `namespace_id`, its answer as an `Access`. A rejected key, or no answer
+    at all, raises (every other namespace would fail the same way)."""
+    try:
+        issued = exchanger.exchange(namespace_id, namespace)
+    except NamespaceAccessError as exc:
+        outcome: Outcome = "not_found" if exc.status == _HTTP_NOT_FOUND else "denied"
+        return Access(outcome, exc.status, None, exc.code, exc.api_message)
+    except ApiError as exc:
+        if exc.status is None:  # no HTTP answer at all
+            raise
+        # Our own words: they say what the status means and what to do about it.
+        return Access("error", exc.status, None, exc.code, exc.message)
+    return Access("allowed", 200, round(issued.lifetime))

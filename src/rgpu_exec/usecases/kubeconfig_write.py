@@ -1,66 +1,40 @@
-"""The flow shared by generate, import and remove.
+"""The use cases of `rgpu-exec kubeconfig generate | import | remove`.
 
-read every file kubectl would read → decide which file each edit goes to (kubectl's rules) →
-render the new texts → [verify] → dry run: the diff | nothing to do: say so | else: lock the
-files to change → read them again and redo the plan → back up → write → report.
+plan on every file kubectl would read (`kubeconfig.edit`) → dry run: the diff, nothing else (no
+network) | nothing to change: say so, spend nothing | else: verify (one exchange with the key
+the exec stanza will use) → lock, re-plan if another writer was quicker, back up, write → say
+what changed and how to use it.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
-from rgpu_exec.errors import ApiError, ApiKeyError, RgpuExecError, UsageError
-from rgpu_exec.kubeconfig import files, merge
-from rgpu_exec.kubeconfig.document import Document
+from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
+from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath.request import namespace_label
+from rgpu_exec.kubeconfig import console, edit, entries, files, planners
+from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
+from rgpu_exec.usecases.kubeconfig_report import (
+    Applied,
+    Report,
+    WriteOptions,
+    add_report,
+    kubeconfig_flag,
+    usage_hints,
+    without_ca,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from pathlib import Path
 
-    from rgpu_exec.kubeconfig.entries import Spec
-    from rgpu_exec.kubeconfig.files import Targets
+    from rgpu_exec.credentials.api_key import ApiKey
+    from rgpu_exec.kubeconfig.entries import ExecApiVersion, InteractiveMode, Spec
     from rgpu_exec.kubeconfig.planners import Planner
 
-_PLAN_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class FilePlan:
-    path: Path
-    before: str | None
-    after: str
-    changes: merge.Changes
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one file: its changes and where its previous content went."""
-
-    plan: FilePlan
-    backup: Path | None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The texts read (None: no such file), and the files that would change."""
-
-    texts: dict[Path, str | None]
-    files: list[FilePlan]
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What `apply` did: the dry run's diff (None when it wrote), or what it wrote (empty when
-    nothing needed to change)."""
-
-    targets: Targets
-    planned: list[FilePlan]
-    diff: str | None
-    outcomes: list[Outcome]
+_T = TypeVar("_T")
 
 
 def apply(
@@ -71,122 +45,30 @@ def apply(
     *,
     dry_run: bool,
 ) -> Applied:
-    """The whole flow: plan on the files kubectl would use; a dry run shows the diff and does
-    nothing else (no network: `before_writing` is not run). When nothing would change, nothing
-    else is done either (verification guards a write, and there is none); else run
-    `before_writing` (verification) and write what changes."""
+    """Plan on the files kubectl would use; a dry run shows the diff and does nothing else (no
+    network: `before_writing` is not run). When nothing would change, nothing else is done
+    either (verification guards a write, and there is none); else run `before_writing`
+    (verification) and write what changes."""
     targets = files.select_targets(kubeconfig, environ)
-    first = plan(targets, planner)
+    first = edit.plan(targets, planner)
     if dry_run:
-        return Applied(targets, first.files, diff(first.files), [])
+        return Applied(targets, first, edit.diff(first.files), [])
     if not first.files:
-        return Applied(targets, [], None, [])
+        return Applied(targets, first, None, [])
     before_writing()
-    return Applied(targets, first.files, None, write(targets, planner, first))
-
-
-def plan(targets: Targets, planner: Planner) -> Plan:
-    """Read the files and work out the changed texts; malformed files raise UsageError."""
-    texts = {path: files.read_text(path) for path in targets.paths}
-    docs = {path: Document.parse(text, str(path)) for path, text in texts.items()}
-    changed = []
-    for path, edits in planner(targets, docs).items():
-        after, changes = docs[path].apply(edits)  # every destination is one of targets.paths
-        if changes:
-            changed.append(FilePlan(path, texts[path], after, changes))
-    return Plan(texts, changed)
-
-
-# A YAML `key: value` line whose value is a secret (kubeconfig users' `token`, `password`,
-# `client-key-data`, auth-provider `id-token` / `refresh-token` / `client-secret`, …).
-_SECRET_LINE = re.compile(
-    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>(?:[\w-]*-)?(?:token|secret|password)|[\w-]*key-data)"
-    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#].*?)(?P<end>\s*(?:#.*)?)$"
-)
-
-
-def diff(plans: list[FilePlan]) -> str:
-    """The unified diff of every file that would change, secret values masked (also those of
-    entries rgpu-exec does not touch, which show up as context lines) and certificates cut to
-    their start and size (`LS0t…(1.2 KB)`)."""
-    out = []
-    for item in plans:
-        before = (item.before or "").splitlines(keepends=True)
-        after = item.after.splitlines(keepends=True)
-        source = str(item.path) if item.before is not None else "/dev/null"
-        lines = difflib.unified_diff(before, after, source, str(item.path))
-        out.append("".join(_masked(line.rstrip("\n")) + "\n" for line in lines))
-    return "".join(out)
-
-
-# Certificates (base64 PEM, kilobytes on one line): shown by their start and size.
-_CERTIFICATE_LINE = re.compile(
-    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>certificate-authority-data|client-certificate-data)"
-    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#]{16,})(?P<end>\s*(?:#.*)?)$"
-)
-_SHOWN_CERTIFICATE = 4  # `LS0t`: base64 of `---`, how every PEM starts
-
-
-def _masked(line: str) -> str:
-    if line.startswith(("+++ ", "--- ", "@@ ")):
-        return line
-    match = _SECRET_LINE.match(line)
-    if match is not None:
-        return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
-    match = _CERTIFICATE_LINE.match(line)
-    if match is not None:
-        value = match["value"]
-        short = f"{value[:_SHOWN_CERTIFICATE]}…({_size(len(value))})"
-        return f"{match['lead']}{match['key']}{match['sep']}{short}{match['end']}"
-    return line
-
-
-def _size(length: int) -> str:
-    return f"{length / 1024:.1f} KB" if length >= 1024 else f"{length} B"  # noqa: PLR2004
-
-
-def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
-    """Lock what changes, re-plan if another writer was quicker, back up and write."""
-    current = first
-    paths = [item.path for item in first.files]
-    for _ in range(_PLAN_ATTEMPTS):
-        for path in paths:
-            files.check_writable(path)
-        with files.locked(paths):
-            if any(files.read_text(path) != text for path, text in current.texts.items()):
-                current = plan(targets, planner)
-            if {item.path for item in current.files} <= set(paths):
-                return [
-                    Outcome(item, files.write(item.path, item.after, item.before))
-                    for item in current.files
-                ]
-        paths = sorted({*paths, *(item.path for item in current.files)})
-    raise UsageError(
-        "the kubeconfig files kept changing while rgpu-exec was waiting to write them. Run "
-        "this again when nothing else is changing them; nothing was changed."
-    )
+    return Applied(targets, first, None, edit.write(targets, planner, first))
 
 
 def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL") -> ApiKey:
     """One exchange with the key the exec stanza will use (which it returns); failures say
     nothing was written."""
-    from rgpu_exec.usecases.key_exchange import exchange_once  # noqa: PLC0415 - httpx
-
     asked = False  # whether the API answered: after a definite "no", --no-verify is no help
     try:
-        key = find_api_key(environ, spec.profile, interactive=False, profile_flag=spec.profile_flag)
+        key = find_key(environ, spec.profile_flag)
         asked = True
-        try:
-            exchange_once(
-                spec.api_url,
-                key.value,
-                spec.namespace_id,
-                environ,
-                url_source,
-                namespace_name=spec.namespace,
-            )
-        except ApiKeyError as rejection:
-            raise rejected(rejection, key) from None
+        KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
+            spec.namespace_id, spec.namespace
+        )
     except RgpuExecError as exc:
         # Offered when no key is at hand or the API could not answer (an offline set-up); not
         # after a definite "no" (a rejected key, a namespace out of scope): a context written
@@ -199,3 +81,162 @@ def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API UR
         exc.message = f"verification failed, so nothing was written: {exc.message}{offline}"
         raise
     return key
+
+
+@dataclass(frozen=True)
+class StanzaFlags:
+    """How `generate` and `import` write the exec stanza and name the entries (flags as given)."""
+
+    context: str | None = None  # default: rgpu-<namespace>
+    profile: str | None = None
+    exec_command: str | None = None  # default: the installed rgpu-exec, absolute
+    exec_api_version: ExecApiVersion = "v1"
+    interactive_mode: InteractiveMode = "IfAvailable"
+
+
+@dataclass(frozen=True)
+class GenerateFlags:
+    namespace: str
+    namespace_id: str
+    server: str
+    certificate_authority: str | None = None  # a PEM file
+    certificate_authority_data: str | None = None  # base64 of one
+    api_url: str | None = None
+    stanza: StanzaFlags = StanzaFlags()
+
+
+def generate(flags: GenerateFlags, options: WriteOptions, environ: Mapping[str, str]) -> Report:
+    """`kubeconfig generate`: the namespace's entries from the flags, checked."""
+    namespace = entries.check_namespace(flags.namespace)
+    ca_data = None
+    if flags.certificate_authority:
+        ca_data = entries.ca_data_from_file(flags.certificate_authority)
+    elif flags.certificate_authority_data:
+        ca_data = entries.check_ca_data(flags.certificate_authority_data)
+    spec = _spec(
+        flags.stanza,
+        environ,
+        namespace=namespace,
+        namespace_id=_valid(request.resolve_namespace_id(flags.namespace_id)),
+        server=entries.check_server(flags.server),
+        ca_data=ca_data,
+        api_url=_valid(request.resolve_api_url(flags.api_url, environ)),
+    )
+    return write_namespace(spec, options, environ)
+
+
+def import_console(
+    source: console.ConsoleKubeconfig,
+    api_url_flag: str | None,
+    stanza: StanzaFlags,
+    options: WriteOptions,
+    environ: Mapping[str, str],
+    *,
+    replace: bool = False,
+) -> Report:
+    """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
+    never chooses where the key goes: its API must be the one the user chose."""
+    chosen = _valid(request.resolve_api_url(api_url_flag, environ))
+    if source.api_url.rstrip("/") != chosen:
+        where = request.api_url_source(api_url_flag, environ)
+        raise UsageError(
+            f"the file asks for credentials from the API at {source.api_url}, but the API URL "
+            f"you chose is {chosen} ({where}). rgpu-exec sends your API key only to an API "
+            f"URL you chose, never to one a file names; nothing was sent or written. If you "
+            f"trust that API, run the import again with --api-url {source.api_url}."
+        )
+    spec = _spec(
+        stanza,
+        environ,
+        namespace=entries.check_namespace(source.namespace),
+        namespace_id=_valid(request.resolve_namespace_id(source.namespace_id)),
+        server=entries.check_server(source.server),
+        ca_data=entries.check_ca_data(source.ca_data) if source.ca_data else None,
+        api_url=chosen,
+    )
+    return write_namespace(spec, options, environ, replace=replace)
+
+
+def _spec(stanza: StanzaFlags, environ: Mapping[str, str], **facts: Any) -> Spec:
+    context = stanza.context if stanza.context is not None else None
+    return entries.Spec(
+        context=entries.check_context(context or entries.default_context(facts["namespace"])),
+        profile=_valid(request.resolve_profile(stanza.profile, environ)),
+        exec_command=entries.exec_command(stanza.exec_command),
+        exec_api_version=stanza.exec_api_version,
+        interactive_mode=stanza.interactive_mode,
+        **facts,
+    )
+
+
+def _valid(resolved: tuple[_T, str | None]) -> _T:
+    value, problem = resolved
+    if problem:
+        raise UsageError(problem)
+    return value
+
+
+def write_namespace(
+    spec: Spec, options: WriteOptions, environ: Mapping[str, str], *, replace: bool = False
+) -> Report:
+    """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
+    console's own contexts for the namespace are swapped out for it."""
+    planner = planners.upsert_planner(
+        spec.entries(), options.set_current_context, spec.namespace_id if replace else None
+    )
+    namespace = namespace_label(spec.namespace, spec.namespace_id)
+    report = Report()
+
+    def before_writing() -> None:
+        if options.verify:
+            url_source = request.api_url_source(options.api_url_flag, environ)
+            key = verify(spec, environ, url_source)
+            report.lines.append(
+                f"rgpu-exec: verified with {spec.api_url}: the key {key_prefix(key.value)} "
+                f"({key.origin}) may use namespace {namespace}."
+            )
+
+    done = apply(options.kubeconfig, environ, planner, before_writing, dry_run=options.dry_run)
+    add_report(done, report)
+    if done.diff is None and not done.outcomes:
+        file = kubeconfig_flag(done, environ)
+        files_read = ", ".join(str(p) for p in done.targets.paths)
+        report.lines.append(
+            f"rgpu-exec: {files_read} already has context {spec.context!r} as asked; nothing "
+            f"changed, and no exchange was spent (`rgpu-exec check{file} --context "
+            f"{spec.context}` tests the key's access)."
+        )
+    elif done.diff is None:
+        report.lines += usage_hints(done, spec, namespace, options, environ, replace=replace)
+    if spec.ca_data is None and without_ca(done.plan.docs, spec.context):
+        report.warnings.append(
+            f"rgpu-exec: warning: cluster {spec.context!r} has no certificate authority, so "
+            "kubectl will trust only this system's CAs and fail with `x509: certificate signed "
+            "by unknown authority` for a server whose certificate the cluster's own CA signed. "
+            "Run this again with --certificate-authority-data (the value in the console's "
+            "kubeconfig) or --certificate-authority FILE."
+        )
+    return report
+
+
+def remove_contexts(
+    names: tuple[str, ...] | None,
+    options: WriteOptions,
+    environ: Mapping[str, str],
+    *,
+    force: bool = False,
+    ignore_not_found: bool = False,
+) -> Report:
+    """`remove`: the contexts named (None: every context rgpu-exec manages)."""
+    planner = planners.remove_planner(names, force=force, ignore_not_found=ignore_not_found)
+    done = apply(options.kubeconfig, environ, planner, lambda: None, dry_run=options.dry_run)
+    report = Report()
+    add_report(done, report)
+    if done.diff is None and not done.outcomes:
+        files_read = ", ".join(str(p) for p in done.targets.paths)
+        report.lines.append(
+            f"rgpu-exec: no context in {files_read} uses rgpu-exec; nothing to remove."
+            if names is None
+            else f"rgpu-exec: there is no such context in {files_read}; nothing to remove."
+        )
+    return report

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import KEY_SHAPE, check_key_format, looks_like_key
+from rgpu_exec.credentials.api_key import KEY_SHAPE, ApiKey, check_key_format, looks_like_key
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
+from rgpu_exec.usecases.key_exchange import KeyExchange
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -132,16 +133,10 @@ def login(
         )
     keyring_store.check_usable(environ)  # before spending an exchange on a key it cannot keep
     if isinstance(verify, Target):
-        from rgpu_exec.usecases.key_exchange import exchange_once  # noqa: PLC0415 - httpx
-
+        # The key is this command's input, not a source to advise on: the API's answer as is.
+        exchanger = KeyExchange(ApiKey(key, "prompt"), verify.api_url, environ, explain=False)
         try:
-            exchange_once(
-                verify.api_url,
-                key,
-                verify.namespace_id,
-                environ,
-                namespace_name=verify.namespace,
-            )
+            exchanger.exchange(verify.namespace_id, verify.namespace)
         except RgpuExecError as exc:
             exc.message = (
                 f"the key {prefix} was not stored: {exc.message} (`rgpu-exec login --no-verify` "

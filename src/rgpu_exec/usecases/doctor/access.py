@@ -1,7 +1,7 @@
 """The doctor's access check: one exchange for the current context, as kubectl would make it.
 
-Done by `check`'s use case (`token.namespace_check`): the token cache is neither read nor
-written, and the token is dropped unseen. The key is found as `token` finds it for that context:
+Made as `check` makes its exchanges (`key_exchange.access`): the token cache is neither read
+nor written, and the token is dropped unseen. The key is found as `token` finds it for that context:
 a `--profile` in its exec args beats `REMOTEGPU_API_KEY`.
 """
 
@@ -10,17 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rgpu_exec import contract, terminal
-from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.doctor.findings import Finding
 from rgpu_exec.usecases.doctor.local import keyring_usable, no_key_fix, settings_findings
+from rgpu_exec.usecases.key_exchange import KeyExchange, access, find_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from rgpu_exec.credentials.api_key import ApiKey
     from rgpu_exec.usecases.doctor.kube import KubeReport, PluginContext
 
 
@@ -70,7 +70,7 @@ def access_findings(
     flag = context.call.profile
     context_profile = settings.profile(flag, context.environ)
     try:
-        key = find_api_key(context.environ, context_profile, interactive=False, profile_flag=flag)
+        key = find_key(context.environ, flag)
     except ApiKeyError:
         env_key = request.environment_key(flag, context.environ)
         same = context_profile == profile and env_key == settings.api_key(environ)
@@ -102,19 +102,19 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
     whose = f"{key_prefix(key.value)} ({key.origin})"
     where = f"context {context.name!r}"
     profile = key.profile or settings.profile(context.call.profile, context.environ)
-    target = namespace_check.Target(namespace_id, context=context.name)
     deadline, refused = request.resolve_deadline(context.environ)
     if refused:  # already listed as a settings problem, so not reached in practice
         return [Finding("access", "problem", f"{where}: {refused}", "fix the settings above")]
+    url_source = (
+        f"the --api-url in the exec args of context {context.name!r}"
+        if context.call.api_url
+        else request.api_url_source(None, context.environ)
+    )
+    exchanger = KeyExchange(
+        key, context.api_url, context.environ, url_source=url_source, deadline=deadline
+    )
     try:
-        url_source = (
-            f"the --api-url in the exec args of context {context.name!r}"
-            if context.call.api_url
-            else request.api_url_source(None, context.environ)
-        )
-        (result,) = namespace_check.check(
-            [target], context.api_url, key.value, context.environ, deadline, url_source=url_source
-        )
+        result = access(exchanger, namespace_id, context.namespace)
     except ApiKeyError as exc:
         return [
             Finding(

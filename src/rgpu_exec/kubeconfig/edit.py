@@ -1,0 +1,132 @@
+"""Change kubeconfig files as kubectl would, by a plan: read every file kubectl would read →
+decide which file each edit goes to (a `planners.Planner`) → render the new texts; a dry run's
+diff (secrets masked); or lock the files to change → read them again and redo the plan → back
+up → write (`files`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.kubeconfig import files, merge
+from rgpu_exec.kubeconfig.document import Document
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rgpu_exec.kubeconfig.files import Targets
+    from rgpu_exec.kubeconfig.planners import Planner
+
+_PLAN_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    path: Path
+    before: str | None
+    after: str
+    changes: merge.Changes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one file: its changes and where its previous content went."""
+
+    plan: FilePlan
+    backup: Path | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The texts read (None: no such file), the documents they hold, and the files that would
+    change."""
+
+    texts: dict[Path, str | None]
+    docs: dict[Path, Document]
+    files: list[FilePlan]
+
+
+def plan(targets: Targets, planner: Planner) -> Plan:
+    """Read the files and work out the changed texts; malformed files raise UsageError."""
+    texts = {path: files.read_text(path) for path in targets.paths}
+    docs = {path: Document.parse(text, str(path)) for path, text in texts.items()}
+    changed = []
+    for path, edits in planner(targets, docs).items():
+        after, changes = docs[path].apply(edits)  # every destination is one of targets.paths
+        if changes:
+            changed.append(FilePlan(path, texts[path], after, changes))
+    return Plan(texts, docs, changed)
+
+
+# A YAML `key: value` line whose value is a secret (kubeconfig users' `token`, `password`,
+# `client-key-data`, auth-provider `id-token` / `refresh-token` / `client-secret`, …).
+_SECRET_LINE = re.compile(
+    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>(?:[\w-]*-)?(?:token|secret|password)|[\w-]*key-data)"
+    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#].*?)(?P<end>\s*(?:#.*)?)$"
+)
+
+
+def diff(plans: list[FilePlan]) -> str:
+    """The unified diff of every file that would change, secret values masked (also those of
+    entries rgpu-exec does not touch, which show up as context lines) and certificates cut to
+    their start and size (`LS0t…(1.2 KB)`)."""
+    out = []
+    for item in plans:
+        before = (item.before or "").splitlines(keepends=True)
+        after = item.after.splitlines(keepends=True)
+        source = str(item.path) if item.before is not None else "/dev/null"
+        lines = difflib.unified_diff(before, after, source, str(item.path))
+        out.append("".join(_masked(line.rstrip("\n")) + "\n" for line in lines))
+    return "".join(out)
+
+
+# Certificates (base64 PEM, kilobytes on one line): shown by their start and size.
+_CERTIFICATE_LINE = re.compile(
+    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>certificate-authority-data|client-certificate-data)"
+    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#]{16,})(?P<end>\s*(?:#.*)?)$"
+)
+_SHOWN_CERTIFICATE = 4  # `LS0t`: base64 of `---`, how every PEM starts
+
+
+def _masked(line: str) -> str:
+    if line.startswith(("+++ ", "--- ", "@@ ")):
+        return line
+    match = _SECRET_LINE.match(line)
+    if match is not None:
+        return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
+    match = _CERTIFICATE_LINE.match(line)
+    if match is not None:
+        value = match["value"]
+        short = f"{value[:_SHOWN_CERTIFICATE]}…({_size(len(value))})"
+        return f"{match['lead']}{match['key']}{match['sep']}{short}{match['end']}"
+    return line
+
+
+def _size(length: int) -> str:
+    return f"{length / 1024:.1f} KB" if length >= 1024 else f"{length} B"  # noqa: PLR2004
+
+
+def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
+    """Lock what changes, re-plan if another writer was quicker, back up and write."""
+    current = first
+    paths = [item.path for item in first.files]
+    for _ in range(_PLAN_ATTEMPTS):
+        for path in paths:
+            files.check_writable(path)
+        with files.locked(paths):
+            if any(files.read_text(path) != text for path, text in current.texts.items()):
+                current = plan(targets, planner)
+            if {item.path for item in current.files} <= set(paths):
+                return [
+                    Outcome(item, files.write(item.path, item.after, item.before))
+                    for item in current.files
+                ]
+        paths = sorted({*paths, *(item.path for item in current.files)})
+    raise UsageError(
+        "the kubeconfig files kept changing while rgpu-exec was waiting to write them. Run "
+        "this again when nothing else is changing them; nothing was changed."
+    )

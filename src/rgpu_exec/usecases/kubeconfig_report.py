@@ -1,0 +1,130 @@
+"""What `kubeconfig generate | import | remove` say after a plan: the diff of a dry run or a line
+per file written, how to use the new context, and what kubectl will still need (a CA)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rgpu_exec.hotpath import settings
+from rgpu_exec.kubeconfig import edit, entries, files, planners
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from rgpu_exec.kubeconfig.document import Document
+    from rgpu_exec.kubeconfig.entries import Spec
+    from rgpu_exec.kubeconfig.files import Targets
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write: the target file, dry run, and (generate/import) the verification."""
+
+    kubeconfig: str | None = None
+    dry_run: bool = False
+    set_current_context: bool = False
+    verify: bool = True
+    api_url_flag: str | None = None  # the --api-url given (for where a wrong URL came from)
+
+
+@dataclass
+class Report:
+    """What happened, for the command to print: the dry run's diff (None when not a dry run),
+    lines for stdout, and warnings for stderr."""
+
+    diff: str | None = None
+    would_change: int = 0  # files a dry run would change
+    lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply` did: the plan (with the documents it read), the dry run's diff (None when it
+    wrote), or what it wrote (empty when nothing needed to change)."""
+
+    targets: Targets
+    plan: edit.Plan
+    diff: str | None
+    outcomes: list[edit.Outcome]
+
+
+def add_report(done: Applied, report: Report) -> None:
+    """The diff of a dry run, or a line for each file written."""
+    if done.diff is not None:
+        report.diff = done.diff
+        report.would_change = len(done.plan.files)
+        return
+    for outcome in done.outcomes:
+        plan = outcome.plan
+        saved = (
+            f"previous content saved in {outcome.backup}"
+            if outcome.backup is not None
+            else "new file, mode 0600"
+        )
+        report.lines.append(
+            f"rgpu-exec: wrote {plan.path} ({', '.join(plan.changes.lines)}; {saved})."
+        )
+
+
+def usage_hints(
+    done: Applied,
+    spec: Spec,
+    namespace: str,
+    options: WriteOptions,
+    environ: Mapping[str, str],
+    *,
+    replace: bool,
+) -> list[str]:
+    """How to use what was written: a console context left beside it, and how kubectl gets to
+    the new context (or the file)."""
+    lines = []
+    if not replace:
+        curl = [
+            c
+            for c in planners.console_contexts(done.plan.docs, spec.namespace_id)
+            if c != spec.context
+        ]
+        if curl:
+            lines.append(
+                f"rgpu-exec: note: context {curl[0]!r} still calls the API with curl on every "
+                f"kubectl command for namespace {namespace}; `rgpu-exec kubeconfig import "
+                "--replace` swaps it out for this one."
+            )
+    file = kubeconfig_flag(done, environ)
+    # --set-current-context, or `import --replace` of the console context that was current.
+    current = options.set_current_context or any(
+        o.plan.changes.current_context == spec.context for o in done.outcomes
+    )
+    if not current:
+        lines.append(
+            f"rgpu-exec: use it with `kubectl{file} --context {spec.context} get pods`, or make "
+            f"it the default with `kubectl{file} config use-context {spec.context}`."
+        )
+    elif file:
+        lines.append(
+            f"rgpu-exec: kubectl does not read that file by default: use it with "
+            f"`kubectl{file} get pods`, or add it to {settings.ENV_KUBECONFIG}."
+        )
+    return lines
+
+
+def without_ca(docs: dict[Path, Document], cluster: str) -> bool:
+    """Whether no file gives this cluster a CA (generate keeps an existing one: see `Spec`)."""
+    for doc in docs.values():
+        found = doc.find("cluster", cluster)
+        if found is not None:
+            body = found.get("cluster") or {}
+            return not any(body.get(key) for key in entries.CA_KEYS)
+    return True
+
+
+def kubeconfig_flag(done: Applied, environ: Mapping[str, str]) -> str:
+    """` --kubeconfig PATH` when kubectl would not read the file written without it."""
+    written = {outcome.plan.path for outcome in done.outcomes} or {done.targets.default}
+    read_by_default = set(files.select_targets(None, environ).paths)
+    outside = sorted(written - read_by_default)
+    return f" --kubeconfig {shlex.quote(str(outside[0]))}" if outside else ""
