@@ -25,7 +25,7 @@ import pytest
 from rgpu_emulator.testing import own_parent
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.hotpath import token_cache
+from rgpu_exec.hotpath import failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS
 
 from emulator_support import RGPU_EXEC, Harness
@@ -96,8 +96,8 @@ class Plugin:
             str(self.cache), token_cache.CacheKey(self.api_url, self.namespace_id, identity)
         )
 
-    def failure(self) -> token_cache.Failure | None:
-        return token_cache.read_failure(str(self.cache), self.stem(), time.time())
+    def failure(self) -> failures.Failure | None:
+        return failures.read_failure(str(self.cache), self.stem(), time.time())
 
     def assert_nothing_bad_cached(self) -> None:
         """No entry at all (valid or not), no temp file left over: only the damping record."""

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from rgpu_exec.api.exchange import Exchanger, IssuedToken
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
-from rgpu_exec.hotpath import cache_hit, token_cache
+from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA1, token_is_safe
 from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
@@ -134,11 +134,11 @@ def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
             token_cache.CacheKey(api_url, NAMESPACE_ID, token_cache.key_identity(API_KEY)), now, now + 900, "tok-key",
         ))  # fmt: skip
         stem = token_cache.entry_stem(api_url, NAMESPACE_ID, token_cache.profile_identity("ci"))
-        failure = token_cache.Failure(
+        failure = failures.Failure(
             since=now, until=now + 3600, exit_code=4, transient=False, message="rgpu-exec: denied\n",
-            settings_hash=token_cache.settings_hash(exchange_settings({})),  # as a bare env has
+            settings_hash=failures.settings_hash(exchange_settings({})),  # as a bare env has
         )  # fmt: skip
-        token_cache.write_failure(str(cache), stem, failure)
+        failures.write_failure(str(cache), stem, failure)
     return cache
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_exec.hotpath import second_ask, token_cache
+from rgpu_exec.hotpath import failures, second_ask, token_cache
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 FORMATS = {
     token_cache.ENTRY_SUFFIX: (token_cache.ENTRY_MAGIC, token_cache.ENTRY_FIELDS),
-    token_cache.FAILURE_SUFFIX: (token_cache.FAILURE_MAGIC, token_cache.FAILURE_FIELDS),
+    token_cache.FAILURE_SUFFIX: (failures.FAILURE_MAGIC, failures.FAILURE_FIELDS),
     token_cache.SERVED_SUFFIX: (
         second_ask.SERVED_MAGIC,
         second_ask.SERVED_FIELDS,

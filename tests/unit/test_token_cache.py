@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rgpu_exec.hotpath import private_files, token_cache
+from rgpu_exec.hotpath import failures, private_files, token_cache
 from rgpu_exec.hotpath import settings as rgpu_settings
-from rgpu_exec.hotpath.token_cache import CacheKey, Entry, Failure
+from rgpu_exec.hotpath.failures import Failure
+from rgpu_exec.hotpath.token_cache import CacheKey, Entry
 
 API = "https://api.example.test"
 NS = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
@@ -203,8 +204,8 @@ def test_foreign_owned_directory_is_a_problem(tmp_path: Path) -> None:
 def test_failure_records_expire(cache: Path) -> None:
     stem = token_cache.entry_stem(API, NS, IDENTITY)
     failure = Failure(98.0, 105.0, 3, False, "rgpu-exec: nope\nline 2")
-    token_cache.write_failure(str(cache), stem, failure)
-    record = token_cache.read_failure(str(cache), stem, 100.0)
+    failures.write_failure(str(cache), stem, failure)
+    record = failures.read_failure(str(cache), stem, 100.0)
     assert record is not None
     assert (record.exit_code, record.transient, record.message) == (
         3,
@@ -213,10 +214,10 @@ def test_failure_records_expire(cache: Path) -> None:
     )
     assert record.replay(100.0).startswith("rgpu-exec: nope\nline 2 (remembered from 2 s ago")
     assert "rgpu-exec cache clear" in record.replay(100.0)
-    assert token_cache.read_failure(str(cache), stem, 105.0) is None
-    assert token_cache.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"
+    assert failures.read_failure(str(cache), stem, 105.0) is None
+    assert failures.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"
     token_cache.write_entry(str(cache), entry())
-    assert token_cache.read_failure(str(cache), stem, 100.0) is None, "a success clears it"
+    assert failures.read_failure(str(cache), stem, 100.0) is None, "a success clears it"
 
 
 def test_a_failure_is_replayed_only_under_the_settings_it_failed_under(cache: Path) -> None:
@@ -224,11 +225,11 @@ def test_a_failure_is_replayed_only_under_the_settings_it_failed_under(cache: Pa
     before = rgpu_settings.exchange_settings({"HTTPS_PROXY": "http://user:secret@proxy:3128"})
     fixed = rgpu_settings.exchange_settings({"HTTPS_PROXY": "http://proxy.corp:3128"})
     failure = Failure(
-        98.0, 105.0, 5, True, "rgpu-exec: no", settings_hash=token_cache.settings_hash(before)
+        98.0, 105.0, 5, True, "rgpu-exec: no", settings_hash=failures.settings_hash(before)
     )
-    token_cache.write_failure(str(cache), stem, failure)
+    failures.write_failure(str(cache), stem, failure)
 
-    assert token_cache.read_failure(str(cache), stem, 100.0, before) is not None
-    assert token_cache.read_failure(str(cache), stem, 100.0, fixed) is None, "fixed: try again"
-    assert token_cache.read_failure(str(cache), stem, 100.0) is not None, "shown by cache list"
+    assert failures.read_failure(str(cache), stem, 100.0, lambda: before) is not None
+    assert failures.read_failure(str(cache), stem, 100.0, lambda: fixed) is None, "fixed: try again"
+    assert failures.read_failure(str(cache), stem, 100.0) is not None, "shown by cache list"
     assert "secret" not in (cache / f"{stem}.fail").read_text(), "only a hash of the settings"

@@ -3,13 +3,11 @@
 It imports only the standard library, and only cheap parts of it (no `json`, `re`, `hashlib`,
 `argparse`, `pathlib`, `typing`, `dataclasses`); a test runs it under `python -X importtime`.
 It answers when it can be sure of the answer: a fresh cached token, or a failure recorded
-seconds ago (failure damping, see `token_cache.lookup`). Everything else (a miss, an unusual
+seconds ago (failure damping, see `cache_hit.lookup`). Everything else (a miss, an unusual
 argument, malformed exec info, a stale token, a client asking again for a token the cluster
 rejected: see `second_ask`) goes to the full command, which gives the same answers and all the
 error messages: `main` returns None, and the launcher (`scripts/rgpu-exec`) runs `cli.main`.
 """
-
-from __future__ import annotations
 
 import os
 import sys
@@ -28,13 +26,40 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from rgpu_exec.hotpath import failures
 
-def token_options(argv: Sequence[str]) -> dict[str, str] | None:
+
+def token_options(argv: "Sequence[str]") -> "dict[str, str] | None":
     """The options of a plain `token --namespace-id …` command line, or None for anything else."""
     if not argv or argv[0] != "token":
         return None
     options = request.parse_token_flags(argv[1:])
     return options if options is not None and "namespace_id" in options else None
+
+
+def lookup(
+    directory: str,
+    key: "token_cache.CacheKey",
+    now: float,
+    exchange_settings: "Callable[[], str] | None" = None,
+) -> "tuple[token_cache.Entry | None, token_cache.Entry | failures.Failure | None]":
+    """What the cache alone can answer, and the entry it holds (fresh or not).
+
+    The answer is an Entry to serve, a Failure to replay (failure damping), or None when an
+    exchange is needed. A token inside its refresh margin is served only while a transient
+    failure to refresh it is being damped (stale-but-valid fallback).
+    """
+    entry = token_cache.read_entry(directory, key)
+    if entry is not None and entry.fresh(now):
+        return entry, entry
+    from rgpu_exec.hotpath import failures  # noqa: PLC0415 - not on a usual hit
+
+    failure = failures.read_failure(directory, key.stem, now, exchange_settings)
+    if failure is None:
+        return entry, None
+    if entry is not None and entry.valid(now) and failure.transient:
+        return entry, entry
+    return entry, failure
 
 
 class Consulted:
@@ -52,9 +77,9 @@ class Consulted:
 
     def __init__(
         self,
-        answer: token_cache.Entry | token_cache.Failure | None,
+        answer: "token_cache.Entry | failures.Failure | None",
         at: float,
-        fallback: token_cache.Entry | None = None,
+        fallback: "token_cache.Entry | None" = None,
         *,
         forced: bool = False,
         locked: bool = False,
@@ -68,11 +93,11 @@ class Consulted:
 
 def consult(
     directory: str,
-    wanted: request.TokenRequest,
-    client: int | None,
+    wanted: "request.TokenRequest",
+    client: "int | None",
     now: float,
-    clock: Callable[[], float] = time.time,
-) -> Consulted:
+    clock: "Callable[[], float]" = time.time,
+) -> "Consulted":
     """The cache protocol, one owner for both paths of `token`: read → second ask? → lock →
     read again.
 
@@ -89,7 +114,7 @@ def consult(
     """
     key = wanted.cache_key
     settings_now = wanted.exchange_settings
-    entry, found = token_cache.lookup(directory, key, now, settings_now)
+    entry, found = lookup(directory, key, now, settings_now)
     rejected = None
     if isinstance(found, token_cache.Entry):
         if not second_ask.asked_again(directory, found, client, now):
@@ -112,7 +137,7 @@ def consult(
             give_up_at = time.monotonic() + wanted.deadline + entry_lock.WAIT_GRACE
             locked = entry_lock.acquire(lock_path, stem, give_up_at)
     now = clock()
-    entry, found = token_cache.lookup(directory, key, now, settings_now)
+    entry, found = lookup(directory, key, now, settings_now)
     if isinstance(found, token_cache.Entry):
         if rejected is not None and _same_token(found, rejected):
             return Consulted(None, now, found, forced=True, locked=locked)
@@ -124,13 +149,13 @@ def consult(
     return Consulted(None, now, valid, locked=locked)
 
 
-def _same_token(one: token_cache.Entry, other: token_cache.Entry) -> bool:
+def _same_token(one: "token_cache.Entry", other: "token_cache.Entry") -> bool:
     return (one.token, one.issued_at) == (other.token, other.issued_at)
 
 
 def serve(
-    argv: Sequence[str], environ: Mapping[str, str], now: float
-) -> tuple[int, str, str] | None:
+    argv: "Sequence[str]", environ: "Mapping[str, str]", now: float
+) -> "tuple[int, str, str] | None":
     """(exit code, stdout, stderr) from the cache, or None to hand over to the full command
     (holding the entry's lock when it was taken: the full command exchanges under it)."""
     options = token_options(argv)
@@ -143,6 +168,7 @@ def serve(
         options.get("profile"),
         environ,
         options.get("namespace_name"),
+        check_url=False,  # the cache holds nothing for a URL the full command refuses
     )
     directory = settings.cache_dir(environ)
     if isinstance(wanted, str) or directory is None or private_files.directory_problem(directory):
@@ -162,7 +188,7 @@ def serve(
     return found.exit_code, "", found.replay(at)
 
 
-def main(argv: Sequence[str] | None = None) -> int | None:
+def main(argv: "Sequence[str] | None" = None) -> "int | None":
     """The exit code when the cache answered (its output written), else None: the caller (the
     `rgpu-exec` launcher) then runs the full command, `rgpu_exec.cli.main`, in this process, so
     an entry lock taken here stays held. This module never imports the CLI."""

@@ -11,8 +11,6 @@ filelock takes the same file instead. Waits are bounded: after `give_up_at`, the
 without the lock rather than hang kubectl (which has no timeout on plugins).
 """
 
-from __future__ import annotations
-
 import os
 import time
 
@@ -32,7 +30,7 @@ WAIT_GRACE = 2.0
 
 # Stems whose lock this process has dealt with: how to release it, or None when the bounded wait
 # ran out (the same process must then go on without waiting a second time).
-_dealt_with: dict[str, Callable[[], None] | None] = {}
+_dealt_with: "dict[str, Callable[[], None] | None]" = {}
 
 
 def acquire(lock_path: str, stem: str, give_up_at: float) -> bool:
@@ -106,7 +104,7 @@ class SingleFlight:
         self.stem = stem
         self.wait = wait
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> "Self":
         if not held(self.stem):
             # Taken, or not within the wait: either way the block goes on (`held` remembers).
             acquire(self.lock_path, self.stem, time.monotonic() + self.wait)
@@ -114,8 +112,8 @@ class SingleFlight:
 
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_type: "type[BaseException] | None",
+        exc: "BaseException | None",
+        traceback: "TracebackType | None",
     ) -> None:
         release(self.stem)

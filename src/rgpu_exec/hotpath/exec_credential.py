@@ -5,8 +5,6 @@ kubectl's usual exec info by heart, and reads any other well-formed one with a s
 scanner (`exec_info_scan`) that gives up wherever it could disagree with the full parser.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -38,7 +36,7 @@ _KNOWN_EXEC_INFO = {
 }
 
 
-def recognise_exec_info(raw: str | None) -> tuple[str, bool] | None:
+def recognise_exec_info(raw: "str | None") -> "tuple[str, bool] | None":
     """(apiVersion, interactive) from KUBERNETES_EXEC_INFO, else None.
 
     Unset, empty or blank (lightkube, kr8s, a manual run) means v1, not interactive. kubectl's

@@ -13,8 +13,6 @@ deeper than 64, a non-boolean `interactive`. So it never answers where the full 
 refuse, nor with another answer.
 """
 
-from __future__ import annotations
-
 # JSON's whitespace (RFC 8259), and nothing else.
 _JSON_SPACE = " \t\n\r"
 
@@ -31,7 +29,7 @@ class _Unsure(Exception):  # noqa: N818 - not an error: the full parser decides
     """The scanner cannot be sure of the answer."""
 
 
-def scan_exec_info(text: str) -> tuple[str, str | None, bool] | None:
+def scan_exec_info(text: str) -> "tuple[str, str | None, bool] | None":
     """(apiVersion, kind, interactive) of well-formed exec info, as strings the full parser would
     read the same way (kind None: absent); None when unsure. Which values are acceptable is the
     caller's rule (`exec_credential.recognise_exec_info`)."""
@@ -66,8 +64,8 @@ def _object(
     text: str,
     i: int,
     depth: int,
-    fields: dict[str, tuple[int, int]] | None = None,
-    spec: dict[str, tuple[int, int]] | None = None,
+    fields: "dict[str, tuple[int, int]] | None" = None,
+    spec: "dict[str, tuple[int, int]] | None" = None,
 ) -> int:
     """The index after the object at `text[i]` ("{"). With `fields`, each key's value span goes
     there (a repeated or escaped key: unsure), and the object under "spec" fills `spec`."""
@@ -130,7 +128,7 @@ def _value(text: str, i: int, depth: int) -> int:
     return _number(text, i)
 
 
-def _string(text: str, i: int) -> tuple[int, str | None]:
+def _string(text: str, i: int) -> "tuple[int, str | None]":
     """(the index after the string at `text[i]` (a quote), its value if it holds no escape)."""
     start = i = i + 1
     escaped = False
@@ -214,7 +212,7 @@ def _digits(text: str, i: int) -> int:
     return i
 
 
-def _plain_string(text: str, span: tuple[int, int] | None) -> str:
+def _plain_string(text: str, span: "tuple[int, int] | None") -> str:
     """The value of a string without escapes at `span`; unsure for anything else."""
     if span is None:
         raise _Unsure

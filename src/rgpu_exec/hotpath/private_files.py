@@ -7,8 +7,6 @@ A file is written to a temp file in the same directory (0600), then renamed over
 A directory is used only when it is a real directory of this user that others cannot write.
 """
 
-from __future__ import annotations
-
 import os
 import stat
 import time
@@ -23,7 +21,7 @@ SAFE_OPEN_FLAGS = _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
 TEMP_SUFFIX = ".tmp"
 
 
-def directory_problem(directory: str) -> str | None:
+def directory_problem(directory: str) -> "str | None":
     """Why this cache directory must not be used, or None. A missing directory is fine."""
     try:
         st = os.lstat(directory)  # never through a symlink: its target could be anyone's
@@ -43,7 +41,7 @@ def directory_problem(directory: str) -> str | None:
     return None
 
 
-def read_private(path: str) -> str | None:
+def read_private(path: str) -> "str | None":
     """The file's text if it is a regular file of ours that nobody else can read; else None."""
     try:
         fd = os.open(path, os.O_RDONLY | SAFE_OPEN_FLAGS)
@@ -55,7 +53,7 @@ def read_private(path: str) -> str | None:
         os.close(fd)
 
 
-def read_private_fd(fd: int) -> str | None:
+def read_private_fd(fd: int) -> "str | None":
     """`read_private` on a file already open (opened with SAFE_OPEN_FLAGS), from where it is."""
     try:
         st = os.fstat(fd)

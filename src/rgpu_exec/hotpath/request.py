@@ -7,9 +7,7 @@ commands check single values with the same functions, so every message is writte
 Standard library only, and no costly modules: the cache-hit path imports this module.
 """
 
-from __future__ import annotations
-
-from rgpu_exec.hotpath import settings, token_cache, url_rules
+from rgpu_exec.hotpath import settings, token_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +24,7 @@ TOKEN_FLAGS = {
 EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
 
-def parse_token_flags(args: Sequence[str]) -> dict[str, str] | None:
+def parse_token_flags(args: "Sequence[str]") -> "dict[str, str] | None":
     """The values of `token`'s flags (`--flag value` or `--flag=value`), or None for anything
     else: an unknown or abbreviated flag, a repeated one, a missing value, a stray argument."""
     options: dict[str, str] = {}
@@ -48,7 +46,7 @@ class TokenRequest:
     """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
 
     __slots__ = (
-        "api_url", "cache_key", "deadline", "exchange_settings", "namespace_id", "namespace_name",
+        "_environ", "api_url", "cache_key", "deadline", "namespace_id", "namespace_name",
         "profile",
     )  # fmt: skip
 
@@ -60,29 +58,41 @@ class TokenRequest:
         deadline: float,
         identity: str,
         *,
-        namespace_name: str | None = None,
-        exchange_settings: str = "",
+        namespace_name: "str | None" = None,
+        environ: "Mapping[str, str] | None" = None,
     ) -> None:
         self.api_url = api_url
-        # The settings a recorded failure must have failed under to be replayed
-        # (`settings.exchange_settings`).
-        self.exchange_settings = exchange_settings
+        self._environ = environ or {}
         self.namespace_id = namespace_id
         self.namespace_name = namespace_name
         self.profile = profile
         self.deadline = deadline
         self.cache_key = token_cache.CacheKey(api_url, namespace_id, identity)
 
+    def exchange_settings(self) -> str:
+        """The settings a recorded failure must have failed under to be replayed
+        (`settings.exchange_settings`): read only when a failure record is (never on a usual
+        hit: a dozen variables cost more than the rest of the lookup)."""
+        return settings.exchange_settings(self._environ)
+
 
 def resolve(
     namespace_id: str,
-    api_url_flag: str | None,
-    profile_flag: str | None,
-    environ: Mapping[str, str],
-    namespace_name: str | None = None,
-) -> TokenRequest | str:
-    """The request, or the message saying what is wrong with it (the first problem found)."""
-    api_url, problem = resolve_api_url(api_url_flag, environ)
+    api_url_flag: "str | None",
+    profile_flag: "str | None",
+    environ: "Mapping[str, str]",
+    namespace_name: "str | None" = None,
+    *,
+    check_url: bool = True,
+) -> "TokenRequest | str":
+    """The request, or the message saying what is wrong with it (the first problem found).
+
+    `check_url=False` is for the cache-hit path alone, which only reads the cache: an entry or a
+    failure exists only for an API URL the full command accepted (it refuses a URL before it
+    exchanges or records anything), so a URL the rules refuse finds nothing there and goes to
+    the full command, which refuses it. The URL rules are not loaded on a usual hit."""
+    api_url = settings.api_url(api_url_flag, environ)
+    problem = api_url_problem(api_url) if check_url else None
     if problem:
         return problem
     namespace_id, problem = resolve_namespace_id(namespace_id)
@@ -105,24 +115,24 @@ def resolve(
         deadline,
         identity,
         namespace_name=namespace_name,
-        exchange_settings=settings.exchange_settings(environ),
+        environ=environ,
     )
 
 
-def environment_key(profile_flag: str | None, environ: Mapping[str, str]) -> str | None:
+def environment_key(profile_flag: "str | None", environ: "Mapping[str, str]") -> "str | None":
     """The key `REMOTEGPU_API_KEY` gives a request, if any: none when `--profile` names a
     profile, since a flag beats the environment (that profile's keyring key is used, and cached
     under the profile's name); else the variable's value (None when unset)."""
     return None if profile_flag else settings.api_key(environ)
 
 
-def resolve_api_url(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+def resolve_api_url(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[str, str | None]":
     """`--api-url` > `REMOTEGPU_API_URL` > the public API; and why it is refused, if it is."""
     url = settings.api_url(flag, environ)
     return url, api_url_problem(url)
 
 
-def api_url_source(flag: str | None, environ: Mapping[str, str]) -> str:
+def api_url_source(flag: "str | None", environ: "Mapping[str, str]") -> str:
     """Where `resolve_api_url` took the URL from, in words for a message about it."""
     if flag:
         if settings.exec_info(environ) is not None:  # kubectl ran us: the flag is in its file
@@ -133,7 +143,9 @@ def api_url_source(flag: str | None, environ: Mapping[str, str]) -> str:
     return "the default API URL"
 
 
-def api_url_problem(url: str) -> str | None:
+def api_url_problem(url: str) -> "str | None":
+    from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - not needed on a usual cache hit
+
     problem = url_rules.url_problem(url)
     if problem is None:
         return None
@@ -146,7 +158,7 @@ def api_url_problem(url: str) -> str | None:
     return f"the API URL {url!r} {problem}. {advice}"
 
 
-def namespace_label(name: str | None, namespace_id: str | None) -> str:
+def namespace_label(name: "str | None", namespace_id: "str | None") -> str:
     """A namespace for people: its name with the start of its ID after it when the name is
     known (`team-ml (6f1c2d4e…)`), else the whole ID."""
     if name and namespace_id:
@@ -154,7 +166,7 @@ def namespace_label(name: str | None, namespace_id: str | None) -> str:
     return namespace_id or name or "?"
 
 
-def resolve_namespace_id(value: str) -> tuple[str, str | None]:
+def resolve_namespace_id(value: str) -> "tuple[str, str | None]":
     """The ID in lower case (the console may show it in capitals); and why it is refused."""
     namespace_id = value.lower()
     if settings.looks_like_uuid(namespace_id):
@@ -165,7 +177,7 @@ def resolve_namespace_id(value: str) -> tuple[str, str | None]:
     )
 
 
-def namespace_name_problem(name: str | None) -> str | None:
+def namespace_name_problem(name: "str | None") -> "str | None":
     """Why `token --namespace NAME` is refused, if it is (None: fine, or not given)."""
     if name is None or settings.valid_namespace_name(name):
         return None
@@ -176,7 +188,7 @@ def namespace_name_problem(name: str | None) -> str | None:
     )
 
 
-def resolve_profile(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str | None]:
+def resolve_profile(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[str, str | None]":
     """`--profile` > `RGPU_EXEC_PROFILE` > `default`; and why it is refused, if it is."""
     name = settings.profile(flag, environ)
     if settings.valid_profile(name):
@@ -184,7 +196,7 @@ def resolve_profile(flag: str | None, environ: Mapping[str, str]) -> tuple[str, 
     return name, f"profile name {name!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
 
 
-def resolve_deadline(environ: Mapping[str, str]) -> tuple[float, str | None]:
+def resolve_deadline(environ: "Mapping[str, str]") -> "tuple[float, str | None]":
     """Seconds an exchange may take, retries included (`RGPU_EXEC_DEADLINE`)."""
     value = settings.deadline(environ)
     if value is not None:

@@ -31,8 +31,6 @@ A process ID recycled by an unrelated process costs at worst one needless exchan
 within the window). Standard library only: the cache-hit path imports this module.
 """
 
-from __future__ import annotations
-
 import os
 
 from rgpu_exec.hotpath import private_files, settings, token_cache
@@ -55,7 +53,7 @@ _COMPACT_AT = 1024
 _OPEN_TO_APPEND = os.O_RDWR | os.O_APPEND | private_files.SAFE_OPEN_FLAGS
 
 
-def client(environ: Mapping[str, str]) -> int | None:
+def client(environ: "Mapping[str, str]") -> "int | None":
     """The client process to judge: our parent, when it speaks the exec protocol; else None.
 
     PID 1 (an orphaned plugin, or kubectl as a container's first process) is never judged.
@@ -66,7 +64,9 @@ def client(environ: Mapping[str, str]) -> int | None:
     return parent if parent > 1 else None
 
 
-def asked_again(directory: str, entry: token_cache.Entry, client: int | None, now: float) -> bool:
+def asked_again(
+    directory: str, entry: "token_cache.Entry", client: "int | None", now: float
+) -> bool:
     """Whether to replace the fresh `entry` with a new exchange: `client` asks again for the
     token it was already given, and no forced refresh of the entry began within FORCE_WINDOW.
 
@@ -79,7 +79,7 @@ def asked_again(directory: str, entry: token_cache.Entry, client: int | None, no
     return not _forced_recently(directory, entry.key.stem, now)
 
 
-def note(directory: str, entry: token_cache.Entry, client: int | None, now: float) -> None:
+def note(directory: str, entry: "token_cache.Entry", client: "int | None", now: float) -> None:
     """Remember that `client` was given `entry`, without judging the ask (a new token, or one
     written while this process waited for the entry's lock: the client could not hold it)."""
     if client is not None and entry.fresh(now):
@@ -98,12 +98,12 @@ def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
         pass
 
 
-def _token_line(entry: token_cache.Entry) -> str:
+def _token_line(entry: "token_cache.Entry") -> str:
     # An entry's issue and expiry times name its token: both change with every exchange.
     return f"token {entry.issued_at!r} {entry.expires_at!r}"
 
 
-def _remember(directory: str, entry: token_cache.Entry, client: str) -> bool:
+def _remember(directory: str, entry: "token_cache.Entry", client: str) -> bool:
     """Whether `client` was already given `entry`'s token; if not, it is remembered now.
 
     A record that is missing, not ours, for another token or too long is written again; a

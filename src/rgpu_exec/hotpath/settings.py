@@ -4,8 +4,6 @@ Standard library only, and no costly modules: the cache-hit path imports this mo
 Functions take the environment as an argument (read at call time, never at import time).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -45,18 +43,18 @@ _UUID_CHARS = frozenset("0123456789abcdef")
 _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
-def api_url(flag: str | None, environ: Mapping[str, str]) -> str:
+def api_url(flag: "str | None", environ: "Mapping[str, str]") -> str:
     """`--api-url` > `REMOTEGPU_API_URL` > the public API; without a trailing slash."""
     url = flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL
     return url.rstrip("/")
 
 
-def profile(flag: str | None, environ: Mapping[str, str]) -> str:
+def profile(flag: "str | None", environ: "Mapping[str, str]") -> str:
     """`--profile` > `RGPU_EXEC_PROFILE` > `default`."""
     return flag or environ.get(ENV_PROFILE, "").strip() or DEFAULT_PROFILE
 
 
-def api_key(environ: Mapping[str, str]) -> str | None:
+def api_key(environ: "Mapping[str, str]") -> "str | None":
     """The key from `REMOTEGPU_API_KEY`, without surrounding whitespace.
 
     Set but empty counts as unset (a CI secret left blank), so the keyring is tried next.
@@ -64,13 +62,13 @@ def api_key(environ: Mapping[str, str]) -> str | None:
     return environ.get(ENV_API_KEY, "").strip() or None
 
 
-def api_key_blank(environ: Mapping[str, str]) -> bool:
+def api_key_blank(environ: "Mapping[str, str]") -> bool:
     """`REMOTEGPU_API_KEY` is set, but to nothing (or only spaces): an empty CI secret, say."""
     value = environ.get(ENV_API_KEY)
     return value is not None and not value.strip()
 
 
-def deadline(environ: Mapping[str, str]) -> float | None:
+def deadline(environ: "Mapping[str, str]") -> "float | None":
     """`RGPU_EXEC_DEADLINE`: seconds an exchange may take, retries included; None if malformed."""
     raw = environ.get(ENV_DEADLINE, "").strip()
     if not raw:
@@ -111,7 +109,7 @@ def valid_profile(name: str) -> bool:
     return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS  # noqa: PLR2004
 
 
-def cache_dir(environ: Mapping[str, str]) -> str | None:
+def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     """`RGPU_EXEC_CACHE_DIR`, else the platform's user cache directory.
 
     Computed here with the same rules as `platformdirs.user_cache_dir("rgpu-exec")` (a test holds
@@ -130,31 +128,31 @@ def cache_dir(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def exec_info(environ: Mapping[str, str]) -> str | None:
+def exec_info(environ: "Mapping[str, str]") -> "str | None":
     """`KUBERNETES_EXEC_INFO` as kubectl set it (None when unset)."""
     return environ.get(ENV_EXEC_INFO)
 
 
-def log_level(environ: Mapping[str, str]) -> str:
+def log_level(environ: "Mapping[str, str]") -> str:
     """`RGPU_EXEC_LOG`, lower-cased: `debug`, `info`, or anything else for none."""
     return environ.get(ENV_LOG, "").strip().lower()
 
 
-def debug(environ: Mapping[str, str]) -> bool:
+def debug(environ: "Mapping[str, str]") -> bool:
     return log_level(environ) == "debug"
 
 
-def raw_deadline(environ: Mapping[str, str]) -> str | None:
+def raw_deadline(environ: "Mapping[str, str]") -> "str | None":
     """`RGPU_EXEC_DEADLINE` as given, for messages about it."""
     return environ.get(ENV_DEADLINE)
 
 
-def api_url_from_environment(environ: Mapping[str, str]) -> bool:
+def api_url_from_environment(environ: "Mapping[str, str]") -> bool:
     """Whether `REMOTEGPU_API_URL` chooses the API URL (set and not blank)."""
     return bool(environ.get(ENV_API_URL, "").strip())
 
 
-def ca_files(environ: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+def ca_files(environ: "Mapping[str, str]") -> "tuple[str | None, str | None, str | None]":
     """(`SSL_CERT_FILE`, `SSL_CERT_DIR`, `REMOTEGPU_CA_BUNDLE`); blank counts as unset."""
     return (
         environ.get(ENV_SSL_CERT_FILE) or None,
@@ -163,22 +161,22 @@ def ca_files(environ: Mapping[str, str]) -> tuple[str | None, str | None, str | 
     )
 
 
-def keyring_backend(environ: Mapping[str, str]) -> str:
+def keyring_backend(environ: "Mapping[str, str]") -> str:
     """`PYTHON_KEYRING_BACKEND` (blank when unset)."""
     return environ.get(ENV_KEYRING_BACKEND, "").strip()
 
 
-def kubeconfig_list(environ: Mapping[str, str]) -> str:
+def kubeconfig_list(environ: "Mapping[str, str]") -> str:
     """`KUBECONFIG` as given (blank when unset); `kubeconfig.files` applies kubectl's rules."""
     return environ.get(ENV_KUBECONFIG, "")
 
 
-def kuberc(environ: Mapping[str, str]) -> str:
+def kuberc(environ: "Mapping[str, str]") -> str:
     """`KUBERC` (blank when unset)."""
     return environ.get(ENV_KUBERC, "").strip()
 
 
-def home(environ: Mapping[str, str]) -> str:
+def home(environ: "Mapping[str, str]") -> str:
     """`HOME`, else the user's home directory as the OS knows it."""
     return environ.get(ENV_HOME) or os.path.expanduser("~")
 
@@ -190,25 +188,25 @@ PROXY_VARIABLES = (
 )  # fmt: skip
 
 
-def exchange_settings(environ: Mapping[str, str]) -> str:
+def exchange_settings(environ: "Mapping[str, str]") -> str:
     """The settings that can change how an exchange ends, apart from the cache key's (API URL,
     namespace, key or profile): CA files, proxies and the deadline. A failure recorded under
-    other settings is not replayed (`token_cache.read_failure`): the user may just have fixed
+    other settings is not replayed (`failures.read_failure`): the user may just have fixed
     them. Not shown anywhere (a proxy URL may hold a password): the cache keeps a hash of it."""
     names = (ENV_SSL_CERT_FILE, ENV_SSL_CERT_DIR, ENV_CA_BUNDLE, ENV_DEADLINE, *PROXY_VARIABLES)
     return "\n".join(f"{name}={environ.get(name, '')}" for name in names)
 
 
-def login_shell(environ: Mapping[str, str]) -> str:
+def login_shell(environ: "Mapping[str, str]") -> str:
     """`SHELL`: the user's login shell, as a path (`/bin/zsh`); empty when unset."""
     return environ.get(ENV_SHELL, "").strip()
 
 
-def search_path(environ: Mapping[str, str]) -> str:
+def search_path(environ: "Mapping[str, str]") -> str:
     """`PATH`, as a command lookup uses it."""
     return environ.get(ENV_PATH, os.defpath)
 
 
-def colour_wanted(environ: Mapping[str, str]) -> bool:
+def colour_wanted(environ: "Mapping[str, str]") -> bool:
     """False with `NO_COLOR` set (https://no-color.org) or `TERM=dumb`."""
     return not environ.get(ENV_NO_COLOR) and environ.get(ENV_TERM) != "dumb"

@@ -5,8 +5,6 @@ A URL the plugin sends a key to must read the same way to every HTTP client: ASC
 imported only for a host that looks like an IP address and is not an obvious loopback one.
 """
 
-from __future__ import annotations
-
 # Loopback hosts answered without `ipaddress`; `is_loopback_host` knows the others.
 _LOOPBACK_HOSTS = frozenset({"localhost", "[::1]"})
 _IPV4_OCTETS = 4
@@ -65,7 +63,7 @@ def _is_decimal(text: str, most: int) -> bool:
     return 0 < len(text) <= most and text.isascii() and text.isdigit()
 
 
-def url_problem(url: str) -> str | None:
+def url_problem(url: str) -> "str | None":
     """Why this API URL is refused, or None when it is fine (the one owner of the URL rules).
 
     A key must never travel in clear: plain http is only allowed to a loopback address. The URL
@@ -111,7 +109,7 @@ def _authority(url: str) -> str:
     return rest
 
 
-def _name_problem(host: str) -> str | None:
+def _name_problem(host: str) -> "str | None":
     if not host:
         return "has no host"
     labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
@@ -120,7 +118,7 @@ def _name_problem(host: str) -> str | None:
     return None
 
 
-def _ipv6_problem(host: str) -> str | None:
+def _ipv6_problem(host: str) -> "str | None":
     if host == "[::1]":
         return None
     inner = host[1:-1]

@@ -2,7 +2,7 @@
 
 Never shows a token: an entry is described by its API URL, namespace, whose it is (a keyring
 profile, or the SHA-256 of a key from the environment), when it expires and its state. A failure
-recorded moments ago (replayed to kubectl's reruns, see `token_cache.lookup`) is listed too.
+recorded moments ago (replayed to kubectl's reruns, see `cache_hit.lookup`) is listed too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import describe_source
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import private_files, settings, token_cache
+from rgpu_exec.hotpath import failures, private_files, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import rfc3339
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
@@ -64,7 +64,7 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
     known = {stem: entry for stem, entry in entries if entry is not None}
     for stem in cache_files.stems_in(directory):
         # A failure past its window is no longer replayed: harmless, and not listed.
-        failure = token_cache.read_failure(directory, stem, now)
+        failure = failures.read_failure(directory, stem, now)
         if failure is None:
             continue
         row = {"file": stem + token_cache.FAILURE_SUFFIX, "state": "failed"}

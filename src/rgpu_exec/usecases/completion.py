@@ -22,6 +22,16 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.completion import scripts
 from rgpu_exec.completion.tree import DIRECTIVE_DEFAULT, DIRECTIVE_NO_FILE, Command, describe
+
+__all__ = [
+    "SHELLS",
+    "candidates",
+    "describe",
+    "detect_shell",
+    "kubectl_complete",
+    "parent_shell",
+    "script",
+]
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 

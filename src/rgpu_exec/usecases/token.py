@@ -26,7 +26,15 @@ from rgpu_exec.errors import (
     RgpuExecError,
     UsageError,
 )
-from rgpu_exec.hotpath import cache_hit, private_files, request, second_ask, settings, token_cache
+from rgpu_exec.hotpath import (
+    cache_hit,
+    failures,
+    private_files,
+    request,
+    second_ask,
+    settings,
+    token_cache,
+)
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
@@ -69,29 +77,28 @@ class TokenCommand:
         if isinstance(wanted, str):
             raise UsageError(wanted)
         directory = self._cache_directory()
-        client = second_ask.client(self.environ)
-        stale: token_cache.Entry | None = None
-        key_slot = wanted.cache_key
-        if directory is not None:
-            consulted = cache_hit.consult(directory, wanted, client, self.clock(), self.clock)
-            try:
-                answered = self._answered(consulted, api_version)
-                if answered is not None:
-                    return answered
-                stale = consulted.fallback
-                if consulted.forced:
-                    log.debug("the same client asks again for the token it was given: exchanging")
-                    second_ask.begin_forced_refresh(directory, key_slot.stem, consulted.at)
-                why = "the client asks again for it" if consulted.forced else "a refresh is due"
-                return self._exchange(
-                    flags, wanted, directory, stale, interactive, api_version, why
-                )
-            finally:
-                if consulted.locked:
-                    from rgpu_exec.hotpath import entry_lock  # noqa: PLC0415 - loaded by consult
+        if directory is None:
+            return self._exchange(flags, wanted, None, None, interactive, api_version)
+        stem = wanted.cache_key.stem
+        now = self.clock()
+        consulted = cache_hit.consult(
+            directory, wanted, second_ask.client(self.environ), now, self.clock
+        )
+        try:
+            answered = self._answered(consulted, api_version)
+            if answered is not None:
+                return answered
+            if consulted.forced:
+                log.debug("the same client asks again for the fresh token it was given: exchanging")
+                second_ask.begin_forced_refresh(directory, stem, consulted.at)
+            return self._exchange(
+                flags, wanted, directory, consulted.fallback, interactive, api_version
+            )
+        finally:
+            if consulted.locked:
+                from rgpu_exec.hotpath import entry_lock  # noqa: PLC0415 - loaded by consult
 
-                    entry_lock.release(key_slot.stem)
-        return self._exchange(flags, wanted, None, None, interactive, api_version, "no cache")
+                entry_lock.release(stem)
 
     def _exchange(  # noqa: PLR0917
         self,
@@ -101,7 +108,6 @@ class TokenCommand:
         stale: token_cache.Entry | None,
         interactive: bool,
         api_version: str,
-        why: str,
     ) -> str:
         key = find_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
@@ -114,13 +120,13 @@ class TokenCommand:
             )
             if directory is not None:
                 now = self.clock()
-                _, found = token_cache.lookup(directory, slot, now, wanted.exchange_settings)
+                _, found = cache_hit.lookup(directory, slot, now, wanted.exchange_settings)
                 answered = self._answered(cache_hit.Consulted(found, now), api_version)
                 if answered is not None:
                     return answered
         log.debug(
-            "exchanging the key from %s (%s) for a token for namespace %s (%s)",
-            *(key.source, key_prefix(key.value), wanted.namespace_id, why),
+            "exchanging the key from %s (%s) for a token for namespace %s",
+            *(key.source, key_prefix(key.value), wanted.namespace_id),
         )
         deadline = min(STALE_REFRESH_DEADLINE, wanted.deadline) if stale else wanted.deadline
         exchanger = KeyExchange(
@@ -181,7 +187,7 @@ class TokenCommand:
     def _answered(self, consulted: cache_hit.Consulted, api_version: str) -> str | None:
         """The ExecCredential for what the cache answers (a failure is raised again), else None."""
         found = consulted.answer
-        if isinstance(found, token_cache.Failure):
+        if isinstance(found, failures.Failure):
             log.debug("replaying the failure recorded for this entry")
             raise RecentFailureError(found.replay(consulted.at), found.exit_code)
         if found is None:
@@ -212,17 +218,17 @@ class TokenCommand:
         if directory is None:
             return
         now = self.clock()
-        failure = token_cache.Failure(
+        failure = failures.Failure(
             now,
             now + window,
             int(exc.exit_code),
             isinstance(exc, ApiError) and exc.transient,
             str(exc),
-            settings_hash=token_cache.settings_hash(wanted.exchange_settings),
+            settings_hash=failures.settings_hash(wanted.exchange_settings()),
             key=slot,
         )
         try:
-            token_cache.write_failure(directory, slot.stem, failure)
+            failures.write_failure(directory, slot.stem, failure)
         except OSError as exc2:
             log.debug("could not record the failure: %s", exc2)
 

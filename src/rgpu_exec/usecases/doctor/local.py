@@ -14,7 +14,7 @@ from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
-from rgpu_exec.hotpath import private_files, request, settings, token_cache, url_rules
+from rgpu_exec.hotpath import failures, private_files, request, settings, url_rules
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
 
@@ -225,7 +225,7 @@ def cache_findings(environ: Mapping[str, str], now: float) -> list[Finding]:
     tokens = f"{len(entries)} token{'s' if len(entries) != 1 else ''}"
     findings = [Finding("cache", "ok", f"{directory} (mode {mode:04o}; {tokens}, {fresh} fresh)")]
     for stem in cache_files.stems_in(directory):
-        failure = token_cache.read_failure(directory, stem, now)
+        failure = failures.read_failure(directory, stem, now)
         if failure is not None:  # kubectl's retries get this again instead of a new exchange
             message = " ".join(failure.message.split()).removeprefix("rgpu-exec: ")
             findings.append(

@@ -1,0 +1,121 @@
+"""A failed exchange, recorded for a few seconds beside its entry (`<stem>.fail`), so that
+kubectl's reruns of a failing plugin get the same answer without reaching the API (failure
+damping), and a still-valid token keeps being served while the API is failing (the stale
+fallback). See docs/architecture.md.
+
+Standard library only; loaded only when an entry is not fresh (never on a usual cache hit).
+"""
+
+from rgpu_exec.hotpath import private_files, token_cache
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+FAILURE_MAGIC = "rgpu-exec-failure 2"
+# The lines after the first (docs/architecture.md shows them).
+FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "settings", "entry")
+
+
+class Failure:
+    """A failed exchange at `since`: replayed to kubectl's reruns until `until`, while the
+    settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold.
+    `key` is the entry it is for (so that `cache list` can say which), when known."""
+
+    __slots__ = ("exit_code", "key", "message", "settings_hash", "since", "transient", "until")
+
+    def __init__(
+        self,
+        since: float,
+        until: float,
+        exit_code: int,
+        transient: bool,
+        message: str,
+        *,
+        settings_hash: str = "",
+        key: "token_cache.CacheKey | None" = None,
+    ) -> None:
+        self.key = key
+        self.since = since
+        self.until = until
+        self.exit_code = exit_code
+        self.transient = transient
+        self.message = message
+        self.settings_hash = settings_hash
+
+    def render(self) -> str:
+        # URL, ID and identity hold no space (`request` refuses any in the URL and profile).
+        entry = " ".join(self.key) if self.key else "-"
+        values = (
+            repr(self.since),
+            repr(self.until),
+            self.exit_code,
+            int(self.transient),
+            self.settings_hash or "-",
+            entry,
+        )
+        lines = [f"{name} {value}" for name, value in zip(FAILURE_FIELDS, values, strict=True)]
+        return "\n".join([FAILURE_MAGIC, *lines, "", self.message])
+
+    def replay(self, now: float) -> str:
+        """The message again, saying it is remembered (kubectl reruns a failing plugin)."""
+        age = max(now - self.since, 0.0)
+        return (
+            f"{self.message.rstrip()} (remembered from {age:.0f} s ago, so that kubectl's "
+            "retries do not each ask the API; `rgpu-exec cache clear` forgets it)\n"
+        )
+
+
+def settings_hash(exchange_settings: str) -> str:
+    """The fingerprint a failure is recorded under (`settings.exchange_settings`)."""
+    return token_cache.sha256_hex(exchange_settings.encode("utf-8", "surrogatepass"))[:32]
+
+
+def read_failure(
+    directory: str,
+    stem: str,
+    now: float,
+    exchange_settings: "Callable[[], str] | None" = None,
+) -> "Failure | None":
+    """The failure recorded for this entry, if it is still within its damping window and, when
+    `exchange_settings` is given, was recorded under the settings it returns."""
+    text = private_files.read_private(
+        token_cache.file_path(directory, stem, token_cache.FAILURE_SUFFIX)
+    )
+    if not text:
+        return None
+    header, sep, message = text.partition("\n\n")
+    lines = header.split("\n")
+    if not sep or not message or len(lines) != len(FAILURE_FIELDS) + 1 or lines[0] != FAILURE_MAGIC:
+        return None
+    values: dict[str, str] = {}
+    for line, name in zip(lines[1:], FAILURE_FIELDS, strict=True):
+        field, space, value = line.partition(" ")
+        if field != name or not space:
+            return None
+        values[name] = value
+    try:
+        since = float(values["since"])
+        until = float(values["until"])
+        exit_code = int(values["exit_code"])
+    except ValueError:
+        return None
+    if not since <= now < until or not 0 < exit_code < 256:  # noqa: PLR2004
+        return None
+    recorded_under = values["settings"]
+    if exchange_settings is not None and recorded_under != settings_hash(exchange_settings()):
+        return None  # the settings changed since: maybe fixed, so the exchange is tried again
+    parts = values["entry"].split(" ")
+    # URL, namespace ID and identity; a record without them names no entry.
+    key = token_cache.CacheKey(*parts) if len(parts) == 3 else None  # noqa: PLR2004
+    transient = values["transient"] == "1"
+    return Failure(
+        since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
+    )
+
+
+def write_failure(directory: str, stem: str, failure: "Failure") -> None:
+    private_files.ensure_directory(directory)
+    private_files.write_atomically(
+        token_cache.file_path(directory, stem, token_cache.FAILURE_SUFFIX), failure.render()
+    )
