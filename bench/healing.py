@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common import figure, interleaved, time_once
-from parts import CACHE_HIT, CACHE_HIT_UNJUDGED, fig
+from bench.context import CACHE_HIT, CACHE_HIT_UNJUDGED
+from bench.timing import fig, figure, interleaved, time_once
+from rgpu_exec.hotpath import second_ask
 
 if TYPE_CHECKING:
-    from parts import Bench
+    from bench.context import Bench
 
 # The token lifetime for the long-running client: its 5-minute rule fires 70 s after each
 # exchange, while rgpu-exec's entry is fresh (the issue's case: 400 s, 2 requests a second).
@@ -104,8 +105,6 @@ def rejecting_cluster(bench: Bench, commands: int) -> dict[str, Any]:
     """A cluster that rejects every token: `commands` kubectl commands in a row, each after the
     emulator invalidated every token, well within second_ask.FORCE_WINDOW."""
     sb = bench.sb
-    from rgpu_exec.hotpath import second_ask
-
     argv = [bench.kubectl_path, "get", "pods"]
     env = sb.env(KUBECONFIG=str(bench.kubeconfig), RGPU_EXEC_CACHE_DIR=str(sb.root / "reject"))
     subprocess.run(argv, env=env, capture_output=True, check=True)

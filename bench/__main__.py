@@ -1,6 +1,6 @@
-"""`make bench`: rgpu-exec side by side with what users would otherwise run (issue 6).
+"""`make bench`: rgpu-exec side by side with what users would otherwise run.
 
-    python bench/run.py [--runs 25] [--warmup 3] [--quick [--out DIR]]
+    python -m bench [--runs 25] [--warmup 3] [--quick [--out DIR]]
 
 Runs everything in a private sandbox (temporary HOME, kubectl cache, rgpu-exec cache; the
 emulator on loopback), then writes bench/results.json, bench/results.md, docs/benchmarks.md and
@@ -12,56 +12,26 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import healing
-from common import compile_package
-from parts import Bench, versions
-from report import write_outputs
-from sandbox import Sandbox, tool
+from bench import cache_hit, cold, healing, kubectl, memory, scale
+from bench.context import Bench
+from bench.machine import load, machine, versions
+from bench.report import write_outputs
+from bench.sandbox import Sandbox, tool
+from bench.timing import compile_package
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:  # noqa: PTH123
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    os_name = f"{platform.system()} {platform.release()}"
-    try:
-        release = platform.freedesktop_os_release()
-        os_name = f"{release.get('PRETTY_NAME', release.get('NAME', ''))}, {os_name}"
-    except (OSError, AttributeError):
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "os": os_name,
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "load_start": load(),
-    }
-
-
-def load() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25, help="timed runs per command (>= 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
     parser.add_argument("--quick", action="store_true", help="smoke test; writes nothing")
@@ -91,13 +61,13 @@ def main() -> int:
     try:
         sandbox.start()
         bench = Bench(sandbox, runs, warmup)
-        steps = [
-            ("cache_hit", bench.cache_hit),
-            ("kubectl", bench.kubectl),
-            ("cold", bench.cold),
-            ("herd", lambda: bench.herd(herd_sizes)),
-            ("scale", lambda: bench.scale(entry_counts, merge_contexts)),
-            ("memory", lambda: bench.memory(5 if args.quick else 10)),
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("cache_hit", lambda: cache_hit.cache_hit(bench)),
+            ("kubectl", lambda: kubectl.kubectl(bench)),
+            ("cold", lambda: cold.cold(bench)),
+            ("herd", lambda: cold.herd(bench, herd_sizes)),
+            ("scale", lambda: scale.scale(bench, entry_counts, merge_contexts)),
+            ("memory", lambda: memory.memory(bench, 5 if args.quick else 10)),
             ("remember", lambda: healing.remember_cost(bench, 20 if args.quick else 100)),
             # These invalidate tokens at the Kubernetes front: after every row that uses it.
             ("self_heal", lambda: healing.self_heal(bench, 2 if args.quick else 5)),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fmt import md_table as _table
-from fmt import num as _num
-from fmt import times as _x
-from fmt import yes as _yes
+from bench.report.fmt import md_table as _table
+from bench.report.fmt import num as _num
+from bench.report.fmt import times as _x
+from bench.report.fmt import yes as _yes
 
 
 def healing_headline(r: dict[str, Any]) -> list[str]:
