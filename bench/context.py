@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.sandbox import exec_info, tool
+from bench.sandbox import tool
 from rgpu_emulator.testing import own_parent
 
 if TYPE_CHECKING:
@@ -20,9 +21,9 @@ if TYPE_CHECKING:
 
 BARE_PYTHON = "python -c pass"
 CACHE_HIT = "rgpu-exec token (cache hit)"
-CACHE_HIT_DOCUMENTED = "rgpu-exec token (cache hit), exec info without the newline"
 CACHE_HIT_CLUSTER = "rgpu-exec token (cache hit), exec info with spec.cluster"
 CACHE_HIT_UNJUDGED = "rgpu-exec token (cache hit), no exec info: no client remembered"
+CACHE_HIT_WRAPPER = "the same through the `kubectl-rgpu` entry-point wrapper"
 COLD = "rgpu-exec token (cold: exchange)"
 
 
@@ -43,10 +44,6 @@ class Bench:
         stanza_env = {e["name"]: e["value"] for e in stanza.get("env") or []}
         self.kubectl_exec_info = sandbox.exec_info_from_kubectl(kubectl, self.kubeconfig)
         self.token_env = sandbox.env(KUBERNETES_EXEC_INFO=self.kubectl_exec_info, **stanza_env)
-        # The same, with the exec info as documented (PROTOCOL.md): no trailing newline.
-        self.documented_env = self.token_env | {
-            "KUBERNETES_EXEC_INFO": exec_info(str(stanza["apiVersion"]))
-        }
         # With provideClusterInfo: true, as kubectl sends it (spec.cluster, the CA data and all).
         self.cluster_exec_info = sandbox.exec_info_from_kubectl(
             kubectl, self.kubeconfig, provide_cluster_info=True
@@ -55,6 +52,11 @@ class Bench:
         # No exec info at all (a manual run): rgpu-exec has no client to judge or remember.
         self.unjudged_env = {k: v for k, v in self.token_env.items() if k != "KUBERNETES_EXEC_INFO"}
         self.python_pass = [sys.executable, "-c", "pass"]
+        # The same command through the generated entry-point wrapper instead of the launcher.
+        self.wrapper_argv = [
+            str(Path(sys.executable).parent / "kubectl-rgpu"),
+            *self.token_argv[1:],
+        ]
 
     @property
     def api_url(self) -> str:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
-from bench.context import BARE_PYTHON, CACHE_HIT, CACHE_HIT_DOCUMENTED, COLD
+from bench.context import BARE_PYTHON, CACHE_HIT, COLD
 from bench.timing import alternate, fig, ratio
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ def memory(bench: Bench, runs: int) -> dict[str, Any]:
         {
             BARE_PYTHON: _peak(bench, bench.python_pass),
             CACHE_HIT: _peak(bench, bench.token_argv),
-            CACHE_HIT_DOCUMENTED: _peak(bench, bench.token_argv, env=bench.documented_env),
             COLD: _peak(bench, bench.token_argv, before=bench.sb.clear_rgpu_cache),
         },
         runs,
@@ -57,5 +56,4 @@ def memory(bench: Bench, runs: int) -> dict[str, Any]:
     return {
         "figures": {name: fig(f) | {"unit": "MiB"} for name, f in figures.items()},
         "cache_hit_ratio": ratio(figures[CACHE_HIT], figures[BARE_PYTHON]),
-        "cache_hit_documented_ratio": ratio(figures[CACHE_HIT_DOCUMENTED], figures[BARE_PYTHON]),
     }

@@ -49,14 +49,10 @@ def cache_entries(bench: Bench, entry_counts: Sequence[int]) -> dict[str, Any]:
     for count in entry_counts:
         directory = bench.sb.root / f"cache-{count}"
         fill_cache(bench, directory, count)
-        private = {"RGPU_EXEC_CACHE_DIR": str(directory)}
-        for label, env in (
-            ("kubectl's exec info", bench.token_env | private),
-            ("exec info without the newline", bench.documented_env | private),
-        ):
-            if bench.token(env) != "t0":
-                raise RuntimeError(f"the cache of {count} entries did not answer its own entry")
-            commands[f"cache hit, {count:,} entries, {label}"] = (bench.token_argv, env)
+        env = bench.token_env | {"RGPU_EXEC_CACHE_DIR": str(directory)}
+        if bench.token(env) != "t0":
+            raise RuntimeError(f"the cache of {count} entries did not answer its own entry")
+        commands[f"cache hit, {count:,} entries"] = (bench.token_argv, env)
     figures = interleaved(commands, bench.runs, bench.warmup)
     base = figures[BARE_PYTHON]
     return {
@@ -95,6 +91,6 @@ def scale(bench: Bench, entry_counts: Sequence[int], contexts: dict[int, int]) -
     return {
         "cache_entries": cache,
         "kubeconfig_merge": merge,
-        "merge_goal": "< 1 s at 1,000 contexts (whole command, start-up included)",
+        "merge_goal": "< 1 s at the largest kubeconfig (whole command, start-up included)",
         "merge_met": worst["median"] < MERGE_GOAL_MS,
     }

@@ -66,10 +66,10 @@ def time_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> f
         report = pipe.read()
     os.waitpid(pid, 0)
     header, _, stderr = report.partition(b"\n")
-    code, elapsed = header.split()
+    code, measured = header.split()
     if int(code) != expect:
         raise RuntimeError(f"{argv[0]} failed ({int(code)}): {stderr.decode(errors='replace')}")
-    return float(elapsed)
+    return float(measured)
 
 
 def figure(name: str, samples: Sequence[float]) -> Figure:
@@ -120,16 +120,6 @@ def interleaved(
 
 def _timer(argv: Sequence[str], env: Mapping[str, str]) -> Callable[[], float]:
     return lambda: time_once(argv, env)
-
-
-def base_env() -> dict[str, str]:
-    """The caller's environment, with bytecode caching on, as on a user's machine.
-
-    (Some CI images set PYTHONDONTWRITEBYTECODE, which makes every run recompile the package.)
-    """
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def compile_package() -> None:

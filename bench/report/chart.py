@@ -20,10 +20,10 @@ def chart(r: dict[str, Any], path: Path) -> None:
 
 
 def _draw(r: dict[str, Any], path: Path) -> None:
-    import matplotlib as mpl
+    import matplotlib as mpl  # noqa: PLC0415 - the `bench` extra, loaded only to draw
 
     mpl.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     kube = r["kubectl"]
     items = list(kube["figures"].items())[::-1]

@@ -1,9 +1,10 @@
-"""Every figure of a run, one table per measurement."""
+"""Every figure of a run: one table per measurement."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bench.cache_hit import IMPORT_RUNS
 from bench.report.fmt import md_table as _table
 from bench.report.fmt import num as _num
 from bench.report.fmt import times as _x
@@ -21,8 +22,8 @@ def tables(r: dict[str, Any]) -> str:
         out += [
             "",
             (
-                "What the cache hit imports beyond `python -c pass` (`python -X importtime`, "
-                "median of 5 runs; own time of each module):"
+                "#### 1. What the cache hit imports beyond `python -c pass` "
+                f"(`python -X importtime`, own time of each module, median of {IMPORT_RUNS} runs)"
             ),
             "",
             "| exec info | modules | their own time (ms) | costliest |",
@@ -80,7 +81,8 @@ def tables(r: dict[str, Any]) -> str:
         f = m["figures"]
 
         def cell(name: str, f: dict[str, Any] = f) -> str:
-            return f"{_num(f[name]['median'])} ({_num(f[name]['min'])}\N{EN DASH}{_num(f[name]['max'])})"
+            low, high = _num(f[name]["min"]), _num(f[name]["max"])
+            return f"{_num(f[name]['median'])} ({low}\N{EN DASH}{high})"
 
         out.append(
             f"| {int(n):,} | {m['kubeconfig_bytes'] / 1e6:.2f} MB | {cell('add')} ms "

@@ -1,4 +1,4 @@
-"""The report's part for `bench/healing.py`: headline rows, tables and notes (see report.py)."""
+"""The report's part for `bench.healing`: its summary rows and its tables."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from bench.report.fmt import num as _num
 from bench.report.fmt import times as _x
 from bench.report.fmt import yes as _yes
 
+DASH = "\N{EN DASH}"
 
-def healing_headline(r: dict[str, Any]) -> list[str]:
-    """The rows of `bench/healing.py`, where this run has them."""
+
+def healing_summary(r: dict[str, Any]) -> list[str]:
+    """The summary rows of `bench.healing`, where this run has them."""
     rows = []
     heal = r.get("self_heal")
     if heal:
         extra = ", ".join(map(str, heal["extra_exchanges_per_round"]))
         rows.append(
             f"| 6. kubectl after a server-side invalidation: extra exchanges per round "
-            f"| {extra} (the command that meets it fails; the next succeeds) "
+            f"| {extra} "
             f"| exactly 1; the next command succeeds | {_yes(heal['met'])} |"
         )
     storm = r.get("rejecting_cluster")
@@ -30,12 +32,11 @@ def healing_headline(r: dict[str, Any]) -> list[str]:
         )
     client = r.get("python_client")
     if client:
-        now, before = client["runs"]["now"], client["runs"]["before (no second-ask rule)"]
+        run = client["run"]
         rows.append(
             f"| 7. long-running Python client, {client['lifetimes']:g} lifetimes of "
             f"{client['token_ttl_s']:.0f} s at {client['rate_per_s']:g} requests/s: plugin runs / "
-            f"exchanges | {now['plugin_runs']} / {now['exchanges']} (before the rule: "
-            f"{before['plugin_runs']} / {before['exchanges']}) | no run storm "
+            f"exchanges | {run['plugin_runs']} / {run['exchanges']} | no run storm "
             f"| {_yes(client['met'])} |"
         )
     offline = r.get("offline")
@@ -43,7 +44,7 @@ def healing_headline(r: dict[str, Any]) -> list[str]:
         f = next(iter(offline["figures"].values()))
         rows.append(
             f"| 8. `rgpu-exec token` against a closed loopback port (cold cache, exit 5) "
-            f"| {_num(f['median'])} ms | (reference) | \N{EN DASH} |"
+            f"| {_num(f['median'])} ms | (reference) | {DASH} |"
         )
     return rows
 
@@ -65,76 +66,52 @@ def healing_tables(r: dict[str, Any]) -> list[str]:
             "",
         ]
         out += _table([(k, f, _x(f["median"] / hit)) for k, f in heal["figures"].items()])
-        codes = "; ".join(" ".join(map(str, c)) for c in heal["exit_codes_per_round"])
         out += [
             "",
-            (
-                f"Exit codes per round: {codes}. Extra exchanges per round: "
-                f"{', '.join(map(str, heal['extra_exchanges_per_round']))}."
-            ),
+            "| round | exit codes of the three commands | extra exchanges |",
+            "|---:|---|---:|",
+        ]
+        out += [
+            f"| {n} | {' '.join(map(str, codes))} | {extra} |"
+            for n, (codes, extra) in enumerate(
+                zip(heal["exit_codes_per_round"], heal["extra_exchanges_per_round"], strict=True),
+                start=1,
+            )
         ]
     storm = r.get("rejecting_cluster")
     if storm:
         out += [
             "",
+            "### 6. A cluster that rejects every token",
+            "",
+            "| kubectl commands | seconds | failed | exchanges | force window (s) |",
+            "|---:|---:|---:|---:|---:|",
             (
-                f"A cluster that rejects every token: {storm['commands']} commands in "
-                f"{storm['seconds']:.1f} s, {storm['failed']} failed, {storm['exchanges']} "
-                f"exchange(s) (at most one forced exchange per entry per "
-                f"{storm['force_window_s']:.0f} s)."
+                f"| {storm['commands']} | {storm['seconds']:.1f} | {storm['failed']} "
+                f"| {storm['exchanges']} | {storm['force_window_s']:.0f} |"
             ),
         ]
     client = r.get("python_client")
     if client:
+        c = client["run"]
+        per = ", ".join(map(str, c["plugin_runs_by_lifetime"])) or DASH
         out += [
             "",
             (
-                f"### 7. A long-running Python client (`kubernetes`), {client['lifetimes']:g} token "
-                f"lifetimes of {client['token_ttl_s']:.0f} s, {client['rate_per_s']:g} requests a "
-                "second (virtual time)"
+                f"### 7. A long-running Python client (`kubernetes`), {client['lifetimes']:g} "
+                f"token lifetimes of {client['token_ttl_s']:.0f} s, {client['rate_per_s']:g} "
+                "requests a second (virtual time)"
             ),
             "",
+            "| requests | failed | plugin runs | runs per lifetime | exchanges | real seconds |",
+            "|---:|---:|---:|---|---:|---:|",
             (
-                "| rgpu-exec | requests | failed | plugin runs | runs per lifetime | exchanges "
-                "| real seconds |"
+                f"| {c['requests']:,} | {c['failed_requests']} | {c['plugin_runs']:,} | {per} "
+                f"| {c['exchanges']} | {c['real_seconds']:.0f} |"
             ),
-            "|---|---:|---:|---:|---|---:|---:|",
         ]
-        for label, c in client["runs"].items():
-            per = ", ".join(map(str, c["plugin_runs_by_lifetime"])) or "\N{EN DASH}"
-            out.append(
-                f"| {label} | {c['requests']:,} | {c['failed_requests']} | {c['plugin_runs']:,} "
-                f"| {per} | {c['exchanges']} | {c['real_seconds']:.0f} |"
-            )
     offline = r.get("offline")
     if offline:
         out += ["", "### 8. Offline: the API's port closed", ""]
-        out += _table([(k, f, "\N{EN DASH}") for k, f in offline["figures"].items()])
-    return out
-
-
-def healing_notes(r: dict[str, Any]) -> list[str]:
-    """Plain words where a goal of these rows is not met."""
-    out: list[str] = []
-    heal = r.get("self_heal")
-    if heal and not heal["met"]:
-        out.append(
-            "- **Self-heal (goal: exactly one extra exchange, the next command succeeds): not "
-            f"met** (exchanges per round {heal['extra_exchanges_per_round']}, exit codes "
-            f"{heal['exit_codes_per_round']})."
-        )
-    storm = r.get("rejecting_cluster")
-    if storm and not storm["met"]:
-        out.append(
-            f"- **A cluster that rejects every token: {storm['exchanges']} exchanges in "
-            f"{storm['seconds']:.0f} s**, more than one per {storm['force_window_s']:.0f} s."
-        )
-    client = r.get("python_client")
-    if client and not client["met"]:
-        now = client["runs"]["now"]
-        out.append(
-            f"- **Long-running Python client: {now['plugin_runs']} plugin runs for "
-            f"{now['exchanges']} exchanges, {now['failed_requests']} failed requests** "
-            "(goal: no run storm, no failure)."
-        )
+        out += _table([(k, f, DASH) for k, f in offline["figures"].items()])
     return out

@@ -1,103 +1,145 @@
-"""The summary table (one row per goal) and the notes where a goal is not met."""
+"""The run table (when, where, with what) and the summary table: one row per goal."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.report.fmt import num as _num
-from bench.report.fmt import times as _x
-from bench.report.fmt import yes as _yes
-from bench.report.healing import healing_headline, healing_notes
+from bench.cache_hit import CLUSTER_GOAL, GOAL
+from bench.cold import HERD_GOAL
+from bench.context import BARE_PYTHON, CACHE_HIT, CACHE_HIT_CLUSTER
+from bench.kubectl import GOAL as KUBECTL_GOAL
+from bench.kubectl import VS_CONSOLE_GOAL
+from bench.report.fmt import num, times, yes
+from bench.report.healing import healing_summary
 
-HIT = "rgpu-exec token (cache hit)"
-CLUSTER = "rgpu-exec token (cache hit), exec info with spec.cluster"
+DASH = "\N{EN DASH}"
+X = "\N{MULTIPLICATION SIGN}"
 
 
-def headline(r: dict[str, Any]) -> list[str]:
+def run_table(r: dict[str, Any]) -> list[str]:
+    m, v, method = r["machine"], r["versions"], r["method"]
+    gke = v.get("gke-gcloud-auth-plugin") or "not installed"
+    return [
+        "| run | machine | versions | timed runs per command | load (1 min), start / end |",
+        "|---|---|---|---|---|",
+        (
+            f"| {r['date'][:10]}, {r['total_seconds']:.0f} s | {m['cpu']}, {m['cores']} cores, "
+            f"{m['os']} | {m['python']}, kubectl {v['kubectl']}, curl {v['curl']}, "
+            f"gke-gcloud-auth-plugin {gke} | {method['runs']} after {method['warmup']} warm-up "
+            f"rounds | {m['load_start']} / {m['load_end']} |"
+        ),
+    ]
+
+
+def _row(measurement: str, result: str, goal: str, met: bool | None) -> str:
+    return f"| {measurement} | {result} | {goal} | {DASH if met is None else yes(met)} |"
+
+
+def _versus(ratio: float, a: dict[str, Any], b: dict[str, Any]) -> str:
+    return f"{times(ratio)} ({num(a['median'])} vs {num(b['median'])} ms)"
+
+
+def summary_table(r: dict[str, Any]) -> list[str]:
     hit, kube, cold, herd, scale, mem = (
         r["cache_hit"], r["kubectl"], r["cold"], r["herd"], r["scale"], r["memory"],
     )  # fmt: skip
-    hit_f = hit["figures"]
-    kube_r = kube["ratio_to_static"]
+    hit_f, kube_f = hit["figures"], kube["figures"]
     rows = [
         "| measurement | result | goal | met |",
         "|---|---|---|---|",
-        (
-            f"| 1. cache hit vs `python -c pass` | {_x(hit['ratio'])} "
-            f"({_num(hit_f['rgpu-exec token (cache hit)']['median'])} vs "
-            f"{_num(hit_f['python -c pass']['median'])} ms); exec info without kubectl's "
-            f"trailing newline: {_x(hit['ratio_documented_exec_info'])} "
-            f"| ≤ 1.2\N{MULTIPLICATION SIGN} | {_yes(hit['met'])} |"
+        _row(
+            "1. cache hit vs `python -c pass`",
+            _versus(hit["ratio"], hit_f[CACHE_HIT], hit_f[BARE_PYTHON]),
+            f"≤ {GOAL}{X}",
+            hit["met"],
         ),
-        (
-            f"| 1. cache hit, exec info with spec.cluster / kubectl's usual exec info "
-            f"| {_x(hit['cluster_ratio'])} "
-            f"({_num(hit_f[CLUSTER]['median'])} vs {_num(hit_f[HIT]['median'])} ms) "
-            f"| ≤ 1.15\N{MULTIPLICATION SIGN} | {_yes(hit['cluster_met'])} |"
+        _row(
+            "1. cache hit, exec info with spec.cluster / kubectl's usual exec info",
+            _versus(hit["cluster_ratio"], hit_f[CACHE_HIT_CLUSTER], hit_f[CACHE_HIT]),
+            f"≤ {CLUSTER_GOAL}{X}",
+            hit["cluster_met"],
         ),
         _remember_row(r),
-        (
-            f"| 2. `kubectl get pods`, rgpu-exec (a) / static token (b) | {_x(kube_r['rgpu-exec'])} "
-            f"| ≤ 1.15\N{MULTIPLICATION SIGN} | {_yes(kube_r['rgpu-exec'] <= 1.15)} |"
-        ),
-        (
-            f"| 2. rgpu-exec (a) / console curl kubeconfig (c) | {_x(kube['rgpu_exec_vs_console'])} "
-            f"| well under 1\N{MULTIPLICATION SIGN} (read: ≤ 0.8\N{MULTIPLICATION SIGN}) | {_yes(kube['rgpu_exec_vs_console'] <= 0.8)} |"
+        _row(
+            "1. cache hit through the `kubectl-rgpu` entry-point wrapper / the launcher",
+            times(hit["wrapper_ratio"]),
+            "(reference)",
+            None,
         ),
     ]
-    if "gke" in kube_r:
-        rows.append(
-            f"| 2. gke-gcloud-auth-plugin (d) / static token (b) | {_x(kube_r['gke'])} "
-            "| (reference) | \N{EN DASH} |"
-        )
-    rows.append(
-        f"| 3. cold exchange, rgpu-exec / curl | {_x(cold['ratio'])} "
-        f"(+{_num(cold['overhead_ms'])} ms) | (reference) | \N{EN DASH} |"
-    )
-    sizes = herd["sizes"]
-    exchanges = ", ".join(f"{max(s['exchanges_per_round'])}" for s in sizes.values())
-    walls = ", ".join(_x(s["wall_ratio"]) for s in sizes.values())
-    names = "/".join(sizes)
+    ratios = kube["ratio_to_static"]
+    a, b, c = (kube_f[label] for label in list(kube_f)[:3])
     rows += [
-        (
-            f"| 4. herd of {names}: exchanges (max per round) | {exchanges} | exactly 1 "
-            f"| {_yes(all(s['one_exchange'] for s in sizes.values()))} |"
+        _row(
+            "2. `kubectl get pods`, rgpu-exec (a) / static token (b), loopback",
+            _versus(ratios["rgpu-exec"], a, b),
+            f"≤ {KUBECTL_GOAL}{X}",
+            ratios["rgpu-exec"] <= KUBECTL_GOAL,
         ),
-        (
-            f"| 4. herd of {names}: wall time / one cold invocation | {walls} | ≤ 2\N{MULTIPLICATION SIGN} "
-            f"| {_yes(all(s['wall_met'] for s in sizes.values()))} |"
+        _row(
+            "2. `kubectl get pods`, rgpu-exec (a) / console's curl kubeconfig (c), loopback",
+            _versus(kube["rgpu_exec_vs_console"], a, c),
+            f"≤ {VS_CONSOLE_GOAL}{X}",
+            kube["rgpu_exec_vs_console"] <= VS_CONSOLE_GOAL,
         ),
     ]
-    entries = scale["cache_entries"]["figures"]
-    for label, short in (
-        ("kubectl's exec info", "as kubectl sends it"),
-        ("exec info without the newline", "exec info without the newline"),
-    ):
-        cells = [f for name, f in entries.items() if name.endswith(label)]
-        if cells:
-            rows.append(
-                f"| 5. cache hit with 10 / 1,000 / 10,000 entries ({short}) | "
-                + " / ".join(_num(f["median"]) for f in cells)
-                + " ms | flat | \N{EN DASH} |"
+    if "gke" in ratios:
+        rows.append(
+            _row(
+                "2. gke-gcloud-auth-plugin (d) / static token (b)",
+                times(ratios["gke"]),
+                "(reference)",
+                None,
             )
+        )
+    sizes = herd["sizes"]
+    names = " / ".join(sizes)
+    rows += [
+        _row(
+            "3. cold exchange, rgpu-exec / curl",
+            f"{times(cold['ratio'])} (+{num(cold['overhead_ms'])} ms)",
+            "(reference)",
+            None,
+        ),
+        _row(
+            f"4. herd of {names}: exchanges (most in a round)",
+            " / ".join(str(max(s["exchanges_per_round"])) for s in sizes.values()),
+            "exactly 1",
+            all(s["one_exchange"] for s in sizes.values()),
+        ),
+        _row(
+            f"4. herd of {names}: wall time / one cold invocation",
+            " / ".join(times(s["wall_ratio"]) for s in sizes.values()),
+            f"≤ {HERD_GOAL:g}{X}",
+            all(s["wall_met"] for s in sizes.values()),
+        ),
+    ]
+    entries = {k: f for k, f in scale["cache_entries"]["figures"].items() if k != BARE_PYTHON}
+    counts = " / ".join(k.split(" ")[2] for k in entries)
     merge = scale["kubeconfig_merge"]
     largest = max(merge, key=int)
-    cli = merge[largest]["figures"]["cli"]["median"]
     mem_f = mem["figures"]
     rows += [
-        (
-            f"| 5. `kubeconfig generate` into {int(largest):,} contexts (whole command) "
-            f"| {_num(cli)} ms | < 1 s | {_yes(scale['merge_met'])} |"
+        _row(
+            f"5. cache hit with {counts} entries",
+            " / ".join(num(f["median"]) for f in entries.values()) + " ms",
+            "flat",
+            None,
         ),
-        (
-            f"| peak memory (max RSS): `python -c pass` / cache hit / same without the newline "
-            f"| {_num(mem_f['python -c pass']['median'])} / "
-            f"{_num(mem_f['rgpu-exec token (cache hit)']['median'])} / "
-            f"{_num(mem_f['rgpu-exec token (cache hit), exec info without the newline']['median'])}"
-            " MiB | \N{EN DASH} | \N{EN DASH} |"
+        _row(
+            f"5. `kubeconfig generate` into {int(largest):,} contexts (whole command)",
+            f"{num(merge[largest]['figures']['cli']['median'])} ms",
+            "< 1 s",
+            scale["merge_met"],
+        ),
+        _row(
+            "peak memory (max RSS): `python -c pass` / cache hit / cold",
+            " / ".join(num(f["median"]) for f in mem_f.values()) + " MiB",
+            DASH,
+            None,
         ),
     ]
-    return rows + healing_headline(r)
+    return rows + healing_summary(r)
 
 
 def _remember_row(r: dict[str, Any]) -> str:
@@ -105,117 +147,13 @@ def _remember_row(r: dict[str, Any]) -> str:
     remember = r.get("remember")
     if remember is None:
         hit = r["cache_hit"]
-        result = f"{_x(hit['remember_ratio'])} ({hit['remember_ms']:+.1f} ms)"
+        result = f"{times(hit['remember_ratio'])} ({hit['remember_ms']:+.1f} ms)"
     else:
         runs = next(iter(remember["figures"].values()))["runs"]
-        result = (
-            f"{_x(remember['ratio'])} ({remember['extra_ms']:+.1f} ms; medians of {runs} "
-            f"alternating runs)"
-        )
-    return (
-        f"| 1. cache hit remembering its client (kubectl's exec info) / no exec info "
-        f"| {result} | within noise | \N{EN DASH} |"
+        result = f"{times(remember['ratio'])} ({remember['extra_ms']:+.1f} ms; {runs} runs each)"
+    return _row(
+        "1. cache hit remembering its client (kubectl's exec info) / no exec info",
+        result,
+        "within noise",
+        None,
     )
-
-
-def notes(r: dict[str, Any]) -> list[str]:
-    """Plain words where a goal is not met, and why: derived from the figures of this run."""
-    out: list[str] = []
-    hit = r["cache_hit"]
-    info = hit["exec_info_from_kubectl"]
-    if not hit["met"]:
-        documented = hit["ratio_documented_exec_info"]
-        if info.endswith("\n") and documented < hit["ratio"] / 2:
-            hit_f = hit["figures"]
-            extra = (
-                hit_f["rgpu-exec token (cache hit), exec info without the newline"]["median"]
-                - hit_f["python -c pass"]["median"]
-            )
-            verdict = (
-                "meets the goal"
-                if documented <= 1.2
-                else "is just over it (see what the cache hit imports, below)"
-            )
-            out.append(
-                f"- **Cache hit (goal ≤ 1.2\N{MULTIPLICATION SIGN}): not met, "
-                f"{_x(hit['ratio'])}.** kubectl {r['versions']['kubectl']} sends "
-                "`KUBERNETES_EXEC_INFO` with a trailing newline (recorded from kubectl itself in "
-                "this run). The fast path recognises kubectl's exec info byte for byte, without "
-                "that newline, so under kubectl every call falls through to the full command (it "
-                "imports httpx, pydantic and filelock) although the token is cached. With the "
-                f"same exec info minus the newline the hit costs {_x(documented)} "
-                f"`python -c pass` (+{extra:.1f} ms): the fast path {verdict}. Accepting the "
-                "trailing newline in `exec_credential.recognise_exec_info` is the fix."
-            )
-        else:
-            imports = hit.get("imports", {}).get("kubectl's exec info")
-            where = (
-                f": the hit path's {imports['modules']} modules take "
-                f"{imports['self_ms_total']:.1f} ms of their own to import (see below), the "
-                "rest is reading the cache and answering"
-                if imports
-                else ""
-            )
-            out.append(
-                f"- **Cache hit (goal ≤ 1.2\N{MULTIPLICATION SIGN}): not met, "
-                f"{_x(hit['ratio'])}** ({_num(hit['overhead_ms'])} ms over `python -c pass`"
-                f"{where})."
-            )
-    kube = r["kubectl"]
-    a_b = kube["ratio_to_static"]["rgpu-exec"]
-    if a_b > 1.15:
-        falls_through = info.endswith("\n") and hit["ratio_documented_exec_info"] < hit["ratio"] / 2
-        cause = (
-            "the same cause as above: inside kubectl the cache hit takes the full command"
-            if falls_through
-            else (
-                "the floor is a Python interpreter's start-up: `python -c pass` alone is "
-                f"{_num(_bare(hit))} ms, "
-                f"{_bare(hit) / kube['figures']['(b) static token']['median']:.0%} of a "
-                "static-token command, and the cache hit adds only "
-                f"{_num(hit['overhead_ms'])} ms to it; only a compiled plugin such as (d) can "
-                "get under 1.15\N{MULTIPLICATION SIGN}"
-            )
-        )
-        out.append(
-            f"- **kubectl with rgpu-exec vs a static token (goal ≤ 1.15\N{MULTIPLICATION SIGN}): not met, "
-            f"{_x(a_b)}**; {cause}. Against the console's curl kubeconfig rgpu-exec is "
-            f"{_x(kube['rgpu_exec_vs_console'])}"
-            + (" — slower, not faster." if kube["rgpu_exec_vs_console"] >= 1 else ".")
-        )
-    if kube["skipped"]:
-        out += [f"- (d) was skipped: {reason}." for reason in kube["skipped"].values()]
-    sizes = r["herd"]["sizes"]
-    if not all(s["one_exchange"] for s in sizes.values()):
-        out.append("- **Herd: more than one exchange in some round** (see the table).")
-    slow = {n: s for n, s in sizes.items() if not s["wall_met"]}
-    if slow:
-        parts = ", ".join(
-            f"{n}: {_x(s['wall_ratio'])} (start-up floor alone {_x(s['floor_ratio'])})"
-            for n, s in slow.items()
-        )
-        cores = r["machine"]["cores"]
-        out.append(
-            f"- **Herd wall time (goal ≤ 2\N{MULTIPLICATION SIGN} one cold invocation): not met** — {parts}. The "
-            f"single flight works (one exchange per round), and the processes that wait for it "
-            "take the entry's lock with the standard library only, then answer from the cache "
-            "without loading httpx or pydantic. What remains is CPU-bound on "
-            f"{cores} cores: N interpreter start-ups (the floor column: what N bare "
-            "`python -c pass` cost on this machine) plus the one cold exchange. Where the floor "
-            "is already near or over 2\N{MULTIPLICATION SIGN}, no Python plugin can meet the goal here."
-        )
-    if not r["scale"]["merge_met"]:
-        out.append("- **kubeconfig merge at 1,000 contexts (goal < 1 s): not met.**")
-    if "cluster_met" in hit and not hit["cluster_met"]:
-        out.append(
-            f"- **Cache hit with spec.cluster (goal ≤ 1.15\N{MULTIPLICATION SIGN} the hit with "
-            f"kubectl's usual exec info): not met, {_x(hit['cluster_ratio'])}** "
-            f"({hit['cluster_exec_info_bytes']:,} bytes of exec info, read by the hit path's "
-            "scanner)."
-        )
-    return out + healing_notes(r)
-
-
-def _bare(hit: dict[str, Any]) -> float:
-    """The median of `python -c pass` measured beside the cache hit."""
-    return float(hit["figures"]["python -c pass"]["median"])
