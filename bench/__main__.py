@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import cache_hit, cold, healing, kubectl, memory, scale
 from bench.context import Bench
+from bench.kubectl import KUBE_LATENCY_MS
 from bench.machine import load, machine, versions
 from bench.report import write_outputs
 from bench.sandbox import EXCHANGE_DELAY, Sandbox, tool
@@ -76,6 +77,7 @@ def measure(p: Plan) -> dict[str, Any]:
             "warmup": p.warmup,
             "herd_rounds": {str(n): r for n, r in p.herd_rounds.items()},
             "exchange_delay_s": EXCHANGE_DELAY,
+            "kube_latency_ms": KUBE_LATENCY_MS,
         },
     }
     try:
@@ -84,6 +86,7 @@ def measure(p: Plan) -> dict[str, Any]:
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("cache_hit", lambda: cache_hit.cache_hit(bench)),
             ("kubectl", lambda: kubectl.kubectl(bench)),
+            ("kubectl_latency", lambda: kubectl.kubectl_at_latency(bench, KUBE_LATENCY_MS)),
             ("cold", lambda: cold.cold(bench)),
             ("herd", lambda: cold.herd(bench, p.herd_rounds)),
             ("scale", lambda: scale.scale(bench, p.entry_counts, p.merge_contexts)),

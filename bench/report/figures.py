@@ -44,6 +44,18 @@ def tables(r: dict[str, Any]) -> str:
     ]
     out += _table([(k, f, _x(f["median"] / static)) for k, f in kube["figures"].items()])
     out += [f"| (d) skipped: {reason} | | | | | |" for reason in kube["skipped"].values()]
+    slow = r.get("kubectl_latency")
+    if slow:
+        static = slow["figures"]["(b) static token"]["median"]
+        out += [
+            "",
+            (
+                f"### 2. `kubectl get pods` against a front with {slow['kube_latency_ms']:g} ms "
+                f"per request (exchange delay {kube['exchange_delay_s'] * 1000:.0f} ms)"
+            ),
+            "",
+        ]
+        out += _table([(k, f, _x(f["median"] / static)) for k, f in slow["figures"].items()])
     cold = r["cold"]
     curl = cold["figures"]["curl (same request)"]["median"]
     out += ["", "### 3. Cold path: one exchange", ""]
