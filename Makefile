@@ -46,7 +46,7 @@ test: lint typecheck pytest
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[dev,bench]' -e ./emulator
-	$(PY) bench/run.py
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info emulator/src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

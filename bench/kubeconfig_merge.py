@@ -1,6 +1,6 @@
 """How long `rgpu-exec kubeconfig generate` takes on a kubeconfig with 1,000 contexts.
 
-    python bench/kubeconfig_merge.py [--contexts 1000] [--repeat 5] [--warmup 1] [--json]
+    python -m bench.kubeconfig_merge [--contexts 1000] [--repeat 5] [--warmup 1] [--json]
 
 Builds a kubectl-style kubeconfig (each cluster with ~1.6 KB of CA data, each user an exec
 stanza, some comments), then times, in a temporary directory:
@@ -8,8 +8,8 @@ stanza, some comments), then times, in a temporary directory:
   no-op    the same command again (nothing changes, nothing is written)
   update   an existing entry changed (new server URL)
   cli      `add` through the installed launcher, process start-up included
-Prints the median of each (or, with --json, every sample in seconds). bench/run.py runs it in a
-child process with a temporary HOME.
+Prints the median of each (or, with --json, every sample in seconds). `python -m bench` runs it
+in a child process with a temporary HOME.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rgpu_exec.cli import main
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t" * 45
@@ -70,16 +74,17 @@ def argv(path: Path, namespace: str, server: str = "https://k8s.example:6443") -
     ]  # fmt: skip
 
 
-def timed(action: object) -> float:
+def timed(action: Callable[[], int]) -> float:
     start = time.perf_counter()
-    with open(os.devnull, "w") as sink:  # noqa: PTH123
+    with open(os.devnull, "w", encoding="utf-8") as sink:  # noqa: PTH123 - a plain sink
         stdout, sys.stdout = sys.stdout, sink
         try:
-            code = action()  # type: ignore[operator]
+            code = action()
         finally:
             sys.stdout = stdout
     elapsed = time.perf_counter() - start
-    assert code == 0, code
+    if code != 0:
+        raise RuntimeError(f"kubeconfig generate exited {code}")
     return elapsed
 
 

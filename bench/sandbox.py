@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from bench.contract import exchange_url
 from rgpu_emulator.testing import EmulatorClient, EmulatorProcess
 
 EXCHANGE_DELAY = 0.05  # seconds added to each exchange: stands for the internet
@@ -112,7 +113,8 @@ class Sandbox:
 
     @property
     def api(self) -> EmulatorClient:
-        assert self.client is not None, "start() first"
+        if self.client is None:
+            raise RuntimeError("start() first")
         return self.client
 
     def exchanges(self) -> int:
@@ -122,9 +124,7 @@ class Sandbox:
         self.api.call("POST", "/_emulator/stats/reset").raise_for_status()
 
     def exchange_url(self) -> str:
-        from rgpu_exec.token import api_contract
-
-        return api_contract.exchange_url(self.api.ready.api_url, self.namespace_id)
+        return exchange_url(self.api.ready.api_url, self.namespace_id)
 
     def static_token(self) -> str:
         response = self.api.exchange(self.namespace_id, self.api_key)

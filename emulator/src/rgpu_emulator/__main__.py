@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
+MAX_KUBE_LATENCY_MS = 60_000  # as the control plane's limit on the setting (60 s)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -64,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-tls", action="store_true", help="serve the RemoteGPU API over TLS (same CA)"
     )
+    parser.add_argument(
+        "--kube-latency-ms", type=float, default=0.0, metavar="MS",
+        help="delay every request of the Kubernetes front by MS milliseconds, as a cluster "
+        "across a network would (default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -120,9 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.token_ttl <= 0 or args.accounts < 1 or args.max_active_keys < 0:
         print("rgpu-emulator: --token-ttl and --accounts must be positive.", file=sys.stderr)
         return 2
+    if not 0 <= args.kube_latency_ms <= MAX_KUBE_LATENCY_MS:
+        print(
+            f"rgpu-emulator: --kube-latency-ms must be between 0 and {MAX_KUBE_LATENCY_MS}.",
+            file=sys.stderr,
+        )
+        return 2
     from rgpu_emulator.server import Emulator  # noqa: PLC0415
 
-    settings = Settings(token_ttl=args.token_ttl, max_active_keys=args.max_active_keys)
+    settings = Settings(
+        token_ttl=args.token_ttl, max_active_keys=args.max_active_keys,
+        kube_latency=args.kube_latency_ms / 1000,
+    )  # fmt: skip
     try:
         emulator = Emulator(
             args.host, args.api_port, args.kube_port, accounts=args.accounts,

@@ -7,7 +7,8 @@
                                    clock offset and settings (the accounts stay)
     GET|POST|DELETE /_emulator/faults   list, add (one fault or {"faults": [...]}), clear
     GET|POST /_emulator/clock      {"offset": s} sets, {"advance": s} adds; answers offset and now
-    GET|POST /_emulator/settings   {"token_ttl", "exchange_delay", "max_active_keys"}
+    GET|POST /_emulator/settings   {"token_ttl", "exchange_delay", "kube_latency",
+                                    "max_active_keys"} (delays in seconds)
     POST /_emulator/tokens/lookup  {"token"} -> key id and prefix, account, namespace, expiry
     POST /_emulator/tokens/invalidate   {} (all), {"key_id"} and/or {"namespace_id"}: the
                                    Kubernetes front rejects those tokens (401) from now on,
@@ -53,6 +54,7 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token_ttl: float | None = Field(default=None, gt=0)
     exchange_delay: float | None = Field(default=None, ge=0, le=60)
+    kube_latency: float | None = Field(default=None, ge=0, le=60)
     max_active_keys: int | None = Field(default=None, ge=0)
 
 

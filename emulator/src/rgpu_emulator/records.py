@@ -152,3 +152,4 @@ class Settings:
     token_ttl: float = DEFAULT_TOKEN_TTL
     max_active_keys: int = DEFAULT_MAX_ACTIVE_KEYS
     exchange_delay: float = 0.0  # seconds added to every exchange (benchmarks)
+    kube_latency: float = 0.0  # seconds added to every request of the Kubernetes front

@@ -189,6 +189,9 @@ class _KubeHandler(_Handler):
         emulator = self.server.emulator
         with emulator.backend.lock:
             emulator.backend.stats.kube_requests += 1
+        latency = emulator.backend.settings.kube_latency
+        if latency:  # a cluster across a network rather than on loopback (benchmarks)
+            time.sleep(latency)
         fault = self._fault("kube")
         if self._apply_fault_before(fault):
             return

@@ -59,11 +59,14 @@ class Ready:
 
 
 class EmulatorProcess:
-    """`python -m rgpu_emulator` in `workdir` (its TMPDIR too, so nothing lands elsewhere)."""
+    """`python -m rgpu_emulator` in `workdir` (its TMPDIR too, so nothing lands elsewhere).
+
+    `kube_latency_ms` delays every request of its Kubernetes front (`--kube-latency-ms`).
+    """
 
     def __init__(
         self, workdir: Path, *args: str, env: Mapping[str, str] | None = None,
-        python: str = sys.executable,
+        python: str = sys.executable, kube_latency_ms: float = 0.0,
     ) -> None:  # fmt: skip
         self.workdir = workdir
         self.ready_file = workdir / "emulator-ready.json"
@@ -76,6 +79,8 @@ class EmulatorProcess:
             str(self.ready_file),
             *args,
         ]
+        if kube_latency_ms:
+            self.argv += ["--kube-latency-ms", str(kube_latency_ms)]
         self.env = {**(os.environ if env is None else env), "TMPDIR": str(workdir)}
         self.process: subprocess.Popen[bytes] | None = None
         self._ready: Ready | None = None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+WHOLE_FROM = 100  # no decimals from here up
+
 
 def num(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+    return f"{value:,.0f}" if value >= WHOLE_FROM else f"{value:.1f}"
 
 
 def times(value: float) -> str:

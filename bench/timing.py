@@ -5,12 +5,17 @@ On a noisy, shared machine only a comparison made in one interleaved run is fair
 
 from __future__ import annotations
 
+import compileall
+import importlib.util
 import os
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,30 @@ def time_once(argv: Sequence[str], env: Mapping[str, str], expect: int = 0) -> f
         report = pipe.read()
     os.waitpid(pid, 0)
     header, _, stderr = report.partition(b"\n")
-    code, elapsed = header.split()
+    code, measured = header.split()
     if int(code) != expect:
         raise RuntimeError(f"{argv[0]} failed ({int(code)}): {stderr.decode(errors='replace')}")
-    return float(elapsed)
+    return float(measured)
 
 
 def figure(name: str, samples: Sequence[float]) -> Figure:
     return Figure(name, statistics.median(samples), min(samples), max(samples), len(samples))
+
+
+def fig(f: Figure) -> dict[str, Any]:
+    """A figure as the results JSON keeps it."""
+    return {
+        "median": round(f.median_ms, 2),
+        "min": round(f.min_ms, 2),
+        "max": round(f.max_ms, 2),
+        "runs": f.runs,
+        "unit": "ms",
+    }
+
+
+def ratio(a: Figure, b: Figure) -> float:
+    """The ratio of two medians."""
+    return round(a.median_ms / b.median_ms, 3)
 
 
 def alternate(
@@ -93,30 +114,18 @@ def interleaved(
     warmup: int = 3,
 ) -> dict[str, Figure]:
     """Time each command `runs` times, alternating between them, after `warmup` rounds."""
-    cases = {
-        name: (lambda argv=argv, env=env: time_once(argv, env))
-        for name, (argv, env) in commands.items()
-    }
+    cases = {name: _timer(argv, env) for name, (argv, env) in commands.items()}
     return alternate(cases, runs, warmup)
 
 
-def base_env() -> dict[str, str]:
-    """The caller's environment, with bytecode caching on, as on a user's machine.
-
-    (Some CI images set PYTHONDONTWRITEBYTECODE, which makes every run recompile the package.)
-    """
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
+def _timer(argv: Sequence[str], env: Mapping[str, str]) -> Callable[[], float]:
+    return lambda: time_once(argv, env)
 
 
 def compile_package() -> None:
     """Write the package's bytecode once, as `pip install` does for a regular install."""
-    import compileall
-    import importlib.util
-
     spec = importlib.util.find_spec("rgpu_exec")
-    assert spec is not None
-    assert spec.submodule_search_locations is not None
+    if spec is None or spec.submodule_search_locations is None:
+        raise RuntimeError("rgpu_exec is not installed: run `make install` first")
     for location in spec.submodule_search_locations:
         compileall.compile_dir(location, quiet=1)
