@@ -25,6 +25,11 @@ from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, run
 from stub_api import Reply, StubApi, error_body
 
+# How the API rejects a revoked key (docs/api-contract.md).
+REVOKED = {
+    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
+}
+
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 THIRD = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 FORBIDDEN = Reply(403, error_body("forbidden", "The API key's scope does not cover this namespace"))
@@ -475,9 +480,30 @@ def test_check_maps_each_answer_without_retrying_4xx():
 
 
 @respx.mock
+def test_a_malformed_answer_for_one_namespace_is_reported_in_its_row_and_the_rest_checked():
+    base = "https://api.remotegpu.test"
+    route = respx.post(url__regex=rf"{base}/v1/kubernetes/namespaces/.*/exec-credential")
+    route.side_effect = [
+        httpx.Response(200, json={"apiVersion": "client.authentication.k8s.io/v1"}),
+        httpx.Response(200, json={
+            "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+            "status": {"token": "t", "expirationTimestamp": "2030-01-01T00:15:00Z"},
+        }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
+    ]  # fmt: skip
+    exchanger = KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=20.0)
+
+    broken, fine = namespace_check.check([Target(NAMESPACE_ID), Target(OTHER)], exchanger)
+
+    assert (broken.result, broken.status, broken.ok) == ("error", 200, False)
+    assert "not a valid ExecCredential" in str(broken.error_message)
+    assert (fine.result, fine.ok) == ("allowed", True)
+    assert namespace_check.exit_code([broken, fine]) == 5
+
+
+@respx.mock
 def test_a_401_or_a_network_failure_stops_the_whole_check():
     base = "https://api.remotegpu.test"
-    respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json={}))
+    respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json=REVOKED))
     with pytest.raises(ApiKeyError):
         namespace_check.check([Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), base, {}))
     respx.post(url__regex=r".*").mock(side_effect=httpx.ConnectError("refused"))

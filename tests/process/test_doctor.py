@@ -276,7 +276,7 @@ def date_header(offset: timedelta) -> dict[str, str]:
 )
 def test_clock_skew_from_the_date_header(offset, status):
     transport = httpx.MockTransport(
-        lambda _request: httpx.Response(401, headers=date_header(offset))
+        lambda _request: httpx.Response(401, headers=date_header(offset), json=MISSING_KEY)
     )
 
     api, clock = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
@@ -287,6 +287,30 @@ def test_clock_skew_from_the_date_header(offset, status):
         assert "ahead of" not in clock.detail
         assert re.search(r"(599|600|601) s behind the API's", clock.detail)  # Date has 1 s steps
         assert clock.fix
+
+
+# How the RemoteGPU API answers an exchange without a key, and how a Kubernetes API server does.
+MISSING_KEY = {"error": {"code": "missing_api_key", "message": "Missing API key"}}
+KUBE_STATUS = {
+    "kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "Unauthorized",
+    "reason": "Unauthorized", "code": 401,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        pytest.param(MISSING_KEY, "ok", "is the RemoteGPU API", id="the-api"),
+        pytest.param(KUBE_STATUS, "problem", "a Kubernetes API server answered", id="kubernetes"),
+        pytest.param({"detail": "no"}, "note", "not verified that it is the API", id="unknown"),
+    ],
+)
+def test_the_probe_names_the_server_that_answered(body, status, words):
+    transport = httpx.MockTransport(lambda _request: httpx.Response(401, json=body))
+    found = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
+    assert found[0].status == status
+    assert words in found[0].detail
+    assert len(found) == (2 if status == "ok" else 1), "a clock only from the API's own answer"
 
 
 def test_the_api_probe_never_sends_the_key():
@@ -606,11 +630,11 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout()
         seen.append(request)
         return httpx.Response(401, content=endless())
 
-    api, _ = network.api_findings(
+    (api,) = network.api_findings(
         "https://api.remotegpu.test", {}, transport=httpx.MockTransport(answer)
     )
 
-    assert api.status == "ok"
+    assert api.status == "note", "an endless body is not the API's answer: not verified"
     assert MAX_BODY_BYTES < sum(sent) <= MAX_BODY_BYTES + len(chunk)
     (request,) = seen
     timeout = request.extensions["timeout"]

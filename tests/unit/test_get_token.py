@@ -27,6 +27,12 @@ from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, Toke
 from conftest import API_KEY, NAMESPACE_ID
 from file_keyring import calls
 
+FORBIDDEN = {"error": {"code": "forbidden", "message": "The API key may not access this namespace"}}
+# How the API rejects a revoked key (docs/api-contract.md).
+REVOKED = {
+    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
+}
+
 API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 # As kubectl sends them: its JSON encoder ends the value with a newline.
@@ -151,7 +157,7 @@ def test_stale_but_valid_token_is_served_when_refresh_hits_a_5xx(
 
 
 def test_a_revoked_key_inside_the_margin_is_an_error_not_a_fallback(api, command, clock) -> None:
-    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401)])
+    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401, json=REVOKED)])
     run(command)
     clock.now += 850
     with pytest.raises(ApiKeyError):
@@ -167,7 +173,7 @@ def test_expired_token_is_never_served(api, command, clock) -> None:
 
 
 def test_failures_are_damped_for_a_few_seconds(api, command, clock) -> None:
-    route = api.post(PATH).mock(return_value=httpx.Response(403))
+    route = api.post(PATH).mock(return_value=httpx.Response(403, json=FORBIDDEN))
     with pytest.raises(NamespaceAccessError) as first:
         run(command)
     for _ in range(3):

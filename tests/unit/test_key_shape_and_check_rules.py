@@ -1,11 +1,12 @@
-"""The one key-shape rule (`api_key.key_problem`), and how `check` judges an answer."""
+"""The one key rule (`api_key.key_problem`: only what cannot be a key is refused locally; the
+API judges the rest), and how `check` judges an answer."""
 
 from __future__ import annotations
 
 import pytest
 
 from rgpu_exec.api.api_errors import ErrorAnswer
-from rgpu_exec.credentials.api_key import find_api_key, key_problem, shown_prefix
+from rgpu_exec.credentials.api_key import find_api_key, key_problem, shape_note, shown_prefix
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.kubeconfig.console import unwrap
 from rgpu_exec.usecases.check import holds
@@ -16,27 +17,40 @@ from conftest import API_KEY
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        pytest.param(API_KEY, None, id="the-shape"),
         pytest.param(f"'{API_KEY}'", "is wrapped in quotes", id="quotes"),
         pytest.param(f"{API_KEY}'", "starts or ends with a quote", id="one-quote"),
-        pytest.param("sk-0123456789", "does not start with 'rgpu_'", id="other-vendor"),
-        pytest.param(
-            API_KEY[:-2], "has 44 characters where a RemoteGPU API key has 46", id="short"
-        ),
-        pytest.param("rgpu_3F9A2C1B" + API_KEY[13:], "does not have the shape", id="upper-hex"),
-        pytest.param(API_KEY[:-1] + "=", "has characters a RemoteGPU API key never has", id="char"),
         pytest.param(API_KEY + "\n", "contains spaces, line breaks or control", id="newline"),
         pytest.param("rgpu_3f9a2c1b_clé" + "x" * 29, "non-ASCII", id="non-ascii"),
+        pytest.param("", "is empty", id="empty"),
     ],
 )
-def test_key_problem_says_what_is_wrong_without_the_value(value, problem):
+def test_only_what_cannot_be_a_key_in_any_format_is_refused_locally(value, problem):
     found = key_problem(value)
-    if problem is None:
+    assert found is not None
+    assert problem in found
+    assert not value.strip("'\n") or value.strip("'\n") not in found
+
+
+@pytest.mark.parametrize(
+    ("value", "note"),
+    [
+        pytest.param(API_KEY, None, id="the-shape"),
+        pytest.param("sk-0123456789", "does not start with 'rgpu_'", id="other-vendor"),
+        pytest.param(API_KEY[:-2], "it has 44 characters, not 46", id="short"),
+        pytest.param(API_KEY + "x" * 9, "it has 55 characters, not 46", id="long"),
+        pytest.param("rgpu_3F9A2C1B" + API_KEY[13:], "it is not rgpu_, 8 hex", id="upper-hex"),
+        pytest.param(API_KEY[:-1] + "=", "it is not rgpu_, 8 hex", id="char"),
+    ],
+)
+def test_any_other_value_is_sent_and_its_unusual_shape_only_noted(value, note):
+    assert key_problem(value) is None, "the API judges it"
+    found = shape_note(value)
+    if note is None:
         assert found is None
     else:
         assert found is not None
-        assert problem in found
-        assert value.strip("'") not in found
+        assert note in found
+        assert value not in found
 
 
 def test_only_a_remotegpu_shaped_value_shows_its_prefix():

@@ -24,6 +24,11 @@ from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
 
+# How the API rejects a revoked key (docs/api-contract.md).
+REVOKED = {
+    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
+}
+
 API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 KUBECTL_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
@@ -170,7 +175,7 @@ def test_a_forced_refresh_that_fails_on_the_network_keeps_the_cached_token(
 
 
 def test_a_forced_refresh_refused_for_the_key_says_why(api, parent, environ, clock, warnings):
-    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401)])
+    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401, json=REVOKED)])
     assert token(environ, clock, warnings) == "tok-1"
     with pytest.raises(ApiKeyError):
         token(environ, clock, warnings)

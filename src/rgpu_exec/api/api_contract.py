@@ -22,6 +22,15 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class KubernetesStatus(BaseModel):
+    """What a Kubernetes API server answers an error with (`kind: Status`): never the
+    RemoteGPU API's shape, so a URL that gets one is not the RemoteGPU API."""
+
+    kind: Literal["Status"]
+    apiVersion: str  # noqa: N815 - the wire name
+    reason: str = ""
+
+
 class CredentialStatus(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 

@@ -40,6 +40,11 @@ KEY_REJECTIONS = {
     "missing_api_key": "no key reached the API (a proxy may strip the x-api-key header)",
 }
 _WORD = re.compile(r"[a-z0-9]+")
+# What to do about a key whose scope does not cover a namespace (a key's scopes can be changed).
+SCOPE_FIX = (
+    f"In {contract.KEYS_CONSOLE_PAGE}, change the key's scopes so that kubernetes_exec covers "
+    "the namespace (or give it all namespaces), or use a key whose scope covers it."
+)
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,14 @@ class ErrorAnswer:
 
     code: str | None
     message: str
+    kubernetes: bool = False  # the body is a Kubernetes `Status`: a Kubernetes API server answered
 
     @classmethod
     def read(cls, body: bytes, api_key: str) -> ErrorAnswer:
         try:
             error = api_contract.ErrorBody.model_validate_json(body).error
         except ValidationError:
-            return cls(None, excerpt(body, api_key) or "no details in the answer")
+            return cls(None, excerpt(body, api_key) or "no details in the answer", _status(body))
         return cls(excerpt(error.code.encode(), api_key), excerpt(error.message.encode(), api_key))
 
     def beside(self, ours: str) -> str:
@@ -66,6 +72,14 @@ class ErrorAnswer:
         if repeats(self.message, ours):
             return self.code
         return f"{self.code}: {self.message}"
+
+
+def _status(body: bytes) -> bool:
+    try:
+        api_contract.KubernetesStatus.model_validate_json(body)
+    except ValidationError:
+        return False
+    return True
 
 
 def repeats(message: str, ours: str) -> bool:
@@ -90,6 +104,26 @@ def status_failure(
     know it (`request.namespace_label`)."""
     prefix = key_prefix(api_key)
     code = answer.code
+    if status in (HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND) and answer.kubernetes:
+        # Only a Kubernetes API server answers with a `Status`: the key was never judged.
+        return UsageError(
+            f"{api_url} is not the RemoteGPU API: it answered HTTP {status} with a Kubernetes "
+            f"Status ({answer.message}), as a Kubernetes API server does. Check {url_source}: "
+            f"it must be the RemoteGPU API's base URL, such as {settings.DEFAULT_API_URL}, not "
+            "the cluster's server (that one belongs in the kubeconfig's cluster entry)."
+        )
+    if status in (HTTP_UNAUTHORIZED, HTTP_FORBIDDEN) and code is None:
+        # Not in the API's error shape: maybe not the API at all. Say so; do not blame the key.
+        return ApiError(
+            f"{api_url} refused the credential exchange (HTTP {status}) without the RemoteGPU "
+            f"API's error body ({answer.message}), so it may not be the RemoteGPU API.",
+            transient=False,
+            status=status,
+            api_message=answer.message,
+            remedy=f"Check {url_source}: it must be the API's base URL, such as "
+            f"{settings.DEFAULT_API_URL}; if it is, the key {prefix} may be refused: "
+            f"`rgpu-exec whoami` asks the API about it.",
+        )
     if status == HTTP_UNAUTHORIZED:
         why = KEY_REJECTIONS.get(code or "", "the API gave no reason")
         return ApiKeyError(
@@ -101,9 +135,7 @@ def status_failure(
     if status == HTTP_FORBIDDEN:
         ours = f"the API key {prefix} may not get credentials for namespace {namespace}"
         return NamespaceAccessError(
-            f"{ours} ({answer.beside(ours)}). In {contract.KEYS_CONSOLE_PAGE}, give the key "
-            "a kubernetes_exec scope that covers the namespace (an inference-only key cannot "
-            "have one: create a key with Kubernetes access), or use a key whose scope covers it.",
+            f"{ours} ({answer.beside(ours)}). {SCOPE_FIX}",
             status=status,
             code=code,
             api_message=answer.message,

@@ -290,6 +290,7 @@ class Exchanger:
                 f"valid ExecCredential ({problems}). Nothing was cached; try again later, and "
                 f"check that {self.url_source} points at the RemoteGPU API.",
                 transient=False,
+                status=200,  # answered, in a way no credential is
             ) from None
         token = answer.status.token
         if not token_is_safe(token):
@@ -297,6 +298,7 @@ class Exchanger:
                 f"the RemoteGPU API at {self.api_url} issued a token with characters that "
                 "cannot go in an HTTP header. Nothing was cached; report this to RemoteGPU.",
                 transient=False,
+                status=200,  # answered, in a way no credential is
             )
         expiry = answer.status.expiration_timestamp
         server_now = server_date(headers.get("date")) or datetime.now(timezone.utc)
@@ -307,6 +309,7 @@ class Exchanger:
                 f"expired ({expiry.isoformat()}, server time {server_now.isoformat()}). "
                 "Nothing was cached; try again later.",
                 transient=False,
+                status=200,  # answered, in a way no credential is
             )
         if lifetime > MAX_CACHED_LIFETIME:
             # Tokens live minutes; a stated lifetime of days means a wrong clock or expiry

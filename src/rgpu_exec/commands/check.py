@@ -29,6 +29,11 @@ _EXIT_CODES = f"""\
   {ExitCode.API}  the RemoteGPU API is unreachable or failed for a namespace
 """
 _LABELS = {"not_found": "not found"}
+_CANNOT_TELL = (
+    "No namespace was denied, so this cannot tell a key scoped to exactly these namespaces "
+    "from one scoped to all of the account's namespaces; --expect-denied with a namespace of "
+    "the same account that the key must not reach tells them apart."
+)
 _TONES = {"allowed": "green", "denied": "yellow", "not_found": "yellow", "error": "red"}
 
 
@@ -43,7 +48,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "expectation is expected to be allowed. With no namespace and no --context, every "
         "context of the kubeconfig that runs rgpu-exec is checked. A namespace the key's account "
         "does not know (a wrong ID, or another account's namespace) is 'not found', which fails "
-        "an --expect-denied unless --not-found-as-denied says it may.",
+        "an --expect-denied unless --not-found-as-denied says it may. A failure for one namespace "
+        "(an error answer) is reported in its row, and the others are still checked. What check "
+        "cannot tell apart: a key scoped to exactly the namespaces it is given and a key scoped "
+        "to all of the account's namespaces (all, all_namespaces) answer the same for them; only "
+        "an --expect-denied namespace of the same account tells them apart.",
         epilog=support.epilog(
             "rgpu-exec check",
             "rgpu-exec check --expect-allowed $TEAM_NS --expect-denied $OTHER_NS --output json",
@@ -173,6 +182,8 @@ def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool)
             cells[1] = paint(cells[1], _TONES[result.result], colour)
             cells[4] = paint(cells[4], "green" if result.ok else "red", colour)
         lines.append("  ".join(cells).rstrip())
+    if results and not any(r.result == "denied" for r in results):
+        lines += ["", _CANNOT_TELL]
     failed = sum(not r.ok for r in results)
     summary = "all as expected" if not failed else f"{failed} not as expected"
     lines += ["", f"{len(results)} namespace(s) checked: {summary}."]

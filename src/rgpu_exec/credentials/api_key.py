@@ -49,27 +49,39 @@ KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LE
 
 
 def key_problem(value: str) -> str | None:
-    """What is wrong with a value meant as a RemoteGPU API key, or None when it has the
-    documented shape (`looks_like_key`): the one key-shape rule, in words for people. Says
-    nothing of the value itself."""
-    if looks_like_key(value):
-        return None
+    """Why this value cannot be an API key in any format, or None: the one key rule, for every
+    source (environment, keyring, prompt, `login`). Refused here only what no key can be:
+    empty, wrapped in (or starting or ending with) quotes, or holding whitespace, control or
+    non-ASCII characters, which no HTTP header carries. Everything else is sent: the key's
+    format is the API's to judge (the documented shape is an assumption, see `shape_note`).
+    Says nothing of the value itself."""
+    if not value:
+        return "is empty"
     if not _header_safe(value):
         return _NOT_HEADER_SAFE
     if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:  # noqa: PLR2004
         return "is wrapped in quotes, which became part of the value"
     if value[:1] in _QUOTES or value[-1:] in _QUOTES:
         return "starts or ends with a quote, which became part of the value"
+    return None
+
+
+def shape_note(value: str) -> str | None:
+    """How a key the API rejected differs from the shape RemoteGPU keys are documented to have
+    (`KEY_SHAPE`), for the diagnosis; None when it has that shape. A guess, worded as one: the
+    API decides what a key is."""
+    if looks_like_key(value):
+        return None
     if not value.startswith(KEY_START):
-        return f"does not start with {KEY_START!r}, so it is not a RemoteGPU API key"
-    if len(value) != KEY_LENGTH:
-        return (
-            f"has {len(value)} characters where a RemoteGPU API key has {KEY_LENGTH} (cut "
-            "short, or pasted with something else)"
-        )
-    if not looks_like_remotegpu_key(value):
-        return f"does not have the shape of a RemoteGPU API key ({KEY_SHAPE})"
-    return "has characters a RemoteGPU API key never has (only letters, digits, '-' and '_')"
+        what = f"it does not start with {KEY_START!r}"
+    elif len(value) != KEY_LENGTH:
+        what = f"it has {len(value)} characters, not {KEY_LENGTH}"
+    else:
+        what = f"it is not {KEY_SHAPE}"
+    return (
+        f"The key does not have the usual shape of a RemoteGPU API key ({what}): maybe it was "
+        "cut short, pasted with something else, or is another service's key."
+    )
 
 
 def shown_prefix(value: str) -> str:
@@ -128,7 +140,8 @@ def rejected(exc: ApiKeyError, key: ApiKey) -> ApiKeyError:
             f"The key was {key.origin}: type a valid one, or store one with `rgpu-exec login` "
             f"(create it with Kubernetes access in {page})."
         )
-    return exc.with_remedy(remedy)
+    note = shape_note(key.value)
+    return exc.with_remedy(f"{note} {remedy}" if note else remedy)
 
 
 def describe_source(source: KeySource, profile: str | None) -> str:
@@ -140,21 +153,13 @@ def describe_source(source: KeySource, profile: str | None) -> str:
 
 
 def env_key(environ: Mapping[str, str], profile_flag: str | None = None) -> ApiKey | None:
-    """The key from `REMOTEGPU_API_KEY`, checked against the key shape (a UsageError says what
-    is wrong with it); None when unset, or when `--profile` names a profile (a flag beats the
+    """The key from `REMOTEGPU_API_KEY` (a UsageError when it cannot be a key at all: see
+    `key_problem`); None when unset, or when `--profile` names a profile (a flag beats the
     environment: `request.environment_key`)."""
     value = request.environment_key(profile_flag, environ)
     if value is None:
         return None
-    problem = key_problem(value)
-    if problem == _NOT_HEADER_SAFE:
-        check_key_format(value, settings.ENV_API_KEY)
-    if problem:
-        raise UsageError(
-            f"{settings.ENV_API_KEY}{shown_prefix(value)} {problem}. Nothing was sent. Set it to "
-            f"the key exactly as the console showed it ({KEY_SHAPE}), without quotes or spaces: "
-            f"`export {settings.ENV_API_KEY}=rgpu_…` in a shell, the bare value in a CI secret."
-        )
+    check_key(value, settings.ENV_API_KEY)
     return ApiKey(value, "env")
 
 
@@ -168,14 +173,17 @@ def _terminal_available() -> bool:
     return True
 
 
-def check_key_format(value: str, where: str) -> None:
-    """Refuse what no HTTP header can carry (a looser rule than `key_problem`, for keys the user
-    chose to store as they are)."""
-    if not _header_safe(value):
-        raise UsageError(
-            f"{where} {_NOT_HEADER_SAFE}. Copy the key again from where you saved it when you "
-            "created it."
-        )
+def check_key(value: str, where: str) -> None:
+    """Refuse, before anything is sent, a value that cannot be a key (`key_problem`), saying
+    what is wrong with it and where it came from (`where`), never the value itself."""
+    problem = key_problem(value)
+    if problem is None:
+        return
+    raise UsageError(
+        f"{where}{shown_prefix(value)} {problem}, so it cannot be an API key; nothing was sent. "
+        "Use the key exactly as the console showed it, without quotes or spaces (in a shell: "
+        f"`export {settings.ENV_API_KEY}=rgpu_…`; in a CI secret: the bare value)."
+    )
 
 
 def find_api_key(
@@ -195,7 +203,7 @@ def find_api_key(
         return key
     stored = (keyring_get or keyring_store.get_key)(profile)
     if stored:
-        check_key_format(stored, f"The key in the keyring (profile {profile!r})")
+        check_key(stored, f"The key in the keyring (profile {profile!r})")
         return ApiKey(stored, "keyring", profile)
     if interactive and (prompt is not None or _terminal_available()):
         try:
@@ -205,7 +213,7 @@ def find_api_key(
         except EOFError:  # Ctrl-D: no key typed
             typed = ""
         if typed:
-            check_key_format(typed, "The key you typed")
+            check_key(typed, "The key you typed")
             if keyring_store.backend_problem(environ) is None:
                 print(
                     "rgpu-exec: tip: run `rgpu-exec login` to keep the key in your keyring.",

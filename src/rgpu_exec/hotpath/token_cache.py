@@ -61,7 +61,7 @@ def file_path(directory: str, stem: str, suffix: str) -> str:
 
 def key_identity(api_key: str) -> str:
     # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
-    # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key_format`).
+    # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key`).
     return "key-sha256:" + sha256_hex(api_key.encode("utf-8", "surrogatepass"))
 
 

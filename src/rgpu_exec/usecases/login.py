@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import KEY_SHAPE, ApiKey, check_key_format, looks_like_key
-from rgpu_exec.errors import RgpuExecError, UsageError
+from rgpu_exec.credentials.api_key import ApiKey, check_key, shape_note
+from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
@@ -46,7 +46,7 @@ def read_key(
             f"no API key given. Paste the key when asked, or pipe it in: "
             f"`<command printing the key> | rgpu-exec login --profile {profile}`."
         )
-    check_key_format(value, where)
+    check_key(value, where)
     return value
 
 
@@ -126,11 +126,9 @@ def login(
     """Store the key, after one exchange that proves it (unless `verify` says why not): a key
     the API rejects is not stored, and the error keeps the exchange's exit code."""
     prefix = key_prefix(key)
-    if not looks_like_key(key):
-        warn(
-            f"rgpu-exec: warning: {prefix} does not look like a RemoteGPU API key ({KEY_SHAPE}); "
-            "storing it anyway. Check you copied the whole key."
-        )
+    note = shape_note(key)
+    if note and not isinstance(verify, Target):  # unverified: say what can be seen locally
+        warn(f"rgpu-exec: note: {note} It is stored as given; the API will judge it.")
     keyring_store.check_usable(environ)  # before spending an exchange on a key it cannot keep
     if isinstance(verify, Target):
         # The key is this command's input, not a source to advise on: the API's answer as is.
@@ -138,9 +136,10 @@ def login(
         try:
             exchanger.exchange(verify.namespace_id, verify.namespace)
         except RgpuExecError as exc:
+            shape = f" {note}" if note and isinstance(exc, ApiKeyError) else ""
             exc.message = (
-                f"the key {prefix} was not stored: {exc.message} (`rgpu-exec login --no-verify` "
-                "stores a key without this check.)"
+                f"the key {prefix} was not stored: {exc.message}{shape} (`rgpu-exec login "
+                "--no-verify` stores a key without this check.)"
             )
             raise
         source = f" (context {verify.context!r})" if verify.context else ""

@@ -59,7 +59,7 @@ def api_findings(
     source = source or f"--api-url or {settings.ENV_API_URL}"
     exchanger = exchange.Exchanger(api_url, "", environ, transport=transport, url_source=source)
 
-    def probe() -> tuple[int, str | None]:
+    def probe() -> tuple[int, str | None, bytes | None]:
         url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
         with exchanger.client() as client:  # the exchange's TLS trust, proxies and headers
             return _post(client, url, exchange.MAX_BODY_BYTES)
@@ -70,7 +70,7 @@ def api_findings(
     )
     started = clock()
     try:
-        status, date = http_support.finish_within(PROBE_DEADLINE, probe, "rgpu-exec-probe")
+        status, date, body = http_support.finish_within(PROBE_DEADLINE, probe, "rgpu-exec-probe")
     except http_support.TooSlowError:
         detail = f"{api_url} sent no complete answer within {PROBE_DEADLINE:.0f} s"
         return [Finding("API", "problem", detail, network_fix)]
@@ -89,29 +89,46 @@ def api_findings(
     finished = clock()
     took = f"{(finished - started) * 1000:.0f} ms"
     api = f" ({api_url})" if name_in_clock else ""
-    found = _answer_finding(api_url, status, took, source, network_fix)
+    found = _answer_finding(api_url, status, took, source, network_fix, body)
     if found.status != "ok":  # not the API's answer: its Date says nothing of the API's clock
         return [found]
     return [found, _clock_finding((started + finished) / 2, http_support.server_date(date), api)]
 
 
-def _answer_finding(api_url: str, status: int, took: str, source: str, fix: str) -> Finding:
-    """What the keyless exchange's answer says about `api_url`."""
-    if status == api_errors.HTTP_UNAUTHORIZED:
-        detail = f"{api_url} is the RemoteGPU API: it asked for a key (HTTP {status}, {took})"
+def _answer_finding(  # noqa: PLR0917
+    api_url: str, status: int, took: str, source: str, fix: str, body: bytes | None
+) -> Finding:
+    """What the keyless exchange's answer says about `api_url`: the RemoteGPU API asks for a key
+    in its own words (a 401 with its error body); a Kubernetes API server answers a `Status`."""
+    answer = api_errors.ErrorAnswer.read(body, "") if body is not None else None
+    wrong_url = (
+        f"check {source}: it must be the API's base URL, such as {settings.DEFAULT_API_URL} "
+        "(no /v1 or other path), not a Kubernetes server"
+    )
+    if answer is not None and answer.kubernetes:
+        detail = (
+            f"{api_url} is not the RemoteGPU API: a Kubernetes API server answered (HTTP "
+            f"{status}, a Kubernetes Status, {took})"
+        )
+        return Finding("API", "problem", detail, wrong_url)
+    if status == api_errors.HTTP_UNAUTHORIZED and answer is not None and answer.code:
+        detail = (
+            f"{api_url} is the RemoteGPU API: it asked for a key (HTTP {status} {answer.code}, "
+            f"{took})"
+        )
         return Finding("API", "ok", detail)
+    if status == api_errors.HTTP_UNAUTHORIZED:
+        detail = (
+            f"{api_url} answered HTTP {status} to a credential exchange without a key ({took}), "
+            "but not in the RemoteGPU API's words: not verified that it is the API"
+        )
+        return Finding("API", "note", detail, wrong_url)
     if status == api_errors.HTTP_NOT_FOUND:
         detail = (
             f"{api_url} is not the RemoteGPU API: its credential exchange path answered HTTP "
             f"{status} ({took})"
         )
-        return Finding(
-            "API",
-            "problem",
-            detail,
-            f"check {source}: it must be the API's base URL, such as {settings.DEFAULT_API_URL} "
-            "(no /v1 or other path)",
-        )
+        return Finding("API", "problem", detail, wrong_url)
     if status == api_errors.HTTP_TOO_MANY or status >= api_errors.HTTP_SERVER_ERROR:
         detail = f"{api_url} answered HTTP {status} ({took}): the API is busy or has a problem"
         return Finding("API", "problem", detail, "run `rgpu-exec doctor` again in a few minutes")
@@ -122,24 +139,27 @@ def _answer_finding(api_url: str, status: int, took: str, source: str, fix: str)
     return Finding("API", "problem", detail, fix)
 
 
-def _post(client: httpx.Client, url: str, max_body: int) -> tuple[int, str | None]:
-    """POST to `url`, empty, without a key: the status and `Date`. The body is read as it
-    streams in, as sent (nothing in it is needed, so nothing is inflated), up to `max_body`
-    bytes; a larger one is left unread."""
+def _post(client: httpx.Client, url: str, max_body: int) -> tuple[int, str | None, bytes | None]:
+    """POST to `url`, empty, without a key: the status, `Date` and the body as sent (never
+    inflated: None when compressed or over `max_body` bytes, which are then left unread)."""
     import httpx  # noqa: PLC0415
 
     request = client.build_request("POST", url, timeout=httpx.Timeout(PROBE_TIMEOUT))
     response = client.send(request, stream=True)
+    body = bytearray()
     try:
-        size = 0
-        # As sent; a response built whole in memory (test transports) has nothing left to send.
-        for chunk in () if response.is_stream_consumed else response.iter_raw():
-            size += len(chunk)
-            if size > max_body:
-                break
+        if response.is_stream_consumed:  # built whole in memory (test transports)
+            body = bytearray(response.content[: max_body + 1])
+        else:
+            for chunk in response.iter_raw():
+                body += chunk
+                if len(body) > max_body:
+                    break
     finally:
         response.close()
-    return response.status_code, response.headers.get("date")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    readable = len(body) <= max_body and encoding in ("", "identity")
+    return response.status_code, response.headers.get("date"), bytes(body) if readable else None
 
 
 def _clock_finding(now: float, server: datetime | None, api: str) -> Finding:
