@@ -86,7 +86,7 @@ def test_login_with_a_profile_and_a_key_that_does_not_look_right(rgpu_exec_bin, 
 
     assert result.returncode == 0, result.stderr
     assert stored(keyring_file) == {"rgpu-exec/ci": "not-a-remotegpu-key-at-all"}
-    assert "does not look like a RemoteGPU API key" in result.stderr
+    assert "does not have the usual shape of a RemoteGPU API key" in result.stderr
     assert "not-a-remotegpu-key-at-all" not in result.stdout + result.stderr
 
 

@@ -91,10 +91,7 @@ def shown_prefix(value: str) -> str:
     return f" ({key_prefix(inner)})" if looks_like_remotegpu_key(inner) else ""
 
 
-_NOT_HEADER_SAFE = (
-    "contains spaces, line breaks or control characters (or non-ASCII ones), so it cannot be "
-    "an API key"
-)
+_NOT_HEADER_SAFE = "contains spaces, line breaks or control characters (or non-ASCII ones)"
 
 
 def _header_safe(value: str) -> bool:
@@ -179,8 +176,10 @@ def check_key(value: str, where: str) -> None:
     problem = key_problem(value)
     if problem is None:
         return
+    # A value with spaces or control characters may be two things pasted together: no prefix.
+    shown = "" if problem == _NOT_HEADER_SAFE else shown_prefix(value)
     raise UsageError(
-        f"{where}{shown_prefix(value)} {problem}, so it cannot be an API key; nothing was sent. "
+        f"{where}{shown} {problem}, so it cannot be an API key; nothing was sent. "
         "Use the key exactly as the console showed it, without quotes or spaces (in a shell: "
         f"`export {settings.ENV_API_KEY}=rgpu_…`; in a CI secret: the bare value)."
     )
