@@ -23,6 +23,12 @@ GENERIC_MESSAGES = frozenset(
         "missing access token",
     }
 )
+# A namespace ID no account has (the nil UUID, which no generator of UUIDs produces): an exchange
+# for it is answered without issuing a token. Without a key, the API asks for one (401, how
+# doctor's keyless probe knows the API); with a key, it answers 401 when the key is rejected,
+# else about the namespace (404 namespace_not_found, or 403): how a key is judged without
+# spending a token (docs/api-contract.md).
+NO_NAMESPACE_ID = "00000000-0000-0000-0000-000000000000"
 # Where users create and manage keys (and change a key's scopes), named in messages.
 KEYS_CONSOLE_PAGE = "Settings / API Keys"
 

@@ -40,3 +40,9 @@ def duration(seconds: int | None) -> str:
         return "?"
     minutes, secs = divmod(seconds, 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def shown(text: str) -> str:
+    """A string from a file or the network, fit for a terminal: control characters (escape
+    sequences among them) made visible as `\\x1b`-style escapes, never passed through."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -52,14 +52,24 @@ def good_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> d
     }
 
 
+def without_kubectl(sandbox: Path) -> str:
+    """A PATH with rgpu-exec and no kubectl: the doctor's path when kubectl is not installed."""
+    folder = sandbox / "bin-without-kubectl"
+    folder.mkdir(exist_ok=True)
+    link = folder / "rgpu-exec"
+    if not link.exists():
+        link.symlink_to(Path(VENV_BIN, "rgpu-exec"))
+    return str(folder)
+
+
 def run_doctor(
-    rgpu_exec_bin: str, env: dict[str, str], *args: str
+    rgpu_exec_bin: str, env: dict[str, str], *args: str, path: str = PATH
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [rgpu_exec_bin, "doctor", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "PATH": PATH, **env},
+        env={**os.environ, "PATH": path, **env},
         timeout=60,
         check=False,
     )
@@ -84,17 +94,22 @@ def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
     return list(document["findings"])
 
 
-def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
+def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
+    rgpu_exec_bin, stub_api, sandbox
+):
+    # Whether kubectl works is the cluster's to say: k8s.example does not resolve, so kubectl
+    # fails, and so does the doctor (it used to be green here).
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
     result = run_doctor(
         rgpu_exec_bin, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
     )
 
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 6, result.stdout
     out = result.stdout
     assert "key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY" in out
     assert f"{stub_api.url} is the RemoteGPU API: it asked for a key (HTTP 401" in out
+    assert "key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY): the API accepts it" in out
     assert stub_api.keyless == 1
     assert "clock" in out
     kubectl = shutil.which("kubectl", path=PATH)  # the first kubectl on the doctor's PATH
@@ -104,16 +119,12 @@ def test_all_well_exits_0(rgpu_exec_bin, stub_api, sandbox):
     # Its own row, aligned with "kubeconfig", the longest topic on screen.
     assert f"ok       kubectl     {kubectl} ({version})" in out.splitlines()
     assert f"runs {VENV_BIN}/rgpu-exec, namespace {NAMESPACE_ID}" in out
-    assert out.rstrip().endswith("rgpu-exec doctor: no problems found.")
+    (problem,) = [line for line in out.splitlines() if line.startswith("PROBLEM")]
+    assert "cluster     context 'team-ml': the server's host name does not resolve" in problem
+    assert "fix: check the cluster's server address" in out
+    assert out.rstrip().endswith("rgpu-exec doctor: 1 problem(s) found.")
     assert API_KEY not in out + result.stderr
     assert "stub-token" not in out + result.stderr
-    # One exchange, for the current context; the API probe itself is a keyless GET.
-    assert stub_api.count == 1
-    assert (
-        f"context 'team-ml': the key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY) may use namespace "
-        f"{NAMESPACE_ID}" in out
-    )
-    assert not (sandbox / "cache").exists()  # the token cache was neither read nor written
 
 
 def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
@@ -344,6 +355,7 @@ def test_doctor_against_the_emulator_and_its_kubeconfig(emulator: Harness, kubec
     }
 
     well = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
+    exchanged = emulator.exchanges()
     emulator.client.set_clock(offset=-900)  # the API's clock 15 minutes behind ours
     skewed = run([str(RGPU_EXEC), "doctor", "-o", "json"], env)
 
@@ -351,13 +363,62 @@ def test_doctor_against_the_emulator_and_its_kubeconfig(emulator: Harness, kubec
     kube = [f for f in findings(well) if f["topic"] == "kubeconfig"]
     assert [f["status"] for f in kube] == ["ok"]
     assert f"runs {RGPU_EXEC}, namespace team-ml ({team['id'][:8]}…)" in kube[0]["detail"]
-    (access,) = [f for f in findings(well) if f["topic"] == "access"]
-    assert access["status"] == "ok"
-    assert emulator.exchanges() == 2, emulator.client.stats()  # one per run: the current context
+    (cluster,) = [f for f in findings(well) if f["topic"] == "cluster"]
+    assert cluster["status"] == "ok"
+    assert (
+        "the cluster accepts its token and allows listing pods in namespace team-ml"
+        in (cluster["detail"])
+    )
+    validity = [f for f in findings(well) if f["topic"] == "API key" and "accepts" in f["detail"]]
+    assert [f["status"] for f in validity] == ["ok"]
+    # kubectl ran rgpu-exec as any command does: one exchange (the key's check issues none).
+    assert exchanged == 1, emulator.client.stats()
     assert skewed.returncode == 6
     (clock,) = [f for f in findings(skewed) if f["topic"] == "clock"]
     assert clock["status"] == "problem"
     assert "ahead of the API's" in clock["detail"]
+
+
+@pytest.mark.e2e
+def test_doctor_asks_the_cluster_what_kubectl_would_meet(emulator: Harness, kubectl: Kubectl):
+    # Each of these is what kubectl fails on, and the doctor used to call green.
+    team, vision = emulator.namespace("team-ml"), emulator.namespace("team-vision")
+    key = emulator.key({"kubernetes_exec": {"namespace_ids": [team["id"], vision["id"]]}})["key"]
+    path = emulator.kubeconfig(team)
+    env = {
+        **emulator.plugin_env(key, REMOTEGPU_API_URL=emulator.ready.api_url),
+        "PATH": os.pathsep.join([str(Path(kubectl.path).parent), os.defpath]),
+    }
+    doctor = [str(RGPU_EXEC), "doctor", "-o", "json"]
+    context = team["name"]  # the harness names each context after its namespace
+
+    # The kubens habit: the namespace switched, the token still the old namespace's.
+    run([kubectl.path, "config", "set-context", context, "--namespace", "team-vision"], env)
+    switched = run(doctor, env)
+    (found,) = [f for f in findings(switched) if f["topic"] == "cluster"]
+    assert switched.returncode == 6
+    assert found["status"] == "problem"
+    assert "forbids listing pods in namespace team-vision" in found["detail"]
+    assert "gets tokens for team-ml" in found["detail"]
+    assert f"kubectl config set-context {context} --namespace team-ml" in found["fix"]
+    run([kubectl.path, "config", "set-context", context, "--namespace", "team-ml"], env)
+
+    # A server on the wrong port, then a cluster without its CA.
+    text = path.read_text()
+    server = emulator.ready.kube_server
+    path.write_text(text.replace(server, server.rsplit(":", 1)[0] + ":9"))
+    refused = run(doctor, env)
+    (found,) = [f for f in findings(refused) if f["topic"] == "cluster"]
+    assert refused.returncode == 6
+    assert "the server refused the connection" in found["detail"]
+    path.write_text("\n".join(
+        line for line in text.splitlines() if "certificate-authority-data" not in line
+    ))  # fmt: skip
+    untrusted = run(doctor, env)
+    (found,) = [f for f in findings(untrusted) if f["topic"] == "cluster"]
+    assert untrusted.returncode == 6
+    assert "does not trust the server's certificate" in found["detail"]
+    assert "--certificate-authority-data" in found["fix"]
 
 
 # The access check: one exchange for the current context, with the key it would use.
@@ -402,35 +463,44 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
 def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
     rgpu_exec_bin, stub_api, sandbox, reply, detail, fix
 ):
+    # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
+    # check comes first, and a rejected key is not tried again.
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
     stub_api.default = reply
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+    result = run_doctor(
+        rgpu_exec_bin, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox)
+    )
 
     assert result.returncode == 6, result.stdout
-    (problem,) = problems_of(result)
-    assert problem["topic"] == "access"
-    assert problem["detail"].startswith("context 'team-ml': ")
+    (problem,) = [p for p in problems_of(result) if p["topic"] != "kubectl"]
+    rejected_key = reply.status == 401
+    assert problem["topic"] == ("API key" if rejected_key else "access")
+    assert problem["detail"].startswith(
+        "key rgpu_3f9a2c1b… (from REMOTEGPU_API_KEY): " if rejected_key else "context 'team-ml': "
+    )
     assert detail in problem["detail"]
     assert fix in problem["fix"]
-    assert stub_api.count == 1
+    assert stub_api.count == (1 if rejected_key else 2)  # the key's check, then the context's
     assert not (sandbox / "cache").exists()
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_only_the_current_context_is_exchanged_for(rgpu_exec_bin, stub_api, sandbox):
+def test_every_context_is_checked_with_its_own_namespace(rgpu_exec_bin, stub_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
     kubeconfig(
         sandbox / "kubeconfig",
         {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
     )
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api))
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), path=without_kubectl(sandbox))
 
-    assert result.returncode == 0, result.stdout
     assert [r["path"] for r in stub_api.requests] == [
-        f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+        f"/v1/kubernetes/namespaces/{namespace}/exec-credential"
+        for namespace in ("00000000-0000-0000-0000-000000000000", other, NAMESPACE_ID)
     ]
+    assert "context 'a-other': not verified: kubectl is not on PATH" in result.stdout
+    assert "context 'team-ml': not verified: kubectl is not on PATH" in result.stdout
 
 
 def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(rgpu_exec_bin, stub_api, sandbox):
@@ -461,7 +531,10 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(rgpu_exec_bin, stub_ap
         "RGPU_EXEC_DEADLINE='0' is not a number of seconds between 0.1 and 300, so "
         "`rgpu-exec token` refuses to run (in context 'team-ml''s exec env)"
     )
-    assert stub_api.count == 0
+    # Only the key's own check (no token issued); nothing for the context kubectl cannot use.
+    assert [r["path"] for r in stub_api.requests] == [
+        "/v1/kubernetes/namespaces/00000000-0000-0000-0000-000000000000/exec-credential"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -499,7 +572,9 @@ def test_every_api_url_the_contexts_use_is_probed(rgpu_exec_bin, stub_api, sandb
     user["exec"]["args"] += ["--api-url", dead]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+    result = run_doctor(
+        rgpu_exec_bin, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox)
+    )
 
     assert result.returncode == 6
     api = [f for f in findings(result) if f["topic"] == "API"]
@@ -510,7 +585,7 @@ def test_every_api_url_the_contexts_use_is_probed(rgpu_exec_bin, stub_api, sandb
     assert access == {
         "topic": "access",
         "status": "note",
-        "detail": f"not tried for context 'team-ml': the API at {dead} did not answer (above)",
+        "detail": f"context 'team-ml': not tried: the API at {dead} did not answer (above)",
         "fix": None,
     }
 
@@ -605,12 +680,13 @@ def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harnes
 
     assert unscoped.returncode == 6, unscoped.stdout
     (denied,) = [f for f in findings(unscoped) if f["status"] == "problem"]
-    assert denied["topic"] == "access"
-    assert (
-        f"may not use namespace other ({other['id'][:8]}…) (HTTP 403: forbidden" in denied["detail"]
-    )
+    assert denied["topic"] == "cluster"  # kubectl ran rgpu-exec, which the API refused
+    assert f"may not get credentials for namespace other ({other['id'][:8]}…)" in denied["detail"]
+    (fine,) = [f for f in findings(unscoped) if f["topic"] == "cluster" and f["status"] == "ok"]
+    assert "context 'team-ml'" in fine["detail"]
     assert revoked.returncode == 6
     (rejected,) = [f for f in findings(revoked) if f["status"] == "problem"]
+    assert rejected["topic"] == "API key"
     assert "rejected the API key" in rejected["detail"]
     assert rejected["fix"].startswith("create a key with Kubernetes access")
     assert scoped["key"] not in unscoped.stdout + revoked.stdout
@@ -666,8 +742,8 @@ def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(rgpu_exec_bin, st
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api))
+    path = without_kubectl(sandbox)
+    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), path=path)
 
-    assert result.returncode == 0, result.stdout
-    assert f"runs {VENV_BIN}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
+    assert f"runs {path}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
     assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout

@@ -175,15 +175,20 @@ def test_doctor_names_the_source_of_the_key_it_would_use(rgpu_exec_bin, keyring_
         "key rgpu_0c1d2e3f… from keyring profile 'ci' (--profile wins over REMOTEGPU_API_KEY, "
         "which is set too)"
     )
-    assert key_details(by_profile) == [wanted]
+    # Then the API's verdict on that very key (asked for a namespace no account has).
+    judged = "key rgpu_0c1d2e3f… (from keyring profile 'ci'): the API accepts it"
+    assert key_details(by_profile) == [wanted, judged]
 
 
 def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
     rgpu_exec_bin, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
+    bin_dir = sandbox / "bin"  # rgpu-exec and no kubectl: the doctor asks the API itself
+    bin_dir.mkdir()
+    (bin_dir / "rgpu-exec").symlink_to(rgpu_exec_bin)
 
-    result = run(rgpu_exec_bin, "doctor", "-o", "json")
+    result = run(rgpu_exec_bin, "doctor", "-o", "json", PATH=str(bin_dir))
 
     (access,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "access"]
     assert access["status"] == "ok", access

@@ -19,6 +19,7 @@ FORMATS = {
         second_ask.SERVED_FIELDS,
     ),
     token_cache.FORCED_SUFFIX: (second_ask.FORCED_MAGIC, second_ask.FORCED_FIELDS),
+    token_cache.ACCEPTED_SUFFIX: (second_ask.ACCEPTED_MAGIC, second_ask.ACCEPTED_FIELDS),
     token_cache.LOCK_SUFFIX: ("(empty)", ()),
 }
 

@@ -94,6 +94,7 @@ def test_exec_stanza_has_defaults_and_no_static_credential() -> None:
             "command": "/opt/bin/rgpu-exec",
             "args": ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml"],
             "interactiveMode": "IfAvailable",
+            "provideClusterInfo": True,
             "installHint": user["exec"]["installHint"],
         }
     }

@@ -234,7 +234,10 @@ def exec_kubeconfig(
     `<command> token --namespace-id <id> --namespace <name> --api-url <api_url>` as its exec
     credential plugin (as `rgpu-exec kubeconfig generate` writes it)."""
     cluster = "remotegpu-emulator"
-    exec_base: dict[str, Any] = {"apiVersion": api_version, "command": command}
+    # As `rgpu-exec kubeconfig generate` writes it: kubectl hands the cluster to the plugin.
+    exec_base: dict[str, Any] = {
+        "apiVersion": api_version, "command": command, "provideClusterInfo": True,
+    }  # fmt: skip
     if api_version == V1:
         exec_base["interactiveMode"] = "Never"
     users, entries = [], []

@@ -6,50 +6,31 @@ cause of a certificate failure, and the server's `Date`.
 from __future__ import annotations
 
 import ssl
-import threading
 import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
+from rgpu_exec.bounded import TooSlowError, finish_within
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 
+__all__ = [
+    "EncodingError",
+    "TooSlowError",
+    "certificate_error",
+    "finish_within",
+    "not_tls",
+    "read_capped",
+    "retry_after_seconds",
+    "server_date",
+    "ssl_context",
+]
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     import httpx
-
-_T = TypeVar("_T")
-
-
-class TooSlowError(Exception):
-    """`finish_within` stopped waiting."""
-
-
-def finish_within(seconds: float, work: Callable[[], _T], name: str) -> _T:
-    """What `work()` returns or raises, run in a daemon thread; TooSlowError after `seconds`.
-
-    Every read has a timeout, but an answer that trickles in a byte at a time never trips one;
-    this bounds the whole. The thread is then abandoned, and the process exits soon after.
-    """
-    results: list[_T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            results.append(work())
-        except BaseException as exc:  # handed over to the caller's thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=run, name=name, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if errors:
-        raise errors[0]
-    if results:
-        return results[0]
-    raise TooSlowError
 
 
 class EncodingError(Exception):

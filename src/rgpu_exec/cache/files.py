@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rgpu_exec.hotpath.private_files import TEMP_SUFFIX, read_private
 from rgpu_exec.hotpath.token_cache import (
+    ACCEPTED_SUFFIX,
     ENTRY_SUFFIX,
     FAILURE_SUFFIX,
     FORCED_SUFFIX,
@@ -24,7 +25,14 @@ from rgpu_exec.hotpath.token_cache import (
     remove,
 )
 
-_ALL_SUFFIXES = (ENTRY_SUFFIX, LOCK_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX)
+_ALL_SUFFIXES = (
+    ENTRY_SUFFIX,
+    LOCK_SUFFIX,
+    FAILURE_SUFFIX,
+    SERVED_SUFFIX,
+    FORCED_SUFFIX,
+    ACCEPTED_SUFFIX,
+)
 _STEM_LENGTH = 64  # hex digits of a SHA-256
 _HEX = frozenset("0123456789abcdef")
 
@@ -70,7 +78,7 @@ def purge(directory: str, stems: list[str]) -> int:
     for stem in _own_files(directory, FAILURE_SUFFIX):
         remove(directory, stem, FAILURE_SUFFIX)
     entries = set(_own_files(directory, ENTRY_SUFFIX))
-    for suffix in (SERVED_SUFFIX, FORCED_SUFFIX):
+    for suffix in (SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX):
         for stem in set(_own_files(directory, suffix)) - entries:
             remove(directory, stem, suffix)
     return removed

@@ -44,6 +44,8 @@ FORCED_MAGIC = "rgpu-exec-forced 1"
 # The lines after the first: `token <issued_at> <expires_at>` then one client per line; `at <time>`.
 SERVED_FIELDS = ("token",)
 FORCED_FIELDS = ("at",)
+ACCEPTED_MAGIC = "rgpu-exec-accepted 1"
+ACCEPTED_FIELDS = ("token", "at")
 # At most one forced refresh per entry within this many seconds.
 FORCE_WINDOW = 30.0
 # The parent processes kept per token when the record is written again (the most recent ones),
@@ -92,6 +94,35 @@ def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
         private_files.write_atomically(
             token_cache.file_path(directory, stem, token_cache.FORCED_SUFFIX),
             f"{FORCED_MAGIC}\nat {now!r}\n",
+            durable=False,
+        )
+    except OSError:
+        pass
+
+
+def accepted_recently(directory: str, entry: "token_cache.Entry", now: float) -> bool:
+    """Whether the cluster said, within FORCE_WINDOW, that it still accepts `entry`'s token
+    (`note_accepted`): a second ask is then answered with it, without asking the cluster again.
+    This bounds the questions a client that reloads its kubeconfig every few seconds causes to
+    one per window, and delays healing by at most the window for a token rejected meanwhile."""
+    path = token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX)
+    lines = (private_files.read_private(path) or "").split("\n")
+    if len(lines) != 4 or lines[0] != ACCEPTED_MAGIC or lines[1] != _token_line(entry):  # noqa: PLR2004
+        return False
+    try:
+        at = float(lines[2].removeprefix("at "))
+    except ValueError:
+        return False
+    return lines[2].startswith("at ") and at <= now < at + FORCE_WINDOW
+
+
+def note_accepted(directory: str, entry: "token_cache.Entry", now: float) -> None:
+    """Record that the cluster accepts `entry`'s token now (a hint: a failure to write is
+    ignored)."""
+    try:
+        private_files.write_atomically(
+            token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX),
+            f"{ACCEPTED_MAGIC}\n{_token_line(entry)}\nat {now!r}\n",
             durable=False,
         )
     except OSError:

@@ -8,6 +8,7 @@ Layout, in the cache directory (0700):
     <stem>.fail    a recent failed exchange, so kubectl's reruns fail fast (failure damping)
     <stem>.served  which client processes were given the entry's token (see `second_ask`)
     <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
+    <stem>.accepted  when the cluster last said it accepts the entry's token (see `second_ask`)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
 `key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
 a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
@@ -33,12 +34,13 @@ LOCK_SUFFIX = ".lock"
 FAILURE_SUFFIX = ".fail"
 SERVED_SUFFIX = ".served"
 FORCED_SUFFIX = ".forced"
+ACCEPTED_SUFFIX = ".accepted"
 # kubectl is told the token expires this much before it really does.
 KUBECTL_EXPIRY_SLACK = 30.0
 # Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains.
 REFRESH_MIN = 60.0
 REFRESH_FRACTION = 0.10
-WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX)
+WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX)
 # The lines of each file, in order, after its first line (docs/architecture.md shows them).
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 

@@ -54,3 +54,49 @@ def parse_exec_info(raw: str | None) -> ExecInfo:
             f"{SUPPORTED_API_VERSIONS[1]})."
         )
     return ExecInfo(info.apiVersion, info.spec.interactive)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The cluster kubectl will send the token to, as `provideClusterInfo: true` hands it over
+    (`spec.cluster`): client-go gives the CA as data, the official Python client may give the
+    kubeconfig's `certificate-authority` path instead."""
+
+    server: str
+    ca_data: str | None = None  # PEM text
+    ca_file: str | None = None
+    insecure: bool = False  # insecure-skip-tls-verify, as the kubeconfig says
+    server_name: str | None = None  # tls-server-name
+    proxy_url: str | None = None
+
+
+def cluster_of(raw: str | None) -> Cluster | None:
+    """The cluster in the exec info (`spec.cluster`), or None when there is none or it cannot be
+    read: the caller then decides without asking the cluster."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    try:
+        cluster = json.loads(raw or "").get("spec", {}).get("cluster")
+    except (ValueError, AttributeError):
+        return None
+    server = cluster.get("server") if isinstance(cluster, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(server, str) or not server:
+        return None
+    ca_data = cluster.get("certificate-authority-data")
+    try:
+        pem = base64.b64decode(ca_data, validate=True).decode() if ca_data else None
+    except (binascii.Error, ValueError, TypeError):
+        return None
+    ca_file = cluster.get("certificate-authority")
+    name = cluster.get("tls-server-name")
+    proxy = cluster.get("proxy-url")
+    return Cluster(
+        server=server,
+        ca_data=pem,
+        ca_file=ca_file if isinstance(ca_file, str) and ca_file else None,
+        insecure=cluster.get("insecure-skip-tls-verify") is True,
+        server_name=name if isinstance(name, str) and name else None,
+        proxy_url=proxy if isinstance(proxy, str) and proxy else None,
+    )

@@ -91,6 +91,9 @@ class Spec:
             "command": self.exec_command,
             "args": args,
             "interactiveMode": self.interactive_mode,
+            # kubectl then hands the cluster to `token` (spec.cluster), which asks the cluster
+            # whether it still accepts a token before replacing it on a second ask.
+            "provideClusterInfo": True,
             "installHint": install_hint(self.namespace),
         }
 

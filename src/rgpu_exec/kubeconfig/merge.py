@@ -32,7 +32,14 @@ OWNED: dict[Kind, tuple[str, ...]] = {
     "context": ("cluster", "user", "namespace"),
 }
 # Inside `exec`, these are ours; anything else the user added there (env, …) stays.
-EXEC_OWNED = ("apiVersion", "command", "args", "interactiveMode", "installHint")
+EXEC_OWNED = (
+    "apiVersion",
+    "command",
+    "args",
+    "interactiveMode",
+    "provideClusterInfo",
+    "installHint",
+)
 
 
 class Factory(Protocol):

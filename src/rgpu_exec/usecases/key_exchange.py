@@ -14,8 +14,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from rgpu_exec import contract
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
-from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, UsageError
+from rgpu_exec.errors import (
+    ApiError,
+    ApiKeyError,
+    NamespaceAccessError,
+    RgpuExecError,
+    UsageError,
+)
 from rgpu_exec.hotpath import request
 
 if TYPE_CHECKING:
@@ -109,3 +116,35 @@ def access(exchanger: KeyExchange, namespace_id: str, namespace: str | None = No
         # Our own words: they say what the status means and what to do about it.
         return Access("error", exc.status, None, exc.code, exc.message)
     return Access("allowed", 200, round(issued.lifetime))
+
+
+KeyState = Literal["valid", "rejected", "not verified"]
+
+
+@dataclass(frozen=True)
+class KeyVerdict:
+    """What the API says of a key: `valid` (it judged the key and went on to the namespace),
+    `rejected` (401: `error` says why), or `not verified` (no answer about the key: `error`)."""
+
+    state: KeyState
+    detail: str
+    error: RgpuExecError | None = None
+
+
+def judge_key(exchanger: KeyExchange) -> KeyVerdict:
+    """Ask the API about the key with one exchange for a namespace no account has
+    (`contract.NO_NAMESPACE_ID`): no token is issued, whatever the key."""
+    try:
+        exchanger.exchange(contract.NO_NAMESPACE_ID)
+    except ApiKeyError as exc:
+        return KeyVerdict("rejected", exc.problem, exc)
+    except NamespaceAccessError as exc:
+        code = f" {exc.code}" if exc.code else ""
+        return KeyVerdict(
+            "valid",
+            f"the API accepts it (it answered HTTP {exc.status}{code} for a namespace no "
+            "account has, so it judged the key first; no token was issued)",
+        )
+    except RgpuExecError as exc:
+        return KeyVerdict("not verified", exc.message, exc)
+    return KeyVerdict("valid", "the API accepts it")

@@ -88,6 +88,11 @@ class TokenCommand:
             answered = self._answered(consulted, api_version)
             if answered is not None:
                 return answered
+            cached = consulted.fallback
+            if consulted.forced and cached is not None and self._cluster_accepts(cached):
+                second_ask.note_accepted(directory, cached, consulted.at)
+                log.debug("the client asks again, but the cluster still accepts the token")
+                return render(api_version, cached.token, cached.kubectl_expiry(consulted.at))
             if consulted.forced:
                 log.debug("the same client asks again for the fresh token it was given: exchanging")
                 second_ask.begin_forced_refresh(directory, stem, consulted.at)
@@ -159,6 +164,19 @@ class TokenCommand:
         log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
         self._save(directory, fresh)
         return render(api_version, fresh.token, fresh.kubectl_expiry(now))
+
+    def _cluster_accepts(self, entry: token_cache.Entry) -> bool | None:
+        """Whether the cluster kubectl talks to (`spec.cluster` in the exec info, with
+        `provideClusterInfo: true`) still accepts the token; None when there is no cluster to
+        ask, or it cannot tell: today's rule then decides (a second ask replaces the token)."""
+        from rgpu_exec.kube.exec_info import cluster_of  # noqa: PLC0415
+
+        cluster = cluster_of(settings.exec_info(self.environ))
+        if cluster is None:
+            return None
+        from rgpu_exec.kube.cluster import token_accepted  # noqa: PLC0415 - httpx
+
+        return token_accepted(cluster, entry.token)
 
     def _exec_info(self) -> tuple[str, bool]:
         """(apiVersion to answer in, whether the session is interactive)."""

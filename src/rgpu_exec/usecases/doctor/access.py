@@ -14,46 +14,50 @@ from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
-from rgpu_exec.usecases.doctor.local import keyring_usable, no_key_fix, settings_findings
+from rgpu_exec.usecases.doctor.local import (
+    keyring_usable,
+    new_key_fix,
+    no_key_fix,
+    settings_findings,
+)
 from rgpu_exec.usecases.key_exchange import KeyExchange, access, find_key
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from rgpu_exec.credentials.api_key import ApiKey
-    from rgpu_exec.usecases.doctor.kube import KubeReport, PluginContext
+    from rgpu_exec.usecases.doctor.kube import PluginContext
 
 
-def access_findings(
-    report: KubeReport,
+def context_findings(
+    context: PluginContext,
     environ: Mapping[str, str],
     *,
     listed: list[Finding],
     unreachable: set[str],
     profile: str | None,
+    ask_cluster: Callable[[PluginContext], Finding] | None,
+    blocked: str | None = None,
+    rejected: tuple[str, str] | None = None,
 ) -> list[Finding]:
-    """One exchange for the current context, as kubectl would make it: allowed, denied, or why not.
+    """Whether kubectl can work with one context: its key (found as `token` finds it there),
+    then the cluster's answer (`ask_cluster`, kubectl's `auth can-i`), or, without kubectl,
+    one exchange with the API (allowed, denied, or why not) and the cluster not verified.
 
-    `listed`: the findings so far (a problem already listed is not listed again); `unreachable`:
-    API URLs whose probe failed (no exchange is tried there); `profile`: the doctor's profile.
+    `listed`: the findings so far (a problem already listed is not listed again);
+    `unreachable`: API URLs whose probe failed; `profile`: the doctor's profile; `blocked`: why
+    kubectl would not run the stanza at all (then nothing is tried, and the key is not sent);
+    `rejected`: (key, API URL) the API rejected above (not tried again).
     """
+    where = f"context {context.name!r}"
 
     def note(detail: str) -> list[Finding]:
-        return [Finding("access", "note", detail)]
+        return [Finding("access", "note", f"{where}: {detail}")]
 
-    name = report.current_context
-    context = report.current
-    if name is None:
-        return (
-            note("no current-context in the kubeconfig: no exchange tried")
-            if report.contexts
-            else []
-        )
-    if context is None:
-        return note(f"the current context {name!r} does not use rgpu-exec: no exchange tried")
-    where = f"context {name!r}"
     if not context.exchangeable:
-        return note(f"not tried for {where}: fix its exec stanza first (above)")
+        return note("not tried: fix its exec stanza first (above)")
+    if blocked:
+        return note(f"not tried: {blocked}, so kubectl would not run rgpu-exec (above)")
     own = [
         f for f in settings_findings(context.environ, context.call.api_url) if f.status == "problem"
     ]
@@ -64,9 +68,7 @@ def access_findings(
             for f in own
             if f.detail not in details
         ]
-        return new or note(f"not tried for {where}: fix the settings above first")
-    if context.api_url in unreachable:
-        return note(f"not tried for {where}: the API at {context.api_url} did not answer (above)")
+        return new or note("not tried: fix the settings above first")
     flag = context.call.profile
     context_profile = settings.profile(flag, context.environ)
     try:
@@ -75,24 +77,33 @@ def access_findings(
         env_key = request.environment_key(flag, context.environ)
         same = context_profile == profile and env_key == settings.api_key(environ)
         if same and any(f.topic == "API key" and f.status == "problem" for f in listed):
-            return note(f"not tried for {where}: no API key (above)")
+            return note("not tried: no API key (above)")
         why = (
             f"and its --profile wins over {settings.ENV_API_KEY}"
             if flag and settings.api_key(context.environ) is not None
             else f"and {settings.ENV_API_KEY} is unset"
         )
-        return [
-            Finding(
-                "access",
-                "problem",
-                f"{where} uses keyring profile {context_profile!r}, which holds no key, {why}",
-                no_key_fix(context_profile, keyring_usable(environ)),
-            )
-        ]
-    except UsageError as exc:  # a key that cannot be one (spaces, quotes, wrong length)
-        fix = _new_key_fix(None, context_profile)
+        fix = (
+            f"run `rgpu-exec login --profile {context_profile}` (the context's exec args name "
+            "that profile, so only its keyring entry is used)"
+            if flag
+            else no_key_fix(context_profile, keyring_usable(environ))
+        )
+        detail = f"{where} uses keyring profile {context_profile!r}, which holds no key, {why}"
+        return [Finding("access", "problem", detail, fix)]
+    except UsageError as exc:  # a value that cannot be a key (quotes, spaces)
+        fix = new_key_fix(None, context_profile)
         return [Finding("access", "problem", f"{where}: {exc.message}", fix)]
-    return _exchange_findings(context, key)
+    if rejected == (key.value, context.api_url):
+        return note("not tried: the API rejects its key (above)")
+    if ask_cluster is not None:
+        return [ask_cluster(context)]
+    if context.api_url in unreachable:
+        return note(f"not tried: the API at {context.api_url} did not answer (above)")
+    return [
+        *_exchange_findings(context, key),
+        Finding("cluster", "note", f"{where}: not verified: kubectl is not on PATH to ask it"),
+    ]
 
 
 def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
@@ -118,7 +129,7 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
     except ApiKeyError as exc:
         return [
             Finding(
-                "access", "problem", f"{where}: {exc.problem}", _new_key_fix(key.source, profile)
+                "access", "problem", f"{where}: {exc.problem}", new_key_fix(key.source, profile)
             )
         ]
     except ApiError as exc:
@@ -168,13 +179,3 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
             "try again in a minute; if it persists, check that the API URL is the RemoteGPU API",
         )
     ]
-
-
-def _new_key_fix(source: str | None, profile: str) -> str:
-
-    where = (
-        f"put it in {settings.ENV_API_KEY}"
-        if source == "env"
-        else f"store it with `rgpu-exec login --profile {profile}`"
-    )
-    return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"

@@ -2,13 +2,17 @@
 
 Checks, in order: the API key (source and prefix), the keyring backend, the settings `token`
 refuses to run with (deadline, API URL, CA bundles), the cache directory (and failures it is
-replaying), each API (reachable, and clock skew from its `Date` header), kubectl, the kubeconfig
-contexts that use rgpu-exec, kuberc's credential plugin policy, and finally whether the current
-context's key may use its namespace. Each problem comes with its fix.
+replaying), the API (reachable, clock skew from its `Date` header) and whether it accepts the
+key, kubectl, the kubeconfig contexts that use rgpu-exec, kuberc's credential plugin policy,
+and finally, for every such context (or the one named), its key and the cluster's own answer:
+may its token list pods in its namespace? Each problem comes with its fix.
 
-The checks live in `local` (no network), `network` (the keyless API probes), `access` (the one
-exchange) and `kube` (kubeconfig and kuberc); this module decides which run, in what order, on
-what.
+The checks live in `local` (no network), `network` (the keyless API probes), `access` (a
+context's key, and one exchange when kubectl is missing), `cluster` (kubectl asks the cluster)
+and `kube` (kubeconfig and kuberc); this module decides which run, in what order, on what. The
+key is sent only where kubectl would send it: never for a context whose stanza kubectl refuses
+or whose plugin kuberc denies; probes go only to the API URL chosen (flag, environment or
+default) and to the ones of the contexts checked.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rgpu_exec.hotpath import request, settings, url_rules
-from rgpu_exec.usecases.doctor import access, kube, local, network
+from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -34,6 +38,7 @@ class DoctorOptions:
     kubeconfig: str | None = None  # inspect this kubeconfig file only
     api_url: str | None = None
     profile: str | None = None  # the keyring profile to look for a key under
+    context: str | None = None  # check this context only (else every one that runs rgpu-exec)
 
 
 def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding]:
@@ -56,8 +61,11 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
     settings_found = local.settings_findings(environ, options.api_url, own_url=own_url)
     findings += settings_found
     findings += local.cache_findings(environ, time.time())
+    checked = _contexts(report, options.context)
+    if options.context is not None and not checked:
+        findings.append(_unknown_context(report, options.context))
     unreachable: set[str] = set()
-    urls = api_urls(options.api_url, environ, report.contexts)
+    urls = api_urls(options.api_url, environ, report.contexts, checked)
     ca_reported = any(f.detail.startswith(local.CA_VARIABLES) for f in settings_found)
     for url, source in urls:
         probed = network.api_findings(
@@ -66,36 +74,93 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
         if probed[0].status != "ok":
             unreachable.add(url)
         findings += probed
-    findings += local.kubectl_findings(environ)
+    # The key is judged by the API it would go to, the key that would go there: the doctor's at
+    # the API URL chosen (flag, environment, default), else the current (or first) context's at
+    # its own; never at a URL that did not answer.
+    answering = {url: source for url, source in urls if url not in unreachable}
+    current = [c for c in checked if c.name == report.current_context] + checked
+    judge: tuple[Mapping[str, str], str | None, str] | None = None
+    if default_url in answering:
+        judge = (environ, options.profile, default_url)
+    else:
+        first = next((c for c in current if c.api_url in answering), None)
+        judge = (first.environ, first.call.profile, first.api_url) if first else None
+    rejected = None
+    if not refused and judge is not None:
+        judged, rejected_key = validity.key_validity(*judge, answering[judge[2]])
+        findings += judged
+        rejected = (rejected_key, judge[2]) if rejected_key else None
+    kubectl_found = local.kubectl_findings(environ)
+    findings += kubectl_found
     findings += report.findings
-    findings += kube.kuberc_findings(environ, report.commands)
-    findings += access.access_findings(
-        report,
-        environ,
-        listed=findings,
-        unreachable=unreachable,
-        profile=None if refused else profile,
-    )
+    kuberc = kube.kuberc_findings(environ, report.commands)
+    findings += kuberc
+    kubectl = kubectl_found[0].detail.split(" (", 1)[0] if kubectl_found[0].status == "ok" else None
+    denied = any(f.status == "problem" and "DenyAll" in f.detail for f in kuberc)
+    refused_stanzas = {c.name for c in report.contexts if not c.runnable}
+    for context in checked:
+        blocked = None
+        if context.name in refused_stanzas:
+            blocked = "kubectl refuses its exec stanza or server"
+        elif denied:
+            blocked = "kuberc's credentialPluginPolicy denies credential plugins"
+
+        def ask(found: PluginContext) -> Finding:
+            assert kubectl is not None  # noqa: S101 - only given when kubectl was found
+            return cluster.can_i(kubectl, found, environ, options.kubeconfig, report.contexts)
+
+        findings += access.context_findings(
+            context,
+            environ,
+            listed=findings,
+            unreachable=unreachable,
+            profile=None if refused else profile,
+            ask_cluster=ask if kubectl else None,
+            blocked=blocked,
+            rejected=rejected,
+        )
     return findings
 
 
+def _contexts(report: kube.KubeReport, name: str | None) -> list[PluginContext]:
+    """The contexts to check: the one named, else every one that runs rgpu-exec."""
+    if name is None:
+        return report.contexts
+    return [c for c in report.contexts if c.name == name]
+
+
+def _unknown_context(report: kube.KubeReport, name: str) -> Finding:
+    known = ", ".join(repr(c.name) for c in report.contexts) or "none"
+    return Finding(
+        "kubeconfig",
+        "problem",
+        f"--context {name!r} is not a context that runs rgpu-exec",
+        f"name one of the contexts that do ({known}; `rgpu-exec kubeconfig list` lists them)",
+    )
+
+
 def api_urls(
-    flag: str | None, environ: Mapping[str, str], contexts: list[PluginContext]
+    flag: str | None,
+    environ: Mapping[str, str],
+    contexts: list[PluginContext],
+    checked: list[PluginContext],
 ) -> list[tuple[str, str]]:
-    """Each distinct API URL to probe, once, with where it comes from (for the fix).
+    """Each distinct API URL to probe, once, with where it comes from (for the fix): only URLs
+    the user chose or a context checked uses.
 
     The URL of the flag or the environment is probed when it is given, when no context uses
-    rgpu-exec (to check the setup as a whole), or when a context relies on it; the public
-    default that no context uses is not.
+    rgpu-exec (to check the setup as a whole), or when a checked context relies on it; the
+    public default that no context uses is not. A context's own --api-url is probed only when
+    that context is checked and kubectl would run its stanza.
     """
     urls: dict[str, str] = {}
     default = settings.api_url(flag, environ)
     given = bool(flag or settings.api_url_from_environment(environ))
-    relied_on = any(c.call.api_url is None for c in contexts)
+    relied_on = any(c.call.api_url is None for c in checked)
     if not url_rules.url_problem(default) and (given or relied_on or not contexts):
         urls[default] = request.api_url_source(flag, environ)
-    for context in contexts:
-        usable = context.exchangeable and not url_rules.url_problem(context.api_url)
-        if usable and context.api_url not in urls:
+    for context in checked:
+        usable = context.exchangeable and context.runnable
+        if usable and not url_rules.url_problem(context.api_url) and context.api_url not in urls:
             urls[context.api_url] = f"the --api-url in the exec args of context {context.name!r}"
     return list(urls.items())

@@ -45,6 +45,7 @@ class PluginContext:
     api_url: str  # as `token` chooses it: --api-url in the args, else the environment
     exchangeable: bool  # the stanza's args name a valid namespace ID, profile and API URL
     namespace: str | None = None  # the context's namespace (its name)
+    runnable: bool = True  # kubectl would run the stanza (no problem found in it or its server)
 
 
 @dataclass
@@ -105,8 +106,10 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
         resolved = resolve_command(call.command, user.file, environ)
         if resolved:
             report.commands.append(resolved)
-        report.findings += _context_findings(name, config, context, user, call, resolved)
-        report.contexts.append(_plugin_context(name, context, user, call, environ))
+        found = _context_findings(name, config, context, user, call, resolved)
+        report.findings += found
+        runnable = not any(f.status == "problem" for f in found)
+        report.contexts.append(_plugin_context(name, context, user, call, environ, runnable))
     if not report.contexts and not report.findings:
         report.findings.append(
             Finding(
@@ -125,8 +128,13 @@ _ADD_CONTEXT = (
 )
 
 
-def _plugin_context(
-    name: str, context: Entry, user: Entry, call: PluginCall, environ: Mapping[str, str]
+def _plugin_context(  # noqa: PLR0917
+    name: str,
+    context: Entry,
+    user: Entry,
+    call: PluginCall,
+    environ: Mapping[str, str],
+    runnable: bool,
 ) -> PluginContext:
     merged = exec_environment(user, environ)  # kubectl sets the stanza's `env` on top
     api_url = settings.api_url(call.api_url, merged)
@@ -139,7 +147,7 @@ def _plugin_context(
     )
     namespace = context.body.get("namespace")
     namespace = namespace if isinstance(namespace, str) and namespace else None
-    return PluginContext(name, call, merged, api_url, exchangeable, namespace)
+    return PluginContext(name, call, merged, api_url, exchangeable, namespace, runnable)
 
 
 def _context_findings(  # noqa: PLR0917

@@ -10,10 +10,11 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import contract
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import KEY_SHAPE, describe_source, key_problem, shown_prefix
+from rgpu_exec.credentials.api_key import describe_source, key_problem, shown_prefix
 from rgpu_exec.hotpath import failures, private_files, request, settings, url_rules
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
@@ -56,7 +57,7 @@ def key_findings(
                     "API key",
                     "problem",
                     f"{settings.ENV_API_KEY}{shown_prefix(env_key)} {problem}",
-                    f"set it to the whole key exactly as the console showed it ({KEY_SHAPE})",
+                    "set it to the key exactly as the console showed it, without quotes or spaces",
                 )
             ]
         else:
@@ -270,3 +271,12 @@ def kubectl_findings(environ: Mapping[str, str]) -> list[Finding]:
         detail = f"{kubectl} does not run ({type(exc).__name__})"
         return [Finding("kubectl", "problem", detail, "reinstall kubectl")]
     return [Finding("kubectl", "ok", f"{kubectl} ({version})")]
+
+
+def new_key_fix(source: str | None, profile: str) -> str:
+    where = (
+        f"put it in {settings.ENV_API_KEY}"
+        if source == "env"
+        else f"store it with `rgpu-exec login --profile {profile}`"
+    )
+    return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"

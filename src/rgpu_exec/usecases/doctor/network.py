@@ -33,7 +33,7 @@ SKEW_PROBLEM_SECONDS = 300.0
 PROBE_TIMEOUT = 5.0  # seconds, for each of connect, read, write and pool
 PROBE_DEADLINE = 8.0  # seconds in all, like an exchange with a silent API
 # The namespace the probe names: no key is sent, so the API answers 401 before looking it up.
-PROBE_NAMESPACE_ID = "00000000-0000-0000-0000-000000000000"
+PROBE_NAMESPACE_ID = contract.NO_NAMESPACE_ID
 
 
 def api_findings(

@@ -1,0 +1,162 @@
+"""Ask the cluster, as kubectl would: for a context that runs rgpu-exec, `kubectl auth can-i
+list pods` with that context. kubectl reads the kubeconfig, runs the exec stanza (rgpu-exec,
+from the token cache or with one exchange, as any kubectl command would), connects to the
+server with the cluster's TLS settings, and asks it with a SelfSubjectAccessReview whether the
+token may list pods in the context's namespace. Whatever kubectl would fail on, this fails on
+too: an unreachable server, a missing CA, a rejected token, a forbidden namespace, a stanza
+kubectl refuses. Only the cluster's "yes" is "ok".
+
+kubectl is the one the user runs (found on PATH). Without it nothing is asked, and the finding
+says so ("not verified").
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING
+
+from rgpu_exec import terminal
+from rgpu_exec.hotpath import request
+from rgpu_exec.usecases.doctor.findings import Finding
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from rgpu_exec.usecases.doctor.kube import PluginContext
+
+# kubectl waits for the plugin (its exchange deadline is 20 s by default) and then the server.
+KUBECTL_TIMEOUT = 45.0
+_PLUGIN_FAILED = "failed with exit code"
+# What kubectl's error says, and what it means (the first that matches wins).
+_CAUSES = (
+    ("x509:", "kubectl does not trust the server's certificate"),
+    ("certificate signed by unknown authority", "kubectl does not trust the server's certificate"),
+    ("Unauthorized", "the cluster rejected the token (HTTP 401)"),
+    ("connection refused", "the server refused the connection"),
+    ("no such host", "the server's host name does not resolve"),
+    ("i/o timeout", "the server did not answer in time"),
+    ("dial tcp", "kubectl cannot reach the server"),
+    ("interactiveMode must be specified", "kubectl refuses the exec stanza: no interactiveMode"),
+)
+
+
+def can_i(
+    kubectl: str,
+    context: PluginContext,
+    environ: Mapping[str, str],
+    kubeconfig: str | None,
+    others: list[PluginContext],
+) -> Finding:
+    """The cluster's answer for `context`, by the user's kubectl."""
+    where = f"context {context.name!r}"
+    namespace = context.namespace or "default"
+    argv = [kubectl, "auth", "can-i", "list", "pods", "--context", context.name]
+    if kubeconfig:
+        argv += ["--kubeconfig", kubeconfig]
+    try:
+        done = subprocess.run(
+            argv,
+            env=dict(environ),
+            capture_output=True,
+            text=True,
+            timeout=KUBECTL_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return Finding(
+            "cluster",
+            "problem",
+            f"{where}: kubectl did not finish within {KUBECTL_TIMEOUT:.0f} s",
+            f"run `kubectl --context {context.name} get pods` to see where it waits",
+        )
+    except OSError as exc:
+        return Finding("cluster", "note", f"{where}: not verified: kubectl does not run ({exc})")
+    answer = done.stdout.strip()
+    if done.returncode == 0 and answer == "yes":
+        return Finding(
+            "cluster",
+            "ok",
+            f"{where}: the cluster accepts its token and allows listing pods in namespace "
+            f"{terminal.shown(namespace)} (asked by kubectl)",
+        )
+    if answer == "no":
+        return _forbidden(context, namespace, others)
+    return _failed(context, done.stderr)
+
+
+def _forbidden(context: PluginContext, namespace: str, others: list[PluginContext]) -> Finding:
+    """The cluster said no. Tokens are per namespace: the usual cause is a context whose
+    namespace was switched (kubens) away from the one its exec stanza gets tokens for."""
+    where = f"context {context.name!r}"
+    serves = context.call.namespace_name
+    label = request.namespace_label(serves, context.call.namespace_id)
+    if serves and serves != namespace:
+        made = next(
+            (c.name for c in others if c.call.namespace_name == namespace and c is not context),
+            None,
+        )
+        use = (
+            f"`kubectl config use-context {made}` (the context made for {namespace}), or"
+            if made
+            else f"`rgpu-exec kubeconfig generate --namespace {namespace} …` for it, or"
+        )
+        return Finding(
+            "cluster",
+            "problem",
+            f"{where}: the cluster forbids listing pods in namespace "
+            f"{terminal.shown(namespace)}: the context's namespace was changed, but its exec "
+            f"stanza gets tokens for {terminal.shown(label)}, and a token is valid in its own "
+            "namespace only",
+            f"{use} set the namespace back: `kubectl config set-context {context.name} "
+            f"--namespace {serves}`",
+        )
+    return Finding(
+        "cluster",
+        "problem",
+        f"{where}: the cluster forbids listing pods in namespace {terminal.shown(namespace)} "
+        f"with the token for {terminal.shown(label)}",
+        "check that the context's namespace is the one its --namespace-id names (copy both "
+        "from the console, or `rgpu-exec kubeconfig import` the console's file again)",
+    )
+
+
+def _failed(context: PluginContext, stderr: str) -> Finding:
+    """kubectl could not ask: the plugin failed, or the server could not be reached or trusted."""
+    where = f"context {context.name!r}"
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    ours = [line for line in lines if line.startswith("rgpu-exec:")]
+    if ours or any(_PLUGIN_FAILED in line for line in lines):
+        said = ours[-1].removeprefix("rgpu-exec: ") if ours else "no message"
+        return Finding(
+            "cluster",
+            "problem",
+            f"{where}: kubectl ran rgpu-exec, which failed: {terminal.shown(said)}",
+            "the message says what to do; `rgpu-exec doctor` above lists the key and settings",
+        )
+    text = " ".join(lines)
+    cause = next((meaning for marker, meaning in _CAUSES if marker in text), None)
+    detail = f"{where}: {cause or 'kubectl failed'} ({terminal.shown(_last(lines))})"
+    if cause and "certificate" in cause:
+        fix = (
+            "give the cluster its CA: `rgpu-exec kubeconfig import FILE --replace` with the "
+            "console's kubeconfig, or `rgpu-exec kubeconfig generate … "
+            "--certificate-authority-data B64` (the value in the console's kubeconfig)"
+        )
+    elif cause and "token" in cause:
+        fix = (
+            f"run `kubectl --context {context.name} get pods` once more (rgpu-exec replaces a "
+            "token the cluster rejects); if it persists, check the cluster's server address"
+        )
+    else:
+        fix = "check the cluster's server address in the kubeconfig against the console's file"
+    return Finding("cluster", "problem", detail, fix)
+
+
+def _last(lines: list[str]) -> str:
+    text = lines[-1] if lines else "no message"
+    return text if len(text) <= 200 else text[:199] + "…"  # noqa: PLR2004
+
+
+def not_asked(context: PluginContext, why: str) -> Finding:
+    return Finding("cluster", "note", f"context {context.name!r}: not verified: {why}")
