@@ -113,3 +113,32 @@ def run_with_stdin(argv: list[str], env: dict[str, str], stdin: str):
     return subprocess.run(
         argv, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_generate_verifies_the_namespace_pairing_with_the_cluster(emulator: Harness, sandbox: Path):
+    # The API vouches for the ID; only the cluster can say the name is that namespace's.
+    team, vision = emulator.namespace("team-ml"), emulator.namespace("team-vision")
+    key = emulator.key({"kubernetes_exec": {"namespace_ids": [team["id"], vision["id"]]}})["key"]
+    ready = emulator.ready
+    kubeconfig = sandbox / "kubeconfig"
+
+    def generate_as(name: str, namespace_id: str) -> subprocess.CompletedProcess[str]:
+        argv = [
+            str(RGPU_EXEC), "kubeconfig", "generate", "--namespace", name,
+            "--namespace-id", namespace_id, "--server", ready.kube_server,
+            "--certificate-authority-data", ready.ca_data, "--api-url", ready.api_url,
+        ]  # fmt: skip
+        return run(argv, emulator.plugin_env(key))
+
+    mismatched = generate_as("team-vision", team["id"])
+    assert mismatched.returncode == 4, mismatched.stderr
+    assert "the name and the ID are of different namespaces" in mismatched.stderr
+    assert "verified with" not in mismatched.stdout
+    assert not kubeconfig.exists()
+
+    paired = generate_as("team-ml", team["id"])
+    assert paired.returncode == 0, paired.stderr
+    assert "lets its token list pods in namespace team-ml" in paired.stdout.splitlines()[0], (
+        paired.stdout
+    )
+    assert kubeconfig.exists()

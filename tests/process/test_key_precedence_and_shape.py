@@ -211,8 +211,9 @@ def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
 
     assert result.returncode == 0, result.stderr
     assert sent_keys(stub_api) == [CI_KEY]
-    assert "the key rgpu_0c1d2e3f… (from keyring profile 'ci') may use namespace team-ml" in (
-        result.stdout
+    assert (
+        f"the key rgpu_0c1d2e3f… (from keyring profile 'ci') may get tokens for namespace ID "
+        f"{NAMESPACE_ID}" in result.stdout
     )
 
 

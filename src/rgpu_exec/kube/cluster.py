@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.bounded import TooSlowError, finish_within
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
+
     from rgpu_exec.kube.exec_info import Cluster
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,9 @@ def token_accepted(cluster: Cluster, token: str) -> bool | None:
     """True when the server accepts the token, False when it rejects it (401), None when it
     cannot tell (unreachable, untrusted, too slow): never raises."""
     try:
-        status = finish_within(ASK_DEADLINE, lambda: _ask(cluster, token), "rgpu-exec-cluster")
+        status, _ = finish_within(
+            ASK_DEADLINE, lambda: _review(cluster, token, _REVIEW), "rgpu-exec-cluster"
+        )
     except TooSlowError:
         log.debug("the cluster did not answer within %.0f s", ASK_DEADLINE)
         return None
@@ -45,25 +51,68 @@ def token_accepted(cluster: Cluster, token: str) -> bool | None:
     return status != _HTTP_UNAUTHORIZED
 
 
-def _ask(cluster: Cluster, token: str) -> int:
+def _client(cluster: Cluster) -> httpx.Client:
+    """A client with the cluster's TLS settings as the kubeconfig gives them to kubectl."""
     import httpx  # noqa: PLC0415
 
     if cluster.insecure:  # as the kubeconfig tells kubectl to do
         verify: ssl.SSLContext | bool = False
     else:
         verify = ssl.create_default_context(cafile=cluster.ca_file, cadata=cluster.ca_data)
-    extensions = {"sni_hostname": cluster.server_name} if cluster.server_name else {}
-    with httpx.Client(
+    return httpx.Client(
         verify=verify,
         proxy=cluster.proxy_url,
         trust_env=False,
         follow_redirects=False,
         timeout=httpx.Timeout(ASK_DEADLINE),
-    ) as client:
+    )
+
+
+def _extensions(cluster: Cluster) -> dict[str, object]:
+    return {"sni_hostname": cluster.server_name} if cluster.server_name else {}
+
+
+Review = Literal["allowed", "denied", "rejected"]
+
+
+def may_list_pods(cluster: Cluster, token: str, namespace: str) -> Review | None:
+    """The cluster's answer to a SelfSubjectAccessReview (what `kubectl auth can-i list pods -n
+    NAMESPACE` asks) made with `token`: allowed, denied, or rejected (the token itself, 401);
+    None when it cannot tell (unreachable, untrusted, too slow, an answer it cannot read)."""
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": namespace}
+        },
+    }
+    try:
+        status, allowed = finish_within(
+            ASK_DEADLINE, lambda: _review(cluster, token, review), "rgpu-exec-cluster"
+        )
+    except TooSlowError:
+        return None
+    except Exception as exc:  # any failure to ask is "cannot tell"
+        log.debug("could not ask the cluster (%s)", type(exc).__name__)
+        return None
+    if status == _HTTP_UNAUTHORIZED:
+        return "rejected"
+    if allowed is None:
+        return None
+    return "allowed" if allowed else "denied"
+
+
+def _review(cluster: Cluster, token: str, review: Mapping[str, object]) -> tuple[int, bool | None]:
+    """POST the review with the token: the HTTP status, and `status.allowed` when it says."""
+    with _client(cluster) as client:
         response = client.post(
             cluster.server.rstrip("/") + _REVIEW_PATH,
-            json=_REVIEW,
+            json=review,
             headers={"authorization": f"Bearer {token}"},
-            extensions=extensions,
+            extensions=_extensions(cluster),
         )
-        return response.status_code
+        try:
+            allowed = response.json().get("status", {}).get("allowed")
+        except (ValueError, AttributeError):
+            allowed = None
+        return response.status_code, allowed if isinstance(allowed, bool) else None

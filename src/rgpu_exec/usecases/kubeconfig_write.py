@@ -8,10 +8,11 @@ what changed and how to use it.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
+from rgpu_exec.errors import ApiError, NamespaceAccessError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
@@ -59,16 +60,20 @@ def apply(
     return Applied(targets, first, None, edit.write(targets, planner, first))
 
 
-def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL") -> ApiKey:
-    """One exchange with the key the exec stanza will use (which it returns); failures say
-    nothing was written."""
+def verify(
+    spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL"
+) -> tuple[ApiKey, str]:
+    """One exchange with the key the exec stanza will use, then the cluster asked whether that
+    token may act in the context's namespace (the name and the ID must be one namespace's); the
+    key, and what was verified, in words. Failures say nothing was written."""
     asked = False  # whether the API answered: after a definite "no", --no-verify is no help
     try:
         key = find_key(environ, spec.profile_flag)
         asked = True
-        KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
+        issued = KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
             spec.namespace_id, spec.namespace
         )
+        paired = _pairing(spec, issued.token)
     except RgpuExecError as exc:
         # Offered when no key is at hand or the API could not answer (an offline set-up); not
         # after a definite "no" (a rejected key, a namespace out of scope): a context written
@@ -80,7 +85,40 @@ def verify(spec: Spec, environ: Mapping[str, str], url_source: str = "the API UR
         )
         exc.message = f"verification failed, so nothing was written: {exc.message}{offline}"
         raise
-    return key
+    return key, paired
+
+
+def _pairing(spec: Spec, token: str) -> str:
+    """Whether the cluster lets the namespace ID's token list pods in the namespace named: what
+    kubectl will meet. Only the cluster can say; when it does not answer, say it was not
+    verified."""
+    from rgpu_exec.kube.cluster import may_list_pods  # noqa: PLC0415 - httpx
+    from rgpu_exec.kube.exec_info import Cluster  # noqa: PLC0415
+
+    pem = base64.b64decode(spec.ca_data).decode() if spec.ca_data else None
+    answer = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace)
+    where = f"the cluster at {spec.server}"
+    if answer == "allowed":
+        return f"; {where} lets its token list pods in namespace {spec.namespace}"
+    if answer == "denied":
+        raise NamespaceAccessError(
+            f"{where} does not let the token for namespace ID {spec.namespace_id} list pods in "
+            f"namespace {spec.namespace}: the name and the ID are of different namespaces (a "
+            "token is valid in its own namespace only). Copy both from the same console page.",
+            status=403,
+            code=None,
+            api_message=None,
+        )
+    if answer == "rejected":
+        raise UsageError(
+            f"{where} rejects the token the API issued for namespace {spec.namespace_id} (HTTP "
+            "401): --server names another cluster than the namespace's. Copy the server from "
+            "the console's kubeconfig."
+        )
+    return (
+        f"; whether namespace {spec.namespace} is that namespace was not verified ({where} did "
+        "not answer in time, or is not trusted without its CA)"
+    )
 
 
 @dataclass(frozen=True)
@@ -190,10 +228,10 @@ def write_namespace(
     def before_writing() -> None:
         if options.verify:
             url_source = request.api_url_source(options.api_url_flag, environ)
-            key = verify(spec, environ, url_source)
+            key, paired = verify(spec, environ, url_source)
             report.lines.append(
                 f"rgpu-exec: verified with {spec.api_url}: the key {key_prefix(key.value)} "
-                f"({key.origin}) may use namespace {namespace}."
+                f"({key.origin}) may get tokens for namespace ID {spec.namespace_id}{paired}."
             )
 
     done = apply(options.kubeconfig, environ, planner, before_writing, dry_run=options.dry_run)
