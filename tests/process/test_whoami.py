@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import API_KEY, CI_KEY, NAMESPACE_ID
+from stub_api import Reply, error_body
 
 
 @pytest.fixture
@@ -71,8 +72,35 @@ def test_whoami_names_the_environment_key_by_prefix_only(rgpu_exec_bin, keyring_
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "key      rgpu_3f9a2c1b… from REMOTEGPU_API_KEY"
-    assert lines[1] == "profile  default (the default)"
+    assert lines[1].startswith("valid    not verified: cannot reach the RemoteGPU API")
+    assert lines[2] == "profile  default (the default)"
     assert API_KEY not in result.stdout + result.stderr
+
+
+def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(
+    rgpu_exec_bin, keyring_file, stub_api
+):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
+    valid = whoami(rgpu_exec_bin, "-o", "json", **env)
+    stub_api.default = Reply(
+        401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
+    )
+    revoked = whoami(rgpu_exec_bin, **env)
+    offline = whoami(rgpu_exec_bin, "--offline", **env)
+
+    assert valid.returncode == 0, valid.stderr
+    assert as_json(valid)["valid"] == "valid"
+    assert revoked.returncode == 3
+    assert (
+        "valid    REJECTED: the RemoteGPU API rejected the API key rgpu_3f9a2c1b…: the key has been revoked"
+        in revoked.stdout
+    )
+    assert offline.returncode == 0
+    assert "valid    not asked (--offline)" in offline.stdout
+    # One exchange each, for a namespace no account has: no token was ever issued to whoami.
+    assert [r["path"] for r in stub_api.requests] == [
+        "/v1/kubernetes/namespaces/00000000-0000-0000-0000-000000000000/exec-credential"
+    ] * 2
 
 
 def test_whoami_with_a_profile_shows_that_profiles_key_even_with_an_env_key(

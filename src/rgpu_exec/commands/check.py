@@ -214,6 +214,8 @@ def _run(args: argparse.Namespace) -> int:
         raise  # the CLI prints the message on stderr and exits with its code
     for skipped in checked.skipped:
         print(f"rgpu-exec: warning: not checked: {skipped}.", file=sys.stderr)
+    for switched in checked.switched:  # the check is of the ID's namespace: say what kubectl meets
+        print(f"rgpu-exec: warning: {switched}.", file=sys.stderr)
     results, key, api_url = checked.results, checked.key, str(checked.api_url)
     assert key is not None  # noqa: S101 - run found it, or raised
     if args.output == "json":

@@ -53,6 +53,10 @@ def render_table(files: list[str], contexts: list[ManagedContext], colour: bool)
     if broken:
         lines.append("")
         lines += [f"context {c.name!r}: {c.problem} (`rgpu-exec doctor` explains)" for c in broken]
+    switched = [c for c in contexts if c.mismatch]
+    if switched:
+        lines.append("")
+        lines += [f"context {c.name!r}: {c.mismatch}." for c in switched]
     return f"Contexts using rgpu-exec in {where}:\n\n" + "\n".join(lines) + "\n"
 
 

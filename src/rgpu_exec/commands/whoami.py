@@ -17,7 +17,7 @@ from rgpu_exec.usecases.whoami import Identity, whoami
 _EXIT_CODES = f"""\
   {ExitCode.OK}  a key would be used (shown by its prefix)
   {ExitCode.USAGE}  bad flags or kubeconfig, or the key in {settings.ENV_API_KEY} is malformed
-  {ExitCode.API_KEY}  no key would be found
+  {ExitCode.API_KEY}  no key would be found, or the API rejects it (revoked, expired, unknown)
 """
 
 
@@ -28,8 +28,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Show which API key `rgpu-exec token` would use now: its prefix, where it "
         "comes from (REMOTEGPU_API_KEY or a keyring profile) and the profile, for a kubeconfig "
         "context (--context, else the current context when it runs rgpu-exec) or a profile "
-        "(--profile). Also lists the profiles stored in the keyring, when its backend can list "
-        "them. Calls no API: `rgpu-exec check` says what the key may use.",
+        "(--profile), and whether the API accepts it: one exchange for a namespace no account "
+        "has, which issues no token (--offline: not asked). Also lists the profiles stored in "
+        "the keyring, when its backend can list them. `rgpu-exec check` says which namespaces "
+        "the key may use.",
         epilog=support.epilog(
             "rgpu-exec whoami",
             "rgpu-exec whoami --context rgpu-team-ml",
@@ -46,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         which, "the key this keyring profile holds, even if $REMOTEGPU_API_KEY is set"
     )
     support.add_kubeconfig(parser)
+    parser.add_argument(
+        "--offline", action="store_true", help="do not ask the API whether it accepts the key"
+    )
     support.add_output(parser)
     parser.set_defaults(func=run)
 
@@ -61,6 +66,8 @@ def render_json(found: Identity) -> str:
             "profile": found.key.profile,
         },
         "problem": found.problem.message if found.problem else None,
+        "valid": found.verdict.state if found.verdict else None,
+        "verdict": found.verdict.detail if found.verdict else None,
         "profile": found.profile,
         "profile_source": found.profile_source,
         "context": context.name if context else None,
@@ -81,12 +88,19 @@ def render_table(found: Identity) -> str:
     rows = []
     if found.key is not None:
         rows.append(("key", f"{key_prefix(found.key.value)} {found.key.origin}"))
+        if found.verdict is None:
+            rows.append(("valid", "not asked (--offline)"))
+        else:
+            shown = "REJECTED" if found.verdict.state == "rejected" else found.verdict.state
+            rows.append(("valid", f"{shown}: {found.verdict.detail}"))
     else:
         rows.append(("key", "none" if found.problem is None else f"none: {found.problem.message}"))
     rows.append(("profile", f"{found.profile} ({found.profile_source})"))
     if found.context is not None:
         where = " (the current context)" if found.context.current else ""
         rows.append(("context", f"{found.context.name}{where}, namespace {found.context.label}"))
+        if found.context.mismatch:
+            rows.append(("warning", f"context {found.context.name!r}: {found.context.mismatch}"))
     if found.api_url:
         rows.append(("API URL", found.api_url))
     profiles = found.keyring_profiles
@@ -108,9 +122,15 @@ def render_table(found: Identity) -> str:
 
 def run(args: argparse.Namespace) -> int:
     found = whoami(
-        os.environ, profile_flag=args.profile, context=args.context, kubeconfig=args.kubeconfig
+        os.environ,
+        profile_flag=args.profile,
+        context=args.context,
+        kubeconfig=args.kubeconfig,
+        ask_api=not args.offline,
     )
     sys.stdout.write(render_json(found) if args.output == "json" else render_table(found))
+    if found.verdict is not None and found.verdict.state == "rejected":
+        return ExitCode.API_KEY
     if found.key is not None:
         return ExitCode.OK
     return int(found.problem.exit_code) if found.problem else ExitCode.API_KEY

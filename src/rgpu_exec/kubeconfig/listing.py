@@ -36,11 +36,29 @@ class ManagedContext:
     file: str  # the file that defines the context
     current: bool
     problem: str | None = None  # why `token` would refuse these args, if it would
+    token_namespace: str | None = None  # the `--namespace` in the exec args: the ID's name
 
     @property
     def label(self) -> str:
         """`team-ml (6f1c2d4e…)`, the way people are shown a namespace."""
         return request.namespace_label(self.namespace, self.namespace_id)
+
+    @property
+    def mismatch(self) -> str | None:
+        """What is wrong when the context's namespace is not the one its exec stanza gets
+        tokens for (a namespace switched with `kubectl config set-context --namespace`, or
+        kubens): kubectl is then Forbidden there, since a token is valid in its own namespace
+        only. None when they agree, or when the exec args do not name the namespace."""
+        serves = self.token_namespace
+        if not serves or not self.namespace or serves == self.namespace:
+            return None
+        return (
+            f"its namespace is {self.namespace}, but its exec stanza gets tokens for "
+            f"{request.namespace_label(serves, self.namespace_id)}, which are valid there only "
+            f"(kubectl is Forbidden in {self.namespace}): use the context made for "
+            f"{self.namespace}, or set it back with `kubectl config set-context {self.name} "
+            f"--namespace {serves}`"
+        )
 
 
 def managed_call(user: Entry) -> PluginCall | None:
@@ -79,6 +97,7 @@ def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:
                 file=context.file,
                 current=name == config.current_context,
                 problem=_problem(call),
+                token_namespace=call.namespace_name,
             )
         )
     return found

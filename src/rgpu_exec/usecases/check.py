@@ -66,6 +66,7 @@ class Plan:
     api_url: str | None = None  # the `--api-url` every context named passes, if any
     profile: str | None = None  # the `--profile` every context named passes, if any
     skipped: tuple[str, ...] = ()  # contexts left out of an every-context check, with why
+    switched: tuple[str, ...] = ()  # contexts whose namespace is not their token's, with what
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
             "denied" if namespace_id in denied else "allowed",
             stated,
             context.name if context else None,
-            context.namespace if context else None,
+            # The name of the namespace the ID is: the exec args', when a switched context's
+            # own namespace is another one (see `ManagedContext.mismatch`).
+            (context.token_namespace or context.namespace) if context else None,
         )
     if not seen:
         raise UsageError(
@@ -125,6 +128,7 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
         if wanted.profile_given
         else _agreed(contexts, "profile", "profiles", "--profile NAME"),
         tuple(skipped),
+        tuple(f"context {c.name!r}: {c.mismatch}" for c in contexts if c.mismatch),
     )
 
 
@@ -204,6 +208,7 @@ class Checked:
     key: ApiKey | None = None
     api_url: str | None = None
     skipped: tuple[str, ...] = ()
+    switched: tuple[str, ...] = ()
     results: list[Result] = field(default_factory=list)
 
 
@@ -220,6 +225,7 @@ def run(
     the contexts pass, wins over REMOTEGPU_API_KEY), one exchange per namespace."""
     found = plan(wanted, environ)
     checked.skipped = found.skipped
+    checked.switched = found.switched
     url, problem = request.resolve_api_url(api_url_flag or found.api_url, environ)
     if problem:
         raise UsageError(problem)

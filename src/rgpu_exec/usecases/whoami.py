@@ -3,8 +3,9 @@
 For a kubeconfig context (named, else the current one when it runs rgpu-exec), the key is found
 as `token` finds it there: the environment kubectl gives it (the exec stanza's `env` on top), the
 `--profile` in its exec args (which beats `REMOTEGPU_API_KEY`). Without a context: `--profile`,
-else the environment. Never prompts, never shows more of a key than its prefix, never calls the
-API. Also lists the profiles stored in the keyring, when the backend can list them.
+else the environment. Never prompts, never shows more of a key than its prefix. Unless offline,
+asks the API whether it accepts the key (`key_exchange.judge_key`: no token is issued). Also
+lists the profiles stored in the keyring, when the backend can list them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
+from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,6 +38,7 @@ class Identity:
     keyring_backend: str
     keyring_profiles: list[str] | None  # None: the backend cannot list its entries
     keyring_problem: str | None = None  # why no keyring can keep a key here, if none can
+    verdict: KeyVerdict | None = None  # what the API says of the key (None: not asked, offline)
 
 
 def whoami(
@@ -44,6 +47,7 @@ def whoami(
     profile_flag: str | None,
     context: str | None,
     kubeconfig: str | None,
+    ask_api: bool = True,
 ) -> Identity:
     chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
     environment = env or environ
@@ -59,6 +63,10 @@ def whoami(
         key = find_api_key(environment, profile, interactive=False, profile_flag=flag)
     except (ApiKeyError, UsageError) as exc:
         failure = exc
+    verdict = None
+    if ask_api and key is not None and not url_problem:  # the API decides whether it is valid
+        source = request.api_url_source(url_flag, environment)
+        verdict = judge_key(KeyExchange(key, api_url, environment, url_source=source))
     return Identity(
         key,
         failure,
@@ -69,6 +77,7 @@ def whoami(
         keyring_store.backend_name(),
         keyring_store.list_profiles(),
         keyring_store.backend_problem(environ),
+        verdict,
     )
 
 
