@@ -48,6 +48,10 @@ ACCEPTED_MAGIC = "rgpu-exec-accepted 1"
 ACCEPTED_FIELDS = ("token", "at")
 # At most one forced refresh per entry within this many seconds.
 FORCE_WINDOW = 30.0
+# How long the cluster's "it still accepts this token" answers a second ask without asking it
+# again: at most one question per window for a program that reloads its kubeconfig every few
+# seconds, and a token rejected meanwhile is replaced at most this late.
+ACCEPTED_WINDOW = 10.0
 # The parent processes kept per token when the record is written again (the most recent ones),
 # and the size at which an appended record is written again.
 MAX_CLIENTS = 32
@@ -101,7 +105,7 @@ def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
 
 
 def accepted_recently(directory: str, entry: "token_cache.Entry", now: float) -> bool:
-    """Whether the cluster said, within FORCE_WINDOW, that it still accepts `entry`'s token
+    """Whether the cluster said, within ACCEPTED_WINDOW, that it still accepts `entry`'s token
     (`note_accepted`): a second ask is then answered with it, without asking the cluster again.
     This bounds the questions a client that reloads its kubeconfig every few seconds causes to
     one per window, and delays healing by at most the window for a token rejected meanwhile."""
@@ -113,7 +117,7 @@ def accepted_recently(directory: str, entry: "token_cache.Entry", now: float) ->
         at = float(lines[2].removeprefix("at "))
     except ValueError:
         return False
-    return lines[2].startswith("at ") and at <= now < at + FORCE_WINDOW
+    return lines[2].startswith("at ") and at <= now < at + ACCEPTED_WINDOW
 
 
 def note_accepted(directory: str, entry: "token_cache.Entry", now: float) -> None:
