@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from rgpu_exec.token.namespace_check import Result, Target
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, run
+from exchange_answers import credential_answer
 from stub_api import Reply, StubApi, error_body
 
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
@@ -452,10 +454,7 @@ def test_check_maps_each_answer_without_retrying_4xx():
     base = "https://api.remotegpu.test"
     route = respx.post(url__regex=rf"{base}/v1/kubernetes/namespaces/.*/exec-credential")
     route.side_effect = [
-        httpx.Response(200, json={
-            "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-            "status": {"token": "t", "expirationTimestamp": "2030-01-01T00:15:00Z"},
-        }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
+        credential_answer("t", server_now=datetime(2030, 1, 1, tzinfo=timezone.utc)),
         httpx.Response(404, json={"error": {"code": "namespace_not_found", "message": "No such namespace"}}),
     ]  # fmt: skip
     targets = [Target(NAMESPACE_ID), Target(OTHER, "denied", stated=True)]

@@ -23,6 +23,7 @@ from rgpu_exec.token.exchange import MAX_BODY_BYTES
 
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
+from exchange_answers import API
 from stub_api import Reply, StubApi, error_body
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -274,14 +275,12 @@ def date_header(offset: timedelta) -> dict[str, str]:
         pytest.param(timedelta(minutes=10), "problem", id="ten-minutes"),
     ],
 )
-def test_clock_skew_from_the_date_header(offset, status):
-    transport = httpx.MockTransport(
-        lambda _request: httpx.Response(401, headers=date_header(offset))
-    )
+def test_clock_skew_from_the_date_header(api, offset, status):
+    api.route().mock(side_effect=lambda _request: httpx.Response(401, headers=date_header(offset)))
 
-    api, clock = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
+    finding, clock = network.api_findings(API, {})
 
-    assert api.status == "ok"
+    assert finding.status == "ok"
     assert clock.status == status
     if status == "problem":
         assert "ahead of" not in clock.detail
@@ -289,18 +288,15 @@ def test_clock_skew_from_the_date_header(offset, status):
         assert clock.fix
 
 
-def test_the_api_probe_never_sends_the_key():
+def test_the_api_probe_never_sends_the_key(api):
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(401)
 
-    network.api_findings(
-        "https://api.remotegpu.test",
-        {"REMOTEGPU_API_KEY": API_KEY},
-        transport=httpx.MockTransport(answer),
-    )
+    api.route().mock(side_effect=answer)
+    network.api_findings(API, {"REMOTEGPU_API_KEY": API_KEY})
 
     (request,) = seen
     assert request.method == "POST"
@@ -592,7 +588,7 @@ def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harnes
     assert scoped["key"] not in unscoped.stdout + revoked.stdout
 
 
-def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout():
+def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(api):
     chunk = b"x" * 65536
     sent: list[int] = []
     seen: list[httpx.Request] = []
@@ -606,11 +602,10 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout()
         seen.append(request)
         return httpx.Response(401, content=endless())
 
-    api, _ = network.api_findings(
-        "https://api.remotegpu.test", {}, transport=httpx.MockTransport(answer)
-    )
+    api.route().mock(side_effect=answer)
+    finding, _ = network.api_findings(API, {})
 
-    assert api.status == "ok"
+    assert finding.status == "ok"
     assert MAX_BODY_BYTES < sum(sent) <= MAX_BODY_BYTES + len(chunk)
     (request,) = seen
     timeout = request.extensions["timeout"]
