@@ -36,7 +36,8 @@ typecheck: install
 	$(VENV)/bin/mypy --allow-untyped-defs --allow-incomplete-defs --cache-dir .mypy_cache/tests tests
 
 # On every core. Tests that must not run beside each other share an xdist_group (--dist loadgroup
-# runs a group on one worker, one test at a time).
+# runs a group on one worker, one test at a time): "timed" for the herds and the tests with
+# wall-clock bounds of a few seconds, "secret-service" for the Secret Service daemon.
 PYTEST_PARALLEL := -n auto --dist loadgroup
 
 pytest: install

@@ -23,6 +23,9 @@ import pytest
 from conftest import API_KEY, NAMESPACE_ID, Cli
 from stub_api import Reply, StubApi
 
+# Wall-clock bounds of a few seconds: never beside the timed herds (see the Makefile).
+pytestmark = pytest.mark.xdist_group("timed")
+
 INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%s}}\n'
 
 
