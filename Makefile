@@ -31,16 +31,24 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
+# Two caches: the runs check the product with different options, and would otherwise each
+# invalidate the other's.
 typecheck: install
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy --allow-untyped-defs --allow-incomplete-defs tests
+	$(VENV)/bin/mypy --allow-untyped-defs --allow-incomplete-defs --cache-dir .mypy_cache/tests tests
+
+# On every core. Tests that must not run beside each other share an xdist_group (--dist loadgroup
+# runs a group on one worker, one test at a time): "timed" for the herds and the tests with
+# wall-clock bounds of a few seconds, "secret-service" for the Secret Service daemon.
+PYTEST_PARALLEL := -n auto --dist loadgroup
 
 pytest: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 
-# The quick loop: lint, types and the tests not marked slow (under a minute on 2 cores).
+# The quick loop: lint, types and the tests not marked slow, that is the tests that start no
+# process (see tests/conftest.py).
 test-fast: lint typecheck
-	$(VENV)/bin/pytest -m 'not slow' -q
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q
 
 test: lint typecheck pytest
 

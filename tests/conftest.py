@@ -1,6 +1,13 @@
 """Every test runs in a sandbox: its own HOME, cache dir, KUBECONFIG, keyring and environment.
 
 Nothing here may reach the real user's files, keyring, kubeconfig or the network.
+
+Quick or slow is decided by what a test does, not by its folder: a test that starts a process
+(the installed commands, the emulator, kubectl, a Secret Service daemon) is `slow`, and
+`make test-fast` leaves it out. A test is marked slow when it uses a fixture that starts one
+(`SPAWNING_FIXTURES`), or by hand (`@pytest.mark.slow`) when it starts one itself. Every other
+test runs with process creation disabled (`quick_tests_start_no_process`), so a quick test that
+starts a process fails at once and names the fix.
 """
 
 from __future__ import annotations
@@ -8,14 +15,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
+import respx
 from hypothesis import settings as hypothesis_settings
 
-from rgpu_emulator.testing import own_parent
+from rgpu_emulator.testing import EmulatorProcess, own_parent
 
+from exchange_answers import API
 from stub_api import StubApi
 
 # No per-example time limit for property tests: on a loaded 2-core machine one example can take
@@ -25,15 +35,47 @@ hypothesis_settings.load_profile("rgpu-exec")
 
 pytest_plugins = ["emulator_support"]
 
-# Folders whose tests start the installed commands (and often the emulator and kubectl) as
-# subprocesses: seconds each on 2 cores. `make test-fast` leaves them out; `make test` runs them.
-_SLOW_FOLDERS = frozenset({"process", "e2e"})
+# Fixtures that start processes: the installed launcher (`rgpu_exec_bin` and what runs it), the
+# emulator subprocess, kubectl, a Secret Service daemon. A test that uses one, directly or
+# through another fixture, is slow.
+SPAWNING_FIXTURES = frozenset({
+    "rgpu_exec_bin", "cli", "run_token",
+    "emulator_process", "emulator", "start_emulator",
+    "kubectl", "secret_service",
+})  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.parent.name in _SLOW_FOLDERS:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SPAWNING_FIXTURES or item.get_closest_marker("keyring"):
             item.add_marker(pytest.mark.slow)
+
+
+def _refuse(what: str) -> Callable[..., NoReturn]:
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
+        pytest.fail(
+            f"this test {what} but is not marked slow: use a fixture that starts processes "
+            "(rgpu_exec_bin, cli, run_token, emulator, start_emulator, kubectl), or mark it "
+            "@pytest.mark.slow (see tests/conftest.py)",
+            pytrace=False,
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def quick_tests_start_no_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a test not marked slow, starting a process or the emulator subprocess fails."""
+    if request.node.get_closest_marker("slow"):
+        return
+    monkeypatch.setattr(subprocess, "Popen", _refuse("starts a subprocess"))
+    monkeypatch.setattr(os, "system", _refuse("starts a subprocess"))
+    monkeypatch.setattr(os, "posix_spawn", _refuse("starts a subprocess"))
+    monkeypatch.setattr(os, "posix_spawnp", _refuse("starts a subprocess"))
+    monkeypatch.setattr(EmulatorProcess, "start", _refuse("starts the emulator subprocess"))
 
 
 # Variables a test must never inherit from the machine it runs on.
@@ -72,6 +114,58 @@ def rgpu_exec_bin() -> str:
     path = Path(sys.executable).parent / "rgpu-exec"
     assert path.exists(), f"{path} is missing: run `make install` first"
     return str(path)
+
+
+Cli = Callable[..., "subprocess.CompletedProcess[Any]"]
+
+
+def run_program(
+    program: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: str | bytes | None = None,
+    timeout: float = 60,
+    new_parent: bool = False,
+    python_flags: Sequence[str] = (),
+    text: bool = True,
+) -> subprocess.CompletedProcess[Any]:
+    """`program args…` in the test's sandboxed environment updated with `env`.
+
+    stdin: the text it reads (default: none, as kubectl gives it). new_parent: run by a shell of
+    its own, a new parent process, as each kubectl command is (`own_parent`). python_flags: run
+    the program (a Python script) with this interpreter and these flags (`-X importtime`). text=False: bytes out.
+    """
+    argv = [program, *args]
+    if python_flags:
+        argv = [sys.executable, *python_flags, *argv]
+    return subprocess.run(
+        own_parent(argv) if new_parent else argv,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli(rgpu_exec_bin: str) -> Cli:
+    """Run the installed `rgpu-exec` with these arguments: `cli("cache", "list", env={…})`.
+    See `run_program` for the options; the answer is the CompletedProcess."""
+
+    def run(*args: str, **options: Any) -> subprocess.CompletedProcess[Any]:
+        return run_program(rgpu_exec_bin, *args, **options)
+
+    return run
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """The HTTP edge, mocked with respx at `exchange_answers.API`: routes not called are fine."""
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        yield router
 
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
@@ -117,28 +211,16 @@ def stub_api() -> Iterator[StubApi]:
 
 
 @pytest.fixture
-def run_token(
-    rgpu_exec_bin: str, stub_api: StubApi
-) -> Callable[..., subprocess.CompletedProcess[str]]:
+def run_token(cli: Cli, stub_api: StubApi) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the installed `rgpu-exec token` as kubectl would, against the stub API: each run the
     child of a process of its own, as each kubectl command is (`own_parent`)."""
 
     def run(
         *extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY
     ) -> subprocess.CompletedProcess[str]:
-        environ = dict(os.environ)
-        if key is not None:
-            environ["REMOTEGPU_API_KEY"] = key
+        environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
         environ.update(env or {})
-        argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-        return subprocess.run(
-            own_parent([*argv, *extra]),
-            env=environ,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
+        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
+        return cli(*argv, env=environ, new_parent=True)
 
     return run

@@ -82,12 +82,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
+    # The version travels in the report, so that the counts add up under pytest-xdist too: there
+    # the reports reach the controlling process, which prints the summary, and the items do not.
     callspec = getattr(item, "callspec", None)
     kubectl = callspec.params.get("kubectl") if callspec else None
-    if isinstance(kubectl, Kubectl) and (report.when == "call" or report.outcome != "passed"):
-        _outcomes[kubectl.version][report.outcome] += 1
-    return report
+    if isinstance(kubectl, Kubectl) and ("kubectl", kubectl.version) not in item.user_properties:
+        item.user_properties.append(("kubectl", kubectl.version))
+    return (yield)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, version in report.user_properties:
+        if name == "kubectl" and (report.when == "call" or report.outcome != "passed"):
+            _outcomes[str(version)][report.outcome] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

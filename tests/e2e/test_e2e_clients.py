@@ -59,6 +59,7 @@ def test_lightkube_with_a_v1beta1_stanza(emulator: Harness, monkeypatch: pytest.
     assert emulator.exchanges() == 1
 
 
+@pytest.mark.xdist_group("timed")  # a herd of 32 kubectl: never beside another timed test
 @pytest.mark.skipif(not KUBECTLS, reason="no kubectl found")
 def test_32_concurrent_kubectl_on_a_cold_cache_make_one_exchange(emulator: Harness):
     team = emulator.namespace("team-ml")

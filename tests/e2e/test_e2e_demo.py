@@ -11,7 +11,11 @@ import pytest
 
 from emulator_support import KUBECTLS, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not KUBECTLS, reason="no kubectl found")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # runs the demo: the emulator, rgpu-exec and kubectl
+    pytest.mark.skipif(not KUBECTLS, reason="no kubectl found"),
+]
 
 
 def _processes_mentioning(text: str) -> list[str]:

@@ -34,6 +34,7 @@ PERIOD = TTL - token_cache.KUBECTL_EXPIRY_SLACK - CLIENT_MARGIN
 FRESH = TTL - max(token_cache.REFRESH_MIN, token_cache.REFRESH_FRACTION * TTL)
 
 
+@pytest.mark.xdist_group("timed")  # timed over two token lifetimes: never beside another timed test
 def test_the_python_client_runs_the_plugin_once_per_refresh_over_two_lifetimes(
     emulator: Harness, sandbox
 ):

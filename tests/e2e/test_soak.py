@@ -95,6 +95,8 @@ def wave_plan(rng: random.Random, wave: int) -> list[Call]:
     return [call for _, call in sorted(placed, key=lambda p: p[0])]
 
 
+# 510 processes, timed by real time: never beside another timed test
+@pytest.mark.xdist_group("timed")
 def test_soak_many_processes_namespaces_and_keys_through_expiries(emulator: Harness, sandbox: Path):
     started = time.monotonic()
     client = emulator.client

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from rgpu_emulator.testing import EmulatorClient, EmulatorProcess
 
@@ -26,6 +27,7 @@ def _timed_get(kube: httpx.Client, url: str) -> tuple[int, float]:
     return status, time.monotonic() - started
 
 
+@pytest.mark.slow  # starts the emulator itself
 def test_the_flag_delays_every_request_of_the_kubernetes_front(tmp_path: Path):
     with EmulatorProcess(tmp_path / "emulator", kube_latency_ms=LATENCY_MS) as emulator:
         assert emulator.argv[-2:] == ["--kube-latency-ms", str(LATENCY_MS)]
@@ -55,6 +57,7 @@ def test_the_setting_delays_requests_from_now_on(emulator: Harness):
     assert refused.status_code == 400
 
 
+@pytest.mark.slow  # runs the emulator's command
 def test_a_negative_latency_is_refused():
     done = subprocess.run(
         [sys.executable, "-m", "rgpu_emulator", "--kube-latency-ms", "-5"],

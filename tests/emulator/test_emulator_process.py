@@ -45,6 +45,7 @@ def test_product_code_never_imports_the_emulator():
     assert (PACKAGE / "hotpath" / "cache_hit.py").exists()  # the scan looked at the right tree
 
 
+@pytest.mark.slow  # starts processes itself
 def test_the_product_wheel_holds_no_emulator_or_demo_and_installs_no_rgpu_emulator(
     tmp_path: Path,
 ):
@@ -65,6 +66,7 @@ def test_the_product_wheel_holds_no_emulator_or_demo_and_installs_no_rgpu_emulat
     assert "kubectl-rgpu = rgpu_exec.cli:main" in scripts
 
 
+@pytest.mark.slow  # starts processes itself
 def test_importing_the_cli_loads_no_emulator_module():
     code = "import sys, rgpu_exec.cli, rgpu_exec.usecases.token; print([m for m in sys.modules if 'emulator' in m])"
     result = subprocess.run(
@@ -73,6 +75,7 @@ def test_importing_the_cli_loads_no_emulator_module():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # starts processes itself
 def test_flags_and_ready_document(tmp_path: Path):
     with EmulatorProcess(
         tmp_path, "--accounts", "3", "--token-ttl", "120", "--max-active-keys", "1"
@@ -117,6 +120,7 @@ def _seconds(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
+@pytest.mark.slow  # starts processes itself
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stops_cleanly_on_signals(tmp_path: Path, signum):
     emu = EmulatorProcess(tmp_path)
@@ -128,6 +132,7 @@ def test_stops_cleanly_on_signals(tmp_path: Path, signum):
     assert not emu.ready_file.exists()
 
 
+@pytest.mark.slow  # starts processes itself
 def test_rgpu_emulator_help_lists_its_flags():
     helped = subprocess.run(
         [sys.executable, "-m", "rgpu_emulator", "--help"], capture_output=True, text=True,
@@ -137,6 +142,7 @@ def test_rgpu_emulator_help_lists_its_flags():
     assert "--ready-file" in helped.stdout
 
 
+@pytest.mark.slow  # starts processes itself
 def test_sigterm_with_open_connections_exits_promptly_without_tracebacks(tmp_path: Path):
     with EmulatorProcess(tmp_path, "--verbose") as emu:
         ready = emu.ready
@@ -161,6 +167,7 @@ def test_sigterm_with_open_connections_exits_promptly_without_tracebacks(tmp_pat
     assert "Traceback" not in emu.log_file.read_text()
 
 
+@pytest.mark.slow  # starts processes itself
 def test_console_script_and_module_both_run():
     script = Path(sys.executable).parent / "rgpu-emulator"
     assert script.exists()
@@ -195,6 +202,7 @@ def test_api_over_tls_with_the_plugin(start_emulator):
     assert "is not trusted" in untrusted.stderr
 
 
+@pytest.mark.slow  # starts processes itself
 def test_the_ready_file_is_private_and_never_written_through_a_planted_symlink(tmp_path: Path):
     victim = tmp_path / "victim.txt"
     victim.write_text("not the emulator's\n")
@@ -226,6 +234,7 @@ def test_the_ready_file_is_private_and_never_written_through_a_planted_symlink(t
     assert victim.read_text() == "not the emulator's\n"
 
 
+@pytest.mark.slow  # starts processes itself
 # Refused before binding: nothing ever listens beyond loopback in this test.
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::"])  # noqa: S104
 def test_a_non_loopback_host_is_refused_unless_allowed_explicitly(host: str):
@@ -238,6 +247,7 @@ def test_a_non_loopback_host_is_refused_unless_allowed_explicitly(host: str):
     assert "--allow-non-loopback" in result.stderr
 
 
+@pytest.mark.slow  # starts processes itself
 def test_an_allowed_non_loopback_host_comes_with_a_warning():
     # 192.0.2.1 (TEST-NET-1) is on no interface here: the bind fails after the warning.
     result = subprocess.run(

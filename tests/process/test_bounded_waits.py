@@ -9,51 +9,37 @@ asserted loosely (start-up on a loaded machine included), far below the old ~20 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli
 from stub_api import Reply, StubApi
 
-RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
+# Wall-clock bounds of a few seconds: never beside the timed herds (see the Makefile).
+pytestmark = pytest.mark.xdist_group("timed")
+
 INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%s}}\n'
 
 
-def own_parent(argv: list[str]) -> list[str]:
-    """`argv` run by a short-lived shell of its own: a new parent process for each run, as each
-    kubectl command is (the same parent asking twice means something else to the plugin)."""
-    return ["sh", "-c", '"$@"; exit $?', "sh", *argv]
-
-
 def token(
-    api_url: str, *, interactive: bool = False
+    cli: Cli, api_url: str, *, interactive: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """The installed `rgpu-exec token` as kubectl runs it; and its wall time."""
     env = {
-        **os.environ,
         "REMOTEGPU_API_KEY": API_KEY,
         "KUBERNETES_EXEC_INFO": INFO % ("true" if interactive else "false"),
     }
     started = time.monotonic()
-    result = subprocess.run(
-        own_parent([str(RGPU_EXEC), "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]),
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
+    result = cli(
+        "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, env=env, new_parent=True
     )
     return result, time.monotonic() - started
 
@@ -69,12 +55,12 @@ def assert_api_error(result: subprocess.CompletedProcess[str], api_url: str) -> 
 # --- 5. no connection at all: a quick retry or two, then exit 5 --------------------------------
 
 
-def test_connection_refused_fails_within_3_seconds() -> None:
+def test_connection_refused_fails_within_3_seconds(cli: Cli) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
     api_url = f"http://127.0.0.1:{port}"  # closed: nothing listens there any more
 
-    result, seconds = token(api_url)
+    result, seconds = token(cli, api_url)
 
     assert_api_error(result, api_url)
     assert "the connection failed (ConnectError" in result.stderr
@@ -82,10 +68,10 @@ def test_connection_refused_fails_within_3_seconds() -> None:
     assert seconds < 3.0
 
 
-def test_an_unresolvable_host_fails_within_3_seconds() -> None:
+def test_an_unresolvable_host_fails_within_3_seconds(cli: Cli) -> None:
     api_url = "https://does-not-exist.invalid"  # .invalid never resolves (RFC 2606)
 
-    result, seconds = token(api_url)
+    result, seconds = token(cli, api_url)
 
     assert_api_error(result, api_url)
     assert "the connection failed (ConnectError" in result.stderr
@@ -132,8 +118,8 @@ def silent() -> Iterator[_SilentServer]:
     server.close()
 
 
-def test_a_silent_api_fails_within_10_seconds(silent: _SilentServer) -> None:
-    result, seconds = token(silent.url)
+def test_a_silent_api_fails_within_10_seconds(cli: Cli, silent: _SilentServer) -> None:
+    result, seconds = token(cli, silent.url)
 
     assert_api_error(result, silent.url)
     assert "the connection timed out (ReadTimeout" in result.stderr
@@ -145,15 +131,15 @@ def test_a_silent_api_fails_within_10_seconds(silent: _SilentServer) -> None:
 # --- 7. a still-valid cached token is served while the API cannot be reached -------------------
 
 
-def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down() -> None:
+def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(cli: Cli) -> None:
     with StubApi() as stub:
         stub.default = Reply(lifetime=61)  # fresh for 1 s (refresh margin 60 s), valid for 61 s
-        first, _ = token(stub.url)
+        first, _ = token(cli, stub.url)
         assert first.returncode == 0, first.stderr
         api_url = stub.url
     time.sleep(1.2)  # into the refresh margin; and the API is gone (connection refused)
 
-    stale, seconds = token(api_url)
+    stale, seconds = token(cli, api_url)
 
     assert stale.returncode == 0, stale.stderr
     assert (
@@ -163,7 +149,7 @@ def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down() -> None:
     assert warning.startswith("rgpu-exec: warning: could not refresh the token (cannot reach")
     assert "using the cached one, valid until" in warning
     assert seconds < 3.0
-    again, _ = token(api_url)  # while the failure is remembered: silently, from the cache
+    again, _ = token(cli, api_url)  # while the failure is remembered: silently, from the cache
     assert (again.returncode, again.stderr, again.stdout) == (0, "", stale.stdout)
 
 
@@ -225,8 +211,8 @@ def outage() -> Iterator[_OutageServer]:
     thread.join(10)
 
 
-def test_an_interactive_run_says_once_what_it_waits_for(outage: _OutageServer) -> None:
-    result, seconds = token(outage.url, interactive=True)
+def test_an_interactive_run_says_once_what_it_waits_for(cli: Cli, outage: _OutageServer) -> None:
+    result, seconds = token(cli, outage.url, interactive=True)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"
@@ -240,8 +226,10 @@ def test_an_interactive_run_says_once_what_it_waits_for(outage: _OutageServer) -
     assert OUTAGE_SECONDS <= seconds < 20
 
 
-def test_a_non_interactive_run_rides_out_the_outage_silently(outage: _OutageServer) -> None:
-    result, seconds = token(outage.url, interactive=False)
+def test_a_non_interactive_run_rides_out_the_outage_silently(
+    cli: Cli, outage: _OutageServer
+) -> None:
+    result, seconds = token(cli, outage.url, interactive=False)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,17 +19,6 @@ from stub_api import Reply, error_body
 API = "https://api.remotegpu.ai"
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 SECRET_TOKENS = ("tok-fresh-secret", "tok-due-secret", "tok-expired-secret", "tok-env-secret")
-
-
-def run(rgpu_exec_bin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [rgpu_exec_bin, "cache", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -59,13 +46,13 @@ def stems(directory: Path, suffix: str = ".token") -> set[str]:
     return {p.name.removesuffix(suffix) for p in directory.glob(f"*{suffix}")}
 
 
-def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
+def test_list_shows_every_entry_but_never_a_token(cli, cache):
     garbage = cache / ("f" * 64 + ".token")  # named as the cache names entries, but unreadable
     garbage.write_text("not an entry")
     garbage.chmod(0o600)
     (cache / "notes.token").write_text("not named as the cache names its files: not listed")
 
-    result = run(rgpu_exec_bin, "list")
+    result = cli("cache", "list")
 
     assert result.returncode == 0, result.stderr
     assert not any(token in result.stdout for token in SECRET_TOKENS)
@@ -84,8 +71,8 @@ def test_list_shows_every_entry_but_never_a_token(rgpu_exec_bin, cache):
     )
 
 
-def test_list_json(rgpu_exec_bin, cache):
-    result = run(rgpu_exec_bin, "list", "--output", "json")
+def test_list_json(cli, cache):
+    result = cli("cache", "list", "--output", "json")
 
     assert result.returncode == 0
     document = json.loads(result.stdout)
@@ -103,12 +90,8 @@ def test_list_json(rgpu_exec_bin, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_marks_the_key_set_now(rgpu_exec_bin, cache):
-    result = subprocess.run(
-        [rgpu_exec_bin, "cache", "list"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY},
-    )  # fmt: skip
+def test_list_marks_the_key_set_now(cli, cache):
+    result = cli("cache", "list", env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 0
     assert "rgpu_3f9a2c1b… from REMOTEGPU_API_KEY  fresh" in result.stdout
@@ -116,12 +99,12 @@ def test_list_marks_the_key_set_now(rgpu_exec_bin, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token, sandbox):
+def test_list_shows_a_failure_being_replayed(cli, stub_api, run_token, sandbox):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
     assert run_token().returncode == 3  # recorded, and replayed to kubectl's reruns
 
-    table = run(rgpu_exec_bin, "list")
-    document = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
+    table = cli("cache", "list")
+    document = json.loads(cli("cache", "list", "-o", "json").stdout)
 
     assert table.returncode == 0
     (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
@@ -140,14 +123,14 @@ def test_list_shows_a_failure_being_replayed(rgpu_exec_bin, stub_api, run_token,
     assert API_KEY not in table.stdout + json.dumps(document)
 
 
-def test_a_cache_dir_that_is_a_file_is_said_so(rgpu_exec_bin, sandbox, monkeypatch):
+def test_a_cache_dir_that_is_a_file_is_said_so(cli, sandbox, monkeypatch):
     afile = sandbox / "afile"
     afile.write_text("")
     monkeypatch.setenv("RGPU_EXEC_CACHE_DIR", str(afile))
 
-    listing = run(rgpu_exec_bin, "list")
-    as_json = json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)
-    cleared = run(rgpu_exec_bin, "clear")
+    listing = cli("cache", "list")
+    as_json = json.loads(cli("cache", "list", "-o", "json").stdout)
+    cleared = cli("cache", "clear")
 
     assert listing.returncode == 0
     assert listing.stdout == ""  # not "No cached tokens in …/afile"
@@ -161,19 +144,19 @@ def test_a_cache_dir_that_is_a_file_is_said_so(rgpu_exec_bin, sandbox, monkeypat
     assert afile.exists()
 
 
-def test_list_an_empty_or_missing_cache(rgpu_exec_bin, sandbox):
-    result = run(rgpu_exec_bin, "list")
+def test_list_an_empty_or_missing_cache(cli, sandbox):
+    result = cli("cache", "list")
 
     assert result.returncode == 0
     assert result.stdout == f"No cached tokens in {sandbox / 'cache'}.\n"
-    assert json.loads(run(rgpu_exec_bin, "list", "-o", "json").stdout)["entries"] == []
+    assert json.loads(cli("cache", "list", "-o", "json").stdout)["entries"] == []
 
 
-def test_clear_by_profile_and_namespace(rgpu_exec_bin, cache):
+def test_clear_by_profile_and_namespace(cli, cache):
     before = stems(cache)
 
-    by_both = run(rgpu_exec_bin, "clear", "--profile", "default", "--namespace-id", OTHER)
-    by_profile = run(rgpu_exec_bin, "clear", "--profile", "default")
+    by_both = cli("cache", "clear", "--profile", "default", "--namespace-id", OTHER)
+    by_profile = cli("cache", "clear", "--profile", "default")
 
     assert by_both.returncode == 0
     assert by_both.stdout == f"rgpu-exec: removed 1 cached token from {cache}.\n"
@@ -183,8 +166,8 @@ def test_clear_by_profile_and_namespace(rgpu_exec_bin, cache):
     assert sorted(r["identity_kind"] for r in remaining) == ["env-key", "profile"]
 
 
-def test_clear_by_namespace_takes_every_identity(rgpu_exec_bin, cache):
-    result = run(rgpu_exec_bin, "clear", "--namespace-id", OTHER)
+def test_clear_by_namespace_takes_every_identity(cli, cache):
+    result = cli("cache", "clear", "--namespace-id", OTHER)
 
     assert result.stdout == f"rgpu-exec: removed 2 cached tokens from {cache}.\n"
     assert {r["namespace_id"] for r in cache_admin.describe(str(cache), time.time())} == {
@@ -192,28 +175,28 @@ def test_clear_by_namespace_takes_every_identity(rgpu_exec_bin, cache):
     }
 
 
-def test_clear_everything_takes_locks_and_failures_too(rgpu_exec_bin, cache):
+def test_clear_everything_takes_locks_and_failures_too(cli, cache):
     (cache / ("0123" * 16 + ".lock")).write_text("")
     (cache / ("4567" * 16 + ".fail")).write_text("")
     (cache / "unrelated.txt").write_text("kept: not ours")
 
-    result = run(rgpu_exec_bin, "clear")
+    result = cli("cache", "clear")
 
     assert result.returncode == 0
     assert result.stdout == f"rgpu-exec: removed 4 cached tokens from {cache}.\n"
     assert [p.name for p in cache.iterdir()] == ["unrelated.txt"]
 
 
-def test_clear_refuses_a_bad_namespace_id(rgpu_exec_bin, cache):
-    result = run(rgpu_exec_bin, "clear", "--namespace-id", "nope")
+def test_clear_refuses_a_bad_namespace_id(cli, cache):
+    result = cli("cache", "clear", "--namespace-id", "nope")
 
     assert result.returncode == 2
     assert "'nope' is not a namespace ID" in result.stderr
     assert len(stems(cache)) == 4
 
 
-def test_cache_alone_prints_help(rgpu_exec_bin):
-    result = run(rgpu_exec_bin)
+def test_cache_alone_prints_help(cli):
+    result = cli("cache")
 
     assert result.returncode == 2
     assert "list" in result.stderr
@@ -238,7 +221,7 @@ def test_state(offset, expected):
 
 
 def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
-    rgpu_exec_bin, cache, sandbox, monkeypatch
+    cli, cache, sandbox, monkeypatch
 ):
     tests = Path(__file__).parents[1]
     keyring = sandbox / "keyring.json"
@@ -267,7 +250,7 @@ def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
         )
     )
 
-    result = run(rgpu_exec_bin, "list")
+    result = cli("cache", "list")
 
     assert result.returncode == 0, result.stderr
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("team-ml")

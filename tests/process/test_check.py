@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
 from rgpu_exec.usecases.key_exchange import KeyExchange
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli
 from emulator_support import RGPU_EXEC, Harness, run
+from exchange_answers import credential_answer
 from stub_api import Reply, StubApi, error_body
 
 # How the API rejects a revoked key (docs/api-contract.md).
@@ -36,19 +38,9 @@ FORBIDDEN = Reply(403, error_body("forbidden", "The API key's scope does not cov
 NOT_FOUND = Reply(404, error_body("namespace_not_found", "No such namespace"))
 
 
-def run_check(rgpu_exec_bin: str, stub: StubApi, *args: str, key: str | None = API_KEY):
-    env = dict(os.environ)
-    if key is not None:
-        env["REMOTEGPU_API_KEY"] = key
-    return subprocess.run(
-        [rgpu_exec_bin, "check", "--api-url", stub.url, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+def run_check(cli: Cli, stub: StubApi, *args: str, key: str | None = API_KEY):
+    env = {} if key is None else {"REMOTEGPU_API_KEY": key}
+    return cli("check", "--api-url", stub.url, *args, env=env)
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -57,12 +49,10 @@ def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return document
 
 
-def test_allowed_and_denied_without_expectations_exits_4(rgpu_exec_bin, stub_api, sandbox):
+def test_allowed_and_denied_without_expectations_exits_4(cli, stub_api, sandbox):
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(
-        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
-    )
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 4, result.stderr
     lines = result.stdout.splitlines()
@@ -84,18 +74,17 @@ def test_allowed_and_denied_without_expectations_exits_4(rgpu_exec_bin, stub_api
     ]
 
 
-def test_all_allowed_exits_0(rgpu_exec_bin, stub_api):
-    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID)
+def test_all_allowed_exits_0(cli, stub_api):
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "1 namespace(s) checked: all as expected."
 
 
-def test_expectations_that_hold_exit_0_with_stable_json(rgpu_exec_bin, stub_api):
+def test_expectations_that_hold_exit_0_with_stable_json(cli, stub_api):
     stub_api.script = [Reply(), FORBIDDEN, NOT_FOUND]
 
-    result = run_check(
-        rgpu_exec_bin, stub_api,
+    result = run_check(cli, stub_api,
         "--expect-allowed", NAMESPACE_ID, "--expect-denied", OTHER, "--expect-denied", THIRD,
         "--not-found-as-denied", "--output", "json",
     )  # fmt: skip
@@ -122,9 +111,9 @@ def test_expectations_that_hold_exit_0_with_stable_json(rgpu_exec_bin, stub_api)
     assert "stub-token" not in result.stdout
 
 
-def test_an_expectation_that_fails_exits_4(rgpu_exec_bin, stub_api):
+def test_an_expectation_that_fails_exits_4(cli, stub_api):
     # The key reaches a namespace it was supposed to be kept out of.
-    result = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER, "--output", "json")
+    result = run_check(cli, stub_api, "--expect-denied", OTHER, "--output", "json")
 
     assert result.returncode == 4
     document = as_json(result)
@@ -133,14 +122,12 @@ def test_an_expectation_that_fails_exits_4(rgpu_exec_bin, stub_api):
     assert document["ok"] is False
 
 
-def test_a_rejected_key_exits_3_and_stops(rgpu_exec_bin, stub_api):
+def test_a_rejected_key_exits_3_and_stops(cli, stub_api):
     stub_api.default = Reply(
         401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
     )
 
-    result = run_check(
-        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
-    )
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 3
     assert result.stdout == ""
@@ -151,19 +138,19 @@ def test_a_rejected_key_exits_3_and_stops(rgpu_exec_bin, stub_api):
     assert API_KEY not in result.stderr
 
 
-def test_no_key_exits_3(rgpu_exec_bin, stub_api):
-    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
+def test_no_key_exits_3(cli, stub_api):
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
 
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
     assert stub_api.count == 0
 
 
-def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(rgpu_exec_bin, stub_api):
+def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(cli, stub_api):
     stub_api.script = [Reply(), Reply(400, b"<html>bad gateway config</html>")]
 
     result = run_check(
-        rgpu_exec_bin,
+        cli,
         stub_api,
         "--expect-allowed",
         NAMESPACE_ID,
@@ -181,13 +168,11 @@ def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(rgpu_exec_bin, stub
     assert "bad gateway config" in error_row["error"]["message"]
 
 
-def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(
-    rgpu_exec_bin, stub_api
-):
+def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(cli, stub_api):
     stub_api.default = NOT_FOUND
 
-    strict = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER)
-    lenient = run_check(rgpu_exec_bin, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
+    strict = run_check(cli, stub_api, "--expect-denied", OTHER)
+    lenient = run_check(cli, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
 
     assert strict.returncode == 4, strict.stderr
     row = strict.stdout.splitlines()[3]
@@ -222,14 +207,12 @@ def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_den
     ],
 )
 def test_json_output_says_why_the_check_could_not_run(
-    rgpu_exec_bin, stub_api, key, reply, code, prefix, words
+    cli, stub_api, key, reply, code, prefix, words
 ):
     if reply is not None:
         stub_api.default = reply
 
-    result = run_check(
-        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key
-    )
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key)
 
     assert result.returncode == code
     document = as_json(result)
@@ -260,8 +243,8 @@ def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
     assert (document["key_prefix"], document["api_url"]) == ("rgpu_3f9a2c1b", "http://127.0.0.1:9")
 
 
-def test_json_output_for_a_usage_error(rgpu_exec_bin, stub_api):
-    result = run_check(rgpu_exec_bin, stub_api, "--namespace-id", "team-ml", "-o", "json")
+def test_json_output_for_a_usage_error(cli, stub_api):
+    result = run_check(cli, stub_api, "--namespace-id", "team-ml", "-o", "json")
 
     assert result.returncode == 2
     document = as_json(result)
@@ -295,7 +278,7 @@ def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
     assert result.stderr.startswith("rgpu-exec: cannot reach the RemoteGPU API")
 
 
-def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sandbox):
+def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
     cache = sandbox / "cache"
     now = time.time()
     identity = token_cache.key_identity(API_KEY)
@@ -307,9 +290,7 @@ def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sa
     )
     before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir())
 
-    result = run_check(
-        rgpu_exec_bin, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER
-    )
+    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 0, result.stderr
     assert stub_api.count == 2  # the fresh cached token was not used
@@ -340,8 +321,8 @@ def test_check_never_reads_or_writes_the_token_cache(rgpu_exec_bin, stub_api, sa
         ),
     ],
 )
-def test_usage_errors_exit_2_before_any_request(rgpu_exec_bin, stub_api, args, message):
-    result = run_check(rgpu_exec_bin, stub_api, *args)
+def test_usage_errors_exit_2_before_any_request(cli, stub_api, args, message):
+    result = run_check(cli, stub_api, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -376,9 +357,7 @@ def write_kubeconfig(
     path.write_text(json.dumps(document))  # JSON is YAML
 
 
-def test_namespaces_from_kubeconfig_contexts_first_file_wins(
-    rgpu_exec_bin, stub_api, sandbox, monkeypatch
-):
+def test_namespaces_from_kubeconfig_contexts_first_file_wins(cli, stub_api, sandbox, monkeypatch):
     first, second = sandbox / "first.yaml", sandbox / "second.yaml"
     write_kubeconfig(
         first,
@@ -405,9 +384,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
     )
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(
-        rgpu_exec_bin, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json"
-    )
+    result = run_check(cli, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json")
 
     assert result.returncode == 4, result.stderr
     rows = as_json(result)["results"]
@@ -415,7 +392,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
         ("team-ml", NAMESPACE_ID, "allowed"),
         ("staging", OTHER, "denied"),
     ]
-    legacy = run_check(rgpu_exec_bin, stub_api, "--context", "legacy")
+    legacy = run_check(cli, stub_api, "--context", "legacy")
     assert legacy.returncode == 2
     assert "context 'legacy' does not use rgpu-exec" in legacy.stderr
 
@@ -458,10 +435,7 @@ def test_check_maps_each_answer_without_retrying_4xx():
     base = "https://api.remotegpu.test"
     route = respx.post(url__regex=rf"{base}/v1/kubernetes/namespaces/.*/exec-credential")
     route.side_effect = [
-        httpx.Response(200, json={
-            "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-            "status": {"token": "t", "expirationTimestamp": "2030-01-01T00:15:00Z"},
-        }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
+        credential_answer("t", server_now=datetime(2030, 1, 1, tzinfo=timezone.utc)),
         httpx.Response(404, json={"error": {"code": "namespace_not_found", "message": "No such namespace"}}),
     ]  # fmt: skip
     targets = [Target(NAMESPACE_ID), Target(OTHER, "denied", stated=True)]
@@ -591,9 +565,7 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
     ]
 
 
-def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
-    rgpu_exec_bin, stub_api, sandbox
-):
+def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(cli, stub_api, sandbox):
     document = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -614,7 +586,7 @@ def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
     (sandbox / "kubeconfig").write_text(json.dumps(document))
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(rgpu_exec_bin, stub_api)
+    result = run_check(cli, stub_api)
 
     assert result.returncode == 4, result.stderr
     rows = result.stdout.splitlines()[3:5]
@@ -628,9 +600,7 @@ def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
     )
 
 
-def test_contexts_that_pass_different_profiles_are_checked_separately(
-    rgpu_exec_bin, stub_api, sandbox
-):
+def test_contexts_that_pass_different_profiles_are_checked_separately(cli, stub_api, sandbox):
     write_kubeconfig(
         sandbox / "kubeconfig",
         [("a", "a"), ("b", "b")],
@@ -640,7 +610,7 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(
         ],
     )
 
-    result = run_check(rgpu_exec_bin, stub_api)
+    result = run_check(cli, stub_api)
 
     assert result.returncode == 2
     assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
@@ -649,7 +619,7 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(
 
 
 def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_flag(
-    rgpu_exec_bin, stub_api, sandbox
+    cli, rgpu_exec_bin, stub_api, sandbox
 ):
     write_kubeconfig(
         sandbox / "kubeconfig",
@@ -666,7 +636,7 @@ def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_fla
     refused = subprocess.run(
         [rgpu_exec_bin, "check"], capture_output=True, text=True, env=env, check=False
     )
-    flagged = run_check(rgpu_exec_bin, stub_api)  # --api-url: it beats the contexts' own
+    flagged = run_check(cli, stub_api)  # --api-url: it beats the contexts' own
 
     assert refused.returncode == 2
     assert "the contexts use different API URLs" in refused.stderr

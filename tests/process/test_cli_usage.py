@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 
 import pytest
 
 from rgpu_exec.cli import build_parser
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli
 
 
-def run(rgpu_exec_bin: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [rgpu_exec_bin, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+def run_env(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`rgpu-exec args…` with these variables set."""
+    return cli(*args, env=env)
 
 
-def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(rgpu_exec_bin):
-    result = run(rgpu_exec_bin, "--help")
+def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(cli):
+    result = run_env(cli, "--help")
 
     assert result.returncode == 0
     listed = [
@@ -51,22 +43,22 @@ def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(r
         pytest.param(["cache", "clean"], "clean", "clear", "rgpu-exec cache", id="cache"),
     ],
 )
-def test_a_mistyped_command_gets_a_did_you_mean(rgpu_exec_bin, args, typed, guess, help_of):
-    result = run(rgpu_exec_bin, *args)
+def test_a_mistyped_command_gets_a_did_you_mean(cli, args, typed, guess, help_of):
+    result = run_env(cli, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith(f"rgpu-exec: unknown command {typed!r} (commands: ")
     assert result.stderr.rstrip().endswith(f"did you mean {guess!r}? See `{help_of} --help`.")
 
 
-def test_an_unknown_log_level_is_a_usage_error_not_silence(rgpu_exec_bin, stub_api):
+def test_an_unknown_log_level_is_a_usage_error_not_silence(cli, stub_api):
     token = [
         "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
     ]  # fmt: skip
 
-    refused = run(rgpu_exec_bin, *token, RGPU_EXEC_LOG="verbose", REMOTEGPU_API_KEY=API_KEY)
-    debug = run(rgpu_exec_bin, *token, RGPU_EXEC_LOG="DEBUG", REMOTEGPU_API_KEY=API_KEY)
-    whoami = run(rgpu_exec_bin, "whoami", RGPU_EXEC_LOG="trace")
+    refused = run_env(cli, *token, RGPU_EXEC_LOG="verbose", REMOTEGPU_API_KEY=API_KEY)
+    debug = run_env(cli, *token, RGPU_EXEC_LOG="DEBUG", REMOTEGPU_API_KEY=API_KEY)
+    whoami = run_env(cli, "whoami", RGPU_EXEC_LOG="trace")
 
     assert refused.returncode == whoami.returncode == 2
     assert refused.stderr == (

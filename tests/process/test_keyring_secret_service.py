@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from stub_api import StubApi
 
-pytestmark = pytest.mark.keyring
+# One Secret Service daemon at a time, under pytest-xdist too.
+pytestmark = [pytest.mark.keyring, pytest.mark.xdist_group("secret-service")]
 
 OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 START_TIMEOUT = 20.0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,13 +20,6 @@ GENERATE = [
     "--server", "https://k8s.example:6443", "--no-verify",
 ]  # fmt: skip
 API_URL = "https://api.remotegpu.ai"
-
-
-def run(rgpu_exec_bin: str, *args: str, stdin: str | None = None):
-    return subprocess.run(
-        [rgpu_exec_bin, *args], input=stdin, capture_output=True, text=True,
-        env=dict(os.environ), timeout=60, check=False,
-    )  # fmt: skip
 
 
 def billion_laughs() -> str:
@@ -63,7 +55,7 @@ users:
 """
 
 
-def test_yaml_aliases_cannot_blow_up_memory_or_time(rgpu_exec_bin, sandbox):
+def test_yaml_aliases_cannot_blow_up_memory_or_time(cli, sandbox):
     bomb = billion_laughs()
     assert len(bomb) < 1000
     kubeconfig = sandbox / "kubeconfig"  # KUBECONFIG points here (see conftest)
@@ -72,9 +64,9 @@ def test_yaml_aliases_cannot_blow_up_memory_or_time(rgpu_exec_bin, sandbox):
     imported.write_text(bomb)
 
     started = time.monotonic()
-    edited = run(rgpu_exec_bin, *GENERATE, "--certificate-authority-data", CA_DATA)
-    doctor = run(rgpu_exec_bin, "doctor")
-    imported_run = run(rgpu_exec_bin, "kubeconfig", "import", str(imported))
+    edited = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
+    doctor = cli("doctor")
+    imported_run = cli("kubeconfig", "import", str(imported))
     elapsed = time.monotonic() - started
 
     for result in (edited, imported_run):
@@ -86,17 +78,17 @@ def test_yaml_aliases_cannot_blow_up_memory_or_time(rgpu_exec_bin, sandbox):
     assert elapsed < 30  # today's code needs minutes and gigabytes for the first alone
 
 
-def test_a_self_referencing_alias_is_refused(rgpu_exec_bin, sandbox):
+def test_a_self_referencing_alias_is_refused(cli, sandbox):
     (sandbox / "kubeconfig").write_text("apiVersion: v1\nkind: Config\npreferences: &p [*p]\n")
 
-    result = run(rgpu_exec_bin, *GENERATE, "--certificate-authority-data", CA_DATA)
+    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
 
     assert result.returncode == 2
     assert "a YAML alias refers to the node that contains it" in result.stderr
 
 
 @pytest.mark.parametrize("source", ["/dev/zero", "fifo", "directory", "huge"])
-def test_a_certificate_authority_path_must_be_a_small_regular_file(rgpu_exec_bin, sandbox, source):
+def test_a_certificate_authority_path_must_be_a_small_regular_file(cli, sandbox, source):
     if source == "fifo":
         path = sandbox / "ca.fifo"
         os.mkfifo(path)
@@ -108,10 +100,10 @@ def test_a_certificate_authority_path_must_be_a_small_regular_file(rgpu_exec_bin
     else:
         path = Path(source)
 
-    generated = run(rgpu_exec_bin, *GENERATE, "--certificate-authority", str(path))
+    generated = cli(*GENERATE, "--certificate-authority", str(path))
     console = sandbox / "console.yaml"
     console.write_text(console_file(f"certificate-authority: {path}"))
-    imported = run(rgpu_exec_bin, "kubeconfig", "import", str(console), "--no-verify")
+    imported = cli("kubeconfig", "import", str(console), "--no-verify")
 
     for result in (generated, imported):
         assert result.returncode == 2, result.stderr
@@ -121,13 +113,13 @@ def test_a_certificate_authority_path_must_be_a_small_regular_file(rgpu_exec_bin
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a file as another user")
-def test_a_rewritten_kubeconfig_keeps_its_owner(rgpu_exec_bin, sandbox):
+def test_a_rewritten_kubeconfig_keeps_its_owner(cli, sandbox):
     kubeconfig = sandbox / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     kubeconfig.chmod(0o640)
     os.chown(kubeconfig, 65534, 65534)  # nobody's file, edited by root
 
-    result = run(rgpu_exec_bin, *GENERATE, "--certificate-authority-data", CA_DATA)
+    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
 
     assert result.returncode == 0, result.stderr
     st = kubeconfig.stat()
@@ -137,9 +129,7 @@ def test_a_rewritten_kubeconfig_keeps_its_owner(rgpu_exec_bin, sandbox):
     assert "rgpu-team-ml" in kubeconfig.read_text()
 
 
-def test_the_dry_run_diff_masks_secret_values_even_of_entries_it_does_not_touch(
-    rgpu_exec_bin, sandbox
-):
+def test_the_dry_run_diff_masks_secret_values_even_of_entries_it_does_not_touch(cli, sandbox):
     secrets = ("prod-token-S3CRET", "hunter2-S3CRET", "a2V5LWRhdGEtUzNDUkVU", "refresh-S3CRET")
     kubeconfig = sandbox / "kubeconfig"
     kubeconfig.write_text(f"""\
@@ -169,7 +159,7 @@ users:
         refresh-token: {secrets[3]}  # rotated daily
 """)
 
-    result = run(rgpu_exec_bin, *GENERATE, "--certificate-authority-data", CA_DATA, "--dry-run")
+    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA, "--dry-run")
 
     assert result.returncode == 0, result.stderr
     assert "+- name: rgpu-team-ml" in result.stdout

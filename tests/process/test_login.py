@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -25,18 +24,6 @@ from file_keyring import calls
 from stub_api import Reply, error_body
 
 OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
-
-
-def run(rgpu_exec_bin: str, *args: str, stdin: str = "", env: dict[str, str] | None = None):
-    return subprocess.run(
-        [rgpu_exec_bin, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 def stored(keyring_file: Path) -> dict[str, str]:
@@ -58,7 +45,7 @@ def seed_cache(cache: Path, identity: str, namespace_id: str = NAMESPACE_ID) -> 
 
 
 def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
-    rgpu_exec_bin, keyring_file, sandbox
+    cli, keyring_file, sandbox
 ):
     cache = sandbox / "cache"
     mine = seed_cache(cache, token_cache.profile_identity("default"))
@@ -66,7 +53,7 @@ def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
     other_profile = seed_cache(cache, token_cache.profile_identity("ci"))
     env_key = seed_cache(cache, token_cache.key_identity(API_KEY))
 
-    result = run(rgpu_exec_bin, "login", stdin=API_KEY + "\n")
+    result = cli("login", stdin=API_KEY + "\n")
 
     assert result.returncode == 0, result.stderr
     assert stored(keyring_file) == {"rgpu-exec/default": API_KEY}
@@ -81,8 +68,8 @@ def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
     assert f"{env_key}.token" in left
 
 
-def test_login_with_a_profile_and_a_key_that_does_not_look_right(rgpu_exec_bin, keyring_file):
-    result = run(rgpu_exec_bin, "login", "--profile", "ci", stdin="not-a-remotegpu-key-at-all\n")
+def test_login_with_a_profile_and_a_key_that_does_not_look_right(cli, keyring_file):
+    result = cli("login", "--profile", "ci", stdin="not-a-remotegpu-key-at-all\n")
 
     assert result.returncode == 0, result.stderr
     assert stored(keyring_file) == {"rgpu-exec/ci": "not-a-remotegpu-key-at-all"}
@@ -90,8 +77,8 @@ def test_login_with_a_profile_and_a_key_that_does_not_look_right(rgpu_exec_bin, 
     assert "not-a-remotegpu-key-at-all" not in result.stdout + result.stderr
 
 
-def test_login_notes_that_the_environment_key_wins(rgpu_exec_bin, keyring_file):
-    result = run(rgpu_exec_bin, "login", stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
+def test_login_notes_that_the_environment_key_wins(cli, keyring_file):
+    result = cli("login", stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 0
     assert "REMOTEGPU_API_KEY is set in this shell and takes precedence" in result.stderr
@@ -111,8 +98,8 @@ def test_login_notes_that_the_environment_key_wins(rgpu_exec_bin, keyring_file):
         ),
     ],
 )
-def test_login_refuses_input_that_cannot_be_a_key(rgpu_exec_bin, keyring_file, stdin, message):
-    result = run(rgpu_exec_bin, "login", stdin=stdin)
+def test_login_refuses_input_that_cannot_be_a_key(cli, keyring_file, stdin, message):
+    result = cli("login", stdin=stdin)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -120,9 +107,9 @@ def test_login_refuses_input_that_cannot_be_a_key(rgpu_exec_bin, keyring_file, s
     assert stored(keyring_file) == {}
 
 
-def test_login_without_a_usable_keyring_names_the_environment_variable(rgpu_exec_bin, sandbox):
+def test_login_without_a_usable_keyring_names_the_environment_variable(cli, sandbox):
     # The sandbox's default backend is keyring's "fail" one: headless Linux, CI.
-    result = run(rgpu_exec_bin, "login", stdin=API_KEY)
+    result = cli("login", stdin=API_KEY)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: cannot use the OS keyring")
@@ -133,15 +120,15 @@ def test_login_without_a_usable_keyring_names_the_environment_variable(rgpu_exec
 
 
 def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
-    rgpu_exec_bin, keyring_file, sandbox
+    cli, keyring_file, sandbox
 ):
-    assert run(rgpu_exec_bin, "login", "--profile", "ci", stdin=API_KEY).returncode == 0
+    assert cli("login", "--profile", "ci", stdin=API_KEY).returncode == 0
     cache = sandbox / "cache"
     seed_cache(cache, token_cache.profile_identity("ci"))
     kept = seed_cache(cache, token_cache.profile_identity("default"))
 
-    first = run(rgpu_exec_bin, "logout", "--profile", "ci")
-    second = run(rgpu_exec_bin, "logout", "--profile", "ci")
+    first = cli("logout", "--profile", "ci")
+    second = cli("logout", "--profile", "ci")
 
     assert first.returncode == 0, first.stderr
     assert "deleted the API key for profile 'ci'" in first.stdout
@@ -152,13 +139,11 @@ def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
     assert "no API key was stored for profile 'ci'" in second.stdout
 
 
-def test_logout_without_a_usable_keyring_fails_clearly_but_still_drops_tokens(
-    rgpu_exec_bin, sandbox
-):
+def test_logout_without_a_usable_keyring_fails_clearly_but_still_drops_tokens(cli, sandbox):
     cache = sandbox / "cache"
     seed_cache(cache, token_cache.profile_identity("default"))
 
-    result = run(rgpu_exec_bin, "logout")
+    result = cli("logout")
 
     assert result.returncode == 2
     assert "REMOTEGPU_API_KEY" in result.stderr
@@ -167,13 +152,13 @@ def test_logout_without_a_usable_keyring_fails_clearly_but_still_drops_tokens(
     assert not list(cache.glob("*.token"))
 
 
-def test_token_uses_the_logged_in_key_then_the_cache(rgpu_exec_bin, keyring_file, stub_api):
-    assert run(rgpu_exec_bin, "login", stdin=API_KEY).returncode == 0
+def test_token_uses_the_logged_in_key_then_the_cache(cli, keyring_file, stub_api):
+    assert cli("login", stdin=API_KEY).returncode == 0
     token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
 
-    first = run(rgpu_exec_bin, *token)
+    first = cli(*token)
     gets_after_first = [c for c in calls(keyring_file) if c.startswith("get")]
-    second = run(rgpu_exec_bin, *token)
+    second = cli(*token)
 
     assert first.returncode == 0, first.stderr
     assert second.stdout == first.stdout
@@ -221,8 +206,8 @@ def test_read_key_prompts_on_a_terminal_and_reads_stdin_otherwise():
     assert prompts == ["RemoteGPU API key for profile 'ci' (not echoed): "]
 
 
-def test_an_invalid_profile_name_is_refused(rgpu_exec_bin, keyring_file):
-    result = run(rgpu_exec_bin, "login", "--profile", "a b", stdin=API_KEY)
+def test_an_invalid_profile_name_is_refused(cli, keyring_file):
+    result = cli("login", "--profile", "a b", stdin=API_KEY)
 
     assert result.returncode == 2
     assert "profile name 'a b' is not valid" in result.stderr
@@ -273,9 +258,7 @@ def test_no_login_tip_after_a_prompted_key_without_a_keyring(capsys: pytest.Capt
     assert "rgpu-exec login" not in capsys.readouterr().err
 
 
-def test_login_and_logout_remove_only_files_named_by_the_cache(
-    rgpu_exec_bin, keyring_file, sandbox
-):
+def test_login_and_logout_remove_only_files_named_by_the_cache(cli, keyring_file, sandbox):
     # RGPU_EXEC_CACHE_DIR pointed at a project directory by mistake: its own files stay.
     project: Path = sandbox / "project"
     project.mkdir(mode=0o755)
@@ -292,9 +275,9 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(
         return project / (key.stem + token_cache.ENTRY_SUFFIX)
 
     before_login = cached()
-    logged_in = run(rgpu_exec_bin, "login", stdin=API_KEY + "\n", env=env)
+    logged_in = cli("login", stdin=API_KEY + "\n", env=env)
     before_logout = cached()
-    logged_out = run(rgpu_exec_bin, "logout", env=env)
+    logged_out = cli("logout", env=env)
 
     assert (logged_in.returncode, logged_out.returncode) == (0, 0), logged_in.stderr
     assert not before_login.exists()
@@ -324,10 +307,9 @@ def current_context_kubeconfig(path: Path, api_url: str, *extra: str) -> None:
 
 
 def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
-    rgpu_exec_bin, keyring_file, stub_api
+    cli, keyring_file, stub_api
 ):
-    result = run(
-        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
         stdin=API_KEY,
     )  # fmt: skip
 
@@ -349,13 +331,10 @@ def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
         pytest.param(Reply(404, error_body("namespace_not_found", "No such")), 4, id="404"),
     ],
 )
-def test_login_does_not_store_a_key_the_api_refuses(
-    rgpu_exec_bin, keyring_file, stub_api, reply, code
-):
+def test_login_does_not_store_a_key_the_api_refuses(cli, keyring_file, stub_api, reply, code):
     stub_api.default = reply
 
-    result = run(
-        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
         stdin=API_KEY,
     )  # fmt: skip
 
@@ -367,12 +346,12 @@ def test_login_does_not_store_a_key_the_api_refuses(
 
 
 def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
-    rgpu_exec_bin, keyring_file, stub_api, sandbox
+    cli, keyring_file, stub_api, sandbox
 ):
     current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    same = run(rgpu_exec_bin, "login", stdin=API_KEY)
-    other = run(rgpu_exec_bin, "login", "--profile", "ci", stdin=API_KEY)
+    same = cli("login", stdin=API_KEY)
+    other = cli("login", "--profile", "ci", stdin=API_KEY)
 
     assert same.returncode == 0, same.stderr
     assert (
@@ -386,11 +365,9 @@ def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
     )
 
 
-def test_login_without_a_namespace_says_the_key_was_stored_unverified(
-    rgpu_exec_bin, keyring_file, stub_api
-):
-    plain = run(rgpu_exec_bin, "login", stdin=API_KEY)
-    skipped = run(rgpu_exec_bin, "login", "--no-verify", "--namespace-id", NAMESPACE_ID,
+def test_login_without_a_namespace_says_the_key_was_stored_unverified(cli, keyring_file, stub_api):
+    plain = cli("login", stdin=API_KEY)
+    skipped = cli("login", "--no-verify", "--namespace-id", NAMESPACE_ID,
                   "--api-url", stub_api.url, stdin=API_KEY)  # fmt: skip
 
     assert plain.returncode == skipped.returncode == 0
@@ -400,9 +377,8 @@ def test_login_without_a_namespace_says_the_key_was_stored_unverified(
     assert stub_api.count == 0
 
 
-def test_login_without_a_usable_keyring_spends_no_exchange(rgpu_exec_bin, stub_api):
-    result = run(
-        rgpu_exec_bin, "login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+def test_login_without_a_usable_keyring_spends_no_exchange(cli, stub_api):
+    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
         stdin=API_KEY,
     )  # fmt: skip
 

@@ -16,18 +16,15 @@ import threading
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli
+from exchange_answers import KUBECTL_EXEC_INFO
 
 if TYPE_CHECKING:
     from stub_api import StubApi
-
-RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
-V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -81,31 +78,23 @@ def proxy() -> Iterator[_Server]:
     server.close()
 
 
-def own_parent(argv: list[str]) -> list[str]:
-    """`argv` run by a short-lived shell of its own: a new parent process for each run, as each
-    kubectl command is (the same parent asking twice means something else to the plugin)."""
-    return ["sh", "-c", '"$@"; exit $?', "sh", *argv]
-
-
-def token(api_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def token(cli: Cli, api_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The installed `rgpu-exec token`, as kubectl runs it, with a key and these variables."""
-    return subprocess.run(
-        own_parent([str(RGPU_EXEC), "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]),
-        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY, "KUBERNETES_EXEC_INFO": V1_INFO, **env},
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    return cli(
+        "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url,
+        env={"REMOTEGPU_API_KEY": API_KEY, "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO, **env},
+        new_parent=True,
+    )  # fmt: skip
 
 
 # --- 1. plain http never goes through a proxy ------------------------------------------------
 
 
-def test_plain_http_to_loopback_never_goes_through_a_proxy(proxy: _Server, stub_api: StubApi):
+def test_plain_http_to_loopback_never_goes_through_a_proxy(
+    cli: Cli, proxy: _Server, stub_api: StubApi
+):
     every_name = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-    result = token(stub_api.url, dict.fromkeys(every_name, proxy.url))
+    result = token(cli, stub_api.url, dict.fromkeys(every_name, proxy.url))
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
@@ -114,9 +103,9 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(proxy: _Server, stub_
     assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
 
 
-def test_https_still_goes_through_https_proxy(proxy: _Server):
+def test_https_still_goes_through_https_proxy(cli: Cli, proxy: _Server):
     # No TLS server is needed to see it: the proxy gets the CONNECT (and refuses it).
-    result = token("https://api.remotegpu.test", {"HTTPS_PROXY": proxy.url})
+    result = token(cli, "https://api.remotegpu.test", {"HTTPS_PROXY": proxy.url})
 
     assert result.returncode == 5
     assert proxy.seen
@@ -125,9 +114,9 @@ def test_https_still_goes_through_https_proxy(proxy: _Server):
     assert API_KEY not in result.stderr
 
 
-def test_no_proxy_still_bypasses_the_proxy_for_https(proxy: _Server):
+def test_no_proxy_still_bypasses_the_proxy_for_https(cli: Cli, proxy: _Server):
     env = {"HTTPS_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"}
-    result = token("https://127.0.0.1:9", env)  # nothing listens there: refused, directly
+    result = token(cli, "https://127.0.0.1:9", env)  # nothing listens there: refused, directly
 
     assert result.returncode == 5
     assert proxy.seen == []
@@ -184,15 +173,19 @@ sys.stdout.write(f"{result.returncode}\\n{peak_bytes}\\n{result.stderr}")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="resource: POSIX only")
-def test_a_compressed_answer_cannot_exhaust_memory(gzip_bomb: bytes):
+def test_a_compressed_answer_cannot_exhaust_memory(rgpu_exec_bin: str, gzip_bomb: bytes):
     assert len(gzip_bomb) < 2 << 20
     server = _Server(_BombHandler)
     server.httpd.owner.body = gzip_bomb  # type: ignore[attr-defined]
     try:
-        argv = [str(RGPU_EXEC), "token", "--namespace-id", NAMESPACE_ID, "--api-url", server.url]
+        argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", server.url]
         measured = subprocess.run(
             [sys.executable, "-c", _MEASURE, *argv],
-            env={**os.environ, "REMOTEGPU_API_KEY": API_KEY, "KUBERNETES_EXEC_INFO": V1_INFO},
+            env={
+                **os.environ,
+                "REMOTEGPU_API_KEY": API_KEY,
+                "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO,
+            },
             capture_output=True,
             text=True,
             timeout=180,
@@ -235,10 +228,12 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("url", MALFORMED)
-def test_a_malformed_api_url_is_a_usage_error_before_any_network(url: str, proxy: _Server):
+def test_a_malformed_api_url_is_a_usage_error_before_any_network(
+    cli: Cli, url: str, proxy: _Server
+):
     # A proxy catches anything that would try the network anyway.
     every_name = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-    result = token(url, dict.fromkeys(every_name, proxy.url))
+    result = token(cli, url, dict.fromkeys(every_name, proxy.url))
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("rgpu-exec: the API URL "), result.stderr
@@ -248,16 +243,9 @@ def test_a_malformed_api_url_is_a_usage_error_before_any_network(url: str, proxy
     assert proxy.seen == []
 
 
-def test_a_malformed_api_url_from_the_environment_is_a_usage_error_too():
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://localhost:abc"}
-    result = subprocess.run(
-        [str(RGPU_EXEC), "token", "--namespace-id", NAMESPACE_ID],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_a_malformed_api_url_from_the_environment_is_a_usage_error_too(cli: Cli):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://localhost:abc"}
+    result = cli("token", "--namespace-id", NAMESPACE_ID, env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("rgpu-exec: the API URL 'http://localhost:abc' has the port")
     assert "REMOTEGPU_API_URL" in result.stderr

@@ -31,8 +31,7 @@ from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
-
-API = "https://api.example.test"
+from exchange_answers import API, KUBECTL_EXEC_INFO
 
 
 def _outcome(function: Any, argument: Any, allowed: Any) -> Any:
@@ -117,8 +116,7 @@ _environ_names = st.sampled_from([
     "KUBERNETES_EXEC_INFO", "HOME", "XDG_CACHE_HOME", "RGPU_EXEC_DEADLINE",
 ])  # fmt: skip
 _exec_infos = st.sampled_from([
-    ('{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",'
-    '"spec":{"interactive":false}}'),
+    KUBECTL_EXEC_INFO,
     ('{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1",'
     '"spec":{"interactive":true}}'),
 ]) | exec_info_texts  # fmt: skip
@@ -254,7 +252,9 @@ _replies = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=250, deadline=None)
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(_replies, min_size=1, max_size=4))
 @example([{"status": 429, "body": b"", "retry-after": "\u00b2"}])
 @example([{"status": 429, "body": b"", "retry-after": "0"}])
@@ -262,7 +262,10 @@ _replies = st.fixed_dictionaries(
     "apiVersion": V1, "kind": "ExecCredential",
     "status": {"token": "tok-1", "expirationTimestamp": "9999-12-31T23:59:59Z"},
 }).encode(), "date": "Mon, 01 Jan 0001 00:00:00 GMT"}])  # fmt: skip
-def test_any_answer_is_a_token_or_a_documented_api_error(replies: list[dict[str, Any]]) -> None:
+def test_any_answer_is_a_token_or_a_documented_api_error(
+    api, replies: list[dict[str, Any]]
+) -> None:
+    """`api` (respx) answers every example's requests with its own handler."""
     queue = list(replies)
     clock = FakeClock()
     requests = []
@@ -278,8 +281,9 @@ def test_any_answer_is_a_token_or_a_documented_api_error(replies: list[dict[str,
         ]
         return httpx.Response(reply["status"], headers=headers, content=reply["body"])
 
+    api.route().mock(side_effect=handler)
     exchanger = Exchanger(
-        API, API_KEY, {}, deadline=20.0, transport=httpx.MockTransport(handler),
+        API, API_KEY, {}, deadline=20.0,
         monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(0),
     )  # fmt: skip
     failures = (ApiError, ApiKeyError, NamespaceAccessError, UsageError)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
@@ -150,15 +149,10 @@ def test_model_is_frozen():
         scopes.all = False
 
 
-def validate(rgpu_exec_bin: str, *args: str, stdin: str | None = None):
-    return subprocess.run(
-        [rgpu_exec_bin, "scope", "validate", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
-def test_cli_valid_prints_the_normalised_payload(rgpu_exec_bin):
-    result = validate(rgpu_exec_bin, json.dumps({"kubernetes_exec": {"namespace_ids": [NS1, NS1]}}))
+def test_cli_valid_prints_the_normalised_payload(cli):
+    result = cli(
+        "scope", "validate", json.dumps({"kubernetes_exec": {"namespace_ids": [NS1, NS1]}})
+    )
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"kubernetes_exec": {"namespace_ids": [NS1]}}
     assert (
@@ -167,23 +161,23 @@ def test_cli_valid_prints_the_normalised_payload(rgpu_exec_bin):
     )
 
 
-def test_cli_invalid_exits_2_with_the_documented_message(rgpu_exec_bin):
-    result = validate(
-        rgpu_exec_bin, '{"inference": true, "kubernetes_exec": {"namespace_ids": []}}'
+def test_cli_invalid_exits_2_with_the_documented_message(cli):
+    result = cli(
+        "scope", "validate", '{"inference": true, "kubernetes_exec": {"namespace_ids": []}}'
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "rgpu-exec: Explicit mixed scopes are not supported\n"
 
 
-def test_cli_reads_stdin_and_answers_json(rgpu_exec_bin):
-    ok = validate(rgpu_exec_bin, "-", "--output", "json", stdin='{"all": true}')
+def test_cli_reads_stdin_and_answers_json(cli):
+    ok = cli("scope", "validate", "-", "--output", "json", stdin='{"all": true}')
     assert ok.returncode == 0
     assert json.loads(ok.stdout) == {
         "valid": True,
         "scopes": {"all": True},
         "summary": "inference and Kubernetes credentials for every namespace of the account",
     }
-    bad = validate(rgpu_exec_bin, "--output", "json", stdin="{}")
+    bad = cli("scope", "validate", "--output", "json", stdin="{}")
     assert bad.returncode == 2
     assert json.loads(bad.stdout) == {
         "valid": False,
@@ -191,17 +185,15 @@ def test_cli_reads_stdin_and_answers_json(rgpu_exec_bin):
     }
 
 
-def test_cli_not_json(rgpu_exec_bin):
-    result = validate(rgpu_exec_bin, "{all: true}")
+def test_cli_not_json(cli):
+    result = cli("scope", "validate", "{all: true}")
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: the scope payload is not valid JSON (")
-    as_json = validate(rgpu_exec_bin, "{all: true}", "--output", "json")
+    as_json = cli("scope", "validate", "{all: true}", "--output", "json")
     assert json.loads(as_json.stdout)["error"]["code"] == "invalid_json"
 
 
-def test_cli_help_has_an_example(rgpu_exec_bin):
-    result = subprocess.run(
-        [rgpu_exec_bin, "scope", "validate", "--help"], capture_output=True, text=True, check=False
-    )
+def test_cli_help_has_an_example(cli):
+    result = cli("scope", "validate", "--help")
     assert result.returncode == 0
     assert "rgpu-exec scope validate '{" in result.stdout

@@ -8,28 +8,22 @@ import json
 import tracemalloc
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-import respx
 
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.api.http_support import read_capped
 from rgpu_exec.errors import ApiError
 
 from conftest import API_KEY, NAMESPACE_ID
+from exchange_answers import API, credential_body
 
-API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 
 
 def credential() -> bytes:
-    expiry = datetime.now(timezone.utc) + timedelta(minutes=15)
-    return json.dumps({
-        "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-        "status": {"token": "tok-1", "expirationTimestamp": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")},
-    }).encode()  # fmt: skip
+    return json.dumps(credential_body()).encode()
 
 
 def gzip_of_zeros(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
@@ -39,12 +33,6 @@ def gzip_of_zeros(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
     for _ in range(size // chunk):
         yield packer.compress(zeros)
     yield packer.flush()
-
-
-@pytest.fixture
-def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

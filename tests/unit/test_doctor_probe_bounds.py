@@ -17,26 +17,28 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import network
 
 # How the RemoteGPU API answers an exchange without a key.
+from exchange_answers import API
+
+# How the RemoteGPU API answers an exchange without a key.
 MISSING_KEY = {"error": {"code": "missing_api_key", "message": "Missing API key"}}
 
-API = "https://api.remotegpu.test"
 
-
-def test_the_probe_asks_for_identity() -> None:
+def test_the_probe_asks_for_identity(api) -> None:
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(401, json=MISSING_KEY)
 
-    api, _ = network.api_findings(API, {}, transport=httpx.MockTransport(answer))
+    api.route().mock(side_effect=answer)
+    finding, _ = network.api_findings(API, {})
 
-    assert api.status == "ok"
+    assert finding.status == "ok"
     (request,) = seen
     assert request.headers["accept-encoding"] == "identity"
 
 
-def test_the_probe_never_inflates_an_answer() -> None:
+def test_the_probe_never_inflates_an_answer(api) -> None:
     def bomb() -> Iterator[bytes]:  # 96 MiB of zeros, gzip-compressed, as it streams
         packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         zeros = bytes(1 << 20)
@@ -47,18 +49,21 @@ def test_the_probe_never_inflates_an_answer() -> None:
     def answer(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(401, content=bomb(), headers={"content-encoding": "gzip"})
 
+    api.route().mock(side_effect=answer)
     tracemalloc.start()
     try:
-        (api,) = network.api_findings(API, {}, transport=httpx.MockTransport(answer))
+        (finding,) = network.api_findings(API, {})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    assert api.status == "note", "a compressed body is never inflated, so never read as the API's"
+    assert finding.status == "note", (
+        "a compressed body is never inflated, so never read as the API's"
+    )
     assert peak < 8 * MAX_BODY_BYTES, f"{peak / 2**20:.0f} MiB held"
 
 
-def test_the_probe_has_a_time_limit_in_all(monkeypatch) -> None:
+def test_the_probe_has_a_time_limit_in_all(api, monkeypatch) -> None:
     # A byte every 0.1 s: no read timeout trips, only the limit on the whole probe.
     monkeypatch.setattr(network, "PROBE_DEADLINE", 0.5)
     stop = threading.Event()
@@ -72,17 +77,18 @@ def test_the_probe_has_a_time_limit_in_all(monkeypatch) -> None:
     def answer(_request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=trickle())
 
+    api.route().mock(side_effect=answer)
     started = time.monotonic()
     try:
-        (api,) = network.api_findings(API, {}, transport=httpx.MockTransport(answer))
+        (finding,) = network.api_findings(API, {})
     finally:
         stop.set()
 
     assert time.monotonic() - started < 3.0
-    assert api.status == "problem"
-    assert "no complete answer within" in api.detail
-    assert api.fix
-    assert "HTTPS_PROXY" in api.fix
+    assert finding.status == "problem"
+    assert "no complete answer within" in finding.detail
+    assert finding.fix
+    assert "HTTPS_PROXY" in finding.fix
 
 
 @pytest.mark.parametrize(
@@ -95,22 +101,23 @@ def test_the_probe_has_a_time_limit_in_all(monkeypatch) -> None:
         pytest.param(503, "problem", "busy or has a problem", id="down"),
     ],
 )
-def test_only_an_answer_asking_for_a_key_passes(status, verdict, words) -> None:
+def test_only_an_answer_asking_for_a_key_passes(api, status, verdict, words) -> None:
     def answer(_request: httpx.Request) -> httpx.Response:
         body = MISSING_KEY if status == 401 else {}
         return httpx.Response(status, headers={"location": "https://elsewhere.test/"}, json=body)
 
-    found = network.api_findings(API, {}, transport=httpx.MockTransport(answer), source="--api-url")
+    api.route().mock(side_effect=answer)
+    found = network.api_findings(API, {}, source="--api-url")
 
-    api = found[0]
-    assert api.status == verdict
+    finding = found[0]
+    assert finding.status == verdict
     # Only the API's own answer tells the API's clock: no "clock ok" after "not the API".
     assert [f.topic for f in found] == (["API", "clock"] if verdict == "ok" else ["API"])
-    assert words in api.detail
+    assert words in finding.detail
     if status == 404:
-        assert api.fix is not None
-        assert "check --api-url" in api.fix
-        assert "no /v1" in api.fix
+        assert finding.fix is not None
+        assert "check --api-url" in finding.fix
+        assert "no /v1" in finding.fix
 
 
 def test_an_unreachable_local_api_is_told_once_with_a_fix_that_fits() -> None:

@@ -11,35 +11,16 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-import respx
 
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
+from exchange_answers import API, credential_answer, credential_body
 
-API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=timezone.utc)
-
-
-def credential_body(
-    token: str = "tok-1", expiry: datetime | None = None, version: str = "v1"
-) -> dict[str, object]:
-    expiry = expiry or NOW + timedelta(minutes=15)
-    return {
-        "apiVersion": f"client.authentication.k8s.io/{version}",
-        "kind": "ExecCredential",
-        "status": {"token": token, "expirationTimestamp": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")},
-    }
-
-
-def ok(body: object | None = None, date: datetime = NOW) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json=credential_body() if body is None else body,
-        headers={"date": format_datetime(date, usegmt=True)},
-    )
+EXPIRY = NOW + timedelta(minutes=15)  # of the answers below, unless they say otherwise
 
 
 def err(status: int, code: str = "x", message: str = "y", **headers: str) -> httpx.Response:
@@ -60,14 +41,8 @@ def exchanger(clock: FakeClock) -> Exchanger:
     )
 
 
-@pytest.fixture
-def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def test_success_sends_the_key_and_states_the_lifetime(api, exchanger: Exchanger) -> None:
-    route = api.post(PATH).mock(return_value=ok())
+    route = api.post(PATH).mock(return_value=credential_answer(server_now=NOW))
     issued = exchanger.exchange(NAMESPACE_ID)
     assert issued.token == "tok-1"
     assert issued.lifetime == 900
@@ -82,7 +57,7 @@ def test_lifetime_comes_from_the_server_date_not_our_clock(api, exchanger, skew)
     # Whether the server's clock is behind or ahead of ours, the token lives 15 minutes.
     server_now = datetime.now(timezone.utc).replace(microsecond=0) + skew
     body = credential_body(expiry=server_now + timedelta(minutes=15))
-    api.post(PATH).mock(return_value=ok(body, date=server_now))
+    api.post(PATH).mock(return_value=credential_answer(body=body, server_now=server_now))
     assert exchanger.exchange(NAMESPACE_ID).lifetime == 900
 
 
@@ -93,7 +68,11 @@ def test_without_a_date_header_our_clock_is_used(api, exchanger) -> None:
 
 
 def test_v1beta1_answers_are_accepted(api, exchanger: Exchanger) -> None:
-    api.post(PATH).mock(return_value=ok(credential_body(version="v1beta1")))
+    api.post(PATH).mock(
+        return_value=credential_answer(
+            body=credential_body(expiry=EXPIRY, version="v1beta1"), server_now=NOW
+        )
+    )
     assert exchanger.exchange(NAMESPACE_ID).token == "tok-1"
 
 
@@ -151,7 +130,9 @@ def test_exit_codes_of_each_error_kind() -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
 def test_transient_statuses_are_retried_then_succeed(api, exchanger, clock, status) -> None:
-    route = api.post(PATH).mock(side_effect=[err(status), err(status), ok()])
+    route = api.post(PATH).mock(
+        side_effect=[err(status), err(status), credential_answer(server_now=NOW)]
+    )
     assert exchanger.exchange(NAMESPACE_ID).token == "tok-1"
     assert route.call_count == 3
     assert len(clock.sleeps) == 2
@@ -159,7 +140,9 @@ def test_transient_statuses_are_retried_then_succeed(api, exchanger, clock, stat
 
 
 def test_retry_after_is_honoured(api, exchanger, clock) -> None:
-    api.post(PATH).mock(side_effect=[err(429, **{"retry-after": "3"}), ok()])
+    api.post(PATH).mock(
+        side_effect=[err(429, **{"retry-after": "3"}), credential_answer(server_now=NOW)]
+    )
     exchanger.exchange(NAMESPACE_ID)
     assert clock.sleeps == [3.0]
 
@@ -167,7 +150,7 @@ def test_retry_after_is_honoured(api, exchanger, clock) -> None:
 def test_retry_after_as_http_date(api, exchanger, clock) -> None:
     later = format_datetime(NOW + timedelta(seconds=4), usegmt=True)
     response = err(429, **{"retry-after": later, "date": format_datetime(NOW, usegmt=True)})
-    api.post(PATH).mock(side_effect=[response, ok()])
+    api.post(PATH).mock(side_effect=[response, credential_answer(server_now=NOW)])
     exchanger.exchange(NAMESPACE_ID)
     assert clock.sleeps == [4.0]
 
@@ -198,7 +181,9 @@ def test_retries_stop_at_the_total_deadline(api, exchanger, clock) -> None:
 
 
 def test_connect_errors_are_retried(api, exchanger, clock) -> None:
-    route = api.post(PATH).mock(side_effect=[httpx.ConnectError("refused"), ok()])
+    route = api.post(PATH).mock(
+        side_effect=[httpx.ConnectError("refused"), credential_answer(server_now=NOW)]
+    )
     assert exchanger.exchange(NAMESPACE_ID).token == "tok-1"
     assert route.call_count == 2
 
@@ -225,15 +210,17 @@ def test_read_timeouts_are_reported_and_not_retried(api, exchanger, clock) -> No
             json.dumps({"kind": "ExecCredential"}).encode(), "apiVersion", id="no-version"
         ),
         pytest.param(
-            json.dumps(credential_body(token="")).encode(), "status.token", id="empty-token"
+            json.dumps(credential_body("", EXPIRY)).encode(), "status.token", id="empty-token"
         ),
         pytest.param(
-            json.dumps(credential_body(version="v1alpha1")).encode(), "apiVersion", id="v1alpha1"
+            json.dumps(credential_body(expiry=EXPIRY, version="v1alpha1")).encode(),
+            "apiVersion",
+            id="v1alpha1",
         ),
         pytest.param(
             json.dumps(
                 {
-                    **credential_body(),
+                    **credential_body(expiry=EXPIRY),
                     "status": {"token": "t", "expirationTimestamp": "2026-11-26T15:00:00"},
                 }
             ).encode(),
@@ -241,7 +228,7 @@ def test_read_timeouts_are_reported_and_not_retried(api, exchanger, clock) -> No
             id="expiry-without-zone",
         ),
         pytest.param(
-            json.dumps(credential_body(token='a"b')).encode(),
+            json.dumps(credential_body('a"b', EXPIRY)).encode(),
             "cannot go in an HTTP header",
             id="quote-in-token",
         ),
@@ -306,7 +293,9 @@ def test_only_a_remotegpu_shaped_key_shows_its_13_character_prefix(key: str, sho
 
 def test_an_implausibly_long_lifetime_is_cached_for_12_hours_at_most(api, exchanger) -> None:
     body = credential_body(expiry=datetime(9999, 1, 1, tzinfo=timezone.utc))
-    api.post(PATH).mock(return_value=ok(body, date=datetime.now(timezone.utc)))
+    api.post(PATH).mock(
+        return_value=credential_answer(body=body, server_now=datetime.now(timezone.utc))
+    )
     assert exchanger.exchange(NAMESPACE_ID).lifetime == 12 * 3600
 
 

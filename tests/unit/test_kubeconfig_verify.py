@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import respx
 from rgpu_exec.cli import main
 
 from conftest import API_KEY, NAMESPACE_ID
+from exchange_answers import credential_body
 
 API = "https://api.remotegpu.ai"
 EXCHANGE = f"{API}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -18,11 +20,7 @@ ARGV = [
     "kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
     "--server", "https://k8s.example:6443", "--exec-command", "rgpu-exec",
 ]  # fmt: skip
-CREDENTIAL = {
-    "apiVersion": "client.authentication.k8s.io/v1",
-    "kind": "ExecCredential",
-    "status": {"token": "issued-token-value", "expirationTimestamp": "2099-01-01T00:00:00Z"},
-}
+CREDENTIAL = credential_body("issued-token-value", datetime(2099, 1, 1, tzinfo=timezone.utc))
 
 
 @pytest.fixture

@@ -4,30 +4,18 @@ out an outage within the deadline, and an interactive run says once what it is w
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-import respx
 
 from rgpu_exec.api import exchange, http_support
 from rgpu_exec.api.exchange import Exchanger
 from rgpu_exec.errors import ApiError
 
 from conftest import API_KEY, NAMESPACE_ID, FakeClock
+from exchange_answers import API, credential_answer
 
-API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
-
-
-def ok() -> httpx.Response:
-    expiry = datetime.now(timezone.utc) + timedelta(minutes=15)
-    body = {
-        "apiVersion": "client.authentication.k8s.io/v1",
-        "kind": "ExecCredential",
-        "status": {"token": "tok-1", "expirationTimestamp": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")},
-    }
-    return httpx.Response(200, json=body)
 
 
 @pytest.fixture
@@ -45,12 +33,6 @@ def make(clock: FakeClock, notices: list[str], *, interactive: bool = False, see
         API, API_KEY, {}, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(seed),
         interactive=interactive, notify=notices.append,
     )  # fmt: skip
-
-
-@pytest.fixture
-def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
 
 
 def failing(kind: type[httpx.TransportError], message: str):
@@ -94,7 +76,9 @@ def test_no_connection_gets_a_quick_retry_or_two_not_the_deadline(
 
 
 def test_a_connection_that_comes_back_at_once_is_used(api, clock, notices) -> None:
-    route = api.post(PATH).mock(side_effect=[httpx.ConnectError("refused"), ok()])
+    route = api.post(PATH).mock(
+        side_effect=[httpx.ConnectError("refused"), credential_answer(date=False)]
+    )
     assert make(clock, notices).exchange(NAMESPACE_ID).token == "tok-1"
     assert route.call_count == 2
 
@@ -137,7 +121,7 @@ def test_an_api_that_accepts_but_stays_silent_is_not_asked_again(
 
 
 def test_the_read_timeout_leaves_room_within_10_seconds(api, clock, notices) -> None:
-    route = api.post(PATH).mock(return_value=ok())
+    route = api.post(PATH).mock(return_value=credential_answer(date=False))
     make(clock, notices).exchange(NAMESPACE_ID)
     timeout = route.calls.last.request.extensions["timeout"]
     assert timeout["read"] <= 8.0
@@ -163,7 +147,9 @@ def test_an_outage_is_still_ridden_out_until_the_deadline(api, clock, notices, f
 
 
 def test_an_interactive_run_says_once_what_it_waits_for(api, clock) -> None:
-    route = api.post(PATH).mock(side_effect=[httpx.Response(503)] * 6 + [ok()])
+    route = api.post(PATH).mock(
+        side_effect=[httpx.Response(503)] * 6 + [credential_answer(date=False)]
+    )
     told: list[tuple[float, str]] = []
     exchanger = Exchanger(
         API, API_KEY, {}, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(7),
@@ -191,13 +177,13 @@ def _sleeps_before(when: float, clock: FakeClock) -> list[float]:
 
 
 def test_a_non_interactive_run_stays_silent_until_the_end(api, clock, notices) -> None:
-    api.post(PATH).mock(side_effect=[httpx.Response(503)] * 6 + [ok()])
+    api.post(PATH).mock(side_effect=[httpx.Response(503)] * 6 + [credential_answer(date=False)])
     assert make(clock, notices, interactive=False).exchange(NAMESPACE_ID).token == "tok-1"
     assert notices == []
 
 
 def test_a_short_blip_is_not_worth_a_notice(api, clock, notices) -> None:
-    api.post(PATH).mock(side_effect=[httpx.Response(503), ok()])
+    api.post(PATH).mock(side_effect=[httpx.Response(503), credential_answer(date=False)])
     make(clock, notices, interactive=True).exchange(NAMESPACE_ID)
     assert notices == []
 

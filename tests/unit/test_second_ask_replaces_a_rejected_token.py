@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-import respx
 
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import ApiKeyError
@@ -23,15 +21,14 @@ from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
+from exchange_answers import API, KUBECTL_EXEC_INFO, credential_answer
 
 # How the API rejects a revoked key (docs/api-contract.md).
 REVOKED = {
     "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
 }
 
-API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
-KUBECTL_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
 KUBECTL, OTHER_KUBECTL = 4242, 4343
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
 
@@ -42,17 +39,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def answer(token: str, lifetime: float = 900) -> httpx.Response:
-    server_now = datetime.now(timezone.utc).replace(microsecond=0)
-    expiry = (server_now + timedelta(seconds=lifetime)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {
-        "apiVersion": "client.authentication.k8s.io/v1",
-        "kind": "ExecCredential",
-        "status": {"token": token, "expirationTimestamp": expiry},
-    }
-    return httpx.Response(200, json=body, headers={"date": format_datetime(server_now, True)})
 
 
 @pytest.fixture
@@ -70,7 +56,7 @@ def environ() -> dict[str, str]:
         "REMOTEGPU_API_KEY": API_KEY,
         "REMOTEGPU_API_URL": API,
         "RGPU_EXEC_DEADLINE": "0.5",
-        "KUBERNETES_EXEC_INFO": KUBECTL_INFO,
+        "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO,
     }
 
 
@@ -84,12 +70,6 @@ def warnings() -> list[str]:
     return []
 
 
-@pytest.fixture
-def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def token(environ, clock, warnings) -> str:
     """One plugin run through the full command, as after a hand-over."""
     output = TokenCommand(environ, clock=clock, warn=warnings.append).run(TokenFlags(NAMESPACE_ID))
@@ -101,7 +81,9 @@ def hit(environ, clock) -> tuple[int, str, str] | None:
 
 
 def test_the_same_client_asking_again_gets_a_new_token(api, parent, environ, clock, warnings):
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), credential_answer("tok-2")]
+    )
     assert token(environ, clock, warnings) == "tok-1"
     clock.now += 5
     assert hit(environ, clock) is None, "the hit path hands over: the cluster rejected tok-1"
@@ -118,7 +100,9 @@ def test_the_same_client_asking_again_gets_a_new_token(api, parent, environ, clo
 def test_other_clients_and_runs_without_exec_info_get_the_cached_token(
     api, parent, environ, clock, warnings
 ):
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), credential_answer("tok-2")]
+    )
     assert token(environ, clock, warnings) == "tok-1"
     for client in range(5000, 5040):  # more clients than are remembered: no harm either
         parent[0] = client
@@ -134,7 +118,7 @@ def test_other_clients_and_runs_without_exec_info_get_the_cached_token(
 
 
 def test_at_most_one_forced_exchange_per_entry_per_window(api, parent, environ, clock, warnings):
-    route = api.post(PATH).mock(side_effect=[answer(f"tok-{n}") for n in range(1, 5)])
+    route = api.post(PATH).mock(side_effect=[credential_answer(f"tok-{n}") for n in range(1, 5)])
     assert token(environ, clock, warnings) == "tok-1"
     assert token(environ, clock, warnings) == "tok-2"  # forced
     # A cluster that rejects every token: the client asks again and again within the window.
@@ -152,7 +136,9 @@ def test_at_most_one_forced_exchange_per_entry_per_window(api, parent, environ, 
 
 
 def test_the_rule_judges_only_fresh_tokens(api, parent, environ, clock, warnings):
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), credential_answer("tok-2")]
+    )
     assert token(environ, clock, warnings) == "tok-1"
     clock.now += 900 - 89  # inside the refresh margin: an ordinary refresh
     assert token(environ, clock, warnings) == "tok-2"
@@ -164,7 +150,9 @@ def test_the_rule_judges_only_fresh_tokens(api, parent, environ, clock, warnings
 def test_a_forced_refresh_that_fails_on_the_network_keeps_the_cached_token(
     api, parent, environ, clock, warnings
 ):
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), *[httpx.Response(503)] * 20])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), *[httpx.Response(503)] * 20]
+    )
     assert token(environ, clock, warnings) == "tok-1"
     assert token(environ, clock, warnings) == "tok-1"
     assert len(warnings) == 1
@@ -175,7 +163,7 @@ def test_a_forced_refresh_that_fails_on_the_network_keeps_the_cached_token(
 
 
 def test_a_forced_refresh_refused_for_the_key_says_why(api, parent, environ, clock, warnings):
-    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401, json=REVOKED)])
+    api.post(PATH).mock(side_effect=[credential_answer("tok-1"), httpx.Response(401, json=REVOKED)])
     assert token(environ, clock, warnings) == "tok-1"
     with pytest.raises(ApiKeyError):
         token(environ, clock, warnings)
@@ -183,9 +171,9 @@ def test_a_forced_refresh_refused_for_the_key_says_why(api, parent, environ, clo
 
 def test_pid_1_and_blank_exec_info_are_never_judged(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(os, "getppid", lambda: 1)
-    assert second_ask.client({"KUBERNETES_EXEC_INFO": KUBECTL_INFO}) is None
+    assert second_ask.client({"KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO}) is None
     monkeypatch.setattr(os, "getppid", lambda: KUBECTL)
-    assert second_ask.client({"KUBERNETES_EXEC_INFO": KUBECTL_INFO}) == KUBECTL
+    assert second_ask.client({"KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO}) == KUBECTL
     assert second_ask.client({"KUBERNETES_EXEC_INFO": " \n"}) is None
     assert second_ask.client({}) is None
 
@@ -260,7 +248,7 @@ def test_a_malformed_forced_stamp_does_not_hold_back_a_refresh(tmp_path: Path):
 
 
 def test_the_records_are_the_caches_own_files(api, parent, environ, clock, warnings):
-    api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    api.post(PATH).mock(side_effect=[credential_answer("tok-1"), credential_answer("tok-2")])
     directory = environ["RGPU_EXEC_CACHE_DIR"]
     token(environ, clock, warnings)
     token(environ, clock, warnings)  # forced: both records exist now
@@ -286,7 +274,7 @@ def test_the_records_are_the_caches_own_files(api, parent, environ, clock, warni
 
 
 def test_purging_an_entry_takes_its_records(api, parent, environ, clock, warnings):
-    api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    api.post(PATH).mock(side_effect=[credential_answer("tok-1"), credential_answer("tok-2")])
     directory = environ["RGPU_EXEC_CACHE_DIR"]
     token(environ, clock, warnings)
     token(environ, clock, warnings)

@@ -190,6 +190,7 @@ def test_every_url_it_lets_through_is_read_the_same_way_by_httpx(url: str) -> No
         assert url_rules.is_loopback_host(host)
 
 
+@pytest.mark.slow  # starts processes itself
 def test_the_usual_loopback_hosts_are_checked_without_importing_ipaddress() -> None:
     # url_problem runs on every cache hit: ipaddress costs more than the rest of the hit.
     code = (

@@ -84,13 +84,13 @@ class IssuedToken:
 
 @dataclass
 class Exchanger:
-    """One API base URL and key; side effects injectable for tests."""
+    """One API base URL and key; the clock, sleep and randomness injectable for tests (the HTTP
+    edge is mocked with respx)."""
 
     api_url: str
     api_key: str
     environ: Mapping[str, str]
     deadline: float = settings.DEFAULT_DEADLINE
-    transport: httpx.BaseTransport | None = None
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
@@ -190,7 +190,6 @@ class Exchanger:
         # the key would cross to the proxy in clear. HTTPS honours HTTPS_PROXY and NO_PROXY.
         tls = self.api_url[:8].lower() == "https://"
         return httpx.Client(
-            transport=self.transport,
             verify=ssl_context(self.environ),
             trust_env=tls,
             follow_redirects=False,  # a redirect must never carry the key elsewhere

@@ -40,7 +40,6 @@ def api_findings(
     api_url: str,
     environ: Mapping[str, str],
     clock: Callable[[], float] = time.time,
-    transport: httpx.BaseTransport | None = None,
     *,
     source: str | None = None,
     name_in_clock: bool = False,
@@ -57,7 +56,7 @@ def api_findings(
     from rgpu_exec.api import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
-    exchanger = exchange.Exchanger(api_url, "", environ, transport=transport, url_source=source)
+    exchanger = exchange.Exchanger(api_url, "", environ, url_source=source)
 
     def probe() -> tuple[int, str | None, bytes | None]:
         url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)

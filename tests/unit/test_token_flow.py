@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-import respx
 
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import (
@@ -25,6 +23,7 @@ from rgpu_exec.hotpath import cache_hit, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
+from exchange_answers import API, credential_answer
 from file_keyring import calls
 
 FORBIDDEN = {"error": {"code": "forbidden", "message": "The API key may not access this namespace"}}
@@ -33,7 +32,6 @@ REVOKED = {
     "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
 }
 
-API = "https://api.example.test"
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 # As kubectl sends them: its JSON encoder ends the value with a newline.
 V1BETA1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}\n'
@@ -46,19 +44,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def answer(token: str = "tok-1", lifetime: float = 900, server_skew: float = 0) -> httpx.Response:
-    server_now = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=server_skew)
-    expiry = server_now + timedelta(seconds=lifetime)
-    body = {
-        "apiVersion": "client.authentication.k8s.io/v1",
-        "kind": "ExecCredential",
-        "status": {"token": token, "expirationTimestamp": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")},
-    }
-    return httpx.Response(
-        200, json=body, headers={"date": format_datetime(server_now, usegmt=True)}
-    )
 
 
 @pytest.fixture
@@ -85,12 +70,6 @@ def command(environ, clock, warnings) -> TokenCommand:
     return TokenCommand(environ, clock=clock, warn=warnings.append)
 
 
-@pytest.fixture
-def api():
-    with respx.mock(base_url=API, assert_all_called=False) as router:
-        yield router
-
-
 def status(output: str) -> dict[str, str]:
     decoded = json.loads(output)
     assert decoded["kind"] == "ExecCredential"
@@ -102,14 +81,18 @@ def run(command: TokenCommand) -> str:
 
 
 def test_fresh_token_is_served_from_cache(api, command) -> None:
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), credential_answer("tok-2")]
+    )
     assert status(run(command))["token"] == "tok-1"
     assert status(run(command))["token"] == "tok-1"
     assert route.call_count == 1
 
 
 def test_inside_the_margin_the_token_is_refreshed(api, command, clock) -> None:
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), answer("tok-2")])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), credential_answer("tok-2")]
+    )
     run(command)
     clock.now += 900 - 89  # less than 10 % of the lifetime left
     assert status(run(command))["token"] == "tok-2"
@@ -118,7 +101,9 @@ def test_inside_the_margin_the_token_is_refreshed(api, command, clock) -> None:
 
 def test_clock_skew_neither_serves_expired_nor_discards_fresh(api, command, clock) -> None:
     # The server's clock is an hour ahead: the token still lives 15 minutes on ours.
-    api.post(PATH).mock(side_effect=[answer("tok-1", server_skew=3600), answer("tok-2")])
+    api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1", server_skew=3600), credential_answer("tok-2")]
+    )
     first = status(run(command))
     expiry = datetime.strptime(first["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
     told = expiry.replace(tzinfo=timezone.utc).timestamp() - clock.now
@@ -130,7 +115,9 @@ def test_clock_skew_neither_serves_expired_nor_discards_fresh(api, command, cloc
 def test_stale_but_valid_token_is_served_when_refresh_hits_a_5xx(
     api, command, clock, warnings
 ) -> None:
-    route = api.post(PATH).mock(side_effect=[answer("tok-1"), *[httpx.Response(503)] * 50])
+    route = api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1"), *[httpx.Response(503)] * 50]
+    )
     run(command)
     clock.now += 850  # inside the margin, 50 s before expiry
     assert status(run(command))["token"] == "tok-1"
@@ -157,7 +144,7 @@ def test_stale_but_valid_token_is_served_when_refresh_hits_a_5xx(
 
 
 def test_a_revoked_key_inside_the_margin_is_an_error_not_a_fallback(api, command, clock) -> None:
-    api.post(PATH).mock(side_effect=[answer("tok-1"), httpx.Response(401, json=REVOKED)])
+    api.post(PATH).mock(side_effect=[credential_answer("tok-1"), httpx.Response(401, json=REVOKED)])
     run(command)
     clock.now += 850
     with pytest.raises(ApiKeyError):
@@ -165,7 +152,7 @@ def test_a_revoked_key_inside_the_margin_is_an_error_not_a_fallback(api, command
 
 
 def test_expired_token_is_never_served(api, command, clock) -> None:
-    api.post(PATH).mock(side_effect=[answer("tok-1"), *[httpx.Response(503)] * 50])
+    api.post(PATH).mock(side_effect=[credential_answer("tok-1"), *[httpx.Response(503)] * 50])
     run(command)
     clock.now += 901
     with pytest.raises(ApiError):
@@ -194,7 +181,7 @@ def test_failures_are_damped_for_a_few_seconds(api, command, clock) -> None:
 
 
 def test_answers_in_v1beta1_when_asked(api, command, environ, monkeypatch) -> None:
-    api.post(PATH).mock(return_value=answer())
+    api.post(PATH).mock(return_value=credential_answer())
     environ["KUBERNETES_EXEC_INFO"] = V1BETA1_INFO
     output = run(command)
     assert json.loads(output)["apiVersion"] == "client.authentication.k8s.io/v1beta1"
@@ -226,7 +213,7 @@ def test_env_key_wins_over_the_keyring(api, command, file_keyring) -> None:
     import keyring
 
     keyring.set_password("rgpu-exec", "default", "rgpu_aaaaaaaa_fromthekeyringfromthekeyring12")
-    route = api.post(PATH).mock(return_value=answer())
+    route = api.post(PATH).mock(return_value=credential_answer())
     run(command)
     assert route.calls.last.request.headers["x-api-key"] == API_KEY
     assert not any(c.startswith("get") for c in calls(file_keyring))
@@ -241,7 +228,7 @@ def test_keyring_key_is_used_and_a_hit_never_calls_the_keyring(
     keyring.set_password("rgpu-exec", "ci", stored)
     del environ["REMOTEGPU_API_KEY"]
     environ["RGPU_EXEC_PROFILE"] = "ci"
-    route = api.post(PATH).mock(return_value=answer())
+    route = api.post(PATH).mock(return_value=credential_answer())
     run(command)
     assert route.calls.last.request.headers["x-api-key"] == stored
     gets = [c for c in calls(file_keyring) if c.startswith("get")]
@@ -271,7 +258,7 @@ def test_interactive_runs_prompt_for_a_missing_key(api, environ, clock, monkeypa
         return API_KEY + "\n"
 
     monkeypatch.setattr("getpass.getpass", fake_getpass)
-    route = api.post(PATH).mock(return_value=answer())
+    route = api.post(PATH).mock(return_value=credential_answer())
     command = TokenCommand(environ, clock=clock, warn=lambda _: None)
     assert status(run(command))["token"] == "tok-1"
     assert route.calls.last.request.headers["x-api-key"] == API_KEY
@@ -291,7 +278,9 @@ def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profi
     monkeypatch.setattr("getpass.getpass", lambda _prompt: next(typed))
 
     def issue(request: httpx.Request) -> httpx.Response:
-        return answer("tok-first" if request.headers["x-api-key"] == API_KEY else "tok-second")
+        return credential_answer(
+            "tok-first" if request.headers["x-api-key"] == API_KEY else "tok-second"
+        )
 
     route = api.post(PATH).mock(side_effect=issue)
     command = TokenCommand(environ, clock=clock, warn=lambda _: None)
@@ -331,7 +320,7 @@ def test_non_interactive_runs_never_prompt(api, command, environ, monkeypatch) -
     ],
 )
 def test_malformed_environment_is_a_usage_error(api, command, environ, change, words) -> None:
-    route = api.post(PATH).mock(return_value=answer())
+    route = api.post(PATH).mock(return_value=credential_answer())
     environ.update(change)
     with pytest.raises(UsageError) as caught:
         run(command)
@@ -351,7 +340,7 @@ def test_an_insecure_cache_dir_is_not_used_but_kubectl_still_gets_a_token(
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
-    api.post(PATH).mock(return_value=answer())
+    api.post(PATH).mock(return_value=credential_answer())
     assert status(run(command))["token"] == "tok-1"
     assert len(warnings) == 1
     assert "writable by other users" in warnings[0]
@@ -362,7 +351,7 @@ def test_an_insecure_cache_dir_is_not_used_but_kubectl_still_gets_a_token(
 def test_a_read_only_cache_still_prints_the_token(api, command, warnings, sandbox) -> None:
     cache = sandbox / "cache"
     cache.mkdir(mode=0o500)
-    api.post(PATH).mock(return_value=answer())
+    api.post(PATH).mock(return_value=credential_answer())
     assert status(run(command))["token"] == "tok-1"
     assert len(warnings) == 1
 
@@ -372,7 +361,7 @@ def test_a_cache_write_failure_still_prints_the_token(api, command, warnings, mo
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(token_cache, "write_entry", disk_full)
-    api.post(PATH).mock(return_value=answer())
+    api.post(PATH).mock(return_value=credential_answer())
     assert status(run(command))["token"] == "tok-1"
     assert len(warnings) == 1
     assert "No space left on device" in warnings[0]
