@@ -4,6 +4,8 @@ only: every layer uses it."""
 
 from __future__ import annotations
 
+from rgpu_exec.terminal import shown
+
 # The documented raw key: `rgpu_` + 8 lower-case hex (the key id) + `_` + 32 url-safe characters.
 # Its first 13 characters are its prefix, the only part ever shown.
 KEY_START = "rgpu_"
@@ -46,9 +48,10 @@ def scrub(text: str, *secrets: str | None) -> str:
 
 
 def excerpt(body: bytes, *secrets: str | None, limit: int = 200) -> str:
-    """A short, printable excerpt of a response body, secrets removed, for error messages."""
+    """A short excerpt of a response body for error messages: secrets removed, white space
+    collapsed, cut to `limit` characters, and as `terminal.shown` shows it (control characters
+    made visible)."""
     text = body[: limit * 4].decode("utf-8", errors="replace")
     text = scrub(text, *secrets)
-    text = "".join(c if c.isprintable() else " " for c in text)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shown(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
 from rgpu_exec.errors import ApiError, ApiKeyError, NamespaceAccessError, UsageError
 from rgpu_exec.hotpath import request
+from rgpu_exec.terminal import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -50,7 +51,9 @@ class KeyExchange:
     url_source: str = "the API URL"
     deadline: float | None = None  # None: RGPU_EXEC_DEADLINE, as `token` reads it
     interactive: bool = False  # an interactive run says what it waits for, on stderr
-    notify: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    notify: Callable[[str], None] = field(
+        default=lambda line: print(shown(line, lines=True), file=sys.stderr)
+    )
     explain: bool = True
 
     def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:
