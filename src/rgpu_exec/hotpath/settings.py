@@ -117,8 +117,8 @@ def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     whose rules need more than the environment (Windows): callers then ask platformdirs.
     """
     override = environ.get(ENV_CACHE_DIR, "").strip()
-    if override:
-        return os.path.abspath(os.path.expanduser(override))
+    if override:  # a relative path stays relative: `private_files.directory_problem` refuses it
+        return os.path.normpath(os.path.expanduser(override))
     home = environ.get(ENV_HOME) or os.path.expanduser("~")
     if sys.platform == "darwin":
         return os.path.join(home, "Library", "Caches", APP_NAME)
