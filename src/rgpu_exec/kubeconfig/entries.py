@@ -95,9 +95,14 @@ class Spec:
         }
 
 
+# How the installHint `generate` writes begins: the marker of a stanza it wrote, whatever the
+# exec command's name (`--exec-command`).
+INSTALL_HINT_START = "rgpu-exec provides the credentials for the RemoteGPU namespace "
+
+
 def install_hint(namespace: str) -> str:
     return (
-        f"rgpu-exec provides the credentials for the RemoteGPU namespace {namespace}. Install it "
+        f"{INSTALL_HINT_START}{namespace}. Install it "
         "(pipx install rgpu-exec), then run `rgpu-exec kubeconfig generate` (or import) again "
         "so this kubeconfig points at it."
     )
@@ -106,14 +111,19 @@ def install_hint(namespace: str) -> str:
 def foreign_exec(user: object) -> str | None:
     """Why a kubeconfig user (the body under `user:`) is not one rgpu-exec writes, or None when
     it is: its exec stanza runs rgpu-exec (as `check` and `doctor` recognise it: any path,
-    `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` as
-    `generate` writes it (with an --exec-command of another name)."""
+    `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` and
+    carries the installHint `generate` writes (with an --exec-command of another name). Args
+    alone prove nothing: another tool may take `token --namespace-id` too."""
     exec_ = user.get("exec") if isinstance(user, Mapping) else None
     if not isinstance(user, Mapping) or not isinstance(exec_, Mapping):
         return "has no exec stanza"
     args = exec_.get("args")
+    hint = exec_.get("installHint")
     if kubeconfig_view.plugin_call(kubeconfig_view.Entry("", "", user)) is not None or (
-        isinstance(args, list) and args[:2] == _OUR_ARGS
+        isinstance(args, list)
+        and args[:2] == _OUR_ARGS
+        and isinstance(hint, str)
+        and hint.startswith(INSTALL_HINT_START)
     ):
         return None
     return f"runs {exec_.get('command')!r}, not {settings.APP_NAME}"
