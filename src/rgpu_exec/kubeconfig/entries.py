@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -182,9 +183,22 @@ def check_server(url: str) -> str:
     return url.rstrip("/")
 
 
+_CERTIFICATE_BLOCK = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----"
+)
+
+
+def certificates_only(raw: bytes) -> bytes | None:
+    """The PEM CERTIFICATE blocks of a file, and nothing else (no private key, whatever else
+    the file holds), one after another; None when it holds none."""
+    blocks = _CERTIFICATE_BLOCK.findall(raw)
+    return b"\n".join(b.replace(b"\r\n", b"\n") for b in blocks) + b"\n" if blocks else None
+
+
 def ca_data_from_file(path: str) -> str:
-    raw = files.read_small_file(Path(path), "certificate authority file")
-    if _PEM_MARKER not in raw:
+    """The certificates of a CA file, as base64 to inline (only its CERTIFICATE blocks)."""
+    raw = certificates_only(files.read_small_file(Path(path), "certificate authority file"))
+    if raw is None:
         raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
     return base64.b64encode(raw).decode("ascii")
 
@@ -195,10 +209,13 @@ def check_ca_data(data: str) -> str:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if _PEM_MARKER not in raw:
+    certificates = certificates_only(raw)
+    if certificates is None:
         raise UsageError(
             "--certificate-authority-data is not base64 of a PEM certificate. Copy the "
             "certificate-authority-data value from the console's kubeconfig, or pass the PEM "
             "file with --certificate-authority."
         )
+    if b"-----BEGIN " in raw.replace(b"-----BEGIN CERTIFICATE-----", b""):
+        return base64.b64encode(certificates).decode("ascii")  # a key beside them is left out
     return data
