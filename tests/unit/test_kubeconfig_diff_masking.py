@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def kubeconfig(secrets: list[str], name: str) -> dict[str, Any]:
     }
 
 
-SYNTAXES = {
+SYNTAXES: dict[str, Callable[[dict[str, Any]], str]] = {
     "block": lambda d: yaml.safe_dump(d, sort_keys=False),
     "flow": lambda d: yaml.safe_dump(d, default_flow_style=True, width=40),
     "double-quoted": lambda d: yaml.safe_dump(d, default_style='"', width=30),

@@ -18,7 +18,7 @@ keys = st.builds(
     st.text("0123456789abcdef", min_size=8, max_size=8),
     st.text(URL_SAFE, min_size=32, max_size=32),
 )
-FORMS = {
+FORMS: dict[str, Callable[[str], str]] = {
     "as-is": lambda s: s,
     "upper": str.upper,
     "lower": str.lower,
