@@ -189,14 +189,19 @@ _CERTIFICATE_BLOCK = re.compile(
 
 
 def certificates_only(raw: bytes) -> bytes | None:
-    """The PEM CERTIFICATE blocks of a file, and nothing else (no private key, whatever else
-    the file holds), one after another; None when it holds none."""
+    """What of a CA file (or CA data) may be inlined into a kubeconfig: all of it when its only
+    PEM blocks are certificates; else only its CERTIFICATE blocks, one after another (never a
+    private key, or anything else, kept beside them). None when it holds no certificate."""
+    if _PEM_MARKER not in raw:
+        return None
+    if b"-----BEGIN " not in raw.replace(_PEM_MARKER, b""):
+        return raw
     blocks = _CERTIFICATE_BLOCK.findall(raw)
     return b"\n".join(b.replace(b"\r\n", b"\n") for b in blocks) + b"\n" if blocks else None
 
 
 def ca_data_from_file(path: str) -> str:
-    """The certificates of a CA file, as base64 to inline (only its CERTIFICATE blocks)."""
+    """The certificates of a CA file, as base64 to inline (`certificates_only`)."""
     raw = certificates_only(files.read_small_file(Path(path), "certificate authority file"))
     if raw is None:
         raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
@@ -216,6 +221,6 @@ def check_ca_data(data: str) -> str:
             "certificate-authority-data value from the console's kubeconfig, or pass the PEM "
             "file with --certificate-authority."
         )
-    if b"-----BEGIN " in raw.replace(b"-----BEGIN CERTIFICATE-----", b""):
-        return base64.b64encode(certificates).decode("ascii")  # a key beside them is left out
+    if certificates != raw:  # a key beside them is left out
+        return base64.b64encode(certificates).decode("ascii")
     return data
