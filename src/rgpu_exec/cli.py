@@ -16,7 +16,7 @@ import sys
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rgpu_exec import __version__
+from rgpu_exec import __version__, terminal
 from rgpu_exec.commands import (
     cache,
     check,
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except RgpuExecError as exc:
-        print(str(exc), file=sys.stderr)
+        print(terminal.shown(str(exc), lines=True), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("rgpu-exec: interrupted.", file=sys.stderr)
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if settings.debug(os.environ):
             raise
-        detail = scrub(f"{type(exc).__name__}: {exc}", settings.api_key(os.environ))
+        detail = terminal.shown(scrub(f"{type(exc).__name__}: {exc}", settings.api_key(os.environ)))
         print(
             f"rgpu-exec: unexpected error ({detail}). This is a bug: please report it with the "
             f"output of the same command run with {settings.ENV_LOG}=debug.",

@@ -11,8 +11,10 @@ import yaml
 
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.kubeconfig import merge
+from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.document import Document
-from rgpu_exec.kubeconfig.entries import Spec, foreign_exec
+from rgpu_exec.kubeconfig.entries import Spec, foreign_exec, install_hint
+from rgpu_exec.kubeconfig.listing import managed_call
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 
@@ -310,7 +312,7 @@ def test_windows_line_ends_are_kept() -> None:
         pytest.param({"exec": {"command": "/venv/bin/rgpu-exec", "args": ["token"]}}, None, id="path"),
         pytest.param({"exec": {"command": "rgpu-exec.exe"}}, None, id="windows"),
         pytest.param({"exec": {"command": "kubectl", "args": ["rgpu", "token"]}}, None, id="kubectl-plugin"),
-        pytest.param({"exec": {"command": "/opt/wrap", "args": ["token", "--namespace-id", NAMESPACE_ID]}}, None, id="exec-command"),
+        pytest.param({"exec": {"command": "/opt/wrap", "args": ["token", "--namespace-id", NAMESPACE_ID], "installHint": install_hint("team-ml")}}, None, id="exec-command"),
         pytest.param({"exec": {"command": "sh", "args": ["-c", "curl ..."]}}, "runs 'sh', not rgpu-exec", id="console-curl"),
         pytest.param({"exec": {"args": ["x"]}}, "runs None, not rgpu-exec", id="no-command"),
         pytest.param({"token": "t"}, "has no exec stanza", id="token"),
@@ -319,3 +321,16 @@ def test_windows_line_ends_are_kept() -> None:
 )  # fmt: skip
 def test_which_users_rgpu_exec_wrote(user: Any, why: str | None) -> None:
     assert foreign_exec(user) == why
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        pytest.param({"exec": {"command": "other-tool", "args": ["token", "--namespace-id", NAMESPACE_ID]}}, id="same-args"),
+        pytest.param({"exec": {"command": "/opt/wrap", "args": ["token", "--namespace-id", NAMESPACE_ID], "installHint": "install other-tool"}}, id="another-hint"),
+    ],
+)  # fmt: skip
+def test_only_entries_recognisably_rgpu_execs_are_managed(user: Any) -> None:
+    entry = kubeconfig_view.Entry("user", "u", user)
+    assert foreign_exec(user) is not None
+    assert managed_call(entry) is None

@@ -233,3 +233,24 @@ def test_a_failure_is_replayed_only_under_the_settings_it_failed_under(cache: Pa
     assert failures.read_failure(str(cache), stem, 100.0, lambda: fixed) is None, "fixed: try again"
     assert failures.read_failure(str(cache), stem, 100.0) is not None, "shown by cache list"
     assert "secret" not in (cache / f"{stem}.fail").read_text(), "only a hash of the settings"
+
+
+@given(
+    user=st.text(st.characters(codec="ascii", exclude_characters="@/"), max_size=12),
+    password=st.text(st.characters(codec="ascii", exclude_characters="@/"), min_size=1),
+    scheme=st.sampled_from(["http://", "https://", "socks5://", ""]),
+    variable=st.sampled_from(rgpu_settings.PROXY_VARIABLES[:6]),
+)
+def test_nothing_in_the_cache_lets_anyone_test_guesses_at_a_proxy_password(
+    user, password, scheme, variable
+):
+    with_password = rgpu_settings.exchange_settings(
+        {variable: f"{scheme}{user}:{password}@proxy.corp:3128"}
+    )
+    other_password = rgpu_settings.exchange_settings(
+        {variable: f"{scheme}{user}:{password}x@proxy.corp:3128"}
+    )
+    assert "@" not in with_password  # no user name, no password
+    assert failures.settings_hash(with_password) == failures.settings_hash(other_password)
+    moved = rgpu_settings.exchange_settings({variable: f"{scheme}{user}:{password}@proxy2:3128"})
+    assert failures.settings_hash(moved) != failures.settings_hash(with_password)

@@ -71,7 +71,9 @@ def read_capped(response: httpx.Response, limit: int) -> bytes | None:
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     """SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle (not the system store);
-    plus REMOTEGPU_CA_BUNDLE, trusted for this API only."""
+    plus REMOTEGPU_CA_BUNDLE, trusted for this API only. SSLKEYLOGFILE is never honoured:
+    `ssl.create_default_context` would write the session keys there, and with them anyone
+    reading the file could decrypt the API key from a capture."""
     cafile, capath, extra = settings.ca_files(environ)
     if cafile is None and capath is None:
         import certifi  # noqa: PLC0415
@@ -79,6 +81,7 @@ def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
         cafile = certifi.where()
     try:
         context = ssl.create_default_context(cafile=cafile, capath=capath)
+        context.keylog_filename = None  # type: ignore[assignment] # typeshed: str only
         if extra:
             context.load_verify_locations(cafile=extra)
     except (OSError, ssl.SSLError) as exc:

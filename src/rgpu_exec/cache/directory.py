@@ -24,6 +24,11 @@ def cache_directory(environ: Mapping[str, str]) -> str:
 
 def cache_directory_fix(directory: str) -> str:
     """What to do about a cache directory that `private_files.directory_problem` refuses."""
+    if not Path(directory).is_absolute():
+        return (
+            f"set {settings.ENV_CACHE_DIR} to an absolute path, such as "
+            f"{Path(directory).absolute()} (or ~/{directory}), or unset it"
+        )
     if Path(directory).is_symlink():
         return (
             f"replace the link with a directory of yours (rm {directory} && mkdir -m 700 "

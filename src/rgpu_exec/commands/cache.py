@@ -104,7 +104,7 @@ def render_table(
     directory: str, rows: list[dict[str, Any]], owners: dict[str, str], names: dict[str, str]
 ) -> str:
     if not rows:
-        return f"No cached tokens in {directory}.\n"
+        return f"No cached tokens in {terminal.shown(directory)}.\n"
     by_stem: dict[str, list[str]] = {}
     order: list[str] = []
     for r in rows:
@@ -125,18 +125,20 @@ def render_table(
     lines = ["  ".join(row).rstrip() for row in table]
     failures = [
         "  "
-        + (
-            f"{namespace_label(names.get(r['namespace_id']), r['namespace_id'])}: "
-            if "namespace_id" in r
-            else ""
+        + terminal.shown(
+            (
+                f"{namespace_label(names.get(r['namespace_id']), r['namespace_id'])}: "
+                if "namespace_id" in r
+                else ""
+            )
+            + f"exit {r['exit_code']}: {r['message']}"
         )
-        + f"exit {r['exit_code']}: {r['message']}"
         for r in rows
         if r["state"] == "failed"
     ]
     if failures:
         lines += ["", "Recorded failures (`rgpu-exec cache clear` forgets them):", *failures]
-    return f"Cache directory: {directory}\n\n" + "\n".join(lines) + "\n"
+    return f"Cache directory: {terminal.shown(directory)}\n\n" + "\n".join(lines) + "\n"
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -150,9 +152,11 @@ def _run_list(args: argparse.Namespace) -> int:
         sys.stdout.write(render_table(directory, rows, found.owners, found.names))
     if problem:
         print(
-            f"rgpu-exec: warning: the cache directory {directory} {problem}, so rgpu-exec caches "
-            "no tokens: every kubectl command exchanges a new one. To fix: "
-            f"{found.fix}.",
+            terminal.shown(
+                f"rgpu-exec: warning: the cache directory {directory} {problem}, so rgpu-exec "
+                f"caches no tokens: every kubectl command exchanges a new one. To fix: "
+                f"{found.fix}."
+            ),
             file=sys.stderr,
         )
     return ExitCode.OK
@@ -164,6 +168,9 @@ def _run_clear(args: argparse.Namespace) -> int:
     profile = support.profile(args.profile, environ) if args.profile else None
     directory, removed = clear_cache(environ, namespace_id, profile)
     print(
-        f"rgpu-exec: removed {removed} cached token{'s' if removed != 1 else ''} from {directory}."
+        terminal.shown(
+            f"rgpu-exec: removed {removed} cached token{'s' if removed != 1 else ''} from "
+            f"{directory}."
+        )
     )
     return ExitCode.OK

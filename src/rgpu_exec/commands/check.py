@@ -213,9 +213,9 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(render_json_error(checked.key, checked.api_url, exc))
         raise  # the CLI prints the message on stderr and exits with its code
     for skipped in checked.skipped:
-        print(f"rgpu-exec: warning: not checked: {skipped}.", file=sys.stderr)
+        print(terminal.shown(f"rgpu-exec: warning: not checked: {skipped}."), file=sys.stderr)
     for switched in checked.switched:  # the check is of the ID's namespace: say what kubectl meets
-        print(f"rgpu-exec: warning: {switched}.", file=sys.stderr)
+        print(terminal.shown(f"rgpu-exec: warning: {switched}."), file=sys.stderr)
     results, key, api_url = checked.results, checked.key, str(checked.api_url)
     assert key is not None  # noqa: S101 - run found it, or raised
     if args.output == "json":

@@ -26,7 +26,7 @@ def render_json(files: list[str], contexts: list[ManagedContext]) -> str:
 
 
 def render_table(files: list[str], contexts: list[ManagedContext], colour: bool) -> str:
-    where = ", ".join(files) or "no kubeconfig file"
+    where = terminal.shown(", ".join(files) or "no kubeconfig file")
     if not contexts:
         return (
             f"No context in {where} uses rgpu-exec. Add one with `rgpu-exec kubeconfig generate` "
@@ -52,11 +52,14 @@ def render_table(files: list[str], contexts: list[ManagedContext], colour: bool)
     broken = [c for c in contexts if c.problem]
     if broken:
         lines.append("")
-        lines += [f"context {c.name!r}: {c.problem} (`rgpu-exec doctor` explains)" for c in broken]
+        lines += [
+            terminal.shown(f"context {c.name!r}: {c.problem} (`rgpu-exec doctor` explains)")
+            for c in broken
+        ]
     switched = [c for c in contexts if c.mismatch]
     if switched:
         lines.append("")
-        lines += [f"context {c.name!r}: {c.mismatch}." for c in switched]
+        lines += [terminal.shown(f"context {c.name!r}: {c.mismatch}.") for c in switched]
     return f"Contexts using rgpu-exec in {where}:\n\n" + "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import terminal
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -92,12 +93,12 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def _print(report: Report) -> int:
     if report.diff is not None:
-        sys.stdout.write(report.diff)
+        sys.stdout.write(terminal.shown(report.diff, lines=True))
         changed = report.would_change
         what = f"{changed} file(s) would change" if changed else "nothing would change"
         print(f"rgpu-exec: dry run, nothing was written ({what}).", file=sys.stderr)
     for line in report.lines:
-        print(line)
+        print(terminal.shown(line, lines=True))
     for line in report.warnings:
-        print(line, file=sys.stderr)
+        print(terminal.shown(line, lines=True), file=sys.stderr)
     return ExitCode.OK

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.usecases.login import Target, login, logout, read_key, verification_target
@@ -100,7 +101,7 @@ def _run_login(args: argparse.Namespace) -> int:
         environ,
         verify=verify,
         out=print,
-        warn=lambda msg: print(msg, file=sys.stderr),
+        warn=lambda msg: print(terminal.shown(msg, lines=True), file=sys.stderr),
     )
     return ExitCode.OK
 

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
@@ -117,7 +118,7 @@ def render_table(found: Identity) -> str:
     else:
         rows.append(("keyring", f"{found.keyring_backend}: {listed}"))
     width = max(len(name) for name, _ in rows)
-    return "".join(f"{name:<{width}}  {value}\n" for name, value in rows)
+    return "".join(f"{name:<{width}}  {terminal.shown(value)}\n" for name, value in rows)
 
 
 def run(args: argparse.Namespace) -> int:

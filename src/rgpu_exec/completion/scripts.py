@@ -20,9 +20,29 @@ def _words(command: Command) -> list[str]:
 _BASH_KUBECTL_CONTEXTS = (
     '    kubectl config get-contexts -o name ${kubeconfig:+--kubeconfig "$kubeconfig"} 2>/dev/null'
 )
+# Data (context names, file names) never goes through `compgen -W`, which expands every word it
+# is given (`$(…)`, backquotes, variables), nor through an unquoted `$(…)`, which splits and
+# globs: each name is read as one line, matched as a literal prefix, and offered quoted for the
+# command line (`printf %q`; bash quotes file names itself with `-o filenames`).
+_BASH_DATA = (
+    "_rgpu_exec_add_contexts() {",
+    "    local name quoted",
+    "    while IFS= read -r name; do",
+    '        if [[ -n "$name" && "$name" == "$cur"* ]]; then',
+    "            printf -v quoted '%q' \"$name\"",
+    '            COMPREPLY+=("$quoted")',
+    "        fi",
+    "    done < <(_rgpu_exec_contexts)",
+    "}",
+    "_rgpu_exec_add_files() {",
+    "    local name",
+    "    compopt -o filenames 2>/dev/null",
+    '    while IFS= read -r name; do COMPREPLY+=("$name"); done < <(compgen -f -- "$cur")',
+    "}",
+)
 _BASH_REPLIES = {
-    "file": 'compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))',
-    "context": 'COMPREPLY=($(compgen -W "$(_rgpu_exec_contexts)" -- "$cur"))',
+    "file": "COMPREPLY=(); _rgpu_exec_add_files",
+    "context": "COMPREPLY=(); _rgpu_exec_add_contexts",
     "text": "COMPREPLY=()",
 }
 
@@ -52,6 +72,7 @@ def bash(root: Command) -> str:
             "    command -v kubectl >/dev/null 2>&1 || return 0",
             _BASH_KUBECTL_CONTEXTS,
             "}",
+            *_BASH_DATA,
             "_rgpu_exec_complete() {",
             '    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"',
             '    local cmdpath="" word words="" i lastflag="" kubeconfig="" files="" contexts=""',
@@ -75,14 +96,10 @@ def bash(root: Command) -> str:
             '    case "$cmdpath" in',
             *words,
             "    esac",
-            '    if [[ -n "$contexts" && "$cur" != -* ]]; then',
-            '        words="$words $(_rgpu_exec_contexts)"',
-            "    fi",
+            "    # Only the parser's own words (commands, flags, choices) go through compgen -W.",
             '    COMPREPLY=($(compgen -W "$words" -- "$cur"))',
-            '    if [[ -n "$files" && "$cur" != -* ]]; then',
-            "        compopt -o filenames 2>/dev/null",
-            '        COMPREPLY+=($(compgen -f -- "$cur"))',
-            "    fi",
+            '    if [[ -n "$contexts" && "$cur" != -* ]]; then _rgpu_exec_add_contexts; fi',
+            '    if [[ -n "$files" && "$cur" != -* ]]; then _rgpu_exec_add_files; fi',
             "}",
             f"complete -F _rgpu_exec_complete {' '.join(PROGRAMS)}",
             "",
@@ -90,6 +107,8 @@ def bash(root: Command) -> str:
     )
 
 
+# zsh: `${(f)…}` splits kubectl's output into lines and expands nothing in them; compadd quotes
+# each candidate as it inserts it.
 _ZSH_REPLIES = {
     "file": "_files",
     "context": 'compadd -- ${(f)"$(_rgpu_exec_contexts)"}',
@@ -137,6 +156,8 @@ def zsh(root: Command) -> str:
     )
 
 
+# fish: the lines of a command substitution are candidates as they are (not expanded again), and
+# fish escapes a candidate as it inserts it.
 _FISH_CONTEXTS = "(kubectl config get-contexts -o name 2>/dev/null)"
 
 

@@ -22,7 +22,11 @@ TEMP_SUFFIX = ".tmp"
 
 
 def directory_problem(directory: str) -> "str | None":
-    """Why this cache directory must not be used, or None. A missing directory is fine."""
+    """Why this cache directory must not be used, or None. A missing directory is fine. A
+    relative path is refused: kubectl runs the plugin in whatever directory it was started in,
+    so the cache would move with it."""
+    if not os.path.isabs(directory):
+        return "is a relative path (the cache would depend on the directory kubectl runs in)"
     try:
         st = os.lstat(directory)  # never through a symlink: its target could be anyone's
     except FileNotFoundError:

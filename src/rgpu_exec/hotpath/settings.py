@@ -117,8 +117,8 @@ def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     whose rules need more than the environment (Windows): callers then ask platformdirs.
     """
     override = environ.get(ENV_CACHE_DIR, "").strip()
-    if override:
-        return os.path.abspath(os.path.expanduser(override))
+    if override:  # a relative path stays relative: `private_files.directory_problem` refuses it
+        return os.path.normpath(os.path.expanduser(override))
     home = environ.get(ENV_HOME) or os.path.expanduser("~")
     if sys.platform == "darwin":
         return os.path.join(home, "Library", "Caches", APP_NAME)
@@ -192,9 +192,24 @@ def exchange_settings(environ: "Mapping[str, str]") -> str:
     """The settings that can change how an exchange ends, apart from the cache key's (API URL,
     namespace, key or profile): CA files, proxies and the deadline. A failure recorded under
     other settings is not replayed (`failures.read_failure`): the user may just have fixed
-    them. Not shown anywhere (a proxy URL may hold a password): the cache keeps a hash of it."""
-    names = (ENV_SSL_CERT_FILE, ENV_SSL_CERT_DIR, ENV_CA_BUNDLE, ENV_DEADLINE, *PROXY_VARIABLES)
-    return "\n".join(f"{name}={environ.get(name, '')}" for name in names)
+    them. The cache keeps a hash of it, so nothing secret goes in: a proxy URL's user name and
+    password are left out (a hash of them would let a copied cache test guesses at them), and a
+    changed proxy host, port or scheme still changes it."""
+    names = (ENV_SSL_CERT_FILE, ENV_SSL_CERT_DIR, ENV_CA_BUNDLE, ENV_DEADLINE)
+    fixed = [f"{name}={environ.get(name, '')}" for name in names]
+    proxies = [f"{name}={without_userinfo(environ.get(name, ''))}" for name in PROXY_VARIABLES]
+    return "\n".join(fixed + proxies)
+
+
+def without_userinfo(proxy: str) -> str:
+    """A proxy URL (`http://user:password@host:3128`, or without a scheme) without its user
+    name and password: `http://host:3128`. NO_PROXY lists have none, and are kept as they are."""
+    scheme, sep, rest = proxy.partition("://")
+    if not sep:
+        scheme, rest = "", proxy
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}{sep}{host}{slash}{path}"
 
 
 def login_shell(environ: "Mapping[str, str]") -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rgpu_exec.contract import EXCHANGE_PATH
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath.settings import looks_like_uuid
-from rgpu_exec.kubeconfig import files
+from rgpu_exec.kubeconfig import entries, files
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
@@ -138,6 +138,29 @@ def exchange_target(user: Any) -> tuple[str, str] | None:
     return None
 
 
+# What the console's stanza runs (docs/api-contract.md): `sh -c "curl … <exchange URL>"`, one
+# curl command. A script with more in it (`;`, `&&`, a pipe, a substitution) is someone's own.
+_NOT_ONE_COMMAND = (";", "&", "|", "`", "$(", "<", ">", "\n")
+
+
+def console_stanza_target(user: Any) -> tuple[str, str] | None:
+    """`exchange_target`, only for a stanza of the console's own shape: `sh -c` and one curl
+    command that calls the exchange. A user's own command line that merely contains the
+    exchange URL is not the console's, and `import --replace` leaves it alone."""
+    exec_ = user.get("exec") if isinstance(user, dict) else None
+    if not isinstance(exec_, dict) or not isinstance(exec_.get("command"), str):
+        return None
+    args = exec_.get("args")
+    if Path(exec_["command"]).name != "sh" or not isinstance(args, list) or len(args) != 2:  # noqa: PLR2004
+        return None
+    option, script = args
+    if option != "-c" or not isinstance(script, str) or not script.strip().startswith("curl "):
+        return None
+    if any(mark in script for mark in _NOT_ONE_COMMAND):
+        return None
+    return exchange_target({"exec": {"args": [script]}})
+
+
 def _exchange_target(user: dict[str, Any], where: str) -> tuple[str, str]:
     found = exchange_target(user)
     if found is not None:
@@ -163,7 +186,14 @@ def _ca_data(cluster: dict[str, Any], base_dir: Path) -> str | None:
                 "there, or download the kubeconfig again from the console's namespace page (it "
                 "holds the CA inline); nothing was changed."
             ) from exc
-        return base64.b64encode(raw).decode("ascii")
+        certificates = entries.certificates_only(raw)
+        if certificates is None:
+            raise UsageError(
+                f"{path}, named by the console kubeconfig as its certificate authority, holds no "
+                "PEM certificate. Download the kubeconfig again from the console's namespace page "
+                "(it holds the CA inline); nothing was changed."
+            )
+        return base64.b64encode(certificates).decode("ascii")
     return None
 
 

@@ -7,12 +7,11 @@ up → write (`files`).
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.kubeconfig import files, merge
+from rgpu_exec.kubeconfig import files, masking, merge
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
@@ -62,52 +61,23 @@ def plan(targets: Targets, planner: Planner) -> Plan:
     return Plan(texts, docs, changed)
 
 
-# A YAML `key: value` line whose value is a secret (kubeconfig users' `token`, `password`,
-# `client-key-data`, auth-provider `id-token` / `refresh-token` / `client-secret`, …).
-_SECRET_LINE = re.compile(
-    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>(?:[\w-]*-)?(?:token|secret|password)|[\w-]*key-data)"
-    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#].*?)(?P<end>\s*(?:#.*)?)$"
-)
-
-
 def diff(plans: list[FilePlan]) -> str:
     """The unified diff of every file that would change, secret values masked (also those of
     entries rgpu-exec does not touch, which show up as context lines) and certificates cut to
-    their start and size (`LS0t…(1.2 KB)`)."""
+    their start and size (`LS0t…(1.2 KB)`): see `masking`."""
+    texts = masking.masked([text for item in plans for text in (item.before, item.after)])
     out = []
-    for item in plans:
-        before = (item.before or "").splitlines(keepends=True)
-        after = item.after.splitlines(keepends=True)
-        source = str(item.path) if item.before is not None else "/dev/null"
-        lines = difflib.unified_diff(before, after, source, str(item.path))
-        out.append("".join(_masked(line.rstrip("\n")) + "\n" for line in lines))
+    for i, item in enumerate(plans):
+        before, after = texts[2 * i], texts[2 * i + 1] or ""
+        source = str(item.path) if before is not None else "/dev/null"
+        lines = difflib.unified_diff(
+            (before or "").splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            source,
+            str(item.path),
+        )
+        out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     return "".join(out)
-
-
-# Certificates (base64 PEM, kilobytes on one line): shown by their start and size.
-_CERTIFICATE_LINE = re.compile(
-    r"^(?P<lead>[ +-]\s*(?:-\s+)?)(?P<key>certificate-authority-data|client-certificate-data)"
-    r"(?P<sep>\s*:[ \t]+)(?P<value>[^\s#]{16,})(?P<end>\s*(?:#.*)?)$"
-)
-_SHOWN_CERTIFICATE = 4  # `LS0t`: base64 of `---`, how every PEM starts
-
-
-def _masked(line: str) -> str:
-    if line.startswith(("+++ ", "--- ", "@@ ")):
-        return line
-    match = _SECRET_LINE.match(line)
-    if match is not None:
-        return f"{match['lead']}{match['key']}{match['sep']}<secret, not shown>{match['end']}"
-    match = _CERTIFICATE_LINE.match(line)
-    if match is not None:
-        value = match["value"]
-        short = f"{value[:_SHOWN_CERTIFICATE]}…({_size(len(value))})"
-        return f"{match['lead']}{match['key']}{match['sep']}{short}{match['end']}"
-    return line
-
-
-def _size(length: int) -> str:
-    return f"{length / 1024:.1f} KB" if length >= 1024 else f"{length} B"  # noqa: PLR2004
 
 
 def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -98,9 +99,14 @@ class Spec:
         }
 
 
+# How the installHint `generate` writes begins: the marker of a stanza it wrote, whatever the
+# exec command's name (`--exec-command`).
+INSTALL_HINT_START = "rgpu-exec provides the credentials for the RemoteGPU namespace "
+
+
 def install_hint(namespace: str) -> str:
     return (
-        f"rgpu-exec provides the credentials for the RemoteGPU namespace {namespace}. Install it "
+        f"{INSTALL_HINT_START}{namespace}. Install it "
         "(pipx install rgpu-exec), then run `rgpu-exec kubeconfig generate` (or import) again "
         "so this kubeconfig points at it."
     )
@@ -109,14 +115,19 @@ def install_hint(namespace: str) -> str:
 def foreign_exec(user: object) -> str | None:
     """Why a kubeconfig user (the body under `user:`) is not one rgpu-exec writes, or None when
     it is: its exec stanza runs rgpu-exec (as `check` and `doctor` recognise it: any path,
-    `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` as
-    `generate` writes it (with an --exec-command of another name)."""
+    `kubectl-rgpu`, `kubectl rgpu`, `python -m rgpu_exec`), or passes `token --namespace-id` and
+    carries the installHint `generate` writes (with an --exec-command of another name). Args
+    alone prove nothing: another tool may take `token --namespace-id` too."""
     exec_ = user.get("exec") if isinstance(user, Mapping) else None
     if not isinstance(user, Mapping) or not isinstance(exec_, Mapping):
         return "has no exec stanza"
     args = exec_.get("args")
+    hint = exec_.get("installHint")
     if kubeconfig_view.plugin_call(kubeconfig_view.Entry("", "", user)) is not None or (
-        isinstance(args, list) and args[:2] == _OUR_ARGS
+        isinstance(args, list)
+        and args[:2] == _OUR_ARGS
+        and isinstance(hint, str)
+        and hint.startswith(INSTALL_HINT_START)
     ):
         return None
     return f"runs {exec_.get('command')!r}, not {settings.APP_NAME}"
@@ -175,9 +186,27 @@ def check_server(url: str) -> str:
     return url.rstrip("/")
 
 
-def ca_data_from_file(path: str) -> str:
-    raw = files.read_small_file(Path(path), "certificate authority file")
+_CERTIFICATE_BLOCK = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----"
+)
+
+
+def certificates_only(raw: bytes) -> bytes | None:
+    """What of a CA file (or CA data) may be inlined into a kubeconfig: all of it when its only
+    PEM blocks are certificates; else only its CERTIFICATE blocks, one after another (never a
+    private key, or anything else, kept beside them). None when it holds no certificate."""
     if _PEM_MARKER not in raw:
+        return None
+    if b"-----BEGIN " not in raw.replace(_PEM_MARKER, b""):
+        return raw
+    blocks = _CERTIFICATE_BLOCK.findall(raw)
+    return b"\n".join(b.replace(b"\r\n", b"\n") for b in blocks) + b"\n" if blocks else None
+
+
+def ca_data_from_file(path: str) -> str:
+    """The certificates of a CA file, as base64 to inline (`certificates_only`)."""
+    raw = certificates_only(files.read_small_file(Path(path), "certificate authority file"))
+    if raw is None:
         raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
     return base64.b64encode(raw).decode("ascii")
 
@@ -188,10 +217,13 @@ def check_ca_data(data: str) -> str:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if _PEM_MARKER not in raw:
+    certificates = certificates_only(raw)
+    if certificates is None:
         raise UsageError(
             "--certificate-authority-data is not base64 of a PEM certificate. Copy the "
             "certificate-authority-data value from the console's kubeconfig, or pass the PEM "
             "file with --certificate-authority."
         )
+    if certificates != raw:  # a key beside them is left out
+        return base64.b64encode(certificates).decode("ascii")
     return data

@@ -53,14 +53,14 @@ def upsert_planner(
 
 
 def console_contexts(docs: dict[Path, Document], namespace_id: str | None) -> list[str]:
-    """The contexts whose user calls the exchange endpoint itself for this namespace (the
-    console's curl stanza), by name, once each."""
+    """The contexts whose user is the console's curl stanza for this namespace
+    (`console.console_stanza_target`), by name, once each."""
     found: list[str] = []
     for doc in docs.values():
         for item in doc.items("context"):
             body = item.get("context") or {}
             user = _find_any(docs, "user", body.get("user"))
-            target = console.exchange_target((user or {}).get("user"))
+            target = console.console_stanza_target((user or {}).get("user"))
             if target is not None and target[1] == namespace_id and item["name"] not in found:
                 found.append(item["name"])
     return found

@@ -34,6 +34,7 @@ __all__ = [
 ]
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import view as kubeconfig_view
+from rgpu_exec.terminal import printable
 
 if TYPE_CHECKING:
     import argparse
@@ -121,11 +122,14 @@ def candidates(
 
 
 def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
-    """Context names from the kubeconfig kubectl would read (never fails: completion is a hint)."""
+    """Context names from the kubeconfig kubectl would read (never fails: completion is a hint).
+    A name with a control character (a newline would make two candidates of it) is not offered;
+    the others are printed as they are, and kubectl's scripts quote them."""
     try:
-        return sorted(kubeconfig_view.load(kubeconfig, environ).contexts)
+        names = kubeconfig_view.load(kubeconfig, environ).contexts
     except Exception:
         return []
+    return sorted(name for name in names if printable(name))
 
 
 def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:

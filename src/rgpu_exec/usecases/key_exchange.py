@@ -24,6 +24,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import request
+from rgpu_exec.terminal import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -57,7 +58,9 @@ class KeyExchange:
     url_source: str = "the API URL"
     deadline: float | None = None  # None: RGPU_EXEC_DEADLINE, as `token` reads it
     interactive: bool = False  # an interactive run says what it waits for, on stderr
-    notify: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    notify: Callable[[str], None] = field(
+        default=lambda line: print(shown(line, lines=True), file=sys.stderr)
+    )
     explain: bool = True
 
     def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rgpu_exec.errors import ApiError, NamespaceAccessError, RgpuExecError, UsageError
-from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath import request, url_rules
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
 from rgpu_exec.redact import key_prefix
+from rgpu_exec.terminal import printable, shown
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
 from rgpu_exec.usecases.kubeconfig_report import (
     Applied,
@@ -177,6 +178,16 @@ def import_console(
     chosen = _valid(request.resolve_api_url(api_url_flag, environ))
     if source.api_url.rstrip("/") != chosen:
         where = request.api_url_source(api_url_flag, environ)
+        problem = url_rules.url_problem(source.api_url)
+        if problem or not printable(source.api_url):
+            # Shown escaped, never as a URL to copy: it is not one --api-url would take as is.
+            raise UsageError(
+                f"the file asks for credentials from the API at {shown(source.api_url)}, which "
+                f"is not a usable API URL (it {problem or 'holds control characters'}). "
+                f"rgpu-exec sends your API key only to an API URL you chose ({chosen}, "
+                f"{where}); nothing was sent or written. Download the kubeconfig again from the "
+                "console's namespace page."
+            )
         raise UsageError(
             f"the file asks for credentials from the API at {source.api_url}, but the API URL "
             f"you chose is {chosen} ({where}). rgpu-exec sends your API key only to an API "

@@ -37,6 +37,7 @@ from rgpu_exec.hotpath import (
 )
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
+from rgpu_exec.terminal import shown
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class TokenFlags:
 class TokenCommand:
     environ: Mapping[str, str]
     clock: Callable[[], float] = time.time
-    warn: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
+    warn: Callable[[str], None] = field(
+        default=lambda msg: print(shown(msg, lines=True), file=sys.stderr)
+    )
 
     def run(self, flags: TokenFlags) -> str:
         """The ExecCredential JSON for kubectl, or an RgpuExecError."""
@@ -241,7 +244,7 @@ class TokenCommand:
             now + window,
             int(exc.exit_code),
             isinstance(exc, ApiError) and exc.transient,
-            str(exc),
+            shown(str(exc), lines=True),  # the hot path replays it as it is
             settings_hash=failures.settings_hash(wanted.exchange_settings()),
             key=slot,
         )

@@ -16,14 +16,15 @@ _TONES: dict[Status, str] = {"ok": "green", "note": "yellow", "problem": "red"}
 
 
 def render_text(findings: list[Finding], colour: bool) -> str:
-    width = max((len(f.topic) for f in findings), default=0)
+    width = max((len(terminal.shown(f.topic)) for f in findings), default=0)
     lines = []
     for f in findings:
         status = f.status.upper() if f.status == "problem" else f.status
         label = terminal.paint(f"{status:<8}", _TONES[f.status], colour)
-        lines.append(f"{label} {f.topic:<{width}}  {f.detail}")
+        topic, detail = terminal.shown(f.topic), terminal.shown(f.detail)
+        lines.append(f"{label} {topic:<{width}}  {detail}")
         if f.fix:
-            lines.append(f"{'':<8} {'':<{width}}  fix: {f.fix}")
+            lines.append(f"{'':<8} {'':<{width}}  fix: {terminal.shown(f.fix)}")
     problems = problem_count(findings)
     verdict = "no problems found" if not problems else f"{problems} problem(s) found"
     return "\n".join([*lines, *([""] if lines else []), f"rgpu-exec doctor: {verdict}.", ""])
