@@ -727,3 +727,31 @@ def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(cli, stub_api, sa
 
     assert f"runs {bin_dir}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
     assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
+
+
+def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
+    # A v1 stanza without interactiveMode: kubectl never runs it, so neither its API nor its
+    # key is tried (the key is never sent, not even the keyless probe goes there).
+    user = good_user()
+    user["exec"]["interactiveMode"] = None
+    user["exec"]["args"] += ["--api-url", stub_api.url]
+    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+
+    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
+
+    assert result.returncode == 6
+    (access,) = [f for f in findings(result) if f["topic"] == "access"]
+    assert access["status"] == "note"
+    assert "not tried: kubectl refuses its exec stanza or server" in access["detail"]
+    assert stub_api.count == 0
+    assert stub_api.keyless == 0
+
+
+def test_a_tls_key_log_file_is_noted(cli, sandbox, stub_api):
+    log = sandbox / "keys.log"
+    result = run_doctor(cli, {**stub_env(stub_api), "SSLKEYLOGFILE": str(log)}, "-o", "json")
+
+    (note,) = [f for f in findings(result) if "SSLKEYLOGFILE" in f["detail"]]
+    assert note["status"] == "note"
+    assert "rgpu-exec never writes to it" in note["detail"]
+    assert not log.exists(), "the key check and probe wrote no session keys"

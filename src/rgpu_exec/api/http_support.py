@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rgpu_exec.bounded import TooSlowError, finish_within
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
+from rgpu_exec.tls import tls_context
 
 __all__ = [
     "EncodingError",
@@ -71,17 +72,15 @@ def read_capped(response: httpx.Response, limit: int) -> bytes | None:
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     """SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle (not the system store);
-    plus REMOTEGPU_CA_BUNDLE, trusted for this API only. SSLKEYLOGFILE is never honoured:
-    `ssl.create_default_context` would write the session keys there, and with them anyone
-    reading the file could decrypt the API key from a capture."""
+    plus REMOTEGPU_CA_BUNDLE, trusted for this API only. SSLKEYLOGFILE is never honoured
+    (`tls.tls_context`)."""
     cafile, capath, extra = settings.ca_files(environ)
     if cafile is None and capath is None:
         import certifi  # noqa: PLC0415
 
         cafile = certifi.where()
     try:
-        context = ssl.create_default_context(cafile=cafile, capath=capath)
-        context.keylog_filename = None  # type: ignore[assignment] # typeshed: str only
+        context = tls_context(cafile=cafile, capath=capath)
         if extra:
             context.load_verify_locations(cafile=extra)
     except (OSError, ssl.SSLError) as exc:

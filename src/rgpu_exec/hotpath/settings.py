@@ -21,6 +21,8 @@ ENV_DEADLINE = "RGPU_EXEC_DEADLINE"
 ENV_EXEC_INFO = "KUBERNETES_EXEC_INFO"
 ENV_SSL_CERT_FILE = "SSL_CERT_FILE"
 ENV_SSL_CERT_DIR = "SSL_CERT_DIR"
+# Python (and browsers, curl) write TLS session keys to this file; rgpu-exec never does.
+ENV_SSL_KEY_LOG = "SSLKEYLOGFILE"
 # Read by the keyring library; login honours a plaintext backend only when it is named here.
 ENV_KEYRING_BACKEND = "PYTHON_KEYRING_BACKEND"
 # kubectl's own: `check --kubeconfig-context` and `doctor` read kubeconfig and kuberc as it does.
@@ -210,6 +212,11 @@ def without_userinfo(proxy: str) -> str:
     authority, slash, path = rest.partition("/")
     host = authority.rpartition("@")[2]
     return f"{scheme}{sep}{host}{slash}{path}"
+
+
+def ssl_key_log(environ: "Mapping[str, str]") -> str:
+    """`SSLKEYLOGFILE` (blank when unset)."""
+    return environ.get(ENV_SSL_KEY_LOG, "").strip()
 
 
 def login_shell(environ: "Mapping[str, str]") -> str:

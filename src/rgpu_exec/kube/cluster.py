@@ -8,12 +8,13 @@ for one it accepts. The token goes only to the server kubectl itself sends it to
 from __future__ import annotations
 
 import logging
-import ssl
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.bounded import TooSlowError, finish_within
+from rgpu_exec.tls import tls_context
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Mapping
 
     import httpx
@@ -58,7 +59,7 @@ def _client(cluster: Cluster) -> httpx.Client:
     if cluster.insecure:  # as the kubeconfig tells kubectl to do
         verify: ssl.SSLContext | bool = False
     else:
-        verify = ssl.create_default_context(cafile=cluster.ca_file, cadata=cluster.ca_data)
+        verify = tls_context(cafile=cluster.ca_file, cadata=cluster.ca_data)
     return httpx.Client(
         verify=verify,
         proxy=cluster.proxy_url,

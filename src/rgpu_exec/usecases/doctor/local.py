@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract
+from rgpu_exec import contract, terminal
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
@@ -166,7 +166,19 @@ def settings_findings(
                 f"{variable} names {path}, which {trouble}, so no exchange can be made",
                 f"point {variable} at {purpose}, or unset it",
             )
-    if not findings:
+    key_log = settings.ssl_key_log(environ)
+    if key_log:  # a note, not a problem: rgpu-exec itself never logs keys (`tls.tls_context`)
+        findings.append(
+            Finding(
+                "settings",
+                "note",
+                f"{settings.ENV_SSL_KEY_LOG} is set ({terminal.shown(key_log)}): programs that "
+                "honour it write TLS session keys there, and anyone who reads the file can "
+                "decrypt their traffic; rgpu-exec never writes to it, kubectl and others may",
+                f"unset {settings.ENV_SSL_KEY_LOG} unless you are debugging TLS right now",
+            )
+        )
+    if not [f for f in findings if f.status == "problem"]:
         source = request.api_url_source(api_url_flag, environ)
         others = ""
         if own_url:  # the URL shown is not the one those contexts use: say so beside it
