@@ -55,3 +55,11 @@ def credential_answer(
         body = credential_body(token, now + timedelta(seconds=lifetime))
     headers = {"date": format_datetime(now, usegmt=True)} if date else {}
     return httpx.Response(200, json=body, headers=headers)
+
+
+# How the API refuses: a revoked key (401) and a namespace out of the key's scope (403), in its
+# error shape (docs/api-contract.md).
+REVOKED = {
+    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
+}
+FORBIDDEN = {"error": {"code": "forbidden", "message": "The API key may not access this namespace"}}

@@ -24,13 +24,8 @@ from rgpu_exec.usecases.key_exchange import KeyExchange
 
 from conftest import API_KEY, NAMESPACE_ID, Cli
 from emulator_support import RGPU_EXEC, Harness, run
-from exchange_answers import credential_answer
+from exchange_answers import REVOKED, credential_answer
 from stub_api import Reply, StubApi, error_body
-
-# How the API rejects a revoked key (docs/api-contract.md).
-REVOKED = {
-    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
-}
 
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 THIRD = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

@@ -21,12 +21,7 @@ from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
-from exchange_answers import API, KUBECTL_EXEC_INFO, credential_answer
-
-# How the API rejects a revoked key (docs/api-contract.md).
-REVOKED = {
-    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
-}
+from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 KUBECTL, OTHER_KUBECTL = 4242, 4343

@@ -23,14 +23,8 @@ from rgpu_exec.hotpath import cache_hit, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
-from exchange_answers import API, credential_answer
+from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 from file_keyring import calls
-
-FORBIDDEN = {"error": {"code": "forbidden", "message": "The API key may not access this namespace"}}
-# How the API rejects a revoked key (docs/api-contract.md).
-REVOKED = {
-    "error": {"code": "revoked_api_key", "message": "Missing, invalid, revoked, or expired API key"}
-}
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 # As kubectl sends them: its JSON encoder ends the value with a newline.
