@@ -418,8 +418,9 @@ def test_a_server_clock_far_off_ours_still_gives_the_stated_lifetime(plugin: Plu
 
 
 def _ttl_and_wait_into_the_refresh_margin(plugin: Plugin) -> Run:
-    """A token that is fresh for 1 s only (lifetime 61 s, refresh margin 60 s), then stale."""
-    plugin.emulator.client.configure(token_ttl=61)
+    """A token that is fresh for 8 s only (lifetime 16 s, refresh margin half of it), then stale
+    for 8 s: longer than a refresh with a token in hand may take (5 s)."""
+    plugin.emulator.client.configure(token_ttl=16)
     first = plugin.run()
     plugin.assert_good_token(first)
     entry = plugin.entry()
@@ -543,7 +544,7 @@ def test_an_answer_trickling_in_cannot_hold_kubectl_past_the_deadline(
 def test_the_revocation_window_ends_at_the_next_refresh(plugin: Plugin):
     """A revoked key's cached token is served until its refresh point (it stays valid at the
     issuer until it expires); the refresh then fails with exit 3 and the token is not served."""
-    plugin.emulator.client.configure(token_ttl=63)  # fresh for 3 s
+    plugin.emulator.client.configure(token_ttl=6)  # fresh for 3 s (half its lifetime)
     first = plugin.run()
     plugin.assert_good_token(first)
     plugin.emulator.client.revoke_key(plugin.key["id"])
