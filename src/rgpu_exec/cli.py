@@ -130,10 +130,9 @@ def build_parser(prog: str | None = None) -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    refused = log.configure(os.environ)
-    if refused:  # the cache-hit path does not read it: only the full command refuses
-        print(f"rgpu-exec: {refused}", file=sys.stderr)
-        return ExitCode.USAGE
+    warning = log.configure(os.environ)
+    if warning:  # the cache-hit path gives the same warning and goes on too
+        sys.stderr.write(warning)
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not hasattr(args, "func"):

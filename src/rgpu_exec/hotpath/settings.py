@@ -133,9 +133,25 @@ def exec_info(environ: "Mapping[str, str]") -> "str | None":
     return environ.get(ENV_EXEC_INFO)
 
 
+LOG_LEVELS = ("debug", "info")
+
+
 def log_level(environ: "Mapping[str, str]") -> str:
     """`RGPU_EXEC_LOG`, lower-cased: `debug`, `info`, or anything else for none."""
     return environ.get(ENV_LOG, "").strip().lower()
+
+
+def log_warning(environ: "Mapping[str, str]") -> "str | None":
+    """The one rule for an `RGPU_EXEC_LOG` that is not a level, on every path (a cache hit or
+    not): nothing is logged, the command runs, and this one line says so on stderr. A typo must
+    not silently log nothing, nor make kubectl fail only once the cached token runs out."""
+    level = log_level(environ)
+    if not level or level in LOG_LEVELS:
+        return None
+    return (
+        f"rgpu-exec: warning: {ENV_LOG}={level!r} is not a log level, so nothing is logged: set "
+        "it to debug (each step) or info, or unset it.\n"
+    )
 
 
 def debug(environ: "Mapping[str, str]") -> bool:
