@@ -107,3 +107,13 @@ def test_every_command_with_output_takes_the_same_values_and_contexts_are_contex
         ("kubeconfig", "list"), ("whoami",),
     } <= set(with_output)  # fmt: skip
     assert context_flags == {"--context", "--set-current-context"}
+
+
+def test_each_command_lists_only_its_own_exit_codes():
+    """Only `doctor` gives exit 6; no other command's help lists it (the top level lists all)."""
+    for path, parser in all_parsers(build_parser(prog="rgpu-exec")):
+        codes = (parser.epilog or "").partition("exit codes:")[2]
+        listed = {line.split()[0] for line in codes.splitlines() if line[:3].strip().isdigit()}
+        if path and path != ("doctor",):
+            assert "6" not in listed, path
+    assert "  6  " in build_parser(prog="rgpu-exec").epilog
