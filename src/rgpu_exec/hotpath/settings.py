@@ -44,9 +44,22 @@ _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 
 def api_url(flag: "str | None", environ: "Mapping[str, str]") -> str:
-    """`--api-url` > `REMOTEGPU_API_URL` > the public API; without a trailing slash."""
-    url = flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL
-    return url.rstrip("/")
+    """`--api-url` > `REMOTEGPU_API_URL` > the public API, as `normal_url` writes it."""
+    return normal_url(flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL)
+
+
+def normal_url(url: str) -> str:
+    """One spelling per API (the cache key follows it): scheme and host lower-cased, as URLs
+    compare (RFC 3986, 6.2.2.1), and no trailing slash. `HTTP://LocalHost:8080/` and
+    `http://localhost:8080` are one API. The path keeps its case. Without `urllib` (costly)."""
+    url = url.rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if authority.isascii():  # a host that is not ASCII is refused by `url_rules` as written
+        authority = authority.lower()
+    return scheme.lower() + sep + authority + slash + path
 
 
 def profile(flag: "str | None", environ: "Mapping[str, str]") -> str:
