@@ -73,8 +73,26 @@ def test_generate_creates_home_kube_config_private(rgpu_exec_bin, sandbox, monke
     assert f"wrote {path}" in result.stdout
     data = yaml.safe_load(path.read_text())
     assert data["users"][0]["user"]["exec"]["command"] == rgpu_exec_bin
-    assert "current-context" not in data
-    assert "kubectl --context rgpu-team-ml" in result.stdout
+    # A kubeconfig without a current context gets this one, as aws eks update-kubeconfig does.
+    assert data["current-context"] == "rgpu-team-ml"
+    assert (
+        "rgpu-exec: the kubeconfig had no current context, so 'rgpu-team-ml' is now kubectl's "
+        "default: `kubectl get pods` uses it" in result.stdout
+    )
+
+
+def test_a_kubeconfig_with_a_current_context_keeps_it_unless_asked(rgpu_exec_bin, kubeconfig):
+    first = run(rgpu_exec_bin, *GENERATE, "--no-verify")  # an empty file: it becomes current
+    other = run(
+        rgpu_exec_bin, "kubeconfig", "generate", "--namespace", "team-cv", "--namespace-id",
+        "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c", "--server", "https://k8s.example.test",
+        "--no-verify",
+    )  # fmt: skip
+
+    assert first.returncode == other.returncode == 0, first.stderr + other.stderr
+    assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "rgpu-team-ml"
+    assert "no current context" not in other.stdout
+    assert "kubectl --context rgpu-team-cv get pods" in other.stdout
 
 
 def test_second_run_is_byte_identical_without_backup_or_write(rgpu_exec_bin, kubeconfig):
@@ -685,6 +703,9 @@ def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
     rgpu_exec_bin, kubeconfig, sandbox
 ):
     elsewhere = sandbox / "other dir" / "config"
+    elsewhere.parent.mkdir()
+    for path in (kubeconfig, elsewhere):  # with a current context of their own
+        path.write_text(EXISTING)
 
     default = run(rgpu_exec_bin, *GENERATE, "--no-verify")
     chosen = run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(elsewhere))

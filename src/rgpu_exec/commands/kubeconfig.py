@@ -50,8 +50,9 @@ symlinked kubeconfig is written through to its target), keep the file's mode, an
 the previous content as <file>.rgpu-exec.bak.
 """
 _MERGE_NOTE = (
-    "current-context changes only with --set-current-context; the same command run twice "
-    "changes nothing the second time.\n"
+    "current-context is set to the new context when no file sets one (a plain `kubectl get "
+    "pods` then works), else it changes only with --set-current-context; the same command run "
+    "twice changes nothing the second time.\n"
 )
 _REMOVE_NOTE = """current-context is cleared if it named a removed context. Only a context whose
 user runs rgpu-exec is removed, unless --force; a context that is in no file is an error unless
@@ -120,7 +121,9 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
         "--context", help="name of the context, cluster and user (default: rgpu-<namespace>)"
     )
     parser.add_argument(
-        "--set-current-context", action="store_true", help="also make it kubectl's default"
+        "--set-current-context",
+        action="store_true",
+        help="also make it kubectl's default (done anyway when the kubeconfig has none)",
     )
     parser.add_argument(
         "--no-verify",

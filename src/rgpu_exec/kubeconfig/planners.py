@@ -32,7 +32,9 @@ def upsert_planner(
     wanted: list[merge.Entry], set_current: bool, replace_namespace: str | None = None
 ) -> Planner:
     """The entries written; with `replace_namespace`, the console's contexts for that namespace
-    ID are swapped out for them."""
+    ID are swapped out for them. The context becomes `current-context` with `set_current`, and
+    also when no file sets one (as `aws eks update-kubeconfig` does: a plain `kubectl get pods`
+    then works)."""
     context = next(e.name for e in wanted if e.kind == "context")
 
     def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
@@ -45,11 +47,16 @@ def upsert_planner(
         for entry in wanted:
             home = _holder(targets, docs, entry.kind, entry.name) or targets.default
             edits.setdefault(home, []).append(merge.Upsert(entry))
-        if set_current:
+        if set_current or not has_current_context(targets, docs):
             edits.setdefault(targets.default, []).append(merge.SetCurrentContext(context))
         return edits
 
     return planner
+
+
+def has_current_context(targets: Targets, docs: dict[Path, Document]) -> bool:
+    """Whether kubectl has a current context: some file it reads sets one."""
+    return any(docs[path].current_context for path in targets.paths if path in docs)
 
 
 def console_contexts(docs: dict[Path, Document], namespace_id: str | None) -> list[str]:
