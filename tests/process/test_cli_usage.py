@@ -116,4 +116,4 @@ def test_each_command_lists_only_its_own_exit_codes():
         listed = {line.split()[0] for line in codes.splitlines() if line[:3].strip().isdigit()}
         if path and path != ("doctor",):
             assert "6" not in listed, path
-    assert "  6  " in build_parser(prog="rgpu-exec").epilog
+    assert "  6  " in (build_parser(prog="rgpu-exec").epilog or "")

@@ -33,6 +33,18 @@ def test_cache_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch, env) ->
     assert settings.cache_dir(os.environ) == expected
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux rules")
+@pytest.mark.parametrize("xdg", ["/tmp/xdg-config", "", None])
+def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch, xdg) -> None:
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    if xdg is not None:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    import os
+
+    expected = platformdirs.user_config_dir("rgpu-exec", appauthor=False)
+    assert settings.config_dir(os.environ) == expected
+
+
 def test_cache_dir_override_wins() -> None:
     assert settings.cache_dir({"RGPU_EXEC_CACHE_DIR": "/x/y", "XDG_CACHE_HOME": "/z"}) == "/x/y"
 

@@ -141,6 +141,19 @@ def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     return None
 
 
+def config_dir(environ: "Mapping[str, str]") -> "str | None":
+    """The user config directory of rgpu-exec (where `login --insecure-storage` keeps its key
+    file): the rules of `platformdirs.user_config_dir("rgpu-exec")` on Linux (XDG_CONFIG_HOME,
+    else ~/.config) and macOS; None elsewhere (callers then ask platformdirs)."""
+    home = environ.get(ENV_HOME) or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Application Support", APP_NAME)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
+        return os.path.join(base, APP_NAME)
+    return None
+
+
 def exec_info(environ: "Mapping[str, str]") -> "str | None":
     """`KUBERNETES_EXEC_INFO` as kubectl set it (None when unset)."""
     return environ.get(ENV_EXEC_INFO)
