@@ -46,7 +46,7 @@ _KUBECTL_PLUGIN = "kubectl-rgpu"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
 _EXAMPLES = """examples:
   rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
-  rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace
+  rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace
   kubectl --context rgpu-team-ml get pods                               rgpu-exec runs inside
   rgpu-exec whoami                                                      which key, from where
   rgpu-exec doctor --problems-only                                      why kubectl fails

@@ -790,3 +790,35 @@ def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(rgpu_exec_bin, k
     assert f"+    certificate-authority-data: LS0t…({size})\n" in result.stdout
     assert CA_DATA not in result.stdout
     assert "prod-token" not in result.stdout
+
+
+def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
+    rgpu_exec_bin, kubeconfig, sandbox
+):
+    other_id = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+    first = sandbox / "remotegpu-team-ml-kubeconfig.yaml"
+    first.write_text(console_kubeconfig("https://api.remotegpu.ai"))
+    second = sandbox / "remotegpu-team-cv-kubeconfig.yaml"
+    second.write_text(
+        console_kubeconfig("https://api.remotegpu.ai")
+        .replace(NAMESPACE_ID, other_id)
+        .replace("team-ml", "team-cv")
+    )
+    broken = sandbox / "broken.yaml"
+    broken.write_text("not: [a kubeconfig")
+
+    refused = run(rgpu_exec_bin, "kubeconfig", "import", str(first), str(broken), "--no-verify")
+    assert refused.returncode == 2
+    assert not kubeconfig.exists(), "a bad file stops the run before anything is written"
+    with_context = run(
+        rgpu_exec_bin, "kubeconfig", "import", str(first), str(second), "--context", "x"
+    )
+    assert with_context.returncode == 2
+
+    result = run(rgpu_exec_bin, "kubeconfig", "import", str(first), str(second), "--no-verify")
+
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert [c["name"] for c in data["contexts"]] == ["rgpu-team-ml", "rgpu-team-cv"]
+    assert data["current-context"] == "rgpu-team-ml"  # the kubeconfig had none: the first one
+    assert "kubectl --context rgpu-team-cv get pods" in result.stdout

@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         epilog=support.epilog(
             f"rgpu-exec kubeconfig generate --namespace team-ml --namespace-id {_UUID} "
             "--server https://k8s.remotegpu.ai",
-            "rgpu-exec kubeconfig import team-ml-kubeconfig.yaml --dry-run",
+            "rgpu-exec kubeconfig import remotegpu-team-ml-kubeconfig.yaml --dry-run",
             "rgpu-exec kubeconfig list",
             "rgpu-exec kubeconfig remove rgpu-team-ml",
             exit_codes=_EXIT_CODES,
@@ -190,16 +190,18 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
         commands,
         "import",
         "add the namespace of a kubeconfig downloaded from the RemoteGPU console",
-        "rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace",
+        "rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace",
+        "rgpu-exec kubeconfig import ~/Downloads/remotegpu-*-kubeconfig.yaml",
         'curl -fsS -H "Authorization: Bearer $SESSION" \\\n'
         "      https://api.remotegpu.ai/v1/kubernetes/namespaces/$NS_ID/kubeconfig \\\n"
         "      | rgpu-exec kubeconfig import - --set-current-context",
     )
     parser.add_argument(
-        "file",
+        "files",
+        nargs="+",
         metavar="FILE",
         help="the console's kubeconfig, or the console API's JSON answer that holds it; - for "
-        "stdin",
+        "stdin; several files import several namespaces, one context each",
     )
     parser.add_argument(
         "--api-url",
