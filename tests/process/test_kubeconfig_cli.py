@@ -822,3 +822,32 @@ def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
     assert [c["name"] for c in data["contexts"]] == ["rgpu-team-ml", "rgpu-team-cv"]
     assert data["current-context"] == "rgpu-team-ml"  # the kubeconfig had none: the first one
     assert "kubectl --context rgpu-team-cv get pods" in result.stdout
+
+
+def test_remove_says_did_you_mean_for_a_namespace_name(rgpu_exec_bin, kubeconfig):
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "team-ml")
+
+    assert result.returncode == 2
+    assert f"there is no context 'team-ml' in {kubeconfig}; did you mean 'rgpu-team-ml'?" in (
+        result.stderr
+    )
+
+
+def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(
+    rgpu_exec_bin, kubeconfig
+):
+    kubeconfig.write_text(EXISTING)
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify").returncode == 0
+    data = yaml.safe_load(kubeconfig.read_text())
+    data["contexts"] = [c for c in data["contexts"] if c["name"] != "rgpu-team-ml"]
+    kubeconfig.write_text(yaml.safe_dump(data))  # as `kubectl config delete-context` leaves it
+
+    result = run(rgpu_exec_bin, "kubeconfig", "remove", "--all")
+
+    assert result.returncode == 0, result.stderr
+    left = yaml.safe_load(kubeconfig.read_text())
+    assert [u["name"] for u in left["users"]] == ["prod"]
+    assert [c["name"] for c in left["clusters"]] == ["prod"]
+    assert [c["name"] for c in left["contexts"]] == ["prod"]

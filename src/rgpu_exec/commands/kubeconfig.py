@@ -254,7 +254,9 @@ def _add_remove(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--all",
         action="store_true",
-        help="remove every context rgpu-exec manages (and nothing else)",
+        help="remove every context rgpu-exec manages, and the users that run rgpu-exec which no "
+        "context uses any more (left by `kubectl config delete-context`), with their clusters; "
+        "nothing else",
     )
     parser.add_argument(
         "--ignore-not-found",
