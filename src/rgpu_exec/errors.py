@@ -74,7 +74,7 @@ class RecentFailureError(RgpuExecError):
     """A failure recorded seconds ago, replayed to kubectl's reruns with its own exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message.removeprefix("rgpu-exec: "))
+        super().__init__(message.removeprefix("rgpu-exec: ").rstrip("\n"))
         self.exit_code = ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.UNEXPECTED
 
 

@@ -21,7 +21,7 @@ from rgpu_exec.errors import (
     RecentFailureError,
     UsageError,
 )
-from rgpu_exec.hotpath import cache_hit, token_cache
+from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
@@ -174,7 +174,8 @@ def test_failures_are_damped_for_a_few_seconds(api, command, clock) -> None:
         with pytest.raises(RecentFailureError) as again:
             run(command)
         assert again.value.exit_code == 4
-        assert str(again.value).startswith(str(first.value) + " (remembered from ")
+        assert str(again.value).startswith(failures.summary(str(first.value)) + " [same failure")
+        assert "\n" not in str(again.value)
     assert route.call_count == 1
     answered = cache_hit.serve(
         ["token", "--namespace-id", NAMESPACE_ID], command.environ, clock.now

@@ -226,7 +226,10 @@ def test_failure_records_expire(cache: Path) -> None:
         False,
         "rgpu-exec: nope\nline 2",
     )
-    assert record.replay(100.0).startswith("rgpu-exec: nope\nline 2 (remembered from 2 s ago")
+    assert record.replay(100.0) == (
+        "rgpu-exec: nope line 2 [same failure as 2 s ago, told in full then; not retried for "
+        "5 s, `rgpu-exec cache clear` forgets it]\n"
+    )
     assert "rgpu-exec cache clear" in record.replay(100.0)
     assert failures.read_failure(str(cache), stem, 105.0) is None
     assert failures.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"
