@@ -36,7 +36,8 @@ ENV_PATH = "PATH"
 DEFAULT_API_URL = "https://api.remotegpu.ai"
 DEFAULT_PROFILE = "default"
 DEFAULT_DEADLINE = 20.0
-_DEADLINE_RANGE = (0.1, 300.0)
+MAX_DEADLINE = 300.0
+_DEADLINE_RANGE = (0.1, MAX_DEADLINE)
 APP_NAME = "rgpu-exec"
 
 _UUID_CHARS = frozenset("0123456789abcdef")
