@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import re
 import sys
@@ -61,6 +62,26 @@ def program_name(argv0: str | None = None) -> str:
     return "kubectl rgpu" if name.removesuffix(".exe") == _KUBECTL_PLUGIN else "rgpu-exec"
 
 
+def json_wanted(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for `-o json` (in any of argparse's spellings), read before
+    parsing: a usage error must still give a JSON document (docs/json-output.md)."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output") and args[i + 1 : i + 2] == ["json"]:
+            return True
+        if arg in ("-ojson", "--output=json"):
+            return True
+    return False
+
+
+def failure_document(exit_code: int, message: str) -> str:
+    """The one JSON document of a command that failed before it could build its own."""
+    error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
+    return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
 
@@ -100,9 +121,14 @@ class _Parser(argparse.ArgumentParser):
         guess = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown command {typed[1]!r} ({known}){guess}"
 
+    json_output = False  # `-o json` on the command line: errors give a JSON document too
+
     def _fail(self, prog: str, message: str) -> NoReturn:
         end = "" if message.endswith("?") else "."
-        self.exit(ExitCode.USAGE, f"rgpu-exec: {message}{end} See `{prog} --help`.\n")
+        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
+        if _Parser.json_output:
+            sys.stdout.write(failure_document(ExitCode.USAGE, text))
+        self.exit(ExitCode.USAGE, text)
 
 
 def build_parser(prog: str | None = None) -> _Parser:
@@ -133,14 +159,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     warning = log.configure(os.environ)
     if warning:  # the cache-hit path gives the same warning and goes on too
         sys.stderr.write(warning)
+    argv = sys.argv[1:] if argv is None else argv
+    _Parser.json_output = json_wanted(argv)
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     try:
         return int(args.func(args))
     except RgpuExecError as exc:
+        if getattr(args, "output", None) == "json" and not exc.json_document_printed:
+            sys.stdout.write(failure_document(int(exc.exit_code), str(exc)))
         print(str(exc), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:

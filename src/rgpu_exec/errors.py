@@ -61,6 +61,9 @@ EXIT_CODES_HELP = exit_codes_help()
 
 class RgpuExecError(Exception):
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    # Set by a command that printed its own `-o json` document for this error: the CLI then
+    # prints no other (one document per run, docs/json-output.md).
+    json_document_printed: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 
@@ -117,3 +118,25 @@ def test_each_command_lists_only_its_own_exit_codes():
         if path and path != ("doctor",):
             assert "6" not in listed, path
     assert "  6  " in (build_parser(prog="rgpu-exec").epilog or "")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["check", "-o", "json", "--bogus"], id="check-unknown-flag"),
+        pytest.param(["whoami", "-o", "json", "--context", "nope"], id="whoami-no-such-context"),
+        pytest.param(["kubeconfig", "list", "--output=json"], id="list-malformed-kubeconfig"),
+        pytest.param(["cache", "list", "-ojson", "extra"], id="cache-list-stray-argument"),
+        pytest.param(["check", "-o", "json", "--namespace-id", "nope"], id="check-bad-id"),
+    ],
+)
+def test_every_json_command_prints_one_document_on_a_usage_error(rgpu_exec_bin, sandbox, args):
+    (sandbox / "kubeconfig").write_text("a: [")  # KUBECONFIG points here (see conftest)
+    result = run(rgpu_exec_bin, *args, REMOTEGPU_API_KEY=API_KEY)
+
+    assert result.returncode == 2
+    document = json.loads(result.stdout)  # exactly one document
+    assert document["ok"] is False
+    assert document["error"]["exit_code"] == 2
+    assert result.stderr.startswith("rgpu-exec: ")
+    assert document["error"]["message"] == result.stderr.strip().removeprefix("rgpu-exec: ")
