@@ -851,3 +851,29 @@ def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(
     assert [u["name"] for u in left["users"]] == ["prod"]
     assert [c["name"] for c in left["clusters"]] == ["prod"]
     assert [c["name"] for c in left["contexts"]] == ["prod"]
+
+
+def test_list_and_cache_list_take_context_and_kubeconfig_as_kubectl_does(
+    rgpu_exec_bin, sandbox, stub_api: StubApi, monkeypatch
+):
+    monkeypatch.delenv("KUBECONFIG")
+    elsewhere = sandbox / "team.yaml"
+    assert run(rgpu_exec_bin, *GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
+               "--api-url", stub_api.url).returncode == 0  # fmt: skip
+    token = run(rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+                env={"REMOTEGPU_API_KEY": API_KEY})  # fmt: skip
+    assert token.returncode == 0, token.stderr
+
+    listed = run(rgpu_exec_bin, "kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml", "-o", "json")  # fmt: skip
+    missing = run(rgpu_exec_bin, "kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                  "--context", "nope")  # fmt: skip
+    cached = run(rgpu_exec_bin, "cache", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml")  # fmt: skip
+
+    assert listed.returncode == 0, listed.stderr
+    assert [c["name"] for c in json.loads(listed.stdout)["contexts"]] == ["rgpu-team-ml"]
+    assert missing.returncode == 2
+    assert "context 'nope' is not in" in missing.stderr
+    assert cached.returncode == 0, cached.stderr
+    assert "team-ml (6f1c2d4e…)" in cached.stdout  # the name, from the file named

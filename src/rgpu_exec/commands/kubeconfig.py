@@ -231,9 +231,8 @@ def _add_list(commands: argparse._SubParsersAction[Any]) -> None:
         "the built-in default), its command, and which is current. Writes nothing.\n",
         exit_codes=_EXIT_CODES_LIST,
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="read this file only (as kubectl does)"
-    )
+    support.add_kubeconfig(parser)
+    parser.add_argument("--context", metavar="NAME", help="show this context only")
     support.add_output(parser)
     parser.set_defaults(func=kubeconfig_list.run)
 

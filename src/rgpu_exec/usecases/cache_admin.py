@@ -135,16 +135,39 @@ class Listing:
         return cache_directory_fix(self.directory)
 
 
-def list_cache(environ: Mapping[str, str], now: float, *, for_people: bool = True) -> Listing:
+def list_cache(
+    environ: Mapping[str, str],
+    now: float,
+    *,
+    for_people: bool = True,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+) -> Listing:
     """The cache's entries and recorded failures; owners and names only `for_people` (they ask
-    the keyring and read the kubeconfig)."""
+    the keyring and read the kubeconfig: `kubeconfig`, else kubectl's files). With `context`,
+    only the entries for that context's namespace (a UsageError when it does not run
+    rgpu-exec)."""
     directory = cache_directory(environ)
     problem = private_files.directory_problem(directory)
     rows = describe(directory, now)
+    if context is not None:
+        namespace_id = _namespace_of(context, kubeconfig, environ)
+        rows = [r for r in rows if r.get("namespace_id") == namespace_id]
     if not for_people:
         return Listing(directory, problem, rows, {}, {})
-    names = listing.namespace_names(None, environ)
+    names = listing.namespace_names(kubeconfig, environ)
     return Listing(directory, problem, rows, key_owners(rows, environ), names)
+
+
+def _namespace_of(context: str, kubeconfig: str | None, environ: Mapping[str, str]) -> str:
+    _, managed = listing.load(kubeconfig, environ)
+    found = next((c for c in managed if c.name == context), None)
+    if found is None or found.namespace_id is None:
+        raise UsageError(
+            f"context {context!r} does not run rgpu-exec with a namespace ID "
+            "(`rgpu-exec kubeconfig list` lists those that do)."
+        )
+    return found.namespace_id
 
 
 def clear_cache(
