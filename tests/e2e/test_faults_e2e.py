@@ -335,9 +335,10 @@ def test_fault_gives_the_documented_error_within_the_deadline(plugin: Plugin, ca
 
 
 def assert_replayed(rerun: Run, failed: Run) -> None:
-    """The same failure again (it may say that it is remembered), on stderr only."""
+    """The same failure again, on stderr only: one line naming it by its first sentence."""
     assert (rerun.returncode, rerun.stdout) == (failed.returncode, "")
-    assert rerun.stderr.startswith(failed.stderr.rstrip("\n")), rerun.stderr
+    assert rerun.stderr.startswith(failures.summary(failed.stderr)[:-1]), rerun.stderr
+    assert "same failure as " in rerun.stderr
     assert rerun.stderr.count("\n") == 1
 
 
