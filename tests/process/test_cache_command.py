@@ -273,5 +273,5 @@ def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("team-ml")
               and "profile 'default'" in line]  # fmt: skip
     assert row.startswith(f"team-ml ({NAMESPACE_ID[:8]}…)")
-    assert "rgpu_3f9a2c1b… from keyring profile 'default'  fresh, 1" in row
+    assert re.search(r"rgpu_3f9a2c1b… from keyring profile 'default' +fresh, 1", row), row
     assert API_KEY not in result.stdout
