@@ -53,3 +53,7 @@ class FileKeyring(KeyringBackend):
 def calls(path: Path) -> list[str]:
     log = path.with_suffix(".calls")
     return log.read_text().splitlines() if log.exists() else []
+
+
+class PlaintextFileKeyring(FileKeyring):
+    """The same file keyring, named as a plaintext backend (as keyrings.alt's are)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import re
 import sys
@@ -46,7 +47,7 @@ _KUBECTL_PLUGIN = "kubectl-rgpu"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
 _EXAMPLES = """examples:
   rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
-  rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace
+  rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace
   kubectl --context rgpu-team-ml get pods                               rgpu-exec runs inside
   rgpu-exec whoami                                                      which key, from where
   rgpu-exec doctor --problems-only                                      why kubectl fails
@@ -59,6 +60,26 @@ def program_name(argv0: str | None = None) -> str:
     """`kubectl rgpu` when run as the kubectl plugin, else `rgpu-exec`."""
     name = PurePath(sys.argv[0] if argv0 is None else argv0).name
     return "kubectl rgpu" if name.removesuffix(".exe") == _KUBECTL_PLUGIN else "rgpu-exec"
+
+
+def json_wanted(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for `-o json` (in any of argparse's spellings), read before
+    parsing: a usage error must still give a JSON document (docs/json-output.md)."""
+    args = list(argv)
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output") and args[i + 1 : i + 2] == ["json"]:
+            return True
+        if arg in ("-ojson", "--output=json"):
+            return True
+    return False
+
+
+def failure_document(exit_code: int, message: str) -> str:
+    """The one JSON document of a command that failed before it could build its own."""
+    error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
+    return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,9 +121,14 @@ class _Parser(argparse.ArgumentParser):
         guess = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown command {typed[1]!r} ({known}){guess}"
 
+    json_output = False  # `-o json` on the command line: errors give a JSON document too
+
     def _fail(self, prog: str, message: str) -> NoReturn:
         end = "" if message.endswith("?") else "."
-        self.exit(ExitCode.USAGE, f"rgpu-exec: {message}{end} See `{prog} --help`.\n")
+        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
+        if _Parser.json_output:
+            sys.stdout.write(failure_document(ExitCode.USAGE, text))
+        self.exit(ExitCode.USAGE, text)
 
 
 def build_parser(prog: str | None = None) -> _Parser:
@@ -130,18 +156,21 @@ def build_parser(prog: str | None = None) -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    refused = log.configure(os.environ)
-    if refused:  # the cache-hit path does not read it: only the full command refuses
-        print(f"rgpu-exec: {refused}", file=sys.stderr)
-        return ExitCode.USAGE
+    warning = log.configure(os.environ)
+    if warning:  # the cache-hit path gives the same warning and goes on too
+        sys.stderr.write(warning)
+    argv = sys.argv[1:] if argv is None else argv
+    _Parser.json_output = json_wanted(argv)
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     try:
         return int(args.func(args))
     except RgpuExecError as exc:
+        if getattr(args, "output", None) == "json" and not exc.json_document_printed:
+            sys.stdout.write(failure_document(int(exc.exit_code), str(exc)))
         print(terminal.shown(str(exc), lines=True), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:

@@ -34,22 +34,36 @@ class ExitCode(IntEnum):
 
 # What each exit code means, as `--help` shows it (the command-specific lists live with each
 # command, and use these numbers through `ExitCode`).
-EXIT_CODES_HELP = f"""exit codes:
-  {ExitCode.OK}  success
-  {ExitCode.UNEXPECTED}  unexpected error (a bug: please report it with RGPU_EXEC_LOG=debug output)
-  {ExitCode.USAGE}  usage or bad input (flags, environment, exec info, files, an API URL that
-     is not the RemoteGPU API)
-  {ExitCode.API_KEY}  no API key, or the API rejected the key
-  {ExitCode.NAMESPACE_ACCESS}  the key may not use that namespace, or the namespace does not exist
-  {ExitCode.API}  the RemoteGPU API is unreachable, timed out, or answered nonsense
-  {ExitCode.PROBLEMS_FOUND}  `rgpu-exec doctor` found a problem (each is listed with its fix)
-  {ExitCode.INTERRUPTED}  interrupted (Ctrl-C)
-  {ExitCode.OUTPUT_GONE}  the reader of the output went away (a closed pipe, as `| head` does)
-"""
+_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.UNEXPECTED: "unexpected error (a bug: please report it with RGPU_EXEC_LOG=debug "
+    "output)",
+    ExitCode.USAGE: "usage or bad input (flags, environment, exec info, files, an API URL that\n"
+    "     is not the RemoteGPU API)",
+    ExitCode.API_KEY: "no API key, or the API rejected the key",
+    ExitCode.NAMESPACE_ACCESS: "the key may not use that namespace, or the namespace does not "
+    "exist",
+    ExitCode.API: "the RemoteGPU API is unreachable, timed out, or answered nonsense",
+    ExitCode.PROBLEMS_FOUND: "`rgpu-exec doctor` found a problem (each is listed with its fix)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.OUTPUT_GONE: "the reader of the output went away (a closed pipe, as `| head` does)",
+}
+
+
+def exit_codes_help(*codes: ExitCode) -> str:
+    """The `exit codes:` block of `--help` for these codes (every code when none is named)."""
+    lines = [f"  {code}  {_MEANINGS[code]}" for code in codes or tuple(ExitCode)]
+    return "exit codes:\n" + "\n".join(lines) + "\n"
+
+
+EXIT_CODES_HELP = exit_codes_help()
 
 
 class RgpuExecError(Exception):
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    # Set by a command that printed its own `-o json` document for this error: the CLI then
+    # prints no other (one document per run, docs/json-output.md).
+    json_document_printed: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -63,7 +77,7 @@ class RecentFailureError(RgpuExecError):
     """A failure recorded seconds ago, replayed to kubectl's reruns with its own exit code."""
 
     def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message.removeprefix("rgpu-exec: "))
+        super().__init__(message.removeprefix("rgpu-exec: ").rstrip("\n"))
         self.exit_code = ExitCode(exit_code) if exit_code in set(ExitCode) else ExitCode.UNEXPECTED
 
 

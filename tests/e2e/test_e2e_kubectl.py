@@ -91,8 +91,9 @@ def test_key_outside_its_scope_and_revoked_key(emulator: Harness, kubectl: Kubec
 
 
 def test_expired_token_is_refreshed_with_exactly_one_exchange(emulator: Harness, kubectl: Kubectl):
-    # A 61.5 s token: the plugin refreshes once less than 60 s remain, 1.5 s after issue.
-    emulator.client.configure(token_ttl=61.5)
+    # A 4 s token: the plugin refreshes once less than half its lifetime remains, 2 s after
+    # issue (2.5 s at most, the server's Date being whole seconds).
+    emulator.client.configure(token_ttl=4)
     refreshed_ttl = 900  # what the refresh gets: fresh for minutes, however slow kubectl is
     team = emulator.namespace("team-ml")
     key = emulator.namespace_key(team)
@@ -114,7 +115,7 @@ def test_expired_token_is_refreshed_with_exactly_one_exchange(emulator: Harness,
     # Expire it on the emulator without waiting for it; then wait out the freshness window.
     emulator.client.set_clock(advance=120)
     assert (emulator.client.lookup_token(old_token) or {})["valid"] is False
-    # The refresh below must not be another 61.5 s token, fresh for only 1.5 s: on a loaded
+    # The refresh below must not be another 4 s token, fresh for only 2 s: on a loaded
     # machine the third kubectl would then refresh again, and count an exchange too many.
     emulator.client.configure(token_ttl=refreshed_ttl)
     expired = httpx.get(
@@ -122,7 +123,7 @@ def test_expired_token_is_refreshed_with_exactly_one_exchange(emulator: Harness,
         headers={"authorization": f"Bearer {old_token}"}, verify=emulator.ready.ssl_context(),
     )  # fmt: skip
     assert (expired.status_code, expired.json()["reason"]) == (401, "Unauthorized")
-    time.sleep(max(0.0, issued_at + 2.0 - time.monotonic()))
+    time.sleep(max(0.0, issued_at + 3.0 - time.monotonic()))
 
     again = kubectl_run(kubectl, env, "get", "pods")
     assert again.returncode == 0, again.stderr

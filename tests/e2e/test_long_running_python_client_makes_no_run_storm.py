@@ -31,7 +31,7 @@ TTL = 400.0
 CLIENT_MARGIN = 300.0  # the client's EXPIRY_SKEW_PREVENTION_DELAY
 # The client runs the plugin this long after each exchange; rgpu-exec's entry is fresh till later.
 PERIOD = TTL - token_cache.KUBECTL_EXPIRY_SLACK - CLIENT_MARGIN
-FRESH = TTL - max(token_cache.REFRESH_MIN, token_cache.REFRESH_FRACTION * TTL)
+FRESH = TTL - token_cache.refresh_margin(TTL)
 
 
 @pytest.mark.xdist_group("timed")  # timed over two token lifetimes: never beside another timed test

@@ -1,11 +1,12 @@
 """Soak: 510 plugin processes over 20 namespaces and 3 keys, while every token expires twice.
 
-The model. The plugin refreshes a token once less than max(60 s, 10 % of its lifetime) remains,
+The model. The plugin refreshes a token once less than min(max(60 s, 10 % of its lifetime), half
+its lifetime) remains,
 on its own clock, from the lifetime the server states (expiry minus the answer's Date). Moving
 the emulator's clock moves its Date and its expiries together, so it cannot age a cached token;
 only real time can. So:
 
-- the emulator issues tokens for TTL = 70 s: a token is fresh for FRESH = 70 - 60 = 10 s of real
+- the emulator issues tokens for TTL = 20 s: a token is fresh for FRESH = 20 - 10 = 10 s of real
   time after it is issued, then inside its refresh margin;
 - the run is three waves of 170 processes, each wave every (namespace, key) pair at least twice,
   ordered so that a pair's processes stay within a few seconds of each other (some of them
@@ -52,8 +53,8 @@ WAVES = 3
 PROCESSES_PER_WAVE = 170  # 3 x 170 = 510 processes
 CONCURRENCY = 6
 SPREAD = 10.0  # ranks of the shuffled pair order, see wave_plan
-TTL = 70.0
-FRESH = TTL - max(token_cache.REFRESH_MIN, token_cache.REFRESH_FRACTION * TTL)
+TTL = 20.0
+FRESH = TTL - token_cache.refresh_margin(TTL)
 EXEC_INFO = (
     '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",'
     '"spec":{"interactive":false}}'

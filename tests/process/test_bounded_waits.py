@@ -133,11 +133,12 @@ def test_a_silent_api_fails_within_10_seconds(cli: Cli, silent: _SilentServer) -
 
 def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(cli: Cli) -> None:
     with StubApi() as stub:
-        stub.default = Reply(lifetime=61)  # fresh for 1 s (refresh margin 60 s), valid for 61 s
+        # Fresh for half its life (about 4 s, the server's Date being whole seconds), valid 8 s.
+        stub.default = Reply(lifetime=8)
         first, _ = token(cli, stub.url)
         assert first.returncode == 0, first.stderr
         api_url = stub.url
-    time.sleep(1.2)  # into the refresh margin; and the API is gone (connection refused)
+    time.sleep(4.7)  # into the refresh margin; and the API is gone (connection refused)
 
     stale, seconds = token(cli, api_url)
 

@@ -58,8 +58,24 @@ def test_generate_creates_home_kube_config_private(cli, rgpu_exec_bin, sandbox, 
     assert f"wrote {path}" in result.stdout
     data = yaml.safe_load(path.read_text())
     assert data["users"][0]["user"]["exec"]["command"] == rgpu_exec_bin
-    assert "current-context" not in data
-    assert "kubectl --context rgpu-team-ml" in result.stdout
+    # A kubeconfig without a current context gets this one, as aws eks update-kubeconfig does.
+    assert data["current-context"] == "rgpu-team-ml"
+    assert (
+        "rgpu-exec: the kubeconfig had no current context, so 'rgpu-team-ml' is now kubectl's "
+        "default: `kubectl get pods` uses it" in result.stdout
+    )
+
+
+def test_a_kubeconfig_with_a_current_context_keeps_it_unless_asked(cli, kubeconfig):
+    first = cli(*GENERATE, "--no-verify")  # an empty file: it becomes current
+    other = cli("kubeconfig", "generate", "--namespace", "team-cv", "--namespace-id",
+        "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c", "--server", "https://k8s.example.test",
+        "--no-verify")  # fmt: skip
+
+    assert first.returncode == other.returncode == 0, first.stderr + other.stderr
+    assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "rgpu-team-ml"
+    assert "no current context" not in other.stdout
+    assert "kubectl --context rgpu-team-cv get pods" in other.stdout
 
 
 def test_second_run_is_byte_identical_without_backup_or_write(cli, kubeconfig):
@@ -651,6 +667,9 @@ def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
     cli, kubeconfig, sandbox
 ):
     elsewhere = sandbox / "other dir" / "config"
+    elsewhere.parent.mkdir()
+    for path in (kubeconfig, elsewhere):  # with a current context of their own
+        path.write_text(EXISTING)
 
     default = cli(*GENERATE, "--no-verify")
     chosen = cli(*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere))
@@ -734,3 +753,86 @@ def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(cli, kubeconfig)
     assert f"+    certificate-authority-data: LS0t…({size})\n" in result.stdout
     assert CA_DATA not in result.stdout
     assert "prod-token" not in result.stdout
+
+
+def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
+    cli, kubeconfig, sandbox
+):
+    other_id = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
+    first = sandbox / "remotegpu-team-ml-kubeconfig.yaml"
+    first.write_text(console_kubeconfig("https://api.remotegpu.ai"))
+    second = sandbox / "remotegpu-team-cv-kubeconfig.yaml"
+    second.write_text(
+        console_kubeconfig("https://api.remotegpu.ai")
+        .replace(NAMESPACE_ID, other_id)
+        .replace("team-ml", "team-cv")
+    )
+    broken = sandbox / "broken.yaml"
+    broken.write_text("not: [a kubeconfig")
+
+    refused = cli("kubeconfig", "import", str(first), str(broken), "--no-verify")
+    assert refused.returncode == 2
+    assert not kubeconfig.exists(), "a bad file stops the run before anything is written"
+    with_context = cli("kubeconfig", "import", str(first), str(second), "--context", "x")
+    assert with_context.returncode == 2
+
+    result = cli("kubeconfig", "import", str(first), str(second), "--no-verify")
+
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(kubeconfig.read_text())
+    assert [c["name"] for c in data["contexts"]] == ["rgpu-team-ml", "rgpu-team-cv"]
+    assert data["current-context"] == "rgpu-team-ml"  # the kubeconfig had none: the first one
+    assert "kubectl --context rgpu-team-cv get pods" in result.stdout
+
+
+def test_remove_says_did_you_mean_for_a_namespace_name(cli, kubeconfig):
+    assert cli(*GENERATE, "--no-verify").returncode == 0
+
+    result = cli("kubeconfig", "remove", "team-ml")
+
+    assert result.returncode == 2
+    assert f"there is no context 'team-ml' in {kubeconfig}; did you mean 'rgpu-team-ml'?" in (
+        result.stderr
+    )
+
+
+def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(cli, kubeconfig):
+    kubeconfig.write_text(EXISTING)
+    assert cli(*GENERATE, "--no-verify").returncode == 0
+    data = yaml.safe_load(kubeconfig.read_text())
+    data["contexts"] = [c for c in data["contexts"] if c["name"] != "rgpu-team-ml"]
+    kubeconfig.write_text(yaml.safe_dump(data))  # as `kubectl config delete-context` leaves it
+
+    result = cli("kubeconfig", "remove", "--all")
+
+    assert result.returncode == 0, result.stderr
+    left = yaml.safe_load(kubeconfig.read_text())
+    assert [u["name"] for u in left["users"]] == ["prod"]
+    assert [c["name"] for c in left["clusters"]] == ["prod"]
+    assert [c["name"] for c in left["contexts"]] == ["prod"]
+
+
+def test_list_and_cache_list_take_context_and_kubeconfig_as_kubectl_does(
+    cli, sandbox, stub_api: StubApi, monkeypatch
+):
+    monkeypatch.delenv("KUBECONFIG")
+    elsewhere = sandbox / "team.yaml"
+    assert cli(*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
+               "--api-url", stub_api.url).returncode == 0  # fmt: skip
+    token = cli("token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+                env={"REMOTEGPU_API_KEY": API_KEY})  # fmt: skip
+    assert token.returncode == 0, token.stderr
+
+    listed = cli("kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml", "-o", "json")  # fmt: skip
+    missing = cli("kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                  "--context", "nope")  # fmt: skip
+    cached = cli("cache", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml")  # fmt: skip
+
+    assert listed.returncode == 0, listed.stderr
+    assert [c["name"] for c in json.loads(listed.stdout)["contexts"]] == ["rgpu-team-ml"]
+    assert missing.returncode == 2
+    assert "context 'nope' is not in" in missing.stderr
+    assert cached.returncode == 0, cached.stderr
+    assert "team-ml (6f1c2d4e…)" in cached.stdout  # the name, from the file named

@@ -131,7 +131,7 @@ def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
     second = cli("logout", "--profile", "ci")
 
     assert first.returncode == 0, first.stderr
-    assert "deleted the API key for profile 'ci'" in first.stdout
+    assert "deleted the API key of profile 'ci' from the OS keyring" in first.stdout
     assert "removed 1 cached token" in first.stdout
     assert stored(keyring_file) == {}
     assert sorted(p.name for p in cache.iterdir()) == [f"{kept}.lock", f"{kept}.token"]
@@ -139,16 +139,17 @@ def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
     assert "no API key was stored for profile 'ci'" in second.stdout
 
 
-def test_logout_without_a_usable_keyring_fails_clearly_but_still_drops_tokens(cli, sandbox):
+def test_logout_without_a_keyring_drops_tokens_and_says_no_key_was_stored(cli, sandbox):
+    """No keyring holds keys here (and no key file exists): nothing to delete, no error."""
     cache = sandbox / "cache"
     seed_cache(cache, token_cache.profile_identity("default"))
 
     result = cli("logout")
 
-    assert result.returncode == 2
-    assert "REMOTEGPU_API_KEY" in result.stderr
-    assert "No key was deleted from it" in result.stderr
-    assert "The profile's 1 cached token(s) were removed." in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "rgpu-exec: no API key was stored for profile 'default'; removed 1 cached token.\n"
+    )
     assert not list(cache.glob("*.token"))
 
 

@@ -165,7 +165,24 @@ def test_retry_after_beyond_the_deadline_gives_up_without_sleeping(api, exchange
     assert clock.sleeps == []
     assert caught.value.transient
     assert "rate limiting" in str(caught.value)
-    assert "the API asked to wait 60 s" in str(caught.value)
+    # How long, and how to let rgpu-exec wait that long; never "wait a minute".
+    assert "It asked to wait 60 s before trying again (gave up after 1 attempt(s) within 20 s)" in (
+        str(caught.value)
+    )
+    assert "Wait a minute" not in str(caught.value)
+    assert str(caught.value).endswith(
+        "run the command again in 60 s, or let rgpu-exec wait for it with "
+        "RGPU_EXEC_DEADLINE=65 (seconds; at most 300)."
+    )
+
+
+def test_a_retry_after_that_fits_the_deadline_is_waited_for(api, exchanger, clock) -> None:
+    """Retry-After: 15 within the default 20 s deadline: wait, then succeed."""
+    api.post(PATH).mock(
+        side_effect=[err(429, **{"retry-after": "15"}), credential_answer(server_now=NOW)]
+    )
+    assert exchanger.exchange(NAMESPACE_ID).token == "tok-1"
+    assert clock.sleeps == [15.0]
 
 
 def test_retries_stop_at_the_total_deadline(api, exchanger, clock) -> None:

@@ -7,7 +7,7 @@ import sys
 import platformdirs
 import pytest
 
-from rgpu_exec.hotpath import cache_hit, settings, url_rules
+from rgpu_exec.hotpath import cache_hit, request, settings, url_rules
 
 from conftest import NAMESPACE_ID
 
@@ -31,6 +31,18 @@ def test_cache_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch, env) ->
 
     expected = platformdirs.user_cache_dir("rgpu-exec", appauthor=False)
     assert settings.cache_dir(os.environ) == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux rules")
+@pytest.mark.parametrize("xdg", ["/tmp/xdg-config", "", None])
+def test_config_dir_matches_platformdirs(monkeypatch: pytest.MonkeyPatch, xdg) -> None:
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    if xdg is not None:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    import os
+
+    expected = platformdirs.user_config_dir("rgpu-exec", appauthor=False)
+    assert settings.config_dir(os.environ) == expected
 
 
 def test_cache_dir_override_wins() -> None:
@@ -118,3 +130,29 @@ def test_fast_path_defers_on_a_miss_and_on_unusual_input(sandbox) -> None:
     assert cache_hit.serve(argv, env, 0.0) is None
     assert cache_hit.serve(argv, {**env, "KUBERNETES_EXEC_INFO": "{}"}, 0.0) is None
     assert cache_hit.serve(argv, {**env, "REMOTEGPU_API_URL": "http://example.com"}, 0.0) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [
+        ("HTTP://LocalHost:8080/", "http://localhost:8080"),
+        ("https://API.RemoteGPU.ai", "https://api.remotegpu.ai"),
+        ("Https://api.remotegpu.ai/Some/Path/", "https://api.remotegpu.ai/Some/Path"),
+        ("https://[::1]:443", "https://[::1]:443"),
+        ("api.remotegpu.ai", "api.remotegpu.ai"),  # not a URL: left for url_rules to refuse
+    ],
+)
+def test_an_api_url_has_one_spelling_scheme_and_host_lower_case(given: str, normal: str) -> None:
+    assert settings.normal_url(given) == normal
+    assert settings.api_url(given, {}) == normal
+    assert settings.api_url(None, {settings.ENV_API_URL: given}) == normal
+
+
+def test_the_cache_key_does_not_depend_on_the_case_of_scheme_and_host() -> None:
+    namespace = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+    environ = {settings.ENV_API_KEY: "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"}
+    upper = request.resolve(namespace, "HTTP://LOCALHOST:8080/", None, environ)
+    lower = request.resolve(namespace, "http://localhost:8080", None, environ)
+    assert not isinstance(upper, str)
+    assert not isinstance(lower, str)
+    assert upper.cache_key == lower.cache_key

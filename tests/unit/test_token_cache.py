@@ -50,15 +50,29 @@ def test_round_trip(cache: Path) -> None:
         pytest.param(900, 90, id="15min-10pct"),
         pytest.param(300, 60, id="5min-floor-60s"),
         pytest.param(3600, 360, id="1h-10pct"),
+        pytest.param(120, 60, id="2min-floor-60s-is-half"),
+        pytest.param(100, 50, id="100s-half"),
+        pytest.param(60, 30, id="1min-half"),
+        pytest.param(50, 25, id="50s-half"),
+        pytest.param(2, 1, id="2s-half"),
     ],
 )
-def test_refresh_margin_is_max_of_60s_and_10pct(lifetime: float, margin: float) -> None:
+def test_refresh_margin_is_max_of_60s_and_10pct_but_at_most_half_the_lifetime(
+    lifetime: float, margin: float
+) -> None:
     e = entry(lifetime=lifetime)
     assert e.refresh_at == pytest.approx(e.expires_at - margin)
     assert e.fresh(e.refresh_at - 0.001)
     assert not e.fresh(e.refresh_at)
     assert e.valid(e.refresh_at)
     assert not e.valid(e.expires_at)
+
+
+def test_a_short_token_is_served_from_the_cache_for_half_its_life() -> None:
+    """5 calls 10 s apart with 50 s tokens: one exchange serves the first three."""
+    e = entry(lifetime=50)
+    served = [e.fresh(e.issued_at + t) for t in (0, 10, 20, 30, 40)]
+    assert served == [True, True, True, False, False]
 
 
 def test_kubectl_is_told_a_little_early_but_never_a_past_time() -> None:
@@ -212,7 +226,10 @@ def test_failure_records_expire(cache: Path) -> None:
         False,
         "rgpu-exec: nope\nline 2",
     )
-    assert record.replay(100.0).startswith("rgpu-exec: nope\nline 2 (remembered from 2 s ago")
+    assert record.replay(100.0) == (
+        "rgpu-exec: nope line 2 [same failure as 2 s ago, told in full then; not retried for "
+        "5 s, `rgpu-exec cache clear` forgets it]\n"
+    )
     assert "rgpu-exec cache clear" in record.replay(100.0)
     assert failures.read_failure(str(cache), stem, 105.0) is None
     assert failures.read_failure(str(cache), stem, 97.0) is None, "recorded in the future"

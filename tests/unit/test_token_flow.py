@@ -19,7 +19,7 @@ from rgpu_exec.errors import (
     RecentFailureError,
     UsageError,
 )
-from rgpu_exec.hotpath import cache_hit, token_cache
+from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
@@ -161,7 +161,8 @@ def test_failures_are_damped_for_a_few_seconds(api, command, clock) -> None:
         with pytest.raises(RecentFailureError) as again:
             run(command)
         assert again.value.exit_code == 4
-        assert str(again.value).startswith(str(first.value) + " (remembered from ")
+        assert str(again.value).startswith(failures.summary(str(first.value)) + " [same failure")
+        assert "\n" not in str(again.value)
     assert route.call_count == 1
     answered = cache_hit.serve(
         ["token", "--namespace-id", NAMESPACE_ID], command.environ, clock.now
@@ -251,13 +252,58 @@ def test_interactive_runs_prompt_for_a_missing_key(api, environ, clock, monkeypa
         prompts.append(prompt)
         return API_KEY + "\n"
 
-    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr("rgpu_exec.credentials.api_key.read_hidden", fake_getpass)
     route = api.post(PATH).mock(return_value=credential_answer())
-    command = TokenCommand(environ, clock=clock, warn=lambda _: None)
+    warnings: list[str] = []
+    command = TokenCommand(environ, clock=clock, warn=warnings.append)
     assert status(run(command))["token"] == "tok-1"
     assert route.calls.last.request.headers["x-api-key"] == API_KEY
     assert len(prompts) == 1
     assert API_KEY not in prompts[0]
+    assert "120 s" in prompts[0]  # the wait is bounded, and says so
+    # After the typed key worked: how to stop being asked in every new kubectl command.
+    assert warnings == [
+        (
+            "rgpu-exec: the key you typed works; kubectl will ask for it again in each new command "
+            "until you keep it: `rgpu-exec login --insecure-storage` (a file only you can read; no "
+            "keyring is usable here), or export REMOTEGPU_API_KEY."
+        )
+    ]
+
+
+def test_a_prompt_nobody_answers_gives_up_after_its_time_limit(
+    api, environ, clock, monkeypatch
+) -> None:
+    monkeypatch.setattr("rgpu_exec.credentials.api_key._terminal_available", lambda: True)
+    del environ["REMOTEGPU_API_KEY"]
+    environ["KUBERNETES_EXEC_INFO"] = INTERACTIVE_INFO
+
+    def nobody(_prompt: str) -> str:
+        raise TimeoutError
+
+    monkeypatch.setattr("rgpu_exec.credentials.api_key.read_hidden", nobody)
+    command = TokenCommand(environ, clock=clock, warn=lambda _: None)
+    with pytest.raises(ApiKeyError, match=r"no API key was typed within 120 s\. Store one"):
+        run(command)
+
+
+def test_the_hidden_read_waits_at_most_its_time_limit() -> None:
+    import os
+    import time
+
+    from rgpu_exec.credentials import prompt
+
+    read, write = os.pipe()
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            prompt._read_line(read, time.monotonic() + 0.2)
+        assert time.monotonic() - started < 2
+        os.write(write, b"typed\n")
+        assert prompt._read_line(read, time.monotonic() + 1) == "typed"
+    finally:
+        os.close(read)
+        os.close(write)
 
 
 def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profile(
@@ -269,7 +315,7 @@ def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profi
     environ["KUBERNETES_EXEC_INFO"] = INTERACTIVE_INFO
     other_key = API_KEY[:-4] + "ZZZZ"
     typed = iter([API_KEY, other_key, API_KEY])
-    monkeypatch.setattr("getpass.getpass", lambda _prompt: next(typed))
+    monkeypatch.setattr("rgpu_exec.credentials.api_key.read_hidden", lambda _prompt: next(typed))
 
     def issue(request: httpx.Request) -> httpx.Response:
         return credential_answer(
@@ -293,7 +339,7 @@ def test_non_interactive_runs_never_prompt(api, command, environ, monkeypatch) -
     def forbidden(prompt: str) -> str:
         raise AssertionError("prompted")
 
-    monkeypatch.setattr("getpass.getpass", forbidden)
+    monkeypatch.setattr("rgpu_exec.credentials.api_key.read_hidden", forbidden)
     with pytest.raises(ApiKeyError):
         run(command)
 
@@ -379,7 +425,7 @@ def test_no_key_at_the_prompt_is_exit_3(api, environ, clock, monkeypatch, termin
             raise answer
         return str(answer)
 
-    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr("rgpu_exec.credentials.api_key.read_hidden", fake_getpass)
     command = TokenCommand(environ, clock=clock, warn=lambda _: None)
     with pytest.raises(ApiKeyError, match="no RemoteGPU API key found"):
         run(command)

@@ -9,6 +9,7 @@ always shown: it is what support and scripts search for.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -99,9 +100,10 @@ def status_failure(
     api_key: str,
     namespace: str,
     url_source: str,
+    retry_after: float | None = None,
 ) -> RgpuExecError:
     """The error for an exchange answered with HTTP `status` (not 200); `namespace` as people
-    know it (`request.namespace_label`)."""
+    know it (`request.namespace_label`); `retry_after`: the seconds a 429 asked to wait."""
     prefix = key_prefix(api_key)
     code = answer.code
     if status in (HTTP_UNAUTHORIZED, HTTP_FORBIDDEN, HTTP_NOT_FOUND) and answer.kubernetes:
@@ -160,7 +162,12 @@ def status_failure(
             api_message=answer.message,
         )
     if status == HTTP_TOO_MANY:
-        what, advice = "is rate limiting", "Wait a minute before trying again."
+        what = "is rate limiting"
+        advice = (
+            f"It asked to wait {retry_after:.0f} s before trying again."
+            if retry_after
+            else "Wait a minute before trying again."
+        )
     elif status >= HTTP_SERVER_ERROR:
         what, advice = "has a problem", "Try again in a few minutes."
     else:
@@ -173,3 +180,16 @@ def status_failure(
         code=code,
         api_message=answer.message,
     )
+
+
+def longer_wait(remedy: str, retry_after: float | None, now: float, give_up_at: float) -> str:
+    """A 429's remedy when the wait it asked for (`retry_after`) does not fit before
+    `give_up_at`: how long to wait, and how to let the exchange wait for it."""
+    if not retry_after or now + retry_after < give_up_at:
+        return remedy
+    needed = min(math.ceil(retry_after) + 5, int(settings.MAX_DEADLINE))
+    return (
+        f"{remedy} The wait it asked for is longer than this exchange may take: run the command "
+        f"again in {retry_after:.0f} s, or let rgpu-exec wait for it with "
+        f"{settings.ENV_DEADLINE}={needed} (seconds; at most {settings.MAX_DEADLINE:.0f})."
+    ).lstrip()

@@ -142,6 +142,8 @@ class Exchanger:
                 else:
                     if status == httpx.codes.OK:
                         return self._parse_answer(headers, body)
+                    too_many = status == api_errors.HTTP_TOO_MANY
+                    retry_after = retry_after_seconds(headers) if too_many else None
                     failure = api_errors.status_failure(
                         status,
                         api_errors.ErrorAnswer.read(body, self.api_key),
@@ -149,16 +151,15 @@ class Exchanger:
                         api_key=self.api_key,
                         namespace=namespace_label(namespace_name, namespace_id),
                         url_source=self.url_source,
+                        retry_after=retry_after,
                     )
-                    too_many = status == api_errors.HTTP_TOO_MANY
-                    retry_after = retry_after_seconds(headers) if too_many else None
                     kind, happened = "status", f"answered HTTP {status}"
                 if not (isinstance(failure, ApiError) and failure.transient):
                     raise failure
                 now = self.monotonic()
                 delay = self._backoff(attempt, retry_after, connect=kind == "connect")
                 if now + delay >= give_up_at:
-                    why = f"within {self.deadline:.0f} s{_server_wait(retry_after)}"
+                    why = f"within {self.deadline:.0f} s"  # a 429's wait: in its own words
                 elif kind == "silent" or (
                     kind == "connect"
                     and (attempt > CONNECT_RETRIES or now + delay - started > CONNECT_RETRY_WINDOW)
@@ -174,7 +175,7 @@ class Exchanger:
                         status=failure.status,
                         code=failure.code,
                         api_message=failure.api_message,
-                        remedy=failure.remedy,
+                        remedy=api_errors.longer_wait(failure.remedy, retry_after, now, give_up_at),
                     ) from failure
                 if self.interactive and not told and now + delay - started >= NOTICE_AFTER:
                     told = True
@@ -325,7 +326,3 @@ class Exchanger:
         # Retry-After is the earliest time to retry, and never sooner than our own backoff: a
         # "Retry-After: 0" must not turn the retries into a tight loop for the whole deadline.
         return backoff if retry_after is None else max(retry_after, backoff)
-
-
-def _server_wait(retry_after: float | None) -> str:
-    return f"; the API asked to wait {retry_after:.0f} s" if retry_after else ""

@@ -19,7 +19,8 @@ from rgpu_exec.usecases.cache_admin import clear_cache, list_cache
 
 _EXIT_CODES = """\
   0  done
-  2  bad flags, or (clear) the cache directory is not a directory
+  2  bad flags, (list) a --context that does not run rgpu-exec or an unreadable
+     --kubeconfig, or (clear) the cache directory is not a directory
 """
 _STATES = """states:
   fresh        served as is
@@ -58,6 +59,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     support.add_output(listing)
+    support.add_kubeconfig(listing)
+    listing.add_argument(
+        "--context", metavar="NAME", help="only the tokens of this context's namespace"
+    )
     listing.set_defaults(func=_run_list)
     clear = commands.add_parser(
         "clear",
@@ -143,7 +148,13 @@ def render_table(
 
 def _run_list(args: argparse.Namespace) -> int:
     environ = os.environ
-    found = list_cache(environ, time.time(), for_people=args.output != "json")
+    found = list_cache(
+        environ,
+        time.time(),
+        for_people=args.output != "json",
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+    )
     directory, problem, rows = found.directory, found.problem, found.rows
     if args.output == "json":
         document = {"cache_dir": directory, "problem": problem, "entries": rows}

@@ -211,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
     except RgpuExecError as exc:
         if args.output == "json":
             sys.stdout.write(render_json_error(checked.key, checked.api_url, exc))
+            exc.json_document_printed = True
         raise  # the CLI prints the message on stderr and exits with its code
     for skipped in checked.skipped:
         print(terminal.shown(f"rgpu-exec: warning: not checked: {skipped}."), file=sys.stderr)

@@ -50,8 +50,9 @@ symlinked kubeconfig is written through to its target), keep the file's mode, an
 the previous content as <file>.rgpu-exec.bak.
 """
 _MERGE_NOTE = (
-    "current-context changes only with --set-current-context; the same command run twice "
-    "changes nothing the second time.\n"
+    "current-context is set to the new context when no file sets one (a plain `kubectl get "
+    "pods` then works), else it changes only with --set-current-context; the same command run "
+    "twice changes nothing the second time.\n"
 )
 _REMOVE_NOTE = """current-context is cleared if it named a removed context. Only a context whose
 user runs rgpu-exec is removed, unless --force; a context that is in no file is an error unless
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         epilog=support.epilog(
             f"rgpu-exec kubeconfig generate --namespace team-ml --namespace-id {_UUID} "
             "--server https://k8s.remotegpu.ai",
-            "rgpu-exec kubeconfig import team-ml-kubeconfig.yaml --dry-run",
+            "rgpu-exec kubeconfig import remotegpu-team-ml-kubeconfig.yaml --dry-run",
             "rgpu-exec kubeconfig list",
             "rgpu-exec kubeconfig remove rgpu-team-ml",
             exit_codes=_EXIT_CODES,
@@ -120,7 +121,9 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
         "--context", help="name of the context, cluster and user (default: rgpu-<namespace>)"
     )
     parser.add_argument(
-        "--set-current-context", action="store_true", help="also make it kubectl's default"
+        "--set-current-context",
+        action="store_true",
+        help="also make it kubectl's default (done anyway when the kubeconfig has none)",
     )
     parser.add_argument(
         "--no-verify",
@@ -187,16 +190,18 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
         commands,
         "import",
         "add the namespace of a kubeconfig downloaded from the RemoteGPU console",
-        "rgpu-exec kubeconfig import ~/Downloads/team-ml-kubeconfig.yaml --replace",
+        "rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace",
+        "rgpu-exec kubeconfig import ~/Downloads/remotegpu-*-kubeconfig.yaml",
         'curl -fsS -H "Authorization: Bearer $SESSION" \\\n'
         "      https://api.remotegpu.ai/v1/kubernetes/namespaces/$NS_ID/kubeconfig \\\n"
         "      | rgpu-exec kubeconfig import - --set-current-context",
     )
     parser.add_argument(
-        "file",
+        "files",
+        nargs="+",
         metavar="FILE",
         help="the console's kubeconfig, or the console API's JSON answer that holds it; - for "
-        "stdin",
+        "stdin; several files import several namespaces, one context each",
     )
     parser.add_argument(
         "--api-url",
@@ -226,9 +231,8 @@ def _add_list(commands: argparse._SubParsersAction[Any]) -> None:
         "the built-in default), its command, and which is current. Writes nothing.\n",
         exit_codes=_EXIT_CODES_LIST,
     )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="read this file only (as kubectl does)"
-    )
+    support.add_kubeconfig(parser)
+    parser.add_argument("--context", metavar="NAME", help="show this context only")
     support.add_output(parser)
     parser.set_defaults(func=kubeconfig_list.run)
 
@@ -249,7 +253,9 @@ def _add_remove(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--all",
         action="store_true",
-        help="remove every context rgpu-exec manages (and nothing else)",
+        help="remove every context rgpu-exec manages, and the users that run rgpu-exec which no "
+        "context uses any more (left by `kubectl config delete-context`), with their clusters; "
+        "nothing else",
     )
     parser.add_argument(
         "--ignore-not-found",

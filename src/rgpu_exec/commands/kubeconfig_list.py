@@ -65,7 +65,7 @@ def render_table(files: list[str], contexts: list[ManagedContext], colour: bool)
 
 def run(args: argparse.Namespace) -> int:
     environ = os.environ
-    found = list_contexts(args.kubeconfig, environ)
+    found = list_contexts(args.kubeconfig, environ, args.context)
     if args.output == "json":
         sys.stdout.write(render_json(found.files, found.contexts))
     else:

@@ -39,11 +39,20 @@ def run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.kubeconfig import console  # noqa: PLC0415 - YAML
     from rgpu_exec.usecases.kubeconfig_write import import_console  # noqa: PLC0415
 
-    found = console.read(None if args.file == "-" else Path(args.file), sys.stdin.buffer)
-    report = import_console(
-        found, args.api_url, _stanza(args), _options(args), os.environ, replace=args.replace
-    )
-    return _print(report)
+    names: list[str] = args.files
+    if len(names) > 1 and ("-" in names or args.context is not None):
+        raise UsageError(
+            "import several files without - (stdin) and without --context (each namespace gets "
+            "its own context, rgpu-<namespace>), or import them one at a time."
+        )
+    # Every file is read first: a bad one stops the run before anything is written.
+    found = [console.read(None if n == "-" else Path(n), sys.stdin.buffer) for n in names]
+    for source in found:
+        report = import_console(
+            source, args.api_url, _stanza(args), _options(args), os.environ, replace=args.replace
+        )
+        _print(report)
+    return ExitCode.OK
 
 
 def _stanza(args: argparse.Namespace) -> StanzaFlags:

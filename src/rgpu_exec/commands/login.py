@@ -16,7 +16,8 @@ from rgpu_exec.usecases.login import Target, login, logout, read_key, verificati
 _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 _EXIT_CODES = f"""\
   {ExitCode.OK}  done
-  {ExitCode.USAGE}  bad input, or no usable OS keyring (set REMOTEGPU_API_KEY instead)
+  {ExitCode.USAGE}  bad input, no usable OS keyring (--insecure-storage, or set
+     REMOTEGPU_API_KEY instead), or a key file others can read
 """
 _LOGIN_EXIT_CODES = (
     _EXIT_CODES
@@ -30,9 +31,12 @@ _LOGIN_EXIT_CODES = (
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     login = subparsers.add_parser(
         "login",
-        help="store an API key in the OS keyring for a profile",
+        help="store an API key in the OS keyring (or, opted in, a private file) for a profile",
         description="Store a RemoteGPU API key in the OS keyring (service 'rgpu-exec', user = the "
-        "profile), so kubectl needs no key in its environment. Reads the key from stdin when it "
+        "profile), so kubectl needs no key in its environment. On a machine without a keyring "
+        "(a headless server), --insecure-storage keeps it in plain text in a file only you can "
+        "read (0600, in the user config directory); `rgpu-exec token` looks in the environment, "
+        "then the keyring, then that file. Reads the key from stdin when it "
         "is not a terminal, else prompts without echo. First verifies it with one exchange for "
         "a namespace it should reach: --namespace-id, --context, or the current kubeconfig "
         "context when it runs rgpu-exec with this profile; a key the API rejects is not stored. "
@@ -41,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         epilog=support.epilog(
             f"rgpu-exec login --namespace-id {_UUID}",
             "pass show remotegpu/ci | rgpu-exec login --profile ci --context rgpu-team-ml",
+            "rgpu-exec login --insecure-storage      (a server without a keyring)",
             exit_codes=_LOGIN_EXIT_CODES,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,12 +68,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="store_false",
         help="store the key without checking it with the API",
     )
+    login.add_argument(
+        "--insecure-storage",
+        action="store_true",
+        help="store the key in plain text in a file only you can read (0600, under the user "
+        "config directory), not in the OS keyring: for machines without one",
+    )
     login.set_defaults(func=_run_login)
     logout = subparsers.add_parser(
         "logout",
-        help="delete a profile's API key from the OS keyring",
-        description="Delete the profile's API key from the OS keyring and remove its cached "
-        "tokens. Logging out of a profile that holds no key is not an error.",
+        help="delete a profile's API key from the OS keyring and the key file",
+        description="Delete the profile's API key from the OS keyring and from the key file of "
+        "`login --insecure-storage`, and remove its cached tokens. Logging out of a profile that "
+        "holds no key is not an error.",
         epilog=support.epilog("rgpu-exec logout --profile ci", exit_codes=_EXIT_CODES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -102,6 +114,7 @@ def _run_login(args: argparse.Namespace) -> int:
         verify=verify,
         out=print,
         warn=lambda msg: print(terminal.shown(msg, lines=True), file=sys.stderr),
+        insecure_storage=args.insecure_storage,
     )
     return ExitCode.OK
 

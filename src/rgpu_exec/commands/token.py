@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode
+from rgpu_exec.errors import ExitCode, exit_codes_help
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
@@ -23,6 +23,9 @@ _HELP = {
     f"{settings.DEFAULT_PROFILE!r})",
 }
 
+# Every code but doctor's: token never gives it.
+_EXIT_CODES = exit_codes_help(*(code for code in ExitCode if code != ExitCode.PROBLEMS_FOUND))
+
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
@@ -31,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Print an ExecCredential for kubectl: from the cache when it holds a fresh "
         "token, else by exchanging the API key for a namespace token.",
         epilog=f"example:\n  rgpu-exec token --namespace-id {request.EXAMPLE_NAMESPACE_ID}\n\n"
-        + EXIT_CODES_HELP,
+        + _EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for flag, name in request.TOKEN_FLAGS.items():

@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "whoami",
         help="show which API key would be used now, and from where (never the key itself)",
         description="Show which API key `rgpu-exec token` would use now: its prefix, where it "
-        "comes from (REMOTEGPU_API_KEY or a keyring profile) and the profile, for a kubeconfig "
+        "comes from (REMOTEGPU_API_KEY, a keyring profile, or the key file of `login "
+        "--insecure-storage`) and the profile, for a kubeconfig "
         "context (--context, else the current context when it runs rgpu-exec) or a profile "
         "(--profile), and whether the API accepts it: one exchange for a namespace no account "
         "has, which issues no token (--offline: not asked). Also lists the profiles stored in "
@@ -81,6 +82,13 @@ def render_json(found: Identity) -> str:
             "problem": found.keyring_problem,
             "profiles": found.keyring_profiles,
         },
+        "key_file": None
+        if found.key_file is None
+        else {
+            "path": found.key_file.path,
+            "profiles": found.key_file.profiles,
+            "problem": found.key_file.problem,
+        },
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -113,10 +121,18 @@ def render_table(found: Identity) -> str:
         else "cannot list its profiles (this backend has no listing; `rgpu-exec whoami "
         "--profile NAME` checks one)"
     )
-    if found.keyring_problem is not None:  # no keyring at all: say so, not "cannot list"
+    if not found.keyring_holds_keys:  # no keyring at all: say so, not "cannot list"
         rows.append(("keyring", f"none usable: {found.keyring_problem}"))
+    elif found.keyring_problem is not None:  # a plaintext one: read and deleted, not written
+        used = f"{found.keyring_backend}: {listed}; keys there are used, but `rgpu-exec login`"
+        rows.append(("keyring", f"{used} stores no new one: {found.keyring_problem}"))
     else:
         rows.append(("keyring", f"{found.keyring_backend}: {listed}"))
+    key_file = found.key_file
+    if key_file is not None and (key_file.profiles or key_file.problem):
+        held = ", ".join(repr(p) for p in key_file.profiles)
+        state = f"refused: {key_file.problem}" if key_file.problem else f"profiles {held}"
+        rows.append(("key file", f"{key_file.path}: {state}"))
     width = max(len(name) for name, _ in rows)
     return "".join(f"{name:<{width}}  {terminal.shown(value)}\n" for name, value in rows)
 

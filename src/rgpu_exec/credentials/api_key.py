@@ -1,20 +1,20 @@
 """Find the API key, and the one rule of its shape.
 
-Order: `REMOTEGPU_API_KEY`, else the keyring profile, else (interactive only) a prompt; but a
-`--profile` given as a flag beats the environment: the key then comes from that profile's
-keyring entry (or the prompt), as `hotpath.request.environment_key` decides for the cache too.
+Order: `REMOTEGPU_API_KEY`, else the keyring profile, else the key file (`login
+--insecure-storage`), else (interactive only) a prompt, bounded in time; but a `--profile` given
+as a flag beats the environment: the key then comes from that profile's keyring entry, key file
+entry or the prompt, as `hotpath.request.environment_key` decides for the cache too.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import contract
-from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials import file_store, keyring_store
+from rgpu_exec.credentials.prompt import PROMPT_TIMEOUT, read_hidden
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import (
@@ -28,7 +28,7 @@ from rgpu_exec.redact import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-KeySource = Literal["env", "keyring", "prompt"]
+KeySource = Literal["env", "keyring", "file", "prompt"]
 KEY_SECRET_LENGTH = 32
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -104,7 +104,7 @@ def _header_safe(value: str) -> bool:
 class ApiKey:
     value: str
     source: KeySource
-    profile: str | None = None  # the keyring profile it came from (source "keyring")
+    profile: str | None = None  # the profile it came from (source "keyring" or "file")
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
         return f"ApiKey(source={self.source!r}, profile={self.profile!r})"
@@ -126,10 +126,11 @@ def rejected(exc: ApiKeyError, key: ApiKey) -> ApiKeyError:
             f"The key is {key.origin}, which wins over the keyring: set it to a valid key "
             f"with Kubernetes access (from {page}), or unset it to use the keyring."
         )
-    elif key.source == "keyring":
+    elif key.source in ("keyring", "file"):
         profile = key.profile or "default"
+        again = " --insecure-storage" if key.source == "file" else ""
         remedy = (
-            f"The key is {key.origin}: store a valid one with `rgpu-exec login --profile "
+            f"The key is {key.origin}: store a valid one with `rgpu-exec login{again} --profile "
             f"{profile}` (create it with Kubernetes access in {page})."
         )
     else:
@@ -146,6 +147,8 @@ def describe_source(source: KeySource, profile: str | None) -> str:
         return f"from {settings.ENV_API_KEY}"
     if source == "keyring":
         return f"from keyring profile {profile!r}"
+    if source == "file":
+        return f"from the key file, profile {profile!r}"
     return "typed at the prompt"
 
 
@@ -192,6 +195,7 @@ def find_api_key(
     interactive: bool,
     profile_flag: str | None = None,
     keyring_get: Callable[[str], str | None] | None = None,
+    file_get: Callable[[str], str | None] | None = None,
     prompt: Callable[[str], str] | None = None,
 ) -> ApiKey:
     """The key to use. `profile` is the resolved profile; `profile_flag` the `--profile` given
@@ -204,20 +208,14 @@ def find_api_key(
     if stored:
         check_key(stored, f"The key in the keyring (profile {profile!r})")
         return ApiKey(stored, "keyring", profile)
+    in_file = (file_get or (lambda name: file_store.get_key(name, environ)))(profile)
+    if in_file:
+        check_key(in_file, f"The key in the key file (profile {profile!r})")
+        return ApiKey(in_file, "file", profile)
     if interactive and (prompt is not None or _terminal_available()):
-        try:
-            typed = (prompt or getpass.getpass)(
-                f"RemoteGPU API key (profile {profile!r}, not echoed): "
-            ).strip()
-        except EOFError:  # Ctrl-D: no key typed
-            typed = ""
+        typed = _typed_key(profile, prompt or read_hidden)
         if typed:
             check_key(typed, "The key you typed")
-            if keyring_store.backend_problem(environ) is None:
-                print(
-                    "rgpu-exec: tip: run `rgpu-exec login` to keep the key in your keyring.",
-                    file=sys.stderr,
-                )
             return ApiKey(typed, "prompt", profile)
 
     if profile_flag and settings.api_key(environ) is not None:
@@ -234,7 +232,8 @@ def find_api_key(
     )
     no_keyring = keyring_store.backend_problem(environ)
     remedy = (
-        f"No keyring is usable here ({no_keyring}), so set {settings.ENV_API_KEY} to the key."
+        f"No keyring can keep a key here: {no_keyring}. Export {settings.ENV_API_KEY}, or "
+        "keep the key in a file only you can read with `rgpu-exec login --insecure-storage`."
         if no_keyring
         else f"Either export {settings.ENV_API_KEY}, or store a key in your keyring once with "
         "`rgpu-exec login`."
@@ -243,3 +242,20 @@ def find_api_key(
         f"no RemoteGPU API key found (profile {profile!r}).{blank} {remedy} Keys are created in "
         f"{contract.KEYS_CONSOLE_PAGE}."
     )
+
+
+def _typed_key(profile: str, prompt: Callable[[str], str]) -> str:
+    """The key typed at the prompt ("" for none); the wait is bounded (`PROMPT_TIMEOUT`)."""
+    try:
+        return prompt(
+            f"RemoteGPU API key (profile {profile!r}, not echoed, {PROMPT_TIMEOUT:.0f} s to type "
+            "it): "
+        ).strip()
+    except EOFError:  # Ctrl-D: no key typed
+        return ""
+    except TimeoutError:
+        raise ApiKeyError(
+            f"no API key was typed within {PROMPT_TIMEOUT:.0f} s. Store one so that kubectl "
+            "need not ask: `rgpu-exec login` (the OS keyring), `rgpu-exec login "
+            f"--insecure-storage` (a file only you can read), or export {settings.ENV_API_KEY}."
+        ) from None

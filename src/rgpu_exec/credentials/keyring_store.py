@@ -2,8 +2,12 @@
 
 Service `rgpu-exec`, username = the profile name. Reading never raises: a keyring that is
 missing, locked or broken (headless Linux, CI) means "no key there". Writing and deleting raise
-`KeyringUnavailableError` with what to do instead: there is no plaintext fallback, and a
-plaintext backend is used only when the user named it in `PYTHON_KEYRING_BACKEND`.
+`KeyringUnavailableError` with what to do instead.
+
+The one rule for a plaintext backend (`keyrings.alt`): a key already there is a key like any
+other, read by `token`, shown by `whoami` and deleted by `logout`; only storing a new key there
+needs the backend named in `PYTHON_KEYRING_BACKEND` (`backend_problem` says why not). A key file
+is the plain-text storage rgpu-exec offers itself (`file_store`, `login --insecure-storage`).
 """
 
 from __future__ import annotations
@@ -69,21 +73,48 @@ def backend_problem(environ: Mapping[str, str] | None = None) -> str | None:
         backend = keyring.get_keyring()
     except Exception as exc:
         return f"the keyring library could not start ({type(exc).__name__})"
+    problem = _holds_nothing(backend)
+    if problem:
+        return problem
     qualified = _qualified(backend)
-    if qualified in _UNUSABLE or getattr(backend, "priority", 1) <= 0:
-        return (
-            "no keyring backend is usable on this machine (no Secret Service, KWallet, "
-            "Keychain or Windows Credential Manager was found)"
-        )
     chosen = settings.keyring_backend(environ)
-    if any(marker in qualified for marker in _PLAINTEXT_MARKERS) and chosen != qualified:
-        return f"the only keyring backend available ({qualified}) stores keys in plain text"
+    if plaintext(backend) and chosen != qualified:
+        return (
+            f"the only keyring backend available, {qualified}, stores keys in plain text, and "
+            f"{settings.ENV_KEYRING_BACKEND} does not name it"
+        )
+    return None
+
+
+def holds_keys() -> bool:
+    """Whether the keyring in use can hold keys at all (a plaintext one can): what `token`
+    reads and `logout` deletes. Never raises."""
+    try:
+        import keyring  # noqa: PLC0415
+
+        backend = keyring.get_keyring()
+    except Exception:  # no keyring library at work: it holds nothing
+        return False
+    return _holds_nothing(backend) is None
+
+
+def plaintext(backend: object) -> bool:
+    return any(marker in _qualified(backend) for marker in _PLAINTEXT_MARKERS)
+
+
+def _holds_nothing(backend: object) -> str | None:
+    if _qualified(backend) in _UNUSABLE or getattr(backend, "priority", 1) <= 0:
+        return (
+            "no keyring backend is usable on this machine: no Secret Service, KWallet, "
+            "Keychain or Windows Credential Manager was found"
+        )
     return None
 
 
 def _unavailable(problem: str, outcome: str) -> KeyringUnavailableError:
     return KeyringUnavailableError(
-        f"cannot use the OS keyring: {problem}. {outcome} On a server or in CI, set "
+        f"cannot use the OS keyring: {problem}. {outcome} On a server, `rgpu-exec login "
+        "--insecure-storage` keeps the key in a file only you can read; in CI, set "
         f"{settings.ENV_API_KEY} in the environment instead (from your CI's secret store); on a "
         "desktop, unlock or install a keyring (GNOME Keyring, KWallet, macOS Keychain, Windows "
         "Credential Manager) and try again."
@@ -141,9 +172,10 @@ def set_key(profile: str, value: str) -> str:
 
 
 def delete_key(profile: str) -> bool:
-    """Delete the key for `profile`: True if one was there. Raises KeyringUnavailableError."""
-    problem = backend_problem()
-    if problem:
+    """Delete the key for `profile`: True if one was there (from any backend that holds keys,
+    a plaintext one too). Raises KeyringUnavailableError."""
+    if not holds_keys():
+        problem = backend_problem() or "no keyring backend is usable on this machine"
         raise _unavailable(problem, _NOT_DELETED)
     try:
         import keyring  # noqa: PLC0415

@@ -23,20 +23,12 @@ class _RedactingFormatter(logging.Formatter):
         )
 
 
-LEVELS = ("debug", "info")
-
-
 def configure(environ: Mapping[str, str]) -> str | None:
-    """Log to stderr as `RGPU_EXEC_LOG` asks; or why its value is refused (a usage error: a
-    typo such as `verbose` must not silently log nothing). The cache-hit path never reads it."""
+    """Log to stderr as `RGPU_EXEC_LOG` asks. Returns the warning for a value that is not a
+    level (`settings.log_warning`, the rule the cache-hit path follows too): nothing is logged."""
     level = settings.log_level(environ)
-    if not level:
-        return None
-    if level not in LEVELS:
-        return (
-            f"{settings.ENV_LOG}={level!r} is not a log level: set it to debug (each step) or "
-            "info, or unset it."
-        )
+    if level not in settings.LOG_LEVELS:
+        return settings.log_warning(environ)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter("rgpu-exec: %(levelname)s: %(name)s: %(message)s"))
     root = logging.getLogger("rgpu_exec")

@@ -202,7 +202,10 @@ def main(argv: "Sequence[str] | None" = None) -> "int | None":
         answer = None
     if answer is not None:
         code, out, err = answer
-        if settings.debug(os.environ):
+        warning = settings.log_warning(os.environ)
+        if warning:
+            err = warning + err
+        elif settings.debug(os.environ):
             what = "a cached token" if code == 0 else "a failure recorded moments ago"
             err = f"rgpu-exec: DEBUG: rgpu_exec.hotpath.cache_hit: answered with {what}\n{err}"
         try:

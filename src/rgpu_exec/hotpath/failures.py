@@ -58,12 +58,23 @@ class Failure:
         return "\n".join([FAILURE_MAGIC, *lines, "", self.message])
 
     def replay(self, now: float) -> str:
-        """The message again, saying it is remembered (kubectl reruns a failing plugin)."""
+        """One line for kubectl's reruns of a failing plugin (5 or so per command): the message
+        was told in full the first time; this names it by its first sentence and says it is
+        remembered, instead of printing the whole of it five times."""
         age = max(now - self.since, 0.0)
+        left = max(self.until - now, 0.0)
         return (
-            f"{self.message.rstrip()} (remembered from {age:.0f} s ago, so that kubectl's "
-            "retries do not each ask the API; `rgpu-exec cache clear` forgets it)\n"
+            f"{summary(self.message)} [same failure as {age:.0f} s ago, told in full then; not "
+            f"retried for {left:.0f} s, `rgpu-exec cache clear` forgets it]\n"
         )
+
+
+def summary(message: str, most: int = 160) -> str:
+    """A message's first sentence, on one line, at most `most` characters."""
+    text = " ".join(message.split())
+    cut = text.find(". ")
+    first = text if cut < 0 else text[: cut + 1]
+    return first if len(first) <= most else first[: most - 1] + "…"
 
 
 def settings_hash(exchange_settings: str) -> str:

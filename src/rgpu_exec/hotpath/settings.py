@@ -38,7 +38,8 @@ ENV_PATH = "PATH"
 DEFAULT_API_URL = "https://api.remotegpu.ai"
 DEFAULT_PROFILE = "default"
 DEFAULT_DEADLINE = 20.0
-_DEADLINE_RANGE = (0.1, 300.0)
+MAX_DEADLINE = 300.0
+_DEADLINE_RANGE = (0.1, MAX_DEADLINE)
 APP_NAME = "rgpu-exec"
 
 _UUID_CHARS = frozenset("0123456789abcdef")
@@ -46,9 +47,22 @@ _PROFILE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 
 
 def api_url(flag: "str | None", environ: "Mapping[str, str]") -> str:
-    """`--api-url` > `REMOTEGPU_API_URL` > the public API; without a trailing slash."""
-    url = flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL
-    return url.rstrip("/")
+    """`--api-url` > `REMOTEGPU_API_URL` > the public API, as `normal_url` writes it."""
+    return normal_url(flag or environ.get(ENV_API_URL, "").strip() or DEFAULT_API_URL)
+
+
+def normal_url(url: str) -> str:
+    """One spelling per API (the cache key follows it): scheme and host lower-cased, as URLs
+    compare (RFC 3986, 6.2.2.1), and no trailing slash. `HTTP://LocalHost:8080/` and
+    `http://localhost:8080` are one API. The path keeps its case. Without `urllib` (costly)."""
+    url = url.rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if authority.isascii():  # a host that is not ASCII is refused by `url_rules` as written
+        authority = authority.lower()
+    return scheme.lower() + sep + authority + slash + path
 
 
 def profile(flag: "str | None", environ: "Mapping[str, str]") -> str:
@@ -130,14 +144,43 @@ def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     return None
 
 
+def config_dir(environ: "Mapping[str, str]") -> "str | None":
+    """The user config directory of rgpu-exec (where `login --insecure-storage` keeps its key
+    file): the rules of `platformdirs.user_config_dir("rgpu-exec")` on Linux (XDG_CONFIG_HOME,
+    else ~/.config) and macOS; None elsewhere (callers then ask platformdirs)."""
+    home = environ.get(ENV_HOME) or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Application Support", APP_NAME)
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
+        return os.path.join(base, APP_NAME)
+    return None
+
+
 def exec_info(environ: "Mapping[str, str]") -> "str | None":
     """`KUBERNETES_EXEC_INFO` as kubectl set it (None when unset)."""
     return environ.get(ENV_EXEC_INFO)
 
 
+LOG_LEVELS = ("debug", "info")
+
+
 def log_level(environ: "Mapping[str, str]") -> str:
     """`RGPU_EXEC_LOG`, lower-cased: `debug`, `info`, or anything else for none."""
     return environ.get(ENV_LOG, "").strip().lower()
+
+
+def log_warning(environ: "Mapping[str, str]") -> "str | None":
+    """The one rule for an `RGPU_EXEC_LOG` that is not a level, on every path (a cache hit or
+    not): nothing is logged, the command runs, and this one line says so on stderr. A typo must
+    not silently log nothing, nor make kubectl fail only once the cached token runs out."""
+    level = log_level(environ)
+    if not level or level in LOG_LEVELS:
+        return None
+    return (
+        f"rgpu-exec: warning: {ENV_LOG}={level!r} is not a log level, so nothing is logged: set "
+        "it to debug (each step) or info, or unset it.\n"
+    )
 
 
 def debug(environ: "Mapping[str, str]") -> bool:

@@ -37,9 +37,12 @@ FORCED_SUFFIX = ".forced"
 ACCEPTED_SUFFIX = ".accepted"
 # kubectl is told the token expires this much before it really does.
 KUBECTL_EXPIRY_SLACK = 30.0
-# Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains.
+# Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains, but never
+# earlier than REFRESH_LIMIT of the lifetime: a token of a minute or less is still served from the
+# cache for half its life, instead of every call exchanging (see `refresh_margin`).
 REFRESH_MIN = 60.0
 REFRESH_FRACTION = 0.10
+REFRESH_LIMIT = 0.5
 WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX)
 # The lines of each file, in order, after its first line (docs/architecture.md shows them).
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
@@ -74,6 +77,12 @@ def profile_identity(profile: str) -> str:
 def identity(api_key: "str | None", profile: str) -> str:
     """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
     return key_identity(api_key) if api_key is not None else profile_identity(profile)
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before expiry an entry stops being fresh: min(max(60 s, 10 %), half its life)."""
+    lifetime = max(lifetime, 0.0)
+    return min(max(REFRESH_MIN, REFRESH_FRACTION * lifetime), REFRESH_LIMIT * lifetime)
 
 
 def entry_stem(api_url: str, namespace_id: str, identity: str) -> str:
@@ -119,8 +128,7 @@ class Entry:
 
     @property
     def refresh_at(self) -> float:
-        lifetime = max(self.expires_at - self.issued_at, 0.0)
-        return self.expires_at - max(REFRESH_MIN, REFRESH_FRACTION * lifetime)
+        return self.expires_at - refresh_margin(self.expires_at - self.issued_at)
 
     def fresh(self, now: float) -> bool:
         """Good to serve without trying a refresh."""

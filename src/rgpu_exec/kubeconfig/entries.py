@@ -107,8 +107,8 @@ INSTALL_HINT_START = "rgpu-exec provides the credentials for the RemoteGPU names
 def install_hint(namespace: str) -> str:
     return (
         f"{INSTALL_HINT_START}{namespace}. Install it "
-        "(pipx install rgpu-exec), then run `rgpu-exec kubeconfig generate` (or import) again "
-        "so this kubeconfig points at it."
+        "from a checkout of its repository (pipx install ./rgpu-exec; see its README), then run "
+        "`rgpu-exec kubeconfig import` (or generate) again so this kubeconfig points at it."
     )
 
 

@@ -32,7 +32,9 @@ def upsert_planner(
     wanted: list[merge.Entry], set_current: bool, replace_namespace: str | None = None
 ) -> Planner:
     """The entries written; with `replace_namespace`, the console's contexts for that namespace
-    ID are swapped out for them."""
+    ID are swapped out for them. The context becomes `current-context` with `set_current`, and
+    also when no file sets one (as `aws eks update-kubeconfig` does: a plain `kubectl get pods`
+    then works)."""
     context = next(e.name for e in wanted if e.kind == "context")
 
     def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
@@ -45,11 +47,16 @@ def upsert_planner(
         for entry in wanted:
             home = _holder(targets, docs, entry.kind, entry.name) or targets.default
             edits.setdefault(home, []).append(merge.Upsert(entry))
-        if set_current:
+        if set_current or not has_current_context(targets, docs):
             edits.setdefault(targets.default, []).append(merge.SetCurrentContext(context))
         return edits
 
     return planner
+
+
+def has_current_context(targets: Targets, docs: dict[Path, Document]) -> bool:
+    """Whether kubectl has a current context: some file it reads sets one."""
+    return any(docs[path].current_context for path in targets.paths if path in docs)
 
 
 def console_contexts(docs: dict[Path, Document], namespace_id: str | None) -> list[str]:
@@ -80,16 +87,22 @@ def remove_planner(
                 for name in _context_names(docs)
                 if _foreign(targets, docs, _context_body(targets, docs, name).get("user")) is None
             ]
-            return _removals(targets, docs, names)
+            edits = _removals(targets, docs, names)
+            for kind, name in orphans(docs):
+                holder = _holder(targets, docs, kind, name)
+                if holder is not None:
+                    edits.setdefault(holder, []).append(merge.Remove(kind, name))
+            return edits
         names = []
         for name in dict.fromkeys(contexts):
             if _holder(targets, docs, "context", name) is None:
                 if ignore_not_found:
                     continue
                 raise UsageError(
-                    f"there is no context {name!r} in {', '.join(str(p) for p in targets.paths)}; "
-                    "nothing was changed. (`rgpu-exec kubeconfig list` lists the contexts "
-                    "rgpu-exec manages; --ignore-not-found makes a missing one no error.)"
+                    f"there is no context {name!r} in {', '.join(str(p) for p in targets.paths)}"
+                    f"{_did_you_mean(name, _context_names(docs))}; nothing was changed. "
+                    "`rgpu-exec kubeconfig list` lists the contexts rgpu-exec manages, and "
+                    "--ignore-not-found makes a missing one no error."
                 )
             if not force:
                 _check_ours(targets, docs, name)
@@ -97,6 +110,39 @@ def remove_planner(
         return _removals(targets, docs, names)
 
     return planner
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """`; did you mean 'rgpu-team-ml'?` for `team-ml` (the namespace for its context), or for a
+    near miss; nothing when no context is close."""
+    if entries.default_context(name) in known:
+        return f"; did you mean {entries.default_context(name)!r}?"
+    import difflib  # noqa: PLC0415 - only for an error
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def orphans(docs: dict[Path, Document]) -> list[tuple[merge.Kind, str]]:
+    """Users that run rgpu-exec and that no context uses (left by `kubectl config
+    delete-context`), each with the cluster of the same name when no context uses it either
+    (rgpu-exec names both after the context): what `remove --all` takes too."""
+    found: list[tuple[merge.Kind, str]] = []
+    for doc in docs.values():
+        for item in doc.items("user"):
+            name = item.get("name")
+            if not isinstance(name, str) or (("user", name)) in found:
+                continue
+            if entries.foreign_exec(item.get("user")) is not None or _uses(
+                docs, set(), "user", name
+            ):
+                continue
+            found.append(("user", name))
+            if _find_any(docs, "cluster", name) is not None and not _uses(
+                docs, set(), "cluster", name
+            ):
+                found.append(("cluster", name))
+    return found
 
 
 def _removals(

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
-from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import describe_source
+from rgpu_exec.credentials import file_store, keyring_store
+from rgpu_exec.credentials.api_key import KeySource, describe_source
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import failures, private_files, settings, token_cache
 from rgpu_exec.hotpath.exec_credential import rfc3339
@@ -99,14 +99,22 @@ def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[s
         if identity is None or name in owners:
             continue
         if kind == "profile":
+            source: KeySource = "keyring"
             stored = keyring_store.get_key(str(identity))
-            origin = describe_source("keyring", str(identity))
+            if not stored:
+                try:
+                    stored = file_store.get_key(str(identity), environ)
+                    source = "file"
+                except file_store.KeyFileError:
+                    stored = None
+            origin = describe_source(source if stored else "keyring", str(identity))
             owners[name] = f"{key_prefix(stored)} {origin}" if stored else f"a key {origin}"
         elif env_key is not None and identity == env_identity:
             owners[name] = f"{key_prefix(env_key)} {describe_source('env', None)}"
         else:
             fingerprint = str(identity).partition(":")[2][:_FINGERPRINT_SHOWN]
-            owners[name] = f"key from {settings.ENV_API_KEY} (sha256 {fingerprint}…)"
+            # A key from the environment or typed at a prompt: which, nothing here can tell.
+            owners[name] = f"a key from {settings.ENV_API_KEY} or a prompt, sha256 {fingerprint}…"
     return owners
 
 
@@ -127,16 +135,39 @@ class Listing:
         return cache_directory_fix(self.directory)
 
 
-def list_cache(environ: Mapping[str, str], now: float, *, for_people: bool = True) -> Listing:
+def list_cache(
+    environ: Mapping[str, str],
+    now: float,
+    *,
+    for_people: bool = True,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+) -> Listing:
     """The cache's entries and recorded failures; owners and names only `for_people` (they ask
-    the keyring and read the kubeconfig)."""
+    the keyring and read the kubeconfig: `kubeconfig`, else kubectl's files). With `context`,
+    only the entries for that context's namespace (a UsageError when it does not run
+    rgpu-exec)."""
     directory = cache_directory(environ)
     problem = private_files.directory_problem(directory)
     rows = describe(directory, now)
+    if context is not None:
+        namespace_id = _namespace_of(context, kubeconfig, environ)
+        rows = [r for r in rows if r.get("namespace_id") == namespace_id]
     if not for_people:
         return Listing(directory, problem, rows, {}, {})
-    names = listing.namespace_names(None, environ)
+    names = listing.namespace_names(kubeconfig, environ)
     return Listing(directory, problem, rows, key_owners(rows, environ), names)
+
+
+def _namespace_of(context: str, kubeconfig: str | None, environ: Mapping[str, str]) -> str:
+    _, managed = listing.load(kubeconfig, environ)
+    found = next((c for c in managed if c.name == context), None)
+    if found is None or found.namespace_id is None:
+        raise UsageError(
+            f"context {context!r} does not run rgpu-exec with a namespace ID "
+            "(`rgpu-exec kubeconfig list` lists those that do)."
+        )
+    return found.namespace_id
 
 
 def clear_cache(

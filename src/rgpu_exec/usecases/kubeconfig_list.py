@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.errors import UsageError
 from rgpu_exec.kubeconfig import listing
 
 if TYPE_CHECKING:
@@ -21,8 +22,20 @@ class Contexts:
     contexts: list[ManagedContext]  # by name
 
 
-def list_contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> Contexts:
-    """The managed contexts of `--kubeconfig` (else KUBECONFIG, else ~/.kube/config). A file
-    that cannot be read is a UsageError (exit 2), as kubectl would refuse it too."""
+def list_contexts(
+    kubeconfig: str | None, environ: Mapping[str, str], context: str | None = None
+) -> Contexts:
+    """The managed contexts of `--kubeconfig` (else KUBECONFIG, else ~/.kube/config); with
+    `context`, that one only (a UsageError when it does not run rgpu-exec). A file that cannot
+    be read is a UsageError (exit 2), as kubectl would refuse it too."""
     config, contexts = listing.load(kubeconfig, environ)
+    if context is not None:
+        contexts = [c for c in contexts if c.name == context]
+        if not contexts:
+            where = ", ".join(config.files) or "no kubeconfig file"
+            what = "does not run rgpu-exec" if context in config.contexts else "is not in"
+            raise UsageError(
+                f"context {context!r} {what} {where if what == 'is not in' else ''}".rstrip()
+                + " (`rgpu-exec kubeconfig list` lists the contexts that run rgpu-exec)."
+            )
     return Contexts(config.files, contexts)

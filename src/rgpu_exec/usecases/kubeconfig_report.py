@@ -95,10 +95,21 @@ def usage_hints(
                 "--replace` swaps it out for this one."
             )
     file = kubeconfig_flag(done, environ)
-    # --set-current-context, or `import --replace` of the console context that was current.
+    # --set-current-context, `import --replace` of the console context that was current, or a
+    # kubeconfig that had no current context.
     current = options.set_current_context or any(
         o.plan.changes.current_context == spec.context for o in done.outcomes
     )
+    if (
+        current
+        and not options.set_current_context
+        and not planners.has_current_context(done.targets, done.plan.docs)
+    ):
+        lines.append(
+            f"rgpu-exec: the kubeconfig had no current context, so {spec.context!r} is now "
+            f"kubectl's default: `kubectl{file} get pods` uses it (`kubectl{file} config "
+            "use-context NAME` switches to another)."
+        )
     if not current:
         lines.append(
             f"rgpu-exec: use it with `kubectl{file} --context {spec.context} get pods`, or make "

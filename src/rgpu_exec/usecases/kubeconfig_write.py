@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rgpu_exec.errors import ApiError, NamespaceAccessError, RgpuExecError, UsageError
-from rgpu_exec.hotpath import request, url_rules
+from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
 from rgpu_exec.redact import key_prefix
@@ -176,7 +176,7 @@ def import_console(
     """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
     never chooses where the key goes: its API must be the one the user chose."""
     chosen = _valid(request.resolve_api_url(api_url_flag, environ))
-    if source.api_url.rstrip("/") != chosen:
+    if settings.normal_url(source.api_url) != chosen:
         where = request.api_url_source(api_url_flag, environ)
         problem = url_rules.url_problem(source.api_url)
         if problem or not printable(source.api_url):

@@ -1,4 +1,6 @@
-"""The use cases of `rgpu-exec login` and `logout`: keep a profile's API key in the OS keyring.
+"""The use cases of `rgpu-exec login` and `logout`: keep a profile's API key in the OS keyring,
+or, with `--insecure-storage` (an explicit opt-in, for machines without a keyring), in the key
+file (`credentials.file_store`); `logout` deletes it from both.
 
 `login` first proves the key with one exchange for a namespace it should reach (`--namespace-id`,
 or the current kubeconfig context when it runs rgpu-exec with that profile), as `gh auth login`
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
-from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.api_key import ApiKey, check_key, shape_note
 from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, request, settings, token_cache
@@ -122,6 +124,7 @@ def login(
     verify: Target | str,
     out: Callable[[str], None],
     warn: Callable[[str], None],
+    insecure_storage: bool = False,
 ) -> None:
     """Store the key, after one exchange that proves it (unless `verify` says why not): a key
     the API rejects is not stored, and the error keeps the exchange's exit code."""
@@ -129,7 +132,10 @@ def login(
     note = shape_note(key)
     if note and not isinstance(verify, Target):  # unverified: say what can be seen locally
         warn(f"rgpu-exec: note: {note} It is stored as given; the API will judge it.")
-    keyring_store.check_usable(environ)  # before spending an exchange on a key it cannot keep
+    if insecure_storage:  # before spending an exchange on a key it cannot keep
+        file_store.get_key(profile, environ)  # a key file with loose permissions is refused
+    else:
+        keyring_store.check_usable(environ)
     if isinstance(verify, Target):
         # The key is this command's input, not a source to advise on: the API's answer as is.
         exchanger = KeyExchange(ApiKey(key, "prompt"), verify.api_url, environ, explain=False)
@@ -147,12 +153,16 @@ def login(
             f"rgpu-exec: verified with {verify.api_url}: the key {prefix} may use namespace "
             f"{verify.label}{source}."
         )
-    backend = keyring_store.set_key(profile, key)
+    if insecure_storage:
+        where = f"in the key file {file_store.set_key(profile, key, environ)} (plain text, 0600)"
+    else:
+        backend = keyring_store.set_key(profile, key)
+        where = f"in the OS keyring ({backend}, service {keyring_store.SERVICE!r})"
     removed = purge_profile(profile, environ)
     unverified = f" It was stored unverified: {verify}." if isinstance(verify, str) else ""
     out(
-        f"rgpu-exec: stored the API key {prefix} for profile {profile!r} in the OS keyring "
-        f"({backend}, service {keyring_store.SERVICE!r}){_removed(removed)}.{unverified}"
+        f"rgpu-exec: stored the API key {prefix} for profile {profile!r} "
+        f"{where}{_removed(removed)}.{unverified}"
     )
     if settings.api_key(environ) is not None:
         warn(
@@ -162,19 +172,25 @@ def login(
 
 
 def logout(profile: str, environ: Mapping[str, str], *, out: Callable[[str], None]) -> None:
+    """Delete the profile's key from the keyring (any backend that holds keys, a plaintext one
+    too) and from the key file. A machine without a keyring holds no key there: no error."""
     # Tokens first: even when the keyring cannot be reached, logging out stops their use.
     removed = purge_profile(profile, environ)
+    deleted = []
     try:
-        deleted = keyring_store.delete_key(profile)
-    except keyring_store.KeyringUnavailableError as exc:
+        if file_store.delete_key(profile, environ):
+            deleted.append(f"the key file {file_store.path(environ)}")
+        if keyring_store.holds_keys() and keyring_store.delete_key(profile):
+            deleted.append(f"the OS keyring ({keyring_store.backend_name()})")
+    except RgpuExecError as exc:
         if removed:
             exc.message += f" (The profile's {removed} cached token(s) were removed.)"
         raise
-    what = "deleted the API key" if deleted else "no API key was stored"
-    out(
-        f"rgpu-exec: {what} for profile {profile!r} in the OS keyring "
-        f"({keyring_store.backend_name()}){_removed(removed)}."
-    )
+    if deleted:
+        what = f"deleted the API key of profile {profile!r} from {' and '.join(deleted)}"
+    else:
+        what = f"no API key was stored for profile {profile!r}"
+    out(f"rgpu-exec: {what}{_removed(removed)}.")
 
 
 def purge_profile(profile: str, environ: Mapping[str, str]) -> int:

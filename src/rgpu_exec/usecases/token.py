@@ -166,6 +166,8 @@ class TokenCommand:
         fresh = token_cache.Entry(slot, now, now + issued.lifetime, issued.token)
         log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
         self._save(directory, fresh)
+        if key.source == "prompt":
+            self.warn(_keep_the_typed_key(wanted.profile, self.environ))
         return render(api_version, fresh.token, fresh.kubectl_expiry(now))
 
     def _cluster_accepts(self, entry: token_cache.Entry) -> bool | None:
@@ -252,6 +254,24 @@ class TokenCommand:
             failures.write_failure(directory, slot.stem, failure)
         except OSError as exc2:
             log.debug("could not record the failure: %s", exc2)
+
+
+def _keep_the_typed_key(profile: str, environ: Mapping[str, str]) -> str:
+    """After a typed key worked: every new kubectl command will ask for it again, unless it is
+    kept somewhere `token` looks."""
+    from rgpu_exec.credentials import keyring_store  # noqa: PLC0415 - only after a prompt
+
+    option = " --profile " + profile if profile != settings.DEFAULT_PROFILE else ""
+    store = (
+        f"`rgpu-exec login{option}` (the OS keyring)"
+        if keyring_store.backend_problem(environ) is None
+        else f"`rgpu-exec login --insecure-storage{option}` (a file only you can read; no "
+        "keyring is usable here)"
+    )
+    return (
+        "rgpu-exec: the key you typed works; kubectl will ask for it again in each new command "
+        f"until you keep it: {store}, or export {settings.ENV_API_KEY}."
+    )
 
 
 def _clock_time(epoch: float) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.credentials import keyring_store
+from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
@@ -37,7 +37,9 @@ class Identity:
     context: ManagedContext | None
     keyring_backend: str
     keyring_profiles: list[str] | None  # None: the backend cannot list its entries
-    keyring_problem: str | None = None  # why no keyring can keep a key here, if none can
+    keyring_problem: str | None = None  # why no new key is stored in the keyring, if not
+    keyring_holds_keys: bool = True  # whether it holds keys at all (a plaintext one does)
+    key_file: file_store.KeyFile | None = None  # the key file of `login --insecure-storage`
     verdict: KeyVerdict | None = None  # what the API says of the key (None: not asked, offline)
 
 
@@ -77,6 +79,8 @@ def whoami(
         keyring_store.backend_name(),
         keyring_store.list_profiles(),
         keyring_store.backend_problem(environ),
+        keyring_store.holds_keys(),
+        file_store.status(environ),
         verdict,
     )
 

@@ -1,0 +1,148 @@
+"""The key file: where `rgpu-exec login --insecure-storage` keeps a profile's API key in plain
+text, for machines without a keyring (a headless server), as an explicit opt-in (as `gh auth
+login --insecure-storage` does).
+
+One file, `<user config dir>/rgpu-exec/api-keys` (`$XDG_CONFIG_HOME/rgpu-exec/api-keys`, or
+`~/.config/rgpu-exec/api-keys` on Linux), 0600 in a 0700 directory, written atomically: a first
+line `rgpu-exec-api-keys 1`, then one `<profile> <key>` line per profile. It is read only when
+it is a regular file of ours that nobody else can read or write: a file with loose permissions
+is refused, with what to do, never used. `token` reads it after the environment and the keyring.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import private_files, settings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+MAGIC = "rgpu-exec-api-keys 1"
+FILE_NAME = "api-keys"
+_MAX_BYTES = 64 * 1024
+
+
+class KeyFileError(UsageError):
+    """The key file exists but cannot be used safely (exit 2): loose permissions, another owner,
+    a symlink, or not a key file."""
+
+
+def path(environ: Mapping[str, str]) -> str:
+    """Where the key file is (whether it exists or not)."""
+    directory = settings.config_dir(environ)
+    if directory is None:  # a platform whose rules need platformdirs (Windows)
+        import platformdirs  # noqa: PLC0415 - only where the settings cannot say
+
+        directory = platformdirs.user_config_dir(settings.APP_NAME, appauthor=False)
+    return str(Path(directory) / FILE_NAME)
+
+
+@dataclass(frozen=True)
+class KeyFile:
+    """What the key file holds now: its path, the profiles in it (empty when there is no file),
+    and why it is refused (None when it is fine or absent)."""
+
+    path: str
+    profiles: list[str]
+    problem: str | None = None
+
+
+def status(environ: Mapping[str, str]) -> KeyFile:
+    """The key file's state, for `whoami` and `doctor`. Never raises, never shows a key."""
+    where = path(environ)
+    try:
+        keys = _read(where)
+    except KeyFileError as exc:
+        return KeyFile(where, [], exc.message)
+    return KeyFile(where, sorted(keys))
+
+
+def get_key(profile: str, environ: Mapping[str, str]) -> str | None:
+    """The profile's key from the file; None when the file or the profile is absent. Raises
+    KeyFileError for a file that exists and is not safe to use."""
+    return _read(path(environ)).get(profile)
+
+
+def set_key(profile: str, value: str, environ: Mapping[str, str]) -> str:
+    """Store the key for `profile` (replacing its old one); the file's path."""
+    where = path(environ)
+    keys = _read(where)
+    keys[profile] = value
+    _write(where, keys)
+    return where
+
+
+def delete_key(profile: str, environ: Mapping[str, str]) -> bool:
+    """Delete the profile's key: True if one was there. The file goes with its last key. A file
+    with loose permissions is refused here too (`chmod 600` it, or delete it yourself)."""
+    where = path(environ)
+    keys = _read(where)
+    if keys.pop(profile, None) is None:
+        return False
+    if keys:
+        _write(where, keys)
+    else:
+        Path(where).unlink()
+    return True
+
+
+def _read(where: str) -> dict[str, str]:
+    try:
+        fd = os.open(where, os.O_RDONLY | private_files.SAFE_OPEN_FLAGS)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise _refused(where, f"cannot be opened ({exc.strerror or type(exc).__name__})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refused(where, "is not a regular file")
+        geteuid = getattr(os, "geteuid", None)
+        if geteuid is not None and st.st_uid != geteuid():
+            raise _refused(where, "belongs to another user")
+        if st.st_mode & 0o077:
+            raise _refused(
+                where,
+                f"can be read or written by other users (mode {stat.S_IMODE(st.st_mode):04o})",
+                f"Consider its keys exposed (rotate them in the console), then run `chmod 600 "
+                f"{where}`.",
+            )
+        data = os.read(fd, _MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    return _parse(where, data)
+
+
+def _parse(where: str, data: bytes) -> dict[str, str]:
+    try:
+        lines = data.decode().splitlines()
+    except UnicodeDecodeError:
+        lines = []
+    if len(data) > _MAX_BYTES or not lines or lines[0] != MAGIC:
+        raise _refused(where, "is not a key file rgpu-exec wrote")
+    keys: dict[str, str] = {}
+    for line in lines[1:]:
+        profile, space, key = line.partition(" ")
+        if not space or not settings.valid_profile(profile) or not key:
+            raise _refused(where, "is not a key file rgpu-exec wrote")
+        keys[profile] = key
+    return keys
+
+
+def _write(where: str, keys: dict[str, str]) -> None:
+    directory = Path(where).parent
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    lines = [MAGIC, *(f"{profile} {key}" for profile, key in sorted(keys.items()))]
+    private_files.write_atomically(where, "\n".join(lines) + "\n")
+
+
+def _refused(where: str, why: str, remedy: str | None = None) -> KeyFileError:
+    fix = remedy or f"Delete it (`rm {where}`) and store the key again."
+    return KeyFileError(f"the key file {where} {why}, so rgpu-exec does not use it. {fix}")

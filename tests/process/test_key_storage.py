@@ -1,0 +1,141 @@
+"""Where a key is kept when there is no keyring: the key file of `login --insecure-storage`
+(used by `token` after the environment and the keyring, shown by `whoami`, removed by `logout`,
+refused when others can read it), and one rule for a plaintext keyring backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, NAMESPACE_ID, TESTS
+
+
+def run(rgpu_exec_bin: str, *args: str, stdin: str = "", env: dict[str, str] | None = None):
+    return subprocess.run(
+        [rgpu_exec_bin, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def key_file(sandbox: Path) -> Path:
+    return sandbox / "home" / ".config" / "rgpu-exec" / "api-keys"
+
+
+def test_insecure_storage_is_used_by_token_shown_by_whoami_and_removed_by_logout(
+    rgpu_exec_bin, stub_api, key_file
+):
+    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    refused = run(rgpu_exec_bin, "login", "--no-verify", stdin=API_KEY)  # no keyring here
+    assert refused.returncode == 2
+    assert "--insecure-storage" in refused.stderr
+    assert not key_file.exists()
+
+    login = run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY)
+
+    assert login.returncode == 0, login.stderr
+    assert f"in the key file {key_file} (plain text, 0600)" in login.stdout
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    assert API_KEY not in login.stdout + login.stderr
+    got = run(rgpu_exec_bin, *token)
+    assert got.returncode == 0, got.stderr
+    assert stub_api.count == 1
+    whoami = run(rgpu_exec_bin, "whoami", "-o", "json")
+    document = json.loads(whoami.stdout)
+    assert document["key"] == {"prefix": API_KEY[:13], "source": "file", "profile": "default"}
+    assert document["key_file"] == {"path": str(key_file), "profiles": ["default"], "problem": None}
+    table = run(rgpu_exec_bin, "whoami").stdout
+    assert "from the key file, profile 'default'" in table
+    assert API_KEY not in table
+
+    logout = run(rgpu_exec_bin, "logout")
+
+    assert logout.returncode == 0, logout.stderr
+    assert f"deleted the API key of profile 'default' from the key file {key_file}" in (
+        logout.stdout
+    )
+    assert not key_file.exists()
+    assert run(rgpu_exec_bin, "whoami").returncode == 3
+
+
+def test_the_environment_and_then_the_keyring_come_before_the_key_file(
+    rgpu_exec_bin, key_file, keyring_file
+):
+    other = "rgpu_0c1d2e3f_" + "A" * 32
+    assert (
+        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=other).returncode
+        == 0
+    )
+    keyring_file.write_text(json.dumps({"rgpu-exec/default": API_KEY}))
+
+    from_keyring = json.loads(run(rgpu_exec_bin, "whoami", "-o", "json").stdout)["key"]
+    from_env = json.loads(
+        run(rgpu_exec_bin, "whoami", "-o", "json", env={"REMOTEGPU_API_KEY": other}).stdout
+    )["key"]
+
+    assert (from_keyring["source"], from_keyring["prefix"]) == ("keyring", API_KEY[:13])
+    assert (from_env["source"], from_env["prefix"]) == ("env", other[:13])
+
+
+def test_a_key_file_others_can_read_is_refused_with_what_to_do(rgpu_exec_bin, key_file):
+    assert (
+        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode
+        == 0
+    )
+    key_file.chmod(0o644)
+
+    token = run(rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID)
+    whoami = run(rgpu_exec_bin, "whoami")
+
+    assert token.returncode == whoami.returncode == 2
+    assert token.stderr.startswith(
+        f"rgpu-exec: the key file {key_file} can be read or written by other users (mode 0644), "
+        "so rgpu-exec does not use it."
+    )
+    assert f"chmod 600 {key_file}" in token.stderr
+    assert "refused" in whoami.stdout
+    assert API_KEY not in token.stderr + whoami.stdout
+
+
+def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout(
+    rgpu_exec_bin, stub_api, sandbox, monkeypatch
+):
+    """A plaintext backend chosen in keyring's own config (not named in PYTHON_KEYRING_BACKEND
+    now): a key already there is used, shown and deleted; only storing a new one is refused."""
+    store = sandbox / "keyring.json"
+    store.write_text(json.dumps({"rgpu-exec/default": API_KEY}))
+    config = sandbox / "home" / ".config" / "python_keyring"
+    config.mkdir(parents=True)
+    (config / "keyringrc.cfg").write_text(
+        "[backend]\ndefault-keyring=file_keyring.PlaintextFileKeyring\n"
+    )
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+    monkeypatch.setenv("TEST_KEYRING_FILE", str(store))
+    monkeypatch.setenv("PYTHONPATH", str(TESTS))
+
+    whoami = run(rgpu_exec_bin, "whoami")
+    token = run(rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url)
+    login = run(rgpu_exec_bin, "login", "--no-verify", stdin=API_KEY)
+    logout = run(rgpu_exec_bin, "logout")
+
+    assert whoami.returncode == 0, whoami.stderr
+    assert "from keyring profile 'default'" in whoami.stdout
+    assert "none usable" not in whoami.stdout
+    assert "keys there are used, but `rgpu-exec login` stores no new one" in whoami.stdout
+    assert token.returncode == 0, token.stderr
+    assert login.returncode == 2
+    assert "stores keys in plain text" in login.stderr
+    assert logout.returncode == 0, logout.stderr
+    assert "deleted the API key of profile 'default' from the OS keyring" in logout.stdout
+    assert json.loads(store.read_text()) == {}
