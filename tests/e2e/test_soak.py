@@ -6,7 +6,7 @@ on its own clock, from the lifetime the server states (expiry minus the answer's
 the emulator's clock moves its Date and its expiries together, so it cannot age a cached token;
 only real time can. So:
 
-- the emulator issues tokens for TTL = 20 s: a token is fresh for FRESH = 20 - 10 = 10 s of real
+- the emulator issues tokens for TTL = 70 s: a token is fresh for FRESH = 70 - 35 = 35 s of real
   time after it is issued, then inside its refresh margin;
 - the run is three waves of 170 processes, each wave every (namespace, key) pair at least twice,
   ordered so that a pair's processes stay within a few seconds of each other (some of them
@@ -53,7 +53,7 @@ WAVES = 3
 PROCESSES_PER_WAVE = 170  # 3 x 170 = 510 processes
 CONCURRENCY = 6
 SPREAD = 10.0  # ranks of the shuffled pair order, see wave_plan
-TTL = 20.0
+TTL = 70.0  # longer than a wave takes: no token the issuer expired is handed out
 FRESH = TTL - token_cache.refresh_margin(TTL)
 EXEC_INFO = (
     '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",'
