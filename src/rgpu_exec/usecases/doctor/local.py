@@ -99,8 +99,9 @@ def no_key_fix(profile: str, keyring_usable: bool) -> str:
     if keyring_usable:
         return f"run `rgpu-exec login --profile {profile}`, or export {settings.ENV_API_KEY}"
     return (
-        f"export {settings.ENV_API_KEY} (on a server or in CI, from its secret store): this "
-        "machine has no usable OS keyring to keep a key in"
+        f"export {settings.ENV_API_KEY} (in CI, from its secret store), or on a machine of "
+        f"your own `rgpu-exec login --insecure-storage --profile {profile}` (a file only you "
+        "can read): this machine has no usable OS keyring to keep a key in"
     )
 
 
