@@ -791,7 +791,7 @@ def test_remove_says_did_you_mean_for_a_namespace_name(cli, kubeconfig):
     result = cli("kubeconfig", "remove", "team-ml")
 
     assert result.returncode == 2
-    assert f"there is no context 'team-ml' in {kubeconfig}; did you mean 'rgpu-team-ml'?" in (
+    assert f"there is no context 'team-ml' in {kubeconfig} (did you mean 'rgpu-team-ml'?)" in (
         result.stderr
     )
 

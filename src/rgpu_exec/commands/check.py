@@ -182,7 +182,7 @@ def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool)
             cells[1] = paint(cells[1], _TONES[result.result], colour)
             cells[4] = paint(cells[4], "green" if result.ok else "red", colour)
         lines.append("  ".join(cells).rstrip())
-    if results and not any(r.result == "denied" for r in results):
+    if results and not any(r.result == "denied" or r.expected == "denied" for r in results):
         lines += ["", _CANNOT_TELL]
     failed = sum(not r.ok for r in results)
     summary = "all as expected" if not failed else f"{failed} not as expected"

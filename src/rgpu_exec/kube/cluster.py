@@ -8,13 +8,13 @@ for one it accepts. The token goes only to the server kubectl itself sends it to
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec.bounded import TooSlowError, finish_within
 from rgpu_exec.tls import tls_context
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Mapping
 
     import httpx
@@ -76,10 +76,11 @@ def _extensions(cluster: Cluster) -> dict[str, object]:
 Review = Literal["allowed", "denied", "rejected"]
 
 
-def may_list_pods(cluster: Cluster, token: str, namespace: str) -> Review | None:
+def may_list_pods(cluster: Cluster, token: str, namespace: str) -> tuple[Review | None, str]:
     """The cluster's answer to a SelfSubjectAccessReview (what `kubectl auth can-i list pods -n
     NAMESPACE` asks) made with `token`: allowed, denied, or rejected (the token itself, 401);
-    None when it cannot tell (unreachable, untrusted, too slow, an answer it cannot read)."""
+    None when it cannot tell (unreachable, untrusted, too slow, an answer it cannot read), with
+    why in words."""
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SelfSubjectAccessReview",
@@ -92,15 +93,28 @@ def may_list_pods(cluster: Cluster, token: str, namespace: str) -> Review | None
             ASK_DEADLINE, lambda: _review(cluster, token, review), "rgpu-exec-cluster"
         )
     except TooSlowError:
-        return None
+        return None, f"it did not answer within {ASK_DEADLINE:.0f} s"
     except Exception as exc:  # any failure to ask is "cannot tell"
         log.debug("could not ask the cluster (%s)", type(exc).__name__)
-        return None
+        return None, _why(exc)
     if status == _HTTP_UNAUTHORIZED:
-        return "rejected"
+        return "rejected", ""
     if allowed is None:
-        return None
-    return "allowed" if allowed else "denied"
+        return None, f"it answered HTTP {status}, not a review"
+    return ("allowed" if allowed else "denied"), ""
+
+
+def _why(exc: BaseException) -> str:
+    """What stopped the question, in words."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"its certificate is not trusted ({cause.verify_message})"
+        if isinstance(cause, ConnectionRefusedError):
+            return "it refused the connection"
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(str(exc).split())[:120]
+    return f"it could not be reached ({type(exc).__name__}: {text or 'no detail'})"
 
 
 def _review(cluster: Cluster, token: str, review: Mapping[str, object]) -> tuple[int, bool | None]:

@@ -113,14 +113,14 @@ def remove_planner(
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
-    """`; did you mean 'rgpu-team-ml'?` for `team-ml` (the namespace for its context), or for a
+    """` (did you mean 'rgpu-team-ml'?)` for `team-ml` (the namespace for its context), or for a
     near miss; nothing when no context is close."""
     if entries.default_context(name) in known:
-        return f"; did you mean {entries.default_context(name)!r}?"
+        return f" (did you mean {entries.default_context(name)!r}?)"
     import difflib  # noqa: PLC0415 - only for an error
 
     close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def orphans(docs: dict[Path, Document]) -> list[tuple[merge.Kind, str]]:

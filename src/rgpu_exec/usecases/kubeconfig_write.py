@@ -97,7 +97,7 @@ def _pairing(spec: Spec, token: str) -> str:
     from rgpu_exec.kube.exec_info import Cluster  # noqa: PLC0415
 
     pem = base64.b64decode(spec.ca_data).decode() if spec.ca_data else None
-    answer = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace)
+    answer, why = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace)
     where = f"the cluster at {spec.server}"
     if answer == "allowed":
         return f"; {where} lets its token list pods in namespace {spec.namespace}"
@@ -117,8 +117,7 @@ def _pairing(spec: Spec, token: str) -> str:
             "the console's kubeconfig."
         )
     return (
-        f"; whether namespace {spec.namespace} is that namespace was not verified ({where} did "
-        "not answer in time, or is not trusted without its CA)"
+        f"; whether namespace {spec.namespace} is that namespace was not verified ({where}: {why})"
     )
 
 

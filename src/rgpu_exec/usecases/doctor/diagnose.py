@@ -46,15 +46,17 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
     findings: list[Finding] = []
     keyring_usable = local.keyring_usable(environ)
     profile, refused = request.resolve_profile(options.profile, environ)
+    elsewhere: str | None = None  # where the key comes from, when not the keyring
     if refused:
         source = "--profile" if options.profile else settings.ENV_PROFILE
         fix = f"set {source} to 1-64 letters, digits, '.', '_' or '-'"
         findings.append(Finding("API key", "problem", refused.rstrip("."), fix))
     else:
-        findings += local.key_findings(
+        found, elsewhere = local.key_findings(
             environ, profile, keyring_usable=keyring_usable, profile_flag=options.profile
         )
-    findings += local.keyring_findings(environ)
+        findings += found
+    findings += local.keyring_findings(environ, elsewhere)
     report = kube.inspect(options.kubeconfig, environ)
     default_url = settings.api_url(options.api_url, environ)
     own_url = [c.name for c in report.contexts if c.call.api_url and c.api_url != default_url]

@@ -14,10 +14,12 @@ from rgpu_exec import contract, terminal
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import describe_source, key_problem, shown_prefix
+from rgpu_exec.credentials.api_key import key_problem, shown_prefix
+from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import failures, private_files, request, settings, url_rules
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
+from rgpu_exec.usecases.key_exchange import find_key
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -45,54 +47,50 @@ def key_findings(
     *,
     keyring_usable: bool = True,
     profile_flag: str | None = None,
-) -> list[Finding]:
-    """Which key `token` would use, and from where (`--profile` beats the environment)."""
+) -> tuple[list[Finding], str | None]:
+    """Which key `token` would use, and from where: found as `token` finds it
+    (`key_exchange.find_key`: `--profile` beats the environment; then the keyring, then the
+    key file of `login --insecure-storage`). Whether the API accepts it is asked later. Also
+    where the key comes from when that is not the keyring (then a missing keyring is fine)."""
     env_key = request.environment_key(profile_flag, environ)
-    stored = keyring_store.get_key(profile)
-    if env_key is not None:
-        problem = key_problem(env_key)
-        if problem:
-            findings = [
-                Finding(
-                    "API key",
-                    "problem",
-                    f"{settings.ENV_API_KEY}{shown_prefix(env_key)} {problem}",
-                    "set it to the key exactly as the console showed it, without quotes or spaces",
-                )
-            ]
-        else:
-            source = describe_source("env", None)
-            findings = [Finding("API key", "ok", f"key {key_prefix(env_key)} {source}")]
-        if stored:
-            findings.append(
-                Finding(
-                    "API key",
-                    "note",
-                    f"the keyring also holds {key_prefix(stored)} for profile {profile!r}; "
-                    f"{settings.ENV_API_KEY} wins while it is set (unless --profile is given)",
-                )
+    if env_key is not None and key_problem(env_key):
+        return [
+            Finding(
+                "API key",
+                "problem",
+                f"{settings.ENV_API_KEY}{shown_prefix(env_key)} {key_problem(env_key)}",
+                "set it to the key exactly as the console showed it, without quotes or spaces",
             )
-        return findings
-    if stored:
-        detail = f"key {key_prefix(stored)} {describe_source('keyring', profile)}"
-        if settings.api_key(environ) is not None:
-            detail += f" (--profile wins over {settings.ENV_API_KEY}, which is set too)"
-        return [Finding("API key", "ok", detail)]
-    detail = (
-        f"no key: the keyring holds none for profile {profile!r}, and --profile wins over "
-        f"{settings.ENV_API_KEY}"
-        if settings.api_key(environ) is not None
-        else f"no key: {settings.ENV_API_KEY} is unset and the keyring holds none for profile "
-        f"{profile!r}"
-    )
-    return [
-        Finding(
-            "API key",
-            "problem",
-            detail,
-            no_key_fix(profile, keyring_usable),
+        ], None
+    try:
+        key = find_key(environ, profile_flag)
+    except ApiKeyError:
+        overridden = settings.api_key(environ) is not None
+        detail = (
+            f"no key: neither the keyring nor the key file holds one for profile {profile!r}, "
+            f"and --profile wins over {settings.ENV_API_KEY}"
+            if overridden
+            else f"no key: {settings.ENV_API_KEY} is unset, and neither the keyring nor the key "
+            f"file holds one for profile {profile!r}"
         )
-    ]
+        return [Finding("API key", "problem", detail, no_key_fix(profile, keyring_usable))], None
+    except UsageError as exc:  # a stored value that cannot be a key, or a key file not private
+        return [Finding("API key", "problem", exc.message, new_key_fix(None, profile))], None
+    detail = f"key {key_prefix(key.value)} {key.origin}"
+    if key.source != "env" and settings.api_key(environ) is not None:
+        detail += f" (--profile wins over {settings.ENV_API_KEY}, which is set too)"
+    findings = [Finding("API key", "ok", detail)]
+    stored = keyring_store.get_key(profile) if key.source == "env" else None
+    if stored:
+        findings.append(
+            Finding(
+                "API key",
+                "note",
+                f"the keyring also holds {key_prefix(stored)} for profile {profile!r}; "
+                f"{settings.ENV_API_KEY} wins while it is set (unless --profile is given)",
+            )
+        )
+    return findings, None if key.source == "keyring" else key.origin
 
 
 def no_key_fix(profile: str, keyring_usable: bool) -> str:
@@ -109,13 +107,15 @@ def keyring_usable(environ: Mapping[str, str]) -> bool:
     return keyring_store.backend_problem(environ) is None
 
 
-def keyring_findings(environ: Mapping[str, str]) -> list[Finding]:
+def keyring_findings(environ: Mapping[str, str], key_origin: str | None = None) -> list[Finding]:
+    """The keyring backend; a missing one is only a note when the key comes from elsewhere
+    (`key_origin`: the environment, or the key file)."""
     name = keyring_store.backend_name()
     problem = keyring_store.backend_problem(environ)
     if problem is None:
         return [Finding("keyring", "ok", name)]
-    if settings.api_key(environ) is not None:
-        return [Finding("keyring", "note", f"{problem}; fine, the key comes from the environment")]
+    if key_origin is not None:
+        return [Finding("keyring", "note", f"{problem}; fine, the key comes {key_origin}")]
     return [
         Finding(
             "keyring",
@@ -287,9 +287,10 @@ def kubectl_findings(environ: Mapping[str, str]) -> list[Finding]:
 
 
 def new_key_fix(source: str | None, profile: str) -> str:
-    where = (
-        f"put it in {settings.ENV_API_KEY}"
-        if source == "env"
-        else f"store it with `rgpu-exec login --profile {profile}`"
-    )
+    if source == "env":
+        where = f"put it in {settings.ENV_API_KEY}"
+    elif source == "file" or keyring_store.backend_problem() is not None:
+        where = f"store it with `rgpu-exec login --insecure-storage --profile {profile}`"
+    else:
+        where = f"store it with `rgpu-exec login --profile {profile}`"
     return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"
