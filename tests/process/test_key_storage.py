@@ -139,3 +139,22 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     assert logout.returncode == 0, logout.stderr
     assert "deleted the API key of profile 'default' from the OS keyring" in logout.stdout
     assert json.loads(store.read_text()) == {}
+
+
+def test_doctor_finds_the_key_in_the_key_file_as_token_does(rgpu_exec_bin, stub_api, key_file):
+    # A headless machine set up as the README says: no keyring, the key in the key file. The
+    # doctor must not call that set-up broken (it used to say "no key", exit 6).
+    assert (
+        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode
+        == 0
+    )
+
+    doctor = run(rgpu_exec_bin, "doctor", "-o", "json", env={"REMOTEGPU_API_URL": stub_api.url})
+
+    findings = json.loads(doctor.stdout)["findings"]
+    keys = [f for f in findings if f["topic"] == "API key"]
+    assert [f["status"] for f in keys] == ["ok", "ok"], keys
+    assert "(from the key file" in keys[1]["detail"] or "key file" in keys[0]["detail"]
+    (keyring,) = [f for f in findings if f["topic"] == "keyring"]
+    assert keyring["status"] == "note"
+    assert doctor.returncode == 0, doctor.stdout
