@@ -589,7 +589,9 @@ def test_without_a_keyring_the_key_fix_is_the_environment(cli, sandbox):
     (key,) = [f for f in findings(result) if f["topic"] == "API key"]
     assert key["status"] == "problem"
     assert key["fix"].startswith("export REMOTEGPU_API_KEY")
-    assert "login" not in key["fix"]
+    # A keyring login would fail here: only the key file of --insecure-storage is offered.
+    assert "login --insecure-storage" in key["fix"]
+    assert "login --profile" not in key["fix"]
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,9 @@ def consult(
     if isinstance(found, token_cache.Entry):
         if not second_ask.asked_again(directory, found, client, now):
             return Consulted(found, now)
-        if second_ask.accepted_recently(directory, found, now):
+        if not second_ask.wants_later_expiry(found, now) and second_ask.accepted_recently(
+            directory, found, now
+        ):
             return Consulted(found, now)  # the cluster said moments ago it accepts this token
         rejected = found
     elif found is not None:

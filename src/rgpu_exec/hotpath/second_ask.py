@@ -52,6 +52,11 @@ FORCE_WINDOW = 30.0
 # again: at most one question per window for a program that reloads its kubeconfig every few
 # seconds, and a token rejected meanwhile is replaced at most this late.
 ACCEPTED_WINDOW = 10.0
+# The official Python client runs the plugin again once less than this is left before the expiry
+# it was told (its EXPIRY_SKEW_PREVENTION_DELAY: 300 s), before every request until it gets a
+# later one; plus a little, since the expiry it reads is written in whole seconds and clocks
+# tick apart.
+CLIENT_EXPIRY_MARGIN = 300.0 + 5.0
 # The parent processes kept per token when the record is written again (the most recent ones),
 # and the size at which an appended record is written again.
 MAX_CLIENTS = 32
@@ -102,6 +107,14 @@ def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
         )
     except OSError:
         pass
+
+
+def wants_later_expiry(entry: "token_cache.Entry", now: float) -> bool:
+    """Whether a client asking again may simply want a token that expires later: the expiry it
+    was told is within CLIENT_EXPIRY_MARGIN (the Python client's rule). It then gets a new
+    token, whatever the cluster thinks of the old one: the same token would make it ask again
+    before every request (a run storm)."""
+    return entry.kubectl_expiry(now) - now <= CLIENT_EXPIRY_MARGIN
 
 
 def accepted_recently(directory: str, entry: "token_cache.Entry", now: float) -> bool:

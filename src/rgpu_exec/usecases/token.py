@@ -92,7 +92,12 @@ class TokenCommand:
             if answered is not None:
                 return answered
             cached = consulted.fallback
-            if consulted.forced and cached is not None and self._cluster_accepts(cached):
+            if (
+                consulted.forced
+                and cached is not None
+                and not second_ask.wants_later_expiry(cached, consulted.at)
+                and self._cluster_accepts(cached)
+            ):
                 second_ask.note_accepted(directory, cached, consulted.at)
                 log.debug("the client asks again, but the cluster still accepts the token")
                 return render(api_version, cached.token, cached.kubectl_expiry(consulted.at))
