@@ -154,7 +154,7 @@ def test_login_token_cache_logout_on_a_real_secret_service(
 
     logout = run(env, rgpu_exec_bin, "logout")
     assert logout.returncode == 0, logout.stderr
-    assert "deleted the API key for profile 'default'" in logout.stdout
+    assert "deleted the API key of profile 'default' from the OS keyring" in logout.stdout
     assert "removed 1 cached token" in logout.stdout
     assert run(checker_env, *keyring_holds_key).returncode == 3
     assert not list((sandbox / "cache").glob("*.token"))
