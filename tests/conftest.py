@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -172,6 +173,17 @@ NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 API_KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
 CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"  # another key, for a `ci` profile
 TESTS = Path(__file__).parent  # where file_keyring.py lives
+
+
+class WallClock:
+    """A wall clock that stands still until a test moves it (`clock.now += 60`): what
+    `TokenCommand(clock=…)` reads."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class FakeClock:

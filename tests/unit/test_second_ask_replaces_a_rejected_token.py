@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -20,20 +19,12 @@ from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
 from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, WallClock
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 KUBECTL, OTHER_KUBECTL = 4242, 4343
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -56,8 +47,8 @@ def environ() -> dict[str, str]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> WallClock:
+    return WallClock()
 
 
 @pytest.fixture

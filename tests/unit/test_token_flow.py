@@ -22,7 +22,7 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, WallClock
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 from file_keyring import calls
 
@@ -30,14 +30,6 @@ PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 # As kubectl sends them: its JSON encoder ends the value with a newline.
 V1BETA1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}\n'
 INTERACTIVE_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}\n'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -50,8 +42,8 @@ def environ() -> dict[str, str]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> WallClock:
+    return WallClock()
 
 
 @pytest.fixture
