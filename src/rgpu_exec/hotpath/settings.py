@@ -135,24 +135,26 @@ def cache_dir(environ: "Mapping[str, str]") -> "str | None":
     override = environ.get(ENV_CACHE_DIR, "").strip()
     if override:  # a relative path stays relative: `private_files.directory_problem` refuses it
         return os.path.normpath(os.path.expanduser(override))
-    home = environ.get(ENV_HOME) or os.path.expanduser("~")
-    if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Caches", APP_NAME)
-    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-        base = environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(home, ".cache")
-        return os.path.join(base, APP_NAME)
-    return None
+    return _user_dir(environ, "XDG_CACHE_HOME", ".cache", ("Library", "Caches"))
 
 
 def config_dir(environ: "Mapping[str, str]") -> "str | None":
     """The user config directory of rgpu-exec (where `login --insecure-storage` keeps its key
     file): the rules of `platformdirs.user_config_dir("rgpu-exec")` on Linux (XDG_CONFIG_HOME,
     else ~/.config) and macOS; None elsewhere (callers then ask platformdirs)."""
+    return _user_dir(environ, "XDG_CONFIG_HOME", ".config", ("Library", "Application Support"))
+
+
+def _user_dir(
+    environ: "Mapping[str, str]", xdg_variable: str, xdg_default: str, darwin: "tuple[str, str]"
+) -> "str | None":
+    """platformdirs' rule for a user directory of rgpu-exec: `~/Library/<darwin…>` on macOS, the
+    XDG variable (else `~/<xdg_default>`) on Linux and the BSDs, None elsewhere."""
     home = environ.get(ENV_HOME) or os.path.expanduser("~")
     if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Application Support", APP_NAME)
+        return os.path.join(home, *darwin, APP_NAME)
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-        base = environ.get("XDG_CONFIG_HOME", "").strip() or os.path.join(home, ".config")
+        base = environ.get(xdg_variable, "").strip() or os.path.join(home, xdg_default)
         return os.path.join(base, APP_NAME)
     return None
 
