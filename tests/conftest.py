@@ -12,6 +12,7 @@ starts a process fails at once and names the fix.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -201,6 +202,44 @@ class FakeClock:
         assert seconds >= 0
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
+    """Contexts of these names on one cluster and one user without credentials."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in names],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
+def write_team_ml_kubeconfig(path: Path, exec_args: list[str], namespace: str = "team-ml") -> None:
+    """One context, `rgpu-team-ml`, as `kubeconfig generate` writes it for team-ml, whose exec
+    stanza runs `rgpu-exec exec_args…`; `namespace`: the context's namespace, as if switched."""
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
+             "command": "rgpu-exec", "args": exec_args}  # fmt: skip
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "rgpu-team-ml",
+        "clusters": [{"name": "rgpu-team-ml", "cluster": {"server": "https://k8s.example"}}],
+        "contexts": [
+            {
+                "name": "rgpu-team-ml",
+                "context": {
+                    "cluster": "rgpu-team-ml",
+                    "user": "rgpu-team-ml",
+                    "namespace": namespace,
+                },
+            }
+        ],
+        "users": [{"name": "rgpu-team-ml", "user": {"exec": exec_}}],
+    }
+    path.write_text(json.dumps(document))
 
 
 @pytest.fixture

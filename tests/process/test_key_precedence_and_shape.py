@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, Cli, write_team_ml_kubeconfig
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
@@ -43,36 +43,7 @@ def kubeconfig_with_profile(path: Path, api_url: str, profile: str | None) -> No
     args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]
     if profile:
         args += ["--profile", profile]
-    document: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "rgpu-team-ml",
-        "clusters": [{"name": "rgpu-team-ml", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {
-                "name": "rgpu-team-ml",
-                "context": {
-                    "cluster": "rgpu-team-ml",
-                    "user": "rgpu-team-ml",
-                    "namespace": "team-ml",
-                },
-            }
-        ],
-        "users": [
-            {
-                "name": "rgpu-team-ml",
-                "user": {
-                    "exec": {
-                        "apiVersion": "client.authentication.k8s.io/v1",
-                        "interactiveMode": "Never",
-                        "command": "rgpu-exec",
-                        "args": args,
-                    }
-                },
-            }
-        ],
-    }
-    path.write_text(json.dumps(document))
+    write_team_ml_kubeconfig(path, args)
 
 
 def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_env_key():

@@ -5,26 +5,12 @@ refused when others can read it), and one rule for a plaintext keyring backend."
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import API_KEY, NAMESPACE_ID, TESTS
-
-
-def run(rgpu_exec_bin: str, *args: str, stdin: str = "", env: dict[str, str] | None = None):
-    return subprocess.run(
-        [rgpu_exec_bin, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -33,70 +19,62 @@ def key_file(sandbox: Path) -> Path:
 
 
 def test_insecure_storage_is_used_by_token_shown_by_whoami_and_removed_by_logout(
-    rgpu_exec_bin, stub_api, key_file
+    cli, stub_api, key_file
 ):
     token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    refused = run(rgpu_exec_bin, "login", "--no-verify", stdin=API_KEY)  # no keyring here
+    refused = cli("login", "--no-verify", stdin=API_KEY)  # no keyring here
     assert refused.returncode == 2
     assert "--insecure-storage" in refused.stderr
     assert not key_file.exists()
 
-    login = run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY)
+    login = cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY)
 
     assert login.returncode == 0, login.stderr
     assert f"in the key file {key_file} (plain text, 0600)" in login.stdout
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert API_KEY not in login.stdout + login.stderr
-    got = run(rgpu_exec_bin, *token)
+    got = cli(*token)
     assert got.returncode == 0, got.stderr
     assert stub_api.count == 1
-    whoami = run(rgpu_exec_bin, "whoami", "-o", "json")
+    whoami = cli("whoami", "-o", "json")
     document = json.loads(whoami.stdout)
     assert document["key"] == {"prefix": API_KEY[:13], "source": "file", "profile": "default"}
     assert document["key_file"] == {"path": str(key_file), "profiles": ["default"], "problem": None}
-    table = run(rgpu_exec_bin, "whoami").stdout
+    table = cli("whoami").stdout
     assert "from the key file, profile 'default'" in table
     assert API_KEY not in table
 
-    logout = run(rgpu_exec_bin, "logout")
+    logout = cli("logout")
 
     assert logout.returncode == 0, logout.stderr
     assert f"deleted the API key of profile 'default' from the key file {key_file}" in (
         logout.stdout
     )
     assert not key_file.exists()
-    assert run(rgpu_exec_bin, "whoami").returncode == 3
+    assert cli("whoami").returncode == 3
 
 
-def test_the_environment_and_then_the_keyring_come_before_the_key_file(
-    rgpu_exec_bin, key_file, keyring_file
-):
+def test_the_environment_and_then_the_keyring_come_before_the_key_file(cli, key_file, keyring_file):
     other = "rgpu_0c1d2e3f_" + "A" * 32
-    assert (
-        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=other).returncode
-        == 0
-    )
+    assert cli("login", "--no-verify", "--insecure-storage", stdin=other).returncode == 0
     keyring_file.write_text(json.dumps({"rgpu-exec/default": API_KEY}))
 
-    from_keyring = json.loads(run(rgpu_exec_bin, "whoami", "-o", "json").stdout)["key"]
-    from_env = json.loads(
-        run(rgpu_exec_bin, "whoami", "-o", "json", env={"REMOTEGPU_API_KEY": other}).stdout
-    )["key"]
+    from_keyring = json.loads(cli("whoami", "-o", "json").stdout)["key"]
+    from_env = json.loads(cli("whoami", "-o", "json", env={"REMOTEGPU_API_KEY": other}).stdout)[
+        "key"
+    ]
 
     assert (from_keyring["source"], from_keyring["prefix"]) == ("keyring", API_KEY[:13])
     assert (from_env["source"], from_env["prefix"]) == ("env", other[:13])
 
 
-def test_a_key_file_others_can_read_is_refused_with_what_to_do(rgpu_exec_bin, key_file):
-    assert (
-        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode
-        == 0
-    )
+def test_a_key_file_others_can_read_is_refused_with_what_to_do(cli, key_file):
+    assert cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode == 0
     key_file.chmod(0o644)
 
-    token = run(rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID)
-    whoami = run(rgpu_exec_bin, "whoami")
+    token = cli("token", "--namespace-id", NAMESPACE_ID)
+    whoami = cli("whoami")
 
     assert token.returncode == whoami.returncode == 2
     assert token.stderr.startswith(
@@ -109,7 +87,7 @@ def test_a_key_file_others_can_read_is_refused_with_what_to_do(rgpu_exec_bin, ke
 
 
 def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout(
-    rgpu_exec_bin, stub_api, sandbox, monkeypatch
+    cli, stub_api, sandbox, monkeypatch
 ):
     """A plaintext backend chosen in keyring's own config (not named in PYTHON_KEYRING_BACKEND
     now): a key already there is used, shown and deleted; only storing a new one is refused."""
@@ -124,10 +102,10 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     monkeypatch.setenv("TEST_KEYRING_FILE", str(store))
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
 
-    whoami = run(rgpu_exec_bin, "whoami")
-    token = run(rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url)
-    login = run(rgpu_exec_bin, "login", "--no-verify", stdin=API_KEY)
-    logout = run(rgpu_exec_bin, "logout")
+    whoami = cli("whoami")
+    token = cli("token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url)
+    login = cli("login", "--no-verify", stdin=API_KEY)
+    logout = cli("logout")
 
     assert whoami.returncode == 0, whoami.stderr
     assert "from keyring profile 'default'" in whoami.stdout
@@ -141,15 +119,12 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     assert json.loads(store.read_text()) == {}
 
 
-def test_doctor_finds_the_key_in_the_key_file_as_token_does(rgpu_exec_bin, stub_api, key_file):
+def test_doctor_finds_the_key_in_the_key_file_as_token_does(cli, stub_api, key_file):
     # A headless machine set up as the README says: no keyring, the key in the key file. The
     # doctor must not call that set-up broken (it used to say "no key", exit 6).
-    assert (
-        run(rgpu_exec_bin, "login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode
-        == 0
-    )
+    assert cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode == 0
 
-    doctor = run(rgpu_exec_bin, "doctor", "-o", "json", env={"REMOTEGPU_API_URL": stub_api.url})
+    doctor = cli("doctor", "-o", "json", env={"REMOTEGPU_API_URL": stub_api.url})
 
     findings = json.loads(doctor.stdout)["findings"]
     keys = [f for f in findings if f["topic"] == "API key"]

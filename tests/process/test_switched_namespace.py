@@ -3,12 +3,10 @@ kubectl is Forbidden there. `kubeconfig list`, `whoami` and `check` say so, and 
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from pathlib import Path
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Cli, write_team_ml_kubeconfig
 
 VISION_ID = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 
@@ -17,48 +15,21 @@ def switched_kubeconfig(path: Path, api_url: str) -> None:
     """The context generate wrote for team-ml, then `kubectl config set-context --current
     --namespace team-vision`."""
     args = ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml", "--api-url", api_url]
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "rgpu-team-ml",
-        "clusters": [{"name": "rgpu-team-ml", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {
-                "name": "rgpu-team-ml",
-                "context": {"cluster": "rgpu-team-ml", "user": "rgpu-team-ml", "namespace": "team-vision"},
-            }
-        ],
-        "users": [
-            {
-                "name": "rgpu-team-ml",
-                "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
-                                  "interactiveMode": "Never", "command": "rgpu-exec", "args": args}},
-            }
-        ],
-    }  # fmt: skip
-    path.write_text(json.dumps(document))
+    write_team_ml_kubeconfig(path, args, namespace="team-vision")
 
 
-def run(rgpu_exec_bin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [rgpu_exec_bin, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "REMOTEGPU_API_KEY": API_KEY},
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+def run(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli(*args, env={"REMOTEGPU_API_KEY": API_KEY})
 
 
 FIX = "kubectl config set-context rgpu-team-ml --namespace team-ml"
 
 
-def test_list_and_whoami_say_the_namespace_is_not_the_tokens(rgpu_exec_bin, sandbox, stub_api):
+def test_list_and_whoami_say_the_namespace_is_not_the_tokens(cli, sandbox, stub_api):
     switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    listed = run(rgpu_exec_bin, "kubeconfig", "list")
-    who = run(rgpu_exec_bin, "whoami")
+    listed = run(cli, "kubeconfig", "list")
+    who = run(cli, "whoami")
 
     assert listed.returncode == 0, listed.stderr
     assert "its namespace is team-vision, but its exec stanza gets tokens for team-ml" in (
@@ -70,10 +41,10 @@ def test_list_and_whoami_say_the_namespace_is_not_the_tokens(rgpu_exec_bin, sand
     assert FIX in who.stdout
 
 
-def test_check_names_the_namespace_it_checked_and_warns(rgpu_exec_bin, sandbox, stub_api):
+def test_check_names_the_namespace_it_checked_and_warns(cli, sandbox, stub_api):
     switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    result = run(rgpu_exec_bin, "check")
+    result = run(cli, "check")
 
     assert result.returncode == 0, result.stderr
     # The ID checked is team-ml's: the row says so, not team-vision.
