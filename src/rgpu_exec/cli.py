@@ -9,15 +9,13 @@ flags: `--api` is not `--api-url` (the kubeconfig reader would not know it eithe
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
-import re
 import sys
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rgpu_exec import __version__, terminal
+from rgpu_exec import __version__, output, terminal
 from rgpu_exec.commands import (
     cache,
     check,
@@ -27,13 +25,13 @@ from rgpu_exec.commands import (
     login,
     scope,
     token,
+    usage,
     whoami,
 )
 from rgpu_exec.credentials import log
 from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode, RgpuExecError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import output_gone
-from rgpu_exec.redact import scrub
 from rgpu_exec.usecases import completion as shell_completion
 
 if TYPE_CHECKING:
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
 # the help of the command the user actually typed.
 _PROG = "_rgpu_exec_prog"
 _KUBECTL_PLUGIN = "kubectl-rgpu"
-_INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
 _EXAMPLES = """examples:
   rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
   rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace
@@ -95,39 +92,37 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.set_defaults(**{_PROG: self.prog})
 
+    json_output = False  # `-o json` on the command line: errors give a JSON document too
+    typed: tuple[str, ...] = ()  # the command line, so that an error never shows a value of it
+    public: frozenset[str] = frozenset()  # the words an error may show (commands, options, …)
+
     def parse_args(self, *args: Any, **kwargs: Any) -> Any:
         namespace, extras = self.parse_known_args(*args, **kwargs)
         if extras:
             prog = getattr(namespace, _PROG, None) or self.prog
-            self._fail(prog, f"unrecognized arguments: {' '.join(extras)}")
+            self._fail(prog, usage.unrecognized(extras))
         return namespace
 
     def error(self, message: str) -> NoReturn:
-        self._fail(self.prog, self._unknown_command(message) or message)
-
-    def _unknown_command(self, message: str) -> str | None:
-        """A mistyped command, with `did you mean 'check'?` as git and kubectl say it."""
-        typed = _INVALID_CHOICE.search(message)
         commands = [
             name
             for action in self._actions
             if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
             for name in action.choices
         ]
-        if typed is None or not commands or not message.startswith("argument COMMAND"):
-            return None
-        close = difflib.get_close_matches(typed[1], commands, n=1)
-        known = f"commands: {', '.join(commands)}"
-        guess = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown command {typed[1]!r} ({known}){guess}"
+        said = usage.unknown_command(message, commands)
+        self._fail(self.prog, said or usage.without_values(message, _Parser.typed, _Parser.public))
 
-    json_output = False  # `-o json` on the command line: errors give a JSON document too
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""
+        if message:
+            output.argparse_message(message, file)
 
     def _fail(self, prog: str, message: str) -> NoReturn:
         end = "" if message.endswith("?") else "."
         text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
         if _Parser.json_output:
-            sys.stdout.write(failure_document(ExitCode.USAGE, text))
+            output.document(failure_document(ExitCode.USAGE, text))
         self.exit(ExitCode.USAGE, text)
 
 
@@ -156,36 +151,37 @@ def build_parser(prog: str | None = None) -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    output.know(settings.api_key(os.environ))
     warning = log.configure(os.environ)
     if warning:  # the cache-hit path gives the same warning and goes on too
-        sys.stderr.write(warning)
+        output.tell(warning)
     argv = sys.argv[1:] if argv is None else argv
-    _Parser.json_output = json_wanted(argv)
     parser = build_parser()
+    _Parser.json_output = json_wanted(argv)
+    _Parser.typed, _Parser.public = tuple(argv), frozenset(usage.public_words(parser))
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
-        parser.print_help(sys.stderr)
+        output.tell(parser.format_help())
         return ExitCode.USAGE
     try:
         return int(args.func(args))
     except RgpuExecError as exc:
         if getattr(args, "output", None) == "json" and not exc.json_document_printed:
-            sys.stdout.write(failure_document(int(exc.exit_code), str(exc)))
-        print(terminal.shown(str(exc), lines=True), file=sys.stderr)
+            output.document(failure_document(int(exc.exit_code), str(exc)))
+        output.say(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("rgpu-exec: interrupted.", file=sys.stderr)
+        output.say("rgpu-exec: interrupted.")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # the reader of the output went away: nothing to tell it
         return ExitCode(output_gone())
     except Exception as exc:
         if settings.debug(os.environ):
             raise
-        detail = terminal.shown(scrub(f"{type(exc).__name__}: {exc}", settings.api_key(os.environ)))
-        print(
+        detail = terminal.shown(f"{type(exc).__name__}: {exc}")  # on one line
+        output.say(
             f"rgpu-exec: unexpected error ({detail}). This is a bug: please report it with the "
-            f"output of the same command run with {settings.ENV_LOG}=debug.",
-            file=sys.stderr,
+            f"output of the same command run with {settings.ENV_LOG}=debug."
         )
         return ExitCode.UNEXPECTED
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
-import urllib.parse
+import sys
 
 from rgpu_exec.terminal import shown
 
@@ -44,33 +44,41 @@ def key_prefix(api_key: str) -> str:
 
 
 # Any run of this many characters of a secret's secret part is scrubbed: an API that echoes
-# part of a key (cut, upper-cased, URL-encoded, base64) must not reach output, logs or files.
+# part of a key (cut, upper-cased, URL-encoded, escaped, hex, base64) must not reach output, logs
+# or files.
 PIECE = 8
 _MARKER = "[REDACTED]"
+_KEY_SHAPE = re.compile(KEY_PATTERN, re.IGNORECASE)
+# One character written as an escape: `\x72`, `\u0072`, `\U00000072` or `%72`.
+_ESCAPE = re.compile(
+    r"\\x([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|%([0-9A-Fa-f]{2})"
+)
 
 
 def scrub(text: str, *secrets: str | None) -> str:
-    """`text` with every occurrence of each secret replaced by a marker; and every piece of
-    `PIECE` characters of its secret part (of a RemoteGPU key, what follows its prefix; of
-    anything else, all of it), in any case, as it is, base64-encoded (standard or URL-safe, at
-    any alignment) or percent-encoded."""
+    """`text` with every secret in it replaced by a marker, in every form it may take.
+
+    - Each of `secrets` (the keys this process knows), whole, and every piece of `PIECE`
+      characters of its secret part (of a RemoteGPU key, what follows its prefix; of anything
+      else, all of it), in any case.
+    - Anything shaped like a RemoteGPU key (`KEY_PATTERN`, in any case), known or not: cut to
+      its prefix (`rgpu_3f9a2c1b…`).
+
+    Both as they are, with some or all of their characters escaped (`\\x72`, `\\u0072`,
+    percent-encoded), hex-encoded, or base64-encoded (standard or URL-safe, at any alignment).
+    What surrounds them is kept as it was."""
     wanted = [s for s in secrets if s and len(s) >= 4]  # noqa: PLR2004
     for secret in wanted:
         text = text.replace(secret, _MARKER)
     pieces: set[str] = set()
     for secret in wanted:
         pieces |= _pieces(_secret_part(secret))
-    if not pieces:
-        return text
-    found = _BASE64_RUN.sub(
-        lambda m: _MARKER if _decodes_to_piece(m.group(), pieces) else m.group(),
-        _without_pieces(text, pieces),
+    if pieces:
+        text = _without_pieces(text, pieces)
+    text = _without_key_shapes(text)
+    return _BASE64_RUN.sub(
+        lambda m: _MARKER if _encodes_a_secret(m.group(), pieces) else m.group(), text
     )
-    if "%" in text:  # percent-encoded: judged on the decoded text, shown decoded when it leaks
-        decoded = urllib.parse.unquote(found, errors="replace")
-        if decoded != found and _without_pieces(decoded, pieces) != decoded:
-            return _without_pieces(decoded, pieces)
-    return found
 
 
 def _secret_part(secret: str) -> str:
@@ -85,43 +93,108 @@ def _pieces(part: str) -> set[str]:
     return {part[i : i + size].lower() for i in range(len(part) - size + 1)}
 
 
-# Base64 (standard or URL-safe) long enough to hold `PIECE` characters at any alignment.
+def _decoded(text: str) -> tuple[str, list[int] | None]:
+    """`text` with its escapes decoded, and where each decoded character starts in `text` (with
+    `len(text)` after the last); None when nothing was escaped (each character is itself)."""
+    if "\\" not in text and "%" not in text:
+        return text, None
+    view: list[str] = []
+    starts: list[int] = []
+    at = 0
+    for m in _ESCAPE.finditer(text):
+        view += text[at : m.start()]
+        starts += range(at, m.start())
+        code = int(next(g for g in m.groups() if g is not None), 16)
+        view.append(chr(code) if code <= sys.maxunicode else "?")
+        starts.append(m.start())
+        at = m.end()
+    if not starts and at == 0:
+        return text, None
+    view += text[at:]
+    starts += [*range(at, len(text)), len(text)]
+    return "".join(view), starts
+
+
+def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end) span, in order and apart, replaced by its string."""
+    out, at = [], 0
+    for start, end, replacement in spans:
+        out += [text[at:start], replacement]
+        at = end
+    return "".join([*out, text[at:]])
+
+
+def _without_pieces(text: str, pieces: set[str]) -> str:
+    view, starts = _decoded(text)
+    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in view)
+    hidden = [False] * len(view)
+    for size in {len(piece) for piece in pieces}:
+        for i in range(len(view) - size + 1):
+            if lowered[i : i + size] in pieces:
+                hidden[i : i + size] = [True] * size
+    spans, i = [], 0
+    while i < len(view):
+        if not hidden[i]:
+            i += 1
+            continue
+        start = i
+        while i < len(view) and hidden[i]:
+            i += 1
+        spans.append((start, i, _MARKER))
+    return _splice(text, _in_text(spans, starts))
+
+
+def _without_key_shapes(text: str) -> str:
+    """Every key-shaped value cut to its prefix; one with escaped characters, whole."""
+    view, starts = _decoded(text)
+    spans = []
+    for m in _KEY_SHAPE.finditer(view):
+        start, end = m.span()
+        if starts is None or starts[end] - starts[start] == end - start:  # written as it is
+            spans.append((start + KEY_PREFIX_LENGTH, end, "…"))
+        else:
+            spans.append((start, end, _MARKER))
+    return _splice(text, _in_text(spans, starts))
+
+
+def _in_text(
+    spans: list[tuple[int, int, str]], starts: list[int] | None
+) -> list[tuple[int, int, str]]:
+    """Spans of the decoded view as spans of the text it was decoded from."""
+    if starts is None:
+        return spans
+    return [(starts[start], starts[end], replacement) for start, end, replacement in spans]
+
+
+# Base64 (standard or URL-safe) long enough to hold `PIECE` characters at any alignment; hex
+# digits are among its characters, so hex runs are found by it too.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{11,}={0,2}")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-def _decodes_to_piece(run: str, pieces: set[str]) -> bool:
-    """Whether this run of base64 characters, decoded from any of its 4 alignments, holds a
-    piece (the bytes of a partial group at either end are noise, never a false negative)."""
+def _encodes_a_secret(run: str, pieces: set[str]) -> bool:
+    """Whether this run of base64 or hex characters, decoded from any of its alignments, holds
+    a piece or a key's shape (the bytes of a partial group at either end are noise, never a
+    false negative)."""
+    decodings = []
+    if set(run) <= _HEX_DIGITS:
+        decodings += [
+            bytes.fromhex(run[offset:][: (len(run) - offset) // 2 * 2]) for offset in (0, 1)
+        ]
     standard = run.rstrip("=").replace("-", "+").replace("_", "/")
     for offset in range(4):
         chunk = standard[offset:]
         chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk
         chunk += "=" * (-len(chunk) % 4)
-        decoded = base64.b64decode(chunk).decode("latin-1").lower()
-        if any(piece in decoded for piece in pieces):
+        decodings.append(base64.b64decode(chunk))
+    for decoding in decodings:
+        decoded = decoding.decode("latin-1")
+        if _KEY_SHAPE.search(decoded):
+            return True
+        lowered = decoded.lower()
+        if any(piece in lowered for piece in pieces):
             return True
     return False
-
-
-def _without_pieces(text: str, pieces: set[str]) -> str:
-    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    hidden = [False] * len(text)
-    for size in {len(piece) for piece in pieces}:
-        for i in range(len(text) - size + 1):
-            if lowered[i : i + size] in pieces:
-                hidden[i : i + size] = [True] * size
-    if not any(hidden):
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if hidden[i]:
-            while i < len(text) and hidden[i]:
-                i += 1
-            out.append(_MARKER)
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 def excerpt(body: bytes, *secrets: str | None, limit: int = 200) -> str:

@@ -1,0 +1,126 @@
+"""Usage errors that name what is wrong, never a value typed: a value may be a secret.
+
+`rgpu-exec login rgpu_…` (the `gh auth login --with-token` habit), `--api-key rgpu_…`,
+`--token=…`, a key pasted where a UUID goes: argparse would print each value back, into a
+terminal, a CI log or a JSON artifact. These functions say which options were not recognised,
+how many other arguments there were, and what is wrong with a value, without showing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+from rgpu_exec.hotpath import settings
+from rgpu_exec.redact import looks_like_remotegpu_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+NOT_SHOWN = "not shown: it may be a secret"
+_KEY_ADVICE = (
+    "An argument looks like an API key: keep keys off command lines (shells keep them in their "
+    "history); pipe the key into `rgpu-exec login`, type it when asked, or set "
+    f"{settings.ENV_API_KEY}"
+)
+# A mistyped command is shown back only when it looks like a word someone meant as a command.
+_COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
+# argparse's own messages that quote what was typed, and what to say instead.
+_ECHOES = (
+    (re.compile(r"invalid choice: .*( \(choose from .*\))", re.DOTALL), r"invalid choice\1"),
+    (re.compile(r"invalid (\S+) value: .*", re.DOTALL), r"not a valid \1 value"),
+    (re.compile(r"ignored explicit argument .*", re.DOTALL), "takes no value"),
+    (re.compile(r"ambiguous option: (-[^=\s]*)\S*"), r"ambiguous option: \1"),
+)
+
+
+def unrecognized(extras: Sequence[str]) -> str:
+    """`unrecognized arguments: --api-key, and 1 more argument (not shown: …)`: the options by
+    name (`--token=…` for `--token=VALUE`), the other arguments counted."""
+    options = list(dict.fromkeys(_option_name(arg) for arg in extras if _is_option(arg)))
+    others = sum(not _is_option(arg) for arg in extras)
+    plural = "" if others == 1 else "s"
+    if not others:
+        message = f"unrecognized arguments: {', '.join(options)}"
+    elif not options:
+        count = "an" if others == 1 else str(others)
+        message = f"{count} unexpected argument{plural} ({NOT_SHOWN})"
+    else:
+        message = (
+            f"unrecognized arguments: {', '.join(options)}, and {others} more "
+            f"argument{plural} ({NOT_SHOWN})"
+        )
+    if any(looks_like_remotegpu_key(_value_of(arg)) for arg in extras):
+        message += f". {_KEY_ADVICE}"
+    return message
+
+
+def _is_option(arg: str) -> bool:
+    return arg.startswith("-") and len(arg) > 1 and not _is_number(arg)
+
+
+def _is_number(arg: str) -> bool:
+    try:
+        float(arg)
+    except ValueError:
+        return False
+    return True
+
+
+def _option_name(arg: str) -> str:
+    """`--token=…` → `--token`; `-kVALUE` → `-k…` (a short option's value may follow it)."""
+    if arg.startswith("--"):
+        name, sep, _ = arg.partition("=")
+        return f"{name}=…" if sep else name
+    return arg[:2] + ("…" if len(arg) > 2 else "")  # noqa: PLR2004 - `-k` and its value
+
+
+def _value_of(arg: str) -> str:
+    if arg.startswith("--"):
+        return arg.partition("=")[2]
+    return arg[2:] if _is_option(arg) else arg
+
+
+def unknown_command(message: str, commands: Sequence[str]) -> str | None:
+    """A mistyped command, with `did you mean 'check'?` as git and kubectl say it; the word is
+    shown back only when it looks like one meant as a command."""
+    typed = _INVALID_CHOICE.search(message)
+    if typed is None or not commands or not message.startswith("argument COMMAND"):
+        return None
+    known = f"commands: {', '.join(commands)}"
+    if not _COMMAND_WORD.fullmatch(typed[1]):
+        return f"unknown command ({NOT_SHOWN}; {known})"
+    close = difflib.get_close_matches(typed[1], commands, n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown command {typed[1]!r} ({known}){guess}"
+
+
+def without_values(message: str, typed: Iterable[str], public: set[str]) -> str:
+    """argparse's `message` with no value typed in it: its messages that quote a value are
+    said without it, and any other quoted value typed (but a command, an option or a choice
+    the parser offers) is replaced, whatever the Python version's wording."""
+    for pattern, instead in _ECHOES:
+        message = pattern.sub(instead, message)
+    for arg in typed:
+        for value in {arg, _value_of(arg)}:
+            if value and value not in public:
+                message = message.replace(repr(value), f"a value ({NOT_SHOWN})")
+    return message
+
+
+def public_words(parser: argparse.ArgumentParser) -> set[str]:
+    """Every command, option and choice of `parser` and its subcommands: words that may be
+    shown back."""
+    words: set[str] = set()
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public way
+        words.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001 - no public way
+            for name, sub in action.choices.items():
+                words.add(name)
+                words |= public_words(sub)
+        elif action.choices is not None:
+            words.update(str(choice) for choice in action.choices)
+    return words
