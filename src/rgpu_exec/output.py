@@ -16,6 +16,7 @@ stdout or stderr.
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -95,6 +96,11 @@ def credential(text: str) -> None:
     (the gate's one named exception; kubectl reads it, no person sees it)."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def ask_hidden(prompt: str) -> str:
+    """A line typed without echo (`getpass`), after a prompt that passed the gate."""
+    return getpass.getpass(clean(prompt))
 
 
 def argparse_message(message: str, stream: object) -> None:

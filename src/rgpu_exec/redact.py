@@ -72,7 +72,7 @@ def scrub(text: str, *secrets: str | None) -> str:
         text = text.replace(secret, _MARKER)
     pieces: set[str] = set()
     for secret in wanted:
-        pieces |= _pieces(_secret_part(secret))
+        pieces |= _pieces(secret)
     if pieces:
         text = _without_pieces(text, pieces)
     text = _without_key_shapes(text)
@@ -81,16 +81,16 @@ def scrub(text: str, *secrets: str | None) -> str:
     )
 
 
-def _secret_part(secret: str) -> str:
-    if looks_like_remotegpu_key(secret):
-        return secret[KEY_PREFIX_LENGTH + 1 :]
-    return secret
-
-
-def _pieces(part: str) -> set[str]:
-    """Every `PIECE` characters of the secret part, lower-cased."""
+def _pieces(secret: str) -> set[str]:
+    """Every `PIECE` characters of the secret part (of a RemoteGPU key, what follows its
+    prefix), lower-cased. Of a secret of another shape (another service's key, a test value),
+    all of it, but for pieces of letters and hyphens only: those are words, which our own
+    messages hold too (`remotegp` of `RemoteGPU`), while random secrets seldom do."""
+    shaped = looks_like_remotegpu_key(secret)
+    part = secret[KEY_PREFIX_LENGTH + 1 :] if shaped else secret
     size = min(PIECE, len(part))
-    return {part[i : i + size].lower() for i in range(len(part) - size + 1)}
+    pieces = {part[i : i + size].lower() for i in range(len(part) - size + 1)}
+    return pieces if shaped else {p for p in pieces if not p.replace("-", "").isalpha()}
 
 
 def _decoded(text: str) -> tuple[str, list[int] | None]:

@@ -191,7 +191,7 @@ def test_clear_refuses_a_bad_namespace_id(cli, cache):
     result = cli("cache", "clear", "--namespace-id", "nope")
 
     assert result.returncode == 2
-    assert "'nope' is not a namespace ID" in result.stderr
+    assert "the value given is not a namespace ID (it is a namespace name)" in result.stderr
     assert len(stems(cache)) == 4
 
 

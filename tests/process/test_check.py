@@ -244,7 +244,7 @@ def test_json_output_for_a_usage_error(cli, stub_api):
     assert result.returncode == 2
     document = as_json(result)
     assert document["error"]["exit_code"] == 2
-    assert "'team-ml' is not a namespace ID" in document["error"]["message"]
+    assert "the value given is not a namespace ID (it is a namespace name)" in document["error"]["message"]
     assert stub_api.count == 0
 
 
@@ -299,7 +299,9 @@ def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
             [], "nothing to check: no context in the kubeconfig runs rgpu-exec", id="nothing"
         ),
         pytest.param(
-            ["--namespace-id", "team-ml"], "'team-ml' is not a namespace ID", id="not-uuid"
+            ["--namespace-id", "team-ml"],
+            "the value given is not a namespace ID (it is a namespace name)",
+            id="not-uuid",
         ),
         pytest.param(
             ["--expect-allowed", OTHER, "--expect-denied", OTHER],

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import ValidationError
 
-from rgpu_exec import __version__, contract
+from rgpu_exec import __version__, contract, output
 from rgpu_exec.api import api_contract, api_errors
 from rgpu_exec.api.http_support import (
     EncodingError,
@@ -96,7 +95,7 @@ class Exchanger:
     rng: random.Random = field(default_factory=random.Random)
     # kubectl runs the plugin interactively (exec info `spec.interactive`): a long wait is told.
     interactive: bool = False
-    notify: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    notify: Callable[[str], None] = output.say
     # Where the API URL came from, for a message about a wrong one (`request.api_url_source`).
     url_source: str = "the API URL"
 

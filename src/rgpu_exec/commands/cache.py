@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Any
 
-from rgpu_exec import terminal
+from rgpu_exec import output, terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
@@ -88,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
+    output.tell(parser.format_help())
     return ExitCode.USAGE
 
 
@@ -158,17 +157,17 @@ def _run_list(args: argparse.Namespace) -> int:
     directory, problem, rows = found.directory, found.problem, found.rows
     if args.output == "json":
         document = {"cache_dir": directory, "problem": problem, "entries": rows}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        output.document(json.dumps(document, indent=2) + "\n")
     elif problem is None or rows:
-        sys.stdout.write(render_table(directory, rows, found.owners, found.names))
+        output.write(render_table(directory, rows, found.owners, found.names))
     if problem:
-        print(
+        output.tell(
             terminal.shown(
                 f"rgpu-exec: warning: the cache directory {directory} {problem}, so rgpu-exec "
                 f"caches no tokens: every kubectl command exchanges a new one. To fix: "
                 f"{found.fix}."
-            ),
-            file=sys.stderr,
+            )
+            + "\n"
         )
     return ExitCode.OK
 
@@ -178,10 +177,11 @@ def _run_clear(args: argparse.Namespace) -> int:
     namespace_id = support.namespace_id(args.namespace_id) if args.namespace_id else None
     profile = support.profile(args.profile, environ) if args.profile else None
     directory, removed = clear_cache(environ, namespace_id, profile)
-    print(
+    output.write(
         terminal.shown(
             f"rgpu-exec: removed {removed} cached token{'s' if removed != 1 else ''} from "
             f"{directory}."
         )
+        + "\n"
     )
     return ExitCode.OK

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rgpu_exec import terminal
+from rgpu_exec import output, terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, RgpuExecError
 from rgpu_exec.redact import key_prefix
@@ -210,21 +210,19 @@ def _run(args: argparse.Namespace) -> int:
         )
     except RgpuExecError as exc:
         if args.output == "json":
-            sys.stdout.write(render_json_error(checked.key, checked.api_url, exc))
+            output.document(render_json_error(checked.key, checked.api_url, exc))
             exc.json_document_printed = True
         raise  # the CLI prints the message on stderr and exits with its code
     for skipped in checked.skipped:
-        print(terminal.shown(f"rgpu-exec: warning: not checked: {skipped}."), file=sys.stderr)
+        output.tell(terminal.shown(f"rgpu-exec: warning: not checked: {skipped}.") + "\n")
     for switched in checked.switched:  # the check is of the ID's namespace: say what kubectl meets
-        print(terminal.shown(f"rgpu-exec: warning: {switched}."), file=sys.stderr)
+        output.tell(terminal.shown(f"rgpu-exec: warning: {switched}.") + "\n")
     results, key, api_url = checked.results, checked.key, str(checked.api_url)
     assert key is not None  # noqa: S101 - run found it, or raised
     if args.output == "json":
-        sys.stdout.write(render_json(results, key, api_url))
+        output.document(render_json(results, key, api_url))
     else:
-        sys.stdout.write(
-            render_table(results, key, api_url, terminal.colour_on(sys.stdout, environ))
-        )
+        output.write(render_table(results, key, api_url, output.colour(environ)))
     return exit_code(results)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
+from rgpu_exec import output
 from rgpu_exec.commands.support import epilog
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings
@@ -49,11 +49,11 @@ def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.Argum
     if shell is None:
         shell = completion.detect_shell(os.environ)
         if shell is None:
-            parser.print_usage(sys.stderr)
+            output.tell(parser.format_usage())
             raise UsageError(
                 "cannot tell which shell you use (neither the shell running this command nor "
                 f"${settings.ENV_SHELL} is one of {', '.join(completion.SHELLS)}): name it, as "
                 "in `rgpu-exec completion bash`."
             )
-    sys.stdout.write(completion.script(shell, root))
+    output.write(completion.script(shell, root))
     return ExitCode.OK

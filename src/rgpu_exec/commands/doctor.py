@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
-from rgpu_exec import terminal
+from rgpu_exec import output
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.usecases.doctor.diagnose import DoctorOptions, diagnose
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     findings = diagnose(options, environ)
     shown = [f for f in findings if f.status == "problem"] if args.problems_only else findings
     if args.output == "json":
-        sys.stdout.write(render_json(shown))
+        output.document(render_json(shown))
     else:
-        sys.stdout.write(render_text(shown, terminal.colour_on(sys.stdout, environ)))
+        output.write(render_text(shown, output.colour(environ)))
     return ExitCode.PROBLEMS_FOUND if problem_count(findings) else ExitCode.OK

@@ -8,9 +8,9 @@ the command functions.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from rgpu_exec import output
 from rgpu_exec.commands import kubeconfig_list, kubeconfig_write, support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
+    output.tell(parser.format_help())
     return ExitCode.USAGE
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from rgpu_exec import terminal
+from rgpu_exec import output, terminal
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.usecases.kubeconfig_list import list_contexts
 
@@ -67,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     environ = os.environ
     found = list_contexts(args.kubeconfig, environ, args.context)
     if args.output == "json":
-        sys.stdout.write(render_json(found.files, found.contexts))
+        output.document(render_json(found.files, found.contexts))
     else:
-        colour = terminal.colour_on(sys.stdout, environ)
-        sys.stdout.write(render_table(found.files, found.contexts, colour))
+        output.write(render_table(found.files, found.contexts, output.colour(environ)))
     return ExitCode.OK

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import terminal
+from rgpu_exec import output, terminal
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -102,12 +102,12 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def _print(report: Report) -> int:
     if report.diff is not None:
-        sys.stdout.write(terminal.shown(report.diff, lines=True))
+        output.write(terminal.shown(report.diff, lines=True))
         changed = report.would_change
         what = f"{changed} file(s) would change" if changed else "nothing would change"
-        print(f"rgpu-exec: dry run, nothing was written ({what}).", file=sys.stderr)
+        output.say(f"rgpu-exec: dry run, nothing was written ({what}).")
     for line in report.lines:
-        print(terminal.shown(line, lines=True))
+        output.line(line)
     for line in report.warnings:
-        print(terminal.shown(line, lines=True), file=sys.stderr)
+        output.say(line)
     return ExitCode.OK

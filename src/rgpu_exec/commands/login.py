@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from typing import Any
 
-from rgpu_exec import terminal
+from rgpu_exec import output
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.usecases.login import Target, login, logout, read_key, verification_target
@@ -105,15 +104,15 @@ def _run_login(args: argparse.Namespace) -> int:
         profile,
         stdin_is_tty=sys.stdin is not None and sys.stdin.isatty(),
         read_stdin=sys.stdin.read,
-        prompt=getpass.getpass,
+        prompt=output.ask_hidden,
     )
     login(
         profile,
         key,
         environ,
         verify=verify,
-        out=print,
-        warn=lambda msg: print(terminal.shown(msg, lines=True), file=sys.stderr),
+        out=output.line,
+        warn=output.say,
         insecure_storage=args.insecure_storage,
     )
     return ExitCode.OK
@@ -121,5 +120,5 @@ def _run_login(args: argparse.Namespace) -> int:
 
 def _run_logout(args: argparse.Namespace) -> int:
     environ = os.environ
-    logout(support.profile(args.profile, environ), environ, out=print)
+    logout(support.profile(args.profile, environ), environ, out=output.line)
     return ExitCode.OK

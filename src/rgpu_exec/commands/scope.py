@@ -11,6 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 
@@ -60,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
+    output.tell(parser.format_help())
     return ExitCode.USAGE
 
 
@@ -98,12 +99,13 @@ def _run_validate(args: argparse.Namespace) -> int:
         else:
             if args.output == "json":
                 answer = {"valid": True, "scopes": scopes.payload(), "summary": scopes.summary()}
-                print(json.dumps(answer))
+                output.document(json.dumps(answer) + "\n")
             else:
-                print(json.dumps(scopes.payload()))
-                print(f"rgpu-exec: valid: grants {scopes.summary()}.", file=sys.stderr)
+                output.document(json.dumps(scopes.payload()) + "\n")
+                output.say(f"rgpu-exec: valid: grants {scopes.summary()}.")
             return ExitCode.OK
     if args.output == "json":
-        print(json.dumps({"valid": False, "error": {"code": code, "message": error.message}}))
+        failed = {"valid": False, "error": {"code": code, "message": error.message}}
+        output.document(json.dumps(failed) + "\n")
         return int(error.exit_code)
     raise error

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
+from rgpu_exec import output
 from rgpu_exec.errors import ExitCode, exit_codes_help
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
@@ -49,6 +49,5 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         namespace_name=args.namespace_name,
     )
-    sys.stdout.write(TokenCommand(os.environ).run(flags))
-    sys.stdout.flush()
+    output.credential(TokenCommand(os.environ).run(flags))  # the gate's one exception: kubectl's
     return ExitCode.OK

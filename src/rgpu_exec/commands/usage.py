@@ -18,6 +18,7 @@ from rgpu_exec.redact import looks_like_remotegpu_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from collections.abc import Set as AbstractSet
 
 NOT_SHOWN = "not shown: it may be a secret"
 _KEY_ADVICE = (
@@ -98,7 +99,7 @@ def unknown_command(message: str, commands: Sequence[str]) -> str | None:
     return f"unknown command {typed[1]!r} ({known}){guess}"
 
 
-def without_values(message: str, typed: Iterable[str], public: set[str]) -> str:
+def without_values(message: str, typed: Iterable[str], public: AbstractSet[str]) -> str:
     """argparse's `message` with no value typed in it: its messages that quote a value are
     said without it, and any other quoted value typed (but a command, an option or a choice
     the parser offers) is replaced, whatever the Python version's wording."""

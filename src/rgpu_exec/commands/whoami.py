@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
-from rgpu_exec import terminal
+from rgpu_exec import output, terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
@@ -145,7 +144,10 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         ask_api=not args.offline,
     )
-    sys.stdout.write(render_json(found) if args.output == "json" else render_table(found))
+    if args.output == "json":
+        output.document(render_json(found))
+    else:
+        output.write(render_table(found))
     if found.verdict is not None and found.verdict.state == "rejected":
         return ExitCode.API_KEY
     if found.key is not None:

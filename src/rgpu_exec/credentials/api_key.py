@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import contract
+from rgpu_exec import contract, output
 from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.prompt import PROMPT_TIMEOUT, read_hidden
 from rgpu_exec.errors import ApiKeyError, UsageError
@@ -105,6 +105,9 @@ class ApiKey:
     value: str
     source: KeySource
     profile: str | None = None  # the profile it came from (source "keyring" or "file")
+
+    def __post_init__(self) -> None:
+        output.know(self.value)  # wherever it came from, the output gate never shows it
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
         return f"ApiKey(source={self.source!r}, profile={self.profile!r})"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import private_files, settings
 
@@ -66,7 +67,9 @@ def status(environ: Mapping[str, str]) -> KeyFile:
 def get_key(profile: str, environ: Mapping[str, str]) -> str | None:
     """The profile's key from the file; None when the file or the profile is absent. Raises
     KeyFileError for a file that exists and is not safe to use."""
-    return _read(path(environ)).get(profile)
+    key = _read(path(environ)).get(profile)
+    output.know(key)  # the output gate never shows it
+    return key
 
 
 def set_key(profile: str, value: str, environ: Mapping[str, str]) -> str:

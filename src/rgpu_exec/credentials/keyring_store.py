@@ -16,6 +16,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 
@@ -45,6 +46,7 @@ def get_key(profile: str) -> str | None:
     except Exception as exc:
         log.debug("keyring unavailable (%s): treating it as holding no key", type(exc).__name__)
         return None
+    output.know(value)
     return value or None
 
 

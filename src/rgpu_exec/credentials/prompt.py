@@ -3,10 +3,11 @@ long as it takes, so the plugin never waits for ever: kubelogin bounds its own w
 
 from __future__ import annotations
 
-import getpass
 import os
 import select
 import time
+
+from rgpu_exec import output
 
 # How long a prompt for a key waits for it.
 PROMPT_TIMEOUT = 120.0
@@ -18,13 +19,13 @@ def read_hidden(prompt: str, timeout: float = PROMPT_TIMEOUT) -> str:
     try:
         import termios  # noqa: PLC0415 - POSIX only
     except ImportError:
-        return getpass.getpass(prompt)
+        return output.ask_hidden(prompt)
     fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     try:
         old = termios.tcgetattr(fd)
         quiet = termios.tcgetattr(fd)
         quiet[3] &= ~termios.ECHO
-        os.write(fd, prompt.encode())
+        os.write(fd, output.clean(prompt).encode())  # the terminal, through the output gate
         termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
         try:
             return _read_line(fd, time.monotonic() + timeout)

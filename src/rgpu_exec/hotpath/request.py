@@ -172,7 +172,7 @@ def resolve_namespace_id(value: str) -> "tuple[str, str | None]":
     if settings.looks_like_uuid(namespace_id):
         return namespace_id, None
     return namespace_id, (
-        f"the value given as the namespace ID {_not_a_uuid(value)}. A namespace ID is a UUID "
+        f"the value given is not a namespace ID ({_not_a_uuid(value)}). A namespace ID is a UUID "
         f"such as {EXAMPLE_NAMESPACE_ID}: copy it from the console's namespace page."
     )
 
@@ -181,10 +181,10 @@ def _not_a_uuid(value: str) -> str:
     """What is wrong with a value that is not a UUID, in words: never the value itself (a key
     pasted in the wrong place must not be printed back)."""
     if value.startswith("rgpu_"):  # how every RemoteGPU key starts (redact.KEY_START)
-        return "looks like an API key (not shown; keep keys off command lines)"
+        return "it looks like an API key, not shown: keep keys off command lines"
     if settings.valid_namespace_name(value):
-        return "is a namespace name, not its ID"
-    return f"is not a UUID (it is {len(value)} characters long, and not shown)"
+        return "it is a namespace name"
+    return f"{len(value)} characters, not shown"
 
 
 def namespace_name_problem(name: "str | None") -> "str | None":

@@ -16,10 +16,10 @@ to complete, maybe empty), and reads one candidate per line, optionally followed
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.completion import scripts
 from rgpu_exec.completion.tree import DIRECTIVE_DEFAULT, DIRECTIVE_NO_FILE, Command, describe
 
@@ -138,5 +138,5 @@ def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> i
         offered, directive = candidates(words, os.environ, describe(parser))
     except Exception:  # a completion must never print a traceback into the user's prompt
         return 0
-    sys.stdout.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
+    output.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
     return 0

@@ -10,11 +10,10 @@ help). httpx and pydantic load only when an exchange is made.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import contract
+from rgpu_exec import contract, output
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
 from rgpu_exec.errors import (
     ApiError,
@@ -24,7 +23,6 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import request
-from rgpu_exec.terminal import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -58,9 +56,7 @@ class KeyExchange:
     url_source: str = "the API URL"
     deadline: float | None = None  # None: RGPU_EXEC_DEADLINE, as `token` reads it
     interactive: bool = False  # an interactive run says what it waits for, on stderr
-    notify: Callable[[str], None] = field(
-        default=lambda line: print(shown(line, lines=True), file=sys.stderr)
-    )
+    notify: Callable[[str], None] = output.say
     explain: bool = True
 
     def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import file_store, keyring_store
@@ -48,6 +49,7 @@ def read_key(
             f"no API key given. Paste the key when asked, or pipe it in: "
             f"`<command printing the key> | rgpu-exec login --profile {profile}`."
         )
+    output.know(value)  # the output gate never shows it, not even in a message about it
     check_key(value, where)
     return value
 

@@ -11,12 +11,12 @@ cached token, with one warning.
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.errors import (
     ApiError,
@@ -67,9 +67,7 @@ class TokenFlags:
 class TokenCommand:
     environ: Mapping[str, str]
     clock: Callable[[], float] = time.time
-    warn: Callable[[str], None] = field(
-        default=lambda msg: print(shown(msg, lines=True), file=sys.stderr)
-    )
+    warn: Callable[[str], None] = output.say
 
     def run(self, flags: TokenFlags) -> str:
         """The ExecCredential JSON for kubectl, or an RgpuExecError."""
@@ -251,7 +249,8 @@ class TokenCommand:
             now + window,
             int(exc.exit_code),
             isinstance(exc, ApiError) and exc.transient,
-            shown(str(exc), lines=True),  # the hot path replays it as it is
+            # The hot path replays it as it is: it passes the output gate now.
+            output.clean(shown(str(exc), lines=True)),
             settings_hash=failures.settings_hash(wanted.exchange_settings()),
             key=slot,
         )
