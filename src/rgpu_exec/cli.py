@@ -123,7 +123,8 @@ class _Parser(argparse.ArgumentParser):
         text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
         if _Parser.json_output:
             output.document(failure_document(ExitCode.USAGE, text))
-        self.exit(ExitCode.USAGE, text)
+        output.tell(text)
+        self.exit(ExitCode.USAGE)
 
 
 def build_parser(prog: str | None = None) -> _Parser:
