@@ -244,7 +244,10 @@ def test_json_output_for_a_usage_error(cli, stub_api):
     assert result.returncode == 2
     document = as_json(result)
     assert document["error"]["exit_code"] == 2
-    assert "the value given is not a namespace ID (it is a namespace name)" in document["error"]["message"]
+    assert (
+        "the value given is not a namespace ID (it is a namespace name)"
+        in document["error"]["message"]
+    )
     assert stub_api.count == 0
 
 
