@@ -94,7 +94,7 @@ class _Parser(argparse.ArgumentParser):
 
     json_output = False  # `-o json` on the command line: errors give a JSON document too
     typed: tuple[str, ...] = ()  # the command line, so that an error never shows a value of it
-    public: frozenset[str] = frozenset()  # the words an error may show (commands, options, …)
+    root: argparse.ArgumentParser | None = None  # its commands, options, choices may be shown
 
     def parse_args(self, *args: Any, **kwargs: Any) -> Any:
         namespace, extras = self.parse_known_args(*args, **kwargs)
@@ -111,7 +111,8 @@ class _Parser(argparse.ArgumentParser):
             for name in action.choices
         ]
         said = usage.unknown_command(message, commands)
-        self._fail(self.prog, said or usage.without_values(message, _Parser.typed, _Parser.public))
+        public = usage.public_words(_Parser.root or self)
+        self._fail(self.prog, said or usage.without_values(message, _Parser.typed, public))
 
     def _print_message(self, message: str, file: Any = None) -> None:
         """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     _Parser.json_output = json_wanted(argv)
-    _Parser.typed, _Parser.public = tuple(argv), frozenset(usage.public_words(parser))
+    _Parser.typed, _Parser.root = tuple(argv), parser
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         output.tell(parser.format_help())

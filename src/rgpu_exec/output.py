@@ -16,7 +16,6 @@ stdout or stderr.
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import sys
@@ -100,6 +99,8 @@ def credential(text: str) -> None:
 
 def ask_hidden(prompt: str) -> str:
     """A line typed without echo (`getpass`), after a prompt that passed the gate."""
+    import getpass  # noqa: PLC0415 - only where a key is typed
+
     return getpass.getpass(clean(prompt))
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from rgpu_exec import output
 from rgpu_exec.cli import main
+from rgpu_exec.hotpath import cache_hit
 from rgpu_exec.redact import KEY_PREFIX_LENGTH, PIECE
 
 from conftest import API_KEY, NAMESPACE_ID
@@ -65,15 +67,26 @@ def test_an_escaped_or_hex_echo_of_the_key_reaches_no_output_record_or_listing(
     body = {"error": {"code": "invalid_api_key", "message": f"no such key {echo} here"}}
     api.post(EXCHANGE).respond(401, json=body)
 
-    code, out, err = run(capsys, "token", "--namespace-id", NAMESPACE_ID, "--api-url", API)
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", API]
+    code, out, err = run(capsys, *argv)
+    replayed = cache_hit.serve(argv, os.environ, time.time())  # kubectl's rerun, on the hot path
     monkeypatch.delenv("KUBERNETES_EXEC_INFO")
     listed = [run(capsys, "cache", "list", *form) for form in ([], ["-o", "json"])]
 
     assert code == 3, err
+    assert replayed is not None
+    assert replayed[0] == 3
+    assert "no such key" in replayed[2]  # the hot path replays the cleaned record
     assert leaks(echo)  # the echo does hold pieces of the key
     records = "".join(p.read_text() for p in Path(os.environ["RGPU_EXEC_CACHE_DIR"]).glob("*.fail"))
     assert "no such key" in records  # the failure was recorded, with the API's words
     assert "no such key" in listed[0][1]  # and `cache list` shows it
     json.loads(listed[1][1])
-    for text in (out, err, records, *(part for result in listed for part in result[1:])):
+    for text in (
+        out,
+        err,
+        records,
+        replayed[2],
+        *(part for result in listed for part in result[1:]),
+    ):
         assert leaks(text) == [], text
