@@ -48,6 +48,7 @@ def key_prefix(api_key: str) -> str:
 # or files.
 PIECE = 8
 _MARKER = "[REDACTED]"
+_STRAY_QUOTES = "'\"`"
 _KEY_SHAPE = re.compile(KEY_PATTERN, re.IGNORECASE)
 # One character written as an escape: `\x72`, `\u0072`, `\U00000072` or `%72`.
 _ESCAPE = re.compile(
@@ -86,8 +87,9 @@ def _pieces(secret: str) -> set[str]:
     prefix), lower-cased. Of a secret of another shape (another service's key, a test value),
     all of it, but for pieces of letters and hyphens only: those are words, which our own
     messages hold too (`remotegp` of `RemoteGPU`), while random secrets seldom do."""
-    shaped = looks_like_remotegpu_key(secret)
-    part = secret[KEY_PREFIX_LENGTH + 1 :] if shaped else secret
+    inner = secret.strip(_STRAY_QUOTES)  # a key quoted by mistake shows its prefix too
+    shaped = looks_like_remotegpu_key(inner)
+    part = inner[KEY_PREFIX_LENGTH + 1 :] if shaped else secret
     size = min(PIECE, len(part))
     pieces = {part[i : i + size].lower() for i in range(len(part) - size + 1)}
     return pieces if shaped else {p for p in pieces if not p.replace("-", "").isalpha()}
@@ -124,24 +126,35 @@ def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join([*out, text[at:]])
 
 
+def _lowered(text: str) -> str:
+    """`text` lower-cased character by character (its length kept: `İ` lower-cases to two)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
 def _without_pieces(text: str, pieces: set[str]) -> str:
     view, starts = _decoded(text)
-    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in view)
-    hidden = [False] * len(view)
-    for size in {len(piece) for piece in pieces}:
-        for i in range(len(view) - size + 1):
-            if lowered[i : i + size] in pieces:
-                hidden[i : i + size] = [True] * size
-    spans, i = [], 0
-    while i < len(view):
-        if not hidden[i]:
-            i += 1
-            continue
-        start = i
-        while i < len(view) and hidden[i]:
-            i += 1
-        spans.append((start, i, _MARKER))
-    return _splice(text, _in_text(spans, starts))
+    lowered = _lowered(view)
+    spans = []
+    for piece in pieces:
+        at = lowered.find(piece)
+        while at >= 0:
+            spans.append((at, at + len(piece), _MARKER))
+            at = lowered.find(piece, at + 1)
+    return _splice(text, _in_text(_merged(sorted(spans)), starts))
+
+
+def _merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Spans in order, those that overlap or touch made one."""
+    merged: list[tuple[int, int, str]] = []
+    for span in spans:
+        if merged and span[0] <= merged[-1][1]:
+            last = merged.pop()
+            span = (last[0], max(last[1], span[1]), span[2])  # noqa: PLW2901 - the merged one
+        merged.append(span)
+    return merged
 
 
 def _without_key_shapes(text: str) -> str:
@@ -191,7 +204,7 @@ def _encodes_a_secret(run: str, pieces: set[str]) -> bool:
         decoded = decoding.decode("latin-1")
         if _KEY_SHAPE.search(decoded):
             return True
-        lowered = decoded.lower()
+        lowered = _lowered(decoded)
         if any(piece in lowered for piece in pieces):
             return True
     return False
