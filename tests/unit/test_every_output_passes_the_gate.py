@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import urllib.parse
+from collections.abc import Callable
 
 import pytest
 
@@ -19,7 +20,7 @@ from rgpu_exec.redact import KEY_PREFIX_LENGTH, PIECE
 from conftest import API_KEY, CI_KEY
 
 UNKNOWN_KEY = "rgpu_0badc0de_UnKnOwNkEyUnKnOwNkEyUnKnOwNkEy0042"
-FORMS = {
+FORMS: dict[str, Callable[[str], str]] = {
     "hex": lambda s: s.encode().hex(),
     "x-escaped": lambda s: "".join(f"\\x{ord(c):02x}" for c in s),
     "u-escaped": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
