@@ -11,7 +11,7 @@ import pytest
 from rgpu_exec import output
 from rgpu_exec.cli import main
 
-from conftest import API_KEY
+from conftest import API_KEY, NAMESPACE_ID
 
 # A value of no known shape: only the no-values rule keeps it out (the scrubber does not know it).
 SECRET = "S3cr3tV4lue-x9Qp"
@@ -49,6 +49,10 @@ CASES = {
     "pasted-as-namespace-id-json": (["check", "--namespace-id", "{value}", "-o", "json"], None),
     "pasted-as-token-namespace-id": (["token", "--namespace-id", "{value}"], None),
     "pasted-as-cache-namespace-id": (["cache", "clear", "--namespace-id", "{value}"], None),
+    "pasted-as-namespace-name": (
+        ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "{value}"],
+        "--namespace",
+    ),
 }
 
 

@@ -192,10 +192,27 @@ def namespace_name_problem(name: "str | None") -> "str | None":
     if name is None or settings.valid_namespace_name(name):
         return None
     return (
-        f"--namespace {name!r} is not a namespace name (1-63 lower-case letters, digits and "
-        "'-'). Fix it in the kubeconfig's exec args, or drop it: it only names the namespace "
-        "in messages."
+        f"--namespace is not a namespace name (the value, not shown, {_not_a_name(name)}): use "
+        "1-63 lower-case letters, digits and '-'. Fix it in the kubeconfig's exec args, or drop "
+        "it: it only names the namespace in messages."
     )
+
+
+def _not_a_name(name: str) -> str:
+    """What is wrong with a namespace name, in words: never the value itself."""
+    refused = [c for c in name if c != "-" and not settings.valid_namespace_name(c)]
+    kinds = {
+        "upper-case letters": any(c.isupper() for c in refused),
+        "spaces": any(c.isspace() for c in refused),
+        "control characters": any(not c.isprintable() and not c.isspace() for c in refused),
+        "other characters": any(
+            not c.isupper() and c.isprintable() and not c.isspace() for c in refused
+        ),
+    }
+    found = [kind for kind, present in kinds.items() if present]
+    if found:
+        return "has " + ", ".join(found)
+    return f"is {len(name)} characters long, starts or ends with '-', or is 'all'"
 
 
 def resolve_profile(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[str, str | None]":
