@@ -49,6 +49,11 @@ CASES = {
     "pasted-as-namespace-id-json": (["check", "--namespace-id", "{value}", "-o", "json"], None),
     "pasted-as-token-namespace-id": (["token", "--namespace-id", "{value}"], None),
     "pasted-as-cache-namespace-id": (["cache", "clear", "--namespace-id", "{value}"], None),
+    "password-in-the-api-url": (
+        ["check", "--namespace-id", NAMESPACE_ID, "--api-url", "https://me:{value}@api.example"],
+        None,
+    ),
+    "token-in-the-api-urls-query": (["whoami", "--api-url", "https://api.example?k={value}"], None),
     "pasted-as-namespace-name": (
         ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "{value}"],
         "--namespace",

@@ -155,7 +155,20 @@ def api_url_problem(url: str) -> "str | None":
         guess = ("http://" if local else "https://") + url
         if url_rules.url_problem(guess) is None:
             advice = f"Did you mean {guess}? (--api-url or {settings.ENV_API_URL})"
-    return f"the API URL {url!r} {problem}. {advice}"
+    return f"the API URL {_shown_url(url)!r} {problem}. {advice}"
+
+
+def _shown_url(url: str) -> str:
+    """The URL as a message shows it: a user name or password in it, and a query or fragment
+    (where a token may travel), are not printed back."""
+    scheme, sep, rest = url.partition("://") if "://" in url else ("", "", url)
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = "…@" + authority.rpartition("@")[2]
+    path, cut, _ = tail.partition("?")
+    path, cut2, _ = path.partition("#")
+    return f"{scheme}{sep}{authority}{path}" + ("…" if cut or cut2 else "")
 
 
 def namespace_label(name: "str | None", namespace_id: "str | None") -> str:
