@@ -186,7 +186,7 @@ class TokenCommand:
             return None
         from rgpu_exec.kube.cluster import token_accepted  # noqa: PLC0415 - httpx
 
-        return token_accepted(cluster, entry.token)
+        return token_accepted(cluster, entry.token, self.environ)
 
     def _exec_info(self) -> tuple[str, bool]:
         """(apiVersion to answer in, whether the session is interactive)."""
