@@ -84,8 +84,14 @@ class TokenCommand:
             return self._exchange(flags, wanted, None, None, interactive, api_version)
         stem = wanted.cache_key.stem
         now = self.clock()
+        exec_info = settings.exec_info(self.environ)
         consulted = cache_hit.consult(
-            directory, wanted, second_ask.client(self.environ), now, self.clock
+            directory,
+            wanted,
+            second_ask.client(self.environ),
+            now,
+            self.clock,
+            exec_info=exec_info,
         )
         try:
             answered = self._answered(consulted, api_version)
@@ -98,7 +104,7 @@ class TokenCommand:
                 and not second_ask.wants_later_expiry(cached, consulted.at)
                 and self._cluster_accepts(cached)
             ):
-                second_ask.note_accepted(directory, cached, consulted.at)
+                second_ask.note_accepted(directory, cached, consulted.at, exec_info)
                 log.debug("the client asks again, but the cluster still accepts the token")
                 return render(api_version, cached.token, cached.kubectl_expiry(consulted.at))
             if consulted.forced:
