@@ -1,5 +1,6 @@
-"""`doctor`'s keyless API probe is bounded like the exchange: identity asked for, nothing
-inflated, at most `MAX_BODY_BYTES` read, and a time limit on the whole probe."""
+"""`doctor`'s keyless API probe is bounded like the exchange (the same HTTP gate): identity asked
+for, nothing inflated past the cap, at most `MAX_BODY_BYTES` read, and a time limit on the whole
+probe."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_the_probe_never_inflates_an_answer(api) -> None:
         tracemalloc.stop()
 
     assert finding.status == "note", (
-        "a compressed body is never inflated, so never read as the API's"
+        "a compression bomb is never inflated past the cap, so never read as the API's"
     )
     assert peak < 8 * MAX_BODY_BYTES, f"{peak / 2**20:.0f} MiB held"
 

@@ -27,6 +27,7 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import settings
 from rgpu_exec.redact import excerpt, key_prefix
 
+HTTP_OK = 200
 HTTP_UNAUTHORIZED = 401
 HTTP_FORBIDDEN = 403
 HTTP_NOT_FOUND = 404

@@ -7,13 +7,14 @@ only, and an API that accepts the connection but stays silent is not asked again
 worth holding kubectl for. Never retries any other 4xx. Maps every outcome to the error (and exit
 code) in `errors`. An interactive run says once, after a couple of seconds, what it waits for.
 
-Plain http (loopback only, `url_rules.url_problem`) never goes through a proxy. Answers are asked
-for uncompressed, and read as they arrive, inflated piece by piece, up to `MAX_BODY_BYTES`.
+Every request goes through the HTTP gate (`http_gate.api_session`): plain http (loopback only,
+`url_rules.url_problem`) never goes through a proxy; answers are asked for uncompressed, and read
+as they arrive, inflated piece by piece, up to `MAX_BODY_BYTES`; no redirect is followed.
 
 The deadline holds whatever the network does. Every read has a timeout, but an answer that
 trickles in a byte at a time never trips one; so the exchange runs in a worker thread, and the
 caller stops waiting for it at the deadline (plus a short grace, so that the worker's own timeout
-reports first when it can).
+reports first when it can); the gate's session has the same deadline.
 """
 
 from __future__ import annotations
@@ -25,18 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import ValidationError
 
-from rgpu_exec import __version__, contract, output
+from rgpu_exec import contract, http_gate, output
 from rgpu_exec.api import api_contract, api_errors
 from rgpu_exec.api.http_support import (
-    EncodingError,
-    TooSlowError,
     certificate_error,
     finish_within,
     not_tls,
-    read_capped,
     retry_after_seconds,
     server_date,
     ssl_context,
@@ -52,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = http_gate.MAX_BODY_BYTES
 # The longest a token is cached for, whatever expiry the API states (its default is 15 minutes).
 MAX_CACHED_LIFETIME = 12 * 3600.0
 CONNECT_TIMEOUT = 5.0
@@ -68,10 +65,6 @@ _BACKOFF_BASE = 0.5
 _CONNECT_BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 4.0
 _DEADLINE_GRACE = 1.0
-# Failures to get a connection at all (certificate refusals are not retried in any case).
-_NO_CONNECTION = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
-# The connection was made, then nothing came in time.
-_SILENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ class Exchanger:
                 lambda: self._exchange(namespace_id, namespace_name),
                 "rgpu-exec-exchange",
             )
-        except TooSlowError:
+        except http_gate.TooSlowError:
             raise ApiError(
                 f"cannot reach the RemoteGPU API at {self.api_url}: no complete answer within "
                 f"{self.deadline:.0f} s (it is arriving too slowly). Check your network and proxy "
@@ -126,20 +119,19 @@ class Exchanger:
         give_up_at = started + self.deadline
         attempt = 0
         told = False
-        with self.client() as client:
+        with self.session() as client:
             while True:
                 attempt += 1
                 remaining = give_up_at - self.monotonic()
                 retry_after = None
                 try:
                     status, headers, body = self._post(client, url, remaining)
-                except httpx.TransportError as exc:
+                except http_gate.TransportError as exc:
                     failure: RgpuExecError = self.transport_failure(exc)
-                    kind = "connect" if isinstance(exc, _NO_CONNECTION) else "other"
-                    kind = "silent" if isinstance(exc, _SILENT) else kind
-                    happened = f"dropped the connection ({type(exc).__name__})"
+                    kind = exc.kind  # connect (no connection at all), silent, or dropped
+                    happened = f"dropped the connection ({exc.name})"
                 else:
-                    if status == httpx.codes.OK:
+                    if status == api_errors.HTTP_OK:
                         return self._parse_answer(headers, body)
                     too_many = status == api_errors.HTTP_TOO_MANY
                     retry_after = retry_after_seconds(headers) if too_many else None
@@ -185,61 +177,48 @@ class Exchanger:
                 log.debug("attempt %d failed (%s); retrying in %.2f s", attempt, failure, delay)
                 self.sleep(delay)
 
-    def client(self) -> httpx.Client:
-        # Plain http goes to loopback only, and never through a proxy (HTTP_PROXY, ALL_PROXY):
-        # the key would cross to the proxy in clear. HTTPS honours HTTPS_PROXY and NO_PROXY.
-        tls = self.api_url[:8].lower() == "https://"
-        return httpx.Client(
-            verify=ssl_context(self.environ),
-            trust_env=tls,
-            follow_redirects=False,  # a redirect must never carry the key elsewhere
-            # Uncompressed answers: a small compressed one could inflate to gigabytes.
-            headers={"user-agent": f"rgpu-exec/{__version__}", "accept-encoding": "identity"},
-        )
+    def session(self, deadline: float | None = None) -> http_gate.Session:
+        """The gate's session for this API (its TLS trust, its proxies), for `deadline` seconds
+        (the exchange's own, plus its grace, by default)."""
+        seconds = self.deadline + _DEADLINE_GRACE if deadline is None else deadline
+        return http_gate.api_session(self.api_url, ssl_context(self.environ), seconds)
 
     def _post(
-        self, client: httpx.Client, url: str, remaining: float
-    ) -> tuple[int, httpx.Headers, bytes]:
-        timeout = httpx.Timeout(
-            min(READ_TIMEOUT, max(remaining, 0.1)),
-            connect=min(CONNECT_TIMEOUT, max(remaining, 0.1)),
-        )
+        self, client: http_gate.Session, url: str, remaining: float
+    ) -> tuple[int, Mapping[str, str], bytes]:
         log.debug("POST %s (key %s)", url, key_prefix(self.api_key))
-        request = client.build_request(
-            "POST",
-            url,
-            headers={contract.API_KEY_HEADER: self.api_key, "accept": "application/json"},
-            timeout=timeout,
-        )
-        response = client.send(request, stream=True)
         try:
-            body = read_capped(response, MAX_BODY_BYTES)
-        except EncodingError as exc:
+            answer = client.send(
+                "POST",
+                url,
+                {contract.API_KEY_HEADER: self.api_key, "accept": "application/json"},
+                timeout=min(READ_TIMEOUT, max(remaining, 0.1)),
+                connect_timeout=min(CONNECT_TIMEOUT, max(remaining, 0.1)),
+            )
+        except http_gate.EncodingError as exc:
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with {exc.args[0]} "
-                f"(HTTP {response.status_code}, Content-Encoding "
+                f"(HTTP {exc.status}, Content-Encoding "
                 f"{excerpt(exc.args[1].encode(), self.api_key, limit=40)!r}). Check that "
                 f"{self.url_source} points at the RemoteGPU API, not at something that "
                 "rewrites its answers.",
                 transient=False,
-                status=response.status_code,
+                status=exc.status,
             ) from None
-        finally:
-            response.close()
-        size = f"over {MAX_BODY_BYTES} bytes" if body is None else f"{len(body)} bytes"
-        log.debug("answer: HTTP %d, %s", response.status_code, size)
-        if body is None:
+        except http_gate.TooBigError as exc:
+            log.debug("answer: HTTP %d, over %d bytes", exc.status, MAX_BODY_BYTES)
             raise ApiError(
                 f"the RemoteGPU API at {self.api_url} answered with a body over "
-                f"{MAX_BODY_BYTES // 1024} KiB (HTTP {response.status_code}), which no credential "
+                f"{MAX_BODY_BYTES // 1024} KiB (HTTP {exc.status}), which no credential "
                 f"needs; refusing to read it. Check that {self.url_source} points at the "
                 "RemoteGPU API.",
                 transient=False,
-                status=response.status_code,
-            )
-        return response.status_code, response.headers, body
+                status=exc.status,
+            ) from None
+        log.debug("answer: HTTP %d, %d bytes", answer.status, len(answer.body))
+        return answer.status, answer.headers, answer.body
 
-    def transport_failure(self, exc: httpx.TransportError) -> ApiError:
+    def transport_failure(self, exc: http_gate.TransportError) -> ApiError:
         untrusted = certificate_error(exc)
         if untrusted is not None:
             return ApiError(
@@ -262,21 +241,21 @@ class Exchanger:
                 transient=False,
                 remedy=f"Check {self.url_source}: {hint}.",
             )
-        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        kind = "timed out" if exc.timed_out else "failed"
         remedy = (
             f"Check that the local server is running, and that {self.url_source} names its port."
-            if local and isinstance(exc, httpx.ConnectError)
+            if local and exc.refused
             else f"Check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and "
             f"{self.url_source}."
         )
         return ApiError(
             f"cannot reach the RemoteGPU API at {self.api_url}: the connection {kind} "
-            f"({type(exc).__name__}: {exc or 'no detail'}).",
+            f"({exc.name}: {exc.detail or 'no detail'}).",
             transient=True,
             remedy=remedy,
         )
 
-    def _parse_answer(self, headers: httpx.Headers, body: bytes) -> IssuedToken:
+    def _parse_answer(self, headers: Mapping[str, str], body: bytes) -> IssuedToken:
         try:
             answer = api_contract.ExecCredentialAnswer.model_validate_json(body)
         except ValidationError as exc:

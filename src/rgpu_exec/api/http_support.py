@@ -1,12 +1,12 @@
-"""HTTP plumbing that the exchange and `doctor`'s keyless probe share: the TLS trust, a wall-clock
-limit on the whole of a request, reading a body with a size cap (also after decompression), the
-cause of a certificate failure, and the server's `Date`.
+"""What the exchange and `doctor`'s keyless probe share about the RemoteGPU API: its TLS trust,
+the cause of a certificate failure, and the server's `Date` and `Retry-After`. The rules of every
+request (the byte cap, identity encoding, the deadline, no redirects) are the HTTP gate's
+(`rgpu_exec.http_gate`); its reader and errors are named here too for the API's callers.
 """
 
 from __future__ import annotations
 
 import ssl
-import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rgpu_exec.bounded import TooSlowError, finish_within
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
+from rgpu_exec.http_gate import EncodingError, read_capped
 from rgpu_exec.tls import tls_context
 
 __all__ = [
@@ -30,44 +31,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import httpx
-
-
-class EncodingError(Exception):
-    """An answer in a Content-Encoding that cannot be read: (what is wrong, the encoding)."""
-
-
-def read_capped(response: httpx.Response, limit: int) -> bytes | None:
-    """The body of a streamed response, decoded; None once it passes `limit` bytes, as sent or
-    decoded.
-
-    Read as it arrives, and inflated piece by piece, never more than `limit` + 1 bytes at a time:
-    httpx's own decoding inflates each 64 KiB read at once, and 64 KiB of gzip can hold 64 MiB.
-    Identity is asked for, but gzip and deflate are read if sent anyway; anything else is refused.
-    """
-    if response.is_stream_consumed:  # built whole in memory (test transports): decoded already
-        return response.content if len(response.content) <= limit else None
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        inflater = None
-    elif encoding in ("gzip", "x-gzip", "deflate"):
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0))
-    else:
-        raise EncodingError("a compression it was not asked for and cannot be read", encoding)
-    sent = 0
-    body = bytearray()
-    for chunk in response.iter_raw():
-        sent += len(chunk)
-        if sent > limit:
-            return None
-        try:
-            body += inflater.decompress(chunk, limit + 1 - len(body)) if inflater else chunk
-        except zlib.error:
-            raise EncodingError("a body that does not decompress", encoding) from None
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
@@ -133,9 +96,10 @@ def server_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait that `Retry-After` asks for (seconds, or an HTTP date against the
-    server's own `Date`), never negative; None when absent or unreadable."""
+    server's own `Date`), never negative; None when absent or unreadable. `headers`: names
+    lower-cased (`http_gate.Answer.headers`)."""
     value = headers.get("retry-after", "").strip()
     if not value:
         return None

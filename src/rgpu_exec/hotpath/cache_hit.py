@@ -97,13 +97,16 @@ def consult(
     client: "int | None",
     now: float,
     clock: "Callable[[], float]" = time.time,
+    *,
+    exec_info: "str | None" = None,
 ) -> "Consulted":
     """The cache protocol, one owner for both paths of `token`: read → second ask? → lock →
     read again.
 
     1. Read. A fresh entry is the answer, unless `client` asks again for the very token it was
-       given (`second_ask.asked_again`: the cluster rejected it). A failure being damped is
-       the answer. Otherwise, and on a second ask, go on.
+       given (`second_ask.asked_again`: the cluster rejected it), and the cluster named in
+       `exec_info` did not say moments ago that it accepts it. A failure being damped is the
+       answer. Otherwise, and on a second ask, go on.
     2. Take the entry's lock, waiting at most the request's deadline plus
        `entry_lock.WAIT_GRACE` (not again if this process already dealt with it: the hit path
        hands over to the full command in the same process, holding it).
@@ -120,7 +123,7 @@ def consult(
         if not second_ask.asked_again(directory, found, client, now):
             return Consulted(found, now)
         if not second_ask.wants_later_expiry(found, now) and second_ask.accepted_recently(
-            directory, found, now
+            directory, found, now, exec_info
         ):
             return Consulted(found, now)  # the cluster said moments ago it accepts this token
         rejected = found
@@ -177,7 +180,9 @@ def serve(
     directory = settings.cache_dir(environ)
     if isinstance(wanted, str) or directory is None or private_files.directory_problem(directory):
         return None
-    consulted = consult(directory, wanted, second_ask.client(environ), now)
+    consulted = consult(
+        directory, wanted, second_ask.client(environ), now, exec_info=settings.exec_info(environ)
+    )
     found = consulted.answer
     if found is None:
         return None  # an exchange is needed: the full command makes it

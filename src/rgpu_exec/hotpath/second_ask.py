@@ -27,6 +27,9 @@ Files beside the entry (named by `token_cache`, 0600):
     <stem>.forced   when the entry's last forced refresh began, written atomically. At most one
                     per `FORCE_WINDOW`: a cluster that rejects every token causes no exchange
                     storm.
+    <stem>.accepted which token a cluster said it still accepts, which cluster said so, and
+                    when: the SHA-256 of the exec info that named the cluster (`spec.cluster`:
+                    its server, CA, proxy), so a yes from one server never answers for another.
 A process ID recycled by an unrelated process costs at worst one needless exchange (and none
 within the window). Standard library only: the cache-hit path imports this module.
 """
@@ -44,8 +47,8 @@ FORCED_MAGIC = "rgpu-exec-forced 1"
 # The lines after the first: `token <issued_at> <expires_at>` then one client per line; `at <time>`.
 SERVED_FIELDS = ("token",)
 FORCED_FIELDS = ("at",)
-ACCEPTED_MAGIC = "rgpu-exec-accepted 1"
-ACCEPTED_FIELDS = ("token", "at")
+ACCEPTED_MAGIC = "rgpu-exec-accepted 2"
+ACCEPTED_FIELDS = ("token", "cluster", "at")
 # At most one forced refresh per entry within this many seconds.
 FORCE_WINDOW = 30.0
 # How long the cluster's "it still accepts this token" answers a second ask without asking it
@@ -117,33 +120,60 @@ def wants_later_expiry(entry: "token_cache.Entry", now: float) -> bool:
     return entry.kubectl_expiry(now) - now <= CLIENT_EXPIRY_MARGIN
 
 
-def accepted_recently(directory: str, entry: "token_cache.Entry", now: float) -> bool:
-    """Whether the cluster said, within ACCEPTED_WINDOW, that it still accepts `entry`'s token
-    (`note_accepted`): a second ask is then answered with it, without asking the cluster again.
-    This bounds the questions a client that reloads its kubeconfig every few seconds causes to
-    one per window, and delays healing by at most the window for a token rejected meanwhile."""
+def accepted_recently(
+    directory: str, entry: "token_cache.Entry", now: float, exec_info: "str | None"
+) -> bool:
+    """Whether the cluster named in `exec_info` (KUBERNETES_EXEC_INFO as this run got it) said,
+    within ACCEPTED_WINDOW, that it still accepts `entry`'s token (`note_accepted`): a second ask
+    is then answered with it, without asking the cluster again. This bounds the questions a
+    client that reloads its kubeconfig every few seconds causes to one per window, and delays
+    healing by at most the window for a token rejected meanwhile. Another cluster's yes (another
+    server, CA or proxy in the exec info), or none named, never counts."""
+    cluster = _cluster_line(exec_info)
+    if cluster is None:
+        return False
     path = token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX)
     lines = (private_files.read_private(path) or "").split("\n")
-    if len(lines) != 4 or lines[0] != ACCEPTED_MAGIC or lines[1] != _token_line(entry):  # noqa: PLR2004
+    if (
+        len(lines) != 5  # noqa: PLR2004
+        or lines[0] != ACCEPTED_MAGIC
+        or lines[1] != _token_line(entry)
+        or lines[2] != cluster
+    ):
         return False
     try:
-        at = float(lines[2].removeprefix("at "))
+        at = float(lines[3].removeprefix("at "))
     except ValueError:
         return False
-    return lines[2].startswith("at ") and at <= now < at + ACCEPTED_WINDOW
+    return lines[3].startswith("at ") and at <= now < at + ACCEPTED_WINDOW
 
 
-def note_accepted(directory: str, entry: "token_cache.Entry", now: float) -> None:
-    """Record that the cluster accepts `entry`'s token now (a hint: a failure to write is
-    ignored)."""
+def note_accepted(
+    directory: str, entry: "token_cache.Entry", now: float, exec_info: "str | None"
+) -> None:
+    """Record that the cluster named in `exec_info` accepts `entry`'s token now (a hint: a
+    failure to write is ignored; nothing is recorded without a cluster named)."""
+    cluster = _cluster_line(exec_info)
+    if cluster is None:
+        return
     try:
         private_files.write_atomically(
             token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX),
-            f"{ACCEPTED_MAGIC}\n{_token_line(entry)}\nat {now!r}\n",
+            f"{ACCEPTED_MAGIC}\n{_token_line(entry)}\n{cluster}\nat {now!r}\n",
             durable=False,
         )
     except OSError:
         pass
+
+
+def _cluster_line(exec_info: "str | None") -> "str | None":
+    # The exec info names the cluster kubectl sends the token to (`spec.cluster`, with
+    # provideClusterInfo): its digest stands for that cluster, whatever the JSON's form, without
+    # parsing it here. Only asked on a second ask, never on a usual hit.
+    text = (exec_info or "").strip(" \t\n\r")
+    if not text:
+        return None
+    return "cluster " + token_cache.sha256_hex(text.encode("utf-8", "surrogatepass"))
 
 
 def _token_line(entry: "token_cache.Entry") -> str:

@@ -1,23 +1,31 @@
-"""Ask a Kubernetes API server whether it still accepts a token: one cheap authenticated request
-(a SelfSubjectAccessReview, what `kubectl auth can-i` sends; every Kubernetes version has it).
-The server answers 401 for a token it rejects, and anything else (201 with the review, or 403)
-for one it accepts. The token goes only to the server kubectl itself sends it to (the exec info's
-`spec.cluster`), with that cluster's TLS settings.
+"""Ask a Kubernetes API server about a token: one cheap authenticated request (a
+SelfSubjectAccessReview, what `kubectl auth can-i` sends; every Kubernetes version has it).
+
+Only a well-formed Kubernetes answer counts (`verdict`): a 401 with a `Status` of code 401 is a
+rejected token; a 200/201 with a SelfSubjectAccessReview that says `status.allowed` is an
+accepted one (allowed or not); a 403 with a `Status` of code 403 is a token it knows (it may not
+ask). Anything else (a redirect, a 5xx, an HTML page, garbage, an answer over the gate's cap, no
+answer in time) is "could not ask": the caller decides as it would without a cluster to ask.
+
+The token goes only to the server kubectl itself sends it to (the exec info's `spec.cluster`, or
+the server `kubeconfig generate` / `import` writes), with that cluster's TLS settings, through
+the proxy kubectl would use (`kube.proxy.cluster_proxy`), and through the HTTP gate like every
+request (identity encoding, the byte cap, no redirects, `ASK_DEADLINE` in all).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec.bounded import TooSlowError, finish_within
+from rgpu_exec import http_gate
+from rgpu_exec.kube.proxy import cluster_proxy
 from rgpu_exec.tls import tls_context
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import httpx
 
     from rgpu_exec.kube.exec_info import Cluster
 
@@ -33,50 +41,30 @@ _REVIEW = {
     "spec": {"resourceAttributes": {"verb": "get", "resource": "namespaces"}},
 }
 _HTTP_UNAUTHORIZED = 401
+_HTTP_FORBIDDEN = 403
+_REVIEWED = (200, 201)
 
-
-def token_accepted(cluster: Cluster, token: str) -> bool | None:
-    """True when the server accepts the token, False when it rejects it (401), None when it
-    cannot tell (unreachable, untrusted, too slow): never raises."""
-    try:
-        status, _ = finish_within(
-            ASK_DEADLINE, lambda: _review(cluster, token, _REVIEW), "rgpu-exec-cluster"
-        )
-    except TooSlowError:
-        log.debug("the cluster did not answer within %.0f s", ASK_DEADLINE)
-        return None
-    except Exception as exc:  # any failure to ask is "cannot tell"
-        log.debug("could not ask the cluster (%s)", type(exc).__name__)
-        return None
-    log.debug("the cluster answered HTTP %d to the token", status)
-    return status != _HTTP_UNAUTHORIZED
-
-
-def _client(cluster: Cluster) -> httpx.Client:
-    """A client with the cluster's TLS settings as the kubeconfig gives them to kubectl."""
-    import httpx  # noqa: PLC0415
-
-    if cluster.insecure:  # as the kubeconfig tells kubectl to do
-        verify: ssl.SSLContext | bool = False
-    else:
-        verify = tls_context(cafile=cluster.ca_file, cadata=cluster.ca_data)
-    return httpx.Client(
-        verify=verify,
-        proxy=cluster.proxy_url,
-        trust_env=False,
-        follow_redirects=False,
-        timeout=httpx.Timeout(ASK_DEADLINE),
-    )
-
-
-def _extensions(cluster: Cluster) -> dict[str, object]:
-    return {"sni_hostname": cluster.server_name} if cluster.server_name else {}
-
-
+# What a well-formed answer says: the token is rejected (401 Status), known but may not ask (403
+# Status), or the review's `allowed`.
+Verdict = Literal["rejected", "forbidden", "allowed", "denied"]
 Review = Literal["allowed", "denied", "rejected"]
 
 
-def may_list_pods(cluster: Cluster, token: str, namespace: str) -> tuple[Review | None, str]:
+def token_accepted(cluster: Cluster, token: str, environ: Mapping[str, str]) -> bool | None:
+    """True when the server accepts the token, False when it rejects it; None when it cannot be
+    asked, or its answer is not a well-formed Kubernetes one: never raises."""
+    answer, why = _ask(cluster, token, _REVIEW, environ)
+    found = verdict(answer) if answer is not None else None
+    if found is None:
+        log.debug("could not ask the cluster (%s)", why or "not a Kubernetes answer")
+        return None
+    log.debug("the cluster answered %s to the token", found)
+    return found != "rejected"
+
+
+def may_list_pods(
+    cluster: Cluster, token: str, namespace: str, environ: Mapping[str, str]
+) -> tuple[Review | None, str]:
     """The cluster's answer to a SelfSubjectAccessReview (what `kubectl auth can-i list pods -n
     NAMESPACE` asks) made with `token`: allowed, denied, or rejected (the token itself, 401);
     None when it cannot tell (unreachable, untrusted, too slow, an answer it cannot read), with
@@ -88,46 +76,89 @@ def may_list_pods(cluster: Cluster, token: str, namespace: str) -> tuple[Review 
             "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": namespace}
         },
     }
+    answer, why = _ask(cluster, token, review, environ)
+    if answer is None:
+        return None, why
+    found = verdict(answer)
+    if found in ("rejected", "allowed", "denied"):
+        return found, ""
+    what = "a review" if found == "forbidden" else "a Kubernetes answer"
+    return None, f"it answered HTTP {answer.status}, not {what}"
+
+
+def verdict(answer: http_gate.Answer) -> Verdict | None:
+    """What a well-formed Kubernetes answer to a SelfSubjectAccessReview says; None for anything
+    else (any other status, a body that is not the object that status must carry)."""
     try:
-        status, allowed = finish_within(
-            ASK_DEADLINE, lambda: _review(cluster, token, review), "rgpu-exec-cluster"
-        )
-    except TooSlowError:
+        body = json.loads(answer.body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if answer.status in (_HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN):
+        code = body.get("code")
+        if body.get("kind") != "Status" or type(code) is not int or code != answer.status:
+            return None
+        return "rejected" if answer.status == _HTTP_UNAUTHORIZED else "forbidden"
+    if answer.status not in _REVIEWED or body.get("kind") != "SelfSubjectAccessReview":
+        return None
+    api_version = body.get("apiVersion")
+    status = body.get("status")
+    if not isinstance(api_version, str) or not api_version.startswith("authorization.k8s.io/"):
+        return None
+    allowed = status.get("allowed") if isinstance(status, dict) else None
+    if not isinstance(allowed, bool):
+        return None
+    return "allowed" if allowed else "denied"
+
+
+def _ask(
+    cluster: Cluster, token: str, review: Mapping[str, object], environ: Mapping[str, str]
+) -> tuple[http_gate.Answer | None, str]:
+    """POST the review with the token through the gate: the answer, or None and why in words."""
+    try:
+        with _session(cluster, environ) as session:
+            answer = session.send(
+                "POST",
+                cluster.server.rstrip("/") + _REVIEW_PATH,
+                {"authorization": f"Bearer {token}", "accept": "application/json"},
+                review,
+                timeout=ASK_DEADLINE,
+            )
+    except http_gate.TooSlowError:
         return None, f"it did not answer within {ASK_DEADLINE:.0f} s"
+    except http_gate.TooBigError as exc:
+        return None, f"it answered HTTP {exc.status} with a body over {exc.cap // 1024} KiB"
+    except http_gate.EncodingError as exc:
+        return None, f"it answered HTTP {exc.status} with {exc.args[0]}"
     except Exception as exc:  # any failure to ask is "cannot tell"
         log.debug("could not ask the cluster (%s)", type(exc).__name__)
         return None, _why(exc)
-    if status == _HTTP_UNAUTHORIZED:
-        return "rejected", ""
-    if allowed is None:
-        return None, f"it answered HTTP {status}, not a review"
-    return ("allowed" if allowed else "denied"), ""
+    log.debug("the cluster answered HTTP %d", answer.status)
+    return answer, ""
+
+
+def _session(cluster: Cluster, environ: Mapping[str, str]) -> http_gate.Session:
+    """The gate's session with the cluster's TLS settings and proxy, as kubectl has them."""
+    if cluster.insecure:  # as the kubeconfig tells kubectl to do
+        verify: ssl.SSLContext | None = None
+    else:
+        verify = tls_context(cafile=cluster.ca_file, cadata=cluster.ca_data)
+    proxy = cluster_proxy(cluster.server, cluster.proxy_url, environ)
+    return http_gate.cluster_session(verify, proxy, ASK_DEADLINE, cluster.server_name)
 
 
 def _why(exc: BaseException) -> str:
     """What stopped the question, in words."""
     cause: BaseException | None = exc
-    while cause is not None:
+    seen: list[BaseException] = []
+    while cause is not None and all(cause is not one for one in seen):  # a chain may loop
+        seen.append(cause)
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"its certificate is not trusted ({cause.verify_message})"
         if isinstance(cause, ConnectionRefusedError):
             return "it refused the connection"
         cause = cause.__cause__ or cause.__context__
     text = " ".join(str(exc).split())[:120]
-    return f"it could not be reached ({type(exc).__name__}: {text or 'no detail'})"
-
-
-def _review(cluster: Cluster, token: str, review: Mapping[str, object]) -> tuple[int, bool | None]:
-    """POST the review with the token: the HTTP status, and `status.allowed` when it says."""
-    with _client(cluster) as client:
-        response = client.post(
-            cluster.server.rstrip("/") + _REVIEW_PATH,
-            json=review,
-            headers={"authorization": f"Bearer {token}"},
-            extensions=_extensions(cluster),
-        )
-        try:
-            allowed = response.json().get("status", {}).get("allowed")
-        except (ValueError, AttributeError):
-            allowed = None
-        return response.status_code, allowed if isinstance(allowed, bool) else None
+    name = exc.name if isinstance(exc, http_gate.TransportError) else type(exc).__name__
+    return f"it could not be reached ({name}: {text or 'no detail'})"

@@ -74,7 +74,7 @@ def verify(
         issued = KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
             spec.namespace_id, spec.namespace
         )
-        paired = _pairing(spec, issued.token)
+        paired = _pairing(spec, issued.token, environ)
     except RgpuExecError as exc:
         # Offered when no key is at hand or the API could not answer (an offline set-up); not
         # after a definite "no" (a rejected key, a namespace out of scope): a context written
@@ -89,7 +89,7 @@ def verify(
     return key, paired
 
 
-def _pairing(spec: Spec, token: str) -> str:
+def _pairing(spec: Spec, token: str, environ: Mapping[str, str]) -> str:
     """Whether the cluster lets the namespace ID's token list pods in the namespace named: what
     kubectl will meet. Only the cluster can say; when it does not answer, say it was not
     verified."""
@@ -97,7 +97,7 @@ def _pairing(spec: Spec, token: str) -> str:
     from rgpu_exec.kube.exec_info import Cluster  # noqa: PLC0415
 
     pem = base64.b64decode(spec.ca_data).decode() if spec.ca_data else None
-    answer, why = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace)
+    answer, why = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace, environ)
     where = f"the cluster at {spec.server}"
     if answer == "allowed":
         return f"; {where} lets its token list pods in namespace {spec.namespace}"

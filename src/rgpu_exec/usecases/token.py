@@ -82,8 +82,14 @@ class TokenCommand:
             return self._exchange(flags, wanted, None, None, interactive, api_version)
         stem = wanted.cache_key.stem
         now = self.clock()
+        exec_info = settings.exec_info(self.environ)
         consulted = cache_hit.consult(
-            directory, wanted, second_ask.client(self.environ), now, self.clock
+            directory,
+            wanted,
+            second_ask.client(self.environ),
+            now,
+            self.clock,
+            exec_info=exec_info,
         )
         try:
             answered = self._answered(consulted, api_version)
@@ -96,7 +102,7 @@ class TokenCommand:
                 and not second_ask.wants_later_expiry(cached, consulted.at)
                 and self._cluster_accepts(cached)
             ):
-                second_ask.note_accepted(directory, cached, consulted.at)
+                second_ask.note_accepted(directory, cached, consulted.at, exec_info)
                 log.debug("the client asks again, but the cluster still accepts the token")
                 return render(api_version, cached.token, cached.kubectl_expiry(consulted.at))
             if consulted.forced:
@@ -184,7 +190,7 @@ class TokenCommand:
             return None
         from rgpu_exec.kube.cluster import token_accepted  # noqa: PLC0415 - httpx
 
-        return token_accepted(cluster, entry.token)
+        return token_accepted(cluster, entry.token, self.environ)
 
     def _exec_info(self) -> tuple[str, bool]:
         """(apiVersion to answer in, whether the session is interactive)."""

@@ -1,12 +1,13 @@
 """The check that reaches the API without a key: a keyless probe of each API URL.
 
 The probe is one credential exchange without the key (for the nil namespace ID), through the
-exchange's own client (its TLS trust, `http_support.ssl_context`, its proxies, uncompressed
-answers). The RemoteGPU API answers it 401, asking for a key: that proves the network path, TLS
-trust and proxy settings, and that the URL is the API's base URL. Any other answer is a problem
-named for what it means (404: a wrong URL, such as one ending in /v1). The answer's `Date` gives
-the clock skew. It reads at most `exchange.MAX_BODY_BYTES` of the body, as sent (never
-inflated), and gives up after `PROBE_DEADLINE` in all, however slowly the answer arrives. The
+exchange's own session of the HTTP gate (its TLS trust, `http_support.ssl_context`, its proxies,
+uncompressed answers, no redirects). The RemoteGPU API answers it 401, asking for a key: that
+proves the network path, TLS trust and proxy settings, and that the URL is the API's base URL.
+Any other answer is a problem named for what it means (404: a wrong URL, such as one ending in
+/v1). The answer's `Date` gives the clock skew. Like every request, it reads at most
+`http_gate.MAX_BODY_BYTES` of the body, as sent and as inflated (a body over it is no answer of
+the API's), and gives up after `PROBE_DEADLINE` in all, however slowly the answer arrives. The
 access check, which spends one exchange with the key, is in `doctor.access`.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract
+from rgpu_exec import contract, http_gate
 from rgpu_exec.api import api_errors, http_support
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
@@ -24,8 +25,6 @@ from rgpu_exec.usecases.doctor.findings import Finding
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from datetime import datetime
-
-    import httpx
 
 
 SKEW_NOTE_SECONDS = 30.0
@@ -51,8 +50,6 @@ def api_findings(
     clock finding (when several APIs are probed); `ca_reported`: a CA bundle that does not load
     is already listed (so it is not listed again).
     """
-    import httpx  # noqa: PLC0415
-
     from rgpu_exec.api import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
@@ -60,8 +57,9 @@ def api_findings(
 
     def probe() -> tuple[int, str | None, bytes | None]:
         url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
-        with exchanger.client() as client:  # the exchange's TLS trust, proxies and headers
-            return _post(client, url, exchange.MAX_BODY_BYTES)
+        # The exchange's TLS trust, proxies and headers; the whole probe within PROBE_DEADLINE.
+        with exchanger.session(PROBE_DEADLINE) as session:
+            return _post(session, url)
 
     network_fix = (
         f"check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and that "
@@ -69,8 +67,8 @@ def api_findings(
     )
     started = clock()
     try:
-        status, date, body = http_support.finish_within(PROBE_DEADLINE, probe, "rgpu-exec-probe")
-    except http_support.TooSlowError:
+        status, date, body = probe()
+    except http_gate.TooSlowError:
         detail = f"{api_url} sent no complete answer within {PROBE_DEADLINE:.0f} s"
         return [Finding("API", "problem", detail, network_fix)]
     except UsageError as exc:  # the CA certificates do not load
@@ -80,7 +78,7 @@ def api_findings(
             ]
         fix = f"fix {settings.ENV_CA_BUNDLE}, {settings.ENV_SSL_CERT_FILE} or "
         return [Finding("API", "problem", exc.message, fix + f"{settings.ENV_SSL_CERT_DIR}")]
-    except httpx.TransportError as exc:
+    except http_gate.TransportError as exc:
         # The exchange's own words: what happened as the detail, what to do as the fix.
         failure = exchanger.transport_failure(exc)
         remedy = failure.remedy.rstrip(".")
@@ -138,27 +136,14 @@ def _answer_finding(  # noqa: PLR0917
     return Finding("API", "problem", detail, fix)
 
 
-def _post(client: httpx.Client, url: str, max_body: int) -> tuple[int, str | None, bytes | None]:
-    """POST to `url`, empty, without a key: the status, `Date` and the body as sent (never
-    inflated: None when compressed or over `max_body` bytes, which are then left unread)."""
-    import httpx  # noqa: PLC0415
-
-    request = client.build_request("POST", url, timeout=httpx.Timeout(PROBE_TIMEOUT))
-    response = client.send(request, stream=True)
-    body = bytearray()
+def _post(session: http_gate.Session, url: str) -> tuple[int, str | None, bytes | None]:
+    """POST to `url`, empty, without a key: the status, `Date` and the body (None when over the
+    gate's cap or in an encoding it cannot read: left unread, and no answer of the API's)."""
     try:
-        if response.is_stream_consumed:  # built whole in memory (test transports)
-            body = bytearray(response.content[: max_body + 1])
-        else:
-            for chunk in response.iter_raw():
-                body += chunk
-                if len(body) > max_body:
-                    break
-    finally:
-        response.close()
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    readable = len(body) <= max_body and encoding in ("", "identity")
-    return response.status_code, response.headers.get("date"), bytes(body) if readable else None
+        answer = session.send("POST", url, timeout=PROBE_TIMEOUT)
+    except (http_gate.TooBigError, http_gate.EncodingError) as exc:
+        return exc.status, None, None
+    return answer.status, answer.headers.get("date"), answer.body
 
 
 def _clock_finding(now: float, server: datetime | None, api: str) -> Finding:
