@@ -11,6 +11,10 @@
   (the link stays a link); the lock and the backup sit beside the name as given.
 - Backup: before changing a file that exists, its previous content goes to
   `<file>.rgpu-exec.bak` (0600), replacing the backup of the change before.
+- The write rule of every file rgpu-exec writes (`private_files.write_target_problem`): only a
+  regular file (or none) is replaced, never a device or a FIFO (`KUBECONFIG=/dev/null`, also
+  through a symlink), which is refused before its lock is taken; a directory above it that
+  other users can write to is named in a warning (`exposed_directory`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import private_files, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -92,7 +96,9 @@ def read_text(path: Path) -> str | None:
 
 
 def check_writable(path: Path) -> None:
-    """Refuse a file the user made read-only (even as root, who could write it anyway)."""
+    """Refuse what the write rule refuses (a device, a FIFO: `KUBECONFIG=/dev/null`), and a
+    file the user made read-only (even as root, who could write it anyway)."""
+    _check_target(path)
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -103,6 +109,27 @@ def check_writable(path: Path) -> None:
             f"writable (chmod u+w {path}) or choose another file with --kubeconfig; nothing was "
             "changed."
         )
+
+
+def _check_target(path: Path) -> None:
+    problem = private_files.write_target_problem(str(path), follow=True)
+    if problem:
+        raise UsageError(
+            f"the kubeconfig {path} {problem}. kubectl can read it, but rgpu-exec writes only a "
+            "regular file: choose one with --kubeconfig (or KUBECONFIG); nothing was changed."
+        )
+
+
+def exposed_warning(path: Path) -> str | None:
+    """A warning when other users can write to a directory above this kubeconfig; else None."""
+    directory = private_files.exposed_directory(str(path))
+    if directory is None:
+        return None
+    return (
+        f"rgpu-exec: warning: other users can write to {directory}, which holds the kubeconfig "
+        f"{path}: they could replace it or plant its lock. Keep kubeconfigs in a directory of "
+        "yours (such as ~/.kube)."
+    )
 
 
 def lock_path(path: Path) -> Path:
@@ -184,6 +211,7 @@ def _age(seconds: float) -> str:
 
 def write(path: Path, text: str, previous: str | None) -> Path | None:
     """Replace the file's content atomically; return where the previous content was saved."""
+    _check_target(path)
     real = Path(os.path.realpath(path))
     try:
         st: os.stat_result | None = real.stat()

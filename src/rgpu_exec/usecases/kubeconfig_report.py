@@ -28,6 +28,7 @@ class WriteOptions:
     set_current_context: bool = False
     verify: bool = True
     api_url_flag: str | None = None  # the --api-url given (for where a wrong URL came from)
+    force: bool = False  # generate/import: replace an entry of the same name that is not ours
 
 
 @dataclass
@@ -53,7 +54,12 @@ class Applied:
 
 
 def add_report(done: Applied, report: Report) -> None:
-    """The diff of a dry run, or a line for each file written."""
+    """The diff of a dry run, or a line for each file written; a warning for each of those
+    files in a directory that other users can write to."""
+    for item in done.plan.files:
+        exposed = files.exposed_warning(item.path)
+        if exposed is not None and exposed not in report.warnings:
+            report.warnings.append(exposed)
     if done.diff is not None:
         report.diff = done.diff
         report.would_change = len(done.plan.files)
