@@ -40,6 +40,7 @@ LOCK_WAIT_SECONDS = 3.0
 _LOCK_POLL_SECONDS = 0.05
 _NEW_FILE_MODE = 0o600
 _NEW_DIR_MODE = 0o700
+_DEVICE_READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,11 @@ def _absolute(value: str, environ: Mapping[str, str]) -> Path:
 
 
 def read_text(path: Path) -> str | None:
-    """The file's text, or None when it does not exist."""
+    """The file's text, or None when it does not exist. Opened without blocking: a FIFO (or a
+    socket, a directory) is refused, never waited on; a device reads as what it gives at once
+    (`/dev/null`: nothing, as kubectl reads it)."""
     try:
-        data = path.read_bytes()
+        data = _read_nonblocking(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -93,6 +96,21 @@ def read_text(path: Path) -> str | None:
             f"the kubeconfig {path} is not UTF-8 text (byte {exc.start}). Fix or move it, then "
             "run this again; nothing was changed."
         ) from None
+
+
+def _read_nonblocking(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):
+            return handle.read()
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return handle.read(_DEVICE_READ_BYTES) or b""
+    raise UsageError(
+        f"the kubeconfig {path} {private_files.write_target_problem(str(path), follow=True)}: "
+        "rgpu-exec reads and writes only a regular file. Choose one with --kubeconfig (or "
+        "KUBECONFIG); nothing was changed."
+    )
 
 
 def check_writable(path: Path) -> None:
