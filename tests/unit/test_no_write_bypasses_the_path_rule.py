@@ -58,9 +58,8 @@ def _mode(call: ast.Call, position: int) -> str | None:
     for keyword in call.keywords:
         if keyword.arg == "mode" and isinstance(keyword.value, ast.Constant):
             return str(keyword.value.value)
-    if len(call.args) > position and isinstance(call.args[position], ast.Constant):
-        return str(call.args[position].value)
-    return None
+    given = call.args[position] if len(call.args) > position else None
+    return str(given.value) if isinstance(given, ast.Constant) else None
 
 
 def writes(source: str) -> list[tuple[int, str]]:
