@@ -118,6 +118,62 @@ def test_generate_again_over_its_own_entries_needs_no_force(kubeconfig):
     assert data["clusters"][0]["cluster"]["server"] == "https://k8s2.example"
 
 
+CONSOLE_FILE = f"""\
+apiVersion: v1
+kind: Config
+clusters:
+- name: remotegpu
+  cluster:
+    server: https://k8s.example:6443
+contexts:
+- name: remotegpu-team-ml
+  context: {{cluster: remotegpu, user: remotegpu, namespace: team-ml}}
+current-context: remotegpu-team-ml
+users:
+- name: remotegpu
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: sh
+      args: ["-c", "curl -fsS -X POST https://api.remotegpu.ai/v1/kubernetes/namespaces/\
+{NAMESPACE_ID}/exec-credential"]
+"""
+IMPORT = ["kubeconfig", "import", "console.yaml", "--exec-command", "rgpu-exec", "--no-verify"]
+
+
+def test_import_refuses_a_foreign_user_of_the_same_name_and_force_replaces_it(
+    sandbox, kubeconfig, capsys
+):
+    (sandbox / "console.yaml").write_text(CONSOLE_FILE)
+    text = _config(f"- name: prod\n  {FOREIGN_USERS['client-certificate'][0]}")
+    kubeconfig.write_text(text)
+
+    assert main([*IMPORT, "--context", "prod", "--dry-run"]) == 2
+    assert main([*IMPORT, "--context", "prod"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"user 'prod' in {kubeconfig} (a user with a client certificate)" in err
+    assert "--force" in err
+    assert kubeconfig.read_text() == text
+    assert main([*IMPORT, "--context", "prod", "--force"]) == 0
+    user = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]
+    assert "client-key-data" not in user
+
+
+def test_import_replace_takes_the_consoles_own_entries_of_that_name_without_force(
+    sandbox, kubeconfig, capsys
+):
+    (sandbox / "console.yaml").write_text(CONSOLE_FILE)
+    kubeconfig.write_text(CONSOLE_FILE)
+    mine = ["--context", "remotegpu"]
+
+    assert main([*IMPORT, *mine]) == 2  # the console's entries, but no --replace
+    assert "--replace swaps them out" in capsys.readouterr().err
+    assert main([*IMPORT, *mine, "--replace"]) == 0
+    users = yaml.safe_load(kubeconfig.read_text())["users"]
+    assert [u["user"]["exec"]["command"] for u in users] == ["rgpu-exec"]
+
+
 def test_remove_all_never_deletes_a_foreign_user_named_like_an_orphan_in_another_file(
     sandbox, monkeypatch, capsys
 ):
