@@ -13,8 +13,7 @@
   `<file>.rgpu-exec.bak` (0600), replacing the backup of the change before.
 - The write rule of every file rgpu-exec writes (`private_files.write_target_problem`): only a
   regular file (or none) is replaced, never a device or a FIFO (`KUBECONFIG=/dev/null`, also
-  through a symlink), which is refused before its lock is taken; a directory above it that
-  other users can write to is named in a warning (`exposed_directory`).
+  through a symlink), which is refused before its lock is taken.
 """
 
 from __future__ import annotations
@@ -136,18 +135,6 @@ def _check_target(path: Path) -> None:
             f"the kubeconfig {path} {problem}. kubectl can read it, but rgpu-exec writes only a "
             "regular file: choose one with --kubeconfig (or KUBECONFIG); nothing was changed."
         )
-
-
-def exposed_warning(path: Path) -> str | None:
-    """A warning when other users can write to a directory above this kubeconfig; else None."""
-    directory = private_files.exposed_directory(str(path))
-    if directory is None:
-        return None
-    return (
-        f"rgpu-exec: warning: other users can write to {directory}, which holds the kubeconfig "
-        f"{path}: they could replace it or plant its lock. Keep kubeconfigs in a directory of "
-        "yours (such as ~/.kube)."
-    )
 
 
 def lock_path(path: Path) -> Path:
