@@ -322,3 +322,17 @@ def test_a_world_writable_directory_above_the_key_file_is_said(sandbox):
     assert file_store.get_key("default", environ) == API_KEY
     assert [line for line in said if f"other users can write to {shared}" in line]
     assert API_KEY not in "".join(said)
+
+
+def test_a_fifo_planted_as_the_kubeconfig_backup_is_never_replaced(kubeconfig, capsys):
+    assert main(GENERATE) == 0
+    before = kubeconfig.read_text()
+    backup = kubeconfig.with_name("kubeconfig.rgpu-exec.bak")
+    os.mkfifo(backup, 0o600)
+    moved = [a if a != "https://k8s.example:6443" else "https://k8s2.example" for a in GENERATE]
+
+    assert main(moved) == 2
+
+    assert f"{backup} is a FIFO (named pipe), not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(backup.lstat().st_mode)
+    assert kubeconfig.read_text() == before  # the backup goes first: nothing was changed

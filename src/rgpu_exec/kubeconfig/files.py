@@ -130,6 +130,11 @@ def check_writable(path: Path) -> None:
 
 def _check_target(path: Path) -> None:
     problem = private_files.write_target_problem(str(path), follow=True)
+    if problem and path.name.endswith(BACKUP_SUFFIX):
+        raise UsageError(
+            f"the kubeconfig's backup {path} {problem}. Move it away and run this again; "
+            "nothing was changed."
+        )
     if problem:
         raise UsageError(
             f"the kubeconfig {path} {problem}. kubectl can read it, but rgpu-exec writes only a "
@@ -216,7 +221,6 @@ def _age(seconds: float) -> str:
 
 def write(path: Path, text: str, previous: str | None) -> Path | None:
     """Replace the file's content atomically; return where the previous content was saved."""
-    _check_target(path)
     real = Path(os.path.realpath(path))
     try:
         st: os.stat_result | None = real.stat()
@@ -239,6 +243,7 @@ def write(path: Path, text: str, previous: str | None) -> Path | None:
 
 
 def _replace(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
+    _check_target(path)  # the kubeconfig and its backup alike: never a device or a FIFO
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -271,23 +276,6 @@ def _give_back(temp: str, path: Path, owner: tuple[int, int]) -> None:
             f"cannot give the rewritten {path} back to its owner (uid {owner[0]}, gid "
             f"{owner[1]}): {exc.strerror or exc}. Run this as that user; nothing was changed."
         ) from exc
-
-
-def read_small_file(path: Path, what: str, limit: int = 1024 * 1024) -> bytes:
-    """A regular file's bytes, at most `limit` of them: never a device, FIFO or directory (a
-    `certificate-authority: /dev/zero` would otherwise be read forever). UsageError else."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path} ({exc.strerror or exc}).") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise UsageError(f"the {what} {path} is not a regular file.")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UsageError(f"the {what} {path} is over {limit // 1024} KiB, which no CA file needs.")
-    return data
 
 
 def _fsync_directory(directory: Path) -> None:
