@@ -25,7 +25,8 @@ _VERIFY_EXIT_CODES = f"""\
 _EXIT_CODES_MERGE = (
     f"""\
   {ExitCode.OK}  done (or nothing to change)
-  {ExitCode.USAGE}  bad flags or input, a malformed or read-only kubeconfig, a lock still held
+  {ExitCode.USAGE}  bad flags or input, a malformed or read-only kubeconfig, a lock still held,
+     or an entry of that name rgpu-exec did not write (without --force)
 """
     + _VERIFY_EXIT_CODES
 )
@@ -52,7 +53,9 @@ the previous content as <file>.rgpu-exec.bak.
 _MERGE_NOTE = (
     "current-context is set to the new context when no file sets one (a plain `kubectl get "
     "pods` then works), else it changes only with --set-current-context; the same command run "
-    "twice changes nothing the second time.\n"
+    "twice changes nothing the second time. A user, cluster or context of the same name that "
+    "rgpu-exec did not write is refused (nothing is written, a dry run included) unless "
+    "--force.\n"
 )
 _REMOVE_NOTE = """current-context is cleared if it named a removed context. Only a context whose
 user runs rgpu-exec is removed, unless --force; a context that is in no file is an error unless
@@ -130,6 +133,12 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
         dest="verify",
         action="store_false",
         help="skip the check that the API key can get a credential for the namespace",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a user, cluster or context of that name that rgpu-exec did not write (a "
+        "client certificate, a static token, a cluster at another server); refused without it",
     )
     support.add_profile(parser, "keyring profile written into the exec stanza")
     parser.add_argument(

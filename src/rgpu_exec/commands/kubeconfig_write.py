@@ -76,6 +76,7 @@ def _options(args: argparse.Namespace) -> WriteOptions:
         set_current_context=getattr(args, "set_current_context", False),
         verify=getattr(args, "verify", True),
         api_url_flag=getattr(args, "api_url", None),
+        force=getattr(args, "force", False),
     )
 
 

@@ -7,25 +7,35 @@ One file, `<user config dir>/rgpu-exec/api-keys` (`$XDG_CONFIG_HOME/rgpu-exec/ap
 line `rgpu-exec-api-keys 1`, then one `<profile> <key>` line per profile. It is read only when
 it is a regular file of ours that nobody else can read or write: a file with loose permissions
 is refused, with what to do, never used. `token` reads it after the environment and the keyring.
+
+Every change (`set_key`, `delete_key`) reads, changes and writes the file under `api-keys.lock`
+beside it (an exclusive lock, `hotpath.entry_lock`), so concurrent logins and logouts never lose
+one another's profiles. The file passes the write rule of every file rgpu-exec writes
+(`private_files.write_target_problem`); the directory is absolute (a relative XDG_CONFIG_HOME is
+ignored, `settings.config_dir`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import private_files, settings
+from rgpu_exec.hotpath import entry_lock, private_files, settings
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 MAGIC = "rgpu-exec-api-keys 1"
 FILE_NAME = "api-keys"
+LOCK_SUFFIX = ".lock"
+LOCK_WAIT_SECONDS = 10.0
 _MAX_BYTES = 64 * 1024
 
 
@@ -73,26 +83,64 @@ def get_key(profile: str, environ: Mapping[str, str]) -> str | None:
 
 
 def set_key(profile: str, value: str, environ: Mapping[str, str]) -> str:
-    """Store the key for `profile` (replacing its old one); the file's path."""
+    """Store the key for `profile` (replacing its old one), under the lock; the file's path."""
     where = path(environ)
-    keys = _read(where)
-    keys[profile] = value
-    _write(where, keys)
+    _make_directory(where)
+    with _locked(where):
+        keys = _read(where)
+        keys[profile] = value
+        _write(where, keys)
     return where
 
 
 def delete_key(profile: str, environ: Mapping[str, str]) -> bool:
-    """Delete the profile's key: True if one was there. The file goes with its last key. A file
-    with loose permissions is refused here too (`chmod 600` it, or delete it yourself)."""
+    """Delete the profile's key, under the lock: True if one was there (and it is gone). The
+    file goes with its last key. A file with loose permissions is refused here too (`chmod 600`
+    it, or delete it yourself)."""
     where = path(environ)
-    keys = _read(where)
-    if keys.pop(profile, None) is None:
-        return False
-    if keys:
-        _write(where, keys)
-    else:
-        Path(where).unlink()
+    if not Path(where).parent.is_dir():
+        return False  # no directory, no key file: nothing to lock or delete
+    with _locked(where):
+        keys = _read(where)
+        if keys.pop(profile, None) is None:
+            return False
+        if keys:
+            _write(where, keys)
+        else:
+            Path(where).unlink()
     return True
+
+
+def exposed_warning(environ: Mapping[str, str]) -> str | None:
+    """A warning when other users can write to a directory above the key file; else None."""
+    where = path(environ)
+    directory = private_files.exposed_directory(where)
+    if directory is None:
+        return None
+    return (
+        f"rgpu-exec: warning: other users can write to {directory}, above the key file "
+        f"{where}: they could replace its directory. Keep it in a directory of yours "
+        "(set XDG_CONFIG_HOME to one, or fix that directory's mode)."
+    )
+
+
+@contextlib.contextmanager
+def _locked(where: str) -> Iterator[None]:
+    """Hold `<key file>.lock` for one read-change-write; KeyFileError when another login or
+    logout holds it for longer than LOCK_WAIT_SECONDS."""
+    lock = where + LOCK_SUFFIX
+    stem = f"key-file:{lock}"
+    if not entry_lock.acquire(lock, stem, time.monotonic() + LOCK_WAIT_SECONDS):
+        entry_lock.release(stem)  # forget the failed wait: a later change may wait again
+        raise _refused(
+            where,
+            f"is locked by {lock} (another `rgpu-exec login` or `logout` is changing it)",
+            "Run this again when it is done; nothing was changed.",
+        )
+    try:
+        yield
+    finally:
+        entry_lock.release(stem)
 
 
 def _read(where: str) -> dict[str, str]:
@@ -138,12 +186,22 @@ def _parse(where: str, data: bytes) -> dict[str, str]:
     return keys
 
 
-def _write(where: str, keys: dict[str, str]) -> None:
+def _make_directory(where: str) -> None:
+    """The key file's directory (0700), after the write rule (absolute, a regular file or none)."""
+    problem = private_files.write_target_problem(where, follow=False)
+    if problem:
+        raise _refused(where, problem)
     directory = Path(where).parent
     directory.parent.mkdir(parents=True, exist_ok=True)
     directory.mkdir(mode=0o700, exist_ok=True)
+
+
+def _write(where: str, keys: dict[str, str]) -> None:
     lines = [MAGIC, *(f"{profile} {key}" for profile, key in sorted(keys.items()))]
-    private_files.write_atomically(where, "\n".join(lines) + "\n")
+    try:
+        private_files.write_atomically(where, "\n".join(lines) + "\n")
+    except private_files.RefusedPathError as exc:
+        raise _refused(where, str(exc).removeprefix(f"{where} ")) from None
 
 
 def _refused(where: str, why: str, remedy: str | None = None) -> KeyFileError:

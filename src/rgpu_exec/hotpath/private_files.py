@@ -5,6 +5,11 @@ regular file of this user that nobody else can read or write, at most `MAX_FILE_
 never through a symlink and never blocking (a FIFO planted in the cache must not hang kubectl).
 A file is written to a temp file in the same directory (0600), then renamed over the old one.
 A directory is used only when it is a real directory of this user that others cannot write.
+
+The write rule of every file rgpu-exec writes (the cache's files here, the key file, kubeconfig
+files) is `write_target_problem`: a path given whole (absolute), and nothing there now but a
+regular file (never a device or a FIFO, such as `KUBECONFIG=/dev/null`). `exposed_directory`
+names a directory above a file that other users can write to, for the writers to say so.
 """
 
 import os
@@ -42,6 +47,75 @@ def directory_problem(directory: str) -> "str | None":
         return f"is owned by another user (uid {st.st_uid})"
     if st.st_mode & 0o022:
         return f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+class RefusedPathError(OSError):
+    """`write_target_problem` refused the path: nothing was written."""
+
+
+def write_target_problem(path: str, *, follow: bool) -> "str | None":
+    """Why rgpu-exec must not write `path`, or None: the one path rule of every file it writes.
+
+    The path must be absolute (a relative one would depend on the directory the command runs
+    in; a relative XDG directory is ignored before it gets here). What is there now must be a
+    regular file, or nothing: a device, a FIFO, a socket or a directory is never replaced nor
+    written into. With `follow`, a symlink is judged by its target (a kubeconfig is written
+    through its link, as kubectl does); without, by itself (the cache and the key file replace
+    a link, never write through it).
+    """
+    if not os.path.isabs(path):
+        return "is a relative path (rgpu-exec writes only where an absolute path says)"
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    mode = st.st_mode
+    if stat.S_ISREG(mode) or (not follow and stat.S_ISLNK(mode)):
+        return None
+    return f"is {_kind_of(mode)}, not a regular file, so rgpu-exec never replaces it"
+
+
+def check_write_target(path: str, *, follow: bool) -> None:
+    """`write_target_problem`, as an error: RefusedPathError (an OSError) naming the path."""
+    problem = write_target_problem(path, follow=follow)
+    if problem:
+        raise RefusedPathError(f"{path} {problem}")
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def exposed_directory(path: str) -> "str | None":
+    """The directory above `path` that other users can write to, or None: the file's own
+    directory when others may write there (even with the sticky bit, as /tmp: they can then
+    plant the lock or the file itself), else the first ancestor others may write to without
+    the sticky bit (they could swap a directory on the way)."""
+    directory = os.path.dirname(path)
+    first = True
+    while directory:
+        try:
+            mode = os.stat(directory).st_mode
+        except OSError:
+            mode = 0
+        if mode & 0o002 and (first or not mode & stat.S_ISVTX):
+            return directory
+        first = False
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
     return None
 
 
@@ -102,8 +176,10 @@ def write_atomically(path: str, text: str, *, durable: bool = True) -> None:
     `path`.
 
     The rename replaces a symlink at `path` rather than writing through it. A record that may be
-    lost in a crash at no cost but a missed hint (`second_ask`) skips the fsync.
+    lost in a crash at no cost but a missed hint (`second_ask`) skips the fsync. The path
+    passes the write rule first (`check_write_target`): a FIFO or device at `path` stays.
     """
+    check_write_target(path, follow=False)
     tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
     try:

@@ -149,12 +149,17 @@ def _user_dir(
     environ: "Mapping[str, str]", xdg_variable: str, xdg_default: str, darwin: "tuple[str, str]"
 ) -> "str | None":
     """platformdirs' rule for a user directory of rgpu-exec: `~/Library/<darwin…>` on macOS, the
-    XDG variable (else `~/<xdg_default>`) on Linux and the BSDs, None elsewhere."""
+    XDG variable (else `~/<xdg_default>`; a relative one is ignored, as the XDG spec says) on
+    Linux and the BSDs, None elsewhere."""
     home = environ.get(ENV_HOME) or os.path.expanduser("~")
     if sys.platform == "darwin":
         return os.path.join(home, *darwin, APP_NAME)
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-        base = environ.get(xdg_variable, "").strip() or os.path.join(home, xdg_default)
+        # The XDG spec: a relative path in the variable is invalid and must be ignored (the key
+        # file would otherwise land under whatever directory the command runs in).
+        base = environ.get(xdg_variable, "").strip()
+        if not os.path.isabs(base):
+            base = os.path.join(home, xdg_default)
         return os.path.join(base, APP_NAME)
     return None
 

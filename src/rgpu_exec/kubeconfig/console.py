@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rgpu_exec.contract import EXCHANGE_PATH
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath.settings import looks_like_uuid
-from rgpu_exec.kubeconfig import entries, files
+from rgpu_exec.kubeconfig import entries
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def _ca_data(cluster: dict[str, Any], base_dir: Path) -> str | None:
     path = cluster.get("certificate-authority")
     if isinstance(path, str) and path:
         try:
-            raw = files.read_small_file(base_dir / path, "certificate authority file")
+            raw = entries.read_small_file(base_dir / path, "certificate authority file")
         except UsageError as exc:
             raise UsageError(
                 f"{exc.message.rstrip('.')}, named by the console kubeconfig. Put the CA file "

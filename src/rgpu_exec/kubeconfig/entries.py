@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import shutil
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +28,6 @@ from typing import Literal
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
-from rgpu_exec.kubeconfig import files
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.merge import Entry
 
@@ -205,7 +206,7 @@ def certificates_only(raw: bytes) -> bytes | None:
 
 def ca_data_from_file(path: str) -> str:
     """The certificates of a CA file, as base64 to inline (`certificates_only`)."""
-    raw = certificates_only(files.read_small_file(Path(path), "certificate authority file"))
+    raw = certificates_only(read_small_file(Path(path), "certificate authority file"))
     if raw is None:
         raise UsageError(f"{path} holds no PEM certificate ({_PEM_MARKER.decode()} ...).")
     return base64.b64encode(raw).decode("ascii")
@@ -226,4 +227,21 @@ def check_ca_data(data: str) -> str:
         )
     if certificates != raw:  # a key beside them is left out
         return base64.b64encode(certificates).decode("ascii")
+    return data
+
+
+def read_small_file(path: Path, what: str, limit: int = 1024 * 1024) -> bytes:
+    """A regular file's bytes, at most `limit` of them: never a device, FIFO or directory (a
+    `certificate-authority: /dev/zero` would otherwise be read forever). UsageError else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path} ({exc.strerror or exc}).") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"the {what} {path} is not a regular file.")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(f"the {what} {path} is over {limit // 1024} KiB, which no CA file needs.")
     return data

@@ -11,6 +11,9 @@
   (the link stays a link); the lock and the backup sit beside the name as given.
 - Backup: before changing a file that exists, its previous content goes to
   `<file>.rgpu-exec.bak` (0600), replacing the backup of the change before.
+- The write rule of every file rgpu-exec writes (`private_files.write_target_problem`): only a
+  regular file (or none) is replaced, never a device or a FIFO (`KUBECONFIG=/dev/null`, also
+  through a symlink), which is refused before its lock is taken.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import private_files, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +39,7 @@ LOCK_WAIT_SECONDS = 3.0
 _LOCK_POLL_SECONDS = 0.05
 _NEW_FILE_MODE = 0o600
 _NEW_DIR_MODE = 0o700
+_DEVICE_READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,11 @@ def _absolute(value: str, environ: Mapping[str, str]) -> Path:
 
 
 def read_text(path: Path) -> str | None:
-    """The file's text, or None when it does not exist."""
+    """The file's text, or None when it does not exist. Opened without blocking: a FIFO (or a
+    socket, a directory) is refused, never waited on; a device reads as what it gives at once
+    (`/dev/null`: nothing, as kubectl reads it)."""
     try:
-        data = path.read_bytes()
+        data = _read_nonblocking(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -91,8 +97,25 @@ def read_text(path: Path) -> str | None:
         ) from None
 
 
+def _read_nonblocking(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):
+            return handle.read()
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return handle.read(_DEVICE_READ_BYTES) or b""
+    raise UsageError(
+        f"the kubeconfig {path} {private_files.write_target_problem(str(path), follow=True)}: "
+        "rgpu-exec reads and writes only a regular file. Choose one with --kubeconfig (or "
+        "KUBECONFIG); nothing was changed."
+    )
+
+
 def check_writable(path: Path) -> None:
-    """Refuse a file the user made read-only (even as root, who could write it anyway)."""
+    """Refuse what the write rule refuses (a device, a FIFO: `KUBECONFIG=/dev/null`), and a
+    file the user made read-only (even as root, who could write it anyway)."""
+    _check_target(path)
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -102,6 +125,20 @@ def check_writable(path: Path) -> None:
             f"the kubeconfig {path} is read-only (mode {stat.filemode(info.st_mode)}). Make it "
             f"writable (chmod u+w {path}) or choose another file with --kubeconfig; nothing was "
             "changed."
+        )
+
+
+def _check_target(path: Path) -> None:
+    problem = private_files.write_target_problem(str(path), follow=True)
+    if problem and path.name.endswith(BACKUP_SUFFIX):
+        raise UsageError(
+            f"the kubeconfig's backup {path} {problem}. Move it away and run this again; "
+            "nothing was changed."
+        )
+    if problem:
+        raise UsageError(
+            f"the kubeconfig {path} {problem}. kubectl can read it, but rgpu-exec writes only a "
+            "regular file: choose one with --kubeconfig (or KUBECONFIG); nothing was changed."
         )
 
 
@@ -206,6 +243,7 @@ def write(path: Path, text: str, previous: str | None) -> Path | None:
 
 
 def _replace(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
+    _check_target(path)  # the kubeconfig and its backup alike: never a device or a FIFO
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -238,23 +276,6 @@ def _give_back(temp: str, path: Path, owner: tuple[int, int]) -> None:
             f"cannot give the rewritten {path} back to its owner (uid {owner[0]}, gid "
             f"{owner[1]}): {exc.strerror or exc}. Run this as that user; nothing was changed."
         ) from exc
-
-
-def read_small_file(path: Path, what: str, limit: int = 1024 * 1024) -> bytes:
-    """A regular file's bytes, at most `limit` of them: never a device, FIFO or directory (a
-    `certificate-authority: /dev/zero` would otherwise be read forever). UsageError else."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path} ({exc.strerror or exc}).") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise UsageError(f"the {what} {path} is not a regular file.")
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise UsageError(f"the {what} {path} is over {limit // 1024} KiB, which no CA file needs.")
-    return data
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -9,6 +9,10 @@
 - replace (`import --replace`): the console's own contexts for the namespace (their user calls
   the exchange endpoint with curl on every kubectl command) go, as `remove` takes them out, and
   the new context takes their place, `current-context` included.
+
+Every planner asks `ownership.judge` before it changes or removes an entry: upsert refuses to
+overwrite a user, cluster or context of the same name that is not rgpu-exec's (unless forced),
+remove and orphan cleanup take only rgpu-exec's, each in the file that holds it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.kubeconfig import console, entries, merge
+from rgpu_exec.kubeconfig import console, entries, merge, ownership
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,19 +29,27 @@ if TYPE_CHECKING:
     from rgpu_exec.kubeconfig.document import Document
     from rgpu_exec.kubeconfig.files import Targets
 
+_REMOVABLE = (ownership.RGPU_EXEC, ownership.CONSOLE)
 Planner = Callable[["Targets", dict["Path", "Document"]], dict["Path", list[merge.Edit]]]
 
 
 def upsert_planner(
-    wanted: list[merge.Entry], set_current: bool, replace_namespace: str | None = None
+    wanted: list[merge.Entry],
+    set_current: bool,
+    replace_namespace: str | None = None,
+    *,
+    force: bool = False,
 ) -> Planner:
     """The entries written; with `replace_namespace`, the console's contexts for that namespace
     ID are swapped out for them. The context becomes `current-context` with `set_current`, and
     also when no file sets one (as `aws eks update-kubeconfig` does: a plain `kubectl get pods`
-    then works)."""
+    then works). An entry of a wanted name that is not rgpu-exec's is refused unless `force`
+    (`ownership`)."""
     context = next(e.name for e in wanted if e.kind == "context")
 
     def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
+        if not force:
+            _check_upsert(targets, docs, wanted, replace_namespace)
         edits: dict[Path, list[merge.Edit]] = {}
         doomed = console_contexts(docs, replace_namespace) if replace_namespace else []
         doomed = [name for name in doomed if name != context]
@@ -52,6 +64,41 @@ def upsert_planner(
         return edits
 
     return planner
+
+
+def _check_upsert(
+    targets: Targets,
+    docs: dict[Path, Document],
+    wanted: list[merge.Entry],
+    replace_namespace: str | None,
+) -> None:
+    """Refuse to overwrite an entry of a wanted name that is not rgpu-exec's: a user with a
+    client certificate, a static token or another plugin, a context of such a user, a cluster
+    with another server (the same server is the same cluster: only its CA may be filled in),
+    or the console's entries of another namespace (or without --replace)."""
+    strangers = []
+    for entry in wanted:
+        verdict = ownership.judge(targets.paths, docs, entry.kind, entry.name)
+        if verdict.owner in (ownership.RGPU_EXEC, ownership.ABSENT):
+            continue
+        if verdict.owner == ownership.CONSOLE and verdict.namespace_id == replace_namespace:
+            continue
+        if entry.kind == "cluster" and verdict.server == entry.body.get("server"):
+            continue
+        strangers.append(verdict)
+    if not strangers:
+        return
+    console_hint = (
+        " (for the console's own entries of this namespace, --replace swaps them out)"
+        if any(v.owner == ownership.CONSOLE for v in strangers) and replace_namespace is None
+        else ""
+    )
+    raise UsageError(
+        f"the kubeconfig already has {'; '.join(v.describe() for v in strangers)}, which "
+        "rgpu-exec did not write, and this would replace it (a user's client certificate, key "
+        "or token, a cluster's server). Choose another name with --context NAME, or add --force "
+        f"to replace it anyway{console_hint}. Nothing was changed."
+    )
 
 
 def has_current_context(targets: Targets, docs: dict[Path, Document]) -> bool:
@@ -85,13 +132,13 @@ def remove_planner(
             names = [
                 name
                 for name in _context_names(docs)
-                if _foreign(targets, docs, _context_body(targets, docs, name).get("user")) is None
+                if ownership.judge(targets.paths, docs, "context", name).owner
+                == ownership.RGPU_EXEC
             ]
             edits = _removals(targets, docs, names)
-            for kind, name in orphans(docs):
-                holder = _holder(targets, docs, kind, name)
-                if holder is not None:
-                    edits.setdefault(holder, []).append(merge.Remove(kind, name))
+            # Each orphan goes from the file that holds it, never a namesake in another file.
+            for path, kind, name in orphans(docs):
+                edits.setdefault(path, []).append(merge.Remove(kind, name))
             return edits
         names = []
         for name in dict.fromkeys(contexts):
@@ -107,7 +154,7 @@ def remove_planner(
             if not force:
                 _check_ours(targets, docs, name)
             names.append(name)
-        return _removals(targets, docs, names)
+        return _removals(targets, docs, names, force=force)
 
     return planner
 
@@ -123,25 +170,26 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def orphans(docs: dict[Path, Document]) -> list[tuple[merge.Kind, str]]:
+def orphans(docs: dict[Path, Document]) -> list[tuple[Path, merge.Kind, str]]:
     """Users that run rgpu-exec and that no context uses (left by `kubectl config
-    delete-context`), each with the cluster of the same name when no context uses it either
-    (rgpu-exec names both after the context): what `remove --all` takes too."""
-    found: list[tuple[merge.Kind, str]] = []
-    for doc in docs.values():
+    delete-context`), each with the cluster of the same name in the same file when no context
+    uses it either (rgpu-exec names both after the context): what `remove --all` takes too.
+    Each is judged in the file that holds it (`ownership.judge`), and named with that file: a
+    foreign user of the same name in another file is not an orphan of rgpu-exec's."""
+    paths = tuple(docs)
+    found: list[tuple[Path, merge.Kind, str]] = []
+    for path, doc in docs.items():
         for item in doc.items("user"):
             name = item.get("name")
-            if not isinstance(name, str) or (("user", name)) in found:
+            if not isinstance(name, str) or (path, "user", name) in found:
                 continue
-            if entries.foreign_exec(item.get("user")) is not None or _uses(
-                docs, set(), "user", name
-            ):
+            verdict = ownership.judge(paths, docs, "user", name, path)
+            if verdict.owner != ownership.RGPU_EXEC or _uses(docs, set(), "user", name):
                 continue
-            found.append(("user", name))
-            if _find_any(docs, "cluster", name) is not None and not _uses(
-                docs, set(), "cluster", name
-            ):
-                found.append(("cluster", name))
+            found.append((path, "user", name))
+            cluster = ownership.judge(paths, docs, "cluster", name, path)
+            if cluster.owner == ownership.RGPU_EXEC and not _uses(docs, set(), "cluster", name):
+                found.append((path, "cluster", name))
     return found
 
 
@@ -152,9 +200,11 @@ def _removals(
     *,
     keep: set[tuple[str, str]] | None = None,
     current_to: str = "",
+    force: bool = False,
 ) -> dict[Path, list[merge.Edit]]:
     """Remove these contexts, then each user and cluster they use that no other context uses
-    (and that is not in `keep`); `current-context` naming one of them becomes `current_to`."""
+    (and that is not in `keep`), when it is rgpu-exec's or the console's (`ownership`; any,
+    with `force`); `current-context` naming one of them becomes `current_to`."""
     edits: dict[Path, list[merge.Edit]] = {}
     doomed: set[tuple[Path, str]] = set()  # (the file that defines it, its name)
     for name in names:
@@ -167,9 +217,10 @@ def _removals(
         for item in sorted(u for u in used if isinstance(u, str)):
             if (kind, item) in (keep or set()) or _uses(docs, doomed, kind, item):
                 continue
-            holder = _holder(targets, docs, kind, item)
-            if holder is not None:
-                edits.setdefault(holder, []).append(merge.Remove(kind, item))
+            verdict = ownership.judge(targets.paths, docs, kind, item)
+            if verdict.file is None or not (force or verdict.owner in _REMOVABLE):
+                continue
+            edits.setdefault(verdict.file, []).append(merge.Remove(kind, item))
     current = next((p for p in targets.paths if docs[p].current_context), None)
     if current is not None and docs[current].current_context in set(names):
         edits.setdefault(current, []).append(merge.SetCurrentContext(current_to))
@@ -178,25 +229,16 @@ def _removals(
 
 def _check_ours(targets: Targets, docs: dict[Path, Document], context: str) -> None:
     """Refuse to remove a context rgpu-exec did not write: its user must run rgpu-exec."""
-    why = _foreign(targets, docs, _context_body(targets, docs, context).get("user"))
-    if why is None:
+    verdict = ownership.judge(targets.paths, docs, "context", context)
+    if verdict.owner == ownership.RGPU_EXEC:
         return
     raise UsageError(
-        f"context {context!r} was not written by rgpu-exec: {why}. rgpu-exec removes only the "
+        f"context {context!r} was not written by rgpu-exec: {verdict.reason}. rgpu-exec removes "
+        "only the "
         f"contexts it manages; to remove this one anyway (with its user and cluster when no "
         f"other context uses them), add --force, or use `kubectl config delete-context "
         f"{context}`. Nothing was changed."
     )
-
-
-def _foreign(targets: Targets, docs: dict[Path, Document], user: object) -> str | None:
-    """Why a context whose user is `user` is not one rgpu-exec manages, or None when it is."""
-    if not isinstance(user, str) or not user:
-        return "it names no user"
-    holder = _holder(targets, docs, "user", user)
-    found = docs[holder].find("user", user) if holder is not None else None
-    problem = "does not exist" if found is None else entries.foreign_exec(found.get("user"))
-    return None if problem is None else f"its user {user!r} {problem}"
 
 
 def _context_names(docs: dict[Path, Document]) -> list[str]:

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.kubeconfig import edit, entries, files, planners
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class WriteOptions:
     set_current_context: bool = False
     verify: bool = True
     api_url_flag: str | None = None  # the --api-url given (for where a wrong URL came from)
+    force: bool = False  # generate/import: replace an entry of the same name that is not ours
 
 
 @dataclass
@@ -53,7 +54,12 @@ class Applied:
 
 
 def add_report(done: Applied, report: Report) -> None:
-    """The diff of a dry run, or a line for each file written."""
+    """The diff of a dry run, or a line for each file written; a warning for each of those
+    files in a directory that other users can write to."""
+    for item in done.plan.files:
+        exposed = _exposed_warning(item.path)
+        if exposed is not None and exposed not in report.warnings:
+            report.warnings.append(exposed)
     if done.diff is not None:
         report.diff = done.diff
         report.would_change = len(done.plan.files)
@@ -68,6 +74,19 @@ def add_report(done: Applied, report: Report) -> None:
         report.lines.append(
             f"rgpu-exec: wrote {plan.path} ({', '.join(plan.changes.lines)}; {saved})."
         )
+
+
+def _exposed_warning(path: Path) -> str | None:
+    """A warning when other users can write to a directory above this kubeconfig (the write
+    rule's `exposed_directory`); else None."""
+    directory = private_files.exposed_directory(str(path))
+    if directory is None:
+        return None
+    return (
+        f"rgpu-exec: warning: other users can write to {directory}, which holds the kubeconfig "
+        f"{path}: they could replace it or plant its lock. Keep kubeconfigs in a directory of "
+        "yours (such as ~/.kube)."
+    )
 
 
 def usage_hints(

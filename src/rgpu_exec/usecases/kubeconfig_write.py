@@ -230,7 +230,10 @@ def write_namespace(
     """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
     console's own contexts for the namespace are swapped out for it."""
     planner = planners.upsert_planner(
-        spec.entries(), options.set_current_context, spec.namespace_id if replace else None
+        spec.entries(),
+        options.set_current_context,
+        spec.namespace_id if replace else None,
+        force=options.force,
     )
     namespace = namespace_label(spec.namespace, spec.namespace_id)
     report = Report()

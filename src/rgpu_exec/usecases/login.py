@@ -157,6 +157,9 @@ def login(
         )
     if insecure_storage:
         where = f"in the key file {file_store.set_key(profile, key, environ)} (plain text, 0600)"
+        exposed = file_store.exposed_warning(environ)
+        if exposed is not None:
+            warn(exposed)
     else:
         backend = keyring_store.set_key(profile, key)
         where = f"in the OS keyring ({backend}, service {keyring_store.SERVICE!r})"
