@@ -22,6 +22,8 @@ TOKEN_FLAGS = {
     "--profile": "profile",
 }
 EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+# What a profile name may be (`settings.valid_profile`), in words for every message about one.
+PROFILE_RULE = "1-64 letters, digits, '.', '_' or '-', not starting with '-'"
 
 
 def parse_token_flags(args: "Sequence[str]") -> "dict[str, str] | None":
@@ -193,7 +195,7 @@ def resolve_profile(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[
     name = settings.profile(flag, environ)
     if settings.valid_profile(name):
         return name, None
-    return name, f"profile name {name!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
+    return name, f"profile name {name!r} is not valid: use {PROFILE_RULE}."
 
 
 def resolve_deadline(environ: "Mapping[str, str]") -> "tuple[float, str | None]":
