@@ -4,6 +4,7 @@ exchange and the cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -59,7 +60,7 @@ GENERATE = [
 
 
 @pytest.fixture(autouse=True)
-def answers(monkeypatch: pytest.MonkeyPatch) -> respx.MockRouter:
+def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
     monkeypatch.setenv("REMOTEGPU_API_KEY", API_KEY)
     with respx.mock(assert_all_called=False) as router:
         router.post(url__regex=r".*/exec-credential$").mock(

@@ -10,8 +10,12 @@ Layout, in the cache directory (0700):
     <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
     <stem>.accepted  when the cluster last said it accepts the entry's token (see `second_ask`)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
-`key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
-a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
+`key-hmac:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
+a key held in the keyring, so a hit never needs the keyring. The raw key is never written, nor
+anything that lets a guess at it be tested: the fingerprint is an HMAC-SHA256 of the key with a
+per-user secret, `identity.key` in the user's config directory (beside the key file of `login
+--insecure-storage`), not in the cache: a copied cache, or a fingerprint shown, is no use
+without that file, and no table of hashes fits every user's.
 
 An entry is a header of `name value` lines; the token is stored as is (it must be visible ASCII
 with no quote or backslash, see `exec_credential.token_is_safe`), so a hit needs no JSON parser.
@@ -20,12 +24,15 @@ Anything unreadable, malformed, foreign-owned, accessible to others, or a symlin
 
 import os
 import sys
+import time
 
 from rgpu_exec.hotpath import private_files
 from rgpu_exec.hotpath.exec_credential import token_is_safe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from typing_extensions import Self
 
 ENTRY_MAGIC = "rgpu-exec-token 1"
@@ -48,15 +55,93 @@ WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, 
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 
 
-def sha256_hex(data: bytes) -> str:
+def _sha256(data: bytes) -> "Any":
     # The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes.
     try:
         module = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256")
     except ImportError:  # a build without it
         import hashlib  # noqa: PLC0415
 
-        return hashlib.sha256(data).hexdigest()
-    return str(module.sha256(data).hexdigest())
+        return hashlib.sha256(data)
+    return module.sha256(data)
+
+
+def sha256_hex(data: bytes) -> str:
+    return str(_sha256(data).hexdigest())
+
+
+# HMAC (RFC 2104) on the built-in SHA-256: `hmac` imports `hashlib`, which costs more than a hit.
+_BLOCK = 64
+_IPAD = int.from_bytes(b"\x36" * _BLOCK, "big")
+_OPAD = int.from_bytes(b"\x5c" * _BLOCK, "big")
+
+
+def hmac_sha256_hex(secret: bytes, message: bytes) -> str:
+    """`hmac.new(secret, message, "sha256").hexdigest()`, without importing `hmac`."""
+    if len(secret) > _BLOCK:
+        secret = _sha256(secret).digest()
+    padded = int.from_bytes(secret.ljust(_BLOCK, b"\0"), "big")
+    inner = _sha256((padded ^ _IPAD).to_bytes(_BLOCK, "big") + message).digest()
+    return str(_sha256((padded ^ _OPAD).to_bytes(_BLOCK, "big") + inner).hexdigest())
+
+
+IDENTITY_KEY_FILE = "identity.key"
+IDENTITY_KEY_MAGIC = "rgpu-exec-identity-key 1"
+IDENTITY_KEY_BYTES = 32
+KEY_IDENTITY = "key-hmac:"
+SHOWN_FINGERPRINT = 8  # hex digits of a fingerprint that may be shown (never the whole)
+
+
+def read_secret(directory: str) -> "bytes | None":
+    """The fingerprint secret kept in `directory` (the user's config directory), or None when
+    there is none (yet) that is ours, private (`private_files.read_private`) and well formed."""
+    text = private_files.read_private(os.path.join(directory, IDENTITY_KEY_FILE))
+    magic, _, rest = (text or "").partition("\n")
+    hexed, _, end = rest.partition("\n")
+    if magic != IDENTITY_KEY_MAGIC or end or len(hexed) != 2 * IDENTITY_KEY_BYTES:
+        return None
+    try:
+        return bytes.fromhex(hexed)
+    except ValueError:
+        return None
+
+
+def ensure_secret(directory: str) -> bytes:
+    """The fingerprint secret kept in `directory`, created when there is none: 32 random bytes,
+    written to a
+    0600 temp file and linked into place, so that of processes racing to create it the first
+    one's wins and every one reads that. One that is not ours, not private or malformed is
+    replaced (the entries named with it become misses, once). OSError when it cannot be made."""
+    found = read_secret(directory)
+    if found is not None:
+        return found
+    private_files.ensure_directory(directory)
+    path = os.path.join(directory, IDENTITY_KEY_FILE)
+    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{private_files.TEMP_SUFFIX}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        os.write(fd, f"{IDENTITY_KEY_MAGIC}\n{os.urandom(IDENTITY_KEY_BYTES).hex()}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        try:
+            os.link(tmp, path)  # never replaces: a secret another process made first stays
+        except FileExistsError:
+            if read_secret(directory) is None:
+                os.replace(tmp, path)  # not a secret of ours: replaced
+        except OSError:  # a file system without hard links
+            os.replace(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    found = read_secret(directory)
+    if found is None:
+        raise PermissionError(f"{path} cannot be read back as a private file of this user")
+    return found
 
 
 def file_path(directory: str, stem: str, suffix: str) -> str:
@@ -64,19 +149,28 @@ def file_path(directory: str, stem: str, suffix: str) -> str:
     return os.path.join(directory, stem + suffix)
 
 
-def key_identity(api_key: str) -> str:
+def key_identity(api_key: str, secret: "bytes | None") -> str:
+    """The key's fingerprint: an HMAC-SHA256 with the user's secret (`ensure_secret`). Without
+    one (None), a fingerprint of a random secret of its own: it names no entry there is."""
     # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
     # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key`).
-    return "key-sha256:" + sha256_hex(api_key.encode("utf-8", "surrogatepass"))
+    secret = os.urandom(IDENTITY_KEY_BYTES) if secret is None else secret
+    return KEY_IDENTITY + hmac_sha256_hex(secret, api_key.encode("utf-8", "surrogatepass"))
+
+
+def shown_identity(identity: str) -> str:
+    """An identity as it may be shown: a profile's whole, a key's fingerprint cut short."""
+    kind, _, value = identity.partition(":")
+    return identity if kind == "profile" else f"{kind}:{value[:SHOWN_FINGERPRINT]}"
 
 
 def profile_identity(profile: str) -> str:
     return "profile:" + profile
 
 
-def identity(api_key: "str | None", profile: str) -> str:
+def identity(api_key: "str | None", profile: str, secret: "bytes | None") -> str:
     """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
-    return key_identity(api_key) if api_key is not None else profile_identity(profile)
+    return key_identity(api_key, secret) if api_key is not None else profile_identity(profile)
 
 
 def refresh_margin(lifetime: float) -> float:
