@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.context import BARE_PYTHON
 from bench.timing import fig, figure, interleaved, ratio
+from rgpu_exec.cache import identity_key
 from rgpu_exec.hotpath import settings, token_cache
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ MERGE_GOAL_MS = 1000  # the whole command, at the largest kubeconfig
 def fill_cache(bench: Bench, directory: Path, entries: int) -> None:
     """The real entry plus `entries - 1` others (other namespaces), flat in one directory."""
     where = settings.config_dir(bench.sb.env())  # the key's fingerprint secret, as token finds it
-    secret = token_cache.ensure_secret(where) if where is not None else None
+    secret = identity_key.ensure_secret(where) if where is not None else None
     identity = token_cache.key_identity(bench.sb.api_key, secret)
     api_url = bench.api_url
     now = time.time()

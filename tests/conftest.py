@@ -178,11 +178,12 @@ CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"  # another key, for 
 def key_identity(key: str = API_KEY, environ: Mapping[str, str] | None = None) -> str:
     """A key's fingerprint as rgpu-exec names its cache entries in this environment (the test's
     sandbox by default): keyed with the user's secret, made here if need be."""
+    from rgpu_exec.cache import identity_key
     from rgpu_exec.hotpath import settings, token_cache
 
     where = settings.config_dir(os.environ if environ is None else environ)
     assert where is not None
-    return token_cache.key_identity(key, token_cache.ensure_secret(where))
+    return token_cache.key_identity(key, identity_key.ensure_secret(where))
 
 
 TESTS = Path(__file__).parent  # where file_keyring.py lives

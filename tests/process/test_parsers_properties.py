@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rgpu_exec.api.exchange import Exchanger, IssuedToken
+from rgpu_exec.cache import identity_key
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA1, token_is_safe
@@ -133,7 +134,7 @@ def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("fast") / "cache"
     now = time.time()
     # The key's fingerprint secret, where the calls below find it (`config_home`).
-    secret = token_cache.ensure_secret(str(config_home(cache) / "rgpu-exec"))
+    secret = identity_key.ensure_secret(str(config_home(cache) / "rgpu-exec"))
     for api_url in ("https://api.remotegpu.ai", "http://127.0.0.1:9"):
         token_cache.write_entry(str(cache), token_cache.Entry(
             token_cache.CacheKey(api_url, NAMESPACE_ID, token_cache.key_identity(API_KEY, secret)), now, now + 900, "tok-key",

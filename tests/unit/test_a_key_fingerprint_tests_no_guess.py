@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rgpu_exec.cache import identity_key
 from rgpu_exec.hotpath import cache_hit, settings, token_cache
+from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 from conftest import API_KEY, NAMESPACE_ID
@@ -93,7 +95,7 @@ def test_processes_racing_to_make_the_secret_all_use_the_first(tmp_path: Path) -
 
     def make() -> None:
         barrier.wait()
-        found.append(token_cache.ensure_secret(where))
+        found.append(identity_key.ensure_secret(where))
 
     threads = [threading.Thread(target=make) for _ in range(8)]
     for thread in threads:
@@ -128,7 +130,7 @@ def test_a_secret_that_is_not_private_and_well_formed_is_replaced(tmp_path: Path
     (where / "elsewhere").chmod(0o600)
     plant(where / token_cache.IDENTITY_KEY_FILE)
 
-    secret = token_cache.ensure_secret(str(where))
+    secret = identity_key.ensure_secret(str(where))
 
     assert secret not in (bytes.fromhex("ab" * 32), bytes.fromhex("cd" * 32))
     assert token_cache.read_secret(str(where)) == secret
@@ -139,11 +141,11 @@ def test_a_secret_that_is_not_private_and_well_formed_is_replaced(tmp_path: Path
 
 def test_a_fingerprint_is_shown_only_by_its_start() -> None:
     identity = token_cache.key_identity(API_KEY, bytes(32))
-    shown = token_cache.shown_identity(identity)
-    assert shown == identity[: len("key-hmac:") + token_cache.SHOWN_FINGERPRINT]
-    assert token_cache.shown_identity("profile:ci") == "profile:ci"
+    shown = cache_admin.shown_identity(identity)
+    assert shown == identity[: len("key-hmac:") + cache_admin.SHOWN_FINGERPRINT]
+    assert cache_admin.shown_identity("profile:ci") == "profile:ci"
     # An entry named the old way (an unsalted SHA-256) is shown as briefly.
-    assert token_cache.shown_identity("key-sha256:" + "a" * 64) == "key-sha256:aaaaaaaa"
+    assert cache_admin.shown_identity("key-sha256:" + "a" * 64) == "key-sha256:aaaaaaaa"
 
 
 def test_without_a_secret_a_key_names_no_entry_there_is() -> None:

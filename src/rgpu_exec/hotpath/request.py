@@ -75,12 +75,12 @@ class TokenRequest:
 
     @property
     def needs_secret(self) -> bool:
-        """Whether the entry is named by a key's fingerprint, which needs the cache's secret
-        (`use_secret`); until it is given, the entry named is one that does not exist."""
+        # Whether the entry is named by a key's fingerprint, which needs the user's secret
+        # (`use_secret`); until it is given, the entry named is one that does not exist.
         return self._key is not None
 
     def use_secret(self, secret: bytes) -> None:
-        """Name the entry with the user's fingerprint secret (`token_cache.read_secret`)."""
+        # Name the entry with the user's fingerprint secret (`token_cache.read_secret`).
         if self._key is not None:
             identity = token_cache.key_identity(self._key, secret)
             self.cache_key = token_cache.CacheKey(self.api_url, self.namespace_id, identity)

@@ -10,12 +10,9 @@ Layout, in the cache directory (0700):
     <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
     <stem>.accepted  when the cluster last said it accepts the entry's token (see `second_ask`)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
-`key-hmac:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
-a key held in the keyring, so a hit never needs the keyring. The raw key is never written, nor
-anything that lets a guess at it be tested: the fingerprint is an HMAC-SHA256 of the key with a
-per-user secret, `identity.key` in the user's config directory (beside the key file of `login
---insecure-storage`), not in the cache: a copied cache, or a fingerprint shown, is no use
-without that file, and no table of hashes fits every user's.
+`key-hmac:<hex>` (an HMAC of the key with the user's secret: `key_identity`) for a key from the
+environment (or typed at a prompt) and `profile:<name>` for a key held in the keyring, so a hit
+never needs the keyring. The raw key is never written.
 
 An entry is a header of `name value` lines; the token is stored as is (it must be visible ASCII
 with no quote or backslash, see `exec_credential.token_is_safe`), so a hit needs no JSON parser.
@@ -24,7 +21,6 @@ Anything unreadable, malformed, foreign-owned, accessible to others, or a symlin
 
 import os
 import sys
-import time
 
 from rgpu_exec.hotpath import private_files
 from rgpu_exec.hotpath.exec_credential import token_is_safe
@@ -55,15 +51,18 @@ WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, 
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 
 
-def _sha256(data: bytes) -> "Any":
-    # The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes.
-    try:
-        module = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256")
-    except ImportError:  # a build without it
-        import hashlib  # noqa: PLC0415
+def _hashlib_sha256(data: bytes) -> "Any":
+    import hashlib  # noqa: PLC0415 - only for a build without the built-in module
 
-        return hashlib.sha256(data)
-    return module.sha256(data)
+    return hashlib.sha256(data)
+
+
+# The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes;
+# found once (a hit hashes several times: the entry's name, the key's fingerprint).
+try:
+    _sha256 = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256").sha256
+except ImportError:  # a build without it
+    _sha256 = _hashlib_sha256
 
 
 def sha256_hex(data: bytes) -> str:
@@ -77,7 +76,7 @@ _OPAD = int.from_bytes(b"\x5c" * _BLOCK, "big")
 
 
 def hmac_sha256_hex(secret: bytes, message: bytes) -> str:
-    """`hmac.new(secret, message, "sha256").hexdigest()`, without importing `hmac`."""
+    # hmac.new(secret, message, "sha256").hexdigest(), without importing hmac (a test holds it)
     if len(secret) > _BLOCK:
         secret = _sha256(secret).digest()
     padded = int.from_bytes(secret.ljust(_BLOCK, b"\0"), "big")
@@ -89,12 +88,12 @@ IDENTITY_KEY_FILE = "identity.key"
 IDENTITY_KEY_MAGIC = "rgpu-exec-identity-key 1"
 IDENTITY_KEY_BYTES = 32
 KEY_IDENTITY = "key-hmac:"
-SHOWN_FINGERPRINT = 8  # hex digits of a fingerprint that may be shown (never the whole)
 
 
 def read_secret(directory: str) -> "bytes | None":
-    """The fingerprint secret kept in `directory` (the user's config directory), or None when
-    there is none (yet) that is ours, private (`private_files.read_private`) and well formed."""
+    # The key-fingerprint secret kept in `directory` (the user's config directory: see
+    # `cache.identity_key`, which makes it), or None when there is none (yet) that is ours,
+    # private (`private_files.read_private`) and well formed.
     text = private_files.read_private(os.path.join(directory, IDENTITY_KEY_FILE))
     magic, _, rest = (text or "").partition("\n")
     hexed, _, end = rest.partition("\n")
@@ -106,62 +105,19 @@ def read_secret(directory: str) -> "bytes | None":
         return None
 
 
-def ensure_secret(directory: str) -> bytes:
-    """The fingerprint secret kept in `directory`, created when there is none: 32 random bytes,
-    written to a
-    0600 temp file and linked into place, so that of processes racing to create it the first
-    one's wins and every one reads that. One that is not ours, not private or malformed is
-    replaced (the entries named with it become misses, once). OSError when it cannot be made."""
-    found = read_secret(directory)
-    if found is not None:
-        return found
-    private_files.ensure_directory(directory)
-    path = os.path.join(directory, IDENTITY_KEY_FILE)
-    tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{private_files.TEMP_SUFFIX}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        os.write(fd, f"{IDENTITY_KEY_MAGIC}\n{os.urandom(IDENTITY_KEY_BYTES).hex()}\n".encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        try:
-            os.link(tmp, path)  # never replaces: a secret another process made first stays
-        except FileExistsError:
-            if read_secret(directory) is None:
-                os.replace(tmp, path)  # not a secret of ours: replaced
-        except OSError:  # a file system without hard links
-            os.replace(tmp, path)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-    found = read_secret(directory)
-    if found is None:
-        raise PermissionError(f"{path} cannot be read back as a private file of this user")
-    return found
-
-
 def file_path(directory: str, stem: str, suffix: str) -> str:
     """Where one of an entry's files lives: `<directory>/<stem><suffix>` (the one naming rule)."""
     return os.path.join(directory, stem + suffix)
 
 
 def key_identity(api_key: str, secret: "bytes | None") -> str:
-    """The key's fingerprint: an HMAC-SHA256 with the user's secret (`ensure_secret`). Without
-    one (None), a fingerprint of a random secret of its own: it names no entry there is."""
+    # The key's fingerprint: an HMAC-SHA256 with the user's secret (`cache.identity_key`): no
+    # use to test a guess at the key without that secret. Without one (None), the fingerprint
+    # of a random secret of its own: it names no entry there is.
     # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
     # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key`).
     secret = os.urandom(IDENTITY_KEY_BYTES) if secret is None else secret
     return KEY_IDENTITY + hmac_sha256_hex(secret, api_key.encode("utf-8", "surrogatepass"))
-
-
-def shown_identity(identity: str) -> str:
-    """An identity as it may be shown: a profile's whole, a key's fingerprint cut short."""
-    kind, _, value = identity.partition(":")
-    return identity if kind == "profile" else f"{kind}:{value[:SHOWN_FINGERPRINT]}"
 
 
 def profile_identity(profile: str) -> str:
@@ -170,7 +126,12 @@ def profile_identity(profile: str) -> str:
 
 def identity(api_key: "str | None", profile: str, secret: "bytes | None") -> str:
     """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
-    return key_identity(api_key, secret) if api_key is not None else profile_identity(profile)
+    # A key without the secret (None) gets an identity no entry has (not even worth an HMAC).
+    if api_key is None:
+        return profile_identity(profile)
+    if secret is None:
+        return "key-unkeyed:" + os.urandom(IDENTITY_KEY_BYTES).hex()
+    return key_identity(api_key, secret)
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -206,7 +167,14 @@ class CacheKey(tuple[str, str, str]):
 
     @property
     def stem(self) -> str:
-        return entry_stem(*self)
+        # Named once per key and process: a hit asks for it several times.
+        stem = _STEMS.get(self)
+        if stem is None:
+            stem = _STEMS[self] = entry_stem(*self)
+        return stem
+
+
+_STEMS: "dict[CacheKey, str]" = {}
 
 
 class Entry:

@@ -43,7 +43,7 @@ def _identity(key: CacheKey) -> dict[str, Any]:
         "api_url": key.api_url,
         "namespace_id": key.namespace_id,
         "identity_kind": "profile" if kind == "profile" else "env-key",
-        "identity": who if kind == "profile" else token_cache.shown_identity(key.identity),
+        "identity": who if kind == "profile" else shown_identity(key.identity),
     }
 
 
@@ -82,6 +82,15 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
     return rows
 
 
+SHOWN_FINGERPRINT = 8  # hex digits of a key's fingerprint that may be shown (never the whole)
+
+
+def shown_identity(identity: str) -> str:
+    """An identity as it may be shown: a profile's whole, a key's fingerprint cut short."""
+    kind, _, value = identity.partition(":")
+    return identity if kind == "profile" else f"{kind}:{value[:SHOWN_FINGERPRINT]}"
+
+
 def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[str, str]:
     """`<identity_kind>:<identity>` → whose key obtained those tokens, for people: by its
     prefix when that is known (the key a keyring profile holds now, which `login` made the
@@ -91,9 +100,7 @@ def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[s
     where = settings.config_dir(environ)
     secret = token_cache.read_secret(where) if env_key and where else None
     env_identity = (
-        token_cache.shown_identity(token_cache.key_identity(env_key, secret))
-        if env_key and secret
-        else None
+        shown_identity(token_cache.key_identity(env_key, secret)) if env_key and secret else None
     )
     owners: dict[str, str] = {}
     for row in rows:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import file_store
 from rgpu_exec.errors import (
@@ -210,7 +211,7 @@ class TokenCommand:
         made when there is none; None when it cannot be (the key's entry is then one of its
         own, never another key's)."""
         try:
-            return token_cache.ensure_secret(str(Path(file_store.path(self.environ)).parent))
+            return identity_key.ensure_secret(str(Path(file_store.path(self.environ)).parent))
         except OSError as exc:
             log.debug("no key-fingerprint secret (%s)", type(exc).__name__)
             return None
