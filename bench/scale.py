@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from bench.context import BARE_PYTHON
 from bench.timing import fig, figure, interleaved, ratio
-from rgpu_exec.hotpath import token_cache
+from rgpu_exec.cache import identity_key
+from rgpu_exec.hotpath import settings, token_cache
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,7 +27,9 @@ MERGE_GOAL_MS = 1000  # the whole command, at the largest kubeconfig
 
 def fill_cache(bench: Bench, directory: Path, entries: int) -> None:
     """The real entry plus `entries - 1` others (other namespaces), flat in one directory."""
-    identity = token_cache.key_identity(bench.sb.api_key)
+    where = settings.config_dir(bench.sb.env())  # the key's fingerprint secret, as token finds it
+    secret = identity_key.ensure_secret(where) if where is not None else None
+    identity = token_cache.key_identity(bench.sb.api_key, secret)
     api_url = bench.api_url
     now = time.time()
     key = token_cache.CacheKey(api_url, bench.sb.namespace_id, identity)

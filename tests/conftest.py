@@ -173,6 +173,19 @@ def api() -> Iterator[respx.MockRouter]:
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 API_KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
 CI_KEY = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"  # another key, for a `ci` profile
+
+
+def key_identity(key: str = API_KEY, environ: Mapping[str, str] | None = None) -> str:
+    """A key's fingerprint as rgpu-exec names its cache entries in this environment (the test's
+    sandbox by default): keyed with the user's secret, made here if need be."""
+    from rgpu_exec.cache import identity_key
+    from rgpu_exec.hotpath import settings, token_cache
+
+    where = settings.config_dir(os.environ if environ is None else environ)
+    assert where is not None
+    return token_cache.key_identity(key, identity_key.ensure_secret(where))
+
+
 TESTS = Path(__file__).parent  # where file_keyring.py lives
 
 

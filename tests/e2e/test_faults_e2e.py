@@ -28,6 +28,7 @@ from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS
 
+from conftest import key_identity
 from emulator_support import RGPU_EXEC, Harness
 
 if TYPE_CHECKING:
@@ -87,11 +88,11 @@ class Plugin:
         return Run(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
 
     def stem(self, key: dict[str, Any] | None = None) -> str:
-        identity = token_cache.key_identity((key or self.key)["key"])
+        identity = key_identity((key or self.key)["key"])
         return token_cache.entry_stem(self.api_url, self.namespace_id, identity)
 
     def entry(self, key: dict[str, Any] | None = None) -> token_cache.Entry | None:
-        identity = token_cache.key_identity((key or self.key)["key"])
+        identity = key_identity((key or self.key)["key"])
         return token_cache.read_entry(
             str(self.cache), token_cache.CacheKey(self.api_url, self.namespace_id, identity)
         )

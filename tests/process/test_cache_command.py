@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -13,7 +12,7 @@ import pytest
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import cache_admin
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from stub_api import Reply, error_body
 
 API = "https://api.remotegpu.ai"
@@ -31,7 +30,7 @@ def cache(sandbox: Path) -> Path:
         (NAMESPACE_ID, profile("default"), now, now + 900, SECRET_TOKENS[0]),
         (OTHER, profile("default"), now - 870, now + 30, SECRET_TOKENS[1]),
         (NAMESPACE_ID, profile("ci"), now - 1000, now - 100, SECRET_TOKENS[2]),
-        (OTHER, token_cache.key_identity(API_KEY), now, now + 600, SECRET_TOKENS[3]),
+        (OTHER, key_identity(), now, now + 600, SECRET_TOKENS[3]),
     ]:
         token_cache.write_entry(
             str(directory),
@@ -64,8 +63,11 @@ def test_list_shows_every_entry_but_never_a_token(cli, cache):
     assert states == ["expired", "fresh", "fresh", "invalid", "refresh due"]
     # Written with 30 s left; a loaded machine may take a few seconds to list it.
     assert any(re.search(r"refresh due, (2\d|30)s left$", line) for line in lines[3:])
-    fingerprint = hashlib.sha256(API_KEY.encode()).hexdigest()[:8]  # as `sha256sum` shows it
-    assert f"a key from REMOTEGPU_API_KEY or a prompt, sha256 {fingerprint}…" in result.stdout
+    # The start of the key's fingerprint (an HMAC with the user's secret), never all of it.
+    fingerprint = key_identity().removeprefix("key-hmac:")
+    shown = f"a key from REMOTEGPU_API_KEY or a prompt, fingerprint {fingerprint[:8]}…"
+    assert shown in result.stdout
+    assert fingerprint[:9] not in result.stdout
     assert any(
         "a key from keyring profile 'ci'" in line and line.endswith("expired") for line in lines
     )
@@ -84,7 +86,7 @@ def test_list_json(cli, cache):
     assert fresh["state"] == "fresh"
     assert 890 <= fresh["expires_in_seconds"] <= 900
     assert fresh["expires_at"].endswith("Z")
-    env = entries[(OTHER, token_cache.key_identity(API_KEY))]
+    env = entries[(OTHER, "key-hmac:" + key_identity().removeprefix("key-hmac:")[:8])]
     assert env["identity_kind"] == "env-key"
     assert not any(token in result.stdout for token in SECRET_TOKENS)
     assert API_KEY not in result.stdout
@@ -110,7 +112,7 @@ def test_list_shows_a_failure_being_replayed(cli, stub_api, run_token, sandbox):
     (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
     # No token entry, but the failure says which namespace, API and key it is for.
     assert row.split()[:2] == [NAMESPACE_ID, stub_api.url], row
-    assert "a key from REMOTEGPU_API_KEY or a prompt, sha256 " in row
+    assert "a key from REMOTEGPU_API_KEY or a prompt, fingerprint " in row
     assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
     assert (
         "exit 3: rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b…" in table.stdout

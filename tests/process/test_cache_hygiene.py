@@ -13,7 +13,7 @@ import pytest
 
 from rgpu_exec.hotpath import private_files, token_cache
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, Cli, key_identity
 from stub_api import StubApi  # noqa: TC001 - a fixture annotation
 
 API = "https://api.remotegpu.ai"
@@ -125,7 +125,7 @@ def test_a_fifo_planted_as_a_cache_file_never_hangs_the_plugin(
 ):
     directory = sandbox / "cache"
     directory.mkdir(mode=0o700)
-    identity = token_cache.key_identity(API_KEY)
+    identity = key_identity()
     stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, identity).stem
     os.mkfifo(directory / (stem + suffix), 0o600)
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]

@@ -22,7 +22,7 @@ from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
 from rgpu_exec.usecases.key_exchange import KeyExchange
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, Cli, key_identity
 from emulator_support import RGPU_EXEC, Harness, run
 from exchange_answers import REVOKED, credential_answer
 from stub_api import Reply, StubApi, error_body
@@ -279,7 +279,7 @@ def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
 def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
     cache = sandbox / "cache"
     now = time.time()
-    identity = token_cache.key_identity(API_KEY)
+    identity = key_identity()
     token_cache.write_entry(
         str(cache),
         token_cache.Entry(

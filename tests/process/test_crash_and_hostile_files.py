@@ -16,7 +16,7 @@ import pytest
 
 from rgpu_exec.hotpath import token_cache
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from stub_api import Reply, StubApi
 
 
@@ -113,7 +113,7 @@ def test_symlinks_in_the_cache_are_never_followed(run_token, stub_api, sandbox, 
     cache.mkdir(mode=0o700)
     precious = sandbox / "home" / "precious.txt"
     precious.write_text("do not touch\n")
-    stem = token_cache.entry_stem(stub_api.url, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+    stem = token_cache.entry_stem(stub_api.url, NAMESPACE_ID, key_identity())
     (cache / f"{stem}{suffix}").symlink_to(precious)
 
     first = run_token()

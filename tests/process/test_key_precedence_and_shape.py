@@ -55,7 +55,11 @@ def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_
     assert not isinstance(explicit, str)
     assert not isinstance(implicit, str)
     assert explicit.cache_key.identity == token_cache.profile_identity("ci")
-    assert implicit.cache_key.identity == token_cache.key_identity(API_KEY)
+    # A key's fingerprint is keyed with the user's secret, which names the entry once given.
+    assert implicit.needs_secret
+    assert not explicit.needs_secret
+    implicit.use_secret(secret := bytes(range(32)))
+    assert implicit.cache_key.identity == token_cache.key_identity(API_KEY, secret)
 
 
 def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(

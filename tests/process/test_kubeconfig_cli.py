@@ -551,7 +551,7 @@ def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
     # The API verified the ID; only the cluster can say the name is that namespace's, and
     # this file's cluster does not exist: "not verified", never "verified".
     assert result.stdout.splitlines()[0].startswith(
-        f"rgpu-exec: verified with {stub_api.url}: the key {API_KEY[:13]}… "
+        f"rgpu-exec: verified with {stub_api.url} (--api-url): the key {API_KEY[:13]}… "
         f"(from REMOTEGPU_API_KEY) may get tokens for namespace ID {NAMESPACE_ID}; whether "
         "namespace team-ml is that namespace was not verified"
     )

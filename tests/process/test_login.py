@@ -19,7 +19,7 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import login as login_command
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from file_keyring import calls
 from stub_api import Reply, error_body
 
@@ -51,7 +51,7 @@ def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
     mine = seed_cache(cache, token_cache.profile_identity("default"))
     also_mine = seed_cache(cache, token_cache.profile_identity("default"), OTHER_NAMESPACE)
     other_profile = seed_cache(cache, token_cache.profile_identity("ci"))
-    env_key = seed_cache(cache, token_cache.key_identity(API_KEY))
+    env_key = seed_cache(cache, key_identity())
 
     result = cli("login", stdin=API_KEY + "\n")
 

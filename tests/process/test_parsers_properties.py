@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rgpu_exec.api.exchange import Exchanger, IssuedToken
+from rgpu_exec.cache import identity_key
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA1, token_is_safe
@@ -122,14 +123,21 @@ _exec_infos = st.sampled_from([
 ]) | exec_info_texts  # fmt: skip
 
 
+def config_home(cache: Path) -> Path:
+    """The XDG_CONFIG_HOME beside the seeded cache: where its key's fingerprint secret is."""
+    return cache.parent / "config"
+
+
 @pytest.fixture(scope="module")
 def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private cache holding a fresh entry and a damped failure the generated calls may hit."""
     cache = tmp_path_factory.mktemp("fast") / "cache"
     now = time.time()
+    # The key's fingerprint secret, where the calls below find it (`config_home`).
+    secret = identity_key.ensure_secret(str(config_home(cache) / "rgpu-exec"))
     for api_url in ("https://api.remotegpu.ai", "http://127.0.0.1:9"):
         token_cache.write_entry(str(cache), token_cache.Entry(
-            token_cache.CacheKey(api_url, NAMESPACE_ID, token_cache.key_identity(API_KEY)), now, now + 900, "tok-key",
+            token_cache.CacheKey(api_url, NAMESPACE_ID, token_cache.key_identity(API_KEY, secret)), now, now + 900, "tok-key",
         ))  # fmt: skip
         stem = token_cache.entry_stem(api_url, NAMESPACE_ID, token_cache.profile_identity("ci"))
         failure = failures.Failure(
@@ -166,6 +174,7 @@ def test_the_cache_hit_path_never_raises_whatever_the_environment(
         env["REMOTEGPU_API_KEY"] = key
     if use_cache:
         env["RGPU_EXEC_CACHE_DIR"] = str(seeded_cache)
+        env.setdefault("XDG_CONFIG_HOME", str(config_home(seeded_cache)))
     answer = cache_hit.serve(argv, env, time.time())
     if answer is None:
         return  # the full command takes over
@@ -183,7 +192,10 @@ def test_the_cache_hit_path_never_raises_whatever_the_environment(
 def test_the_seeded_cache_is_really_hit(seeded_cache: Path) -> None:
     """The property above reaches both answers, not only deferrals."""
     base = ["token", "--namespace-id", NAMESPACE_ID]
-    env = {"RGPU_EXEC_CACHE_DIR": str(seeded_cache)}
+    env = {
+        "RGPU_EXEC_CACHE_DIR": str(seeded_cache),
+        "XDG_CONFIG_HOME": str(config_home(seeded_cache)),
+    }
     hit = cache_hit.serve(base, {**env, "REMOTEGPU_API_KEY": API_KEY}, time.time())
     damped = cache_hit.serve([*base, "--profile", "ci"], env, time.time())
     assert hit is not None

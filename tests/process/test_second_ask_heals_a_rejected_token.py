@@ -19,7 +19,7 @@ import pytest
 from rgpu_emulator.testing import own_parent
 from rgpu_exec.hotpath import token_cache
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from stub_api import Reply, StubApi
 
 KUBECTL_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
@@ -94,7 +94,7 @@ def test_a_fifo_planted_as_a_record_never_hangs_the_plugin(
 ):
     directory = sandbox / "cache"
     directory.mkdir(mode=0o700)
-    stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, token_cache.key_identity(API_KEY)).stem
+    stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, key_identity()).stem
     os.mkfifo(directory / (stem + suffix), 0o600)
     tokens = one_client(
         rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN",

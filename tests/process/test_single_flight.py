@@ -14,13 +14,13 @@ import filelock
 
 from rgpu_exec.hotpath import entry_lock, private_files, token_cache
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 
 API = "https://api.example.test"  # never reached: every answer here comes from the cache
 
 
 def stem() -> str:
-    return token_cache.entry_stem(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+    return token_cache.entry_stem(API, NAMESPACE_ID, key_identity())
 
 
 def start_plugin(rgpu_exec_bin: str) -> subprocess.Popen[str]:
@@ -34,7 +34,7 @@ def start_plugin(rgpu_exec_bin: str) -> subprocess.Popen[str]:
 def fresh_entry(token: str) -> token_cache.Entry:
     now = time.time()
     return token_cache.Entry(
-        token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY)),
+        token_cache.CacheKey(API, NAMESPACE_ID, key_identity()),
         now,
         now + 900,
         token,

@@ -19,12 +19,12 @@ from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
 from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
-from conftest import API_KEY, NAMESPACE_ID, WallClock
+from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 KUBECTL, OTHER_KUBECTL = 4242, 4343
-KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, bytes(32)))
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_the_records_are_the_caches_own_files(api, parent, environ, clock, warni
     token(environ, clock, warnings)
     token(environ, clock, warnings)  # forced: both records exist now
     names = sorted(p.name for p in Path(directory).iterdir())
-    stem = KEY.stem
+    stem = token_cache.CacheKey(API, NAMESPACE_ID, key_identity(API_KEY, environ)).stem
     assert names == sorted(
         stem + suffix
         for suffix in (

@@ -83,7 +83,7 @@ def test_kubectl_is_told_a_little_early_but_never_a_past_time() -> None:
 
 def test_identities_do_not_share_entries(cache: Path) -> None:
     token_cache.write_entry(str(cache), entry())
-    other = token_cache.key_identity("rgpu_0badc0de_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+    other = token_cache.key_identity("rgpu_0badc0de_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", bytes(32))
     assert token_cache.read_entry(str(cache), token_cache.CacheKey(API, NS, other)) is None
     assert token_cache.read_entry(str(cache), token_cache.CacheKey(API + "/", NS, IDENTITY)) is None
 

@@ -22,7 +22,7 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
-from conftest import API_KEY, NAMESPACE_ID, WallClock
+from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 from file_keyring import calls
 
@@ -322,7 +322,7 @@ def test_a_key_typed_at_the_prompt_is_cached_under_its_fingerprint_not_the_profi
     assert route.call_count == 2
     directory = environ["RGPU_EXEC_CACHE_DIR"]
     identities = {e.key.identity for _, e in cache_files.iter_entries(directory) if e}
-    assert identities == {token_cache.key_identity(API_KEY), token_cache.key_identity(other_key)}
+    assert identities == {key_identity(API_KEY, environ), key_identity(other_key, environ)}
 
 
 def test_non_interactive_runs_never_prompt(api, command, environ, monkeypatch) -> None:

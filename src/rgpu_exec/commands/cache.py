@@ -48,8 +48,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="List the cached tokens: namespace, API URL, whose key obtained it, and its "
         "state. A key is shown by its prefix when rgpu-exec can tell which it was (a keyring "
         f"profile's, or the {settings.ENV_API_KEY} set now); another key from the environment "
-        "or a prompt by the start of its SHA-256 (compare "
-        f'`printf %s "${settings.ENV_API_KEY}" | sha256sum`). Never a token.',
+        "or a prompt by the start of its fingerprint (an HMAC with a secret of yours, so it "
+        f"names no key by itself: set that key in {settings.ENV_API_KEY} and list again to see "
+        "it by its prefix). Never a token.",
         epilog=_STATES
         + "\n"
         + support.epilog(

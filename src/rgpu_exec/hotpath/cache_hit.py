@@ -180,6 +180,12 @@ def serve(
     directory = settings.cache_dir(environ)
     if isinstance(wanted, str) or directory is None or private_files.directory_problem(directory):
         return None
+    if wanted.needs_secret:  # a key from the environment: its fingerprint names the entry
+        where = settings.config_dir(environ)
+        secret = token_cache.read_secret(where) if where is not None else None
+        if secret is None:
+            return None  # none yet: the full command makes it
+        wanted.use_secret(secret)
     consulted = consult(
         directory, wanted, second_ask.client(environ), now, exec_info=settings.exec_info(environ)
     )

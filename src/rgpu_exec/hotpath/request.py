@@ -22,6 +22,8 @@ TOKEN_FLAGS = {
     "--profile": "profile",
 }
 EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+# What a profile name may be (`settings.valid_profile`), in words for every message about one.
+PROFILE_RULE = "1-64 letters, digits, '.', '_' or '-', not starting with '-'"
 
 
 def parse_token_flags(args: "Sequence[str]") -> "dict[str, str] | None":
@@ -46,8 +48,8 @@ class TokenRequest:
     """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
 
     __slots__ = (
-        "_environ", "api_url", "cache_key", "deadline", "namespace_id", "namespace_name",
-        "profile",
+        "_environ", "_key", "api_url", "cache_key", "deadline", "namespace_id",
+        "namespace_name", "profile",
     )  # fmt: skip
 
     def __init__(
@@ -60,14 +62,28 @@ class TokenRequest:
         *,
         namespace_name: "str | None" = None,
         environ: "Mapping[str, str] | None" = None,
+        key: "str | None" = None,
     ) -> None:
         self.api_url = api_url
+        self._key = key  # the key from the environment whose fingerprint names the entry
         self._environ = environ or {}
         self.namespace_id = namespace_id
         self.namespace_name = namespace_name
         self.profile = profile
         self.deadline = deadline
         self.cache_key = token_cache.CacheKey(api_url, namespace_id, identity)
+
+    @property
+    def needs_secret(self) -> bool:
+        # Whether the entry is named by a key's fingerprint, which needs the user's secret
+        # (`use_secret`); until it is given, the entry named is one that does not exist.
+        return self._key is not None
+
+    def use_secret(self, secret: bytes) -> None:
+        # Name the entry with the user's fingerprint secret (`token_cache.read_secret`).
+        if self._key is not None:
+            identity = token_cache.key_identity(self._key, secret)
+            self.cache_key = token_cache.CacheKey(self.api_url, self.namespace_id, identity)
 
     def exchange_settings(self) -> str:
         """The settings a recorded failure must have failed under to be replayed
@@ -107,15 +123,16 @@ def resolve(
     deadline, problem = resolve_deadline(environ)
     if problem:
         return problem
-    identity = token_cache.identity(environment_key(profile_flag, environ), profile)
+    key = environment_key(profile_flag, environ)
     return TokenRequest(
         api_url,
         namespace_id,
         profile,
         deadline,
-        identity,
+        token_cache.identity(key, profile, None),  # a key's: see `use_secret`
         namespace_name=namespace_name,
         environ=environ,
+        key=key,
     )
 
 
@@ -233,7 +250,7 @@ def resolve_profile(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[
     name = settings.profile(flag, environ)
     if settings.valid_profile(name):
         return name, None
-    return name, f"profile name {name!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'."
+    return name, f"profile name {name!r} is not valid: use {PROFILE_RULE}."
 
 
 def resolve_deadline(environ: "Mapping[str, str]") -> "tuple[float, str | None]":

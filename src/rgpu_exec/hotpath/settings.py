@@ -122,7 +122,9 @@ def valid_namespace_name(name: str) -> bool:
 
 
 def valid_profile(name: str) -> bool:
-    return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS  # noqa: PLR2004
+    """A profile name every command takes back (`request.PROFILE_RULE`): not starting with '-',
+    which `token --profile -x` in an exec stanza would read as another flag."""
+    return 0 < len(name) <= 64 and set(name) <= _PROFILE_CHARS and name[0] != "-"  # noqa: PLR2004
 
 
 def cache_dir(environ: "Mapping[str, str]") -> "str | None":

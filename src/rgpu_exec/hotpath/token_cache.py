@@ -10,8 +10,9 @@ Layout, in the cache directory (0700):
     <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
     <stem>.accepted  when the cluster last said it accepts the entry's token (see `second_ask`)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
-`key-sha256:<hex>` for a key from the environment (or typed at a prompt) and `profile:<name>` for
-a key held in the keyring, so a hit never needs the keyring. The raw key is never written.
+`key-hmac:<hex>` (an HMAC of the key with the user's secret: `key_identity`) for a key from the
+environment (or typed at a prompt) and `profile:<name>` for a key held in the keyring, so a hit
+never needs the keyring. The raw key is never written.
 
 An entry is a header of `name value` lines; the token is stored as is (it must be visible ASCII
 with no quote or backslash, see `exec_credential.token_is_safe`), so a hit needs no JSON parser.
@@ -26,6 +27,8 @@ from rgpu_exec.hotpath.exec_credential import token_is_safe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from typing_extensions import Self
 
 ENTRY_MAGIC = "rgpu-exec-token 1"
@@ -48,15 +51,58 @@ WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, 
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 
 
-def sha256_hex(data: bytes) -> str:
-    # The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes.
-    try:
-        module = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256")
-    except ImportError:  # a build without it
-        import hashlib  # noqa: PLC0415
+def _hashlib_sha256(data: bytes) -> "Any":
+    import hashlib  # noqa: PLC0415 - only for a build without the built-in module
 
-        return hashlib.sha256(data).hexdigest()
-    return str(module.sha256(data).hexdigest())
+    return hashlib.sha256(data)
+
+
+# The small built-in SHA-256 module loads in a fraction of the time hashlib (OpenSSL) takes;
+# found once (a hit hashes several times: the entry's name, the key's fingerprint).
+try:
+    _sha256 = __import__("_sha2" if sys.version_info >= (3, 12) else "_sha256").sha256
+except ImportError:  # a build without it
+    _sha256 = _hashlib_sha256
+
+
+def sha256_hex(data: bytes) -> str:
+    return str(_sha256(data).hexdigest())
+
+
+# HMAC (RFC 2104) on the built-in SHA-256: `hmac` imports `hashlib`, which costs more than a hit.
+_BLOCK = 64
+_IPAD = int.from_bytes(b"\x36" * _BLOCK, "big")
+_OPAD = int.from_bytes(b"\x5c" * _BLOCK, "big")
+
+
+def hmac_sha256_hex(secret: bytes, message: bytes) -> str:
+    # hmac.new(secret, message, "sha256").hexdigest(), without importing hmac (a test holds it)
+    if len(secret) > _BLOCK:
+        secret = _sha256(secret).digest()
+    padded = int.from_bytes(secret.ljust(_BLOCK, b"\0"), "big")
+    inner = _sha256((padded ^ _IPAD).to_bytes(_BLOCK, "big") + message).digest()
+    return str(_sha256((padded ^ _OPAD).to_bytes(_BLOCK, "big") + inner).hexdigest())
+
+
+IDENTITY_KEY_FILE = "identity.key"
+IDENTITY_KEY_MAGIC = "rgpu-exec-identity-key 1"
+IDENTITY_KEY_BYTES = 32
+KEY_IDENTITY = "key-hmac:"
+
+
+def read_secret(directory: str) -> "bytes | None":
+    # The key-fingerprint secret kept in `directory` (the user's config directory: see
+    # `cache.identity_key`, which makes it), or None when there is none (yet) that is ours,
+    # private (`private_files.read_private`) and well formed.
+    text = private_files.read_private(os.path.join(directory, IDENTITY_KEY_FILE))
+    magic, _, rest = (text or "").partition("\n")
+    hexed, _, end = rest.partition("\n")
+    if magic != IDENTITY_KEY_MAGIC or end or len(hexed) != 2 * IDENTITY_KEY_BYTES:
+        return None
+    try:
+        return bytes.fromhex(hexed)
+    except ValueError:
+        return None
 
 
 def file_path(directory: str, stem: str, suffix: str) -> str:
@@ -64,19 +110,28 @@ def file_path(directory: str, stem: str, suffix: str) -> str:
     return os.path.join(directory, stem + suffix)
 
 
-def key_identity(api_key: str) -> str:
+def key_identity(api_key: str, secret: "bytes | None") -> str:
+    # The key's fingerprint: an HMAC-SHA256 with the user's secret (`cache.identity_key`): no
+    # use to test a guess at the key without that secret. Without one (None), the fingerprint
+    # of a random secret of its own: it names no entry there is.
     # surrogatepass: any str has a fingerprint, even one holding bytes of the environment that
     # are not UTF-8 (the key is refused later, with a message, by `api_key.check_key`).
-    return "key-sha256:" + sha256_hex(api_key.encode("utf-8", "surrogatepass"))
+    secret = os.urandom(IDENTITY_KEY_BYTES) if secret is None else secret
+    return KEY_IDENTITY + hmac_sha256_hex(secret, api_key.encode("utf-8", "surrogatepass"))
 
 
 def profile_identity(profile: str) -> str:
     return "profile:" + profile
 
 
-def identity(api_key: "str | None", profile: str) -> str:
+def identity(api_key: "str | None", profile: str, secret: "bytes | None") -> str:
     """Whose token an entry holds: the key's fingerprint when there is a key, else the profile."""
-    return key_identity(api_key) if api_key is not None else profile_identity(profile)
+    # A key without the secret (None) gets an identity no entry has (not even worth an HMAC).
+    if api_key is None:
+        return profile_identity(profile)
+    if secret is None:
+        return "key-unkeyed:" + os.urandom(IDENTITY_KEY_BYTES).hex()
+    return key_identity(api_key, secret)
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -112,7 +167,14 @@ class CacheKey(tuple[str, str, str]):
 
     @property
     def stem(self) -> str:
-        return entry_stem(*self)
+        # Named once per key and process: a hit asks for it several times.
+        stem = _STEMS.get(self)
+        if stem is None:
+            stem = _STEMS[self] = entry_stem(*self)
+        return stem
+
+
+_STEMS: "dict[CacheKey, str]" = {}
 
 
 class Entry:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,8 @@ class ConsoleKubeconfig:
     namespace: str
     namespace_id: str
     api_url: str
+    # Where it was read from, for messages (the file that named the server, for one).
+    origin: str = field(default="the imported file", compare=False)
 
 
 def read(path: Path | None, stdin: BinaryIO) -> ConsoleKubeconfig:
@@ -107,6 +109,7 @@ def parse(text: str, where: str, base_dir: Path) -> ConsoleKubeconfig:
         namespace=namespace,
         namespace_id=namespace_id,
         api_url=api_url,
+        origin=where,
     )
 
 

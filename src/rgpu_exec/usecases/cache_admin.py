@@ -43,7 +43,7 @@ def _identity(key: CacheKey) -> dict[str, Any]:
         "api_url": key.api_url,
         "namespace_id": key.namespace_id,
         "identity_kind": "profile" if kind == "profile" else "env-key",
-        "identity": who if kind == "profile" else key.identity,
+        "identity": who if kind == "profile" else shown_identity(key.identity),
     }
 
 
@@ -82,16 +82,26 @@ def describe(directory: str, now: float) -> list[dict[str, Any]]:
     return rows
 
 
-_FINGERPRINT_SHOWN = 8  # hex digits of the key's SHA-256, as `sha256sum` prints them
+SHOWN_FINGERPRINT = 8  # hex digits of a key's fingerprint that may be shown (never the whole)
+
+
+def shown_identity(identity: str) -> str:
+    """An identity as it may be shown: a profile's whole, a key's fingerprint cut short."""
+    kind, _, value = identity.partition(":")
+    return identity if kind == "profile" else f"{kind}:{value[:SHOWN_FINGERPRINT]}"
 
 
 def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[str, str]:
     """`<identity_kind>:<identity>` → whose key obtained those tokens, for people: by its
     prefix when that is known (the key a keyring profile holds now, which `login` made the
     profile's only one; the `REMOTEGPU_API_KEY` set now, when its fingerprint matches), else a
-    key from the environment by the start of its SHA-256. Never a whole key."""
+    key from the environment by the start of its fingerprint. Never a whole key."""
     env_key = settings.api_key(environ)
-    env_identity = token_cache.key_identity(env_key) if env_key else None
+    where = settings.config_dir(environ)
+    secret = token_cache.read_secret(where) if env_key and where else None
+    env_identity = (
+        shown_identity(token_cache.key_identity(env_key, secret)) if env_key and secret else None
+    )
     owners: dict[str, str] = {}
     for row in rows:
         kind, identity = row.get("identity_kind"), row.get("identity")
@@ -112,9 +122,11 @@ def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[s
         elif env_key is not None and identity == env_identity:
             owners[name] = f"{key_prefix(env_key)} {describe_source('env', None)}"
         else:
-            fingerprint = str(identity).partition(":")[2][:_FINGERPRINT_SHOWN]
+            fingerprint = str(identity).partition(":")[2]
             # A key from the environment or typed at a prompt: which, nothing here can tell.
-            owners[name] = f"a key from {settings.ENV_API_KEY} or a prompt, sha256 {fingerprint}…"
+            owners[name] = (
+                f"a key from {settings.ENV_API_KEY} or a prompt, fingerprint {fingerprint}…"
+            )
     return owners
 
 

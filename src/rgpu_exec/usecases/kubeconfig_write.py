@@ -8,17 +8,15 @@ what changed and how to use it.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rgpu_exec.errors import ApiError, NamespaceAccessError, RgpuExecError, UsageError
+from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.terminal import printable, shown
-from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
 from rgpu_exec.usecases.kubeconfig_report import (
     Applied,
     Report,
@@ -28,11 +26,11 @@ from rgpu_exec.usecases.kubeconfig_report import (
     usage_hints,
     without_ca,
 )
+from rgpu_exec.usecases.kubeconfig_verify import GIVEN_WITH_SERVER, ServerSource, verify
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from rgpu_exec.credentials.api_key import ApiKey
     from rgpu_exec.kubeconfig.entries import ExecApiVersion, InteractiveMode, Spec
     from rgpu_exec.kubeconfig.planners import Planner
 
@@ -59,66 +57,6 @@ def apply(
         return Applied(targets, first, None, [])
     before_writing()
     return Applied(targets, first, None, edit.write(targets, planner, first))
-
-
-def verify(
-    spec: Spec, environ: Mapping[str, str], url_source: str = "the API URL"
-) -> tuple[ApiKey, str]:
-    """One exchange with the key the exec stanza will use, then the cluster asked whether that
-    token may act in the context's namespace (the name and the ID must be one namespace's); the
-    key, and what was verified, in words. Failures say nothing was written."""
-    asked = False  # whether the API answered: after a definite "no", --no-verify is no help
-    try:
-        key = find_key(environ, spec.profile_flag)
-        asked = True
-        issued = KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
-            spec.namespace_id, spec.namespace
-        )
-        paired = _pairing(spec, issued.token, environ)
-    except RgpuExecError as exc:
-        # Offered when no key is at hand or the API could not answer (an offline set-up); not
-        # after a definite "no" (a rejected key, a namespace out of scope): a context written
-        # anyway could not work.
-        offline = (
-            " (--no-verify writes the kubeconfig without this check, e.g. to set up offline.)"
-            if not asked or (isinstance(exc, ApiError) and exc.status is None)
-            else ""
-        )
-        exc.message = f"verification failed, so nothing was written: {exc.message}{offline}"
-        raise
-    return key, paired
-
-
-def _pairing(spec: Spec, token: str, environ: Mapping[str, str]) -> str:
-    """Whether the cluster lets the namespace ID's token list pods in the namespace named: what
-    kubectl will meet. Only the cluster can say; when it does not answer, say it was not
-    verified."""
-    from rgpu_exec.kube.cluster import may_list_pods  # noqa: PLC0415 - httpx
-    from rgpu_exec.kube.exec_info import Cluster  # noqa: PLC0415
-
-    pem = base64.b64decode(spec.ca_data).decode() if spec.ca_data else None
-    answer, why = may_list_pods(Cluster(spec.server, ca_data=pem), token, spec.namespace, environ)
-    where = f"the cluster at {spec.server}"
-    if answer == "allowed":
-        return f"; {where} lets its token list pods in namespace {spec.namespace}"
-    if answer == "denied":
-        raise NamespaceAccessError(
-            f"{where} does not let the token for namespace ID {spec.namespace_id} list pods in "
-            f"namespace {spec.namespace}: the name and the ID are of different namespaces (a "
-            "token is valid in its own namespace only). Copy both from the same console page.",
-            status=403,
-            code=None,
-            api_message=None,
-        )
-    if answer == "rejected":
-        raise UsageError(
-            f"{where} rejects the token the API issued for namespace {spec.namespace_id} (HTTP "
-            "401): --server names another cluster than the namespace's. Copy the server from "
-            "the console's kubeconfig."
-        )
-    return (
-        f"; whether namespace {spec.namespace} is that namespace was not verified ({where}: {why})"
-    )
 
 
 @dataclass(frozen=True)
@@ -202,7 +140,8 @@ def import_console(
         ca_data=entries.check_ca_data(source.ca_data) if source.ca_data else None,
         api_url=chosen,
     )
-    return write_namespace(spec, options, environ, replace=replace)
+    named_in = ServerSource(f"named in {source.origin}", chosen=False)
+    return write_namespace(spec, options, environ, replace=replace, server_source=named_in)
 
 
 def _spec(stanza: StanzaFlags, environ: Mapping[str, str], **facts: Any) -> Spec:
@@ -225,7 +164,12 @@ def _valid(resolved: tuple[_T, str | None]) -> _T:
 
 
 def write_namespace(
-    spec: Spec, options: WriteOptions, environ: Mapping[str, str], *, replace: bool = False
+    spec: Spec,
+    options: WriteOptions,
+    environ: Mapping[str, str],
+    *,
+    replace: bool = False,
+    server_source: ServerSource = GIVEN_WITH_SERVER,
 ) -> Report:
     """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
     console's own contexts for the namespace are swapped out for it."""
@@ -241,10 +185,13 @@ def write_namespace(
     def before_writing() -> None:
         if options.verify:
             url_source = request.api_url_source(options.api_url_flag, environ)
-            key, paired = verify(spec, environ, url_source)
+            key, paired = verify(spec, environ, url_source, server_source)
+            # The API is one the user chose (an imported file's must be that one): its word is
+            # verified. The cluster's clause says whose word it is (`_pairing`).
             report.lines.append(
-                f"rgpu-exec: verified with {spec.api_url}: the key {key_prefix(key.value)} "
-                f"({key.origin}) may get tokens for namespace ID {spec.namespace_id}{paired}."
+                f"rgpu-exec: verified with {spec.api_url} ({url_source}): the key "
+                f"{key_prefix(key.value)} ({key.origin}) may get tokens for namespace ID "
+                f"{spec.namespace_id}{paired}."
             )
 
     done = apply(options.kubeconfig, environ, planner, before_writing, dry_run=options.dry_run)

@@ -14,10 +14,13 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
+from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
+from rgpu_exec.credentials import file_store
 from rgpu_exec.errors import (
     ApiError,
     ApiKeyError,
@@ -80,6 +83,9 @@ class TokenCommand:
         directory = self._cache_directory()
         if directory is None:
             return self._exchange(flags, wanted, None, None, interactive, api_version)
+        secret = self._secret() if wanted.needs_secret else None
+        if secret is not None:
+            wanted.use_secret(secret)
         stem = wanted.cache_key.stem
         now = self.clock()
         exec_info = settings.exec_info(self.environ)
@@ -132,8 +138,9 @@ class TokenCommand:
             # A typed key is known by its fingerprint, like a key from the environment, never by
             # the profile: a second key typed for the same profile must not get the first key's
             # token. A token cached for this very key may still answer.
+            secret = self._secret() if directory is not None else None
             slot = token_cache.CacheKey(
-                wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value)
+                wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value, secret)
             )
             if directory is not None:
                 now = self.clock()
@@ -202,6 +209,16 @@ class TokenCommand:
             parsed = parse_exec_info(raw_exec_info)
             known = (parsed.api_version, parsed.interactive)
         return known
+
+    def _secret(self) -> bytes | None:
+        """The user's key-fingerprint secret (in the config directory, beside the key file),
+        made when there is none; None when it cannot be (the key's entry is then one of its
+        own, never another key's)."""
+        try:
+            return identity_key.ensure_secret(str(Path(file_store.path(self.environ)).parent))
+        except OSError as exc:
+            log.debug("no key-fingerprint secret (%s)", type(exc).__name__)
+            return None
 
     def _cache_directory(self) -> str | None:
         """The cache directory, or None (with one warning) when it must not be used."""

@@ -7,13 +7,14 @@ a `--profile` in its exec args beats `REMOTEGPU_API_KEY`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rgpu_exec import contract, terminal
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.doctor.findings import Finding
+from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 from rgpu_exec.usecases.doctor.local import (
     keyring_usable,
     new_key_fix,
@@ -62,11 +63,12 @@ def context_findings(
         f for f in settings_findings(context.environ, context.call.api_url) if f.status == "problem"
     ]
     if own:
-        details = {f.detail for f in listed}
+        # The same setting found with the same value is the same problem, listed once.
+        known = {f.facts for f in listed}
         new = [
-            Finding(f.topic, f.status, f"{f.detail} (in {where}'s exec env)", f.fix)
+            replace(f, detail=f"{f.detail} (in {where}'s exec env)")
             for f in own
-            if f.detail not in details
+            if f.kind is None or f.facts not in known
         ]
         return new or note("not tried: fix the settings above first")
     flag = context.call.profile
@@ -76,7 +78,7 @@ def context_findings(
     except ApiKeyError:
         env_key = request.environment_key(flag, context.environ)
         same = context_profile == profile and env_key == settings.api_key(environ)
-        if same and any(f.topic == "API key" and f.status == "problem" for f in listed):
+        if same and of_kind(listed, "key-unusable", "problem"):
             return note("not tried: no API key (above)")
         why = (
             f"and its --profile wins over {settings.ENV_API_KEY}"

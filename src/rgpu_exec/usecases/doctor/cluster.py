@@ -13,7 +13,7 @@ says so ("not verified").
 from __future__ import annotations
 
 import subprocess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import terminal
 from rgpu_exec.hotpath import request
@@ -27,16 +27,26 @@ if TYPE_CHECKING:
 # kubectl waits for the plugin (its exchange deadline is 20 s by default) and then the server.
 KUBECTL_TIMEOUT = 45.0
 _PLUGIN_FAILED = "failed with exit code"
-# What kubectl's error says, and what it means (the first that matches wins).
-_CAUSES = (
-    ("x509:", "kubectl does not trust the server's certificate"),
-    ("certificate signed by unknown authority", "kubectl does not trust the server's certificate"),
-    ("Unauthorized", "the cluster rejected the token (HTTP 401)"),
-    ("connection refused", "the server refused the connection"),
-    ("no such host", "the server's host name does not resolve"),
-    ("i/o timeout", "the server did not answer in time"),
-    ("dial tcp", "kubectl cannot reach the server"),
-    ("interactiveMode must be specified", "kubectl refuses the exec stanza: no interactiveMode"),
+# What kubectl's error says, what it means, and what kind of trouble that is (the first marker
+# found wins). The fix is chosen by the kind, never by reading the meaning back.
+Cause = Literal["untrusted", "rejected", "unreachable", "refused-stanza"]
+_CAUSES: tuple[tuple[str, str, Cause], ...] = (
+    ("x509:", "kubectl does not trust the server's certificate", "untrusted"),
+    (
+        "certificate signed by unknown authority",
+        "kubectl does not trust the server's certificate",
+        "untrusted",
+    ),
+    ("Unauthorized", "the cluster rejected the token (HTTP 401)", "rejected"),
+    ("connection refused", "the server refused the connection", "unreachable"),
+    ("no such host", "the server's host name does not resolve", "unreachable"),
+    ("i/o timeout", "the server did not answer in time", "unreachable"),
+    ("dial tcp", "kubectl cannot reach the server", "unreachable"),
+    (
+        "interactiveMode must be specified",
+        "kubectl refuses the exec stanza: no interactiveMode",
+        "refused-stanza",
+    ),
 )
 
 
@@ -135,15 +145,15 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
             "the message says what to do; `rgpu-exec doctor` above lists the key and settings",
         )
     text = " ".join(lines)
-    cause = next((meaning for marker, meaning in _CAUSES if marker in text), None)
-    detail = f"{where}: {cause or 'kubectl failed'} ({terminal.shown(_last(lines))})"
-    if cause and "certificate" in cause:
+    meaning, kind = next(((m, k) for marker, m, k in _CAUSES if marker in text), (None, None))
+    detail = f"{where}: {meaning or 'kubectl failed'} ({terminal.shown(_last(lines))})"
+    if kind == "untrusted":
         fix = (
             "give the cluster its CA: `rgpu-exec kubeconfig import FILE --replace` with the "
             "console's kubeconfig, or `rgpu-exec kubeconfig generate … "
             "--certificate-authority-data B64` (the value in the console's kubeconfig)"
         )
-    elif cause and "token" in cause:
+    elif kind == "rejected":
         fix = (
             f"run `kubectl --context {context.name} get pods` once more (rgpu-exec replaces a "
             "token the cluster rejects); if it persists, check the cluster's server address"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
-from rgpu_exec.usecases.doctor.findings import Finding
+from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,8 +49,9 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
     elsewhere: str | None = None  # where the key comes from, when not the keyring
     if refused:
         source = "--profile" if options.profile else settings.ENV_PROFILE
-        fix = f"set {source} to 1-64 letters, digits, '.', '_' or '-'"
-        findings.append(Finding("API key", "problem", refused.rstrip("."), fix))
+        fix = f"set {source} to {request.PROFILE_RULE}"
+        detail, about = refused.rstrip("."), {"profile": profile}
+        findings.append(Finding("API key", "problem", detail, fix, "key-unusable", about))
     else:
         found, elsewhere = local.key_findings(
             environ, profile, keyring_usable=keyring_usable, profile_flag=options.profile
@@ -68,7 +69,7 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
         findings.append(_unknown_context(report, options.context))
     unreachable: set[str] = set()
     urls = api_urls(options.api_url, environ, report.contexts, checked)
-    ca_reported = any(f.detail.startswith(local.CA_VARIABLES) for f in settings_found)
+    ca_reported = bool(of_kind(settings_found, "ca-file-unusable"))
     for url, source in urls:
         probed = network.api_findings(
             url, environ, source=source, name_in_clock=len(urls) > 1, ca_reported=ca_reported
@@ -97,8 +98,9 @@ def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding
     findings += report.findings
     kuberc = kube.kuberc_findings(environ, report.commands)
     findings += kuberc
-    kubectl = kubectl_found[0].detail.split(" (", 1)[0] if kubectl_found[0].status == "ok" else None
-    denied = any(f.status == "problem" and "DenyAll" in f.detail for f in kuberc)
+    # Decided on what the findings are about, never on their wording (`findings.Finding`).
+    kubectl = next((f.about["path"] for f in of_kind(kubectl_found, "kubectl-found")), None)
+    denied = bool(of_kind(kuberc, "plugins-denied", "problem"))
     refused_stanzas = {c.name for c in report.contexts if not c.runnable}
     for context in checked:
         blocked = None

@@ -205,7 +205,7 @@ def _context_findings(  # noqa: PLR0917
     if call.profile and not settings.valid_profile(call.profile):
         problem(
             f"the exec args give an invalid --profile {call.profile!r}",
-            "use a profile name of 1-64 letters, digits, '.', '_' or '-'",
+            f"use a profile name of {request.PROFILE_RULE}",
         )
     cluster = config.cluster_of(context)
     server = str(cluster.body.get("server", "")) if cluster else ""
@@ -260,6 +260,8 @@ def kuberc_findings(environ: Mapping[str, str], commands: list[str]) -> list[Fin
                 "problem" if commands else "note",
                 f"{path}: credentialPluginPolicy DenyAll stops kubectl from running rgpu-exec",
                 f"{edit}: set `credentialPluginPolicy: Allowlist` and allow rgpu-exec",
+                "plugins-denied",
+                {"kuberc": path},
             )
         ]
     if policy != "Allowlist":

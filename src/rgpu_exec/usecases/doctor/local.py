@@ -24,6 +24,8 @@ from rgpu_exec.usecases.key_exchange import find_key
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from rgpu_exec.usecases.doctor.findings import Kind
+
 KUBECTL_TIMEOUT = 15
 
 # The CA files `token` loads, and what each should name (for the fix).
@@ -37,8 +39,6 @@ CA_FILES = (
         "a PEM bundle of the CAs to trust (a TLS-inspecting proxy's, for example)",
     ),
 )
-# How a settings finding about one of those files begins.
-CA_VARIABLES = tuple(f"{variable} " for variable, _ in CA_FILES)
 
 
 def key_findings(
@@ -55,9 +55,8 @@ def key_findings(
     env_key = request.environment_key(profile_flag, environ)
     if env_key is not None and key_problem(env_key):
         return [
-            Finding(
-                "API key",
-                "problem",
+            _unusable_key(
+                profile,
                 f"{settings.ENV_API_KEY}{shown_prefix(env_key)} {key_problem(env_key)}",
                 "set it to the key exactly as the console showed it, without quotes or spaces",
             )
@@ -73,9 +72,9 @@ def key_findings(
             else f"no key: {settings.ENV_API_KEY} is unset, and neither the keyring nor the key "
             f"file holds one for profile {profile!r}"
         )
-        return [Finding("API key", "problem", detail, no_key_fix(profile, keyring_usable))], None
+        return [_unusable_key(profile, detail, no_key_fix(profile, keyring_usable))], None
     except UsageError as exc:  # a stored value that cannot be a key, or a key file not private
-        return [Finding("API key", "problem", exc.message, new_key_fix(None, profile))], None
+        return [_unusable_key(profile, exc.message, new_key_fix(None, profile))], None
     detail = f"key {key_prefix(key.value)} {key.origin}"
     if key.source != "env" and settings.api_key(environ) is not None:
         detail += f" (--profile wins over {settings.ENV_API_KEY}, which is set too)"
@@ -91,6 +90,11 @@ def key_findings(
             )
         )
     return findings, None if key.source == "keyring" else key.origin
+
+
+def _unusable_key(profile: str, detail: str, fix: str) -> Finding:
+    """No key, or none that can be used, for the doctor's profile."""
+    return Finding("API key", "problem", detail, fix, "key-unusable", {"profile": profile})
 
 
 def no_key_fix(profile: str, keyring_usable: bool) -> str:
@@ -137,8 +141,8 @@ def settings_findings(
     `own_url`: the contexts whose exec args name another API URL (said beside the one shown)."""
     findings: list[Finding] = []
 
-    def problem(detail: str, fix: str) -> None:
-        findings.append(Finding("settings", "problem", detail + where, fix))
+    def problem(detail: str, fix: str, kind: Kind, about: dict[str, str]) -> None:
+        findings.append(Finding("settings", "problem", detail + where, fix, kind, about))
 
     deadline = settings.deadline(environ)
     if deadline is None:
@@ -147,6 +151,8 @@ def settings_findings(
             "seconds between 0.1 and 300, so `rgpu-exec token` refuses to run",
             f"unset {settings.ENV_DEADLINE} (default {settings.DEFAULT_DEADLINE:.0f} s), or set "
             "it to a number of seconds such as 30",
+            "deadline-refused",
+            {"variable": settings.ENV_DEADLINE, "value": str(settings.raw_deadline(environ))},
         )
     api_url = settings.api_url(api_url_flag, environ)
     url_problem = url_rules.url_problem(api_url)
@@ -156,6 +162,8 @@ def settings_findings(
             f"the API URL {api_url!r} ({source}) {url_problem}, so `rgpu-exec token` refuses it",
             f"set {source} to the https:// URL of the RemoteGPU API (or unset "
             f"{settings.ENV_API_URL} for {settings.DEFAULT_API_URL})",
+            "api-url-refused",
+            {"url": api_url, "source": source},
         )
     cert_file, _, bundle = settings.ca_files(environ)
     chosen = {settings.ENV_CA_BUNDLE: bundle, settings.ENV_SSL_CERT_FILE: cert_file}
@@ -166,6 +174,8 @@ def settings_findings(
             problem(
                 f"{variable} names {path}, which {trouble}, so no exchange can be made",
                 f"point {variable} at {purpose}, or unset it",
+                "ca-file-unusable",
+                {"variable": variable, "path": str(path)},
             )
     key_log = settings.ssl_key_log(environ)
     if key_log:  # a note, not a problem: rgpu-exec itself never logs keys (`tls.tls_context`)
@@ -283,7 +293,8 @@ def kubectl_findings(environ: Mapping[str, str]) -> list[Finding]:
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as exc:
         detail = f"{kubectl} does not run ({type(exc).__name__})"
         return [Finding("kubectl", "problem", detail, "reinstall kubectl")]
-    return [Finding("kubectl", "ok", f"{kubectl} ({version})")]
+    found = {"path": kubectl, "version": str(version)}
+    return [Finding("kubectl", "ok", f"{kubectl} ({version})", None, "kubectl-found", found)]
 
 
 def new_key_fix(source: str | None, profile: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from rgpu_exec import terminal
@@ -32,5 +31,16 @@ def render_text(findings: list[Finding], colour: bool) -> str:
 
 def render_json(findings: list[Finding]) -> str:
     """`{"ok", "findings": [{"topic", "status", "detail", "fix"}]}`, as `--output json` says."""
-    document = {"ok": not problem_count(findings), "findings": [asdict(f) for f in findings]}
+    # What people are told, as documented; `kind` and `about` are the doctor's own.
+    shown = [_document(f) for f in findings]
+    document = {"ok": not problem_count(findings), "findings": shown}
     return json.dumps(document, indent=2) + "\n"
+
+
+def _document(finding: Finding) -> dict[str, str | None]:
+    return {
+        "topic": finding.topic,
+        "status": finding.status,
+        "detail": finding.detail,
+        "fix": finding.fix,
+    }
