@@ -12,11 +12,11 @@ import pytest
 
 from rgpu_exec.hotpath import cache_hit, entry_lock, second_ask, token_cache
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from exchange_answers import API
 
 KUBECTL = 4242
-KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, b"s" * 32))
 
 
 def exec_info(server: str) -> str:
@@ -79,20 +79,22 @@ def test_the_hit_path_answers_a_second_ask_only_for_the_cluster_that_said_yes(
     (tmp_path / "cache").mkdir(mode=0o700)
     directory = str(tmp_path / "cache")
     now = 10_000.0
-    entry = token_cache.Entry(KEY, now, now + 900, "tok-1")
-    token_cache.write_entry(directory, entry)
-    second_ask.note(directory, entry, KUBECTL, now)  # kubectl was given tok-1 ...
-    second_ask.note_accepted(directory, entry, now, SERVER_A)  # ... and server A still takes it
     environ = {
         "REMOTEGPU_API_KEY": API_KEY,
         "REMOTEGPU_API_URL": API,
         "RGPU_EXEC_CACHE_DIR": directory,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "KUBERNETES_EXEC_INFO": asked,
     }
+    key = token_cache.CacheKey(API, NAMESPACE_ID, key_identity(API_KEY, environ))
+    entry = token_cache.Entry(key, now, now + 900, "tok-1")
+    token_cache.write_entry(directory, entry)
+    second_ask.note(directory, entry, KUBECTL, now)  # kubectl was given tok-1 ...
+    second_ask.note_accepted(directory, entry, now, SERVER_A)  # ... and server A still takes it
     try:
         served = cache_hit.serve(["token", "--namespace-id", NAMESPACE_ID], environ, now + 2)
     finally:
-        entry_lock.release(KEY.stem)  # a hand-over keeps it for the full command
+        entry_lock.release(key.stem)  # a hand-over keeps it for the full command
     if answered:
         assert served is not None
         assert json.loads(served[1])["status"]["token"] == "tok-1"

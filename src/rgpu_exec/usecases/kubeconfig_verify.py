@@ -68,9 +68,7 @@ def verify(
     return key, paired
 
 
-def _pairing(
-    spec: Spec, token: str, source: ServerSource, environ: Mapping[str, str]
-) -> str:
+def _pairing(spec: Spec, token: str, source: ServerSource, environ: Mapping[str, str]) -> str:
     """Whether the cluster lets the namespace ID's token list pods in the namespace named: what
     kubectl will meet. Only the cluster can say; when it does not answer, say it was not
     verified. A cluster a file named (not one the user chose) is quoted, never called verified:
