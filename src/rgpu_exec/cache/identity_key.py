@@ -10,12 +10,9 @@ cache is no use without it. With it, a key's fingerprint is an HMAC-SHA256 of th
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from rgpu_exec.hotpath import private_files, token_cache
-
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def ensure_secret(directory: str) -> bytes:
@@ -28,25 +25,13 @@ def ensure_secret(directory: str) -> bytes:
     if found is not None:
         return found
     private_files.ensure_directory(directory)
-    path = Path(directory, token_cache.IDENTITY_KEY_FILE)
-    tmp = Path(f"{path}.{os.getpid()}.{time.monotonic_ns()}{private_files.TEMP_SUFFIX}")
+    path = str(Path(directory, token_cache.IDENTITY_KEY_FILE))
     secret = os.urandom(token_cache.IDENTITY_KEY_BYTES).hex()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, f"{token_cache.IDENTITY_KEY_MAGIC}\n{secret}\n".encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        try:
-            path.hardlink_to(tmp)  # never replaces: a secret another process made first stays
-        except FileExistsError:
-            if token_cache.read_secret(directory) is None:
-                tmp.replace(path)  # not a secret of ours: replaced
-        except OSError:  # a file system without hard links
-            tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = f"{token_cache.IDENTITY_KEY_MAGIC}\n{secret}\n"
+    # Another process may have been first: its secret stays, unless it is not one of ours.
+    first = private_files.write_atomically(path, text, replace=False)
+    if not first and token_cache.read_secret(directory) is None:
+        private_files.write_atomically(path, text)
     found = token_cache.read_secret(directory)
     if found is None:
         raise PermissionError(f"{path} cannot be read back as a private file of this user")

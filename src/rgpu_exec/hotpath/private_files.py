@@ -171,13 +171,16 @@ def ensure_directory(directory: str) -> None:
         raise PermissionError(f"{directory} {problem}")
 
 
-def write_atomically(path: str, text: str, *, durable: bool = True) -> None:
+def write_atomically(path: str, text: str, *, durable: bool = True, replace: bool = True) -> bool:
     """Temp file in the same directory, 0600, fsync (unless not `durable`), then rename over
-    `path`.
+    `path`; True when written.
 
     The rename replaces a symlink at `path` rather than writing through it. A record that may be
     lost in a crash at no cost but a missed hint (`second_ask`) skips the fsync. The path
-    passes the write rule first (`check_write_target`): a FIFO or device at `path` stays.
+    passes the write rule first (`check_write_target`): a FIFO or device at `path` stays. With
+    `replace=False` the file is linked into place only when nothing is there (of processes
+    racing to create it, the first wins; False for the others), or renamed where the file
+    system has no hard links.
     """
     check_write_target(path, follow=False)
     tmp = f"{path}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}"
@@ -189,10 +192,18 @@ def write_atomically(path: str, text: str, *, durable: bool = True) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)  # never replaces what another process made first
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links
+            os.replace(tmp, path)
+        return True
+    finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise
