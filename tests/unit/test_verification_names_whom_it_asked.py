@@ -128,7 +128,11 @@ def test_a_cluster_that_cannot_be_asked_is_named_with_where_its_url_came_from(
 def test_a_file_whose_cluster_rejects_the_token_is_told_to_download_again(
     sandbox: Path, answers: respx.MockRouter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers.post(REVIEW).mock(return_value=httpx.Response(401, json={"kind": "Status"}))
+    answers.post(REVIEW).mock(
+        return_value=httpx.Response(
+            401, json={"kind": "Status", "apiVersion": "v1", "code": 401, "reason": "Unauthorized"}
+        )
+    )
     downloaded = sandbox / "remotegpu-team-ml-kubeconfig.yaml"
     downloaded.write_text(CONSOLE_FILE)
 
