@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -300,9 +301,15 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
     )  # fmt: skip
     failures = (ApiError, ApiKeyError, NamespaceAccessError, UsageError)
     issued = _outcome(exchanger.exchange, NAMESPACE_ID, failures)
-    if isinstance(issued, UsageError):  # only a 404 that is not the API's: a wrong URL
+    if isinstance(issued, UsageError):  # a wrong URL: a 404 that is not the API's, or a
+        # Kubernetes Status in a 401/403/404 (docs/architecture.md, "the server that answered")
         assert requests, "a URL is judged wrong only on an answer"
-        assert "is not the RemoteGPU API: it answered HTTP 404" in issued.message
+        said = re.search(r"is not the RemoteGPU API: it answered HTTP (\d+)", issued.message)
+        assert said, issued.message
+        assert int(said[1]) in (401, 403, 404)
+        assert int(said[1]) == 404 or b'"Status"' in next(
+            r["body"] for r in replies if r["status"] == int(said[1])
+        ), "a 401 or 403 blames the URL only for a Kubernetes Status"
     if isinstance(issued, failures):
         assert issued.exit_code in (
             ExitCode.USAGE,
