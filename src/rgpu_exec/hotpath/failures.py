@@ -1,7 +1,9 @@
-"""A failed exchange, recorded for a few seconds beside its entry (`<stem>.fail`), so that
-kubectl's reruns of a failing plugin get the same answer without reaching the API (failure
-damping), and a still-valid token keeps being served while the API is failing (the stale
-fallback). See docs/architecture.md.
+"""A failure of `token`, recorded for a few seconds (`<stem>.fail`), so that kubectl's reruns of
+a failing plugin get the same answer in one line, without reaching the API (failure damping),
+and a still-valid token keeps being served while a refresh is failing (the stale fallback).
+A failure of an entry is recorded beside it (the hot path replays it); a failure before the
+request is known (exec info, flags), under `told_stem` of what was told. See
+docs/architecture.md.
 
 Standard library only; loaded only when an entry is not fresh (never on a usual cache hit).
 """
@@ -13,8 +15,40 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 FAILURE_MAGIC = "rgpu-exec-failure 2"
-# The lines after the first (docs/architecture.md shows them).
+# The lines after the first (docs/architecture.md shows them). `transient` 1: the failure is not
+# the API's verdict on the key or the namespace, so a cached token that still lasts a command is
+# served meanwhile (the stale fallback).
 FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "settings", "entry")
+
+# The least life a cached token must have left to be handed over while a refresh is failing:
+# enough for one kubectl command. kubectl uses the token for every request of the command (and,
+# told an expiry under 30 s away, runs the plugin again only once that has passed); a command
+# that meets an expired token fails with "Unauthorized", which says nothing of the real failure.
+# 10 s is the longest a command may take (the goal of the fault soak); a token whose whole
+# lifetime is under 40 s gets a quarter of it instead, so that it still has a fallback window.
+COMMAND_LIFE = 10.0
+COMMAND_LIFE_FRACTION = 0.25
+
+
+def command_life(lifetime: float) -> float:
+    """The least life a token of this `lifetime` must have left to be handed over."""
+    return min(COMMAND_LIFE, COMMAND_LIFE_FRACTION * max(lifetime, 0.0))
+
+
+def usable_until(entry: "token_cache.Entry") -> float:
+    """Until when a cached token may be handed over: its expiry less `command_life`."""
+    return entry.expires_at - command_life(entry.expires_at - entry.issued_at)
+
+
+def lasts_a_command(entry: "token_cache.Entry", now: float) -> bool:
+    """Whether the token still has enough life for a kubectl command (`command_life`)."""
+    return now < usable_until(entry)
+
+
+def told_stem(*told: str) -> str:
+    """Where a failure found before the request is known is recorded: the SHA-256 of what was
+    told and of what it was told for, so that the same failure again (and only it) is damped."""
+    return token_cache.sha256_hex("\n".join(("rgpu-exec-told", *told)).encode("utf-8", "replace"))
 
 
 class Failure:

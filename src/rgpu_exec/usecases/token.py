@@ -3,9 +3,10 @@ answer alone.
 
 read exec info → request → consult the cache (read → second ask → lock → read again: the
 protocol both paths share, `cache_hit.consult`) → answer : find the key → exchange → save →
-answer. Failures are remembered for a few seconds (so kubectl's reruns fail fast without
-reaching the API); a refresh that fails on the network or a 5xx falls back to the still-valid
-cached token, with one warning.
+answer. Every failure passes one gate, `TokenCommand.run`'s `_damped`: it is told in full
+once, then in one line to kubectl's reruns for a few seconds (without reaching the API). A
+refresh that fails other than by the API's verdict on the key or the namespace falls back to the
+cached token while it still lasts a kubectl command, with one warning.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.errors import (
-    ApiError,
-    ApiKeyError,
-    NamespaceAccessError,
     RecentFailureError,
     RgpuExecError,
     UsageError,
@@ -64,6 +62,18 @@ class TokenFlags:
 
 
 @dataclass
+class _Where:
+    """Where a failure of this run is recorded, as far as the run got: the cache directory, and
+    the entry (its stem, its key, the settings it is exchanged under) once the request is
+    known. `falls_back`: the failure is a refresh that failed other than by the API's verdict."""
+
+    directory: str | None = None
+    slot: token_cache.CacheKey | None = None
+    exchange_settings: Callable[[], str] | None = None
+    falls_back: bool = False
+
+
+@dataclass
 class TokenCommand:
     environ: Mapping[str, str]
     clock: Callable[[], float] = time.time
@@ -72,7 +82,18 @@ class TokenCommand:
     )
 
     def run(self, flags: TokenFlags) -> str:
-        """The ExecCredential JSON for kubectl, or an RgpuExecError."""
+        """The ExecCredential JSON for kubectl, or an RgpuExecError: every one through
+        `_damped`, the one gate of `token`'s failures."""
+        where = _Where()
+        try:
+            return self._run(flags, where)
+        except RgpuExecError as failure:
+            replay = self._damped(failure, flags, where)
+            if replay is None:
+                raise
+            raise replay from None
+
+    def _run(self, flags: TokenFlags, where: _Where) -> str:
         api_version, interactive = self._exec_info()
         wanted = request.resolve(
             flags.namespace_id, flags.api_url, flags.profile, self.environ, flags.namespace_name
@@ -81,7 +102,10 @@ class TokenCommand:
             raise UsageError(wanted)
         directory = self._cache_directory()
         if directory is None:
-            return self._exchange(flags, wanted, None, None, interactive, api_version)
+            return self._exchange(flags, wanted, None, None, interactive, api_version, where)
+        where.directory = directory
+        where.slot = wanted.cache_key
+        where.exchange_settings = wanted.exchange_settings
         stem = wanted.cache_key.stem
         now = self.clock()
         consulted = cache_hit.consult(
@@ -105,7 +129,7 @@ class TokenCommand:
                 log.debug("the same client asks again for the fresh token it was given: exchanging")
                 second_ask.begin_forced_refresh(directory, stem, consulted.at)
             return self._exchange(
-                flags, wanted, directory, consulted.fallback, interactive, api_version
+                flags, wanted, directory, consulted.fallback, interactive, api_version, where
             )
         finally:
             if consulted.locked:
@@ -121,6 +145,7 @@ class TokenCommand:
         stale: token_cache.Entry | None,
         interactive: bool,
         api_version: str,
+        where: _Where,
     ) -> str:
         key = find_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
@@ -132,6 +157,7 @@ class TokenCommand:
                 wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value)
             )
             if directory is not None:
+                where.slot = slot
                 now = self.clock()
                 _, found = cache_hit.lookup(directory, slot, now, wanted.exchange_settings)
                 answered = self._answered(cache_hit.Consulted(found, now), api_version)
@@ -153,19 +179,25 @@ class TokenCommand:
         )
         try:
             issued = exchanger.exchange(wanted.namespace_id, wanted.namespace_name)
-        except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
-            # (A UsageError, such as a URL that is not the API's, is a setting to fix: raised.)
-            transient = isinstance(exc, ApiError) and exc.transient
-            if stale is None or not transient:
-                self._remember_failure(directory, wanted, slot, exc, FAILURE_DAMPING_SECONDS)
+        except RgpuExecError as exc:
+            from rgpu_exec.api.api_errors import is_verdict  # noqa: PLC0415 - pydantic: loaded
+
+            # Only the API's verdict on the key or the namespace is final: anything else (no
+            # answer, a 5xx, a stall, a malformed or HTML answer) says nothing of the cached
+            # token, which is served while it lasts a command. One too close to its expiry is
+            # not: the cluster would reject it mid-command, and kubectl would say only
+            # "Unauthorized"; the failure itself is told instead.
+            where.falls_back = not is_verdict(exc)
+            now = self.clock()
+            if stale is None or not where.falls_back or not failures.lasts_a_command(stale, now):
                 raise
-            window = min(STALE_DAMPING_SECONDS, stale.expires_at - self.clock())
-            self._remember_failure(directory, wanted, slot, exc, window)
+            window = min(STALE_DAMPING_SECONDS, failures.usable_until(stale) - now)
+            self._remember_failure(where, exc, now, window)
             self.warn(
                 f"rgpu-exec: warning: could not refresh the token ({exc.message}); using the "
                 f"cached one, valid until {_clock_time(stale.expires_at)}."
             )
-            return render(api_version, stale.token, stale.kubectl_expiry(self.clock()))
+            return render(api_version, stale.token, stale.kubectl_expiry(now))
         now = self.clock()
         # Local expiry from the lifetime the server states: immune to our clock's skew.
         fresh = token_cache.Entry(slot, now, now + issued.lifetime, issued.token)
@@ -235,28 +267,79 @@ class TokenCommand:
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
 
+    def _damped(
+        self, failure: RgpuExecError, flags: TokenFlags, where: _Where
+    ) -> RecentFailureError | None:
+        """The one gate every failure of `token` passes (kubectl runs a failing plugin 5 or 6
+        times per command): the first time, the failure is recorded for
+        `FAILURE_DAMPING_SECONDS` and told in full (None: raise it as it is); the same failure
+        again within that window is told in one line (`failures.Failure.replay`, the
+        RecentFailureError returned). A failure of an entry is recorded beside it, where both
+        paths read it before they act (an exchange is not made again); one found before the
+        request is known (exec info, flags, settings) under what was told
+        (`failures.told_stem`)."""
+        if isinstance(failure, RecentFailureError):
+            return None  # a replay already
+        now = self.clock()
+        directory = where.directory
+        if where.slot is not None and directory is not None:
+            stem = where.slot.stem
+        else:
+            directory = self._quiet_cache_directory()
+            if directory is None:
+                return None
+            stem = failures.told_stem(
+                str(failure.exit_code),
+                str(failure),
+                *(flags.namespace_id, flags.api_url or "", flags.profile or ""),
+                settings.exec_info(self.environ) or "",
+                settings.exchange_settings(self.environ),
+            )
+            where = _Where(directory)
+        try:
+            told = failures.read_failure(directory, stem, now, where.exchange_settings)
+        except OSError:
+            told = None
+        if told is not None:  # another run recorded it meanwhile, or found it before
+            return RecentFailureError(told.replay(now), told.exit_code)
+        self._remember_failure(where, failure, now, FAILURE_DAMPING_SECONDS, stem)
+        return None
+
+    def _quiet_cache_directory(self) -> str | None:
+        """The cache directory, if it may be used, without a word (the gate's, for a failure
+        found before the request is known)."""
+        try:
+            directory = cache_directory(self.environ)
+        except Exception:
+            return None
+        return None if private_files.directory_problem(directory) else directory
+
     def _remember_failure(
         self,
-        directory: str | None,
-        wanted: request.TokenRequest,
-        slot: token_cache.CacheKey,
+        where: _Where,
         exc: RgpuExecError,
+        now: float,
         window: float,
+        stem: str | None = None,
     ) -> None:
-        if directory is None:
+        if where.directory is None:
             return
-        now = self.clock()
+        slot = where.slot
         failure = failures.Failure(
             now,
             now + window,
             int(exc.exit_code),
-            isinstance(exc, ApiError) and exc.transient,
+            where.falls_back,
             shown(str(exc), lines=True),  # the hot path replays it as it is
-            settings_hash=failures.settings_hash(wanted.exchange_settings()),
+            settings_hash=(
+                failures.settings_hash(where.exchange_settings())
+                if where.exchange_settings is not None
+                else ""
+            ),
             key=slot,
         )
         try:
-            failures.write_failure(directory, slot.stem, failure)
+            failures.write_failure(where.directory, stem or (slot.stem if slot else ""), failure)
         except OSError as exc2:
             log.debug("could not record the failure: %s", exc2)
 
