@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 
 # How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
 FAILURE_DAMPING_SECONDS = 5.0
-# While a still-valid token is served because the API is failing, ask the API again this often.
+# While a still-valid token is served because a refresh failed, ask the API again after this
+# long, or after half the time the token may still be handed over, if that is sooner: a short
+# fault (a few answers) is ridden out before the token is too close to its expiry to be used.
 STALE_DAMPING_SECONDS = 30.0
 # A refresh while a valid token is still in hand gives up sooner than a cold exchange.
 STALE_REFRESH_DEADLINE = 5.0
@@ -191,7 +193,7 @@ class TokenCommand:
             now = self.clock()
             if stale is None or not where.falls_back or not failures.lasts_a_command(stale, now):
                 raise
-            window = min(STALE_DAMPING_SECONDS, failures.usable_until(stale) - now)
+            window = min(STALE_DAMPING_SECONDS, (failures.usable_until(stale) - now) / 2)
             self._remember_failure(where, exc, now, window)
             self.warn(
                 f"rgpu-exec: warning: could not refresh the token ({exc.message}); using the "
