@@ -46,9 +46,12 @@ log = logging.getLogger(__name__)
 # How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
 FAILURE_DAMPING_SECONDS = 5.0
 # While a still-valid token is served because a refresh failed, ask the API again after this
-# long, or after half the time the token may still be handed over, if that is sooner: a short
-# fault (a few answers) is ridden out before the token is too close to its expiry to be used.
+# long, or after a quarter of the time the token may still be handed over (but not within a
+# second), if that is sooner: a short fault (a few answers) is ridden out before the token is too
+# close to its expiry to be used (with 40 s tokens: 10 s to do it in, 8 attempts).
 STALE_DAMPING_SECONDS = 30.0
+STALE_RETRY_SHARE = 0.25
+STALE_RETRY_MIN = 1.0
 # A refresh while a valid token is still in hand gives up sooner than a cold exchange.
 STALE_REFRESH_DEADLINE = 5.0
 
@@ -193,7 +196,10 @@ class TokenCommand:
             now = self.clock()
             if stale is None or not where.falls_back or not failures.lasts_a_command(stale, now):
                 raise
-            window = min(STALE_DAMPING_SECONDS, (failures.usable_until(stale) - now) / 2)
+            left = failures.usable_until(stale) - now
+            window = min(
+                STALE_DAMPING_SECONDS, max(STALE_RETRY_MIN, STALE_RETRY_SHARE * left), left
+            )
             self._remember_failure(where, exc, now, window)
             self.warn(
                 f"rgpu-exec: warning: could not refresh the token ({exc.message}); using the "
