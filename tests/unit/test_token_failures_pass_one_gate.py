@@ -130,6 +130,57 @@ def test_a_usage_error_found_before_the_request_is_known_is_explained_once_per_b
     assert_one_line_replay(told(command), first)
 
 
+V0_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1alpha1"}'
+QUOTED = f"'{API_KEY}'"
+EVERY_FAILURE = [
+    # (change to the environment, the exchange's answer (None: never asked), the flags' ID)
+    pytest.param({"KUBERNETES_EXEC_INFO": "{"}, None, NAMESPACE_ID, id="malformed-exec-info"),
+    pytest.param({"KUBERNETES_EXEC_INFO": V0_INFO}, None, NAMESPACE_ID, id="exec-info-version"),
+    pytest.param({}, None, "team-ml", id="namespace-id"),
+    pytest.param({"RGPU_EXEC_PROFILE": "a/b"}, None, NAMESPACE_ID, id="profile"),
+    pytest.param({"RGPU_EXEC_DEADLINE": "-1"}, None, NAMESPACE_ID, id="deadline"),
+    pytest.param({"REMOTEGPU_API_URL": "http://10.0.0.1"}, None, NAMESPACE_ID, id="url"),
+    pytest.param({"REMOTEGPU_API_KEY": QUOTED}, None, NAMESPACE_ID, id="quoted-key"),
+    pytest.param({"REMOTEGPU_API_KEY": "rgpu_3f9a 2c1b"}, None, NAMESPACE_ID, id="space-in-key"),
+    pytest.param({"REMOTEGPU_API_KEY": ""}, None, NAMESPACE_ID, id="empty-key-no-keyring"),
+    pytest.param({}, httpx.Response(401, json=REVOKED), NAMESPACE_ID, id="revoked-key"),
+    pytest.param({}, httpx.Response(403, json=FORBIDDEN), NAMESPACE_ID, id="forbidden"),
+    pytest.param({}, httpx.Response(404, json=NOT_FOUND), NAMESPACE_ID, id="no-namespace"),
+    pytest.param({}, httpx.Response(404, html=PROXY_PAGE), NAMESPACE_ID, id="not-the-api"),
+    pytest.param({}, httpx.Response(401, html=LOGIN_PAGE), NAMESPACE_ID, id="401-not-the-apis"),
+    pytest.param({}, httpx.Response(503), NAMESPACE_ID, id="5xx"),
+    pytest.param({}, httpx.Response(302, headers={"location": "/"}), NAMESPACE_ID, id="redirect"),
+    pytest.param({}, httpx.Response(200, html=LOGIN_PAGE), NAMESPACE_ID, id="html-page"),
+    pytest.param({}, httpx.ConnectError("refused"), NAMESPACE_ID, id="no-connection"),
+]
+
+
+@pytest.mark.parametrize(("change", "answer", "namespace_id"), EVERY_FAILURE)
+def test_every_failure_of_token_is_told_in_full_once_per_burst_then_in_one_line(
+    api, command, environ, clock, change, answer, namespace_id
+) -> None:
+    # The gate's bypass test: a failure path of `token` that goes around `TokenCommand.run`'s
+    # gate is told in full on each of kubectl's reruns, and fails here.
+    environ.update(change)
+    route = api.post(PATH).mock(side_effect=[answer] * 20 if answer is not None else None)
+    flags = TokenFlags(namespace_id)
+    with pytest.raises(RgpuExecError) as caught:
+        command.run(flags)
+    first = caught.value
+    assert not isinstance(first, RecentFailureError)
+    asked = route.call_count
+    for _ in range(4):  # the rest of the burst: one line each, the API not asked again
+        with pytest.raises(RgpuExecError) as again:
+            command.run(flags)
+        assert_one_line_replay(again.value, first)
+    assert route.call_count == asked
+    clock.now += FAILURE_DAMPING_SECONDS  # the next burst is told in full again
+    with pytest.raises(RgpuExecError) as later:
+        command.run(flags)
+    assert not isinstance(later.value, RecentFailureError)
+    assert (type(later.value), later.value.exit_code) == (type(first), first.exit_code)
+
+
 def test_only_the_same_failure_is_told_in_one_line(api, command, environ) -> None:
     environ["KUBERNETES_EXEC_INFO"] = "[]"
     first = told(command)
