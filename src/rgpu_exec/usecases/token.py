@@ -52,8 +52,11 @@ FAILURE_DAMPING_SECONDS = 5.0
 STALE_DAMPING_SECONDS = 30.0
 STALE_RETRY_SHARE = 0.25
 STALE_RETRY_MIN = 1.0
-# A refresh while a valid token is still in hand gives up sooner than a cold exchange.
+# A refresh while a valid token is still in hand gives up sooner than a cold exchange, and soon
+# enough that the token still lasts a command if it fails: within half the time the token may
+# still be handed over (at least STALE_REFRESH_MIN), when that is sooner.
 STALE_REFRESH_DEADLINE = 5.0
+STALE_REFRESH_MIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,10 @@ class TokenCommand:
             "exchanging the key from %s (%s) for a token for namespace %s",
             *(key.source, key_prefix(key.value), wanted.namespace_id),
         )
-        deadline = min(STALE_REFRESH_DEADLINE, wanted.deadline) if stale else wanted.deadline
+        deadline = wanted.deadline
+        if stale is not None:
+            left = failures.usable_until(stale) - self.clock()
+            deadline = min(STALE_REFRESH_DEADLINE, deadline, max(STALE_REFRESH_MIN, left / 2))
         exchanger = KeyExchange(
             key,
             wanted.api_url,
