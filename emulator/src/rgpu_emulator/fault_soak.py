@@ -8,9 +8,12 @@ the API has issued a token again (it recovers at once), then goes on to the next
 met by the refreshes, which come once a token is inside its refresh margin: each kind costs
 about half a token lifetime.
 
-Every kubectl command is counted under the fault kind in force when it started: how many ran,
-how many failed, and how long the slowest took. `drive` returns it all as a JSON-ready dict;
-the e2e suite runs a short version (tests/e2e/test_soak.py), `python -m bench` the full one.
+Every kubectl command is counted under the last fault kind it overlapped (the one in force when
+it ended): how many ran, how many failed, and how long the slowest took. Tokens invalidated at
+the cluster fail the commands that hold one at that moment, whatever the plugin does: client-go
+returns the 401 it met (it runs the plugin again, and the next command gets the new token).
+`drive` returns it all as a JSON-ready dict; the e2e suite runs a short version
+(tests/e2e/test_soak.py), `python -m bench` the full one.
 """
 
 from __future__ import annotations
@@ -99,7 +102,6 @@ def drive(
 
     def loop() -> None:
         while not stop.is_set():
-            phase = tally.phase
             started = time.monotonic()
             try:
                 done = subprocess.run(
@@ -109,7 +111,7 @@ def drive(
                 code, stderr = done.returncode, done.stderr
             except subprocess.TimeoutExpired:
                 code, stderr = -1, f"no answer within {_COMMAND_TIMEOUT:.0f} s"
-            tally.add(phase, time.monotonic() - started, code, stderr)
+            tally.add(tally.phase, time.monotonic() - started, code, stderr)
 
     started = time.monotonic()
     exchanges_before = client.exchanges()
@@ -143,6 +145,7 @@ def drive(
         client.clear_faults()
         client.configure(token_ttl=previous_ttl)
     kinds_json = {name: kind.to_json() for name, kind in tally.kinds.items()}
+    invalidated = tally.kinds.get(INVALIDATED, _Kind())
     return {
         "token_ttl_s": ttl,
         "loops": loops,
@@ -150,6 +153,8 @@ def drive(
         "seconds": round(time.monotonic() - started, 1),
         "commands": sum(k.commands for k in tally.kinds.values()),
         "failed": sum(k.failed for k in tally.kinds.values()),
+        # of which at the invalidation: the commands holding a token then (client-go's 401)
+        "failed_at_invalidation": invalidated.failed,
         f"over_{SLOW:.0f}_s": sum(k.slow for k in tally.kinds.values()),
         "slowest_s": round(max((k.slowest for k in tally.kinds.values()), default=0.0), 2),
         "exchanges": client.exchanges() - exchanges_before,
