@@ -45,6 +45,31 @@ def lasts_a_command(entry: "token_cache.Entry", now: float) -> bool:
     return now < usable_until(entry)
 
 
+# While a token is served because a refresh failed, the API is asked again after
+# STALE_RETRY_MAX, or after a quarter of the time the token may still be handed over (at least
+# STALE_RETRY_MIN) if that is sooner: a fault of a few answers is ridden out before the token is
+# too short (40 s tokens: 10 s to do it in, 8 attempts). Each attempt gives up within
+# STALE_REFRESH_DEADLINE, or half that time (at least STALE_REFRESH_MIN) if sooner, so that a
+# failed one still leaves a token that lasts a command.
+STALE_RETRY_MAX = 30.0
+STALE_RETRY_SHARE = 0.25
+STALE_RETRY_MIN = 1.0
+STALE_REFRESH_DEADLINE = 5.0
+STALE_REFRESH_MIN = 0.5
+
+
+def retry_after(entry: "token_cache.Entry", now: float) -> float:
+    """How long a failed refresh is damped while `entry` is served (`STALE_RETRY_*`)."""
+    left = usable_until(entry) - now
+    return min(STALE_RETRY_MAX, max(STALE_RETRY_MIN, STALE_RETRY_SHARE * left), left)
+
+
+def refresh_deadline(entry: "token_cache.Entry", now: float, deadline: float) -> float:
+    """The deadline of a refresh while `entry` is in hand (`STALE_REFRESH_*`)."""
+    left = usable_until(entry) - now
+    return min(STALE_REFRESH_DEADLINE, deadline, max(STALE_REFRESH_MIN, left / 2))
+
+
 def told_stem(*told: str) -> str:
     """Where a failure found before the request is known is recorded: the SHA-256 of what was
     told and of what it was told for, so that the same failure again (and only it) is damped."""
@@ -157,6 +182,24 @@ def read_failure(
     return Failure(
         since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
     )
+
+
+def damp(
+    directory: str,
+    stem: str,
+    failure: "Failure",
+    exchange_settings: "Callable[[], str] | None" = None,
+) -> "Failure | None":
+    """Failure damping, for a failure about to be told: the same failure recorded moments ago
+    (its window still open: tell it in one line, `Failure.replay`), or None after recording
+    this one (tell it in full). Never fails for the record."""
+    try:
+        told = read_failure(directory, stem, failure.since, exchange_settings)
+        if told is None:
+            write_failure(directory, stem, failure)
+    except OSError:
+        return None
+    return told
 
 
 def write_failure(directory: str, stem: str, failure: "Failure") -> None:

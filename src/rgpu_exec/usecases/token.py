@@ -3,8 +3,8 @@ answer alone.
 
 read exec info → request → consult the cache (read → second ask → lock → read again: the
 protocol both paths share, `cache_hit.consult`) → answer : find the key → exchange → save →
-answer. Every failure passes one gate, `TokenCommand.run`'s `_damped`: it is told in full
-once, then in one line to kubectl's reruns for a few seconds (without reaching the API). A
+answer. Every failure passes one gate, `token_failures.damped`: it is told in full once,
+then in one line to kubectl's reruns for a few seconds (without reaching the API). A
 refresh that fails other than by the API's verdict on the key or the namespace falls back to the
 cached token while it still lasts a kubectl command, with one warning.
 """
@@ -19,11 +19,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
-from rgpu_exec.errors import (
-    RecentFailureError,
-    RgpuExecError,
-    UsageError,
-)
+from rgpu_exec.errors import RecentFailureError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import (
     cache_hit,
     failures,
@@ -37,26 +33,14 @@ from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.terminal import shown
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
+from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-log = logging.getLogger(__name__)
+__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenFlags"]
 
-# How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
-FAILURE_DAMPING_SECONDS = 5.0
-# While a still-valid token is served because a refresh failed, ask the API again after this
-# long, or after a quarter of the time the token may still be handed over (but not within a
-# second), if that is sooner: a short fault (a few answers) is ridden out before the token is too
-# close to its expiry to be used (with 40 s tokens: 10 s to do it in, 8 attempts).
-STALE_DAMPING_SECONDS = 30.0
-STALE_RETRY_SHARE = 0.25
-STALE_RETRY_MIN = 1.0
-# A refresh while a valid token is still in hand gives up sooner than a cold exchange, and soon
-# enough that the token still lasts a command if it fails: within half the time the token may
-# still be handed over (at least STALE_REFRESH_MIN), when that is sooner.
-STALE_REFRESH_DEADLINE = 5.0
-STALE_REFRESH_MIN = 0.5
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,18 +54,6 @@ class TokenFlags:
 
 
 @dataclass
-class _Where:
-    """Where a failure of this run is recorded, as far as the run got: the cache directory, and
-    the entry (its stem, its key, the settings it is exchanged under) once the request is
-    known. `falls_back`: the failure is a refresh that failed other than by the API's verdict."""
-
-    directory: str | None = None
-    slot: token_cache.CacheKey | None = None
-    exchange_settings: Callable[[], str] | None = None
-    falls_back: bool = False
-
-
-@dataclass
 class TokenCommand:
     environ: Mapping[str, str]
     clock: Callable[[], float] = time.time
@@ -91,17 +63,18 @@ class TokenCommand:
 
     def run(self, flags: TokenFlags) -> str:
         """The ExecCredential JSON for kubectl, or an RgpuExecError: every one through
-        `_damped`, the one gate of `token`'s failures."""
-        where = _Where()
+        `token_failures.damped`, the one gate of `token`'s failures."""
+        where = Where()
         try:
             return self._run(flags, where)
         except RgpuExecError as failure:
-            replay = self._damped(failure, flags, where)
+            told = (flags.namespace_id, flags.api_url, flags.profile)
+            replay = damped(failure, where, self.environ, self.clock(), told)
             if replay is None:
                 raise
             raise replay from None
 
-    def _run(self, flags: TokenFlags, where: _Where) -> str:
+    def _run(self, flags: TokenFlags, where: Where) -> str:
         api_version, interactive = self._exec_info()
         wanted = request.resolve(
             flags.namespace_id, flags.api_url, flags.profile, self.environ, flags.namespace_name
@@ -153,7 +126,7 @@ class TokenCommand:
         stale: token_cache.Entry | None,
         interactive: bool,
         api_version: str,
-        where: _Where,
+        where: Where,
     ) -> str:
         key = find_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
@@ -177,8 +150,7 @@ class TokenCommand:
         )
         deadline = wanted.deadline
         if stale is not None:
-            left = failures.usable_until(stale) - self.clock()
-            deadline = min(STALE_REFRESH_DEADLINE, deadline, max(STALE_REFRESH_MIN, left / 2))
+            deadline = failures.refresh_deadline(stale, self.clock(), deadline)
         exchanger = KeyExchange(
             key,
             wanted.api_url,
@@ -202,11 +174,12 @@ class TokenCommand:
             now = self.clock()
             if stale is None or not where.falls_back or not failures.lasts_a_command(stale, now):
                 raise
-            left = failures.usable_until(stale) - now
-            window = min(
-                STALE_DAMPING_SECONDS, max(STALE_RETRY_MIN, STALE_RETRY_SHARE * left), left
-            )
-            self._remember_failure(where, exc, now, window)
+            try:  # (a stale token comes from the cache: there is a directory)
+                if directory is not None:
+                    record = where.record(exc, now, stale)
+                    failures.write_failure(directory, slot.stem, record)
+            except OSError as problem:
+                log.debug("could not record the failure: %s", problem)
             self.warn(
                 f"rgpu-exec: warning: could not refresh the token ({exc.message}); using the "
                 f"cached one, valid until {_clock_time(stale.expires_at)}."
@@ -280,82 +253,6 @@ class TokenCommand:
                 f"rgpu-exec: warning: could not save the token in {directory} "
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
-
-    def _damped(
-        self, failure: RgpuExecError, flags: TokenFlags, where: _Where
-    ) -> RecentFailureError | None:
-        """The one gate every failure of `token` passes (kubectl runs a failing plugin 5 or 6
-        times per command): the first time, the failure is recorded for
-        `FAILURE_DAMPING_SECONDS` and told in full (None: raise it as it is); the same failure
-        again within that window is told in one line (`failures.Failure.replay`, the
-        RecentFailureError returned). A failure of an entry is recorded beside it, where both
-        paths read it before they act (an exchange is not made again); one found before the
-        request is known (exec info, flags, settings) under what was told
-        (`failures.told_stem`)."""
-        if isinstance(failure, RecentFailureError):
-            return None  # a replay already
-        now = self.clock()
-        directory = where.directory
-        if where.slot is not None and directory is not None:
-            stem = where.slot.stem
-        else:
-            directory = self._quiet_cache_directory()
-            if directory is None:
-                return None
-            stem = failures.told_stem(
-                str(failure.exit_code),
-                str(failure),
-                *(flags.namespace_id, flags.api_url or "", flags.profile or ""),
-                settings.exec_info(self.environ) or "",
-                settings.exchange_settings(self.environ),
-            )
-            where = _Where(directory)
-        try:
-            told = failures.read_failure(directory, stem, now, where.exchange_settings)
-        except OSError:
-            told = None
-        if told is not None:  # another run recorded it meanwhile, or found it before
-            return RecentFailureError(told.replay(now), told.exit_code)
-        self._remember_failure(where, failure, now, FAILURE_DAMPING_SECONDS, stem)
-        return None
-
-    def _quiet_cache_directory(self) -> str | None:
-        """The cache directory, if it may be used, without a word (the gate's, for a failure
-        found before the request is known)."""
-        try:
-            directory = cache_directory(self.environ)
-        except Exception:
-            return None
-        return None if private_files.directory_problem(directory) else directory
-
-    def _remember_failure(
-        self,
-        where: _Where,
-        exc: RgpuExecError,
-        now: float,
-        window: float,
-        stem: str | None = None,
-    ) -> None:
-        if where.directory is None:
-            return
-        slot = where.slot
-        failure = failures.Failure(
-            now,
-            now + window,
-            int(exc.exit_code),
-            where.falls_back,
-            shown(str(exc), lines=True),  # the hot path replays it as it is
-            settings_hash=(
-                failures.settings_hash(where.exchange_settings())
-                if where.exchange_settings is not None
-                else ""
-            ),
-            key=slot,
-        )
-        try:
-            failures.write_failure(where.directory, stem or (slot.stem if slot else ""), failure)
-        except OSError as exc2:
-            log.debug("could not record the failure: %s", exc2)
 
 
 def _keep_the_typed_key(profile: str, environ: Mapping[str, str]) -> str:
