@@ -77,7 +77,7 @@ def told_stem(*told: str) -> str:
 
 
 class Failure:
-    """A failed exchange at `since`: replayed to kubectl's reruns until `until`, while the
+    """A failure of `token` at `since`: replayed to kubectl's reruns until `until`, while the
     settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold.
     `key` is the entry it is for (so that `cache list` can say which), when known."""
 
