@@ -308,7 +308,7 @@ def test_the_fallback_stops_before_the_token_is_too_short_for_a_command(
     key = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
     record = failures.read_failure(directory, key.stem, clock.now)
     assert record is not None
-    assert record.transient
+    assert record.fallback
     # asked again after a quarter of the time it may still be handed over (at least 1 s): a
     # fault of a few answers is ridden out before the token is too short for a command
     assert record.until == pytest.approx(clock.now + (20 - failures.COMMAND_LIFE) / 4)
@@ -331,7 +331,9 @@ def test_the_hot_path_never_serves_a_token_too_short_for_a_command(sandbox, cloc
     now = clock.now
     entry = token_cache.Entry(key, now - 895, now + 5, "tok-1")
     token_cache.write_entry(directory, entry)
-    record = failures.Failure(now - 11, now + 30, 5, True, "rgpu-exec: the API failed.", key=key)
+    record = failures.Failure(
+        now - 11, now + 30, 5, True, "rgpu-exec: the API failed.", key=key, fallback=True
+    )
     failures.write_failure(directory, key.stem, record)
     _, found = cache_hit.lookup(directory, key, now)
     assert isinstance(found, failures.Failure)

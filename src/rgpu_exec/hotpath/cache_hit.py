@@ -58,7 +58,7 @@ def lookup(
     failure = failures.read_failure(directory, key.stem, now, exchange_settings)
     if failure is None:
         return entry, None
-    if entry is not None and failure.transient and failures.lasts_a_command(entry, now):
+    if entry is not None and failure.fallback and failures.lasts_a_command(entry, now):
         return entry, entry
     return entry, failure
 

@@ -14,11 +14,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-FAILURE_MAGIC = "rgpu-exec-failure 2"
-# The lines after the first (docs/architecture.md shows them). `transient` 1: the failure is not
-# the API's verdict on the key or the namespace, so a cached token that still lasts a command is
-# served meanwhile (the stale fallback).
-FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "settings", "entry")
+FAILURE_MAGIC = "rgpu-exec-failure 3"
+# The lines after the first (docs/architecture.md shows them). `transient` 1: a blip worth
+# retrying (network, 429, 5xx); `fallback` 1: a refresh failed other than by the API's verdict on
+# the key or the namespace, so a cached token that still lasts a command is served meanwhile
+# (the stale fallback).
+FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "fallback", "settings", "entry")
 
 # The least life a cached token must have left to be handed over while a refresh is failing:
 # enough for one kubectl command. kubectl uses the token for every request of the command (and,
@@ -81,7 +82,16 @@ class Failure:
     settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold.
     `key` is the entry it is for (so that `cache list` can say which), when known."""
 
-    __slots__ = ("exit_code", "key", "message", "settings_hash", "since", "transient", "until")
+    __slots__ = (
+        "exit_code",
+        "fallback",
+        "key",
+        "message",
+        "settings_hash",
+        "since",
+        "transient",
+        "until",
+    )
 
     def __init__(
         self,
@@ -93,8 +103,10 @@ class Failure:
         *,
         settings_hash: str = "",
         key: "token_cache.CacheKey | None" = None,
+        fallback: bool = False,
     ) -> None:
         self.key = key
+        self.fallback = fallback
         self.since = since
         self.until = until
         self.exit_code = exit_code
@@ -110,6 +122,7 @@ class Failure:
             repr(self.until),
             self.exit_code,
             int(self.transient),
+            int(self.fallback),
             self.settings_hash or "-",
             entry,
         )
@@ -179,8 +192,16 @@ def read_failure(
     # URL, namespace ID and identity; a record without them names no entry.
     key = token_cache.CacheKey(*parts) if len(parts) == 3 else None  # noqa: PLR2004
     transient = values["transient"] == "1"
+    fallback = values["fallback"] == "1"
     return Failure(
-        since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
+        since,
+        until,
+        exit_code,
+        transient,
+        message,
+        settings_hash=recorded_under,
+        key=key,
+        fallback=fallback,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec.errors import RecentFailureError, RgpuExecError
+from rgpu_exec.errors import ApiError, RecentFailureError, RgpuExecError
 from rgpu_exec.hotpath import failures, private_files, settings
 from rgpu_exec.terminal import shown
 
@@ -49,10 +49,11 @@ class Where:
             now,
             now + window,
             int(exc.exit_code),
-            self.falls_back,
+            isinstance(exc, ApiError) and exc.transient,
             shown(str(exc), lines=True),  # the hot path replays it as it is
             settings_hash=failures.settings_hash(under()) if under is not None else "",
             key=self.slot,
+            fallback=self.falls_back,
         )
 
 
