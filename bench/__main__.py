@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import cache_hit, cold, healing, kubectl, memory, scale
+from bench import cache_hit, cold, fault_soak, healing, kubectl, memory, scale
 from bench.context import Bench
 from bench.kubectl import KUBE_LATENCY_MS
 from bench.machine import load, machine, versions
@@ -49,6 +49,10 @@ class Plan:
     rejected_commands: int = 8
     client_lifetimes: float = 2.0
     offline_runs: int = 10
+    # kubectl loops while the exchange suffers each kind of short fault (tokens of this life)
+    soak_ttl: float = fault_soak.SOAK_TTL
+    soak_loops: int = fault_soak.SOAK_LOOPS
+    soak_kinds: tuple[str, ...] = fault_soak.ALL_KINDS
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -56,7 +60,8 @@ def plan(args: argparse.Namespace) -> Plan:
         return Plan(
             runs=3, warmup=1, herd_rounds={8: 1}, entry_counts=(10, 1_000),
             merge_contexts={10: 1}, memory_runs=2, remember_runs=6, heal_rounds=1,
-            rejected_commands=2, client_lifetimes=0.25, offline_runs=1,
+            rejected_commands=2, client_lifetimes=0.25, offline_runs=1, soak_ttl=12.0,
+            soak_loops=2, soak_kinds=("503 burst", "garbage answers"),
         )  # fmt: skip
     return Plan(
         runs=args.runs, warmup=args.warmup, herd_rounds={8: 10, 32: 4, 128: 2},
@@ -97,6 +102,12 @@ def measure(p: Plan) -> dict[str, Any]:
             ("rejecting_cluster", lambda: healing.rejecting_cluster(bench, p.rejected_commands)),
             ("python_client", lambda: healing.python_client(bench, p.client_lifetimes)),
             ("offline", lambda: healing.offline_failure(bench, p.offline_runs)),
+            (
+                "fault_soak",
+                lambda: fault_soak.fault_soak(
+                    bench, ttl=p.soak_ttl, loops=p.soak_loops, kinds=p.soak_kinds
+                ),
+            ),
         ]
         for name, step in steps:
             step_started = time.perf_counter()

@@ -46,6 +46,16 @@ def healing_summary(r: dict[str, Any]) -> list[str]:
             f"| 8. `rgpu-exec token` against a closed loopback port (cold cache, exit 5) "
             f"| {_num(f['median'])} ms | (reference) | {DASH} |"
         )
+    soak = r.get("fault_soak")
+    if soak:
+        at_exchange = soak["failed"] - soak["failed_at_invalidation"]
+        rows.append(
+            f"| 9. {soak['loops']} `kubectl get pods` loops, {soak['token_ttl_s']:.0f} s tokens, "
+            f"{soak['fault_kinds']} kinds of short fault: failed at the exchange's faults / at "
+            f"the cluster's invalidation / over 10 s / commands | {at_exchange} / "
+            f"{soak['failed_at_invalidation']} / {soak['over_10_s']} / {soak['commands']:,} "
+            f"| none fails at the exchange's, none over 10 s | {_yes(soak['met'])} |"
+        )
     return rows
 
 
@@ -114,4 +124,25 @@ def healing_tables(r: dict[str, Any]) -> list[str]:
     if offline:
         out += ["", "### 8. Offline: the API's port closed", ""]
         out += _table([(k, f, DASH) for k, f in offline["figures"].items()])
+    soak = r.get("fault_soak")
+    if soak:
+        out += [
+            "",
+            (
+                f"### 9. kubectl while the exchange suffers short faults: {soak['loops']} loops, "
+                f"{soak['token_ttl_s']:.0f} s tokens, {soak['seconds']:.0f} s, "
+                f"{soak['exchanges']} exchanges"
+            ),
+            "",
+            (
+                "| fault in force when the command started | commands | failed | over 10 s "
+                "| slowest (s) |"
+            ),
+            "|---|---:|---:|---:|---:|",
+        ]
+        out += [
+            f"| {name} | {k['commands']:,} | {k['failed']} | {k['over_10_s']} "
+            f"| {k['slowest_s']:.2f} |"
+            for name, k in soak["by_fault"].items()
+        ]
     return out

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 REPO = Path(__file__).resolve().parents[2]
 STEPS = {
     "cache_hit", "kubectl", "kubectl_latency", "cold", "herd", "scale", "memory", "remember",
-    "self_heal", "rejecting_cluster", "python_client", "offline",
+    "self_heal", "rejecting_cluster", "python_client", "offline", "fault_soak",
 }  # fmt: skip
 BLOCK = re.compile(
     r"<!-- generated: (\w+)[^>]*-->\n(.*?)^<!-- end generated -->", re.DOTALL | re.MULTILINE
@@ -73,6 +73,9 @@ def test_a_quick_run_writes_every_row_and_the_tables_that_show_them(sandbox: Pat
     assert slow["figures"]["(b) static token"]["min"] >= 20
     assert all(s["one_exchange"] for s in results["herd"]["sizes"].values())
     assert results["self_heal"]["met"]
+    soak = results["fault_soak"]
+    assert soak["commands"] > 0
+    assert set(soak["by_fault"]) >= {"503 burst", "garbage answers"}
     assert "newline" not in json.dumps(results)  # the stale rows are gone
 
     for name in ("docs/benchmarks.md", "README.md"):

@@ -36,11 +36,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from rgpu_emulator import fault_soak
 from rgpu_emulator.testing import own_parent
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.hotpath import token_cache
 
-from emulator_support import RGPU_EXEC, Harness
+from emulator_support import KUBECTLS, RGPU_EXEC, Harness
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -193,3 +194,44 @@ def test_soak_many_processes_namespaces_and_keys_through_expiries(emulator: Harn
     assert len(final) == NAMESPACES * KEYS
     assert set(final.values()) == wave_tokens[-1]
     print(f"soak: {len(outcomes)} processes in {time.monotonic() - started:.0f} s; {timing}")
+
+
+# -- kubectl while the exchange suffers short faults -------------------------------------------
+
+# Tokens of 40 s, as in the soak that found the holes: each fault kind is met by the next
+# refresh, 20 s after the last, and ridden out while the cached token lasts a command (from 20 s
+# before its expiry to 10 s). Three loops of `kubectl get pods`, about 100 s in all.
+FAULT_TTL = 40.0
+FAULT_LOOPS = 3
+# The kinds that failed commands in that soak (`python -m bench` runs every kind).
+SHORT_FAULTS = (
+    "answers dropped mid-body",
+    "garbage answers",
+    "an HTML page (a captive portal, 200)",
+    "truncated answers",
+)
+
+
+@pytest.mark.xdist_group("timed")
+def test_no_kubectl_command_fails_or_takes_over_10_s_while_the_exchange_suffers_short_faults(
+    emulator: Harness, sandbox: Path
+):
+    if not KUBECTLS:
+        pytest.skip("no kubectl found")
+    team = emulator.namespace("team-ml")
+    key = emulator.namespace_key(team)
+    kubeconfig = emulator.kubeconfig(team)
+    env = emulator.plugin_env(key["key"], KUBECONFIG=str(kubeconfig))
+    argv = [KUBECTLS[0].path, "get", "pods"]
+    soak = fault_soak.drive(
+        emulator.client, argv, env, ttl=FAULT_TTL, kinds=SHORT_FAULTS, loops=FAULT_LOOPS,
+        workdir=sandbox,
+    )  # fmt: skip
+    print(f"fault soak: {json.dumps(soak)}")
+    by_fault = soak["by_fault"]
+    for kind in SHORT_FAULTS:
+        assert by_fault[kind]["faults_used_up"], (kind, soak)
+        assert by_fault[kind]["commands"] > 0, (kind, soak)
+    assert soak["failed"] == 0, soak
+    assert soak["over_10_s"] == 0, soak
+    assert soak["commands"] >= 50, soak

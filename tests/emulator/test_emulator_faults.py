@@ -66,6 +66,16 @@ def test_replaced_bodies(emulator: Harness, exchange, body, check):
     assert int(answer.headers["content-length"]) == len(answer.content)
 
 
+@pytest.mark.parametrize("status", [None, 502])
+def test_an_html_page_stands_for_a_proxys_or_a_portals_answer(emulator: Harness, exchange, status):
+    emulator.client.add_fault(body="html", status=status)
+    answer = exchange()
+    assert answer.status_code == (status or 200)
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    assert answer.content.startswith(b"<!DOCTYPE html>")
+    assert exchange().status_code == 200
+
+
 def test_content_type_expiry_and_date(emulator: Harness, exchange):
     emulator.client.add_fault(content_type="text/html", expires_in=-60, date_offset=86400)
     answer = exchange()

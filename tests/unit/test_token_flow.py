@@ -123,10 +123,14 @@ def test_stale_but_valid_token_is_served_when_refresh_hits_a_5xx(
     assert status(run(command))["token"] == "tok-1"
     assert route.call_count == calls_after_first_fallback
     assert len(warnings) == 1
-    # While the API is failing, it is asked again only every 30 s (or at expiry, if sooner).
-    clock.now += 25
+    # While the API is failing, it is asked again only every 30 s, or after a quarter of the time
+    # the token may still be handed over, if sooner: here (50 - 10) / 4 = 10 s.
+    clock.now += 8
     assert status(run(command))["token"] == "tok-1"
     assert route.call_count == calls_after_first_fallback
+    clock.now += 2
+    assert status(run(command))["token"] == "tok-1"
+    assert route.call_count > calls_after_first_fallback
 
 
 def test_a_revoked_key_inside_the_margin_is_an_error_not_a_fallback(api, command, clock) -> None:

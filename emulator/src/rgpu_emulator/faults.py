@@ -8,7 +8,8 @@ A fault is posted to `/_emulator/faults` as JSON and applies to the next `count`
     status         answer this status (with `retry_after` as the Retry-After header) and an
                    error body, instead of handling the request at all
     body           replace the answer's body: "garbage", "truncated" (the real body cut in half,
-                   Content-Length to match), "oversized" (2 MiB), "empty", "wrong_shape"
+                   Content-Length to match), "oversized" (2 MiB), "empty", "wrong_shape",
+                   "html" (a proxy's or captive portal's error page, served as text/html)
     content_type   replace the answer's Content-Type
     expires_in     exchange only: the token's expiry, in seconds from now (negative: the past)
     date_offset    shift the Date header by this many seconds (a far-off server clock)
@@ -37,7 +38,7 @@ class Fault(BaseModel):
     drop: Literal["before_response", "mid_body"] | None = None
     status: int | None = Field(default=None, ge=100, le=599)
     retry_after: str | None = None
-    body: Literal["garbage", "truncated", "oversized", "empty", "wrong_shape"] | None = None
+    body: Literal["garbage", "truncated", "oversized", "empty", "wrong_shape", "html"] | None = None
     content_type: str | None = None
     expires_in: float | None = None
     date_offset: float | None = None
@@ -46,7 +47,26 @@ class Fault(BaseModel):
         return self.target == target or (self.target == "api" and target == "exchange")
 
 
+# What a proxy or a captive portal answers in the API's place (an error page, or its login page).
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad Gateway"
+    b"</h1><p>The proxy server received an invalid response from an upstream server.</p>\n"
+    b"<hr><address>proxy at gateway.example.test</address></body></html>\n"
+)
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+def replacement_content_type(fault: Fault, real: str) -> str:
+    """The Content-Type of an answer this fault changes: its own, else text/html for an HTML
+    page, else the real one."""
+    if fault.content_type:
+        return fault.content_type
+    return HTML_CONTENT_TYPE if fault.body == "html" else real
+
+
 def replacement_body(kind: str, real: bytes) -> bytes:
+    if kind == "html":
+        return HTML_PAGE
     if kind == "garbage":
         return b"\x00\xff<html>\x1b[31m not json {{{ \xfe\xfd"
     if kind == "truncated":

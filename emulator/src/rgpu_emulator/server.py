@@ -27,7 +27,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from rgpu_emulator import control, protobuf
 from rgpu_emulator.connections import CLIENT_GONE, TrackingServer
-from rgpu_emulator.faults import Fault, FaultQueue, Target, injected_error, replacement_body
+from rgpu_emulator.faults import (
+    Fault,
+    FaultQueue,
+    Target,
+    injected_error,
+    replacement_body,
+    replacement_content_type,
+)
 from rgpu_emulator.kube import KubeFront
 from rgpu_emulator.kube_store import KubeError
 from rgpu_emulator.models import Backend
@@ -132,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             if fault.body is not None:
                 body = replacement_body(fault.body, body)
-            content_type = fault.content_type or content_type
+            content_type = replacement_content_type(fault, content_type)
             if fault.retry_after is not None:
                 headers["Retry-After"] = fault.retry_after
         self.send_response(response.status)

@@ -183,6 +183,18 @@ def status_failure(
     )
 
 
+def is_verdict(failure: RgpuExecError) -> bool:
+    """Whether a failed exchange is the API's verdict on the key or the namespace: a 401, 403 or
+    404 in the API's error shape, which `status_failure` alone turns into an `ApiKeyError` with
+    the API's code or a `NamespaceAccessError`. Nothing else says anything of the key: no
+    answer, a stall, a 5xx, a dropped, truncated, empty or malformed answer, an HTML page, or a
+    401/403/404 without the API's error body (a proxy's, a captive portal's). A token cached
+    for this very key and URL may then still be used (the stale fallback of `token`)."""
+    if isinstance(failure, NamespaceAccessError):
+        return True
+    return isinstance(failure, ApiKeyError) and failure.code is not None
+
+
 def longer_wait(remedy: str, retry_after: float | None, now: float, give_up_at: float) -> str:
     """A 429's remedy when the wait it asked for (`retry_after`) does not fit before
     `give_up_at`: how long to wait, and how to let the exchange wait for it."""

@@ -46,8 +46,9 @@ def lookup(
     """What the cache alone can answer, and the entry it holds (fresh or not).
 
     The answer is an Entry to serve, a Failure to replay (failure damping), or None when an
-    exchange is needed. A token inside its refresh margin is served only while a transient
-    failure to refresh it is being damped (stale-but-valid fallback).
+    exchange is needed. A token inside its refresh margin is served only while a failure to
+    refresh it that is not the API's verdict is being damped, and only while it still lasts a
+    kubectl command (the stale-but-valid fallback, `failures.lasts_a_command`).
     """
     entry = token_cache.read_entry(directory, key)
     if entry is not None and entry.fresh(now):
@@ -57,7 +58,7 @@ def lookup(
     failure = failures.read_failure(directory, key.stem, now, exchange_settings)
     if failure is None:
         return entry, None
-    if entry is not None and entry.valid(now) and failure.transient:
+    if entry is not None and failure.fallback and failures.lasts_a_command(entry, now):
         return entry, entry
     return entry, failure
 
@@ -66,11 +67,12 @@ class Consulted:
     """What the cache says for one request, after `consult`.
 
     `answer`: an Entry to serve, or a Failure to replay; None when an exchange is needed.
-    `fallback`: the entry held when an exchange is needed and it has not expired (a token inside
-    its refresh margin, or the one a client asks again for): served if a refresh fails
-    transiently. `forced`: the exchange replaces a fresh token that the client asks again for
-    (the cluster rejected it). `locked`: this process holds the entry's lock (release it, or
-    exchange under it). `at`: the time of the read that decided.
+    `fallback`: the entry held when an exchange is needed and it still lasts a kubectl command
+    (a token inside its refresh margin, or the one a client asks again for): served if a refresh
+    fails other than by the API's verdict (`failures.lasts_a_command`). `forced`: the exchange
+    replaces a fresh token that the client asks again for (the cluster rejected it). `locked`:
+    this process holds the entry's lock (release it, or exchange under it). `at`: the time of
+    the read that decided.
     """
 
     __slots__ = ("answer", "at", "fallback", "forced", "locked")
@@ -152,8 +154,12 @@ def consult(
         return Consulted(found, now, locked=locked)
     if found is not None:
         return Consulted(found, now, locked=locked)
-    valid = entry if entry is not None and entry.valid(now) else None
-    return Consulted(None, now, valid, locked=locked)
+    if entry is None:
+        return Consulted(None, now, locked=locked)
+    from rgpu_exec.hotpath import failures  # noqa: PLC0415 - loaded by lookup: not fresh
+
+    usable = entry if failures.lasts_a_command(entry, now) else None
+    return Consulted(None, now, usable, locked=locked)
 
 
 def _same_token(one: "token_cache.Entry", other: "token_cache.Entry") -> bool:

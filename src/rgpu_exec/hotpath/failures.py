@@ -1,7 +1,9 @@
-"""A failed exchange, recorded for a few seconds beside its entry (`<stem>.fail`), so that
-kubectl's reruns of a failing plugin get the same answer without reaching the API (failure
-damping), and a still-valid token keeps being served while the API is failing (the stale
-fallback). See docs/architecture.md.
+"""A failure of `token`, recorded for a few seconds (`<stem>.fail`), so that kubectl's reruns of
+a failing plugin get the same answer in one line, without reaching the API (failure damping),
+and a still-valid token keeps being served while a refresh is failing (the stale fallback).
+A failure of an entry is recorded beside it (the hot path replays it); a failure before the
+request is known (exec info, flags), under `told_stem` of what was told. See
+docs/architecture.md.
 
 Standard library only; loaded only when an entry is not fresh (never on a usual cache hit).
 """
@@ -12,17 +14,84 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-FAILURE_MAGIC = "rgpu-exec-failure 2"
-# The lines after the first (docs/architecture.md shows them).
-FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "settings", "entry")
+FAILURE_MAGIC = "rgpu-exec-failure 3"
+# The lines after the first (docs/architecture.md shows them). `transient` 1: a blip worth
+# retrying (network, 429, 5xx); `fallback` 1: a refresh failed other than by the API's verdict on
+# the key or the namespace, so a cached token that still lasts a command is served meanwhile
+# (the stale fallback).
+FAILURE_FIELDS = ("since", "until", "exit_code", "transient", "fallback", "settings", "entry")
+
+# The least life a cached token must have left to be handed over while a refresh is failing:
+# enough for one kubectl command. kubectl uses the token for every request of the command (and,
+# told an expiry under 30 s away, runs the plugin again only once that has passed); a command
+# that meets an expired token fails with "Unauthorized", which says nothing of the real failure.
+# 10 s is the longest a command may take (the goal of the fault soak); a token whose whole
+# lifetime is under 40 s gets a quarter of it instead, so that it still has a fallback window.
+COMMAND_LIFE = 10.0
+COMMAND_LIFE_FRACTION = 0.25
+
+
+def command_life(lifetime: float) -> float:
+    """The least life a token of this `lifetime` must have left to be handed over."""
+    return min(COMMAND_LIFE, COMMAND_LIFE_FRACTION * max(lifetime, 0.0))
+
+
+def usable_until(entry: "token_cache.Entry") -> float:
+    """Until when a cached token may be handed over: its expiry less `command_life`."""
+    return entry.expires_at - command_life(entry.expires_at - entry.issued_at)
+
+
+def lasts_a_command(entry: "token_cache.Entry", now: float) -> bool:
+    """Whether the token still has enough life for a kubectl command (`command_life`)."""
+    return now < usable_until(entry)
+
+
+# While a token is served because a refresh failed, the API is asked again after
+# STALE_RETRY_MAX, or after a quarter of the time the token may still be handed over (at least
+# STALE_RETRY_MIN) if that is sooner: a fault of a few answers is ridden out before the token is
+# too short (40 s tokens: 10 s to do it in, 8 attempts). Each attempt gives up within
+# STALE_REFRESH_DEADLINE, or half that time (at least STALE_REFRESH_MIN) if sooner, so that a
+# failed one still leaves a token that lasts a command.
+STALE_RETRY_MAX = 30.0
+STALE_RETRY_SHARE = 0.25
+STALE_RETRY_MIN = 1.0
+STALE_REFRESH_DEADLINE = 5.0
+STALE_REFRESH_MIN = 0.5
+
+
+def retry_after(entry: "token_cache.Entry", now: float) -> float:
+    """How long a failed refresh is damped while `entry` is served (`STALE_RETRY_*`)."""
+    left = usable_until(entry) - now
+    return min(STALE_RETRY_MAX, max(STALE_RETRY_MIN, STALE_RETRY_SHARE * left), left)
+
+
+def refresh_deadline(entry: "token_cache.Entry", now: float, deadline: float) -> float:
+    """The deadline of a refresh while `entry` is in hand (`STALE_REFRESH_*`)."""
+    left = usable_until(entry) - now
+    return min(STALE_REFRESH_DEADLINE, deadline, max(STALE_REFRESH_MIN, left / 2))
+
+
+def told_stem(*told: str) -> str:
+    """Where a failure found before the request is known is recorded: the SHA-256 of what was
+    told and of what it was told for, so that the same failure again (and only it) is damped."""
+    return token_cache.sha256_hex("\n".join(("rgpu-exec-told", *told)).encode("utf-8", "replace"))
 
 
 class Failure:
-    """A failed exchange at `since`: replayed to kubectl's reruns until `until`, while the
+    """A failure of `token` at `since`: replayed to kubectl's reruns until `until`, while the
     settings it failed under (`settings_hash`, see `settings.exchange_settings`) still hold.
     `key` is the entry it is for (so that `cache list` can say which), when known."""
 
-    __slots__ = ("exit_code", "key", "message", "settings_hash", "since", "transient", "until")
+    __slots__ = (
+        "exit_code",
+        "fallback",
+        "key",
+        "message",
+        "settings_hash",
+        "since",
+        "transient",
+        "until",
+    )
 
     def __init__(
         self,
@@ -34,8 +103,10 @@ class Failure:
         *,
         settings_hash: str = "",
         key: "token_cache.CacheKey | None" = None,
+        fallback: bool = False,
     ) -> None:
         self.key = key
+        self.fallback = fallback
         self.since = since
         self.until = until
         self.exit_code = exit_code
@@ -51,6 +122,7 @@ class Failure:
             repr(self.until),
             self.exit_code,
             int(self.transient),
+            int(self.fallback),
             self.settings_hash or "-",
             entry,
         )
@@ -120,9 +192,35 @@ def read_failure(
     # URL, namespace ID and identity; a record without them names no entry.
     key = token_cache.CacheKey(*parts) if len(parts) == 3 else None  # noqa: PLR2004
     transient = values["transient"] == "1"
+    fallback = values["fallback"] == "1"
     return Failure(
-        since, until, exit_code, transient, message, settings_hash=recorded_under, key=key
+        since,
+        until,
+        exit_code,
+        transient,
+        message,
+        settings_hash=recorded_under,
+        key=key,
+        fallback=fallback,
     )
+
+
+def damp(
+    directory: str,
+    stem: str,
+    failure: "Failure",
+    exchange_settings: "Callable[[], str] | None" = None,
+) -> "Failure | None":
+    """Failure damping, for a failure about to be told: the same failure recorded moments ago
+    (its window still open: tell it in one line, `Failure.replay`), or None after recording
+    this one (tell it in full). Never fails for the record."""
+    try:
+        told = read_failure(directory, stem, failure.since, exchange_settings)
+        if told is None:
+            write_failure(directory, stem, failure)
+    except OSError:
+        return None
+    return told
 
 
 def write_failure(directory: str, stem: str, failure: "Failure") -> None:

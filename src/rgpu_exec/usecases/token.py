@@ -3,9 +3,10 @@ answer alone.
 
 read exec info → request → consult the cache (read → second ask → lock → read again: the
 protocol both paths share, `cache_hit.consult`) → answer : find the key → exchange → save →
-answer. Failures are remembered for a few seconds (so kubectl's reruns fail fast without
-reaching the API); a refresh that fails on the network or a 5xx falls back to the still-valid
-cached token, with one warning.
+answer. Every failure passes one gate, `token_failures.damped`: it is told in full once,
+then in one line to kubectl's reruns for a few seconds (without reaching the API). A
+refresh that fails other than by the API's verdict on the key or the namespace falls back to the
+cached token while it still lasts a kubectl command, with one warning.
 """
 
 from __future__ import annotations
@@ -21,14 +22,7 @@ from rgpu_exec import output
 from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import file_store
-from rgpu_exec.errors import (
-    ApiError,
-    ApiKeyError,
-    NamespaceAccessError,
-    RecentFailureError,
-    RgpuExecError,
-    UsageError,
-)
+from rgpu_exec.errors import RecentFailureError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import (
     cache_hit,
     failures,
@@ -40,20 +34,15 @@ from rgpu_exec.hotpath import (
 )
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.terminal import shown
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
+from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-log = logging.getLogger(__name__)
+__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenFlags"]
 
-# How long a failed exchange is replayed to kubectl's reruns instead of asking the API again.
-FAILURE_DAMPING_SECONDS = 5.0
-# While a still-valid token is served because the API is failing, ask the API again this often.
-STALE_DAMPING_SECONDS = 30.0
-# A refresh while a valid token is still in hand gives up sooner than a cold exchange.
-STALE_REFRESH_DEADLINE = 5.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,19 @@ class TokenCommand:
     warn: Callable[[str], None] = output.say
 
     def run(self, flags: TokenFlags) -> str:
-        """The ExecCredential JSON for kubectl, or an RgpuExecError."""
+        """The ExecCredential JSON for kubectl, or an RgpuExecError: every one through
+        `token_failures.damped`, the one gate of `token`'s failures."""
+        where = Where()
+        try:
+            return self._run(flags, where)
+        except RgpuExecError as failure:
+            told = (flags.namespace_id, flags.api_url, flags.profile)
+            replay = damped(failure, where, self.environ, self.clock(), told)
+            if replay is None:
+                raise
+            raise replay from None
+
+    def _run(self, flags: TokenFlags, where: Where) -> str:
         api_version, interactive = self._exec_info()
         wanted = request.resolve(
             flags.namespace_id, flags.api_url, flags.profile, self.environ, flags.namespace_name
@@ -82,10 +83,13 @@ class TokenCommand:
             raise UsageError(wanted)
         directory = self._cache_directory()
         if directory is None:
-            return self._exchange(flags, wanted, None, None, interactive, api_version)
+            return self._exchange(flags, wanted, None, None, interactive, api_version, where)
         secret = self._secret() if wanted.needs_secret else None
         if secret is not None:
             wanted.use_secret(secret)
+        where.directory = directory
+        where.slot = wanted.cache_key
+        where.exchange_settings = wanted.exchange_settings
         stem = wanted.cache_key.stem
         now = self.clock()
         exec_info = settings.exec_info(self.environ)
@@ -115,7 +119,7 @@ class TokenCommand:
                 log.debug("the same client asks again for the fresh token it was given: exchanging")
                 second_ask.begin_forced_refresh(directory, stem, consulted.at)
             return self._exchange(
-                flags, wanted, directory, consulted.fallback, interactive, api_version
+                flags, wanted, directory, consulted.fallback, interactive, api_version, where
             )
         finally:
             if consulted.locked:
@@ -131,6 +135,7 @@ class TokenCommand:
         stale: token_cache.Entry | None,
         interactive: bool,
         api_version: str,
+        where: Where,
     ) -> str:
         key = find_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
@@ -143,6 +148,7 @@ class TokenCommand:
                 wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value, secret)
             )
             if directory is not None:
+                where.slot = slot
                 now = self.clock()
                 _, found = cache_hit.lookup(directory, slot, now, wanted.exchange_settings)
                 answered = self._answered(cache_hit.Consulted(found, now), api_version)
@@ -152,7 +158,9 @@ class TokenCommand:
             "exchanging the key from %s (%s) for a token for namespace %s",
             *(key.source, key_prefix(key.value), wanted.namespace_id),
         )
-        deadline = min(STALE_REFRESH_DEADLINE, wanted.deadline) if stale else wanted.deadline
+        deadline = wanted.deadline
+        if stale is not None:
+            deadline = failures.refresh_deadline(stale, self.clock(), deadline)
         exchanger = KeyExchange(
             key,
             wanted.api_url,
@@ -164,19 +172,29 @@ class TokenCommand:
         )
         try:
             issued = exchanger.exchange(wanted.namespace_id, wanted.namespace_name)
-        except (ApiError, ApiKeyError, NamespaceAccessError) as exc:
-            # (A UsageError, such as a URL that is not the API's, is a setting to fix: raised.)
-            transient = isinstance(exc, ApiError) and exc.transient
-            if stale is None or not transient:
-                self._remember_failure(directory, wanted, slot, exc, FAILURE_DAMPING_SECONDS)
+        except RgpuExecError as exc:
+            from rgpu_exec.api.api_errors import is_verdict  # noqa: PLC0415 - pydantic: loaded
+
+            # Only the API's verdict on the key or the namespace is final: anything else (no
+            # answer, a 5xx, a stall, a malformed or HTML answer) says nothing of the cached
+            # token, which is served while it lasts a command. One too close to its expiry is
+            # not: the cluster would reject it mid-command, and kubectl would say only
+            # "Unauthorized"; the failure itself is told instead.
+            where.falls_back = not is_verdict(exc)
+            now = self.clock()
+            if stale is None or not where.falls_back or not failures.lasts_a_command(stale, now):
                 raise
-            window = min(STALE_DAMPING_SECONDS, stale.expires_at - self.clock())
-            self._remember_failure(directory, wanted, slot, exc, window)
+            try:  # (a stale token comes from the cache: there is a directory)
+                if directory is not None:
+                    record = where.record(exc, now, stale)
+                    failures.write_failure(directory, slot.stem, record)
+            except OSError as problem:
+                log.debug("could not record the failure: %s", problem)
             self.warn(
                 f"rgpu-exec: warning: could not refresh the token ({exc.message}); using the "
                 f"cached one, valid until {_clock_time(stale.expires_at)}."
             )
-            return render(api_version, stale.token, stale.kubectl_expiry(self.clock()))
+            return render(api_version, stale.token, stale.kubectl_expiry(now))
         now = self.clock()
         # Local expiry from the lifetime the server states: immune to our clock's skew.
         fresh = token_cache.Entry(slot, now, now + issued.lifetime, issued.token)
@@ -255,32 +273,6 @@ class TokenCommand:
                 f"rgpu-exec: warning: could not save the token in {directory} "
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
-
-    def _remember_failure(
-        self,
-        directory: str | None,
-        wanted: request.TokenRequest,
-        slot: token_cache.CacheKey,
-        exc: RgpuExecError,
-        window: float,
-    ) -> None:
-        if directory is None:
-            return
-        now = self.clock()
-        failure = failures.Failure(
-            now,
-            now + window,
-            int(exc.exit_code),
-            isinstance(exc, ApiError) and exc.transient,
-            # The hot path replays it as it is: it passes the output gate now.
-            output.clean(shown(str(exc), lines=True)),
-            settings_hash=failures.settings_hash(wanted.exchange_settings()),
-            key=slot,
-        )
-        try:
-            failures.write_failure(directory, slot.stem, failure)
-        except OSError as exc2:
-            log.debug("could not record the failure: %s", exc2)
 
 
 def _keep_the_typed_key(profile: str, environ: Mapping[str, str]) -> str:
