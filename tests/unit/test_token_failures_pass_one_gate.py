@@ -21,7 +21,7 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
 
-from conftest import API_KEY, NAMESPACE_ID, WallClock
+from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -305,7 +305,7 @@ def test_the_fallback_stops_before_the_token_is_too_short_for_a_command(
     clock.now += 880  # 20 s left: served, while it lasts a command
     assert token_of(run(command)) == "tok-1"
     directory = environ["RGPU_EXEC_CACHE_DIR"]
-    key = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+    key = token_cache.CacheKey(API, NAMESPACE_ID, key_identity(API_KEY, environ))
     record = failures.read_failure(directory, key.stem, clock.now)
     assert record is not None
     assert record.fallback
@@ -327,7 +327,7 @@ def test_the_fallback_stops_before_the_token_is_too_short_for_a_command(
 
 def test_the_hot_path_never_serves_a_token_too_short_for_a_command(sandbox, clock) -> None:
     directory = str(sandbox / "cache")
-    key = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY))
+    key = token_cache.CacheKey(API, NAMESPACE_ID, key_identity(API_KEY))
     now = clock.now
     entry = token_cache.Entry(key, now - 895, now + 5, "tok-1")
     token_cache.write_entry(directory, entry)
