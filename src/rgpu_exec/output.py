@@ -47,6 +47,12 @@ def clean(text: str) -> str:
     return scrub(text, *_known)
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a known secret or anything key-shaped, in any form the gate scrubs:
+    such a value is never written anywhere (a kubeconfig, a record), only refused."""
+    return clean(text) != text
+
+
 def write(text: str) -> None:
     """Print to stdout (a report, a table, a diff), cleaned."""
     _emit(sys.stdout, clean(text))

@@ -336,3 +336,45 @@ def test_a_fifo_planted_as_the_kubeconfig_backup_is_never_replaced(kubeconfig, c
     assert f"{backup} is a FIFO (named pipe), not a regular file" in capsys.readouterr().err
     assert stat.S_ISFIFO(backup.lstat().st_mode)
     assert kubeconfig.read_text() == before  # the backup goes first: nothing was changed
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--context", API_KEY),
+        ("--context", f"ml-{API_KEY}"),
+        ("--profile", API_KEY),
+        ("--exec-command", f"/opt/{API_KEY}/rgpu-exec"),
+    ],
+    ids=["context", "context-with-key-inside", "profile", "exec-command"],
+)
+@pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
+def test_a_key_pasted_as_a_written_value_is_refused_and_never_written(
+    kubeconfig, capsys, flag, value, dry_run
+):
+    dry = ["--dry-run"] if dry_run else []
+    args = (
+        [a for a in GENERATE if a not in ("--exec-command", "rgpu-exec")]
+        if flag == ("--exec-command")
+        else GENERATE
+    )
+
+    assert main([*args, flag, value, *dry]) == 2
+
+    captured = capsys.readouterr()
+    assert f"the value of {flag} looks like an API key" in captured.err
+    assert "nothing was written" in captured.err
+    assert API_KEY[13:] not in captured.out + captured.err
+    assert not kubeconfig.exists()
+
+
+def test_a_key_known_to_the_process_is_refused_as_a_written_value_whatever_its_shape(
+    kubeconfig, capsys, monkeypatch
+):
+    odd_key = "not-a-remotegpu-shaped-secret-0123456789"
+    monkeypatch.setenv("REMOTEGPU_API_KEY", odd_key)
+
+    assert main([*GENERATE, "--context", odd_key]) == 2
+
+    assert "the value of --context looks like an API key" in capsys.readouterr().err
+    assert not kubeconfig.exists()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rgpu_exec import output
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
@@ -41,6 +42,18 @@ _OUR_ARGS = ["token", "--namespace-id"]
 _PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
 
 
+# What of a Spec is written into the kubeconfig, by the flag that gives it.
+_WRITTEN_FLAGS = {
+    "context": "--context",
+    "namespace": "--namespace",
+    "namespace_id": "--namespace-id",
+    "server": "--server",
+    "api_url": "--api-url",
+    "profile": "--profile",
+    "exec_command": "--exec-command",
+}
+
+
 @dataclass(frozen=True)
 class Spec:
     """Everything one namespace's entries depend on, validated."""
@@ -55,6 +68,18 @@ class Spec:
     exec_command: str
     exec_api_version: ExecApiVersion = "v1"
     interactive_mode: InteractiveMode = "IfAvailable"
+
+    def __post_init__(self) -> None:
+        """No value written into a kubeconfig holds an API key: a key pasted as `--context` (or
+        any flag whose value is written) would sit in the file in plain text."""
+        for field, flag in _WRITTEN_FLAGS.items():
+            if output.holds_secret(str(getattr(self, field))):
+                raise UsageError(
+                    f"the value of {flag} looks like an API key (not shown), and it would be "
+                    "written into the kubeconfig in plain text; nothing was written. Give the "
+                    f"key through {settings.ENV_API_KEY} or `rgpu-exec login`, and {flag} its "
+                    "own value."
+                )
 
     def entries(self) -> list[Entry]:
         """With a CA, the cluster holds it as data (a CA file path and insecure-skip-tls-verify
