@@ -89,6 +89,11 @@ def _pieces(secret: str) -> set[str]:
     messages hold too (`remotegp` of `RemoteGPU`), while random secrets seldom do."""
     inner = secret.strip(_STRAY_QUOTES)  # a key quoted by mistake shows its prefix too
     shaped = looks_like_remotegpu_key(inner)
+    embedded = [
+        k.group() for k in _KEY_SHAPE.finditer(inner) if looks_like_remotegpu_key(k.group())
+    ]
+    if embedded and not shaped:  # a key with text around it (a pasted `export NAME=…` line):
+        return set().union(*(_pieces(key) for key in embedded))  # the key is the secret
     part = inner[KEY_PREFIX_LENGTH + 1 :] if shaped else secret
     size = min(PIECE, len(part))
     pieces = {part[i : i + size].lower() for i in range(len(part) - size + 1)}

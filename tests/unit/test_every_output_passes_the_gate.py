@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from rgpu_exec import output
+from rgpu_exec import output, redact
 from rgpu_exec.cli import main
 from rgpu_exec.credentials import log
 from rgpu_exec.redact import KEY_PREFIX_LENGTH, PIECE
@@ -138,3 +138,19 @@ def test_the_exec_credential_is_the_one_output_written_as_it_is(capsys):
 
     assert written + "\n" == credential
     assert token not in cleaned
+
+
+def test_a_key_pasted_with_text_around_it_is_the_secret_and_our_words_stay() -> None:
+    pasted = f"export REMOTEGPU_API_KEY={API_KEY}"  # the whole line pasted as the value
+    message = (
+        "REMOTEGPU_API_KEY contains spaces (in a shell: `export REMOTEGPU_API_KEY=rgpu_…`); "
+        f"it was {pasted!r}, or in hex {API_KEY[14:].encode().hex()}"
+    )
+
+    cleaned = redact.scrub(message, pasted)
+
+    assert cleaned.startswith(
+        "REMOTEGPU_API_KEY contains spaces (in a shell: `export REMOTEGPU_API_KEY=rgpu_…`); "
+    )
+    assert API_KEY[14:22] not in cleaned
+    assert API_KEY[14:].encode().hex() not in cleaned
