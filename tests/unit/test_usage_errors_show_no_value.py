@@ -146,3 +146,11 @@ def test_a_mistyped_command_keeps_its_did_you_mean_but_a_key_is_not_shown_as_one
     assert "unknown command 'chek' (" in typo
     assert typo.rstrip().endswith("did you mean 'check'? See `rgpu-exec --help`.")
     assert key.startswith("rgpu-exec: unknown command (not shown: it may be a secret; commands: ")
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("Whoami", "whoami"), ("CHECK", "check")])
+def test_a_command_typed_in_capitals_gets_its_did_you_mean(capsys, typed, meant):
+    _, _, err = run(capsys, typed)
+
+    assert err.startswith("rgpu-exec: unknown command (not shown: it may be a secret; ")
+    assert err.rstrip().endswith(f"did you mean {meant!r}? See `rgpu-exec --help`.")

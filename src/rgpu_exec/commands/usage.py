@@ -92,10 +92,11 @@ def unknown_command(message: str, commands: Sequence[str]) -> str | None:
     if typed is None or not commands or not message.startswith("argument COMMAND"):
         return None
     known = f"commands: {', '.join(commands)}"
-    if not _COMMAND_WORD.fullmatch(typed[1]):
-        return f"unknown command ({NOT_SHOWN}; {known})"
-    close = difflib.get_close_matches(typed[1], commands, n=1)
+    # `Whoami` too: compared in lower case, but shown back only as a plain command word.
+    close = difflib.get_close_matches(typed[1].lower(), commands, n=1)
     guess = f"; did you mean {close[0]!r}?" if close else ""
+    if not _COMMAND_WORD.fullmatch(typed[1]):
+        return f"unknown command ({NOT_SHOWN}; {known}){guess}"
     return f"unknown command {typed[1]!r} ({known}){guess}"
 
 
