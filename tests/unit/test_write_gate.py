@@ -378,3 +378,25 @@ def test_a_key_known_to_the_process_is_refused_as_a_written_value_whatever_its_s
 
     assert "the value of --context looks like an API key" in capsys.readouterr().err
     assert not kubeconfig.exists()
+
+
+def test_a_foreign_user_is_named_with_the_contexts_that_use_it_and_force_says_what_it_replaced(
+    kubeconfig, capsys
+):
+    body, _ = FOREIGN_USERS["client-certificate"]
+    contexts = "- name: prod\n  context:\n    cluster: prod\n    user: rgpu-team-ml\n"
+    kubeconfig.write_text(_config(f"- name: rgpu-team-ml\n  {body}", contexts=contexts))
+
+    assert main(GENERATE) == 2
+    refused = capsys.readouterr().err
+    assert (
+        f"user 'rgpu-team-ml' in {kubeconfig} (a user with a client certificate, used by "
+        "context 'prod')" in refused
+    )
+
+    assert main([*GENERATE, "--force"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "replaced user 'rgpu-team-ml' (a user with a client certificate, used by context 'prod')"
+        in said
+    )

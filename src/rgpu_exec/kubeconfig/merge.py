@@ -81,6 +81,7 @@ class Entry:
 @dataclass(frozen=True)
 class Upsert:
     entry: Entry
+    replacing: str = ""  # `--force` over an entry rgpu-exec did not write: what it was
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def apply_edits(doc: MutableMapping[str, Any], edits: list[Edit], factory: Facto
     changes = Changes()
     for edit in edits:
         if isinstance(edit, Upsert):
-            _upsert(doc, edit.entry, factory, changes)
+            _upsert(doc, edit.entry, factory, changes, edit.replacing)
         elif isinstance(edit, Remove):
             key = LIST_KEYS[edit.kind]
             items = doc.get(key)
@@ -210,7 +211,11 @@ def apply_edits(doc: MutableMapping[str, Any], edits: list[Edit], factory: Facto
 
 
 def _upsert(
-    doc: MutableMapping[str, Any], entry: Entry, factory: Factory, changes: Changes
+    doc: MutableMapping[str, Any],
+    entry: Entry,
+    factory: Factory,
+    changes: Changes,
+    replacing: str = "",
 ) -> None:
     key = LIST_KEYS[entry.kind]
     items = doc.get(key)
@@ -219,7 +224,9 @@ def _upsert(
         changed = False
         for item in existing:
             changed = update_item(item, entry, factory) or changed
-        if changed:
+        if changed and replacing:
+            changes.lines.append(f"replaced {entry.kind} {entry.name!r} ({replacing})")
+        elif changed:
             changes.lines.append(f"updated {entry.kind} {entry.name!r}")
         return
     if not isinstance(items, MutableSequence):

@@ -76,7 +76,7 @@ def judge(
         return Verdict(ABSENT, kind, name, where, "absent", "it does not exist")
     body = found.get(kind)
     if kind == "user":
-        return _user(name, where, body)
+        return _user(name, where, body, _contexts_of(paths, docs, "user", name))
     if kind == "context":
         user = body.get("user") if isinstance(body, Mapping) else None
         if not isinstance(user, str) or not user:
@@ -92,7 +92,7 @@ def judge(
     return _cluster(paths, docs, name, where, body)
 
 
-def _user(name: str, where: Path, body: object) -> Verdict:
+def _user(name: str, where: Path, body: object, used_by: list[str]) -> Verdict:
     reason = entries.foreign_exec(body)
     if reason is None:
         return Verdict(RGPU_EXEC, "user", name, where, "a user that runs rgpu-exec")
@@ -100,7 +100,22 @@ def _user(name: str, where: Path, body: object) -> Verdict:
     if target is not None:
         what = "the console's curl stanza"
         return Verdict(CONSOLE, "user", name, where, what, reason, namespace_id=target[1])
-    return Verdict(FOREIGN, "user", name, where, _what_user(body), reason)
+    others = [context for context in used_by if context != name]
+    used = f", used by context {', '.join(map(repr, others))}" if others else ""
+    return Verdict(FOREIGN, "user", name, where, _what_user(body) + used, reason)
+
+
+def _contexts_of(
+    paths: tuple[Path, ...], docs: dict[Path, Document], kind: merge.Kind, name: str
+) -> list[str]:
+    """The contexts, in every file, whose `kind` (user or cluster) is `name`."""
+    return [
+        str(item.get("name"))
+        for path in paths
+        if path in docs
+        for item in docs[path].items("context")
+        if isinstance(item.get("context"), Mapping) and item["context"].get(kind) == name
+    ]
 
 
 def _what_user(body: object) -> str:

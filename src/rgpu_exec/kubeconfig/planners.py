@@ -18,7 +18,7 @@ remove and orphan cleanup take only rgpu-exec's, each in the file that holds it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rgpu_exec.errors import UsageError
 from rgpu_exec.kubeconfig import console, entries, merge, ownership
@@ -48,8 +48,10 @@ def upsert_planner(
     context = next(e.name for e in wanted if e.kind == "context")
 
     def planner(targets: Targets, docs: dict[Path, Document]) -> dict[Path, list[merge.Edit]]:
-        if not force:
-            _check_upsert(targets, docs, wanted, replace_namespace)
+        strangers = _strangers(targets, docs, wanted, replace_namespace)
+        if strangers and not force:
+            _refuse(strangers, replace_namespace)
+        replacing = {(v.kind, v.name): v.what for v in strangers}
         edits: dict[Path, list[merge.Edit]] = {}
         doomed = console_contexts(docs, replace_namespace) if replace_namespace else []
         doomed = [name for name in doomed if name != context]
@@ -58,7 +60,8 @@ def upsert_planner(
             edits = _removals(targets, docs, doomed, keep=keep, current_to=context)
         for entry in wanted:
             home = _holder(targets, docs, entry.kind, entry.name) or targets.default
-            edits.setdefault(home, []).append(merge.Upsert(entry))
+            was = replacing.get((entry.kind, entry.name), "")
+            edits.setdefault(home, []).append(merge.Upsert(entry, was))
         if set_current or not has_current_context(targets, docs):
             edits.setdefault(targets.default, []).append(merge.SetCurrentContext(context))
         return edits
@@ -66,16 +69,16 @@ def upsert_planner(
     return planner
 
 
-def _check_upsert(
+def _strangers(
     targets: Targets,
     docs: dict[Path, Document],
     wanted: list[merge.Entry],
     replace_namespace: str | None,
-) -> None:
-    """Refuse to overwrite an entry of a wanted name that is not rgpu-exec's: a user with a
-    client certificate, a static token or another plugin, a context of such a user, a cluster
-    with another server (the same server is the same cluster: only its CA may be filled in),
-    or the console's entries of another namespace (or without --replace)."""
+) -> list[ownership.Verdict]:
+    """The entries of a wanted name that are not rgpu-exec's, which writing would overwrite: a
+    user with a client certificate, a static token or another plugin, a context of such a user,
+    a cluster with another server (the same server is the same cluster: only its CA may be
+    filled in), or the console's entries of another namespace (or without --replace)."""
     strangers = []
     for entry in wanted:
         verdict = ownership.judge(targets.paths, docs, entry.kind, entry.name)
@@ -86,8 +89,10 @@ def _check_upsert(
         if entry.kind == "cluster" and verdict.server == entry.body.get("server"):
             continue
         strangers.append(verdict)
-    if not strangers:
-        return
+    return strangers
+
+
+def _refuse(strangers: list[ownership.Verdict], replace_namespace: str | None) -> NoReturn:
     console_hint = (
         " (for the console's own entries of this namespace, --replace swaps them out)"
         if any(v.owner == ownership.CONSOLE for v in strangers) and replace_namespace is None
