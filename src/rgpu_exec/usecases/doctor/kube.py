@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import request, settings, url_rules
+from rgpu_exec.hotpath import private_files, request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.listing import exec_environment
@@ -71,6 +71,9 @@ def kubeconfig_findings(
 
 def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
     """The kubeconfig as kubectl reads it: findings, and the contexts that use rgpu-exec."""
+    unusable = _not_a_regular_file(flag, environ)  # before reading: a FIFO would block
+    if unusable is not None:
+        return KubeReport([unusable])
     try:
         config = kubeconfig_view.load(flag, environ)
     except kubeconfig_view.KubeconfigFileError as exc:
@@ -120,6 +123,24 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
             )
         )
     return report
+
+
+def _not_a_regular_file(flag: str | None, environ: Mapping[str, str]) -> Finding | None:
+    """A kubeconfig path that is a device, a FIFO or a directory (`KUBECONFIG=/dev/null`):
+    kubectl reads nothing from it and rgpu-exec never writes it (the write gate's path rule)."""
+    for path in kubeconfig_view.kubeconfig_files(flag, environ):
+        problem = private_files.write_target_problem(str(Path(path).absolute()), follow=True)
+        if problem is None:
+            continue
+        fix = (
+            "give --kubeconfig a regular file, e.g. `--kubeconfig ~/.kube/config`"
+            if flag is not None
+            else f"point {settings.ENV_KUBECONFIG} at regular files, e.g. "
+            f"`export {settings.ENV_KUBECONFIG}=~/.kube/config`"
+        )
+        detail = f"the kubeconfig {path} {problem}: kubectl finds no context in it"
+        return Finding("kubeconfig", "problem", detail, fix)
+    return None
 
 
 _ADD_CONTEXT = (
