@@ -80,7 +80,7 @@ def read_text(path: Path) -> str | None:
     socket, a directory) is refused, never waited on; a device reads as what it gives at once
     (`/dev/null`: nothing, as kubectl reads it)."""
     try:
-        data = _read_nonblocking(path)
+        data = read_nonblocking(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -97,7 +97,9 @@ def read_text(path: Path) -> str | None:
         ) from None
 
 
-def _read_nonblocking(path: Path) -> bytes:
+def read_nonblocking(path: Path) -> bytes:
+    """A kubeconfig's bytes, opened without blocking (`read_text`); UsageError for a FIFO, a
+    socket or a directory."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(fd).st_mode

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.request import parse_token_flags
-from rgpu_exec.kubeconfig.files import select_targets
+from rgpu_exec.kubeconfig.files import read_nonblocking, select_targets
 from rgpu_exec.kubeconfig.yaml_bounds import check_text
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def load_yaml(path: str) -> Any:
     from ruamel.yaml.error import YAMLError  # noqa: PLC0415
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_nonblocking(Path(path)).decode("utf-8")  # a FIFO is refused, never waited on
         too_big = check_text(text)
         if too_big:
             raise UnreadableFileError(path, too_big)
