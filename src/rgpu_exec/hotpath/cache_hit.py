@@ -124,8 +124,9 @@ def consult(
     if isinstance(found, token_cache.Entry):
         if not second_ask.asked_again(directory, found, client, now):
             return Consulted(found, now)
-        if not second_ask.wants_later_expiry(found, now) and second_ask.accepted_recently(
-            directory, found, now, exec_info
+        fresh = found
+        if second_ask.kept(
+            fresh, now, lambda: second_ask.accepted_recently(directory, fresh, now, exec_info)
         ):
             return Consulted(found, now)  # the cluster said moments ago it accepts this token
         rejected = found

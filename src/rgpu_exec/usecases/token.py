@@ -109,8 +109,7 @@ class TokenCommand:
             if (
                 consulted.forced
                 and cached is not None
-                and not second_ask.wants_later_expiry(cached, consulted.at)
-                and self._cluster_accepts(cached)
+                and second_ask.kept(cached, consulted.at, lambda: self._cluster_accepts(cached))
             ):
                 second_ask.note_accepted(directory, cached, consulted.at, exec_info)
                 log.debug("the client asks again, but the cluster still accepts the token")
