@@ -189,8 +189,3 @@ def parse_scopes(payload: object) -> Scopes:
         return Scopes.model_validate(payload)
     except ValidationError as exc:
         raise ScopeError(str(exc.errors(include_url=False)[0]["msg"])) from None
-
-
-def normalise_scopes(payload: object) -> dict[str, Any]:
-    """The normalised payload, or a `ScopeError` carrying the documented message."""
-    return parse_scopes(payload).payload()

@@ -36,7 +36,6 @@ NO_NAMESPACE = "At least one namespace ID is required unless all_namespaces is t
 UNKNOWN_FIELD = "Unknown scope field: "
 NOT_UUIDS = "namespace_ids must contain UUIDs"
 IDS_WITH_ALL_NAMESPACES = "namespace_ids cannot be combined with all_namespaces"
-DOCUMENTED = (EMPTY, MIXED, ALL_WITH_OTHERS, NO_NAMESPACE, NOT_UUIDS, IDS_WITH_ALL_NAMESPACES)
 # Where the contract is silent (a payload of the wrong JSON types): the emulator's words.
 NOT_AN_OBJECT = "Scope payload must be a JSON object"
 NOT_A_BOOLEAN = " must be true or false"

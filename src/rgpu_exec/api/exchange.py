@@ -71,7 +71,6 @@ _DEADLINE_GRACE = 1.0
 class IssuedToken:
     token: str
     lifetime: float  # seconds, as the server states it (expiry minus the server's Date)
-    expires_at_server: datetime
 
 
 @dataclass
@@ -295,7 +294,7 @@ class Exchanger:
             implausible = "stated lifetime %.0f s is implausible: caching it for %.0f s"
             log.debug(implausible, lifetime, MAX_CACHED_LIFETIME)
             lifetime = MAX_CACHED_LIFETIME
-        return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
+        return IssuedToken(token=token, lifetime=lifetime)
 
     def _backoff(self, attempt: int, retry_after: float | None, *, connect: bool = False) -> float:
         base = _CONNECT_BACKOFF_BASE if connect else _BACKOFF_BASE
