@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
-from rgpu_exec.api.http_support import read_capped
 from rgpu_exec.errors import ApiError
+from rgpu_exec.http_gate import read_capped
 
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import API, credential_body

@@ -32,12 +32,12 @@ from rgpu_exec import contract, http_gate, output
 from rgpu_exec.api import api_contract, api_errors
 from rgpu_exec.api.http_support import (
     certificate_error,
-    finish_within,
     not_tls,
     retry_after_seconds,
     server_date,
     ssl_context,
 )
+from rgpu_exec.bounded import finish_within
 from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import token_is_safe
