@@ -2,7 +2,8 @@
 emulator's own reading of them (`rgpu_emulator.scope_rules`) give the same verdicts: over the
 table docs/api-contract.md documents, and over generated payloads.
 
-The two share no code, so a misreading of the contract in one shows here as a disagreement.
+The two share no code (the `emulator-own-scope-rules` contract of `lint-imports` holds that), so
+a misreading of the contract in one shows here as a disagreement.
 A verdict is the normalised scope of a valid payload, or a rejection. Where a payload breaks
 several rules, the contract does not say which message wins: the product's message must then
 name one of the rules the emulator finds broken.
@@ -10,7 +11,6 @@ name one of the rules the emulator finds broken.
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -161,19 +161,3 @@ def test_the_emulator_and_the_product_give_the_same_verdicts(payload):
     assert broken, "the emulator rejects it, so it names a broken rule"
     if message in CONTRACT_WORDS or message.startswith(scope_rules.UNKNOWN_FIELD):
         assert message in broken, (payload, message, broken)
-
-
-def test_the_emulator_has_rules_of_its_own():
-    for path in (REPO / "emulator" / "src" / "rgpu_emulator").glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        imported = {
-            node.module
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module is not None
-        } | {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Import)
-            for alias in node.names
-        }
-        assert "rgpu_exec.scopes" not in imported, path.name
