@@ -124,7 +124,7 @@ def consult(
     if isinstance(found, token_cache.Entry):
         if not second_ask.asked_again(directory, found, client, now):
             return Consulted(found, now)
-        fresh = found
+        fresh = found  # an Entry, for the closure below
         if second_ask.kept(
             fresh, now, lambda: second_ask.accepted_recently(directory, fresh, now, exec_info)
         ):
