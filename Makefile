@@ -30,6 +30,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/vulture
 
 # Two caches: the runs check the product with different options, and would otherwise each
 # invalidate the other's.

@@ -1,6 +1,7 @@
 """The API-key scope rules of the RemoteGPU documentation, in one place.
 
-`rgpu-exec scope validate` and the emulator both use this module, so the two can never disagree.
+`rgpu-exec scope validate` uses this module. The emulator reads the contract by itself
+(`rgpu_emulator.scope_rules`); a differential test holds the two to the same verdicts.
 
 A payload is exactly one of three shapes (the docs' words):
     {"all": true}
@@ -188,8 +189,3 @@ def parse_scopes(payload: object) -> Scopes:
         return Scopes.model_validate(payload)
     except ValidationError as exc:
         raise ScopeError(str(exc.errors(include_url=False)[0]["msg"])) from None
-
-
-def normalise_scopes(payload: object) -> dict[str, Any]:
-    """The normalised payload, or a `ScopeError` carrying the documented message."""
-    return parse_scopes(payload).payload()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import respx
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.commands import check as check_command
 from rgpu_exec.credentials.api_key import ApiKey
 from rgpu_exec.errors import ApiError, ApiKeyError
@@ -440,7 +441,7 @@ def test_check_maps_each_answer_without_retrying_4xx():
     ]  # fmt: skip
     targets = [Target(NAMESPACE_ID), Target(OTHER, "denied", stated=True)]
 
-    exchanger = KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=20.0)
+    exchanger = KeyExchange(ApiKey(API_KEY, "env"), ApiEndpoint(base, {}, deadline=20.0))
     allowed, missing = namespace_check.check(targets, exchanger, not_found_as_denied=True)
 
     assert (allowed.lifetime_seconds, allowed.ok) == (900, True)
@@ -464,7 +465,7 @@ def test_a_malformed_answer_for_one_namespace_is_reported_in_its_row_and_the_res
             "status": {"token": "t", "expirationTimestamp": "2030-01-01T00:15:00Z"},
         }, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT"}),
     ]  # fmt: skip
-    exchanger = KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=20.0)
+    exchanger = KeyExchange(ApiKey(API_KEY, "env"), ApiEndpoint(base, {}, deadline=20.0))
 
     broken, fine = namespace_check.check([Target(NAMESPACE_ID), Target(OTHER)], exchanger)
 
@@ -479,11 +480,14 @@ def test_a_401_or_a_network_failure_stops_the_whole_check():
     base = "https://api.remotegpu.test"
     respx.post(url__regex=r".*").mock(return_value=httpx.Response(401, json=REVOKED))
     with pytest.raises(ApiKeyError):
-        namespace_check.check([Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), base, {}))
+        namespace_check.check(
+            [Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), ApiEndpoint(base, {}))
+        )
     respx.post(url__regex=r".*").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(ApiError):
         namespace_check.check(
-            [Target(NAMESPACE_ID)], KeyExchange(ApiKey(API_KEY, "env"), base, {}, deadline=0.1)
+            [Target(NAMESPACE_ID)],
+            KeyExchange(ApiKey(API_KEY, "env"), ApiEndpoint(base, {}, deadline=0.1)),
         )
 
 

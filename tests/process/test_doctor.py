@@ -212,7 +212,8 @@ def test_http_servers_and_the_curl_baseline(sandbox):
         server="http://k8s.example",
     )  # fmt: skip
 
-    found, commands = doctor_kube.kubeconfig_findings(str(path), {"PATH": VENV_BIN})
+    report = doctor_kube.inspect(str(path), {"PATH": VENV_BIN})
+    found, commands = report.findings, report.commands
 
     assert [f.status for f in found] == ["note", "problem"]
     assert "calls the RemoteGPU API itself on every kubectl command" in found[0].detail
@@ -574,7 +575,8 @@ def test_every_api_url_the_contexts_use_is_probed(cli, stub_api, sandbox):
 def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     path = kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
 
-    (finding,), commands = doctor_kube.kubeconfig_findings(str(path), {})
+    report = doctor_kube.inspect(str(path), {})
+    (finding,), commands = report.findings, report.commands
 
     assert finding.status == "note"
     assert "rgpu-exec kubeconfig generate" in str(finding.fix)
@@ -616,7 +618,7 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     if content is not None:
         path.write_text(content)
 
-    (finding,), _ = doctor_kube.kubeconfig_findings(str(path), {"HOME": str(sandbox)})
+    (finding,) = doctor_kube.inspect(str(path), {"HOME": str(sandbox)}).findings
 
     assert finding.status == "problem"
     assert detail in finding.detail

@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import Exchanger, IssuedToken
 from rgpu_exec.cache import identity_key
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
@@ -296,7 +297,7 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
 
     api.route().mock(side_effect=handler)
     exchanger = Exchanger(
-        API, API_KEY, {}, deadline=20.0,
+        ApiEndpoint(API, {}, deadline=20.0), API_KEY,
         monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(0),
     )  # fmt: skip
     failures = (ApiError, ApiKeyError, NamespaceAccessError, UsageError)

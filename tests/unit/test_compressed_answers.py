@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
-from rgpu_exec.api.http_support import read_capped
 from rgpu_exec.errors import ApiError
+from rgpu_exec.http_gate import read_capped
 
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import API, credential_body
@@ -37,7 +38,7 @@ def gzip_of_zeros(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
 
 @pytest.fixture
 def exchanger() -> Exchanger:
-    return Exchanger(API, API_KEY, {})
+    return Exchanger(ApiEndpoint(API, {}), API_KEY)
 
 
 def test_identity_is_asked_for(api, exchanger: Exchanger) -> None:

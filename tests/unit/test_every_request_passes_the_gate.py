@@ -12,6 +12,7 @@ import pytest
 import respx
 
 from rgpu_exec import http_gate
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import Exchanger
 from rgpu_exec.errors import RgpuExecError
 from rgpu_exec.kube.cluster import ASK_DEADLINE, may_list_pods, token_accepted
@@ -27,7 +28,7 @@ ELSEWHERE = "https://elsewhere.example.test/steal"
 
 def _exchange() -> object:
     try:
-        return Exchanger(API, API_KEY, {}, deadline=2).exchange(NAMESPACE_ID)
+        return Exchanger(ApiEndpoint(API, {}, deadline=2), API_KEY).exchange(NAMESPACE_ID)
     except RgpuExecError as exc:
         return exc
 

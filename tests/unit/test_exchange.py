@@ -12,6 +12,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
 
@@ -37,7 +38,11 @@ def clock() -> FakeClock:
 @pytest.fixture
 def exchanger(clock: FakeClock) -> Exchanger:
     return Exchanger(
-        API, API_KEY, {}, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(7)
+        ApiEndpoint(API, {}),
+        API_KEY,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+        rng=random.Random(7),
     )
 
 
@@ -287,7 +292,7 @@ def test_error_bodies_of_another_shape_show_a_sanitised_excerpt(api, exchanger) 
 
 
 def test_a_bad_ca_bundle_is_a_usage_error(api) -> None:
-    broken = Exchanger(API, API_KEY, {"REMOTEGPU_CA_BUNDLE": "/nonexistent/ca.pem"})
+    broken = Exchanger(ApiEndpoint(API, {"REMOTEGPU_CA_BUNDLE": "/nonexistent/ca.pem"}), API_KEY)
     with pytest.raises(UsageError, match="REMOTEGPU_CA_BUNDLE"):
         broken.exchange(NAMESPACE_ID)
 
@@ -332,7 +337,7 @@ def test_https_to_a_plain_http_server_says_so_not_proxy_advice(host, hint) -> No
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"https://{host}:{server.server_address[1]}"
-        exchanger = Exchanger(url, API_KEY, {}, deadline=5, url_source="--api-url")
+        exchanger = Exchanger(ApiEndpoint(url, {}, url_source="--api-url", deadline=5), API_KEY)
         with pytest.raises(ApiError) as caught:
             exchanger.exchange(NAMESPACE_ID)
     finally:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from rgpu_exec.api import exchange, http_support
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import Exchanger
 from rgpu_exec.errors import ApiError
 
@@ -30,8 +31,8 @@ def notices() -> list[str]:
 
 def make(clock: FakeClock, notices: list[str], *, interactive: bool = False, seed: int = 7):
     return Exchanger(
-        API, API_KEY, {}, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(seed),
-        interactive=interactive, notify=notices.append,
+        ApiEndpoint(API, {}, interactive=interactive, notify=notices.append), API_KEY,
+        monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(seed),
     )  # fmt: skip
 
 
@@ -152,8 +153,8 @@ def test_an_interactive_run_says_once_what_it_waits_for(api, clock) -> None:
     )
     told: list[tuple[float, str]] = []
     exchanger = Exchanger(
-        API, API_KEY, {}, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(7),
-        interactive=True, notify=lambda line: told.append((clock.now, line)),
+        ApiEndpoint(API, {}, interactive=True, notify=lambda line: told.append((clock.now, line))),
+        API_KEY, monotonic=clock.monotonic, sleep=clock.sleep, rng=random.Random(7),
     )  # fmt: skip
     assert exchanger.exchange(NAMESPACE_ID).token == "tok-1"
     assert route.call_count == 7

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rgpu_exec.scopes import ScopeError, normalise_scopes
+from rgpu_exec.scopes import ScopeError, parse_scopes
 
 NS1 = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 NS2 = "0b1c2d3e-4f50-4617-8a9b-c0d1e2f3a4b5"
@@ -137,7 +137,7 @@ _json = st.recursive(
 
 def product(payload: object) -> dict[str, Any] | str:
     try:
-        return normalise_scopes(payload)
+        return parse_scopes(payload).payload()
     except ScopeError as exc:
         return f"rejected: {exc.message}" if exc.code == "invalid_scope" else f"code {exc.code}"
 

@@ -28,7 +28,7 @@ from rgpu_emulator.records import (
     Stats,
     parse_time,
 )
-from rgpu_exec.scopes import ScopeError, Scopes, parse_scopes
+from rgpu_emulator.scope_rules import KeyScope, ScopeRejectedError, key_scope
 
 KEY_NAME_MAX = 64
 _NAMESPACE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -134,13 +134,12 @@ class Backend:
             raise exc.NotFoundError("api_key_not_found", "API key not found")
         return key
 
-    def _check_scopes(self, account: Account, payload: object) -> Scopes:
+    def _check_scopes(self, account: Account, payload: object) -> KeyScope:
         try:
-            scopes = parse_scopes({} if payload is None else payload)
-        except ScopeError as error:
+            scopes = key_scope({} if payload is None else payload)
+        except ScopeRejectedError as error:
             raise exc.BadRequestError(error.code, error.message) from None
-        kubernetes = scopes.kubernetes_exec
-        for namespace_id in kubernetes.namespace_ids if kubernetes else ():
+        for namespace_id in scopes.namespace_ids:
             ns = self.namespaces.get(namespace_id)
             if ns is None or ns.account_id != account.id:
                 raise exc.BadRequestError(

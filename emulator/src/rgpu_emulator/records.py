@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rgpu_emulator import exceptions as exc
-from rgpu_exec.scopes import Scopes  # noqa: TC001 - a dataclass field type, needed at run time
+from rgpu_emulator.scope_rules import KeyScope  # noqa: TC001 - a dataclass field type, needed at run time
 
 DEFAULT_TOKEN_TTL = 900.0
 DEFAULT_MAX_ACTIVE_KEYS = 10
@@ -69,7 +69,7 @@ class ApiKey:
     name: str
     prefix: str
     digest: str
-    scopes: Scopes
+    scopes: KeyScope
     created_at: float
     expires_at: float | None = None
     revoked_at: float | None = None

@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from rgpu_exec import contract, http_gate, output
+from rgpu_exec import contract, http_gate
 from rgpu_exec.api import api_contract, api_errors
 from rgpu_exec.api.http_support import (
     certificate_error,
-    finish_within,
     not_tls,
     retry_after_seconds,
     server_date,
     ssl_context,
 )
+from rgpu_exec.bounded import finish_within
 from rgpu_exec.errors import ApiError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import token_is_safe
@@ -46,6 +46,8 @@ from rgpu_exec.redact import excerpt, key_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from rgpu_exec.api.endpoint import ApiEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -71,55 +73,51 @@ _DEADLINE_GRACE = 1.0
 class IssuedToken:
     token: str
     lifetime: float  # seconds, as the server states it (expiry minus the server's Date)
-    expires_at_server: datetime
 
 
 @dataclass
 class Exchanger:
-    """One API base URL and key; the clock, sleep and randomness injectable for tests (the HTTP
-    edge is mocked with respx)."""
+    """One API (`endpoint`: its URL, and how to ask it) and one key; the clock, sleep and
+    randomness injectable for tests (the HTTP edge is mocked with respx)."""
 
-    api_url: str
+    endpoint: ApiEndpoint
     api_key: str
-    environ: Mapping[str, str]
-    deadline: float = settings.DEFAULT_DEADLINE
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    # kubectl runs the plugin interactively (exec info `spec.interactive`): a long wait is told.
-    interactive: bool = False
-    notify: Callable[[str], None] = output.say
-    # Where the API URL came from, for a message about a wrong one (`request.api_url_source`).
-    url_source: str = "the API URL"
 
     def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:
         """The token, or the error; within the deadline (plus `_DEADLINE_GRACE`) in any case.
         `namespace_name`, when known, names the namespace in messages beside its ID."""
+        deadline = self.endpoint.seconds()
         try:
             return finish_within(
-                self.deadline + _DEADLINE_GRACE,
-                lambda: self._exchange(namespace_id, namespace_name),
+                deadline + _DEADLINE_GRACE,
+                lambda: self._exchange(namespace_id, namespace_name, deadline),
                 "rgpu-exec-exchange",
             )
         except http_gate.TooSlowError:
             raise ApiError(
-                f"cannot reach the RemoteGPU API at {self.api_url}: no complete answer within "
-                f"{self.deadline:.0f} s (it is arriving too slowly). Check your network and proxy "
-                f"settings (HTTPS_PROXY, NO_PROXY), or allow more time with "
+                f"cannot reach the RemoteGPU API at {self.endpoint.api_url}: no complete answer "
+                f"within {deadline:.0f} s (it is arriving too slowly). Check your network and "
+                f"proxy settings (HTTPS_PROXY, NO_PROXY), or allow more time with "
                 f"{settings.ENV_DEADLINE}.",
                 transient=True,
             ) from None
 
-    def _exchange(self, namespace_id: str, namespace_name: str | None) -> IssuedToken:
-        problem = api_url_problem(self.api_url)  # callers checked; httpx must never see
+    def _exchange(
+        self, namespace_id: str, namespace_name: str | None, deadline: float
+    ) -> IssuedToken:
+        api_url = self.endpoint.api_url
+        problem = api_url_problem(api_url)  # callers checked; httpx must never see
         if problem:  # a URL it reads otherwise (or cannot read at all)
             raise UsageError(problem)
-        url = contract.exchange_url(self.api_url, namespace_id)
+        url = contract.exchange_url(api_url, namespace_id)
         started = self.monotonic()
-        give_up_at = started + self.deadline
+        give_up_at = started + deadline
         attempt = 0
         told = False
-        with self.session() as client:
+        with self.session(deadline + _DEADLINE_GRACE) as client:
             while True:
                 attempt += 1
                 remaining = give_up_at - self.monotonic()
@@ -138,10 +136,10 @@ class Exchanger:
                     failure = api_errors.status_failure(
                         status,
                         api_errors.ErrorAnswer.read(body, self.api_key),
-                        api_url=self.api_url,
+                        api_url=api_url,
                         api_key=self.api_key,
                         namespace=namespace_label(namespace_name, namespace_id),
-                        url_source=self.url_source,
+                        url_source=self.endpoint.url_source,
                         retry_after=retry_after,
                     )
                     kind, happened = "status", f"answered HTTP {status}"
@@ -150,7 +148,7 @@ class Exchanger:
                 now = self.monotonic()
                 delay = self._backoff(attempt, retry_after, connect=kind == "connect")
                 if now + delay >= give_up_at:
-                    why = f"within {self.deadline:.0f} s"  # a 429's wait: in its own words
+                    why = f"within {deadline:.0f} s"  # a 429's wait: in its own words
                 elif kind == "silent" or (
                     kind == "connect"
                     and (attempt > CONNECT_RETRIES or now + delay - started > CONNECT_RETRY_WINDOW)
@@ -168,24 +166,25 @@ class Exchanger:
                         api_message=failure.api_message,
                         remedy=api_errors.longer_wait(failure.remedy, retry_after, now, give_up_at),
                     ) from failure
-                if self.interactive and not told and now + delay - started >= NOTICE_AFTER:
+                if self.endpoint.interactive and not told and now + delay - started >= NOTICE_AFTER:
                     told = True
-                    self.notify(
-                        f"rgpu-exec: the RemoteGPU API at {self.api_url} {happened}; retrying "
+                    self.endpoint.notify(
+                        f"rgpu-exec: the RemoteGPU API at {api_url} {happened}; retrying "
                         f"for up to {give_up_at - now:.0f} s more… (Ctrl-C to give up)"
                     )
                 log.debug("attempt %d failed (%s); retrying in %.2f s", attempt, failure, delay)
                 self.sleep(delay)
 
-    def session(self, deadline: float | None = None) -> http_gate.Session:
-        """The gate's session for this API (its TLS trust, its proxies), for `deadline` seconds
-        (the exchange's own, plus its grace, by default)."""
-        seconds = self.deadline + _DEADLINE_GRACE if deadline is None else deadline
-        return http_gate.api_session(self.api_url, ssl_context(self.environ), seconds)
+    def session(self, seconds: float) -> http_gate.Session:
+        """The gate's session for this API (its TLS trust, its proxies), for `seconds`."""
+        return http_gate.api_session(
+            self.endpoint.api_url, ssl_context(self.endpoint.environ), seconds
+        )
 
     def _post(
         self, client: http_gate.Session, url: str, remaining: float
     ) -> tuple[int, Mapping[str, str], bytes]:
+        api_url = self.endpoint.api_url
         log.debug("POST %s (key %s)", url, key_prefix(self.api_key))
         try:
             answer = client.send(
@@ -197,10 +196,10 @@ class Exchanger:
             )
         except http_gate.EncodingError as exc:
             raise ApiError(
-                f"the RemoteGPU API at {self.api_url} answered with {exc.args[0]} "
+                f"the RemoteGPU API at {api_url} answered with {exc.args[0]} "
                 f"(HTTP {exc.status}, Content-Encoding "
                 f"{excerpt(exc.args[1].encode(), self.api_key, limit=40)!r}). Check that "
-                f"{self.url_source} points at the RemoteGPU API, not at something that "
+                f"{self.endpoint.url_source} points at the RemoteGPU API, not at something that "
                 "rewrites its answers.",
                 transient=False,
                 status=exc.status,
@@ -208,9 +207,9 @@ class Exchanger:
         except http_gate.TooBigError as exc:
             log.debug("answer: HTTP %d, over %d bytes", exc.status, MAX_BODY_BYTES)
             raise ApiError(
-                f"the RemoteGPU API at {self.api_url} answered with a body over "
+                f"the RemoteGPU API at {api_url} answered with a body over "
                 f"{MAX_BODY_BYTES // 1024} KiB (HTTP {exc.status}), which no credential "
-                f"needs; refusing to read it. Check that {self.url_source} points at the "
+                f"needs; refusing to read it. Check that {self.endpoint.url_source} points at the "
                 "RemoteGPU API.",
                 transient=False,
                 status=exc.status,
@@ -219,16 +218,16 @@ class Exchanger:
         return answer.status, answer.headers, answer.body
 
     def transport_failure(self, exc: http_gate.TransportError) -> ApiError:
+        api_url = self.endpoint.api_url
         untrusted = certificate_error(exc)
         if untrusted is not None:
             return ApiError(
-                f"the TLS certificate of {self.api_url} is not trusted "
-                f"({untrusted.verify_message}).",
+                f"the TLS certificate of {api_url} is not trusted ({untrusted.verify_message}).",
                 transient=False,
                 remedy=f"Behind a TLS-inspecting proxy, point {settings.ENV_SSL_CERT_FILE} at its "
                 f"CA bundle; for a private API CA, set {settings.ENV_CA_BUNDLE}.",
             )
-        local = url_rules.is_loopback_host(url_rules.url_host(self.api_url))
+        local = url_rules.is_loopback_host(url_rules.url_host(api_url))
         if not_tls(exc):
             hint = (
                 "use http:// for a local server such as the emulator"
@@ -236,26 +235,28 @@ class Exchanger:
                 else "use the API's https port, and check any proxy in between (HTTPS_PROXY)"
             )
             return ApiError(
-                f"{self.api_url} does not speak TLS: the server answered the TLS handshake with "
+                f"{api_url} does not speak TLS: the server answered the TLS handshake with "
                 "something else, as a plain-http server does.",
                 transient=False,
-                remedy=f"Check {self.url_source}: {hint}.",
+                remedy=f"Check {self.endpoint.url_source}: {hint}.",
             )
         kind = "timed out" if exc.timed_out else "failed"
         remedy = (
-            f"Check that the local server is running, and that {self.url_source} names its port."
+            f"Check that the local server is running, and that {self.endpoint.url_source} names "
+            "its port."
             if local and exc.refused
             else f"Check your network and proxy settings (HTTPS_PROXY, NO_PROXY), and "
-            f"{self.url_source}."
+            f"{self.endpoint.url_source}."
         )
         return ApiError(
-            f"cannot reach the RemoteGPU API at {self.api_url}: the connection {kind} "
+            f"cannot reach the RemoteGPU API at {api_url}: the connection {kind} "
             f"({exc.name}: {exc.detail or 'no detail'}).",
             transient=True,
             remedy=remedy,
         )
 
     def _parse_answer(self, headers: Mapping[str, str], body: bytes) -> IssuedToken:
+        api_url = self.endpoint.api_url
         try:
             answer = api_contract.ExecCredentialAnswer.model_validate_json(body)
         except ValidationError as exc:
@@ -264,16 +265,16 @@ class Exchanger:
                 for e in exc.errors(include_input=False)[:3]
             )
             raise ApiError(
-                f"the RemoteGPU API at {self.api_url} answered with something that is not a "
+                f"the RemoteGPU API at {api_url} answered with something that is not a "
                 f"valid ExecCredential ({problems}). Nothing was cached; try again later, and "
-                f"check that {self.url_source} points at the RemoteGPU API.",
+                f"check that {self.endpoint.url_source} points at the RemoteGPU API.",
                 transient=False,
                 status=200,  # answered, in a way no credential is
             ) from None
         token = answer.status.token
         if not token_is_safe(token):
             raise ApiError(
-                f"the RemoteGPU API at {self.api_url} issued a token with characters that "
+                f"the RemoteGPU API at {api_url} issued a token with characters that "
                 "cannot go in an HTTP header. Nothing was cached; report this to RemoteGPU.",
                 transient=False,
                 status=200,  # answered, in a way no credential is
@@ -283,7 +284,7 @@ class Exchanger:
         lifetime = (expiry - server_now).total_seconds()
         if lifetime <= 0:
             raise ApiError(
-                f"the RemoteGPU API at {self.api_url} issued a credential that had already "
+                f"the RemoteGPU API at {api_url} issued a credential that had already "
                 f"expired ({expiry.isoformat()}, server time {server_now.isoformat()}). "
                 "Nothing was cached; try again later.",
                 transient=False,
@@ -295,7 +296,7 @@ class Exchanger:
             implausible = "stated lifetime %.0f s is implausible: caching it for %.0f s"
             log.debug(implausible, lifetime, MAX_CACHED_LIFETIME)
             lifetime = MAX_CACHED_LIFETIME
-        return IssuedToken(token=token, lifetime=lifetime, expires_at_server=expiry)
+        return IssuedToken(token=token, lifetime=lifetime)
 
     def _backoff(self, attempt: int, retry_after: float | None, *, connect: bool = False) -> float:
         base = _CONNECT_BACKOFF_BASE if connect else _BACKOFF_BASE

@@ -1,7 +1,7 @@
 """What the exchange and `doctor`'s keyless probe share about the RemoteGPU API: its TLS trust,
 the cause of a certificate failure, and the server's `Date` and `Retry-After`. The rules of every
 request (the byte cap, identity encoding, the deadline, no redirects) are the HTTP gate's
-(`rgpu_exec.http_gate`); its reader and errors are named here too for the API's callers.
+(`rgpu_exec.http_gate`), and the wall-clock limit is `bounded.finish_within`.
 """
 
 from __future__ import annotations
@@ -11,23 +11,11 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from rgpu_exec.bounded import TooSlowError, finish_within
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
-from rgpu_exec.http_gate import EncodingError, read_capped
 from rgpu_exec.tls import tls_context
 
-__all__ = [
-    "EncodingError",
-    "TooSlowError",
-    "certificate_error",
-    "finish_within",
-    "not_tls",
-    "read_capped",
-    "retry_after_seconds",
-    "server_date",
-    "ssl_context",
-]
+__all__ = ["certificate_error", "not_tls", "retry_after_seconds", "server_date", "ssl_context"]
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""`rgpu-exec whoami`: which API key would be used now (`credentials.whoami`), never the key."""
+"""`rgpu-exec whoami`: which API key would be used now (`usecases/whoami`), never the key."""
 
 from __future__ import annotations
 

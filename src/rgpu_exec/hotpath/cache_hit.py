@@ -1,7 +1,7 @@
 """The cache-hit path of `rgpu-exec token`: kubectl runs it before every command.
 
-It imports only the standard library, and only cheap parts of it (no `json`, `re`, `hashlib`,
-`argparse`, `pathlib`, `typing`, `dataclasses`); a test runs it under `python -X importtime`.
+It imports only the standard library, and only cheap parts of it (none of the costly modules
+that `tests/process/test_import_cost.py` lists; it runs this path under `python -X importtime`).
 It answers when it can be sure of the answer: a fresh cached token, or a failure recorded
 seconds ago (failure damping, see `cache_hit.lookup`). Everything else (a miss, an unusual
 argument, malformed exec info, a stale token, a client asking again for a token the cluster
@@ -124,8 +124,9 @@ def consult(
     if isinstance(found, token_cache.Entry):
         if not second_ask.asked_again(directory, found, client, now):
             return Consulted(found, now)
-        if not second_ask.wants_later_expiry(found, now) and second_ask.accepted_recently(
-            directory, found, now, exec_info
+        fresh = found  # an Entry, for the closure below
+        if second_ask.kept(
+            fresh, now, lambda: second_ask.accepted_recently(directory, fresh, now, exec_info)
         ):
             return Consulted(found, now)  # the cluster said moments ago it accepts this token
         rejected = found

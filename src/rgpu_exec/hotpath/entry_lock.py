@@ -17,9 +17,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
-    from typing_extensions import Self
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -93,27 +91,3 @@ def release(stem: str) -> None:
     unlock = _dealt_with.pop(stem, None)
     if unlock is not None:
         unlock()
-
-
-class SingleFlight:
-    """`with SingleFlight(lock_path, stem, wait):` holds the entry's lock for the block, unless
-    this process already dealt with it (the cache-hit path took it, or waited in vain)."""
-
-    def __init__(self, lock_path: str, stem: str, wait: float) -> None:
-        self.lock_path = lock_path
-        self.stem = stem
-        self.wait = wait
-
-    def __enter__(self) -> "Self":
-        if not held(self.stem):
-            # Taken, or not within the wait: either way the block goes on (`held` remembers).
-            acquire(self.lock_path, self.stem, time.monotonic() + self.wait)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: "type[BaseException] | None",
-        exc: "BaseException | None",
-        traceback: "TracebackType | None",
-    ) -> None:
-        release(self.stem)

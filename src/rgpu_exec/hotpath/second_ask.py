@@ -40,7 +40,7 @@ from rgpu_exec.hotpath import private_files, settings, token_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 SERVED_MAGIC = "rgpu-exec-served 1"
 FORCED_MAGIC = "rgpu-exec-forced 1"
@@ -118,6 +118,18 @@ def wants_later_expiry(entry: "token_cache.Entry", now: float) -> bool:
     token, whatever the cluster thinks of the old one: the same token would make it ask again
     before every request (a run storm)."""
     return entry.kubectl_expiry(now) - now <= CLIENT_EXPIRY_MARGIN
+
+
+def kept(entry: "token_cache.Entry", now: float, accepts: "Callable[[], bool | None]") -> bool:
+    """The second-ask gate, for both paths of `token`: whether a client asking again for the
+    fresh `entry` gets the same token again, instead of a new one.
+
+    Never when it may want a later expiry (`wants_later_expiry`); otherwise only on the
+    cluster's word, `accepts` (the hit path: a yes `accepted_recently`; the full command: the
+    cluster asked now). `accepts` is not called when the expiry alone decides; None (the cluster
+    cannot tell) counts as no.
+    """
+    return not wants_later_expiry(entry, now) and accepts() is True
 
 
 def accepted_recently(

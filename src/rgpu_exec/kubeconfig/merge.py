@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Kind = Literal["cluster", "user", "context"]
-KINDS: tuple[Kind, ...] = ("cluster", "user", "context")
 LIST_KEYS: dict[Kind, str] = {"cluster": "clusters", "user": "users", "context": "contexts"}
 CURRENT_CONTEXT = "current-context"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import request
 from rgpu_exec.kubeconfig import listing
@@ -235,7 +236,7 @@ def run(
         url_source = request.api_url_source(api_url_flag, environ)
     else:
         url_source = "the --api-url in the contexts' exec args"
-    exchanger = KeyExchange(key, url, environ, url_source=url_source)
+    exchanger = KeyExchange(key, ApiEndpoint(url, environ, url_source=url_source))
     checked.results = check(
         found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied
     )

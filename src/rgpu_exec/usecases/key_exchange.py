@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import contract, output
+from rgpu_exec import contract
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
 from rgpu_exec.errors import (
     ApiError,
@@ -25,8 +25,9 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import request
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
+    from rgpu_exec.api.endpoint import ApiEndpoint
     from rgpu_exec.api.exchange import IssuedToken
 
 _HTTP_NOT_FOUND = 404
@@ -44,39 +45,22 @@ def find_key(
 
 @dataclass
 class KeyExchange:
-    """One key and one API: exchanges for namespaces, each a fresh token (never cached here).
+    """One key and one API (`endpoint`: its URL, and how to ask it, as `api.endpoint` declares
+    it): exchanges for namespaces, each a fresh token (never cached here).
 
     `explain` (default True) adds to a 401 what to do for the key's source; `login`, whose key
     comes from its own input, reports the API's answer as it is.
     """
 
     key: ApiKey
-    api_url: str
-    environ: Mapping[str, str]
-    url_source: str = "the API URL"
-    deadline: float | None = None  # None: RGPU_EXEC_DEADLINE, as `token` reads it
-    interactive: bool = False  # an interactive run says what it waits for, on stderr
-    notify: Callable[[str], None] = output.say
+    endpoint: ApiEndpoint
     explain: bool = True
 
     def exchange(self, namespace_id: str, namespace_name: str | None = None) -> IssuedToken:
         """The token, or the exchange's error (exit 3, 4 or 5 as `token` gives them)."""
         from rgpu_exec.api.exchange import Exchanger  # noqa: PLC0415 - httpx, pydantic
 
-        deadline = self.deadline
-        if deadline is None:
-            deadline, problem = request.resolve_deadline(self.environ)
-            if problem:
-                raise UsageError(problem)
-        exchanger = Exchanger(
-            self.api_url,
-            self.key.value,
-            self.environ,
-            deadline=deadline,
-            url_source=self.url_source,
-            interactive=self.interactive,
-            notify=self.notify,
-        )
+        exchanger = Exchanger(self.endpoint, self.key.value)
         try:
             return exchanger.exchange(namespace_id, namespace_name)
         except ApiKeyError as rejection:

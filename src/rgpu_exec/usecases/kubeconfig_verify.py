@@ -14,6 +14,7 @@ import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ApiError, NamespaceAccessError, RgpuExecError, UsageError
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
 
@@ -50,9 +51,8 @@ def verify(
     try:
         key = find_key(environ, spec.profile_flag)
         asked = True
-        issued = KeyExchange(key, spec.api_url, environ, url_source=url_source).exchange(
-            spec.namespace_id, spec.namespace
-        )
+        endpoint = ApiEndpoint(spec.api_url, environ, url_source=url_source)
+        issued = KeyExchange(key, endpoint).exchange(spec.namespace_id, spec.namespace)
         paired = _pairing(spec, issued.token, server_source, environ)
     except RgpuExecError as exc:
         # Offered when no key is at hand or the API could not answer (an offline set-up); not

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import file_store, keyring_store
@@ -140,7 +141,9 @@ def login(
         keyring_store.check_usable(environ)
     if isinstance(verify, Target):
         # The key is this command's input, not a source to advise on: the API's answer as is.
-        exchanger = KeyExchange(ApiKey(key, "prompt"), verify.api_url, environ, explain=False)
+        exchanger = KeyExchange(
+            ApiKey(key, "prompt"), ApiEndpoint(verify.api_url, environ), explain=False
+        )
         try:
             exchanger.exchange(verify.namespace_id, verify.namespace)
         except RgpuExecError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import file_store
@@ -109,8 +110,7 @@ class TokenCommand:
             if (
                 consulted.forced
                 and cached is not None
-                and not second_ask.wants_later_expiry(cached, consulted.at)
-                and self._cluster_accepts(cached)
+                and second_ask.kept(cached, consulted.at, lambda: self._cluster_accepts(cached))
             ):
                 second_ask.note_accepted(directory, cached, consulted.at, exec_info)
                 log.debug("the client asks again, but the cluster still accepts the token")
@@ -161,8 +161,7 @@ class TokenCommand:
         deadline = wanted.deadline
         if stale is not None:
             deadline = failures.refresh_deadline(stale, self.clock(), deadline)
-        exchanger = KeyExchange(
-            key,
+        endpoint = ApiEndpoint(
             wanted.api_url,
             self.environ,
             url_source=request.api_url_source(flags.api_url, self.environ),
@@ -170,6 +169,7 @@ class TokenCommand:
             interactive=interactive,
             notify=self.warn,
         )
+        exchanger = KeyExchange(key, endpoint)
         try:
             issued = exchanger.exchange(wanted.namespace_id, wanted.namespace_name)
         except RgpuExecError as exc:

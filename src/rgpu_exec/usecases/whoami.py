@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import ApiKeyError, UsageError
@@ -68,7 +69,7 @@ def whoami(
     verdict = None
     if ask_api and key is not None and not url_problem:  # the API decides whether it is valid
         source = request.api_url_source(url_flag, environment)
-        verdict = judge_key(KeyExchange(key, api_url, environment, url_source=source))
+        verdict = judge_key(KeyExchange(key, ApiEndpoint(api_url, environment, url_source=source)))
     return Identity(
         key,
         failure,

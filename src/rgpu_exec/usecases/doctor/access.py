@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rgpu_exec import contract, terminal
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
@@ -124,7 +125,7 @@ def _exchange_findings(context: PluginContext, key: ApiKey) -> list[Finding]:
         else request.api_url_source(None, context.environ)
     )
     exchanger = KeyExchange(
-        key, context.api_url, context.environ, url_source=url_source, deadline=deadline
+        key, ApiEndpoint(context.api_url, context.environ, url_source=url_source, deadline=deadline)
     )
     try:
         result = access(exchanger, namespace_id, context.namespace)

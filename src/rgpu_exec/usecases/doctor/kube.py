@@ -61,14 +61,6 @@ class KubeReport:
         return next((c for c in self.contexts if c.name == self.current_context), None)
 
 
-def kubeconfig_findings(
-    flag: str | None, environ: Mapping[str, str]
-) -> tuple[list[Finding], list[str]]:
-    """Findings about the contexts, and the executables their rgpu-exec stanzas resolve to."""
-    report = inspect(flag, environ)
-    return report.findings, report.commands
-
-
 def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
     """The kubeconfig as kubectl reads it: findings, and the contexts that use rgpu-exec."""
     unusable = _not_a_regular_file(flag, environ)  # before reading: a FIFO would block

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec import contract, http_gate
 from rgpu_exec.api import api_errors, http_support
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.usecases.doctor.findings import Finding
@@ -53,7 +54,7 @@ def api_findings(
     from rgpu_exec.api import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
-    exchanger = exchange.Exchanger(api_url, "", environ, url_source=source)
+    exchanger = exchange.Exchanger(ApiEndpoint(api_url, environ, url_source=source), "")
 
     def probe() -> tuple[int, str | None, bytes | None]:
         url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import RgpuExecError
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
@@ -25,7 +26,7 @@ def key_validity(
         key = find_key(environ, profile_flag)
     except RgpuExecError:
         return [], None
-    verdict = judge_key(KeyExchange(key, api_url, environ, url_source=url_source))
+    verdict = judge_key(KeyExchange(key, ApiEndpoint(api_url, environ, url_source=url_source)))
     whose = f"key {key_prefix(key.value)} ({key.origin})"
     if verdict.state == "valid":
         return [Finding("API key", "ok", f"{whose}: {verdict.detail}")], None
