@@ -59,7 +59,9 @@ def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
             {"--namespace-id", "--profile"},
             id="nested-flags",
         ),
-        pytest.param(["rgpu-exec", "check", "--output", ""], {"table", "json"}, id="choices"),
+        pytest.param(
+            ["rgpu-exec", "check", "--output", ""], {"table", "json", "yaml"}, id="choices"
+        ),
         pytest.param(["rgpu-exec", "completion", "f"], {"fish"}, id="positional-choices"),
         pytest.param(
             ["kubectl-rgpu", "check", "--expect-d"], {"--expect-denied"}, id="kubectl-rgpu"
@@ -104,7 +106,7 @@ def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox
     ],
 )
 def test_bash_completes_the_short_output_flag(bash_script, words):
-    assert set(complete(bash_script, *words)) == {"table", "json"}
+    assert set(complete(bash_script, *words)) == {"table", "json", "yaml"}
 
 
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
@@ -333,7 +335,7 @@ def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
         pytest.param(
             ["check", "--expect-"], {"--expect-allowed", "--expect-denied"}, 4, id="flags"
         ),
-        pytest.param(["check", "-o", ""], {"table", "json"}, 4, id="short-flag"),
+        pytest.param(["check", "-o", ""], {"table", "json", "yaml"}, 4, id="short-flag"),
         pytest.param(["check", "--output=j"], {"--output=json"}, 4, id="flag=value"),
         pytest.param(["kubeconfig", "import", ""], set(), 0, id="file-positional"),
         pytest.param(["doctor", "--kubeconfig", ""], set(), 0, id="file-flag"),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request, settings
+from rgpu_exec.usecases.sourced import Sourced
 
 if TYPE_CHECKING:
     import argparse
@@ -31,18 +32,20 @@ def add_api_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
-OUTPUT_FORMATS = ("table", "json")
+OUTPUT_FORMATS = ("table", "json", "yaml")  # the renderer's (`commands.render.FORMATS`)
 JSON_DOC = "its schema: docs/json-output.md"
 
 
 def add_output(parser: argparse.ArgumentParser, json_shape: str = JSON_DOC) -> None:
-    """`-o/--output {table,json}`, the same on every command that prints a report."""
+    """`-o/--output {table,json,yaml}`, the same on every command that prints a report (the
+    renderer, `commands.render`, prints each form)."""
     parser.add_argument(
         "-o",
         "--output",
         choices=OUTPUT_FORMATS,
         default="table",
-        help=f"table: for people (default); json: one document for scripts ({json_shape})",
+        help=f"table: for people (default); json: one document for scripts ({json_shape}); "
+        "yaml: the same document as YAML",
     )
 
 
@@ -61,12 +64,23 @@ def add_profile(parser: argparse._ActionsContainer, what: str) -> None:
     )
 
 
-def api_url(flag: str | None, environ: Mapping[str, str]) -> str:
-    return _valid(request.resolve_api_url(flag, environ))
+def api_url(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
+    """`--api-url`, else `REMOTEGPU_API_URL`, else the default, with its source. A flag the
+    rules refuse is a usage error where the value is used (`Sourced.value`), as before."""
+    url, problem = request.resolve_api_url(flag, environ)
+    return Sourced(url, request.api_url_source(flag, environ), bool(flag), problem)
 
 
-def profile(flag: str | None, environ: Mapping[str, str]) -> str:
-    return _valid(request.resolve_profile(flag, environ))
+def profile(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
+    """`--profile`, else `RGPU_EXEC_PROFILE`, else `default`, with its source (as `api_url`)."""
+    name, problem = request.resolve_profile(flag, environ)
+    if flag:
+        source = "--profile"
+    elif settings.profile(None, environ) != settings.DEFAULT_PROFILE:
+        source = settings.ENV_PROFILE
+    else:
+        source = "the default"
+    return Sourced(name, source, bool(flag), problem)
 
 
 def deadline(environ: Mapping[str, str]) -> float:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key
-from rgpu_exec.errors import ApiKeyError, UsageError
+from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
@@ -28,7 +28,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Identity:
+class WhoamiRequest:
+    """`--profile` (None: the context's, else the environment's), `--context`, `--kubeconfig`,
+    and whether to ask the API (not with `--offline`)."""
+
+    profile: str | None = None
+    context: str | None = None
+    kubeconfig: str | None = None
+    ask_api: bool = True
+
+
+@dataclass(frozen=True)
+class WhoamiResult:
     key: ApiKey | None
     problem: RgpuExecError | None  # why there is no usable key (no key, or a malformed one)
     profile: str
@@ -42,6 +53,25 @@ class Identity:
     key_file: file_store.KeyFile | None = None  # the key file of `login --insecure-storage`
     verdict: KeyVerdict | None = None  # what the API says of the key (None: not asked, offline)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """OK when a key would be used and the API does not reject it; else why not."""
+        if self.verdict is not None and self.verdict.state == "rejected":
+            return ExitCode.API_KEY
+        if self.key is not None:
+            return ExitCode.OK
+        return self.problem.exit_code if self.problem else ExitCode.API_KEY
+
+
+def run(request: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
+    return whoami(
+        environ,
+        profile_flag=request.profile,
+        context=request.context,
+        kubeconfig=request.kubeconfig,
+        ask_api=request.ask_api,
+    )
+
 
 def whoami(
     environ: Mapping[str, str],
@@ -50,7 +80,7 @@ def whoami(
     context: str | None,
     kubeconfig: str | None,
     ask_api: bool = True,
-) -> Identity:
+) -> WhoamiResult:
     chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
     environment = env or environ
     flag = profile_flag or (chosen.profile if chosen else None)
@@ -69,7 +99,7 @@ def whoami(
     if ask_api and key is not None and not url_problem:  # the API decides whether it is valid
         source = request.api_url_source(url_flag, environment)
         verdict = judge_key(KeyExchange(key, api_url, environment, url_source=source))
-    return Identity(
+    return WhoamiResult(
         key,
         failure,
         profile,
