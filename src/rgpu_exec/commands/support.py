@@ -5,17 +5,16 @@ Light imports only: the CLI imports every command module to build its parser."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.usecases.sourced import Sourced
+from rgpu_exec.usecases import sourced
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
-T = TypeVar("T")
+    from rgpu_exec.usecases.sourced import Sourced
 
 
 def epilog(*examples: str, exit_codes: str) -> str:
@@ -65,35 +64,15 @@ def add_profile(parser: argparse._ActionsContainer, what: str) -> None:
 
 
 def api_url(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
-    """`--api-url`, else `REMOTEGPU_API_URL`, else the default, with its source. A flag the
-    rules refuse is a usage error where the value is used (`Sourced.value`), as before."""
-    url, problem = request.resolve_api_url(flag, environ)
-    return Sourced(url, request.api_url_source(flag, environ), bool(flag), problem)
+    """`--api-url`, else the environment's, else the default, with its source (refused where
+    it is used: `Sourced.value`)."""
+    return sourced.api_url(flag, environ)
 
 
 def profile(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
-    """`--profile`, else `RGPU_EXEC_PROFILE`, else `default`, with its source (as `api_url`)."""
-    name, problem = request.resolve_profile(flag, environ)
-    if flag:
-        source = "--profile"
-    elif settings.profile(None, environ) != settings.DEFAULT_PROFILE:
-        source = settings.ENV_PROFILE
-    else:
-        source = "the default"
-    return Sourced(name, source, bool(flag), problem)
-
-
-def deadline(environ: Mapping[str, str]) -> float:
-    """Seconds an exchange may take, retries included (`RGPU_EXEC_DEADLINE`), like `token`."""
-    return _valid(request.resolve_deadline(environ))
+    """`--profile`, else the environment's, else `default`, with its source."""
+    return sourced.profile(flag, environ)
 
 
 def namespace_id(value: str) -> str:
-    return _valid(request.resolve_namespace_id(value))
-
-
-def _valid(resolved: tuple[T, str | None]) -> T:
-    value, problem = resolved
-    if problem:
-        raise UsageError(problem)
-    return value
+    return sourced.checked(request.resolve_namespace_id(value))

@@ -17,7 +17,7 @@ from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.key_exchange import KeyExchange, Outcome, access, find_key
-from rgpu_exec.usecases.sourced import Sourced
+from rgpu_exec.usecases.sourced import Sourced, checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -239,9 +239,7 @@ def _run(wanted: CheckRequest, environ: Mapping[str, str], known: dict[str, Any]
     if wanted.api_url.given or not found.api_url:
         url, url_source = wanted.api_url.value, wanted.api_url.source
     else:
-        url, problem = request.resolve_api_url(found.api_url, environ)
-        if problem:
-            raise UsageError(problem)
+        url = checked(request.resolve_api_url(found.api_url, environ))
         url_source = "the --api-url in the contexts' exec args"
     known["api_url"] = url
     profile = wanted.profile.flag or found.profile

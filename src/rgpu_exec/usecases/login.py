@@ -29,6 +29,7 @@ from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.key_exchange import KeyExchange
+from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -192,10 +193,7 @@ def verification_target(
 
 
 def _api_url(flag: str | None, environ: Mapping[str, str]) -> str:
-    url, problem = request.resolve_api_url(flag, environ)
-    if problem:
-        raise UsageError(problem)
-    return url
+    return checked(request.resolve_api_url(flag, environ))
 
 
 def store(

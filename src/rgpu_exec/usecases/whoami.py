@@ -19,6 +19,7 @@ from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
+from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -84,9 +85,7 @@ def whoami(
     chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
     environment = env or environ
     flag = profile_flag or (chosen.profile if chosen else None)
-    profile, problem = request.resolve_profile(flag, environment)
-    if problem:
-        raise UsageError(problem)
+    profile = checked(request.resolve_profile(flag, environment))
     url_flag = chosen.api_url if chosen else None
     api_url, url_problem = request.resolve_api_url(url_flag, environment)
     key: ApiKey | None = None
