@@ -159,17 +159,17 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
 
     assert zsh.startswith("#compdef rgpu-exec kubectl-rgpu\n")
     assert "compdef _rgpu_exec_complete rgpu-exec kubectl-rgpu" in zsh
-    assert '"/check --output") compadd -- table json; return ;;' in zsh
+    assert '"/check --output") compadd -- table json yaml; return ;;' in zsh
     assert "complete -c rgpu-exec -n __fish_use_subcommand -a check" in fish
     assert (
         "complete -c kubectl-rgpu -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from list clear' -a list"
         in fish
     )
     assert (
-        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -s o -xa 'table json'"
+        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -s o -xa 'table json yaml'"
         in fish
     )
-    assert '"/check -o") compadd -- table json; return ;;' in zsh
+    assert '"/check -o") compadd -- table json yaml; return ;;' in zsh
     assert '"/kubeconfig/generate --certificate-authority") _files; return ;;' in zsh
     assert '"/check --context") compadd -- ${(f)"$(_rgpu_exec_contexts)"}' in zsh
     assert (

@@ -166,7 +166,3 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
 def _last(lines: list[str]) -> str:
     text = lines[-1] if lines else "no message"
     return text if len(text) <= 200 else text[:199] + "…"  # noqa: PLR2004
-
-
-def not_asked(context: PluginContext, why: str) -> Finding:
-    return Finding("cluster", "note", f"context {context.name!r}: not verified: {why}")
