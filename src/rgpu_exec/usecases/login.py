@@ -93,7 +93,7 @@ def run(request: LoginRequest, environ: Mapping[str, str], keyboard: KeyInput) -
             request.profile,
             environ,
             namespace_id=request.namespace_id,
-            api_url_flag=request.api_url.value if request.api_url else None,
+            api_url=request.api_url,
             context=request.context,
             kubeconfig=request.kubeconfig,
         )
@@ -154,15 +154,18 @@ def verification_target(
     environ: Mapping[str, str],
     *,
     namespace_id: str | None,
-    api_url_flag: str | None,
+    api_url: Sourced[str] | None,
     context: str | None,
     kubeconfig: str | None,
 ) -> Target | str:
     """What to verify a key for `profile` against: `--namespace-id`, else the context named
     (`--context`), else the current context when it runs rgpu-exec with this profile; or why
-    there is nothing to verify against. Flags are validated already, except the context."""
+    there is nothing to verify against. Flags are validated already, except the context; an
+    `--api-url` (`api_url`) beats the context's."""
+    if api_url is not None:
+        api_url.value  # noqa: B018 - a refused --api-url stops before the kubeconfig is read
     if namespace_id is not None:
-        return Target(_api_url(api_url_flag, environ), namespace_id)
+        return Target(_api_url(api_url, None, environ), namespace_id)
     try:
         config, managed = listing.load(kubeconfig, environ)
     except UsageError as exc:
@@ -188,12 +191,15 @@ def verification_target(
             f"the current context {name!r} uses another profile "
             f"({settings.profile(found.profile, environ)!r}); give --namespace-id to verify it"
         )
-    url = _api_url(api_url_flag or found.api_url, environ)
+    url = _api_url(api_url, found.api_url, environ)
     return Target(url, found.namespace_id, found.namespace, found.name)
 
 
-def _api_url(flag: str | None, environ: Mapping[str, str]) -> str:
-    return checked(request.resolve_api_url(flag, environ))
+def _api_url(given: Sourced[str] | None, context: str | None, environ: Mapping[str, str]) -> str:
+    """`--api-url`, else the context's, else the environment's, else the default."""
+    if given is not None:
+        return given.value
+    return checked(request.resolve_api_url(context, environ))
 
 
 def store(
