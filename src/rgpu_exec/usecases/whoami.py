@@ -64,25 +64,13 @@ class WhoamiResult:
         return self.problem.exit_code if self.problem else ExitCode.API_KEY
 
 
-def run(request: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
-    return whoami(
-        environ,
-        profile_flag=request.profile,
-        context=request.context,
-        kubeconfig=request.kubeconfig,
-        ask_api=request.ask_api,
+def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
+    """The key `token` would use, for `--profile` (which beats the environment's key, and
+    reads no context), else the context named or the current one, else the environment."""
+    profile_flag = wanted.profile
+    chosen, env = (
+        _context(environ, wanted.context, wanted.kubeconfig) if profile_flag is None else (None, {})
     )
-
-
-def whoami(
-    environ: Mapping[str, str],
-    *,
-    profile_flag: str | None,
-    context: str | None,
-    kubeconfig: str | None,
-    ask_api: bool = True,
-) -> WhoamiResult:
-    chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
     environment = env or environ
     flag = profile_flag or (chosen.profile if chosen else None)
     profile = checked(request.resolve_profile(flag, environment))
@@ -95,7 +83,7 @@ def whoami(
     except (ApiKeyError, UsageError) as exc:
         failure = exc
     verdict = None
-    if ask_api and key is not None and not url_problem:  # the API decides whether it is valid
+    if wanted.ask_api and key is not None and not url_problem:  # the API decides: valid?
         source = request.api_url_source(url_flag, environment)
         verdict = judge_key(KeyExchange(key, api_url, environment, url_source=source))
     return WhoamiResult(
