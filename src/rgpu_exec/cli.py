@@ -32,7 +32,6 @@ from rgpu_exec.credentials import log
 from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode, RgpuExecError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import output_gone
-from rgpu_exec.usecases import completion as shell_completion
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -191,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def kubectl_complete(argv: Sequence[str] | None = None) -> int:
     """The `kubectl_complete-rgpu` executable: kubectl runs it for `kubectl rgpu … <TAB>`."""
     words = sys.argv[1:] if argv is None else list(argv)
-    return shell_completion.kubectl_complete(build_parser(), words)
+    return completion.kubectl_complete(build_parser(), words)
 
 
 if __name__ == "__main__":

@@ -318,7 +318,7 @@ def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
             id="unknown-context",
         ),
         pytest.param(
-            ["--output", "yaml", "--namespace-id", OTHER], "invalid choice", id="bad-output"
+            ["--output", "xml", "--namespace-id", OTHER], "invalid choice", id="bad-output"
         ),
     ],
 )

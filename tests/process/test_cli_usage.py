@@ -92,7 +92,7 @@ def test_every_command_with_output_takes_the_same_values_and_contexts_are_contex
             if "-o" in action.option_strings:
                 with_output.append(path)
                 assert action.option_strings == ["-o", "--output"], path
-                assert tuple(action.choices or ()) == ("table", "json"), path
+                assert tuple(action.choices or ()) == ("table", "json", "yaml"), path
             context_flags |= {o for o in action.option_strings if "context" in o}
 
     assert {

@@ -59,7 +59,9 @@ def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
             {"--namespace-id", "--profile"},
             id="nested-flags",
         ),
-        pytest.param(["rgpu-exec", "check", "--output", ""], {"table", "json"}, id="choices"),
+        pytest.param(
+            ["rgpu-exec", "check", "--output", ""], {"table", "json", "yaml"}, id="choices"
+        ),
         pytest.param(["rgpu-exec", "completion", "f"], {"fish"}, id="positional-choices"),
         pytest.param(
             ["kubectl-rgpu", "check", "--expect-d"], {"--expect-denied"}, id="kubectl-rgpu"
@@ -104,7 +106,7 @@ def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox
     ],
 )
 def test_bash_completes_the_short_output_flag(bash_script, words):
-    assert set(complete(bash_script, *words)) == {"table", "json"}
+    assert set(complete(bash_script, *words)) == {"table", "json", "yaml"}
 
 
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
@@ -157,17 +159,17 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
 
     assert zsh.startswith("#compdef rgpu-exec kubectl-rgpu\n")
     assert "compdef _rgpu_exec_complete rgpu-exec kubectl-rgpu" in zsh
-    assert '"/check --output") compadd -- table json; return ;;' in zsh
+    assert '"/check --output") compadd -- table json yaml; return ;;' in zsh
     assert "complete -c rgpu-exec -n __fish_use_subcommand -a check" in fish
     assert (
         "complete -c kubectl-rgpu -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from list clear' -a list"
         in fish
     )
     assert (
-        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -s o -xa 'table json'"
+        "complete -c rgpu-exec -n '__fish_seen_subcommand_from check' -l output -s o -xa 'table json yaml'"
         in fish
     )
-    assert '"/check -o") compadd -- table json; return ;;' in zsh
+    assert '"/check -o") compadd -- table json yaml; return ;;' in zsh
     assert '"/kubeconfig/generate --certificate-authority") _files; return ;;' in zsh
     assert '"/check --context") compadd -- ${(f)"$(_rgpu_exec_contexts)"}' in zsh
     assert (
@@ -333,7 +335,7 @@ def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
         pytest.param(
             ["check", "--expect-"], {"--expect-allowed", "--expect-denied"}, 4, id="flags"
         ),
-        pytest.param(["check", "-o", ""], {"table", "json"}, 4, id="short-flag"),
+        pytest.param(["check", "-o", ""], {"table", "json", "yaml"}, 4, id="short-flag"),
         pytest.param(["check", "--output=j"], {"--output=json"}, 4, id="flag=value"),
         pytest.param(["kubeconfig", "import", ""], set(), 0, id="file-positional"),
         pytest.param(["doctor", "--kubeconfig", ""], set(), 0, id="file-flag"),

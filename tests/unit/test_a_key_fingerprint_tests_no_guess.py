@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from rgpu_exec.cache import identity_key
 from rgpu_exec.hotpath import cache_hit, settings, token_cache
 from rgpu_exec.usecases import cache_admin
-from rgpu_exec.usecases.token import TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import API, credential_answer
@@ -50,7 +50,7 @@ def every_byte_written(*folders: str) -> bytes:
 
 def test_nothing_in_the_cache_lets_anyone_test_guesses_at_a_key(api, environ) -> None:
     api.post(PATH).mock(return_value=credential_answer("tok-1"))
-    TokenCommand(environ).run(TokenFlags(NAMESPACE_ID))
+    TokenCommand(environ).run(TokenRequest(NAMESPACE_ID))
 
     cache = environ["RGPU_EXEC_CACHE_DIR"]
     written = every_byte_written(cache)
@@ -76,7 +76,7 @@ def test_the_cache_hit_path_answers_from_the_keyed_entry_and_hands_over_without_
     argv = ["token", "--namespace-id", NAMESPACE_ID]
     assert cache_hit.serve(argv, environ, 1e9) is None  # nothing yet, not even a secret
     api.post(PATH).mock(return_value=credential_answer("tok-1"))
-    TokenCommand(environ).run(TokenFlags(NAMESPACE_ID))
+    TokenCommand(environ).run(TokenRequest(NAMESPACE_ID))
 
     answer = cache_hit.serve(argv, environ, time.time())
     assert answer is not None

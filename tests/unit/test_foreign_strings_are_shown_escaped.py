@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from rgpu_exec import terminal
 from rgpu_exec.commands import cache as cache_command
 from rgpu_exec.commands import kubeconfig_list, whoami
+from rgpu_exec.commands.doctor import render_text
 from rgpu_exec.errors import UsageError
 from rgpu_exec.kubeconfig.console import ConsoleKubeconfig
 from rgpu_exec.kubeconfig.listing import ManagedContext
 from rgpu_exec.redact import excerpt
 from rgpu_exec.usecases.doctor.findings import Finding
-from rgpu_exec.usecases.doctor.render import render_text
-from rgpu_exec.usecases.kubeconfig_report import WriteOptions
-from rgpu_exec.usecases.kubeconfig_write import StanzaFlags, import_console
-from rgpu_exec.usecases.whoami import Identity
+from rgpu_exec.usecases.kubeconfig_report import WriteRequest
+from rgpu_exec.usecases.kubeconfig_write import StanzaRequest, import_console
+from rgpu_exec.usecases.whoami import WhoamiResult
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 HOSTILE = [
@@ -81,7 +81,7 @@ def test_doctor_shows_foreign_strings_escaped(topic, detail):
 
 @given(foreign, foreign)
 def test_whoami_shows_foreign_strings_escaped(name, value):
-    found = Identity(
+    found = WhoamiResult(
         key=None,
         problem=None,
         profile=value,
@@ -135,7 +135,7 @@ def test_an_imported_files_url_is_never_shown_as_one_to_use(url):
         api_url=url,
     )
     with pytest.raises(UsageError) as raised:
-        import_console(source, None, StanzaFlags(), WriteOptions(), {})
+        import_console(source, None, StanzaRequest(), WriteRequest(), {})
     message = str(raised.value)
     assert message.isprintable()
     assert terminal.shown(url) in message
@@ -152,5 +152,5 @@ def test_a_printable_foreign_url_is_offered_as_it_would_be_used():
         api_url="https://api.other.example",
     )
     with pytest.raises(UsageError) as raised:
-        import_console(source, None, StanzaFlags(), WriteOptions(), {})
+        import_console(source, None, StanzaRequest(), WriteRequest(), {})
     assert "run the import again with --api-url https://api.other.example." in str(raised.value)

@@ -17,7 +17,7 @@ from rgpu_exec.cache import files as cache_files
 from rgpu_exec.errors import ApiKeyError
 from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
 from rgpu_exec.usecases import cache_admin
-from rgpu_exec.usecases.token import TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 
 from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
@@ -58,7 +58,9 @@ def warnings() -> list[str]:
 
 def token(environ, clock, warnings) -> str:
     """One plugin run through the full command, as after a hand-over."""
-    output = TokenCommand(environ, clock=clock, warn=warnings.append).run(TokenFlags(NAMESPACE_ID))
+    output = TokenCommand(environ, clock=clock, warn=warnings.append).run(
+        TokenRequest(NAMESPACE_ID)
+    )
     return str(json.loads(output)["status"]["token"])
 
 

@@ -19,7 +19,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
-from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenRequest
 
 from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
@@ -61,7 +61,7 @@ def command(environ, clock, warnings) -> TokenCommand:
 
 
 def run(command: TokenCommand) -> str:
-    return command.run(TokenFlags(NAMESPACE_ID))
+    return command.run(TokenRequest(NAMESPACE_ID))
 
 
 def token_of(output: str) -> str:
@@ -163,7 +163,7 @@ def test_every_failure_of_token_is_told_in_full_once_per_burst_then_in_one_line(
     # gate is told in full on each of kubectl's reruns, and fails here.
     environ.update(change)
     route = api.post(PATH).mock(side_effect=[answer] * 20 if answer is not None else None)
-    flags = TokenFlags(namespace_id)
+    flags = TokenRequest(namespace_id)
     with pytest.raises(RgpuExecError) as caught:
         command.run(flags)
     first = caught.value

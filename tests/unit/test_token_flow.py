@@ -20,7 +20,7 @@ from rgpu_exec.errors import (
     UsageError,
 )
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
-from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenFlags
+from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenRequest
 
 from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
@@ -63,7 +63,7 @@ def status(output: str) -> dict[str, str]:
 
 
 def run(command: TokenCommand) -> str:
-    return command.run(TokenFlags(NAMESPACE_ID))
+    return command.run(TokenRequest(NAMESPACE_ID))
 
 
 def test_fresh_token_is_served_from_cache(api, command) -> None:
@@ -367,7 +367,7 @@ def test_malformed_environment_is_a_usage_error(api, command, environ, change, w
 
 def test_a_malformed_namespace_id_is_a_usage_error(command) -> None:
     with pytest.raises(UsageError, match="not a namespace ID"):
-        command.run(TokenFlags("team-ml"))
+        command.run(TokenRequest("team-ml"))
 
 
 def test_an_insecure_cache_dir_is_not_used_but_kubectl_still_gets_a_token(

@@ -131,10 +131,10 @@ def test_a_namespace_id_that_is_no_uuid_is_described_not_printed_back(capsys, va
 
 
 def test_an_invalid_choice_says_which_choices_there_are_not_what_was_typed(capsys):
-    _, _, err = run(capsys, "whoami", "-o", "yaml")
+    _, _, err = run(capsys, "whoami", "-o", "xml")
 
     assert err == (
-        "rgpu-exec: argument -o/--output: invalid choice (choose from 'table', 'json'). "
+        "rgpu-exec: argument -o/--output: invalid choice (choose from 'table', 'json', 'yaml'). "
         "See `rgpu-exec whoami --help`.\n"
     )
 

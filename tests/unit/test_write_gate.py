@@ -309,15 +309,11 @@ def test_a_world_writable_directory_above_the_key_file_is_said(sandbox):
     environ = {"HOME": str(sandbox / "home"), "XDG_CONFIG_HOME": str(shared)}
     said: list[str] = []
 
-    login_usecase.login(
-        "default",
-        API_KEY,
-        environ,
-        verify="--no-verify was given",
-        out=lambda _line: None,
-        warn=said.append,
-        insecure_storage=True,
+    done = login_usecase.store(
+        "default", API_KEY, environ, verify="--no-verify was given", insecure_storage=True
     )
+    said += [text for kind, text in done.said if kind == "warning"]
+    assert done.error is None
 
     assert file_store.get_key("default", environ) == API_KEY
     assert [line for line in said if f"other users can write to {shared}" in line]

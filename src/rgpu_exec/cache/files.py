@@ -84,6 +84,22 @@ def purge(directory: str, stems: list[str]) -> int:
     return removed
 
 
+def purge_matching(
+    directory: str, *, namespace_id: str | None = None, identity: str | None = None
+) -> int:
+    """Remove the entries of this namespace and of this identity (`token_cache.profile_identity`
+    for a profile's), each filter when given, as `purge` does; how many. The one rule of which
+    tokens `cache clear --namespace-id/--profile`, `login` and `logout` remove."""
+    stems = [
+        stem
+        for stem, entry in iter_entries(directory)
+        if entry is not None
+        and (namespace_id is None or entry.key.namespace_id == namespace_id)
+        and (identity is None or entry.key.identity == identity)
+    ]
+    return purge(directory, stems)
+
+
 def stems_in(directory: str) -> list[str]:
     """The stem of every file the cache keeps (entries, locks, failures, `second_ask`'s records),
     each once. Files not named by the cache's own rule (`<64 hex digits><suffix>`) are never

@@ -1,10 +1,9 @@
 """`rgpu-exec cache list` / `rgpu-exec cache clear`: flags in, `usecases.cache_admin` does the
-work, a table or JSON out (never a token)."""
+work, `commands.render` prints a table, JSON or YAML (never a token)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from typing import Any
@@ -14,7 +13,6 @@ from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.usecases.cache_admin import clear_cache, list_cache
 
 _EXIT_CODES = """\
   0  done
@@ -147,20 +145,21 @@ def render_table(
 
 
 def _run_list(args: argparse.Namespace) -> int:
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.cache_admin import CacheListRequest, run_list  # noqa: PLC0415
+
     environ = os.environ
-    found = list_cache(
-        environ,
-        time.time(),
-        for_people=args.output != "json",
-        kubeconfig=args.kubeconfig,
-        context=args.context,
+    wanted = CacheListRequest(
+        kubeconfig=args.kubeconfig, context=args.context, name_owners=args.output == "table"
     )
+    found = run_list(wanted, environ, time.time())
     directory, problem, rows = found.directory, found.problem, found.rows
-    if args.output == "json":
-        document = {"cache_dir": directory, "problem": problem, "entries": rows}
-        output.document(json.dumps(document, indent=2) + "\n")
-    elif problem is None or rows:
-        output.write(render_table(directory, rows, found.owners, found.names))
+    if args.output != "table" or problem is None or rows:
+        render.render(
+            args.output,
+            document=lambda: {"cache_dir": directory, "problem": problem, "entries": rows},
+            table=lambda: render_table(directory, rows, found.owners, found.names),
+        )
     if problem:
         output.tell(
             terminal.shown(
@@ -174,14 +173,17 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_clear(args: argparse.Namespace) -> int:
+    from rgpu_exec.usecases.cache_admin import CacheClearRequest, run_clear  # noqa: PLC0415
+
     environ = os.environ
     namespace_id = support.namespace_id(args.namespace_id) if args.namespace_id else None
-    profile = support.profile(args.profile, environ) if args.profile else None
-    directory, removed = clear_cache(environ, namespace_id, profile)
+    profile = support.profile(args.profile, environ).value if args.profile else None
+    done = run_clear(CacheClearRequest(namespace_id, profile), environ)
+    removed = done.removed
     output.write(
         terminal.shown(
             f"rgpu-exec: removed {removed} cached token{'s' if removed != 1 else ''} from "
-            f"{directory}."
+            f"{done.directory}."
         )
         + "\n"
     )

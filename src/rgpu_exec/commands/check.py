@@ -1,24 +1,25 @@
 """`rgpu-exec check`: which namespaces can this key reach? A scope matrix for admins and CI.
 
-Flags in, `usecases.check` does the work, a table or JSON out (docs/json-output.md).
+Flags in, `usecases.check.run` does the work (and decides the exit code), `commands.render`
+prints a table, JSON or YAML (docs/json-output.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import output, terminal
 from rgpu_exec.commands import support
-from rgpu_exec.errors import ExitCode, RgpuExecError
+from rgpu_exec.errors import ExitCode
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.check import Checked, CheckRequest, Result, exit_code, run
 
 if TYPE_CHECKING:
     from rgpu_exec.credentials.api_key import ApiKey
+    from rgpu_exec.errors import RgpuExecError
+    from rgpu_exec.usecases.check import CheckRequest, Result
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  every namespace is allowed, or with expectations: every expectation holds
@@ -103,14 +104,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(func=_run)
 
 
-def render_json(results: list[Result], key: ApiKey, api_url: str) -> str:
-    document = {
-        "ok": exit_code(results) == ExitCode.OK,
+def document(results: list[Result], key: ApiKey, api_url: str, ok: bool) -> dict[str, Any]:
+    return {
+        "ok": ok,
         **_key_fields(key),
         "api_url": api_url,
         "results": [_row(r) for r in results],
     }
-    return json.dumps(document, indent=2) + "\n"
 
 
 def _key_fields(key: ApiKey | None) -> dict[str, Any]:
@@ -136,17 +136,16 @@ def _row(r: Result) -> dict[str, Any]:
     }
 
 
-def render_json_error(key: ApiKey | None, api_url: str | None, error: RgpuExecError) -> str:
+def error_document(key: ApiKey | None, api_url: str | None, error: RgpuExecError) -> dict[str, Any]:
     """What `--output json` prints when the check cannot run at all (no key, API unreachable):
     still one JSON document on stdout, so a CI step that pipes it into jq sees why."""
-    document = {
+    return {
         "ok": False,
         **_key_fields(key),
         "api_url": api_url,
         "error": {"exit_code": int(error.exit_code), "message": error.message},
         "results": [],
     }
-    return json.dumps(document, indent=2) + "\n"
 
 
 def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool) -> str:
@@ -197,36 +196,37 @@ def render_table(results: list[Result], key: ApiKey, api_url: str, colour: bool)
 
 
 def _run(args: argparse.Namespace) -> int:
-    checked = Checked()  # the key and API URL, once known (for the JSON error document)
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.check import run  # noqa: PLC0415
+
     environ = os.environ
-    try:
-        run(
-            _request(args),
-            environ,
-            checked,
-            api_url_flag=args.api_url,
-            profile_flag=args.profile,
-            interactive=sys.stdin is not None and sys.stdin.isatty(),
-        )
-    except RgpuExecError as exc:
-        if args.output == "json":
-            output.document(render_json_error(checked.key, checked.api_url, exc))
-            exc.json_document_printed = True
-        raise  # the CLI prints the message on stderr and exits with its code
+    checked = run(_request(args, environ), environ)
+    error = checked.error
+    if error is not None:
+        if args.output != "table":
+            render.render(
+                args.output, document=lambda: error_document(checked.key, checked.api_url, error)
+            )
+            error.json_document_printed = True
+        raise error  # the CLI prints the message on stderr and exits with its code
     for skipped in checked.skipped:
         output.tell(terminal.shown(f"rgpu-exec: warning: not checked: {skipped}.") + "\n")
     for switched in checked.switched:  # the check is of the ID's namespace: say what kubectl meets
         output.tell(terminal.shown(f"rgpu-exec: warning: {switched}.") + "\n")
     results, key, api_url = checked.results, checked.key, str(checked.api_url)
-    assert key is not None  # noqa: S101 - run found it, or raised
-    if args.output == "json":
-        output.document(render_json(results, key, api_url))
-    else:
-        output.write(render_table(results, key, api_url, output.colour(environ)))
-    return exit_code(results)
+    assert key is not None  # noqa: S101 - run found it, or returned its failure
+    code = checked.exit_code
+    render.render(
+        args.output,
+        document=lambda: document(results, key, api_url, code == ExitCode.OK),
+        table=lambda: render_table(results, key, api_url, output.colour(environ)),
+    )
+    return int(code)
 
 
-def _request(args: argparse.Namespace) -> CheckRequest:
+def _request(args: argparse.Namespace, environ: os._Environ[str]) -> CheckRequest:
+    from rgpu_exec.usecases.check import CheckRequest  # noqa: PLC0415
+
     return CheckRequest(
         namespace_ids=tuple(support.namespace_id(n) for n in args.namespace_id),
         expect_allowed=tuple(support.namespace_id(n) for n in args.expect_allowed),
@@ -234,6 +234,7 @@ def _request(args: argparse.Namespace) -> CheckRequest:
         contexts=tuple(args.context),
         kubeconfig=args.kubeconfig,
         not_found_as_denied=args.not_found_as_denied,
-        api_url_given=bool(args.api_url),
-        profile_given=bool(args.profile),
+        api_url=support.api_url(args.api_url, environ),
+        profile=support.profile(args.profile, environ),
+        interactive=sys.stdin is not None and sys.stdin.isatty(),
     )

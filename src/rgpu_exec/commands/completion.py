@@ -1,16 +1,22 @@
-"""`rgpu-exec completion [bash|zsh|fish]`: print a shell completion script."""
+"""`rgpu-exec completion [bash|zsh|fish]`: print a shell completion script; and what the
+`kubectl_complete-rgpu` executable prints (`kubectl_complete`). `usecases.completion` decides
+both; this module prints."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import output
 from rgpu_exec.commands.support import epilog
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings
-from rgpu_exec.usecases import completion
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+SHELLS = ("bash", "zsh", "fish")  # `usecases.completion.SHELLS`: a test holds them equal
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  the script was printed
@@ -39,21 +45,37 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
     parser.add_argument(
         "shell",
         nargs="?",
-        choices=completion.SHELLS,
+        choices=SHELLS,
         help="your shell (default: the shell that runs this command, else $SHELL)",
     )
     parser.set_defaults(func=lambda args: run(args.shell, parser, root))
 
 
 def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.ArgumentParser) -> int:
+    from rgpu_exec.usecases import completion  # noqa: PLC0415
+
     if shell is None:
         shell = completion.detect_shell(os.environ)
         if shell is None:
             output.tell(parser.format_usage())
             raise UsageError(
                 "cannot tell which shell you use (neither the shell running this command nor "
-                f"${settings.ENV_SHELL} is one of {', '.join(completion.SHELLS)}): name it, as "
+                f"${settings.ENV_SHELL} is one of {', '.join(SHELLS)}): name it, as "
                 "in `rgpu-exec completion bash`."
             )
     output.write(completion.script(shell, root))
     return ExitCode.OK
+
+
+def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:
+    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`. One
+    candidate a line, then `:<directive>`; nothing at all when something fails (a completion
+    must never print a traceback into the user's prompt)."""
+    try:
+        from rgpu_exec.usecases import completion  # noqa: PLC0415
+
+        offered, directive = completion.candidates(words, os.environ, completion.describe(parser))
+    except Exception:
+        return 0
+    output.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
+    return 0

@@ -1,17 +1,21 @@
-"""`rgpu-exec doctor`: diagnose why kubectl cannot get RemoteGPU credentials (see `doctor`)."""
+"""`rgpu-exec doctor`: diagnose why kubectl cannot get RemoteGPU credentials.
+
+Flags in, `usecases.doctor.diagnose.run` finds (and decides the exit code), `commands.render`
+prints the findings for people (an aligned list, each problem with its fix) or for scripts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rgpu_exec import output
+from rgpu_exec import output, terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.usecases.doctor.diagnose import DoctorOptions, diagnose
-from rgpu_exec.usecases.doctor.findings import problem_count
-from rgpu_exec.usecases.doctor.render import render_json, render_text
+
+if TYPE_CHECKING:
+    from rgpu_exec.usecases.doctor.findings import Finding, Status
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  no problem found
@@ -60,14 +64,60 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = DoctorOptions(
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.doctor.diagnose import DoctorRequest  # noqa: PLC0415
+    from rgpu_exec.usecases.doctor.diagnose import run as diagnose  # noqa: PLC0415
+
+    wanted = DoctorRequest(
         kubeconfig=args.kubeconfig, api_url=args.api_url, profile=args.profile, context=args.context
     )
     environ = os.environ
-    findings = diagnose(options, environ)
+    result = diagnose(wanted, environ)
+    findings = result.findings
     shown = [f for f in findings if f.status == "problem"] if args.problems_only else findings
-    if args.output == "json":
-        output.document(render_json(shown))
-    else:
-        output.write(render_text(shown, output.colour(environ)))
-    return ExitCode.PROBLEMS_FOUND if problem_count(findings) else ExitCode.OK
+    render.render(
+        args.output,
+        document=lambda: document(shown),
+        table=lambda: render_text(shown, output.colour(environ)),
+    )
+    return int(result.exit_code)
+
+
+_TONES: dict[Status, str] = {"ok": "green", "note": "yellow", "problem": "red"}
+
+
+def render_text(findings: list[Finding], colour: bool) -> str:
+    width = max((len(terminal.shown(f.topic)) for f in findings), default=0)
+    lines = []
+    for f in findings:
+        status = f.status.upper() if f.status == "problem" else f.status
+        label = terminal.paint(f"{status:<8}", _TONES[f.status], colour)
+        topic, detail = terminal.shown(f.topic), terminal.shown(f.detail)
+        lines.append(f"{label} {topic:<{width}}  {detail}")
+        if f.fix:
+            lines.append(f"{'':<8} {'':<{width}}  fix: {terminal.shown(f.fix)}")
+    problems = _problem_count(findings)
+    verdict = "no problems found" if not problems else f"{problems} problem(s) found"
+    return "\n".join([*lines, *([""] if lines else []), f"rgpu-exec doctor: {verdict}.", ""])
+
+
+def document(findings: list[Finding]) -> dict[str, object]:
+    """`{"ok", "findings": [{"topic", "status", "detail", "fix"}]}`, as `--output json` says."""
+    # What people are told, as documented; `kind` and `about` are the doctor's own.
+    shown = [_document(f) for f in findings]
+    return {"ok": not _problem_count(findings), "findings": shown}
+
+
+def _document(finding: Finding) -> dict[str, str | None]:
+    return {
+        "topic": finding.topic,
+        "status": finding.status,
+        "detail": finding.detail,
+        "fix": finding.fix,
+    }
+
+
+def _problem_count(findings: list[Finding]) -> int:
+    from rgpu_exec.usecases.doctor.findings import problem_count  # noqa: PLC0415
+
+    return problem_count(findings)

@@ -1,16 +1,14 @@
-"""`rgpu-exec kubeconfig list`: the contexts that use rgpu-exec, a table or JSON out
-(`usecases.kubeconfig_list` reads them; the JSON schema is in docs/json-output.md)."""
+"""`rgpu-exec kubeconfig list`: the contexts that use rgpu-exec (`usecases.kubeconfig_list`
+reads them), printed by `commands.render` (the JSON schema is in docs/json-output.md)."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import output, terminal
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.usecases.kubeconfig_list import list_contexts
 
 if TYPE_CHECKING:
     import argparse
@@ -20,8 +18,8 @@ if TYPE_CHECKING:
 _DEFAULT = "(default)"
 
 
-def render_json(files: list[str], contexts: list[ManagedContext]) -> str:
-    return json.dumps({"files": files, "contexts": [asdict(c) for c in contexts]}, indent=2) + "\n"
+def document(files: list[str], contexts: list[ManagedContext]) -> dict[str, Any]:
+    return {"files": files, "contexts": [asdict(c) for c in contexts]}
 
 
 def render_table(files: list[str], contexts: list[ManagedContext], colour: bool) -> str:
@@ -63,10 +61,15 @@ def render_table(files: list[str], contexts: list[ManagedContext], colour: bool)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.kubeconfig_list import KubeconfigListRequest  # noqa: PLC0415
+    from rgpu_exec.usecases.kubeconfig_list import run as list_contexts  # noqa: PLC0415
+
     environ = os.environ
-    found = list_contexts(args.kubeconfig, environ, args.context)
-    if args.output == "json":
-        output.document(render_json(found.files, found.contexts))
-    else:
-        output.write(render_table(found.files, found.contexts, output.colour(environ)))
+    found = list_contexts(KubeconfigListRequest(args.kubeconfig, args.context), environ)
+    render.render(
+        args.output,
+        document=lambda: document(found.files, found.contexts),
+        table=lambda: render_table(found.files, found.contexts, output.colour(environ)),
+    )
     return ExitCode.OK

@@ -7,58 +7,50 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output, terminal
+from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     import argparse
 
-    from rgpu_exec.usecases.kubeconfig_report import Report, WriteOptions
-    from rgpu_exec.usecases.kubeconfig_write import StanzaFlags
+    from rgpu_exec.usecases.kubeconfig_report import WriteRequest, WriteResult
+    from rgpu_exec.usecases.kubeconfig_write import StanzaRequest
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from rgpu_exec.usecases.kubeconfig_write import GenerateFlags, generate  # noqa: PLC0415
+    from rgpu_exec.usecases.kubeconfig_write import GenerateRequest, generate  # noqa: PLC0415
 
-    flags = GenerateFlags(
+    flags = GenerateRequest(
         namespace=args.namespace,
         namespace_id=args.namespace_id,
         server=args.server,
         certificate_authority=args.certificate_authority,
         certificate_authority_data=args.certificate_authority_data,
-        api_url=args.api_url,
         stanza=_stanza(args),
     )
     return _print(generate(flags, _options(args), os.environ))
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from rgpu_exec.kubeconfig import console  # noqa: PLC0415 - YAML
-    from rgpu_exec.usecases.kubeconfig_write import import_console  # noqa: PLC0415
+    from rgpu_exec.usecases.kubeconfig_write import ImportRequest  # noqa: PLC0415 - YAML
+    from rgpu_exec.usecases.kubeconfig_write import run_import as import_files  # noqa: PLC0415
 
-    names: list[str] = args.files
-    if len(names) > 1 and ("-" in names or args.context is not None):
-        raise UsageError(
-            "import several files without - (stdin) and without --context (each namespace gets "
-            "its own context, rgpu-<namespace>), or import them one at a time."
-        )
-    # Every file is read first: a bad one stops the run before anything is written.
-    found = [console.read(None if n == "-" else Path(n), sys.stdin.buffer) for n in names]
-    for source in found:
-        report = import_console(
-            source, args.api_url, _stanza(args), _options(args), os.environ, replace=args.replace
-        )
-        _print(report)
+    wanted = ImportRequest(tuple(args.files), _stanza(args), _options(args), replace=args.replace)
+    done = import_files(wanted, os.environ, sys.stdin.buffer)
+    for result in done.results:
+        _print(result)
+    if done.error is not None:
+        raise done.error
     return ExitCode.OK
 
 
-def _stanza(args: argparse.Namespace) -> StanzaFlags:
-    from rgpu_exec.usecases.kubeconfig_write import StanzaFlags  # noqa: PLC0415 - YAML
+def _stanza(args: argparse.Namespace) -> StanzaRequest:
+    from rgpu_exec.usecases.kubeconfig_write import StanzaRequest  # noqa: PLC0415 - YAML
 
-    return StanzaFlags(
+    return StanzaRequest(
         context=args.context,
         profile=args.profile,
         exec_command=args.exec_command,
@@ -67,15 +59,15 @@ def _stanza(args: argparse.Namespace) -> StanzaFlags:
     )
 
 
-def _options(args: argparse.Namespace) -> WriteOptions:
-    from rgpu_exec.usecases.kubeconfig_report import WriteOptions  # noqa: PLC0415
+def _options(args: argparse.Namespace) -> WriteRequest:
+    from rgpu_exec.usecases.kubeconfig_report import WriteRequest  # noqa: PLC0415
 
-    return WriteOptions(
+    return WriteRequest(
         kubeconfig=args.kubeconfig,
         dry_run=args.dry_run,
         set_current_context=getattr(args, "set_current_context", False),
         verify=getattr(args, "verify", True),
-        api_url_flag=getattr(args, "api_url", None),
+        api_url=support.api_url(args.api_url, os.environ) if "api_url" in args else None,
         force=getattr(args, "force", False),
     )
 
@@ -101,7 +93,7 @@ def run_remove(args: argparse.Namespace) -> int:
     return _print(report)
 
 
-def _print(report: Report) -> int:
+def _print(report: WriteResult) -> int:
     if report.diff is not None:
         output.write(terminal.shown(report.diff, lines=True))
         changed = report.would_change

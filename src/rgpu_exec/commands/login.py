@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rgpu_exec import output
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.usecases.login import Target, login, logout, read_key, verification_target
+
+if TYPE_CHECKING:
+    from rgpu_exec.usecases.login import LoginResult
 
 _UUID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 _EXIT_CODES = f"""\
@@ -88,37 +90,39 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _run_login(args: argparse.Namespace) -> int:
+    from rgpu_exec.usecases import login  # noqa: PLC0415
+
     environ = os.environ
-    profile = support.profile(args.profile, environ)
-    verify: Target | str = "--no-verify"
-    if args.verify:  # flags and kubeconfig first: a mistake there costs no typed key
-        verify = verification_target(
-            profile,
-            environ,
-            namespace_id=support.namespace_id(args.namespace_id) if args.namespace_id else None,
-            api_url_flag=support.api_url(args.api_url, environ) if args.api_url else None,
-            context=args.context,
-            kubeconfig=args.kubeconfig,
-        )
-    key = read_key(
+    profile = support.profile(args.profile, environ).value
+    named = args.namespace_id if args.verify else None  # only a verification uses them
+    request = login.LoginRequest(
         profile,
+        verify=args.verify,
+        namespace_id=support.namespace_id(named) if named else None,
+        api_url=support.api_url(args.api_url, environ) if args.api_url and args.verify else None,
+        context=args.context,
+        kubeconfig=args.kubeconfig,
+        insecure_storage=args.insecure_storage,
+    )
+    keyboard = login.KeyInput(
         stdin_is_tty=sys.stdin is not None and sys.stdin.isatty(),
         read_stdin=sys.stdin.read,
         prompt=output.ask_hidden,
     )
-    login(
-        profile,
-        key,
-        environ,
-        verify=verify,
-        out=output.line,
-        warn=output.say,
-        insecure_storage=args.insecure_storage,
-    )
-    return ExitCode.OK
+    return _render(login.run(request, environ, keyboard))
 
 
 def _run_logout(args: argparse.Namespace) -> int:
+    from rgpu_exec.usecases import login  # noqa: PLC0415
+
     environ = os.environ
-    logout(support.profile(args.profile, environ), environ, out=output.line)
+    request = login.LogoutRequest(support.profile(args.profile, environ).value)
+    return _render(login.run_logout(request, environ))
+
+
+def _render(done: LoginResult) -> int:
+    for kind, text in done.said:
+        (output.line if kind == "line" else output.say)(text)
+    if done.error is not None:
+        raise done.error
     return ExitCode.OK

@@ -1,13 +1,10 @@
-"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output table|json]`: check a key's scope offline.
-
-The rules are the platform's (see `scopes`): a payload that passes here is one the API accepts,
-apart from namespace ownership, which only the API can know.
+"""`rgpu-exec scope validate [PAYLOAD | -] [-o/--output table|json|yaml]`: check a key's scope
+offline. Flags in, `usecases.scope` decides, `commands.render` prints.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -80,32 +77,16 @@ def _read_payload(argument: str) -> str:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from rgpu_exec.scopes import ScopeError, parse_scopes  # noqa: PLC0415
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.scope import ScopeRequest, run  # noqa: PLC0415
 
-    text = _read_payload(args.payload)
-    try:
-        payload = json.loads(text)
-    except ValueError as exc:
-        error: UsageError = UsageError(
-            f"the scope payload is not valid JSON ({exc}). Quote it for your shell, e.g. "
-            '\'{"kubernetes_exec": {"namespace_ids": ["<namespace UUID>"]}}\'.'
-        )
-        code = "invalid_json"
-    else:
-        try:
-            scopes = parse_scopes(payload)
-        except ScopeError as exc:
-            error, code = exc, exc.code
-        else:
-            if args.output == "json":
-                answer = {"valid": True, "scopes": scopes.payload(), "summary": scopes.summary()}
-                output.document(json.dumps(answer) + "\n")
-            else:
-                output.document(json.dumps(scopes.payload()) + "\n")
-                output.say(f"rgpu-exec: valid: grants {scopes.summary()}.")
-            return ExitCode.OK
-    if args.output == "json":
-        failed = {"valid": False, "error": {"code": code, "message": error.message}}
-        output.document(json.dumps(failed) + "\n")
-        return int(error.exit_code)
-    raise error
+    result = run(ScopeRequest(_read_payload(args.payload)))
+    if args.output != "table":  # one document on stdout, valid or not
+        render.render(args.output, document=result.document, indent=None)
+        return int(result.error.exit_code) if result.error else ExitCode.OK
+    if result.error is not None:
+        raise result.error  # the CLI prints the platform's message on stderr
+    # For people: the normalised payload on stdout (as JSON), the verdict on stderr.
+    render.render("json", document=lambda: result.scopes, indent=None)
+    output.say(f"rgpu-exec: valid: grants {result.summary}.")
+    return ExitCode.OK

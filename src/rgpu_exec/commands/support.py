@@ -5,16 +5,16 @@ Light imports only: the CLI imports every command module to build its parser."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request, settings
+from rgpu_exec.usecases import sourced
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
-T = TypeVar("T")
+    from rgpu_exec.usecases.sourced import Sourced
 
 
 def epilog(*examples: str, exit_codes: str) -> str:
@@ -31,18 +31,20 @@ def add_api_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
-OUTPUT_FORMATS = ("table", "json")
+OUTPUT_FORMATS = ("table", "json", "yaml")  # the renderer's (`commands.render.FORMATS`)
 JSON_DOC = "its schema: docs/json-output.md"
 
 
 def add_output(parser: argparse.ArgumentParser, json_shape: str = JSON_DOC) -> None:
-    """`-o/--output {table,json}`, the same on every command that prints a report."""
+    """`-o/--output {table,json,yaml}`, the same on every command that prints a report (the
+    renderer, `commands.render`, prints each form)."""
     parser.add_argument(
         "-o",
         "--output",
         choices=OUTPUT_FORMATS,
         default="table",
-        help=f"table: for people (default); json: one document for scripts ({json_shape})",
+        help=f"table: for people (default); json: one document for scripts ({json_shape}); "
+        "yaml: the same document as YAML",
     )
 
 
@@ -61,25 +63,16 @@ def add_profile(parser: argparse._ActionsContainer, what: str) -> None:
     )
 
 
-def api_url(flag: str | None, environ: Mapping[str, str]) -> str:
-    return _valid(request.resolve_api_url(flag, environ))
+def api_url(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
+    """`--api-url`, else the environment's, else the default, with its source (refused where
+    it is used: `Sourced.value`)."""
+    return sourced.api_url(flag, environ)
 
 
-def profile(flag: str | None, environ: Mapping[str, str]) -> str:
-    return _valid(request.resolve_profile(flag, environ))
-
-
-def deadline(environ: Mapping[str, str]) -> float:
-    """Seconds an exchange may take, retries included (`RGPU_EXEC_DEADLINE`), like `token`."""
-    return _valid(request.resolve_deadline(environ))
+def profile(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
+    """`--profile`, else the environment's, else `default`, with its source."""
+    return sourced.profile(flag, environ)
 
 
 def namespace_id(value: str) -> str:
-    return _valid(request.resolve_namespace_id(value))
-
-
-def _valid(resolved: tuple[T, str | None]) -> T:
-    value, problem = resolved
-    if problem:
-        raise UsageError(problem)
-    return value
+    return sourced.checked(request.resolve_namespace_id(value))

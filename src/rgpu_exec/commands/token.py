@@ -12,7 +12,6 @@ from typing import Any
 from rgpu_exec import output
 from rgpu_exec.errors import ExitCode, exit_codes_help
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.usecases.token import TokenCommand, TokenFlags
 
 _HELP = {
     "namespace_id": "the namespace's UUID",
@@ -43,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = TokenFlags(
+    from rgpu_exec.usecases.token import TokenCommand, TokenRequest  # noqa: PLC0415
+
+    flags = TokenRequest(
         args.namespace_id,
         api_url=args.api_url,
         profile=args.profile,

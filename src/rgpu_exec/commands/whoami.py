@@ -1,18 +1,21 @@
-"""`rgpu-exec whoami`: which API key would be used now (`usecases/whoami`), never the key."""
+"""`rgpu-exec whoami`: which API key would be used now (`usecases.whoami`), never the key.
+
+Flags in, `usecases.whoami.run` decides (the exit code too), `commands.render` prints."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rgpu_exec import output, terminal
+from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.whoami import Identity, whoami
+
+if TYPE_CHECKING:
+    from rgpu_exec.usecases.whoami import WhoamiResult
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  a key would be used (shown by its prefix)
@@ -56,9 +59,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(func=run)
 
 
-def render_json(found: Identity) -> str:
+def document(found: WhoamiResult) -> dict[str, Any]:
     context = found.context
-    document = {
+    return {
         "key": None
         if found.key is None
         else {
@@ -89,10 +92,9 @@ def render_json(found: Identity) -> str:
             "problem": found.key_file.problem,
         },
     }
-    return json.dumps(document, indent=2) + "\n"
 
 
-def render_table(found: Identity) -> str:
+def render_table(found: WhoamiResult) -> str:
     rows = []
     if found.key is not None:
         rows.append(("key", f"{key_prefix(found.key.value)} {found.key.origin}"))
@@ -137,19 +139,16 @@ def render_table(found: Identity) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = whoami(
-        os.environ,
-        profile_flag=args.profile,
+    from rgpu_exec.commands import render  # noqa: PLC0415
+    from rgpu_exec.usecases.whoami import WhoamiRequest  # noqa: PLC0415
+    from rgpu_exec.usecases.whoami import run as whoami  # noqa: PLC0415
+
+    request = WhoamiRequest(
+        profile=args.profile,
         context=args.context,
         kubeconfig=args.kubeconfig,
         ask_api=not args.offline,
     )
-    if args.output == "json":
-        output.document(render_json(found))
-    else:
-        output.write(render_table(found))
-    if found.verdict is not None and found.verdict.state == "rejected":
-        return ExitCode.API_KEY
-    if found.key is not None:
-        return ExitCode.OK
-    return int(found.problem.exit_code) if found.problem else ExitCode.API_KEY
+    found = whoami(request, os.environ)
+    render.render(args.output, document=lambda: document(found), table=lambda: render_table(found))
+    return int(found.exit_code)

@@ -1,6 +1,7 @@
 """The kubeconfig contexts rgpu-exec manages, as kubectl merges the files: for `kubeconfig list`,
-`check` (every context, or the ones named), `whoami`, `login` (the current context) and the
-namespace names other commands show beside IDs.
+`check` (every context, or the ones named), `whoami`, `login` (the current context), `doctor`
+(`managed_call`: the contexts it inspects) and the namespace names other commands show beside
+IDs. The one model of which contexts are rgpu-exec's.
 
 A context is managed when its user's exec stanza runs rgpu-exec (`view.plugin_call`), or passes
 `token --namespace-id` as `generate` writes it with an `--exec-command` of another name

@@ -1,4 +1,5 @@
-"""A read-only view of the kubeconfig as kubectl merges it, for `check` and `doctor`.
+"""A read-only view of the kubeconfig as kubectl merges it (which contexts rgpu-exec manages is
+`listing.managed_call`'s to say, for every command).
 
 Files: `--kubeconfig` alone, else `KUBECONFIG` split on the path separator (duplicates dropped,
 missing files skipped), else `~/.kube/config`. The first file that defines a named context, user

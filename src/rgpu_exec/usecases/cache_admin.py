@@ -131,7 +131,18 @@ def key_owners(rows: list[dict[str, Any]], environ: Mapping[str, str]) -> dict[s
 
 
 @dataclass(frozen=True)
-class Listing:
+class CacheListRequest:
+    """`cache list`: `--kubeconfig`, `--context` (that context's namespace only), and whether
+    to name whose key obtained each entry and the namespaces (`name_owners`: that asks the
+    keyring and reads the kubeconfig; a script reading the fingerprints needs neither)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    name_owners: bool = True
+
+
+@dataclass(frozen=True)
+class CacheListResult:
     """`cache list`: the directory, why it is not used (if it is not), its rows (never a token),
     whose key obtained each (`key_owners`) and the namespaces' names from the kubeconfig."""
 
@@ -147,28 +158,22 @@ class Listing:
         return cache_directory_fix(self.directory)
 
 
-def list_cache(
-    environ: Mapping[str, str],
-    now: float,
-    *,
-    for_people: bool = True,
-    kubeconfig: str | None = None,
-    context: str | None = None,
-) -> Listing:
-    """The cache's entries and recorded failures; owners and names only `for_people` (they ask
-    the keyring and read the kubeconfig: `kubeconfig`, else kubectl's files). With `context`,
+def run_list(request: CacheListRequest, environ: Mapping[str, str], now: float) -> CacheListResult:
+    """The cache's entries and recorded failures; owners and names only when `name_owners` (they
+    ask the keyring and read the kubeconfig: `kubeconfig`, else kubectl's files). With `context`,
     only the entries for that context's namespace (a UsageError when it does not run
     rgpu-exec)."""
+    kubeconfig, context = request.kubeconfig, request.context
     directory = cache_directory(environ)
     problem = private_files.directory_problem(directory)
     rows = describe(directory, now)
     if context is not None:
         namespace_id = _namespace_of(context, kubeconfig, environ)
         rows = [r for r in rows if r.get("namespace_id") == namespace_id]
-    if not for_people:
-        return Listing(directory, problem, rows, {}, {})
+    if not request.name_owners:
+        return CacheListResult(directory, problem, rows, {}, {})
     names = listing.namespace_names(kubeconfig, environ)
-    return Listing(directory, problem, rows, key_owners(rows, environ), names)
+    return CacheListResult(directory, problem, rows, key_owners(rows, environ), names)
 
 
 def _namespace_of(context: str, kubeconfig: str | None, environ: Mapping[str, str]) -> str:
@@ -182,9 +187,21 @@ def _namespace_of(context: str, kubeconfig: str | None, environ: Mapping[str, st
     return found.namespace_id
 
 
-def clear_cache(
-    environ: Mapping[str, str], namespace_id: str | None, profile: str | None
-) -> tuple[str, int]:
+@dataclass(frozen=True)
+class CacheClearRequest:
+    """`cache clear`: only this namespace's and this profile's tokens (None: any); validated."""
+
+    namespace_id: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheClearResult:
+    directory: str
+    removed: int  # how many tokens
+
+
+def run_clear(request: CacheClearRequest, environ: Mapping[str, str]) -> CacheClearResult:
     """`cache clear`: the directory and how many tokens were removed (see `clear`)."""
     directory = cache_directory(environ)
     problem = private_files.directory_problem(directory)
@@ -196,7 +213,7 @@ def clear_cache(
             f"there nor clears it; nothing was removed. To fix: "
             f"{cache_directory_fix(directory)}."
         )
-    return directory, clear(directory, namespace_id, profile)
+    return CacheClearResult(directory, clear(directory, request.namespace_id, request.profile))
 
 
 def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:
@@ -205,20 +222,12 @@ def clear(directory: str, namespace_id: str | None, profile: str | None) -> int:
     are ever removed. `namespace_id` and `profile` are validated already (`hotpath.request`)."""
     for name in cache_files.orphaned_temp_files(directory):  # left by a killed writer
         token_cache.remove(directory, name, "")
-    entries = cache_files.iter_entries(directory)
     if namespace_id is None and profile is None:
-        tokens = len(entries)
+        tokens = len(cache_files.iter_entries(directory))
         for stem in cache_files.stems_in(directory):
             for suffix in (token_cache.ENTRY_SUFFIX, token_cache.LOCK_SUFFIX):
                 token_cache.remove(directory, stem, suffix)
         cache_files.purge(directory, [])
         return tokens
     identity = token_cache.profile_identity(profile) if profile else None
-    stems = [
-        stem
-        for stem, entry in entries
-        if entry is not None
-        and (namespace_id is None or entry.key.namespace_id == namespace_id)
-        and (identity is None or entry.key.identity == identity)
-    ]
-    return cache_files.purge(directory, stems)
+    return cache_files.purge_matching(directory, namespace_id=namespace_id, identity=identity)

@@ -11,13 +11,14 @@ denied only when the caller says so (`not_found_as_denied`): otherwise a typo in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rgpu_exec.api.endpoint import ApiEndpoint
-from rgpu_exec.errors import ExitCode, UsageError
-from rgpu_exec.hotpath import request
+from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.key_exchange import KeyExchange, Outcome, access, find_key
+from rgpu_exec.usecases.sourced import Sourced, checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from rgpu_exec.kubeconfig.listing import ManagedContext
 
 Expectation = Literal["allowed", "denied"]
+_DEFAULT_URL = Sourced(settings.DEFAULT_API_URL, "the default API URL")
+_DEFAULT_PROFILE = Sourced(settings.DEFAULT_PROFILE, "the default")
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,12 @@ class CheckRequest:
     expect_denied: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()  # kubeconfig contexts whose exec stanza runs rgpu-exec
     kubeconfig: str | None = None
-    # An --api-url / --profile on the command line: it beats the contexts' own, which then
-    # need not agree.
-    api_url_given: bool = False
-    profile_given: bool = False
+    # --api-url / --profile, else the environment's (resolved by the command). One given on the
+    # command line beats the contexts' own, which then need not agree.
+    api_url: Sourced[str] = _DEFAULT_URL
+    profile: Sourced[str] = _DEFAULT_PROFILE
     not_found_as_denied: bool = False
+    interactive: bool = False  # whether a key may be asked for (stdin is a terminal)
 
     @property
     def nothing_named(self) -> bool:
@@ -124,9 +128,9 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
         )
     return Plan(
         list(seen.values()),
-        None if wanted.api_url_given else _agreed(contexts, "api_url", "API URLs", "--api-url URL"),
+        None if wanted.api_url.given else _agreed(contexts, "api_url", "API URLs", "--api-url URL"),
         None
-        if wanted.profile_given
+        if wanted.profile.given
         else _agreed(contexts, "profile", "profiles", "--profile NAME"),
         tuple(skipped),
         tuple(f"context {c.name!r}: {c.mismatch}" for c in contexts if c.mismatch),
@@ -201,46 +205,49 @@ def check(
     return results
 
 
-@dataclass
-class Checked:
-    """What `run` found out, filled as it goes: the key and API (known before a failure, for
-    `--output json`'s error document), the contexts left out and the results."""
+@dataclass(frozen=True)
+class CheckResult:
+    """What the check found: the key and API (known before a failure, for `--output json`'s
+    error document), the contexts left out and the namespaces switched (warnings), the results,
+    and the failure that stopped the check, if one did."""
 
     key: ApiKey | None = None
     api_url: str | None = None
     skipped: tuple[str, ...] = ()
     switched: tuple[str, ...] = ()
     results: list[Result] = field(default_factory=list)
+    error: RgpuExecError | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.error.exit_code if self.error else exit_code(self.results)
 
 
-def run(
-    wanted: CheckRequest,
-    environ: Mapping[str, str],
-    checked: Checked,
-    *,
-    api_url_flag: str | None,
-    profile_flag: str | None,
-    interactive: bool,
-) -> Checked:
+def run(wanted: CheckRequest, environ: Mapping[str, str]) -> CheckResult:
     """The whole check: the plan, the key (as `token` finds it; a --profile flag, else the one
-    the contexts pass, wins over REMOTEGPU_API_KEY), one exchange per namespace."""
+    the contexts pass, wins over REMOTEGPU_API_KEY), one exchange per namespace. A failure that
+    stops it is returned with what was known by then."""
+    known: dict[str, Any] = {}
+    try:
+        return _run(wanted, environ, known)
+    except RgpuExecError as exc:
+        return CheckResult(**known, error=exc)
+
+
+def _run(wanted: CheckRequest, environ: Mapping[str, str], known: dict[str, Any]) -> CheckResult:
     found = plan(wanted, environ)
-    checked.skipped = found.skipped
-    checked.switched = found.switched
-    url, problem = request.resolve_api_url(api_url_flag or found.api_url, environ)
-    if problem:
-        raise UsageError(problem)
-    checked.api_url = url
-    key = checked.key = find_key(environ, profile_flag or found.profile, interactive=interactive)
-    if api_url_flag or not found.api_url:
-        url_source = request.api_url_source(api_url_flag, environ)
+    known.update(skipped=found.skipped, switched=found.switched)
+    if wanted.api_url.given or not found.api_url:
+        url, url_source = wanted.api_url.value, wanted.api_url.source
     else:
+        url = checked(request.resolve_api_url(found.api_url, environ))
         url_source = "the --api-url in the contexts' exec args"
+    known["api_url"] = url
+    profile = wanted.profile.flag or found.profile
+    key = known["key"] = find_key(environ, profile, interactive=wanted.interactive)
     exchanger = KeyExchange(key, ApiEndpoint(url, environ, url_source=url_source))
-    checked.results = check(
-        found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied
-    )
-    return checked
+    results = check(found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied)
+    return CheckResult(**known, results=results)
 
 
 def holds(outcome: Outcome, expected: Expectation, *, not_found_as_denied: bool) -> bool:

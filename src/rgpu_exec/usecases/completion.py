@@ -10,7 +10,10 @@ installed) where it is a context.
 `kubectl rgpu <TAB>` is kubectl's business: kubectl 1.26+ runs an executable named
 `kubectl_complete-rgpu` from PATH with the words typed after `rgpu` (the last one being the word
 to complete, maybe empty), and reads one candidate per line, optionally followed by
-`:<directive>` (Cobra's ShellCompDirective). `kubectl_complete` below is what it prints.
+`:<directive>` (Cobra's ShellCompDirective). `candidates` below is what it offers (the command,
+`commands.completion.kubectl_complete`, prints them).
+
+Never prints, and reads no environment variable but from the mapping handed in.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import os
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from rgpu_exec import output
 from rgpu_exec.completion import scripts
 from rgpu_exec.completion.tree import DIRECTIVE_DEFAULT, DIRECTIVE_NO_FILE, Command, describe
 
@@ -28,7 +30,6 @@ __all__ = [
     "candidates",
     "describe",
     "detect_shell",
-    "kubectl_complete",
     "parent_shell",
     "script",
 ]
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 
-SHELLS = ("bash", "zsh", "fish")
+SHELLS = tuple(scripts.SCRIPTS)  # bash, zsh, fish
 
 
 def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
@@ -130,13 +131,3 @@ def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
     except Exception:
         return []
     return sorted(name for name in names if printable(name))
-
-
-def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:
-    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`."""
-    try:
-        offered, directive = candidates(words, os.environ, describe(parser))
-    except Exception:  # a completion must never print a traceback into the user's prompt
-        return 0
-    output.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
-    return 0

@@ -20,9 +20,9 @@ from rgpu_exec.errors import (
     ApiKeyError,
     NamespaceAccessError,
     RgpuExecError,
-    UsageError,
 )
 from rgpu_exec.hotpath import request
+from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,9 +37,7 @@ def find_key(
     environ: Mapping[str, str], profile_flag: str | None, *, interactive: bool = False
 ) -> ApiKey:
     """The key `token` would use with this `--profile` (None: none given), or its error."""
-    profile, problem = request.resolve_profile(profile_flag, environ)
-    if problem:
-        raise UsageError(problem)
+    profile = checked(request.resolve_profile(profile_flag, environ))
     return find_api_key(environ, profile, interactive=interactive, profile_flag=profile_flag)
 
 

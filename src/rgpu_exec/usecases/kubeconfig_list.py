@@ -17,18 +17,23 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Contexts:
+class KubeconfigListRequest:
+    kubeconfig: str | None = None  # `--kubeconfig`: that file only
+    context: str | None = None  # `--context`: that context only
+
+
+@dataclass(frozen=True)
+class KubeconfigListResult:
     files: list[str]  # the kubeconfig files read, in kubectl's order
     contexts: list[ManagedContext]  # by name
 
 
-def list_contexts(
-    kubeconfig: str | None, environ: Mapping[str, str], context: str | None = None
-) -> Contexts:
+def run(request: KubeconfigListRequest, environ: Mapping[str, str]) -> KubeconfigListResult:
     """The managed contexts of `--kubeconfig` (else KUBECONFIG, else ~/.kube/config); with
     `context`, that one only (a UsageError when it does not run rgpu-exec). A file that cannot
     be read is a UsageError (exit 2), as kubectl would refuse it too."""
-    config, contexts = listing.load(kubeconfig, environ)
+    config, contexts = listing.load(request.kubeconfig, environ)
+    context = request.context
     if context is not None:
         contexts = [c for c in contexts if c.name == context]
         if not contexts:
@@ -38,4 +43,4 @@ def list_contexts(
                 f"context {context!r} {what} {where if what == 'is not in' else ''}".rstrip()
                 + " (`rgpu-exec kubeconfig list` lists the contexts that run rgpu-exec)."
             )
-    return Contexts(config.files, contexts)
+    return KubeconfigListResult(config.files, contexts)

@@ -17,22 +17,25 @@ if TYPE_CHECKING:
     from rgpu_exec.kubeconfig.document import Document
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.files import Targets
+    from rgpu_exec.usecases.sourced import Sourced
 
 
 @dataclass(frozen=True)
-class WriteOptions:
+class WriteRequest:
     """How to write: the target file, dry run, and (generate/import) the verification."""
 
     kubeconfig: str | None = None
     dry_run: bool = False
     set_current_context: bool = False
     verify: bool = True
-    api_url_flag: str | None = None  # the --api-url given (for where a wrong URL came from)
+    # --api-url, else the environment's, else the default, with its source (None: resolved
+    # from the environment; `remove` has no use for it)
+    api_url: Sourced[str] | None = None
     force: bool = False  # generate/import: replace an entry of the same name that is not ours
 
 
 @dataclass
-class Report:
+class WriteResult:
     """What happened, for the command to print: the dry run's diff (None when not a dry run),
     lines for stdout, and warnings for stderr."""
 
@@ -53,7 +56,7 @@ class Applied:
     outcomes: list[edit.Outcome]
 
 
-def add_report(done: Applied, report: Report) -> None:
+def add_report(done: Applied, report: WriteResult) -> None:
     """The diff of a dry run, or a line for each file written; a warning for each of those
     files in a directory that other users can write to."""
     for item in done.plan.files:
@@ -93,7 +96,7 @@ def usage_hints(
     done: Applied,
     spec: Spec,
     namespace: str,
-    options: WriteOptions,
+    options: WriteRequest,
     environ: Mapping[str, str],
     *,
     replace: bool,

@@ -8,10 +8,11 @@ what changed and how to use it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from rgpu_exec.errors import UsageError
+from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
@@ -19,22 +20,22 @@ from rgpu_exec.redact import key_prefix
 from rgpu_exec.terminal import printable, shown
 from rgpu_exec.usecases.kubeconfig_report import (
     Applied,
-    Report,
-    WriteOptions,
+    WriteRequest,
+    WriteResult,
     add_report,
     kubeconfig_flag,
     usage_hints,
     without_ca,
 )
 from rgpu_exec.usecases.kubeconfig_verify import GIVEN_WITH_SERVER, ServerSource, verify
+from rgpu_exec.usecases.sourced import Sourced, checked
+from rgpu_exec.usecases.sourced import api_url as resolve_api_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from rgpu_exec.kubeconfig.entries import ExecApiVersion, InteractiveMode, Spec
     from rgpu_exec.kubeconfig.planners import Planner
-
-_T = TypeVar("_T")
 
 
 def apply(
@@ -60,7 +61,7 @@ def apply(
 
 
 @dataclass(frozen=True)
-class StanzaFlags:
+class StanzaRequest:
     """How `generate` and `import` write the exec stanza and name the entries (flags as given)."""
 
     context: str | None = None  # default: rgpu-<namespace>
@@ -71,17 +72,18 @@ class StanzaFlags:
 
 
 @dataclass(frozen=True)
-class GenerateFlags:
+class GenerateRequest:
     namespace: str
     namespace_id: str
     server: str
     certificate_authority: str | None = None  # a PEM file
     certificate_authority_data: str | None = None  # base64 of one
-    api_url: str | None = None
-    stanza: StanzaFlags = StanzaFlags()
+    stanza: StanzaRequest = StanzaRequest()
 
 
-def generate(flags: GenerateFlags, options: WriteOptions, environ: Mapping[str, str]) -> Report:
+def generate(
+    flags: GenerateRequest, options: WriteRequest, environ: Mapping[str, str]
+) -> WriteResult:
     """`kubeconfig generate`: the namespace's entries from the flags, checked."""
     namespace = entries.check_namespace(flags.namespace)
     ca_data = None
@@ -93,28 +95,79 @@ def generate(flags: GenerateFlags, options: WriteOptions, environ: Mapping[str, 
         flags.stanza,
         environ,
         namespace=namespace,
-        namespace_id=_valid(request.resolve_namespace_id(flags.namespace_id)),
+        namespace_id=checked(request.resolve_namespace_id(flags.namespace_id)),
         server=entries.check_server(flags.server),
         ca_data=ca_data,
-        api_url=_valid(request.resolve_api_url(flags.api_url, environ)),
+        api_url=_chosen_url(options, environ).value,
     )
     return write_namespace(spec, options, environ)
 
 
+@dataclass(frozen=True)
+class ImportRequest:
+    """`kubeconfig import FILE…`: the files (`-`: stdin), and how to write each namespace."""
+
+    files: tuple[str, ...]
+    stanza: StanzaRequest = StanzaRequest()
+    write: WriteRequest = field(default_factory=WriteRequest)
+    replace: bool = False  # swap out the console's own contexts for the namespace
+
+
+@dataclass
+class ImportResult:
+    """What each import said, in order; and the failure that stopped a later one, if one did
+    (the command says what the earlier ones did, then fails with it)."""
+
+    results: list[WriteResult] = field(default_factory=list)
+    error: RgpuExecError | None = None
+
+
+def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryIO) -> ImportResult:
+    """`kubeconfig import`: several files only without `-` and without `--context` (each
+    namespace gets its own context, rgpu-<namespace>); every file read first, so a bad one
+    stops the run before anything is written; then one import each."""
+    names = wanted.files
+    if len(names) > 1 and ("-" in names or wanted.stanza.context is not None):
+        raise UsageError(
+            "import several files without - (stdin) and without --context (each namespace gets "
+            "its own context, rgpu-<namespace>), or import them one at a time."
+        )
+    found = [console.read(None if n == "-" else Path(n), stdin) for n in names]
+    done = ImportResult()
+    try:
+        for source in found:
+            done.results.append(
+                import_console(
+                    source,
+                    wanted.write.api_url,
+                    wanted.stanza,
+                    wanted.write,
+                    environ,
+                    replace=wanted.replace,
+                )
+            )
+    except RgpuExecError as exc:
+        if not done.results:
+            raise
+        done.error = exc
+    return done
+
+
 def import_console(
     source: console.ConsoleKubeconfig,
-    api_url_flag: str | None,
-    stanza: StanzaFlags,
-    options: WriteOptions,
+    api_url: Sourced[str] | None,
+    stanza: StanzaRequest,
+    options: WriteRequest,
     environ: Mapping[str, str],
     *,
     replace: bool = False,
-) -> Report:
+) -> WriteResult:
     """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
     never chooses where the key goes: its API must be the one the user chose."""
-    chosen = _valid(request.resolve_api_url(api_url_flag, environ))
+    sourced_url = api_url or resolve_api_url(None, environ)
+    chosen = sourced_url.value
     if settings.normal_url(source.api_url) != chosen:
-        where = request.api_url_source(api_url_flag, environ)
+        where = sourced_url.source
         problem = url_rules.url_problem(source.api_url)
         if problem or not printable(source.api_url):
             # Shown escaped, never as a URL to copy: it is not one --api-url would take as is.
@@ -135,7 +188,7 @@ def import_console(
         stanza,
         environ,
         namespace=entries.check_namespace(source.namespace),
-        namespace_id=_valid(request.resolve_namespace_id(source.namespace_id)),
+        namespace_id=checked(request.resolve_namespace_id(source.namespace_id)),
         server=entries.check_server(source.server),
         ca_data=entries.check_ca_data(source.ca_data) if source.ca_data else None,
         api_url=chosen,
@@ -144,11 +197,11 @@ def import_console(
     return write_namespace(spec, options, environ, replace=replace, server_source=named_in)
 
 
-def _spec(stanza: StanzaFlags, environ: Mapping[str, str], **facts: Any) -> Spec:
+def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:
     context = stanza.context if stanza.context is not None else None
     return entries.Spec(
         context=entries.check_context(context or entries.default_context(facts["namespace"])),
-        profile=_valid(request.resolve_profile(stanza.profile, environ)),
+        profile=checked(request.resolve_profile(stanza.profile, environ)),
         exec_command=entries.exec_command(stanza.exec_command),
         exec_api_version=stanza.exec_api_version,
         interactive_mode=stanza.interactive_mode,
@@ -156,21 +209,18 @@ def _spec(stanza: StanzaFlags, environ: Mapping[str, str], **facts: Any) -> Spec
     )
 
 
-def _valid(resolved: tuple[_T, str | None]) -> _T:
-    value, problem = resolved
-    if problem:
-        raise UsageError(problem)
-    return value
+def _chosen_url(options: WriteRequest, environ: Mapping[str, str]) -> Sourced[str]:
+    return options.api_url or resolve_api_url(None, environ)
 
 
 def write_namespace(
     spec: Spec,
-    options: WriteOptions,
+    options: WriteRequest,
     environ: Mapping[str, str],
     *,
     replace: bool = False,
     server_source: ServerSource = GIVEN_WITH_SERVER,
-) -> Report:
+) -> WriteResult:
     """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
     console's own contexts for the namespace are swapped out for it."""
     planner = planners.upsert_planner(
@@ -180,11 +230,11 @@ def write_namespace(
         force=options.force,
     )
     namespace = namespace_label(spec.namespace, spec.namespace_id)
-    report = Report()
+    report = WriteResult()
 
     def before_writing() -> None:
         if options.verify:
-            url_source = request.api_url_source(options.api_url_flag, environ)
+            url_source = _chosen_url(options, environ).source
             key, paired = verify(spec, environ, url_source, server_source)
             # The API is one the user chose (an imported file's must be that one): its word is
             # verified. The cluster's clause says whose word it is (`_pairing`).
@@ -219,16 +269,16 @@ def write_namespace(
 
 def remove_contexts(
     names: tuple[str, ...] | None,
-    options: WriteOptions,
+    options: WriteRequest,
     environ: Mapping[str, str],
     *,
     force: bool = False,
     ignore_not_found: bool = False,
-) -> Report:
+) -> WriteResult:
     """`remove`: the contexts named (None: every context rgpu-exec manages)."""
     planner = planners.remove_planner(names, force=force, ignore_not_found=ignore_not_found)
     done = apply(options.kubeconfig, environ, planner, lambda: None, dry_run=options.dry_run)
-    report = Report()
+    report = WriteResult()
     add_report(done, report)
     if done.diff is None and not done.outcomes:
         files_read = ", ".join(str(p) for p in done.targets.paths)

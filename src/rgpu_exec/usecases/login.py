@@ -8,12 +8,15 @@ checks a token: a key the API rejects is not stored.
 
 Both purge the profile's cached tokens, so a new key never serves a token issued to the old one
 (the cache knows a keyring key only by its profile name, never by the key itself).
+
+Neither prints: each returns what it has to say, in order (`Said`), and a failure that stopped
+it after something was said (`error`), for the command to render.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import output
 from rgpu_exec.api.endpoint import ApiEndpoint
@@ -27,9 +30,87 @@ from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.key_exchange import KeyExchange
+from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from rgpu_exec.usecases.sourced import Sourced
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    """`login`'s flags, resolved: the profile (validated), whether to verify the key first
+    (not with `--no-verify`) and against what (`--namespace-id`, validated; `--context`;
+    `--kubeconfig`; `--api-url`), and where to store it."""
+
+    profile: str
+    verify: bool = True
+    namespace_id: str | None = None
+    api_url: Sourced[str] | None = None  # None: no --api-url (the context's, else the default)
+    context: str | None = None
+    kubeconfig: str | None = None
+    insecure_storage: bool = False
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    profile: str
+
+
+@dataclass(frozen=True)
+class KeyInput:
+    """Where `login` reads the key: a prompt without echo on a terminal, else stdin."""
+
+    stdin_is_tty: bool
+    read_stdin: Callable[[], str]
+    prompt: Callable[[str], str]
+
+
+Said = tuple[Literal["line", "warning"], str]  # a report line (stdout), or a warning (stderr)
+
+
+@dataclass
+class LoginResult:
+    """What `login` or `logout` has to say, in order; and the failure that stopped it, if one
+    did after something was said (the command says that, then fails with it)."""
+
+    said: list[Said] = field(default_factory=list)
+    error: RgpuExecError | None = None
+
+    def line(self, text: str) -> None:
+        self.said.append(("line", text))
+
+    def warning(self, text: str) -> None:
+        self.said.append(("warning", text))
+
+
+def run(request: LoginRequest, environ: Mapping[str, str], keyboard: KeyInput) -> LoginResult:
+    """`login`: what to verify the key against (flags and kubeconfig first: a mistake there
+    costs no typed key), the key, then `store`."""
+    verify: Target | str = "--no-verify"
+    if request.verify:
+        verify = verification_target(
+            request.profile,
+            environ,
+            namespace_id=request.namespace_id,
+            api_url=request.api_url,
+            context=request.context,
+            kubeconfig=request.kubeconfig,
+        )
+    key = read_key(
+        request.profile,
+        stdin_is_tty=keyboard.stdin_is_tty,
+        read_stdin=keyboard.read_stdin,
+        prompt=keyboard.prompt,
+    )
+    return store(
+        request.profile, key, environ, verify=verify, insecure_storage=request.insecure_storage
+    )
+
+
+def run_logout(request: LogoutRequest, environ: Mapping[str, str]) -> LoginResult:
+    return logout(request.profile, environ)
 
 
 def read_key(
@@ -74,15 +155,18 @@ def verification_target(
     environ: Mapping[str, str],
     *,
     namespace_id: str | None,
-    api_url_flag: str | None,
+    api_url: Sourced[str] | None,
     context: str | None,
     kubeconfig: str | None,
 ) -> Target | str:
     """What to verify a key for `profile` against: `--namespace-id`, else the context named
     (`--context`), else the current context when it runs rgpu-exec with this profile; or why
-    there is nothing to verify against. Flags are validated already, except the context."""
+    there is nothing to verify against. Flags are validated already, except the context; an
+    `--api-url` (`api_url`) beats the context's."""
+    if api_url is not None:
+        api_url.value  # noqa: B018 - a refused --api-url stops before the kubeconfig is read
     if namespace_id is not None:
-        return Target(_api_url(api_url_flag, environ), namespace_id)
+        return Target(_api_url(api_url, None, environ), namespace_id)
     try:
         config, managed = listing.load(kubeconfig, environ)
     except UsageError as exc:
@@ -108,29 +192,45 @@ def verification_target(
             f"the current context {name!r} uses another profile "
             f"({settings.profile(found.profile, environ)!r}); give --namespace-id to verify it"
         )
-    url = _api_url(api_url_flag or found.api_url, environ)
+    url = _api_url(api_url, found.api_url, environ)
     return Target(url, found.namespace_id, found.namespace, found.name)
 
 
-def _api_url(flag: str | None, environ: Mapping[str, str]) -> str:
-    url, problem = request.resolve_api_url(flag, environ)
-    if problem:
-        raise UsageError(problem)
-    return url
+def _api_url(given: Sourced[str] | None, context: str | None, environ: Mapping[str, str]) -> str:
+    """`--api-url`, else the context's, else the environment's, else the default."""
+    if given is not None:
+        return given.value
+    return checked(request.resolve_api_url(context, environ))
 
 
-def login(
+def store(
     profile: str,
     key: str,
     environ: Mapping[str, str],
     *,
     verify: Target | str,
-    out: Callable[[str], None],
-    warn: Callable[[str], None],
     insecure_storage: bool = False,
-) -> None:
+) -> LoginResult:
     """Store the key, after one exchange that proves it (unless `verify` says why not): a key
     the API rejects is not stored, and the error keeps the exchange's exit code."""
+    done = LoginResult()
+    try:
+        _store(done, profile, key, environ, verify=verify, insecure_storage=insecure_storage)
+    except RgpuExecError as exc:
+        done.error = exc
+    return done
+
+
+def _store(
+    done: LoginResult,
+    profile: str,
+    key: str,
+    environ: Mapping[str, str],
+    *,
+    verify: Target | str,
+    insecure_storage: bool,
+) -> None:
+    out, warn = done.line, done.warning
     prefix = key_prefix(key)
     note = shape_note(key)
     if note and not isinstance(verify, Target):  # unverified: say what can be seen locally
@@ -179,9 +279,10 @@ def login(
         )
 
 
-def logout(profile: str, environ: Mapping[str, str], *, out: Callable[[str], None]) -> None:
+def logout(profile: str, environ: Mapping[str, str]) -> LoginResult:
     """Delete the profile's key from the keyring (any backend that holds keys, a plaintext one
     too) and from the key file. A machine without a keyring holds no key there: no error."""
+    done = LoginResult()
     # Tokens first: even when the keyring cannot be reached, logging out stops their use.
     removed = purge_profile(profile, environ)
     deleted = []
@@ -198,7 +299,8 @@ def logout(profile: str, environ: Mapping[str, str], *, out: Callable[[str], Non
         what = f"deleted the API key of profile {profile!r} from {' and '.join(deleted)}"
     else:
         what = f"no API key was stored for profile {profile!r}"
-    out(f"rgpu-exec: {what}{_removed(removed)}.")
+    done.line(f"rgpu-exec: {what}{_removed(removed)}.")
+    return done
 
 
 def purge_profile(profile: str, environ: Mapping[str, str]) -> int:
@@ -207,12 +309,7 @@ def purge_profile(profile: str, environ: Mapping[str, str]) -> int:
     if private_files.directory_problem(directory):  # not used as a cache, and maybe not ours
         return 0
     identity = token_cache.profile_identity(profile)
-    stems = [
-        stem
-        for stem, entry in cache_files.iter_entries(directory)
-        if entry is not None and entry.key.identity == identity
-    ]
-    return cache_files.purge(directory, stems)
+    return cache_files.purge_matching(directory, identity=identity)
 
 
 def _removed(count: int) -> str:

@@ -41,14 +41,16 @@ from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, da
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenFlags"]
+__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenRequest"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TokenFlags:
-    """`token`'s flags as given (see `hotpath.request.TOKEN_FLAGS`), not yet validated."""
+class TokenRequest:
+    """`token`'s flags as given (see `hotpath.request.TOKEN_FLAGS`): `run` validates them with
+    `request.resolve` (into a `request.TokenRequest`), the rule the cache-hit path follows too,
+    so that a refusal passes the failure gate like any other failure."""
 
     namespace_id: str
     api_url: str | None = None
@@ -62,7 +64,7 @@ class TokenCommand:
     clock: Callable[[], float] = time.time
     warn: Callable[[str], None] = output.say
 
-    def run(self, flags: TokenFlags) -> str:
+    def run(self, flags: TokenRequest) -> str:
         """The ExecCredential JSON for kubectl, or an RgpuExecError: every one through
         `token_failures.damped`, the one gate of `token`'s failures."""
         where = Where()
@@ -75,7 +77,7 @@ class TokenCommand:
                 raise
             raise replay from None
 
-    def _run(self, flags: TokenFlags, where: Where) -> str:
+    def _run(self, flags: TokenRequest, where: Where) -> str:
         api_version, interactive = self._exec_info()
         wanted = request.resolve(
             flags.namespace_id, flags.api_url, flags.profile, self.environ, flags.namespace_name
@@ -129,7 +131,7 @@ class TokenCommand:
 
     def _exchange(  # noqa: PLR0917
         self,
-        flags: TokenFlags,
+        flags: TokenRequest,
         wanted: request.TokenRequest,
         directory: str | None,
         stale: token_cache.Entry | None,

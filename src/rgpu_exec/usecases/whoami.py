@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.api_key import ApiKey, find_api_key
-from rgpu_exec.errors import ApiKeyError, UsageError
+from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
+from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -29,7 +30,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Identity:
+class WhoamiRequest:
+    """`--profile` (None: the context's, else the environment's), `--context`, `--kubeconfig`,
+    and whether to ask the API (not with `--offline`)."""
+
+    profile: str | None = None
+    context: str | None = None
+    kubeconfig: str | None = None
+    ask_api: bool = True
+
+
+@dataclass(frozen=True)
+class WhoamiResult:
     key: ApiKey | None
     problem: RgpuExecError | None  # why there is no usable key (no key, or a malformed one)
     profile: str
@@ -43,21 +55,26 @@ class Identity:
     key_file: file_store.KeyFile | None = None  # the key file of `login --insecure-storage`
     verdict: KeyVerdict | None = None  # what the API says of the key (None: not asked, offline)
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """OK when a key would be used and the API does not reject it; else why not."""
+        if self.verdict is not None and self.verdict.state == "rejected":
+            return ExitCode.API_KEY
+        if self.key is not None:
+            return ExitCode.OK
+        return self.problem.exit_code if self.problem else ExitCode.API_KEY
 
-def whoami(
-    environ: Mapping[str, str],
-    *,
-    profile_flag: str | None,
-    context: str | None,
-    kubeconfig: str | None,
-    ask_api: bool = True,
-) -> Identity:
-    chosen, env = _context(environ, context, kubeconfig) if profile_flag is None else (None, {})
+
+def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
+    """The key `token` would use, for `--profile` (which beats the environment's key, and
+    reads no context), else the context named or the current one, else the environment."""
+    profile_flag = wanted.profile
+    chosen, env = (
+        _context(environ, wanted.context, wanted.kubeconfig) if profile_flag is None else (None, {})
+    )
     environment = env or environ
     flag = profile_flag or (chosen.profile if chosen else None)
-    profile, problem = request.resolve_profile(flag, environment)
-    if problem:
-        raise UsageError(problem)
+    profile = checked(request.resolve_profile(flag, environment))
     url_flag = chosen.api_url if chosen else None
     api_url, url_problem = request.resolve_api_url(url_flag, environment)
     key: ApiKey | None = None
@@ -67,10 +84,10 @@ def whoami(
     except (ApiKeyError, UsageError) as exc:
         failure = exc
     verdict = None
-    if ask_api and key is not None and not url_problem:  # the API decides whether it is valid
+    if wanted.ask_api and key is not None and not url_problem:  # the API decides: valid?
         source = request.api_url_source(url_flag, environment)
         verdict = judge_key(KeyExchange(key, ApiEndpoint(api_url, environment, url_source=source)))
-    return Identity(
+    return WhoamiResult(
         key,
         failure,
         profile,

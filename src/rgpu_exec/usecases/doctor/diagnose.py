@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
-from rgpu_exec.usecases.doctor.findings import Finding, of_kind
+from rgpu_exec.usecases.doctor.findings import Finding, of_kind, problem_count
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class DoctorOptions:
+class DoctorRequest:
     """`doctor`'s flags as given (unset: None); the doctor reports bad values as findings."""
 
     kubeconfig: str | None = None  # inspect this kubeconfig file only
@@ -41,7 +42,22 @@ class DoctorOptions:
     context: str | None = None  # check this context only (else every one that runs rgpu-exec)
 
 
-def diagnose(options: DoctorOptions, environ: Mapping[str, str]) -> list[Finding]:
+@dataclass(frozen=True)
+class DoctorResult:
+    """Every finding, in the order they are shown; the exit code is the doctor's verdict."""
+
+    findings: list[Finding]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.PROBLEMS_FOUND if problem_count(self.findings) else ExitCode.OK
+
+
+def run(options: DoctorRequest, environ: Mapping[str, str]) -> DoctorResult:
+    return DoctorResult(diagnose(options, environ))
+
+
+def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding]:
     """Every check, in the order they are shown."""
     findings: list[Finding] = []
     keyring_usable = local.keyring_usable(environ)

@@ -18,7 +18,7 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import private_files, request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
-from rgpu_exec.kubeconfig.listing import exec_environment
+from rgpu_exec.kubeconfig.listing import exec_environment, managed_call
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
         user = config.user_of(context)
         if user is None:
             continue
-        call = kubeconfig_view.plugin_call(user)
+        call = managed_call(user)  # the same model as list, check and whoami
         if call is None:
             if _calls_exchange_directly(user):
                 report.findings.append(
