@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rgpu_exec.commands.render import FORMATS
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.usecases import sourced
 
@@ -31,7 +32,7 @@ def add_api_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
-OUTPUT_FORMATS = ("table", "json", "yaml")  # the renderer's (`commands.render.FORMATS`)
+OUTPUT_FORMATS = FORMATS  # the renderer's
 JSON_DOC = "its schema: docs/json-output.md"
 
 
