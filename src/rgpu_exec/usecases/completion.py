@@ -16,8 +16,6 @@ to complete, maybe empty), and reads one candidate per line, optionally followed
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
 
 from rgpu_exec import output
 from rgpu_exec.completion import scripts
@@ -33,9 +31,9 @@ __all__ = [
     "script",
 ]
 from rgpu_exec.hotpath import settings
-from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.terminal import printable
 
+TYPE_CHECKING = False  # typing costs a TAB (`kubectl_complete`) its import
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping, Sequence
@@ -49,6 +47,8 @@ def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
     runs this command (`eval "$(rgpu-exec completion)"` runs it from a subshell of the user's
     shell), else the login shell in `SHELL` (macOS has no /proc; `make` or `sudo` may sit in
     between). None when neither is one of `SHELLS`."""
+    from pathlib import PurePath  # noqa: PLC0415 - not on a TAB's path
+
     running = parent_shell(proc)
     if running is not None:
         return running
@@ -59,6 +59,8 @@ def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
 def parent_shell(proc: str = "/proc") -> str | None:
     """The parent process's name, when it is one of `SHELLS`. None where the OS does not say
     (no /proc), or when the parent is not a shell."""
+    from pathlib import Path  # noqa: PLC0415 - not on a TAB's path
+
     try:
         name = Path(proc, str(os.getppid()), "comm").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
@@ -125,6 +127,8 @@ def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
     """Context names from the kubeconfig kubectl would read (never fails: completion is a hint).
     A name with a control character (a newline would make two candidates of it) is not offered;
     the others are printed as they are, and kubectl's scripts quote them."""
+    from rgpu_exec.kubeconfig import view as kubeconfig_view  # noqa: PLC0415 - YAML, when asked
+
     try:
         names = kubeconfig_view.load(kubeconfig, environ).contexts
     except Exception:
@@ -132,10 +136,11 @@ def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
     return sorted(name for name in names if printable(name))
 
 
-def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:
-    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`."""
+def kubectl_complete(root: Command, words: Sequence[str]) -> int:
+    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`. `root`:
+    the CLI's commands (`completion.table`, so that a TAB builds no parser)."""
     try:
-        offered, directive = candidates(words, os.environ, describe(parser))
+        offered, directive = candidates(words, os.environ, root)
     except Exception:  # a completion must never print a traceback into the user's prompt
         return 0
     output.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
