@@ -8,7 +8,6 @@ kubectl runs at every TAB, imports `cli` and needs no parser (see `cli.kubectl_c
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any, NoReturn
 
 from rgpu_exec import output
@@ -23,6 +22,8 @@ PROG = "_rgpu_exec_prog"
 
 def failure_document(exit_code: int, message: str) -> str:
     """The one JSON document of a command that failed before it could build its own."""
+    import json  # noqa: PLC0415 - only for `-o json`
+
     error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
     return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
 
