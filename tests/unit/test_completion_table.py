@@ -22,7 +22,7 @@ def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
 
 def test_the_completion_table_is_the_whole_parser() -> None:
     whole = tree.to_table(tree.describe(cli.build_parser(prog="rgpu-exec")))
-    assert table.TREE == whole, "the commands changed: run `make completion-table`"
+    assert whole == table.TREE, "the commands changed: run `make completion-table`"
 
 
 def test_the_completion_table_reads_back_as_it_was_written() -> None:

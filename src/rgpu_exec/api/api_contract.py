@@ -13,7 +13,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS
 
-
 # Built at first use, not at import (see the module's text).
 _ON_A_FAILURE = ConfigDict(defer_build=True)
 
