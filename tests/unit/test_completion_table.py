@@ -6,6 +6,7 @@ parser's tree."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from rgpu_exec.usecases import completion
 NAMES = [name for name, _, _ in cli.COMMANDS]
 
 
-def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+def subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[Any]:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
