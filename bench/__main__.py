@@ -57,6 +57,8 @@ class Plan:
     soak_ttl: float = fault_soak.SOAK_TTL
     soak_loops: int = fault_soak.SOAK_LOOPS
     soak_kinds: tuple[str, ...] = fault_soak.ALL_KINDS
+    # The start-up rows on a fresh non-editable install (a few minutes to make), else on this one
+    clean_install: bool = True
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -65,7 +67,7 @@ def plan(args: argparse.Namespace) -> Plan:
             runs=3, warmup=1, herd_rounds={8: 1}, entry_counts=(10, 1_000),
             merge_contexts={10: 1}, memory_runs=2, remember_runs=6, heal_rounds=1,
             rejected_commands=2, client_lifetimes=0.25, offline_runs=1, soak_ttl=12.0,
-            soak_loops=2, soak_kinds=("503 burst", "garbage answers"),
+            soak_loops=2, soak_kinds=("503 burst", "garbage answers"), clean_install=False,
         )  # fmt: skip
     return Plan(
         runs=args.runs, warmup=args.warmup, herd_rounds={8: 10, 32: 4, 128: 2},
@@ -92,12 +94,13 @@ def measure(p: Plan, only: str | None = None, installed: Path | None = None) -> 
     try:
         sandbox.start()
         bench = Bench(sandbox, p.runs, p.warmup)
+        here = None if p.clean_install else Path(sys.executable).parent
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("cache_hit", lambda: cache_hit.cache_hit(bench)),
             ("kubectl", lambda: kubectl.kubectl(bench)),
             ("kubectl_latency", lambda: kubectl.kubectl_at_latency(bench, KUBE_LATENCY_MS)),
             ("cold", lambda: cold.cold(bench)),
-            ("startup", lambda: startup.startup(bench, installed)),
+            ("startup", lambda: startup.startup(bench, installed or here)),
             ("herd", lambda: cold.herd(bench, p.herd_rounds)),
             ("scale", lambda: scale.scale(bench, p.entry_counts, p.merge_contexts)),
             ("memory", lambda: memory.memory(bench, p.memory_runs)),

@@ -70,9 +70,11 @@ def startup(bench: Bench, installed: Path | None = None) -> dict[str, Any]:
         bin_dir = installed or clean_install(Path(scratch))
         process, url, key = _plain_api(bench)
         try:
-            return _measure(bench, bin_dir, curl, url, key)
+            result = _measure(bench, bin_dir, curl, url, key)
         finally:
             process.stop()
+    result["install"] = "a fresh non-editable install" if installed is None else str(installed)
+    return result
 
 
 def _cold(bench: Bench, argv: list[str], env: dict[str, str]) -> float:
