@@ -181,11 +181,12 @@ class Exchanger:
         """The gate's session for this API (its TLS trust, its proxies), for `deadline` seconds
         (the exchange's own, plus its grace, by default)."""
         seconds = self.deadline + _DEADLINE_GRACE if deadline is None else deadline
-        # Plain http (loopback only, `url_rules`) needs no TLS trust: no CA bundle is loaded.
-        tls = http_gate.is_https(self.api_url)
-        return http_gate.api_session(
-            self.api_url, ssl_context(self.environ) if tls else None, seconds
-        )
+        # Plain http (loopback only, `url_rules`) needs no TLS trust: certifi's bundle is not
+        # loaded for it. CA files set in the environment still are, so that a broken one stops
+        # the command on either scheme.
+        trust = http_gate.is_https(self.api_url) or any(settings.ca_files(self.environ))
+        verify = ssl_context(self.environ) if trust else None
+        return http_gate.api_session(self.api_url, verify, seconds)
 
     def _post(
         self, client: http_gate.Session, url: str, remaining: float
