@@ -199,7 +199,7 @@ def test_a_cold_token_loads_only_what_one_exchange_needs(
         "rgpu_exec.commands.usage",
     }
     # The key comes from the environment: no keyring; no YAML (httpx imports certifi's module,
-    # but plain http reads no CA bundle).
+    # but plain http reads not its CA bundle).
     heavy = {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY
     assert heavy == {"pydantic", "pydantic_core", "httpx", "httpcore", "certifi"}
 
