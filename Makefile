@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint typecheck pytest bench clean
+.PHONY: install demo test test-fast lint typecheck pytest bench clean completion-table
 
 # Bare Debian/Ubuntu ship python3 without venv (ensurepip): say so in one line, not a traceback.
 $(PY):
@@ -52,6 +52,12 @@ test-fast: lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q
 
 test: lint typecheck pytest
+
+# The commands as a TAB reads them (src/rgpu_exec/completion/table.py), from the parser: after a
+# change of a command's flags or help (tests/unit/test_completion_table.py says when).
+completion-table: install
+	$(PY) scripts/completion_table.py
+	$(VENV)/bin/ruff format --quiet src/rgpu_exec/completion/table.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[dev,bench]' -e ./emulator

@@ -1,12 +1,16 @@
 """`make bench`: rgpu-exec side by side with what users would otherwise run.
 
-    python -m bench [--runs 25] [--warmup 3] [--quick] [--out DIR]
+    python -m bench [--runs 25] [--warmup 3] [--quick] [--out DIR] [--only startup]
+                    [--installed BIN]
 
 Runs everything in a private sandbox (temporary HOME, kubectl cache, rgpu-exec cache; the
 emulator on loopback), then writes bench/results.json, the generated tables of
 docs/benchmarks.md and README.md, and docs/bench-kubectl.png. `--quick` is a smoke run: few runs,
 no chart, written only with `--out`. `--out DIR` writes under DIR instead of the repository (the
-documents are read from the repository, filled, and written under DIR).
+documents are read from the repository, filled, and written under DIR). `--only startup` runs
+the start-up rows alone (bench/startup.py) and writes only their table and their part of the
+results; `--installed BIN` measures them on the non-editable install whose bin directory that
+is, instead of making one.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import cache_hit, cold, fault_soak, healing, kubectl, memory, scale
+from bench import cache_hit, cold, fault_soak, healing, kubectl, memory, scale, startup
 from bench.context import Bench
 from bench.kubectl import KUBE_LATENCY_MS
 from bench.machine import load, machine, versions
-from bench.report import write_outputs
+from bench.report import write_outputs, write_startup
 from bench.sandbox import EXCHANGE_DELAY, Sandbox, tool
 from bench.timing import compile_package
 
@@ -53,6 +57,8 @@ class Plan:
     soak_ttl: float = fault_soak.SOAK_TTL
     soak_loops: int = fault_soak.SOAK_LOOPS
     soak_kinds: tuple[str, ...] = fault_soak.ALL_KINDS
+    # The start-up rows on a fresh non-editable install (a few minutes to make), else on this one
+    clean_install: bool = True
 
 
 def plan(args: argparse.Namespace) -> Plan:
@@ -61,7 +67,7 @@ def plan(args: argparse.Namespace) -> Plan:
             runs=3, warmup=1, herd_rounds={8: 1}, entry_counts=(10, 1_000),
             merge_contexts={10: 1}, memory_runs=2, remember_runs=6, heal_rounds=1,
             rejected_commands=2, client_lifetimes=0.25, offline_runs=1, soak_ttl=12.0,
-            soak_loops=2, soak_kinds=("503 burst", "garbage answers"),
+            soak_loops=2, soak_kinds=("503 burst", "garbage answers"), clean_install=False,
         )  # fmt: skip
     return Plan(
         runs=args.runs, warmup=args.warmup, herd_rounds={8: 10, 32: 4, 128: 2},
@@ -69,7 +75,7 @@ def plan(args: argparse.Namespace) -> Plan:
     )  # fmt: skip
 
 
-def measure(p: Plan) -> dict[str, Any]:
+def measure(p: Plan, only: str | None = None, installed: Path | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     compile_package()  # bytecode written once, as `pip install` does
     sandbox = Sandbox()
@@ -88,11 +94,13 @@ def measure(p: Plan) -> dict[str, Any]:
     try:
         sandbox.start()
         bench = Bench(sandbox, p.runs, p.warmup)
+        here = None if p.clean_install else Path(sys.executable).parent
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("cache_hit", lambda: cache_hit.cache_hit(bench)),
             ("kubectl", lambda: kubectl.kubectl(bench)),
             ("kubectl_latency", lambda: kubectl.kubectl_at_latency(bench, KUBE_LATENCY_MS)),
             ("cold", lambda: cold.cold(bench)),
+            ("startup", lambda: startup.startup(bench, installed or here)),
             ("herd", lambda: cold.herd(bench, p.herd_rounds)),
             ("scale", lambda: scale.scale(bench, p.entry_counts, p.merge_contexts)),
             ("memory", lambda: memory.memory(bench, p.memory_runs)),
@@ -110,6 +118,8 @@ def measure(p: Plan) -> dict[str, Any]:
             ),
         ]
         for name, step in steps:
+            if only is not None and name != only:
+                continue
             step_started = time.perf_counter()
             print(f"== {name} ...", file=sys.stderr, flush=True)
             results[name] = step()
@@ -131,8 +141,16 @@ def main() -> int:
         "--quick", action="store_true", help="a smoke run: few runs, no chart, no output but --out"
     )
     parser.add_argument("--out", type=Path, help="write under this directory, not the repository")
+    parser.add_argument("--only", choices=["startup"], help="run this step alone")
+    parser.add_argument(
+        "--installed", type=Path, help="the bin directory of a non-editable install"
+    )
     args = parser.parse_args()
-    results = measure(plan(args))
+    results = measure(plan(args), args.only, args.installed)
+    if args.only:
+        for path in write_startup(results, ROOT, args.out or ROOT):
+            print(f"wrote {path}", file=sys.stderr)
+        return 0
     if args.quick and args.out is None:
         print(json.dumps(results, indent=2))
         return 0

@@ -1,46 +1,46 @@
 """The command line: parse flags, call one use case, turn its errors into exit codes.
 
 `rgpu-exec` (our own launcher, see `hotpath.cache_hit`) and `kubectl-rgpu` (an ordinary entry
-point) both end here. Each module of `commands/` contributes `register(subparsers)`; heavy
-imports stay inside the command functions so `--help` is quick. No parser accepts abbreviated
-flags: `--api` is not `--api-url` (the kubeconfig reader would not know it either).
+point) both end here. The parser is built from `COMMANDS`, a table of names, help texts and
+modules: only the module of the command typed is imported (its `register(subparsers)` adds its
+flags), the others are listed by name and help alone, so `--help`, a usage error and a mistyped
+command import no use case. No parser accepts abbreviated flags: `--api` is not `--api-url`
+(the kubeconfig reader would not know it either).
+
+This module imports nothing costly at its top: `kubectl_complete-rgpu`, which kubectl runs at
+every TAB, enters through it (tests/process/test_import_budgets.py holds each path's imports).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, NoReturn
 
-from rgpu_exec import __version__, output, terminal
-from rgpu_exec.commands import (
-    cache,
-    check,
-    completion,
-    doctor,
-    kubeconfig,
-    login,
-    scope,
-    token,
-    usage,
-    whoami,
-)
-from rgpu_exec.credentials import log
-from rgpu_exec.errors import EXIT_CODES_HELP, ExitCode, RgpuExecError
-from rgpu_exec.hotpath import settings
-from rgpu_exec.hotpath.exec_credential import output_gone
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-# Where each (sub)command's parser leaves its `prog` in the parsed namespace: the deepest one
-# parsed wins (a subcommand's values are copied over its parent's), so a usage error can point at
-# the help of the command the user actually typed.
-_PROG = "_rgpu_exec_prog"
+    from rgpu_exec.cli_parser import Parser
+
 _KUBECTL_PLUGIN = "kubectl-rgpu"
+# Every command: its name, its line in `rgpu-exec --help`, and its module in rgpu_exec.commands
+# (whose `register` adds the parser, with this same help: a test holds the two equal). In the
+# order of the help: what people run first; `token`, which kubectl runs, last. A module that
+# registers two commands (login, logout) has them side by side.
+COMMANDS = (
+    ("kubeconfig", "generate, import, list or remove RemoteGPU namespace contexts in your kubeconfig", "kubeconfig"),  # noqa: E501
+    ("login", "store an API key in the OS keyring (or, opted in, a private file) for a profile", "login"),  # noqa: E501
+    ("logout", "delete a profile's API key from the OS keyring and the key file", "login"),
+    ("whoami", "show which API key would be used now, and from where (never the key itself)", "whoami"),  # noqa: E501
+    ("check", "check which namespaces the current API key may use (a scope matrix)", "check"),
+    ("doctor", "diagnose why kubectl cannot get RemoteGPU credentials", "doctor"),
+    ("cache", "list or clear cached namespace tokens", "cache"),
+    ("scope", "work with API-key scope payloads", "scope"),
+    ("completion", "print a shell completion script (bash, zsh or fish)", "completion"),
+    ("token", "print an ExecCredential for kubectl (what the kubeconfig exec stanza runs)", "token"),  # noqa: E501
+)  # fmt: skip
+# `completion` writes a script that describes every command: it needs them all.
+_NEEDS_EVERY_COMMAND = frozenset({"completion"})
 _EXAMPLES = """examples:
   rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
   rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace
@@ -54,7 +54,7 @@ _EXAMPLES = """examples:
 
 def program_name(argv0: str | None = None) -> str:
     """`kubectl rgpu` when run as the kubectl plugin, else `rgpu-exec`."""
-    name = PurePath(sys.argv[0] if argv0 is None else argv0).name
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)  # noqa: PTH119 - no pathlib
     return "kubectl rgpu" if name.removesuffix(".exe") == _KUBECTL_PLUGIN else "rgpu-exec"
 
 
@@ -74,61 +74,33 @@ def json_wanted(argv: Sequence[str]) -> bool:
 
 def failure_document(exit_code: int, message: str) -> str:
     """The one JSON document of a command that failed before it could build its own."""
-    error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
-    return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
+    from rgpu_exec.cli_parser import failure_document as document  # noqa: PLC0415 - json
+
+    return document(exit_code, message)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
-
-    Subcommand parsers get their `prog` from argparse (`rgpu-exec cache clear`, or
-    `kubectl rgpu cache clear` under kubectl), so an error names the help of the command at fault,
-    also for unrecognised arguments (which argparse reports from the top-level parser).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["allow_abbrev"] = False
-        super().__init__(*args, **kwargs)
-        self.set_defaults(**{_PROG: self.prog})
-
-    json_output = False  # `-o json` on the command line: errors give a JSON document too
-    typed: tuple[str, ...] = ()  # the command line, so that an error never shows a value of it
-    root: argparse.ArgumentParser | None = None  # its commands, options, choices may be shown
-
-    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
-        namespace, extras = self.parse_known_args(*args, **kwargs)
-        if extras:
-            prog = getattr(namespace, _PROG, None) or self.prog
-            self._fail(prog, usage.unrecognized(extras))
-        return namespace
-
-    def error(self, message: str) -> NoReturn:
-        commands = [
-            name
-            for action in self._actions
-            if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
-            for name in action.choices
-        ]
-        said = usage.unknown_command(message, commands)
-        public = usage.public_words(_Parser.root or self)
-        self._fail(self.prog, said or usage.without_values(message, _Parser.typed, public))
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""
-        if message:
-            output.argparse_message(message, file)
-
-    def _fail(self, prog: str, message: str) -> NoReturn:
-        end = "" if message.endswith("?") else "."
-        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
-        if _Parser.json_output:
-            output.document(failure_document(ExitCode.USAGE, text))
-        output.tell(text)
-        self.exit(ExitCode.USAGE)
+def command_typed(argv: Sequence[str]) -> str:
+    """The command named on the command line, read before parsing, or "" for none known: the top
+    level's own options (`-h`, `--version`) take no value, so it is the first other word."""
+    args = list(argv)
+    words = [arg for arg in args if not arg.startswith("-")]
+    if "--" in args and args.index("--") < len(args) - 1:  # `--` ends the options
+        before = [arg for arg in args[: args.index("--")] if not arg.startswith("-")]
+        words = before or [args[args.index("--") + 1]]
+    word = words[0] if words else ""
+    return word if any(word == name for name, _, _ in COMMANDS) else ""
 
 
-def build_parser(prog: str | None = None) -> _Parser:
-    parser = _Parser(
+def build_parser(prog: str | None = None, command: str | None = None) -> Parser:
+    """The CLI's parser. `command`: the one command whose module is imported and whose flags
+    are added ("" for none: every command is then a name and a help line); None for all."""
+    import argparse  # noqa: PLC0415 - not on kubectl_complete's path
+
+    from rgpu_exec import __version__  # noqa: PLC0415
+    from rgpu_exec.cli_parser import Parser  # noqa: PLC0415
+    from rgpu_exec.errors import EXIT_CODES_HELP  # noqa: PLC0415
+
+    parser = Parser(
         prog=prog or program_name(),
         description="kubectl credential plugin for RemoteGPU Kubernetes namespaces: it writes\n"
         "kubeconfig contexts whose exec stanza runs `rgpu-exec token`, which kubectl then runs\n"
@@ -137,29 +109,45 @@ def build_parser(prog: str | None = None) -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rgpu-exec {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    # What people run first; `token`, which kubectl runs, last.
-    kubeconfig.register(subparsers)
-    login.register(subparsers)
-    whoami.register(subparsers)
-    check.register(subparsers)
-    doctor.register(subparsers)
-    cache.register(subparsers)
-    scope.register(subparsers)
-    completion.register(subparsers, root=parser)
-    token.register(subparsers)
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    if command in _NEEDS_EVERY_COMMAND:
+        command = None
+    wanted = {module for name, _, module in COMMANDS if command is None or name == command}
+    registered: set[str] = set()
+    for name, text, module_name in COMMANDS:
+        if module_name not in wanted:
+            subparsers.add_parser(name, help=text)  # listed only: never parsed into
+        elif module_name not in registered:
+            registered.add(module_name)
+            # __import__, not importlib.import_module: `python -X importtime` (the import
+            # budgets' measure) sees only the former.
+            qualified = f"rgpu_exec.commands.{module_name}"
+            __import__(qualified)
+            module = sys.modules[qualified]
+            if module_name == "completion":
+                module.register(subparsers, root=parser)
+            else:
+                module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rgpu_exec import output  # noqa: PLC0415
+    from rgpu_exec.cli_parser import Parser  # noqa: PLC0415
+    from rgpu_exec.errors import ExitCode, RgpuExecError  # noqa: PLC0415
+    from rgpu_exec.hotpath import settings  # noqa: PLC0415
+
     output.know(settings.api_key(os.environ))
-    warning = log.configure(os.environ)
-    if warning:  # the cache-hit path gives the same warning and goes on too
-        output.tell(warning)
+    if settings.log_level(os.environ):  # logging loads only when asked for
+        from rgpu_exec.credentials import log  # noqa: PLC0415
+
+        warning = log.configure(os.environ)
+        if warning:  # the cache-hit path gives the same warning and goes on too
+            output.tell(warning)
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    _Parser.json_output = json_wanted(argv)
-    _Parser.typed, _Parser.root = tuple(argv), parser
+    parser = build_parser(command=command_typed(argv))
+    Parser.json_output = json_wanted(argv)
+    Parser.typed, Parser.root = tuple(argv), parser
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         output.tell(parser.format_help())
@@ -175,10 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.say("rgpu-exec: interrupted.")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # the reader of the output went away: nothing to tell it
+        from rgpu_exec.hotpath.exec_credential import output_gone  # noqa: PLC0415
+
         return ExitCode(output_gone())
     except Exception as exc:
         if settings.debug(os.environ):
             raise
+        from rgpu_exec import terminal  # noqa: PLC0415
+
         detail = terminal.shown(f"{type(exc).__name__}: {exc}")  # on one line
         output.say(
             f"rgpu-exec: unexpected error ({detail}). This is a bug: please report it with the "
@@ -188,9 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def kubectl_complete(argv: Sequence[str] | None = None) -> int:
-    """The `kubectl_complete-rgpu` executable: kubectl runs it for `kubectl rgpu … <TAB>`."""
+    """The `kubectl_complete-rgpu` executable: kubectl runs it for `kubectl rgpu … <TAB>`. It
+    reads the commands from `completion.table` (generated from the parser, and held equal to it
+    by a test), so it builds no parser and imports no command module but `commands.complete`."""
+    from rgpu_exec.commands import complete  # noqa: PLC0415
+
     words = sys.argv[1:] if argv is None else list(argv)
-    return completion.kubectl_complete(build_parser(), words)
+    return complete.kubectl_complete(words)
 
 
 if __name__ == "__main__":

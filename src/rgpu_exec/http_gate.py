@@ -211,10 +211,17 @@ class Session:
         return Answer(response.status_code, found, body)
 
 
-def api_session(api_url: str, verify: ssl.SSLContext, deadline: float) -> Session:
+def is_https(url: str) -> bool:
+    return url[:8].lower() == "https://"
+
+
+def api_session(api_url: str, verify: ssl.SSLContext | None, deadline: float) -> Session:
     """A session for the RemoteGPU API at `api_url`: over HTTPS, HTTPS_PROXY and NO_PROXY as
-    httpx reads them; plain http (loopback only) never through a proxy."""
-    tls = api_url[:8].lower() == "https://"
+    httpx reads them; plain http (loopback only) never through a proxy. `verify`: the TLS trust,
+    None only for plain http (which has none to check)."""
+    tls = is_https(api_url)
+    if tls and verify is None:
+        raise ValueError("an https API is never reached unverified")
     return Session(verify=verify, proxy=None, trust_env=tls, deadline=deadline)
 
 

@@ -16,16 +16,15 @@ stdout or stderr.
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
-from typing import TYPE_CHECKING, TextIO
 
 from rgpu_exec import terminal
 from rgpu_exec.redact import scrub
 
+TYPE_CHECKING = False  # typing costs a TAB's completion (cli.kubectl_complete) its import
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import TextIO
 
 _known: list[str] = []
 
@@ -78,6 +77,8 @@ def document(text: str) -> None:
     """A JSON document on stdout (`-o json`). Cleaned value by value, so it stays valid JSON:
     written as rendered when nothing in it needed cleaning, else rendered again as it was
     (indented when it was)."""
+    import json  # noqa: PLC0415 - only for `-o json`
+
     doc = json.loads(text)
     cleaned = _cleaned(doc)
     if cleaned != doc:
@@ -119,16 +120,6 @@ def argparse_message(message: str, stream: object) -> None:
 def colour(environ: Mapping[str, str]) -> bool:
     """Whether stdout gets colour (`terminal.colour_on`)."""
     return terminal.colour_on(sys.stdout, environ)
-
-
-class LogHandler(logging.Handler):
-    """Log records (`RGPU_EXEC_LOG`) on stderr, through the gate."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tell(self.format(record) + "\n")
-        except Exception:  # logging never breaks the command
-            self.handleError(record)
 
 
 def _emit(stream: TextIO, text: str) -> None:

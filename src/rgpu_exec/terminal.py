@@ -3,12 +3,12 @@ display rule for strings that come from outside (`shown`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
-
 from rgpu_exec.hotpath import settings
 
+TYPE_CHECKING = False  # typing costs a TAB's completion its import
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import TextIO
 
 _COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
 

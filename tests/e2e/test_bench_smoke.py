@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 REPO = Path(__file__).resolve().parents[2]
 STEPS = {
     "cache_hit", "kubectl", "kubectl_latency", "cold", "herd", "scale", "memory", "remember",
-    "self_heal", "rejecting_cluster", "python_client", "offline", "fault_soak",
+    "self_heal", "rejecting_cluster", "python_client", "offline", "fault_soak", "startup",
 }  # fmt: skip
 BLOCK = re.compile(
     r"<!-- generated: (\w+)[^>]*-->\n(.*?)^<!-- end generated -->", re.DOTALL | re.MULTILINE

@@ -1,6 +1,8 @@
-"""The cache-hit path imports only the standard library, and none of its costly parts.
+"""What each path imports: the cache-hit path only the standard library, and none of its costly
+parts; TAB completion, `--help`, a mistyped command, `kubeconfig list` and a cold `token` each
+none of the modules on their list of what they must not load (import budgets).
 
-Measured with `python -X importtime` on the installed launcher, as kubectl runs it.
+Measured with `python -X importtime` on the installed programs, as kubectl and people run them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 
 import rgpu_exec
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, write_team_ml_kubeconfig
 
 # Standard-library modules that cost a visible share of a bare interpreter's start-up.
 COSTLY_STDLIB = {"re", "json", "hashlib", "argparse", "pathlib", "typing", "dataclasses", "enum", "logging", "ssl", "email", "tempfile", "random", "datetime"}  # fmt: skip
@@ -23,7 +25,7 @@ COSTLY_STDLIB = {"re", "json", "hashlib", "argparse", "pathlib", "typing", "data
 V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
 
 
-def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
+def imported_modules(argv: list[str], env: dict[str, str], code: int = 0) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", *argv],
         env=env,
@@ -32,7 +34,7 @@ def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
     names = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -124,3 +126,100 @@ def test_hot_modules_import_only_cheap_stdlib_statically(module: str) -> None:
 )
 def test_each_module_imports_alone(module: str) -> None:
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True, timeout=60)
+
+
+# Import budgets: what each path beyond the cache hit must not load. A module of ours is named by
+# its prefix (`rgpu_exec.usecases.` is every use case); one creeping back fails its test.
+THIRD_PARTY_HEAVY = {"pydantic", "pydantic_core", "httpx", "httpcore", "keyring", "ruamel", "yaml", "platformdirs", "certifi", "filelock"}  # fmt: skip
+EVERY_SERVICE = ("rgpu_exec.api", "rgpu_exec.credentials", "rgpu_exec.cache.", "rgpu_exec.kubeconfig", "rgpu_exec.kube.", "rgpu_exec.usecases.")  # fmt: skip
+
+
+def loaded(names: set[str], *prefixes: str) -> set[str]:
+    """The modules of `names` that are, or are under, one of `prefixes` (a prefix ending in a
+    dot names what is under it only)."""
+    return {n for n in names for p in prefixes if (n == p.rstrip(".") and not p.endswith(".")) or n.startswith(p.rstrip(".") + ".")}  # fmt: skip
+
+
+def test_the_budget_checker_sees_what_a_path_loads() -> None:
+    # The budgets below must be able to fail: `loaded` finds a module and what is under it.
+    names = {"rgpu_exec.usecases", "rgpu_exec.usecases.token", "rgpu_exec.apis", "ruamel.yaml"}
+    assert loaded(names, "rgpu_exec.usecases.") == {"rgpu_exec.usecases.token"}
+    assert loaded(names, "rgpu_exec.api", "ruamel") == {"ruamel.yaml"}
+
+
+@pytest.mark.slow  # starts the installed program itself
+def test_a_tab_completion_builds_no_parser_and_loads_no_command(sandbox: Path) -> None:
+    program = str(Path(sys.executable).parent / "kubectl_complete-rgpu")
+    names = imported_modules([program, "kubeconfig", ""], dict(os.environ))
+    assert "rgpu_exec.completion.table" in names, "the measured run was a TAB"
+    assert names & {"argparse", "dataclasses", "typing", "json", "logging", "pathlib"} == set()
+    assert loaded(names, "rgpu_exec.commands", "rgpu_exec.cli_parser", *EVERY_SERVICE) == {
+        "rgpu_exec.usecases.completion"
+    }
+    assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == set()
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["tokn"], 2), (["--version"], 0)])
+def test_help_and_a_mistyped_command_load_no_command_and_no_use_case(
+    rgpu_exec_bin: str, argv: list[str], code: int
+) -> None:
+    names = imported_modules([rgpu_exec_bin, *argv], dict(os.environ), code)
+    assert "rgpu_exec.cli_parser" in names, "the measured run built the parser"
+    assert loaded(names, "rgpu_exec.commands.", *EVERY_SERVICE) == {"rgpu_exec.commands.usage"}
+    assert names & {"dataclasses", "json", "logging", "pathlib", "ssl"} == set()
+    assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == set()
+
+
+def test_kubeconfig_list_loads_no_http_no_validation_and_no_keyring(
+    rgpu_exec_bin: str, sandbox: Path
+) -> None:
+    write_team_ml_kubeconfig(sandbox / "kubeconfig", ["token", "--namespace-id", NAMESPACE_ID])
+    names = imported_modules([rgpu_exec_bin, "kubeconfig", "list"], dict(os.environ))
+    assert "rgpu_exec.usecases.kubeconfig_list" in names, "the measured run listed"
+    other_use_cases = loaded(names, "rgpu_exec.usecases.") - {"rgpu_exec.usecases.kubeconfig_list"}
+    assert other_use_cases == set()
+    assert loaded(names, "rgpu_exec.api", "rgpu_exec.credentials", "rgpu_exec.http_gate") == set()
+    # It reads YAML (ruamel); PyYAML bounds the expansion of aliases, and this file has none.
+    assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == {"ruamel"}
+    assert names & {"ssl", "logging"} == set()
+
+
+def test_a_cold_token_loads_only_what_one_exchange_needs(
+    stub_api, rgpu_exec_bin: str, sandbox: Path
+) -> None:
+    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, RGPU_EXEC_CACHE_DIR=str(sandbox / "cold"))
+    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    names = imported_modules(argv, env)
+    assert stub_api.count == 1, "the measured run was a miss"
+    assert "rgpu_exec.commands.token" in names, "the measured run parsed `token`"
+    use_cases = {"rgpu_exec.usecases.token", "rgpu_exec.usecases.key_exchange", "rgpu_exec.usecases.token_failures"}  # fmt: skip
+    assert loaded(names, "rgpu_exec.usecases.") == use_cases
+    assert loaded(names, "rgpu_exec.kubeconfig", "rgpu_exec.kube.", "rgpu_exec.commands.") <= {
+        "rgpu_exec.commands.token",
+        "rgpu_exec.commands.usage",
+    }
+    # The key comes from the environment: no keyring; no YAML (httpx imports certifi's module,
+    # but plain http reads not its CA bundle).
+    heavy = {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY
+    assert heavy == {"pydantic", "pydantic_core", "httpx", "httpcore", "certifi"}
+
+
+# Commands whose module still imports its use case at its top (the parse → request → run →
+# render change moves those imports into `run`): their usage errors load it. When one stops,
+# its xfail turns into a failure here: take it off this set.
+IMPORTS_ITS_USE_CASE = {"kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "token"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="imports its use case"))
+        if name in IMPORTS_ITS_USE_CASE
+        else name
+        for name in ("kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "scope", "token")
+    ],
+)  # fmt: skip
+def test_a_usage_error_in_a_command_loads_no_use_case(rgpu_exec_bin: str, command: str) -> None:
+    names = imported_modules([rgpu_exec_bin, command, "--no-such-flag"], dict(os.environ), 2)
+    assert f"rgpu_exec.commands.{'login' if command == 'logout' else command}" in names
+    assert loaded(names, "rgpu_exec.usecases.") == set()

@@ -1,5 +1,8 @@
 """The answers of the RemoteGPU API this plugin reads, as pydantic models (the error body's shape
 is assumed, see docs/api-contract.md). Plain facts (paths, header, codes) are in `contract`.
+
+The models of a failure are built when first used (`defer_build`): an exchange that succeeds,
+the cold `token`'s usual path, builds only the ExecCredential's.
 """
 
 from __future__ import annotations
@@ -10,8 +13,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS
 
+# Built at first use, not at import (see the module's text).
+_ON_A_FAILURE = ConfigDict(defer_build=True)
+
 
 class ErrorDetail(BaseModel):
+    model_config = _ON_A_FAILURE
+
     code: str
     message: str
 
@@ -19,12 +27,16 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """Assumed error shape: {"error": {"code": "<snake_case>", "message": "<human text>"}}."""
 
+    model_config = _ON_A_FAILURE
+
     error: ErrorDetail
 
 
 class KubernetesStatus(BaseModel):
     """What a Kubernetes API server answers an error with (`kind: Status`): never the
     RemoteGPU API's shape, so a URL that gets one is not the RemoteGPU API."""
+
+    model_config = _ON_A_FAILURE
 
     kind: Literal["Status"]
     apiVersion: str  # noqa: N815 - the wire name

@@ -177,9 +177,13 @@ class Exchanger:
 
     def session(self, seconds: float) -> http_gate.Session:
         """The gate's session for this API (its TLS trust, its proxies), for `seconds`."""
-        return http_gate.api_session(
-            self.endpoint.api_url, ssl_context(self.endpoint.environ), seconds
-        )
+        endpoint = self.endpoint
+        # Plain http (loopback only, `url_rules`) needs no TLS trust: certifi's bundle is not
+        # loaded for it. CA files set in the environment still are, so that a broken one stops
+        # the command on either scheme.
+        trust = http_gate.is_https(endpoint.api_url) or any(settings.ca_files(endpoint.environ))
+        verify = ssl_context(endpoint.environ) if trust else None
+        return http_gate.api_session(endpoint.api_url, verify, seconds)
 
     def _post(
         self, client: http_gate.Session, url: str, remaining: float

@@ -1,20 +1,16 @@
-"""`rgpu-exec completion [bash|zsh|fish]`: print a shell completion script; and what the
-`kubectl_complete-rgpu` executable prints (`kubectl_complete`). `usecases.completion` decides
-both; this module prints."""
+"""`rgpu-exec completion [bash|zsh|fish]`: print a shell completion script (`usecases.completion`
+decides it; this module prints). What `kubectl_complete-rgpu` prints is `commands.complete`'s."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rgpu_exec import output
 from rgpu_exec.commands.support import epilog
 from rgpu_exec.errors import ExitCode, UsageError
 from rgpu_exec.hotpath import settings
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 SHELLS = ("bash", "zsh", "fish")  # `usecases.completion.SHELLS`: a test holds them equal
 
@@ -65,17 +61,3 @@ def run(shell: str | None, parser: argparse.ArgumentParser, root: argparse.Argum
             )
     output.write(completion.script(shell, root))
     return ExitCode.OK
-
-
-def kubectl_complete(parser: argparse.ArgumentParser, words: Sequence[str]) -> int:
-    """What `kubectl_complete-rgpu` prints: kubectl runs it for `kubectl rgpu … <TAB>`. One
-    candidate a line, then `:<directive>`; nothing at all when something fails (a completion
-    must never print a traceback into the user's prompt)."""
-    try:
-        from rgpu_exec.usecases import completion  # noqa: PLC0415
-
-        offered, directive = completion.candidates(words, os.environ, completion.describe(parser))
-    except Exception:
-        return 0
-    output.write("".join(f"{word}\n" for word in offered) + f":{directive}\n")
-    return 0

@@ -3,10 +3,9 @@ CLI's parser, described)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rgpu_exec.completion.tree import PROGRAMS
 
+TYPE_CHECKING = False  # typing costs a TAB its import
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -1,10 +1,17 @@
 """The CLI's commands as a tree, read from its argparse parser (handed in by the caller: this
-module never imports the CLI), for the completion scripts and kubectl's plugin completion."""
+module never imports the CLI), for the completion scripts and kubectl's plugin completion.
+
+kubectl runs `kubectl_complete-rgpu` at every TAB: it reads the tree from `completion.table`, a
+literal written by `to_table` from the whole parser (`make completion-table`; a test holds the
+two equal), so a TAB builds no parser and imports neither argparse nor dataclasses.
+"""
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass, field
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 PROGRAMS = ("rgpu-exec", "kubectl-rgpu")
 # Flags whose value is a file name, and flags whose value is a kubeconfig context name; every
@@ -18,21 +25,21 @@ DIRECTIVE_DEFAULT = 0  # the shell completes file names when no candidate is giv
 DIRECTIVE_NO_FILE = 4
 
 
-@dataclass
 class Command:
     """One (sub)command: its path from the top, subcommands, flags, and flags' choices."""
 
-    path: tuple[str, ...]
-    help: str = ""
-    subcommands: list[Command] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)  # long flags, offered as words
-    positionals: list[str] = field(default_factory=list)  # choices of positional arguments
-    # Every flag that takes a value, long and short: its choices, or None for anything else.
-    value_flags: dict[str, list[str] | None] = field(default_factory=dict)
-    multi_value_flags: list[str] = field(default_factory=list)  # take several values (nargs +)
-    long_forms: dict[str, str] = field(default_factory=dict)  # `-o` -> `--output`
-    file_positional: bool = False  # a positional argument is a file name
-    context_positional: bool = False  # a positional argument is a kubeconfig context name
+    def __init__(self, path: tuple[str, ...], help: str = "") -> None:  # noqa: A002 - argparse's
+        self.path = path
+        self.help = help
+        self.subcommands: list[Command] = []
+        self.flags: list[str] = []  # long flags, offered as words
+        self.positionals: list[str] = []  # choices of positional arguments
+        # Every flag that takes a value, long and short: its choices, or None for anything else.
+        self.value_flags: dict[str, list[str] | None] = {}
+        self.multi_value_flags: list[str] = []  # take several values (nargs +)
+        self.long_forms: dict[str, str] = {}  # `-o` -> `--output`
+        self.file_positional = False  # a positional argument is a file name
+        self.context_positional = False  # a positional argument is a kubeconfig context name
 
     def walk(self) -> list[Command]:
         return [self, *(c for sub in self.subcommands for c in sub.walk())]
@@ -49,9 +56,46 @@ class Command:
         return "file" if long in _FILE_FLAGS else "context" if long in _CONTEXT_FLAGS else "text"
 
 
+# The fields `to_table` writes and `from_table` reads, besides `path` and `subcommands`.
+_FIELDS = (
+    "help",
+    "flags",
+    "positionals",
+    "value_flags",
+    "multi_value_flags",
+    "long_forms",
+    "file_positional",
+    "context_positional",
+)
+
+
+def to_table(command: Command) -> dict[str, dict[str, Any]]:
+    """`command` and every command under it as plain data (for `completion.table`), one entry
+    per command, keyed by its path (`"kubeconfig generate"`), parents before children."""
+    return {
+        " ".join(each.path): {name: getattr(each, name) for name in _FIELDS}
+        for each in command.walk()
+    }
+
+
+def from_table(table: dict[str, dict[str, Any]]) -> Command:
+    """The tree `to_table` wrote: its root."""
+    by_path: dict[tuple[str, ...], Command] = {}
+    for key, data in table.items():
+        path = tuple(key.split())
+        command = by_path[path] = Command(path)
+        for name in _FIELDS:
+            setattr(command, name, data[name])
+        if path:
+            by_path[path[:-1]].subcommands.append(command)
+    return by_path[()]
+
+
 def describe(
     parser: argparse.ArgumentParser, path: tuple[str, ...] = (), text: str = ""
 ) -> Command:
+    import argparse  # noqa: PLC0415 - not on a TAB's path (see the module's docstring)
+
     command = Command(path, text)
     for action in parser._actions:  # noqa: SLF001 - argparse offers no public way to walk a parser
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001

@@ -65,7 +65,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def check_text(text: str) -> str | None:
     """`expansion_problem` of a document given as text (PyYAML's fast composer); None also when
-    the text is not valid YAML (the caller's own loader reports that)."""
+    the text is not valid YAML (the caller's own loader reports that). Text without a `*` has
+    no alias, so nothing to expand: it is not composed (nor PyYAML imported) at all."""
+    if "*" not in text:
+        return None
     import yaml  # noqa: PLC0415 - PyYAML, only where a file is read
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)

@@ -11,7 +11,7 @@ installed) where it is a context.
 `kubectl_complete-rgpu` from PATH with the words typed after `rgpu` (the last one being the word
 to complete, maybe empty), and reads one candidate per line, optionally followed by
 `:<directive>` (Cobra's ShellCompDirective). `candidates` below is what it offers (the command,
-`commands.completion.kubectl_complete`, prints them).
+`commands.complete.kubectl_complete`, prints them).
 
 Never prints, and reads no environment variable but from the mapping handed in.
 """
@@ -19,8 +19,6 @@ Never prints, and reads no environment variable but from the mapping handed in.
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
 
 from rgpu_exec.completion import scripts
 from rgpu_exec.completion.tree import DIRECTIVE_DEFAULT, DIRECTIVE_NO_FILE, Command, describe
@@ -34,9 +32,9 @@ __all__ = [
     "script",
 ]
 from rgpu_exec.hotpath import settings
-from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.terminal import printable
 
+TYPE_CHECKING = False  # typing costs a TAB (`kubectl_complete`) its import
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping, Sequence
@@ -50,6 +48,8 @@ def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
     runs this command (`eval "$(rgpu-exec completion)"` runs it from a subshell of the user's
     shell), else the login shell in `SHELL` (macOS has no /proc; `make` or `sudo` may sit in
     between). None when neither is one of `SHELLS`."""
+    from pathlib import PurePath  # noqa: PLC0415 - not on a TAB's path
+
     running = parent_shell(proc)
     if running is not None:
         return running
@@ -60,6 +60,8 @@ def detect_shell(environ: Mapping[str, str], proc: str = "/proc") -> str | None:
 def parent_shell(proc: str = "/proc") -> str | None:
     """The parent process's name, when it is one of `SHELLS`. None where the OS does not say
     (no /proc), or when the parent is not a shell."""
+    from pathlib import Path  # noqa: PLC0415 - not on a TAB's path
+
     try:
         name = Path(proc, str(os.getppid()), "comm").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
@@ -126,6 +128,8 @@ def _contexts(kubeconfig: str | None, environ: Mapping[str, str]) -> list[str]:
     """Context names from the kubeconfig kubectl would read (never fails: completion is a hint).
     A name with a control character (a newline would make two candidates of it) is not offered;
     the others are printed as they are, and kubectl's scripts quote them."""
+    from rgpu_exec.kubeconfig import view as kubeconfig_view  # noqa: PLC0415 - YAML, when asked
+
     try:
         names = kubeconfig_view.load(kubeconfig, environ).contexts
     except Exception:

@@ -1,0 +1,77 @@
+"""argparse in our voice: errors through the output gate with our exit code, pointing at the
+`--help` of the command typed, never showing a value typed (`commands.usage`).
+
+Apart from `cli` so that `cli` itself imports nothing costly: `kubectl_complete-rgpu`, which
+kubectl runs at every TAB, imports `cli` and needs no parser (see `cli.kubectl_complete`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+from rgpu_exec import output
+from rgpu_exec.commands import usage
+from rgpu_exec.errors import ExitCode
+
+# Where each (sub)command's parser leaves its `prog` in the parsed namespace: the deepest one
+# parsed wins (a subcommand's values are copied over its parent's), so a usage error can point at
+# the help of the command the user actually typed.
+PROG = "_rgpu_exec_prog"
+
+
+def failure_document(exit_code: int, message: str) -> str:
+    """The one JSON document of a command that failed before it could build its own."""
+    import json  # noqa: PLC0415 - only for `-o json`
+
+    error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
+    return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
+
+    Subcommand parsers get their `prog` from argparse (`rgpu-exec cache clear`, or
+    `kubectl rgpu cache clear` under kubectl), so an error names the help of the command at fault,
+    also for unrecognised arguments (which argparse reports from the top-level parser).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+        self.set_defaults(**{PROG: self.prog})
+
+    json_output = False  # `-o json` on the command line: errors give a JSON document too
+    typed: tuple[str, ...] = ()  # the command line, so that an error never shows a value of it
+    root: argparse.ArgumentParser | None = None  # its commands, options, choices may be shown
+
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:
+        namespace, extras = self.parse_known_args(*args, **kwargs)
+        if extras:
+            prog = getattr(namespace, PROG, None) or self.prog
+            self._fail(prog, usage.unrecognized(extras))
+        return namespace
+
+    def error(self, message: str) -> NoReturn:
+        commands = [
+            name
+            for action in self._actions
+            if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
+            for name in action.choices
+        ]
+        said = usage.unknown_command(message, commands)
+        public = usage.public_words(Parser.root or self)
+        self._fail(self.prog, said or usage.without_values(message, Parser.typed, public))
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""
+        if message:
+            output.argparse_message(message, file)
+
+    def _fail(self, prog: str, message: str) -> NoReturn:
+        end = "" if message.endswith("?") else "."
+        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
+        if Parser.json_output:
+            output.document(failure_document(ExitCode.USAGE, text))
+        output.tell(text)
+        self.exit(ExitCode.USAGE)
