@@ -12,7 +12,7 @@ _._supported  # rgpu_exec.api.api_contract: the ExecCredential's apiVersion vali
 _._check  # rgpu_exec.scopes: the documented rules, as a model validator
 
 # The standard library calls or reads these on the subclasses that set them.
-_._print_message  # argparse: rgpu_exec.cli._Parser routes argparse's writes through the gate
+_._print_message  # argparse: rgpu_exec.cli_parser.Parser routes argparse's writes through the gate
 _.traceback  # the context-manager protocol's __exit__ signature
 _.exc_type
 _.tb
@@ -49,3 +49,6 @@ _.lookup_token  # rgpu_emulator.testing, the emulator's client for tests
 
 # Used outside the checked folders: by the benchmarks (bench/) and the tests.
 _.own_parent  # rgpu_emulator.testing: runs a command as the child of a process of its own
+
+# Called by scripts/completion_table.py (`make completion-table`), outside the checked paths.
+_.to_table

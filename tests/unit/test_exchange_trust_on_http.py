@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import pytest
 
 from rgpu_exec.api import exchange, http_support
+from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import Exchanger
 from rgpu_exec.errors import UsageError
 
@@ -23,7 +24,7 @@ def test_a_loopback_http_api_loads_no_ca_bundle(monkeypatch: pytest.MonkeyPatch)
         raise AssertionError("a CA bundle was loaded for plain http")
 
     monkeypatch.setattr(exchange, "ssl_context", refuse)
-    with Exchanger(LOOPBACK, API_KEY, {}).session(1.0):
+    with Exchanger(ApiEndpoint(LOOPBACK, {}), API_KEY).session(1.0):
         pass
 
 
@@ -36,7 +37,7 @@ def test_an_https_api_always_gets_its_trust(monkeypatch: pytest.MonkeyPatch) -> 
         return real(environ)
 
     monkeypatch.setattr(exchange, "ssl_context", counted)
-    with Exchanger("https://api.example.test", API_KEY, {}).session(1.0):
+    with Exchanger(ApiEndpoint("https://api.example.test", {}), API_KEY).session(1.0):
         pass
     assert loaded == [{}]
 
@@ -44,4 +45,4 @@ def test_an_https_api_always_gets_its_trust(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize("name", ["REMOTEGPU_CA_BUNDLE", "SSL_CERT_FILE"])
 def test_a_broken_ca_setting_stops_a_plain_http_exchange_too(name: str) -> None:
     with pytest.raises(UsageError, match="cannot load the CA certificates"):
-        Exchanger(LOOPBACK, API_KEY, {name: "/nonexistent/ca.pem"}).session(1.0)
+        Exchanger(ApiEndpoint(LOOPBACK, {name: "/nonexistent/ca.pem"}), API_KEY).session(1.0)
