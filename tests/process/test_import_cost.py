@@ -153,8 +153,11 @@ def test_a_tab_completion_builds_no_parser_and_loads_no_command(sandbox: Path) -
     names = imported_modules([program, "kubeconfig", ""], dict(os.environ))
     assert "rgpu_exec.completion.table" in names, "the measured run was a TAB"
     assert names & {"argparse", "dataclasses", "typing", "json", "logging", "pathlib"} == set()
+    # A TAB goes through commands/ (commands.complete), which builds no parser.
     assert loaded(names, "rgpu_exec.commands", "rgpu_exec.cli_parser", *EVERY_SERVICE) == {
-        "rgpu_exec.usecases.completion"
+        "rgpu_exec.commands",
+        "rgpu_exec.commands.complete",
+        "rgpu_exec.usecases.completion",
     }
     assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == set()
 
@@ -204,20 +207,10 @@ def test_a_cold_token_loads_only_what_one_exchange_needs(
     assert heavy == {"pydantic", "pydantic_core", "httpx", "httpcore", "certifi"}
 
 
-# Commands whose module still imports its use case at its top (the parse → request → run →
-# render change moves those imports into `run`): their usage errors load it. When one stops,
-# its xfail turns into a failure here: take it off this set.
-IMPORTS_ITS_USE_CASE = {"kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "token"}  # fmt: skip
-
-
+# Every command imports its use case inside `run`: a usage error loads none.
 @pytest.mark.parametrize(
     "command",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="imports its use case"))
-        if name in IMPORTS_ITS_USE_CASE
-        else name
-        for name in ("kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "scope", "token")
-    ],
+    ["kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "scope", "token"],
 )  # fmt: skip
 def test_a_usage_error_in_a_command_loads_no_use_case(rgpu_exec_bin: str, command: str) -> None:
     names = imported_modules([rgpu_exec_bin, command, "--no-such-flag"], dict(os.environ), 2)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rgpu_exec import sourced
 from rgpu_exec.cli import main
 from rgpu_exec.commands import completion as completion_command
 from rgpu_exec.completion import scripts
 from rgpu_exec.credentials.api_key import ApiKey
 from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
-from rgpu_exec.usecases import sourced
 from rgpu_exec.usecases.key_exchange import KeyVerdict
 from rgpu_exec.usecases.scope import ScopeRequest
 from rgpu_exec.usecases.scope import run as validate_scope
@@ -86,9 +86,7 @@ def _top_level_use_case_imports(tree: ast.Module) -> list[str]:
         else:
             continue
         found += [
-            n
-            for n in names
-            if n.startswith("rgpu_exec.usecases") and n != "rgpu_exec.usecases.sourced"
+            n for n in names if n.startswith("rgpu_exec.usecases") and n != "rgpu_exec.sourced"
         ]
     return found
 
@@ -99,7 +97,7 @@ def test_a_command_module_imports_its_use_case_only_when_it_runs(path: Path) -> 
 
 
 def test_the_import_scan_sees_a_planted_top_level_use_case_import() -> None:
-    planted = "from rgpu_exec.usecases.check import run\nfrom rgpu_exec.usecases import sourced\n"
+    planted = "from rgpu_exec.usecases.check import run\nfrom rgpu_exec import sourced\n"
     assert _top_level_use_case_imports(ast.parse(planted)) == ["rgpu_exec.usecases.check.run"]
 
 

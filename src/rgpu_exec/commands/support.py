@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rgpu_exec import sourced
 from rgpu_exec.commands.render import FORMATS
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.usecases import sourced
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
-    from rgpu_exec.usecases.sourced import Sourced
+    from rgpu_exec.sourced import Sourced
 
 
 def epilog(*examples: str, exit_codes: str) -> str:

@@ -17,8 +17,8 @@ from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
+from rgpu_exec.sourced import Sourced, checked
 from rgpu_exec.usecases.key_exchange import KeyExchange, Outcome, access, find_key
-from rgpu_exec.usecases.sourced import Sourced, checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -22,7 +22,7 @@ from rgpu_exec.errors import (
     RgpuExecError,
 )
 from rgpu_exec.hotpath import request
-from rgpu_exec.usecases.sourced import checked
+from rgpu_exec.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

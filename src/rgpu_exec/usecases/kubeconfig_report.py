@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from rgpu_exec.kubeconfig.document import Document
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.files import Targets
-    from rgpu_exec.usecases.sourced import Sourced
+    from rgpu_exec.sourced import Sourced
 
 
 @dataclass(frozen=True)

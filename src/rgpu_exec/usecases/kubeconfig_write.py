@@ -17,6 +17,8 @@ from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import console, edit, entries, files, planners
 from rgpu_exec.redact import key_prefix
+from rgpu_exec.sourced import Sourced, checked
+from rgpu_exec.sourced import api_url as resolve_api_url
 from rgpu_exec.terminal import printable, shown
 from rgpu_exec.usecases.kubeconfig_report import (
     Applied,
@@ -28,8 +30,6 @@ from rgpu_exec.usecases.kubeconfig_report import (
     without_ca,
 )
 from rgpu_exec.usecases.kubeconfig_verify import GIVEN_WITH_SERVER, ServerSource, verify
-from rgpu_exec.usecases.sourced import Sourced, checked
-from rgpu_exec.usecases.sourced import api_url as resolve_api_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -29,13 +29,13 @@ from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.redact import key_prefix
+from rgpu_exec.sourced import checked
 from rgpu_exec.usecases.key_exchange import KeyExchange
-from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from rgpu_exec.usecases.sourced import Sourced
+    from rgpu_exec.sourced import Sourced
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from rgpu_exec.credentials.api_key import ApiKey, find_api_key
 from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
+from rgpu_exec.sourced import checked
 from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
-from rgpu_exec.usecases.sourced import checked
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
