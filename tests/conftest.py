@@ -12,14 +12,17 @@ starts a process fails at once and names the fix.
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import pytest
 import respx
@@ -161,6 +164,135 @@ def cli(rgpu_exec_bin: str) -> Cli:
         return run_program(rgpu_exec_bin, *args, **options)
 
     return run
+
+
+class CliRun(NamedTuple):
+    """What one in-process run of the command line gave: `code, out, err = run_cli([…])`, or
+    `.returncode`, `.stdout` and `.stderr` as on a CompletedProcess."""
+
+    returncode: int
+    stdout: Any  # str, or bytes with text=False
+    stderr: Any
+
+
+class Ran(Protocol):
+    """What a test reads of a run, in process (`CliRun`) or not (`CompletedProcess`)."""
+
+    @property
+    def returncode(self) -> int: ...
+    @property
+    def stdout(self) -> Any: ...
+    @property
+    def stderr(self) -> Any: ...
+
+
+RunCli = Callable[..., CliRun]
+_parents = itertools.count(4_000_000)  # made-up parent PIDs for new_parent=True, never a real one
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")  # as the interpreter does for sys.exit("text")
+    return 1
+
+
+def _launcher(argv: Sequence[str]) -> int:
+    """What `scripts/rgpu-exec` does, in this process: the cache answers when it can, else the
+    full command line runs."""
+    from rgpu_exec import cli as full_command
+    from rgpu_exec.hotpath import cache_hit
+
+    try:
+        code = cache_hit.main(list(argv))
+        return full_command.main(list(argv)) if code is None else code
+    except SystemExit as exc:
+        return _exit_code(exc)
+
+
+def _reset_process_state() -> None:
+    """Forget what one run leaves in this process that a process of its own would not keep: the
+    keys the output gate knows, the log handlers, the keyring backend chosen from the
+    environment, and the entry locks it holds (closing them, as an exit would)."""
+    from rgpu_exec import output
+    from rgpu_exec.hotpath import entry_lock
+
+    output.forget_all()
+    logger = logging.getLogger("rgpu_exec")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    if "keyring.core" in sys.modules:
+        # chosen again from the environment, as in a new process
+        sys.modules["keyring.core"]._keyring_backend = None  # type: ignore[attr-defined]
+    held = entry_lock._dealt_with
+    for release in [r for r in held.values() if r is not None]:
+        release()
+    held.clear()
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
+    """Run the command line in this process, as the installed `rgpu-exec` launcher would:
+    `run_cli(["cache", "list"], env={…}, stdin="…")` returns (exit code, stdout, stderr).
+
+    The environment is the test's sandbox updated with `env`, for this run only. stdin: the text
+    (or bytes) it reads, none by default (not a terminal). new_parent=True: a parent process of
+    its own, as each kubectl command has (`os.getppid` gives a new number). text=False: bytes
+    out. What the command writes passes the output gate to `sys.stdout` and `sys.stderr`, which
+    are captured here; what a run leaves behind in the process is forgotten after it.
+    """
+    from rgpu_exec import cli as full_command
+
+    def run(
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: str | bytes | None = None,
+        new_parent: bool = False,
+        text: bool = True,
+    ) -> CliRun:
+        assert not isinstance(argv, str), "run_cli takes a list of arguments"
+        data = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        out, err = io.BytesIO(), io.BytesIO()
+        stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+        stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace")
+        stderr.reconfigure(write_through=True)
+        parser_state = (
+            full_command._Parser.json_output,
+            full_command._Parser.typed,
+            full_command._Parser.root,
+        )
+        _reset_process_state()
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            if new_parent:
+                parent = next(_parents)
+                patch.setattr(os, "getppid", lambda: parent)
+            patch.setattr(sys, "argv", ["rgpu-exec", *argv])
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+            patch.setattr(sys, "stdout", stdout)
+            patch.setattr(sys, "stderr", stderr)
+            try:
+                code = _launcher(argv)
+            finally:
+                stdout.flush()
+                stderr.flush()
+                _reset_process_state()
+                (
+                    full_command._Parser.json_output,
+                    full_command._Parser.typed,
+                    full_command._Parser.root,
+                ) = parser_state
+        if text:
+            return CliRun(code, out.getvalue().decode(), err.getvalue().decode())
+        return CliRun(code, out.getvalue(), err.getvalue())
+
+    yield run
+    _reset_process_state()
 
 
 @pytest.fixture

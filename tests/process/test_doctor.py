@@ -21,7 +21,7 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 from exchange_answers import API
 from stub_api import Reply, StubApi, error_body
@@ -63,10 +63,8 @@ def without_kubectl(sandbox: Path) -> str:
     return str(folder)
 
 
-def run_doctor(
-    cli: Cli, env: dict[str, str], *args: str, path: str = PATH
-) -> subprocess.CompletedProcess[str]:
-    return cli("doctor", *args, env={"PATH": path, **env})
+def run_doctor(run_cli: RunCli, env: dict[str, str], *args: str, path: str = PATH) -> CliRun:
+    return run_cli(["doctor", *args], env={"PATH": path, **env})
 
 
 def client_version(kubectl: str) -> str:
@@ -82,18 +80,21 @@ def client_version(kubectl: str) -> str:
     return str(json.loads(done.stdout)["clientVersion"]["gitVersion"])
 
 
-def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+def findings(result: Ran) -> list[dict[str, Any]]:
     document = json.loads(result.stdout)
     assert document["ok"] is (result.returncode == 0)
     return list(document["findings"])
 
 
-def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
+    run_cli, stub_api, sandbox
+):
     # Whether kubectl works is the cluster's to say: k8s.example does not resolve, so kubectl
     # fails, and so does the doctor (it used to be green here).
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
 
     assert result.returncode == 6, result.stdout
     out = result.stdout
@@ -117,7 +118,8 @@ def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(cli,
     assert "stub-token" not in out + result.stderr
 
 
-def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
@@ -136,7 +138,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: DenyAll\n"
     )
 
-    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json")
+    result = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json")
 
     assert result.returncode == 6
     problems = {
@@ -158,7 +160,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
     assert "no valid --namespace-id ('team-ml')" in details
     assert "DenyAll stops kubectl from running rgpu-exec" in details
     assert all(f["fix"] for f in problems.values())
-    text = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
+    text = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
     assert "fix: chmod 700" in text.stdout
     assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
@@ -415,7 +417,7 @@ def stub_env(stub: StubApi, **extra: str) -> dict[str, str]:
     return {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub.url, **extra}
 
 
-def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+def problems_of(result: Ran) -> list[dict[str, Any]]:
     return [f for f in findings(result) if f["status"] == "problem"]
 
 
@@ -448,14 +450,14 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
     ],
 )
 def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
-    cli, stub_api, sandbox, reply, detail, fix
+    run_cli, stub_api, sandbox, reply, detail, fix
 ):
     # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
     # check comes first, and a rejected key is not tried again.
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
     stub_api.default = reply
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6, result.stdout
     (problem,) = [p for p in problems_of(result) if p["topic"] != "kubectl"]
@@ -471,14 +473,14 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_every_context_is_checked_with_its_own_namespace(cli, stub_api, sandbox):
+def test_every_context_is_checked_with_its_own_namespace(run_cli, stub_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
     kubeconfig(
         sandbox / "kubeconfig",
         {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
     )
 
-    result = run_doctor(cli, stub_env(stub_api), path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), path=without_kubectl(sandbox))
 
     assert [r["path"] for r in stub_api.requests] == [
         f"/v1/kubernetes/namespaces/{namespace}/exec-credential"
@@ -488,10 +490,11 @@ def test_every_context_is_checked_with_its_own_namespace(cli, stub_api, sandbox)
     assert "context 'team-ml': not verified: kubectl is not on PATH" in result.stdout
 
 
-def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, stub_api, sandbox):
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -503,12 +506,13 @@ def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(cli, stub_api, san
     assert stub_api.count == 0
 
 
-def test_settings_in_the_exec_stanzas_env_are_checked_too(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, stub_api, sandbox):
     user = good_user()
     user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -534,12 +538,13 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(cli, stub_api, sandbox
         ),
     ],
 )
-def test_a_bad_ca_bundle_is_named_with_its_fix(cli, stub_api, sandbox, make, words):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_bad_ca_bundle_is_named_with_its_fix(run_cli, stub_api, sandbox, make, words):
     bundle = sandbox / "private-ca.pem"
     make(bundle)
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
 
     assert result.returncode == 6
     settings_problem = next(f for f in problems_of(result) if f["topic"] == "settings")
@@ -549,13 +554,13 @@ def test_a_bad_ca_bundle_is_named_with_its_fix(cli, stub_api, sandbox, make, wor
     assert stub_api.count == 0
 
 
-def test_every_api_url_the_contexts_use_is_probed(cli, stub_api, sandbox):
+def test_every_api_url_the_contexts_use_is_probed(run_cli, stub_api, sandbox):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     user = good_user()
     user["exec"]["args"] += ["--api-url", dead]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6
     api = [f for f in findings(result) if f["topic"] == "API"]
@@ -582,9 +587,10 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     assert commands == []
 
 
-def test_without_a_keyring_the_key_fix_is_the_environment(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_without_a_keyring_the_key_fix_is_the_environment(run_cli, sandbox):
     # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
-    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+    result = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
 
     (key,) = [f for f in findings(result) if f["topic"] == "API key"]
     assert key["status"] == "problem"
@@ -624,11 +630,12 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     assert fix in finding.fix
 
 
-def test_output_is_table_or_json_as_in_every_command(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_output_is_table_or_json_as_in_every_command(run_cli, sandbox):
     env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
-    table = run_doctor(cli, env, "-o", "table")
-    text = run_doctor(cli, env, "--output", "text")
-    help_text = run_doctor(cli, env, "--help")
+    table = run_doctor(run_cli, env, "-o", "table")
+    text = run_doctor(run_cli, env, "--output", "text")
+    help_text = run_doctor(run_cli, env, "--help")
 
     assert table.returncode == 6
     assert table.stdout.rstrip().endswith("problem(s) found.")
@@ -637,12 +644,12 @@ def test_output_is_table_or_json_as_in_every_command(cli, sandbox):
     assert "spends one exchange" in " ".join(help_text.stdout.split())
 
 
-def test_a_failure_being_replayed_is_noted(cli, stub_api, sandbox, run_token):
+def test_a_failure_being_replayed_is_noted(run_cli, stub_api, sandbox, run_token):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
     assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
     notes = [f for f in findings(result) if f["topic"] == "cache" and f["status"] == "note"]
     assert len(notes) == 1
@@ -699,13 +706,14 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(a
     assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT
 
 
-def test_problems_only_shows_just_the_problems_with_the_same_exit_code(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, sandbox):
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
 
-    everything = run_doctor(cli, env, "-o", "json")
-    problems = run_doctor(cli, env, "--problems-only")
-    as_json = run_doctor(cli, env, "--problems-only", "-o", "json")
+    everything = run_doctor(run_cli, env, "-o", "json")
+    problems = run_doctor(run_cli, env, "--problems-only")
+    as_json = run_doctor(run_cli, env, "--problems-only", "-o", "json")
 
     assert everything.returncode == problems.returncode == as_json.returncode == 6
     listed = json.loads(everything.stdout)["findings"]
@@ -718,20 +726,21 @@ def test_problems_only_shows_just_the_problems_with_the_same_exit_code(cli, sand
     assert "ok  " not in problems.stdout
 
 
-def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(cli, stub_api, sandbox):
+def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(run_cli, stub_api, sandbox):
     path = kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
     document = json.loads(path.read_text())
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
 
     bin_dir = without_kubectl(sandbox)
-    result = run_doctor(cli, stub_env(stub_api), path=bin_dir)
+    result = run_doctor(run_cli, stub_env(stub_api), path=bin_dir)
 
     assert f"runs {bin_dir}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
     assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
 
 
-def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_the_key_goes_only_where_kubectl_would_send_it(run_cli, stub_api, sandbox):
     # A v1 stanza without interactiveMode: kubectl never runs it, so neither its API nor its
     # key is tried (the key is never sent, not even the keyless probe goes there).
     user = good_user()
@@ -739,7 +748,7 @@ def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
     user["exec"]["args"] += ["--api-url", stub_api.url]
     kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
+    result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
 
     assert result.returncode == 6
     (access,) = [f for f in findings(result) if f["topic"] == "access"]
@@ -749,9 +758,10 @@ def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
     assert stub_api.keyless == 0
 
 
-def test_a_tls_key_log_file_is_noted(cli, sandbox, stub_api):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_tls_key_log_file_is_noted(run_cli, sandbox, stub_api):
     log = sandbox / "keys.log"
-    result = run_doctor(cli, {**stub_env(stub_api), "SSLKEYLOGFILE": str(log)}, "-o", "json")
+    result = run_doctor(run_cli, {**stub_env(stub_api), "SSLKEYLOGFILE": str(log)}, "-o", "json")
 
     (note,) = [f for f in findings(result) if "SSLKEYLOGFILE" in f["detail"]]
     assert note["status"] == "note"

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig.view import PluginCall
 from rgpu_exec.usecases.doctor import access, cluster, kube, local
@@ -55,7 +57,8 @@ def findings(stdout: str) -> list[dict[str, Any]]:
     return list(json.loads(stdout)["findings"])
 
 
-def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs a kubectl script
+def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_api, sandbox):
     # `My Tools (x86)/kubectl (v1.99.0)` was split at " (" back into `My Tools`: that file ran.
     marks = sandbox / "marks"
     marks.mkdir()
@@ -74,7 +77,7 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api,
     path = f"{tools}:{rgpu_exec_only(sandbox)}"
     env = {"PATH": path, "MARKS": str(marks), "REMOTEGPU_API_KEY": API_KEY}
 
-    result = cli("doctor", "-o", "json", env={**env, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": stub_api.url})
 
     found = findings(result.stdout)
     (kubectl,) = [f for f in found if f["topic"] == "kubectl"]
@@ -85,7 +88,9 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api,
     assert not (marks / "wrong").exists()
 
 
-def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(cli, stub_api, sandbox):
+def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
+    run_cli, stub_api, sandbox
+):
     # The policy is Allowlist; only the folder is called DenyAll. The word in the path used to
     # count as the policy, and every context was left untried.
     kuberc = sandbox / "DenyAll" / "kuberc"
@@ -102,7 +107,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(cli, s
         "REMOTEGPU_API_URL": stub_api.url,
     }
 
-    result = cli("doctor", "-o", "json", env=env)
+    result = run_cli(["doctor", "-o", "json"], env=env)
 
     found = findings(result.stdout)
     (policy,) = [f for f in found if f["topic"] == "kuberc"]
