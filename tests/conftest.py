@@ -187,7 +187,9 @@ class Ran(Protocol):
 
 
 RunCli = Callable[..., CliRun]
-_parents = itertools.count(4_000_000)  # made-up parent PIDs for new_parent=True, never a real one
+# Made-up parent PIDs: above the kernel's largest (2**22), so no process has one (/proc/PID/comm
+# does not exist: the parent is no shell, as the test process is none).
+_parents = itertools.count(5_000_000)
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -199,17 +201,26 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def _launcher(argv: Sequence[str]) -> int:
+def _launcher(argv: list[str]) -> int | None:
     """What `scripts/rgpu-exec` does, in this process: the cache answers when it can, else the
     full command line runs."""
     from rgpu_exec import cli as full_command
     from rgpu_exec.hotpath import cache_hit
 
-    try:
-        code = cache_hit.main(list(argv))
-        return full_command.main(list(argv)) if code is None else code
-    except SystemExit as exc:
-        return _exit_code(exc)
+    code = cache_hit.main(argv)
+    return full_command.main(argv) if code is None else code
+
+
+def _program(name: str) -> Callable[[list[str]], int | None]:
+    """The function behind an installed program: the launcher, or an entry point (by its name in
+    the package's metadata, so a moved function is still found)."""
+    if name == "rgpu-exec":
+        return _launcher
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == name]
+    main: Callable[[list[str]], int | None] = entry.load()
+    return main
 
 
 def _reset_process_state() -> None:
@@ -239,12 +250,16 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
     `run_cli(["cache", "list"], env={…}, stdin="…")` returns (exit code, stdout, stderr).
 
     The environment is the test's sandbox updated with `env`, for this run only. stdin: the text
-    (or bytes) it reads, none by default (not a terminal). new_parent=True: a parent process of
-    its own, as each kubectl command has (`os.getppid` gives a new number). text=False: bytes
+    (or bytes) it reads, none by default (not a terminal). The runs of a test share one parent
+    process, which is no shell (`os.getppid` gives a number no process has); new_parent=True: a
+    parent of its own, as each kubectl command has. program: another installed program of the
+    package (`kubectl-rgpu`, `kubectl_complete-rgpu`), run as its entry point. text=False: bytes
     out. What the command writes passes the output gate to `sys.stdout` and `sys.stderr`, which
     are captured here; what a run leaves behind in the process is forgotten after it.
     """
     from rgpu_exec import cli as full_command
+
+    test_parent = next(_parents)
 
     def run(
         argv: Sequence[str],
@@ -252,6 +267,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
         env: Mapping[str, str] | None = None,
         stdin: str | bytes | None = None,
         new_parent: bool = False,
+        program: str = "rgpu-exec",
         text: bool = True,
     ) -> CliRun:
         assert not isinstance(argv, str), "run_cli takes a list of arguments"
@@ -269,15 +285,16 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
         with monkeypatch.context() as patch:
             for name, value in (env or {}).items():
                 patch.setenv(name, value)
-            if new_parent:
-                parent = next(_parents)
-                patch.setattr(os, "getppid", lambda: parent)
-            patch.setattr(sys, "argv", ["rgpu-exec", *argv])
+            parent = next(_parents) if new_parent else test_parent
+            patch.setattr(os, "getppid", lambda: parent)
+            patch.setattr(sys, "argv", [program, *argv])
             patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
             patch.setattr(sys, "stdout", stdout)
             patch.setattr(sys, "stderr", stderr)
             try:
-                code = _launcher(argv)
+                code = _program(program)(list(argv))
+            except SystemExit as exc:
+                code = _exit_code(exc)
             finally:
                 stdout.flush()
                 stderr.flush()
@@ -287,6 +304,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
                     full_command._Parser.typed,
                     full_command._Parser.root,
                 ) = parser_state
+        code = code or 0  # an entry point's None, as sys.exit(None)
         if text:
             return CliRun(code, out.getvalue().decode(), err.getvalue().decode())
         return CliRun(code, out.getvalue(), err.getvalue())
