@@ -438,3 +438,17 @@ def run_token(cli: Cli, stub_api: StubApi) -> Callable[..., subprocess.Completed
         return cli(*argv, env=environ, new_parent=True)
 
     return run
+
+
+@pytest.fixture
+def run_token_in_process(run_cli: RunCli, stub_api: StubApi) -> Callable[..., CliRun]:
+    """`run_token`, in this process (`run_cli`): `rgpu-exec token` against the stub API, each run
+    with a parent of its own, as each kubectl command has."""
+
+    def run(*extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY) -> CliRun:
+        environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
+        environ.update(env or {})
+        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
+        return run_cli(argv, env=environ, new_parent=True)
+
+    return run

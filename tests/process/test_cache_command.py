@@ -101,9 +101,9 @@ def test_list_marks_the_key_set_now(run_cli, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token, sandbox):
+def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token_in_process, sandbox):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
-    assert run_token().returncode == 3  # recorded, and replayed to kubectl's reruns
+    assert run_token_in_process().returncode == 3  # recorded, and replayed to kubectl's reruns
 
     table = run_cli(["cache", "list"])
     document = json.loads(run_cli(["cache", "list", "-o", "json"]).stdout)

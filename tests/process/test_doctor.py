@@ -644,9 +644,12 @@ def test_output_is_table_or_json_as_in_every_command(run_cli, sandbox):
     assert "spends one exchange" in " ".join(help_text.stdout.split())
 
 
-def test_a_failure_being_replayed_is_noted(run_cli, stub_api, sandbox, run_token):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_failure_being_replayed_is_noted(run_cli, stub_api, sandbox, run_token_in_process):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
-    assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
+    assert (
+        run_token_in_process().returncode == 3
+    )  # recorded: kubectl's reruns get it again for a while
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
 
     result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
