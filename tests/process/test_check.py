@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -226,12 +225,9 @@ def test_json_output_says_why_the_check_could_not_run(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+def test_json_output_when_the_api_is_unreachable(run_cli, sandbox):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = run_cli(["check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"], env=env)  # fmt: skip
 
     assert result.returncode == 5
     document = as_json(result)
@@ -253,10 +249,8 @@ def test_json_output_for_a_usage_error(run_cli, stub_api):
     assert stub_api.count == 0
 
 
-def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bin):
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--help"], capture_output=True, text=True, timeout=60, check=False
-    )
+def test_help_explains_every_option_and_names_contexts_as_generated(run_cli):
+    result = run_cli(["check", "--help"])
 
     text = " ".join(result.stdout.split())
     assert "--expect-denied ID a namespace the key must NOT be allowed to use" in text
@@ -264,15 +258,12 @@ def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bi
     assert "--not-found-as-denied" in text
 
 
-def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
+def test_an_unreachable_api_exits_5(run_cli, sandbox):
     class Gone:
         url = "http://127.0.0.1:9"  # discard port: nothing listens
 
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--api-url", Gone.url, "--namespace-id", NAMESPACE_ID],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+    env = {"REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = run_cli(["check", "--api-url", Gone.url, "--namespace-id", NAMESPACE_ID], env=env)  # fmt: skip
 
     assert result.returncode == 5
     assert result.stderr.startswith("rgpu-exec: cannot reach the RemoteGPU API")
@@ -627,7 +618,7 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, s
 
 
 def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_flag(
-    run_cli, rgpu_exec_bin, stub_api, sandbox
+    run_cli, stub_api, sandbox
 ):
     write_kubeconfig(
         sandbox / "kubeconfig",
@@ -639,11 +630,9 @@ def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_fla
                                          "--api-url", stub_api.url + "/v1"]),
         ],
     )  # fmt: skip
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY}
+    env = {"REMOTEGPU_API_KEY": API_KEY}
 
-    refused = subprocess.run(
-        [rgpu_exec_bin, "check"], capture_output=True, text=True, env=env, check=False
-    )
+    refused = run_cli(["check"], env=env)
     flagged = run_check(run_cli, stub_api)  # --api-url: it beats the contexts' own
 
     assert refused.returncode == 2

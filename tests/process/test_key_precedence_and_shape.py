@@ -16,6 +16,7 @@ import pytest
 from rgpu_exec.hotpath import request, token_cache
 
 from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from emulator_support import RGPU_EXEC
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
@@ -141,12 +142,12 @@ def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, 
 
 
 def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
-    run_cli, rgpu_exec_bin, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
     bin_dir = sandbox / "bin"  # rgpu-exec and no kubectl: the doctor asks the API itself
     bin_dir.mkdir()
-    (bin_dir / "rgpu-exec").symlink_to(rgpu_exec_bin)
+    (bin_dir / "rgpu-exec").symlink_to(RGPU_EXEC)
 
     result = run(run_cli, "doctor", "-o", "json", PATH=str(bin_dir))
 

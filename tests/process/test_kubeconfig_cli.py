@@ -6,13 +6,13 @@ import base64
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import API_KEY, NAMESPACE_ID
+from emulator_support import RGPU_EXEC
 from stub_api import Reply, StubApi, error_body
 
 CA_DATA = base64.b64encode(
@@ -48,7 +48,7 @@ def kubeconfig(sandbox: Path) -> Path:
     return sandbox / "kubeconfig"  # KUBECONFIG points here (see conftest)
 
 
-def test_generate_creates_home_kube_config_private(run_cli, rgpu_exec_bin, sandbox, monkeypatch):
+def test_generate_creates_home_kube_config_private(run_cli, sandbox, monkeypatch):
     monkeypatch.delenv("KUBECONFIG")
     result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 0, result.stderr
@@ -57,7 +57,7 @@ def test_generate_creates_home_kube_config_private(run_cli, rgpu_exec_bin, sandb
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert f"wrote {path}" in result.stdout
     data = yaml.safe_load(path.read_text())
-    assert data["users"][0]["user"]["exec"]["command"] == rgpu_exec_bin
+    assert data["users"][0]["user"]["exec"]["command"] == str(RGPU_EXEC)
     # A kubeconfig without a current context gets this one, as aws eks update-kubeconfig does.
     assert data["current-context"] == "rgpu-team-ml"
     assert (
@@ -416,9 +416,7 @@ def test_import_of_a_broken_file_says_to_download_it_again(
     assert not kubeconfig.exists()
 
 
-def test_import_of_a_missing_or_binary_file_says_what_to_do(
-    run_cli, rgpu_exec_bin, sandbox, kubeconfig
-):
+def test_import_of_a_missing_or_binary_file_says_what_to_do(run_cli, sandbox, kubeconfig):
     missing = sandbox / "nonexistent.yaml"
     result = run_cli(["kubeconfig", "import", str(missing), "--no-verify"])
     assert result.returncode == 2
@@ -430,10 +428,7 @@ def test_import_of_a_missing_or_binary_file_says_what_to_do(
     binary = sandbox / "kubeconfig.zip"
     binary.write_bytes(b"PK\x03\x04\xff\xfe")
     for argv, stdin in (([str(binary)], b""), (["-"], binary.read_bytes())):
-        raw = subprocess.run(
-            [rgpu_exec_bin, "kubeconfig", "import", *argv, "--no-verify"],
-            input=stdin, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
+        raw = run_cli(["kubeconfig", "import", *argv, "--no-verify"], stdin=stdin, text=False)
         assert raw.returncode == 2
         assert b"is not UTF-8 text (byte 4)" in raw.stderr
         assert b"Download it again from the console's namespace page" in raw.stderr
@@ -691,7 +686,7 @@ def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
     assert f"use it with `kubectl --kubeconfig {quoted} get pods`" in current.stdout
 
 
-def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(run_cli, rgpu_exec_bin, kubeconfig):
+def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
     generated = run_cli([*GENERATE, "--no-verify", "--profile", "ci",
         "--api-url", "https://api.example.test", "--set-current-context"],
@@ -711,7 +706,7 @@ def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(run_cli, rgpu_exec
     assert lines[2].split() == ["CURRENT", "NAME", "NAMESPACE", "PROFILE", "API", "URL", "COMMAND"]
     assert lines[3].split() == [
         "*", "rgpu-team-ml", "team-ml", f"({NAMESPACE_ID[:8]}…)", "ci",
-        "https://api.example.test", rgpu_exec_bin,
+        "https://api.example.test", str(RGPU_EXEC),
     ]  # fmt: skip
     assert lines[4].split() == [
         "rgpu-web",
