@@ -43,9 +43,11 @@ pytest_plugins = ["emulator_support"]
 # Fixtures that start processes: the installed launcher (`rgpu_exec_bin` and what runs it), the
 # emulator subprocess, kubectl, a Secret Service daemon. A test that uses one, directly or
 # through another fixture, is slow.
+# (`emulator` is slow through `emulator_process`; a module that runs the emulator in process
+# overrides it with `emulator_in_process`, which starts none.)
 SPAWNING_FIXTURES = frozenset({
     "rgpu_exec_bin", "cli", "run_token",
-    "emulator_process", "emulator", "start_emulator",
+    "emulator_process", "start_emulator",
     "kubectl", "secret_service",
 })  # fmt: skip
 
