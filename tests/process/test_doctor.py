@@ -167,12 +167,9 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     assert text.stdout.rstrip().endswith("problem(s) found.")
 
 
-def test_kubectl_missing_from_path(rgpu_exec_bin, sandbox):
-    result = subprocess.run(
-        [rgpu_exec_bin, "doctor", "-o", "json"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "PATH": str(sandbox), "REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"},
-    )  # fmt: skip
+def test_kubectl_missing_from_path(run_cli, sandbox):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    result = run_doctor(run_cli, env, "-o", "json", path=str(sandbox))
 
     kubectl = [f for f in findings(result) if f["topic"] == "kubectl"]
     assert kubectl == [
@@ -587,10 +584,11 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     assert commands == []
 
 
-@pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_without_a_keyring_the_key_fix_is_the_environment(run_cli, sandbox):
-    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
-    result = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring. (No kubectl on
+    # PATH: it has no say in the key's fix.)
+    env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    result = run_doctor(run_cli, env, "-o", "json", path=without_kubectl(sandbox))
 
     (key,) = [f for f in findings(result) if f["topic"] == "API key"]
     assert key["status"] == "problem"
@@ -630,12 +628,12 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     assert fix in finding.fix
 
 
-@pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_output_is_table_or_json_as_in_every_command(run_cli, sandbox):
     env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
-    table = run_doctor(run_cli, env, "-o", "table")
-    text = run_doctor(run_cli, env, "--output", "text")
-    help_text = run_doctor(run_cli, env, "--help")
+    path = without_kubectl(sandbox)  # kubectl has no say in the output's format
+    table = run_doctor(run_cli, env, "-o", "table", path=path)
+    text = run_doctor(run_cli, env, "--output", "text", path=path)
+    help_text = run_doctor(run_cli, env, "--help", path=path)
 
     assert table.returncode == 6
     assert table.stdout.rstrip().endswith("problem(s) found.")
@@ -709,14 +707,14 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(a
     assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT
 
 
-@pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, sandbox):
     kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    path = without_kubectl(sandbox)  # kubectl has no say in which findings are problems
 
-    everything = run_doctor(run_cli, env, "-o", "json")
-    problems = run_doctor(run_cli, env, "--problems-only")
-    as_json = run_doctor(run_cli, env, "--problems-only", "-o", "json")
+    everything = run_doctor(run_cli, env, "-o", "json", path=path)
+    problems = run_doctor(run_cli, env, "--problems-only", path=path)
+    as_json = run_doctor(run_cli, env, "--problems-only", "-o", "json", path=path)
 
     assert everything.returncode == problems.returncode == as_json.returncode == 6
     listed = json.loads(everything.stdout)["findings"]

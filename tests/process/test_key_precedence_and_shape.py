@@ -122,10 +122,11 @@ def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
     assert stub_api.count == 0
 
 
-@pytest.mark.slow  # the doctor runs the kubectl on PATH
-def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, stub_api):
-    by_env = run(run_cli, "doctor", "--api-url", stub_api.url, "-o", "json")
-    by_profile = run(run_cli, "doctor", "--api-url", stub_api.url, "--profile", "ci", "-o", "json")
+def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, stub_api, sandbox):
+    doctor = ["doctor", "--api-url", stub_api.url, "-o", "json"]
+    path = str(sandbox)  # no kubectl: it has no say in where the key comes from
+    by_env = run(run_cli, *doctor, PATH=path)
+    by_profile = run(run_cli, *doctor, "--profile", "ci", PATH=path)
 
     def key_details(result: CliRun) -> list[str]:
         findings = json.loads(result.stdout)["findings"]
