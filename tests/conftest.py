@@ -341,32 +341,36 @@ def key_identity(key: str = API_KEY, environ: Mapping[str, str] | None = None) -
 TESTS = Path(__file__).parent  # where file_keyring.py lives
 
 
-class WallClock:
-    """A wall clock that stands still until a test moves it (`clock.now += 60`): what
-    `TokenCommand(clock=…)` reads."""
+class Clock:
+    """The one fake clock of the tests: it stands still until a test moves it (`clock.now += 60`)
+    or the code under test sleeps (`clock.sleep`: costs nothing, each wait recorded in
+    `sleeps`, and the time moves on by it).
+
+    `now` is wall-clock time, what `clock()` answers (`TokenCommand(clock=…)`, the cache-hit
+    path's `now`); `monotonic()` counts from 0 at the clock's start
+    (`Exchanger(monotonic=…, sleep=…)`). Moving one moves the other.
+    """
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).timestamp()
+        self.start = self.now = datetime.now(timezone.utc).timestamp()
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
-
-class FakeClock:
-    """Fake monotonic time for the exchange (`Exchanger(monotonic=…, sleep=…)`): retries and
-    Retry-After waits cost nothing, and each wait is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
     def monotonic(self) -> float:
-        return self.now
+        return self.now - self.start
 
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A fresh `Clock` for the test."""
+    return Clock()
 
 
 def kubeconfig_with_contexts(path: Path, *names: str) -> Path:

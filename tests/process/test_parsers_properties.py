@@ -30,7 +30,7 @@ from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA
 from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
-from conftest import API_KEY, NAMESPACE_ID, FakeClock, RunCli
+from conftest import API_KEY, NAMESPACE_ID, Clock, RunCli
 from exchange_answers import API, KUBECTL_EXEC_INFO
 
 
@@ -276,7 +276,7 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
 ) -> None:
     """`api` (respx) answers every example's requests with its own handler."""
     queue = list(replies)
-    clock = FakeClock()
+    clock = Clock()
     requests = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -316,7 +316,7 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
         assert API_KEY not in issued.message
         assert API_KEY[14:] not in issued.message
         assert all(c.isprintable() for c in issued.message), issued.message
-        assert clock.now <= 20.0, "never sleeps past the deadline"
+        assert clock.monotonic() <= 20.0, "never sleeps past the deadline"
         # Backoff even when told "Retry-After: 0": no tight loop of requests.
         assert len(requests) <= 15, len(requests)
         return
