@@ -8,6 +8,10 @@ Quick or slow is decided by what a test does, not by its folder: a test that sta
 (`SPAWNING_FIXTURES`), or by hand (`@pytest.mark.slow`) when it starts one itself. Every other
 test runs with process creation disabled (`quick_tests_start_no_process`), so a quick test that
 starts a process fails at once and names the fix.
+
+A command's behaviour is tested in process: `run_cli` runs the command line as the installed
+launcher would, in the test's process, and gives its exit code, stdout and stderr. `cli` and
+`run_token` start the launcher as a process, for the tests where the process is the point.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _refuse(what: str) -> Callable[..., NoReturn]:
     def refuse(*args: object, **kwargs: object) -> NoReturn:
         pytest.fail(
-            f"this test {what} but is not marked slow: use a fixture that starts processes "
+            f"this test {what} but is not marked slow: run the command in process with run_cli "
+            "where the process is not the point; else use a fixture that starts processes "
             "(rgpu_exec_bin, cli, run_token, emulator, start_emulator, kubectl), or mark it "
             "@pytest.mark.slow (see tests/conftest.py)",
             pytrace=False,
