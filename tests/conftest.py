@@ -311,7 +311,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
                     full_command._Parser.typed,
                     full_command._Parser.root,
                 ) = parser_state
-        code = code or 0  # an entry point's None, as sys.exit(None)
+        code = int(code or 0)  # an exit status: an entry point's None is 0, as sys.exit(None)
         if text:
             return CliRun(code, out.getvalue().decode(), err.getvalue().decode())
         return CliRun(code, out.getvalue(), err.getvalue())
