@@ -378,6 +378,31 @@ def clock() -> Clock:
     return Clock()
 
 
+def rgpu_exec_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
+    """A kubeconfig user whose exec stanza runs `command token --namespace-id namespace_id`, as
+    `kubeconfig generate` writes it."""
+    args = ["token", "--namespace-id", namespace_id]
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
+             "command": command, "args": args}  # fmt: skip
+    return {"exec": exec_}
+
+
+def users_kubeconfig(
+    path: Path, users: Mapping[str, Mapping[str, Any]], server: str = "https://k8s.example"
+) -> Path:
+    """A context per user, named after it, on one cluster at `server`; the first is current."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": next(iter(users)),
+        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
+        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
+        "users": [{"name": n, "user": u} for n, u in users.items()],
+    }
+    path.write_text(json.dumps(document))
+    return path
+
+
 def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
     """Contexts of these names on one cluster and one user without credentials."""
     document = {

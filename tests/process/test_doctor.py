@@ -21,7 +21,7 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
 
-from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli, rgpu_exec_user, users_kubeconfig
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 from exchange_answers import API
 from stub_api import Reply, StubApi, error_body
@@ -29,28 +29,6 @@ from stub_api import Reply, StubApi, error_body
 VENV_BIN = str(Path(sys.executable).parent)
 PATH = os.pathsep.join([VENV_BIN, os.defpath])  # what `run_doctor` runs the doctor with
 V1 = "client.authentication.k8s.io/v1"
-
-
-def kubeconfig(
-    path: Path, users: dict[str, dict[str, Any]], server: str = "https://k8s.example"
-) -> Path:
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": next(iter(users)),
-        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
-        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
-        "users": [{"name": n, "user": u} for n, u in users.items()],
-    }
-    path.write_text(json.dumps(document))
-    return path
-
-
-def good_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
-    args = ["token", "--namespace-id", namespace_id]
-    return {
-        "exec": {"apiVersion": V1, "interactiveMode": "Never", "command": command, "args": args}
-    }
 
 
 def without_kubectl(sandbox: Path) -> str:
@@ -92,7 +70,7 @@ def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
 ):
     # Whether kubectl works is the cluster's to say: k8s.example does not resolve, so kubectl
     # fails, and so does the doctor (it used to be green here).
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
 
@@ -123,14 +101,16 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
-    static = {**good_user(), "token": "static-token"}
-    kubeconfig(
+    static = {**rgpu_exec_user(), "token": "static-token"}
+    users_kubeconfig(
         sandbox / "kubeconfig",
         {
-            "a-missing-command": good_user(command="./bin/rgpu-exec"),
-            "b-no-interactive-mode": {"exec": {**good_user()["exec"], "interactiveMode": None}},
+            "a-missing-command": rgpu_exec_user(command="./bin/rgpu-exec"),
+            "b-no-interactive-mode": {
+                "exec": {**rgpu_exec_user()["exec"], "interactiveMode": None}
+            },
             "c-static-token": static,
-            "d-no-namespace": good_user(namespace_id="team-ml"),
+            "d-no-namespace": rgpu_exec_user(namespace_id="team-ml"),
         },
     )
     (sandbox / "home" / ".kube").mkdir()
@@ -201,10 +181,10 @@ def test_a_relative_command_resolves_against_the_kubeconfig_directory(sandbox):
 
 
 def test_http_servers_and_the_curl_baseline(sandbox):
-    path = kubeconfig(
+    path = users_kubeconfig(
         sandbox / "kubeconfig",
         {
-            "plain-http": good_user(command=f"{VENV_BIN}/rgpu-exec"),
+            "plain-http": rgpu_exec_user(command=f"{VENV_BIN}/rgpu-exec"),
             "curl": {"exec": {"apiVersion": V1, "interactiveMode": "Never", "command": "sh",
                               "args": ["-c", "curl -X POST https://api/v1/kubernetes/namespaces/x/exec-credential"]}},
         },
@@ -451,7 +431,7 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
 ):
     # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
     # check comes first, and a rejected key is not tried again.
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     stub_api.default = reply
 
     result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
@@ -472,9 +452,9 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
 
 def test_every_context_is_checked_with_its_own_namespace(run_cli, stub_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
-    kubeconfig(
+    users_kubeconfig(
         sandbox / "kubeconfig",
-        {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
+        {"team-ml": rgpu_exec_user(), "a-other": rgpu_exec_user(namespace_id=other)},
     )
 
     result = run_doctor(run_cli, stub_env(stub_api), path=without_kubectl(sandbox))
@@ -489,7 +469,7 @@ def test_every_context_is_checked_with_its_own_namespace(run_cli, stub_api, sand
 
 @pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, stub_api, sandbox):
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
 
@@ -505,9 +485,9 @@ def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, stub_api,
 
 @pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, stub_api, sandbox):
-    user = good_user()
+    user = rgpu_exec_user()
     user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
@@ -539,7 +519,7 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, stub_api, san
 def test_a_bad_ca_bundle_is_named_with_its_fix(run_cli, stub_api, sandbox, make, words):
     bundle = sandbox / "private-ca.pem"
     make(bundle)
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
 
@@ -553,9 +533,9 @@ def test_a_bad_ca_bundle_is_named_with_its_fix(run_cli, stub_api, sandbox, make,
 
 def test_every_api_url_the_contexts_use_is_probed(run_cli, stub_api, sandbox):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    user = good_user()
+    user = rgpu_exec_user()
     user["exec"]["args"] += ["--api-url", dead]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
@@ -574,7 +554,7 @@ def test_every_api_url_the_contexts_use_is_probed(run_cli, stub_api, sandbox):
 
 
 def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
-    path = kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
+    path = users_kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
 
     (finding,), commands = doctor_kube.kubeconfig_findings(str(path), {})
 
@@ -648,7 +628,7 @@ def test_a_failure_being_replayed_is_noted(run_cli, stub_api, sandbox, run_token
     assert (
         run_token_in_process().returncode == 3
     )  # recorded: kubectl's reruns get it again for a while
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
@@ -708,7 +688,7 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(a
 
 
 def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, sandbox):
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
     path = without_kubectl(sandbox)  # kubectl has no say in which findings are problems
 
@@ -728,7 +708,7 @@ def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, 
 
 
 def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(run_cli, stub_api, sandbox):
-    path = kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    path = users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     document = json.loads(path.read_text())
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
@@ -744,10 +724,10 @@ def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(run_cli, stub_api
 def test_the_key_goes_only_where_kubectl_would_send_it(run_cli, stub_api, sandbox):
     # A v1 stanza without interactiveMode: kubectl never runs it, so neither its API nor its
     # key is tried (the key is never sent, not even the keyless probe goes there).
-    user = good_user()
+    user = rgpu_exec_user()
     user["exec"]["interactiveMode"] = None
     user["exec"]["args"] += ["--api-url", stub_api.url]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
 
