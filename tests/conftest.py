@@ -8,18 +8,25 @@ Quick or slow is decided by what a test does, not by its folder: a test that sta
 (`SPAWNING_FIXTURES`), or by hand (`@pytest.mark.slow`) when it starts one itself. Every other
 test runs with process creation disabled (`quick_tests_start_no_process`), so a quick test that
 starts a process fails at once and names the fix.
+
+A command's behaviour is tested in process: `run_cli` runs the command line as the installed
+launcher would, in the test's process, and gives its exit code, stdout and stderr. `cli` and
+`run_token` start the launcher as a process, for the tests where the process is the point.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import pytest
 import respx
@@ -40,9 +47,11 @@ pytest_plugins = ["emulator_support"]
 # Fixtures that start processes: the installed launcher (`rgpu_exec_bin` and what runs it), the
 # emulator subprocess, kubectl, a Secret Service daemon. A test that uses one, directly or
 # through another fixture, is slow.
+# (`emulator` is slow through `emulator_process`; a module that runs the emulator in process
+# overrides it with `emulator_in_process`, which starts none.)
 SPAWNING_FIXTURES = frozenset({
     "rgpu_exec_bin", "cli", "run_token",
-    "emulator_process", "emulator", "start_emulator",
+    "emulator_process", "start_emulator",
     "kubectl", "secret_service",
 })  # fmt: skip
 
@@ -57,7 +66,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _refuse(what: str) -> Callable[..., NoReturn]:
     def refuse(*args: object, **kwargs: object) -> NoReturn:
         pytest.fail(
-            f"this test {what} but is not marked slow: use a fixture that starts processes "
+            f"this test {what} but is not marked slow: run the command in process with run_cli "
+            "where the process is not the point; else use a fixture that starts processes "
             "(rgpu_exec_bin, cli, run_token, emulator, start_emulator, kubectl), or mark it "
             "@pytest.mark.slow (see tests/conftest.py)",
             pytrace=False,
@@ -163,6 +173,153 @@ def cli(rgpu_exec_bin: str) -> Cli:
     return run
 
 
+class CliRun(NamedTuple):
+    """What one in-process run of the command line gave: `code, out, err = run_cli([…])`, or
+    `.returncode`, `.stdout` and `.stderr` as on a CompletedProcess."""
+
+    returncode: int
+    stdout: Any  # str, or bytes with text=False
+    stderr: Any
+
+
+class Ran(Protocol):
+    """What a test reads of a run, in process (`CliRun`) or not (`CompletedProcess`)."""
+
+    @property
+    def returncode(self) -> int: ...
+    @property
+    def stdout(self) -> Any: ...
+    @property
+    def stderr(self) -> Any: ...
+
+
+RunCli = Callable[..., CliRun]
+# Made-up parent PIDs: above the kernel's largest (2**22), so no process has one (/proc/PID/comm
+# does not exist: the parent is no shell, as the test process is none).
+_parents = itertools.count(5_000_000)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")  # as the interpreter does for sys.exit("text")
+    return 1
+
+
+def _launcher(argv: list[str]) -> int | None:
+    """What `scripts/rgpu-exec` does, in this process: the cache answers when it can, else the
+    full command line runs."""
+    from rgpu_exec import cli as full_command
+    from rgpu_exec.hotpath import cache_hit
+
+    code = cache_hit.main(argv)
+    return full_command.main(argv) if code is None else code
+
+
+def _program(name: str) -> Callable[[list[str]], int | None]:
+    """The function behind an installed program: the launcher, or an entry point (by its name in
+    the package's metadata, so a moved function is still found)."""
+    if name == "rgpu-exec":
+        return _launcher
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == name]
+    main: Callable[[list[str]], int | None] = entry.load()
+    return main
+
+
+def _reset_process_state() -> None:
+    """Forget what one run leaves in this process that a process of its own would not keep: the
+    keys the output gate knows, the log handlers, the keyring backend chosen from the
+    environment, and the entry locks it holds (closing them, as an exit would)."""
+    from rgpu_exec import output
+    from rgpu_exec.hotpath import entry_lock
+
+    output.forget_all()
+    logger = logging.getLogger("rgpu_exec")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    if "keyring.core" in sys.modules:
+        # chosen again from the environment, as in a new process
+        sys.modules["keyring.core"]._keyring_backend = None  # type: ignore[attr-defined]
+    held = entry_lock._dealt_with
+    for release in [r for r in held.values() if r is not None]:
+        release()
+    held.clear()
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
+    """Run the command line in this process, as the installed `rgpu-exec` launcher would:
+    `run_cli(["cache", "list"], env={…}, stdin="…")` returns (exit code, stdout, stderr).
+
+    The environment is the test's sandbox updated with `env`, for this run only. stdin: the text
+    (or bytes) it reads, none by default (not a terminal). The runs of a test share one parent
+    process, which is no shell (`os.getppid` gives a number no process has); new_parent=True: a
+    parent of its own, as each kubectl command has. program: another installed program of the
+    package (`kubectl-rgpu`, `kubectl_complete-rgpu`), run as its entry point. text=False: bytes
+    out. What the command writes passes the output gate to `sys.stdout` and `sys.stderr`, which
+    are captured here; what a run leaves behind in the process is forgotten after it.
+    """
+    from rgpu_exec import cli as full_command
+
+    test_parent = next(_parents)
+
+    def run(
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        stdin: str | bytes | None = None,
+        new_parent: bool = False,
+        program: str = "rgpu-exec",
+        text: bool = True,
+    ) -> CliRun:
+        assert not isinstance(argv, str), "run_cli takes a list of arguments"
+        data = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        out, err = io.BytesIO(), io.BytesIO()
+        stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+        stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace")
+        stderr.reconfigure(write_through=True)
+        parser_state = (
+            full_command._Parser.json_output,
+            full_command._Parser.typed,
+            full_command._Parser.root,
+        )
+        _reset_process_state()
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            parent = next(_parents) if new_parent else test_parent
+            patch.setattr(os, "getppid", lambda: parent)
+            patch.setattr(sys, "argv", [program, *argv])
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+            patch.setattr(sys, "stdout", stdout)
+            patch.setattr(sys, "stderr", stderr)
+            try:
+                code = _program(program)(list(argv))
+            except SystemExit as exc:
+                code = _exit_code(exc)
+            finally:
+                stdout.flush()
+                stderr.flush()
+                _reset_process_state()
+                (
+                    full_command._Parser.json_output,
+                    full_command._Parser.typed,
+                    full_command._Parser.root,
+                ) = parser_state
+        code = int(code or 0)  # an exit status: an entry point's None is 0, as sys.exit(None)
+        if text:
+            return CliRun(code, out.getvalue().decode(), err.getvalue().decode())
+        return CliRun(code, out.getvalue(), err.getvalue())
+
+    yield run
+    _reset_process_state()
+
+
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     """The HTTP edge, mocked with respx at `exchange_answers.API`: routes not called are fine."""
@@ -189,32 +346,61 @@ def key_identity(key: str = API_KEY, environ: Mapping[str, str] | None = None) -
 TESTS = Path(__file__).parent  # where file_keyring.py lives
 
 
-class WallClock:
-    """A wall clock that stands still until a test moves it (`clock.now += 60`): what
-    `TokenCommand(clock=…)` reads."""
+class Clock:
+    """The one fake clock of the tests: it stands still until a test moves it (`clock.now += 60`)
+    or the code under test sleeps (`clock.sleep`: costs nothing, each wait recorded in
+    `sleeps`, and the time moves on by it).
+
+    `now` is wall-clock time, what `clock()` answers (`TokenCommand(clock=…)`, the cache-hit
+    path's `now`); `monotonic()` counts from 0 at the clock's start
+    (`Exchanger(monotonic=…, sleep=…)`). Moving one moves the other.
+    """
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).timestamp()
+        self.start = self.now = datetime.now(timezone.utc).timestamp()
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
-
-class FakeClock:
-    """Fake monotonic time for the exchange (`Exchanger(monotonic=…, sleep=…)`): retries and
-    Retry-After waits cost nothing, and each wait is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
     def monotonic(self) -> float:
-        return self.now
+        return self.now - self.start
 
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A fresh `Clock` for the test."""
+    return Clock()
+
+
+def rgpu_exec_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
+    """A kubeconfig user whose exec stanza runs `command token --namespace-id namespace_id`, as
+    `kubeconfig generate` writes it."""
+    args = ["token", "--namespace-id", namespace_id]
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
+             "command": command, "args": args}  # fmt: skip
+    return {"exec": exec_}
+
+
+def users_kubeconfig(
+    path: Path, users: Mapping[str, Mapping[str, Any]], server: str = "https://k8s.example"
+) -> Path:
+    """A context per user, named after it, on one cluster at `server`; the first is current."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": next(iter(users)),
+        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
+        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
+        "users": [{"name": n, "user": u} for n, u in users.items()],
+    }
+    path.write_text(json.dumps(document))
+    return path
 
 
 def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
@@ -286,5 +472,19 @@ def run_token(cli: Cli, stub_api: StubApi) -> Callable[..., subprocess.Completed
         environ.update(env or {})
         argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
         return cli(*argv, env=environ, new_parent=True)
+
+    return run
+
+
+@pytest.fixture
+def run_token_in_process(run_cli: RunCli, stub_api: StubApi) -> Callable[..., CliRun]:
+    """`run_token`, in this process (`run_cli`): `rgpu-exec token` against the stub API, each run
+    with a parent of its own, as each kubectl command has."""
+
+    def run(*extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY) -> CliRun:
+        environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
+        environ.update(env or {})
+        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
+        return run_cli(argv, env=environ, new_parent=True)
 
     return run

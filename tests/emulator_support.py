@@ -4,6 +4,9 @@
                     `Harness`: the account API as the console calls it, the control plane, and
                     a kubeconfig whose exec stanza runs the installed `rgpu-exec`
     start_emulator  a fresh emulator subprocess with extra flags (stopped after the test)
+    emulator_in_process
+                    the same `Harness` over an emulator that runs in the test process, on its
+                    own threads: for the tests of the emulator itself, which start no process
     kubectl         parametrized over every kubectl found: the dev extra's (beside the
                     interpreter, else on PATH) and any /usr/lib/google-cloud-sdk/bin/kubectl.1.*
 At the end of the session, the kubectl versions exercised are listed with their outcomes.
@@ -19,7 +22,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -106,11 +109,29 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{version}: {counts}")
 
 
+class Serving(Protocol):
+    """An emulator that is up: a subprocess (`EmulatorProcess`) or one in this process."""
+
+    @property
+    def ready(self) -> Ready: ...
+    @property
+    def ready_file(self) -> Path: ...
+
+
+@dataclass(frozen=True)
+class InProcessEmulator:
+    """`rgpu_emulator.server.Emulator` on its threads in this process, with the same ready
+    document (and file) as the subprocess writes."""
+
+    ready: Ready
+    ready_file: Path
+
+
 @dataclass
 class Harness:
     """One test's view of an emulator: create things, count things, run kubectl against it."""
 
-    process: EmulatorProcess
+    process: Serving
     client: EmulatorClient
     workdir: Path
 
@@ -175,18 +196,44 @@ def emulator(emulator_process: EmulatorProcess, tmp_path: Path) -> Iterator[Harn
         client.close()
 
 
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessEmulator]:
+    from rgpu_emulator.server import Emulator
+
+    emulator = Emulator()
+    workdir = tmp_path_factory.mktemp("emulator-in-process")
+    ca_file, ready_file = workdir / "ca.pem", workdir / "emulator-ready.json"
+    emulator.ca.cert_pem.write_to_path(str(ca_file))
+    emulator.start()
+    try:
+        ready_file.write_text(json.dumps(emulator.ready_document(str(ca_file))) + "\n")
+        yield InProcessEmulator(Ready.parse(ready_file.read_text()), ready_file)
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator_in_process(emulator_server: InProcessEmulator, tmp_path: Path) -> Iterator[Harness]:
+    client = EmulatorClient(emulator_server.ready)
+    client.reset()
+    try:
+        yield Harness(emulator_server, client, tmp_path)
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def start_emulator(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
-    started: list[Harness] = []
+    started: list[tuple[Harness, EmulatorProcess]] = []
 
     def start(*args: str) -> Harness:
         process = EmulatorProcess(tmp_path / f"emulator-{len(started)}", *args)
         process.start()
         harness = Harness(process, EmulatorClient(process.ready), tmp_path)
-        started.append(harness)
+        started.append((harness, process))
         return harness
 
     yield start
-    for harness in started:
+    for harness, process in started:
         harness.client.close()
-        harness.process.stop()
+        process.stop()

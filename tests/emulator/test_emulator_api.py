@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from emulator_support import Harness
 
 
+@pytest.fixture
+def emulator(emulator_in_process: Harness) -> Harness:
+    """The emulator's own tests run it in this process, on its threads (`emulator_in_process`)."""
+    return emulator_in_process
+
+
 def test_every_answer_has_a_date_and_errors_have_the_contract_shape(emulator: Harness):
     for response in (
         emulator.client.call("GET", "/v1/account/api-keys", session=False),

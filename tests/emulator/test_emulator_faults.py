@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import time
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from rgpu_emulator.faults import OVERSIZED_BYTES
 
-from emulator_support import RGPU_EXEC, Harness, run
+if TYPE_CHECKING:
+    from emulator_support import Harness
+
+
+@pytest.fixture
+def emulator(emulator_in_process: Harness) -> Harness:
+    """The emulator's own tests run it in this process, on its threads (`emulator_in_process`)."""
+    return emulator_in_process
 
 
 @pytest.fixture
@@ -123,11 +131,10 @@ def test_targets_counts_and_clearing(emulator: Harness, exchange):
     assert unknown.status_code == 400
 
 
-def test_the_plugin_rides_out_a_short_5xx_burst(emulator: Harness, exchange):
+def test_the_plugin_rides_out_a_short_5xx_burst(emulator: Harness, exchange, run_cli):
     emulator.client.add_fault(status=503, count=2, retry_after="0")
-    argv = [str(RGPU_EXEC), "token", "--namespace-id", exchange.namespace_id,
-            "--api-url", emulator.ready.api_url]  # fmt: skip
-    result = run(argv, emulator.plugin_env(exchange.key))
+    argv = ["token", "--namespace-id", exchange.namespace_id, "--api-url", emulator.ready.api_url]
+    result = run_cli(argv, env={"REMOTEGPU_API_KEY": exchange.key})
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert emulator.exchanges() == 1

@@ -6,9 +6,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
 if TYPE_CHECKING:
     from emulator_support import Harness
+
+
+@pytest.fixture
+def emulator(emulator_in_process: Harness) -> Harness:
+    """The emulator's own tests run it in this process, on its threads (`emulator_in_process`)."""
+    return emulator_in_process
 
 
 def _issue(emulator: Harness, namespace: dict[str, Any], key: dict[str, Any]) -> str:

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
+def emulator(emulator_in_process: Harness) -> Harness:
+    """The emulator's own tests run it in this process, on its threads (`emulator_in_process`)."""
+    return emulator_in_process
+
+
+@pytest.fixture
 def kube(emulator: Harness):
     """(client with a team-ml token, the key's prefix, the harness)."""
     team = emulator.namespace("team-ml")

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 
     from emulator_support import Harness
 
+
+@pytest.fixture
+def emulator(emulator_in_process: Harness) -> Harness:
+    """The emulator's own tests run it in this process, on its threads (`emulator_in_process`)."""
+    return emulator_in_process
+
+
 LATENCY_MS = 150.0
 
 

@@ -20,15 +20,15 @@ from conftest import API_KEY
     ],
 )
 def test_a_burst_of_kubectl_reruns_gets_the_full_explanation_once_then_one_line(
-    run_token, stub_api, env
+    run_token_in_process, stub_api, env
 ) -> None:
     started = time.monotonic()  # the failure is recorded after this: its window ends later
-    first = run_token(env=env)
+    first = run_token_in_process(env=env)
     assert first.returncode in {2, 3}
     assert first.stderr.startswith("rgpu-exec: ")
     assert "[same failure" not in first.stderr
     for n in range(4):
-        again = run_token(env=env)
+        again = run_token_in_process(env=env)
         assert again.returncode == first.returncode
         if n and time.monotonic() - started >= FAILURE_DAMPING_SECONDS:
             break  # a busy machine: the burst's window is over (the first rerun is always in it)

@@ -3,8 +3,6 @@ refused (the cache-hit path hands over, the full command says what to do and sti
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,15 +12,12 @@ from conftest import NAMESPACE_ID
 
 
 def test_a_relative_cache_dir_is_never_used_and_the_command_says_what_to_do(
-    rgpu_exec_bin, run_token, stub_api, sandbox
+    run_cli, run_token_in_process, stub_api, sandbox
 ):
     env = {"RGPU_EXEC_CACHE_DIR": "relative-cache"}
 
-    first, second = run_token(env=env), run_token(env=env)
-    listing = subprocess.run(
-        [rgpu_exec_bin, "cache", "list"], capture_output=True, text=True, check=False,
-        env={**os.environ, **env}, timeout=60,
-    )  # fmt: skip
+    first, second = run_token_in_process(env=env), run_token_in_process(env=env)
+    listing = run_cli(["cache", "list"], env=env)
 
     for result in (first, second):
         assert result.returncode == 0, result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -43,16 +42,13 @@ def pieces_in(text: str) -> list[str]:
 
 @pytest.mark.parametrize("echo", sorted(ECHOES))
 def test_an_echoed_piece_of_the_key_reaches_no_output_record_or_listing(
-    rgpu_exec_bin, run_token, stub_api, sandbox, echo
+    run_cli, run_token_in_process, stub_api, sandbox, echo
 ):
     message = f"no such key {ECHOES[echo]} in this account"
     stub_api.default = Reply(401, error_body("invalid_api_key", message))
 
-    result = run_token(env={"RGPU_EXEC_LOG": "debug"})
-    listing = subprocess.run(
-        [rgpu_exec_bin, "cache", "list"], capture_output=True, text=True, check=False,
-        env=os.environ, timeout=60,
-    )  # fmt: skip
+    result = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
+    listing = run_cli(["cache", "list"])
 
     assert result.returncode == 3, result.stderr
     assert pieces_in(ECHOES[echo])  # the echo does hold pieces of the key

@@ -1,4 +1,4 @@
-"""Bounded waits, through the installed `rgpu-exec token` with the default deadline (20 s): no
+"""Bounded waits, through `rgpu-exec token` (in process) with the default deadline (20 s): no
 connection fails within 3 s, a silent API within 10 s, a still-valid cached token is served
 meanwhile, and an interactive run says once what it waits for while it rides out an outage.
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
 from stub_api import Reply, StubApi
 
 # Wall-clock bounds of a few seconds: never beside the timed herds (see the Makefile).
@@ -29,22 +28,20 @@ pytestmark = pytest.mark.xdist_group("timed")
 INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%s}}\n'
 
 
-def token(
-    cli: Cli, api_url: str, *, interactive: bool = False
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    """The installed `rgpu-exec token` as kubectl runs it; and its wall time."""
+def token(run_cli: RunCli, api_url: str, *, interactive: bool = False) -> tuple[CliRun, float]:
+    """`rgpu-exec token` as kubectl runs it (in process, a parent of its own); and its wall time."""
     env = {
         "REMOTEGPU_API_KEY": API_KEY,
         "KUBERNETES_EXEC_INFO": INFO % ("true" if interactive else "false"),
     }
     started = time.monotonic()
-    result = cli(
-        "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, env=env, new_parent=True
+    result = run_cli(
+        ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url], env=env, new_parent=True
     )
     return result, time.monotonic() - started
 
 
-def assert_api_error(result: subprocess.CompletedProcess[str], api_url: str) -> None:
+def assert_api_error(result: CliRun, api_url: str) -> None:
     assert result.returncode == 5, result.stderr
     assert result.stdout == ""
     assert result.stderr.startswith(f"rgpu-exec: cannot reach the RemoteGPU API at {api_url}: ")
@@ -55,12 +52,12 @@ def assert_api_error(result: subprocess.CompletedProcess[str], api_url: str) -> 
 # --- 5. no connection at all: a quick retry or two, then exit 5 --------------------------------
 
 
-def test_connection_refused_fails_within_3_seconds(cli: Cli) -> None:
+def test_connection_refused_fails_within_3_seconds(run_cli: RunCli) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
     api_url = f"http://127.0.0.1:{port}"  # closed: nothing listens there any more
 
-    result, seconds = token(cli, api_url)
+    result, seconds = token(run_cli, api_url)
 
     assert_api_error(result, api_url)
     assert "the connection failed (ConnectError" in result.stderr
@@ -68,10 +65,10 @@ def test_connection_refused_fails_within_3_seconds(cli: Cli) -> None:
     assert seconds < 3.0
 
 
-def test_an_unresolvable_host_fails_within_3_seconds(cli: Cli) -> None:
+def test_an_unresolvable_host_fails_within_3_seconds(run_cli: RunCli) -> None:
     api_url = "https://does-not-exist.invalid"  # .invalid never resolves (RFC 2606)
 
-    result, seconds = token(cli, api_url)
+    result, seconds = token(run_cli, api_url)
 
     assert_api_error(result, api_url)
     assert "the connection failed (ConnectError" in result.stderr
@@ -118,8 +115,8 @@ def silent() -> Iterator[_SilentServer]:
     server.close()
 
 
-def test_a_silent_api_fails_within_10_seconds(cli: Cli, silent: _SilentServer) -> None:
-    result, seconds = token(cli, silent.url)
+def test_a_silent_api_fails_within_10_seconds(run_cli: RunCli, silent: _SilentServer) -> None:
+    result, seconds = token(run_cli, silent.url)
 
     assert_api_error(result, silent.url)
     assert "the connection timed out (ReadTimeout" in result.stderr
@@ -131,16 +128,16 @@ def test_a_silent_api_fails_within_10_seconds(cli: Cli, silent: _SilentServer) -
 # --- 7. a still-valid cached token is served while the API cannot be reached -------------------
 
 
-def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(cli: Cli) -> None:
+def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(run_cli: RunCli) -> None:
     with StubApi() as stub:
         # Fresh for half its life (about 4 s, the server's Date being whole seconds), valid 8 s.
         stub.default = Reply(lifetime=8)
-        first, _ = token(cli, stub.url)
+        first, _ = token(run_cli, stub.url)
         assert first.returncode == 0, first.stderr
         api_url = stub.url
     time.sleep(4.7)  # into the refresh margin; and the API is gone (connection refused)
 
-    stale, seconds = token(cli, api_url)
+    stale, seconds = token(run_cli, api_url)
 
     assert stale.returncode == 0, stale.stderr
     assert (
@@ -150,7 +147,7 @@ def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(cli: Cli) 
     assert warning.startswith("rgpu-exec: warning: could not refresh the token (cannot reach")
     assert "using the cached one, valid until" in warning
     assert seconds < 3.0
-    again, _ = token(cli, api_url)  # while the failure is remembered: silently, from the cache
+    again, _ = token(run_cli, api_url)  # while the failure is remembered: silently, from the cache
     assert (again.returncode, again.stderr, again.stdout) == (0, "", stale.stdout)
 
 
@@ -212,8 +209,10 @@ def outage() -> Iterator[_OutageServer]:
     thread.join(10)
 
 
-def test_an_interactive_run_says_once_what_it_waits_for(cli: Cli, outage: _OutageServer) -> None:
-    result, seconds = token(cli, outage.url, interactive=True)
+def test_an_interactive_run_says_once_what_it_waits_for(
+    run_cli: RunCli, outage: _OutageServer
+) -> None:
+    result, seconds = token(run_cli, outage.url, interactive=True)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"
@@ -228,9 +227,9 @@ def test_an_interactive_run_says_once_what_it_waits_for(cli: Cli, outage: _Outag
 
 
 def test_a_non_interactive_run_rides_out_the_outage_silently(
-    cli: Cli, outage: _OutageServer
+    run_cli: RunCli, outage: _OutageServer
 ) -> None:
-    result, seconds = token(cli, outage.url, interactive=False)
+    result, seconds = token(run_cli, outage.url, interactive=False)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "after-the-outage"

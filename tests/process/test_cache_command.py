@@ -45,13 +45,13 @@ def stems(directory: Path, suffix: str = ".token") -> set[str]:
     return {p.name.removesuffix(suffix) for p in directory.glob(f"*{suffix}")}
 
 
-def test_list_shows_every_entry_but_never_a_token(cli, cache):
+def test_list_shows_every_entry_but_never_a_token(run_cli, cache):
     garbage = cache / ("f" * 64 + ".token")  # named as the cache names entries, but unreadable
     garbage.write_text("not an entry")
     garbage.chmod(0o600)
     (cache / "notes.token").write_text("not named as the cache names its files: not listed")
 
-    result = cli("cache", "list")
+    result = run_cli(["cache", "list"])
 
     assert result.returncode == 0, result.stderr
     assert not any(token in result.stdout for token in SECRET_TOKENS)
@@ -73,8 +73,8 @@ def test_list_shows_every_entry_but_never_a_token(cli, cache):
     )
 
 
-def test_list_json(cli, cache):
-    result = cli("cache", "list", "--output", "json")
+def test_list_json(run_cli, cache):
+    result = run_cli(["cache", "list", "--output", "json"])
 
     assert result.returncode == 0
     document = json.loads(result.stdout)
@@ -92,8 +92,8 @@ def test_list_json(cli, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_marks_the_key_set_now(cli, cache):
-    result = cli("cache", "list", env={"REMOTEGPU_API_KEY": API_KEY})
+def test_list_marks_the_key_set_now(run_cli, cache):
+    result = run_cli(["cache", "list"], env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 0
     assert "rgpu_3f9a2c1b… from REMOTEGPU_API_KEY  fresh" in result.stdout
@@ -101,12 +101,12 @@ def test_list_marks_the_key_set_now(cli, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_shows_a_failure_being_replayed(cli, stub_api, run_token, sandbox):
+def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token_in_process, sandbox):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
-    assert run_token().returncode == 3  # recorded, and replayed to kubectl's reruns
+    assert run_token_in_process().returncode == 3  # recorded, and replayed to kubectl's reruns
 
-    table = cli("cache", "list")
-    document = json.loads(cli("cache", "list", "-o", "json").stdout)
+    table = run_cli(["cache", "list"])
+    document = json.loads(run_cli(["cache", "list", "-o", "json"]).stdout)
 
     assert table.returncode == 0
     (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
@@ -125,14 +125,14 @@ def test_list_shows_a_failure_being_replayed(cli, stub_api, run_token, sandbox):
     assert API_KEY not in table.stdout + json.dumps(document)
 
 
-def test_a_cache_dir_that_is_a_file_is_said_so(cli, sandbox, monkeypatch):
+def test_a_cache_dir_that_is_a_file_is_said_so(run_cli, sandbox, monkeypatch):
     afile = sandbox / "afile"
     afile.write_text("")
     monkeypatch.setenv("RGPU_EXEC_CACHE_DIR", str(afile))
 
-    listing = cli("cache", "list")
-    as_json = json.loads(cli("cache", "list", "-o", "json").stdout)
-    cleared = cli("cache", "clear")
+    listing = run_cli(["cache", "list"])
+    as_json = json.loads(run_cli(["cache", "list", "-o", "json"]).stdout)
+    cleared = run_cli(["cache", "clear"])
 
     assert listing.returncode == 0
     assert listing.stdout == ""  # not "No cached tokens in …/afile"
@@ -146,19 +146,19 @@ def test_a_cache_dir_that_is_a_file_is_said_so(cli, sandbox, monkeypatch):
     assert afile.exists()
 
 
-def test_list_an_empty_or_missing_cache(cli, sandbox):
-    result = cli("cache", "list")
+def test_list_an_empty_or_missing_cache(run_cli, sandbox):
+    result = run_cli(["cache", "list"])
 
     assert result.returncode == 0
     assert result.stdout == f"No cached tokens in {sandbox / 'cache'}.\n"
-    assert json.loads(cli("cache", "list", "-o", "json").stdout)["entries"] == []
+    assert json.loads(run_cli(["cache", "list", "-o", "json"]).stdout)["entries"] == []
 
 
-def test_clear_by_profile_and_namespace(cli, cache):
+def test_clear_by_profile_and_namespace(run_cli, cache):
     before = stems(cache)
 
-    by_both = cli("cache", "clear", "--profile", "default", "--namespace-id", OTHER)
-    by_profile = cli("cache", "clear", "--profile", "default")
+    by_both = run_cli(["cache", "clear", "--profile", "default", "--namespace-id", OTHER])
+    by_profile = run_cli(["cache", "clear", "--profile", "default"])
 
     assert by_both.returncode == 0
     assert by_both.stdout == f"rgpu-exec: removed 1 cached token from {cache}.\n"
@@ -168,8 +168,8 @@ def test_clear_by_profile_and_namespace(cli, cache):
     assert sorted(r["identity_kind"] for r in remaining) == ["env-key", "profile"]
 
 
-def test_clear_by_namespace_takes_every_identity(cli, cache):
-    result = cli("cache", "clear", "--namespace-id", OTHER)
+def test_clear_by_namespace_takes_every_identity(run_cli, cache):
+    result = run_cli(["cache", "clear", "--namespace-id", OTHER])
 
     assert result.stdout == f"rgpu-exec: removed 2 cached tokens from {cache}.\n"
     assert {r["namespace_id"] for r in cache_admin.describe(str(cache), time.time())} == {
@@ -177,28 +177,28 @@ def test_clear_by_namespace_takes_every_identity(cli, cache):
     }
 
 
-def test_clear_everything_takes_locks_and_failures_too(cli, cache):
+def test_clear_everything_takes_locks_and_failures_too(run_cli, cache):
     (cache / ("0123" * 16 + ".lock")).write_text("")
     (cache / ("4567" * 16 + ".fail")).write_text("")
     (cache / "unrelated.txt").write_text("kept: not ours")
 
-    result = cli("cache", "clear")
+    result = run_cli(["cache", "clear"])
 
     assert result.returncode == 0
     assert result.stdout == f"rgpu-exec: removed 4 cached tokens from {cache}.\n"
     assert [p.name for p in cache.iterdir()] == ["unrelated.txt"]
 
 
-def test_clear_refuses_a_bad_namespace_id(cli, cache):
-    result = cli("cache", "clear", "--namespace-id", "nope")
+def test_clear_refuses_a_bad_namespace_id(run_cli, cache):
+    result = run_cli(["cache", "clear", "--namespace-id", "nope"])
 
     assert result.returncode == 2
     assert "the value given is not a namespace ID (it is a namespace name)" in result.stderr
     assert len(stems(cache)) == 4
 
 
-def test_cache_alone_prints_help(cli):
-    result = cli("cache")
+def test_cache_alone_prints_help(run_cli):
+    result = run_cli(["cache"])
 
     assert result.returncode == 2
     assert "list" in result.stderr
@@ -223,7 +223,7 @@ def test_state(offset, expected):
 
 
 def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
-    cli, cache, sandbox, monkeypatch
+    run_cli, cache, sandbox, monkeypatch
 ):
     tests = Path(__file__).parents[1]
     keyring = sandbox / "keyring.json"
@@ -252,7 +252,7 @@ def test_list_shows_a_keyring_profiles_key_by_prefix_and_namespaces_by_name(
         )
     )
 
-    result = cli("cache", "list")
+    result = run_cli(["cache", "list"])
 
     assert result.returncode == 0, result.stderr
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("team-ml")

@@ -13,16 +13,16 @@ import pytest
 
 from rgpu_exec.hotpath import private_files, token_cache
 
-from conftest import API_KEY, NAMESPACE_ID, Cli, key_identity
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, key_identity
 from stub_api import StubApi  # noqa: TC001 - a fixture annotation
 
 API = "https://api.remotegpu.ai"
 PROJECT_FILES = ("Cargo.lock", "poetry.lock", "yarn.lock", "build.token", "notes.fail")
 
 
-def cli_env(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def cli_env(run_cli: RunCli, *args: str, **env: str) -> CliRun:
     """`rgpu-exec args…` with these variables set."""
-    return cli(*args, env=env)
+    return run_cli([*args], env=env)
 
 
 def cached_entry(directory: Path, identity: str) -> Path:
@@ -42,10 +42,10 @@ def project(sandbox: Path) -> Path:
     return directory
 
 
-def test_cache_clear_removes_only_files_named_by_the_cache(cli, project):
+def test_cache_clear_removes_only_files_named_by_the_cache(run_cli, project):
     entry = cached_entry(project, token_cache.profile_identity("default"))
 
-    result = cli_env(cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
+    result = cli_env(run_cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"rgpu-exec: removed 1 cached token from {project}.\n"
@@ -54,12 +54,12 @@ def test_cache_clear_removes_only_files_named_by_the_cache(cli, project):
     assert all((project / n).read_text() == f"{n}: the project's own\n" for n in PROJECT_FILES)
 
 
-def test_cache_clear_refuses_a_symlinked_cache_directory(cli, sandbox, project):
+def test_cache_clear_refuses_a_symlinked_cache_directory(run_cli, sandbox, project):
     entry = cached_entry(project, token_cache.profile_identity("default"))
     link = sandbox / "cache-link"
     link.symlink_to(project)
 
-    result = cli_env(cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(link))
+    result = cli_env(run_cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(link))
 
     assert result.returncode == 2
     assert result.stderr.startswith(f"rgpu-exec: the cache directory {link} is a symbolic link")
@@ -68,14 +68,14 @@ def test_cache_clear_refuses_a_symlinked_cache_directory(cli, sandbox, project):
 
 
 def test_a_symlinked_cache_directory_is_not_used_but_kubectl_gets_a_token(
-    cli, sandbox, project, stub_api: StubApi
+    run_cli, sandbox, project, stub_api: StubApi
 ):
     link = sandbox / "cache-link"
     link.symlink_to(project)
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
 
-    first = cli_env(cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
-    second = cli_env(cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
+    first = cli_env(run_cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
+    second = cli_env(run_cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
 
     assert (first.returncode, second.returncode) == (0, 0), first.stderr
     assert '"token"' in first.stdout
@@ -85,18 +85,19 @@ def test_a_symlinked_cache_directory_is_not_used_but_kubectl_gets_a_token(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another uid needs root")
-def test_cache_clear_refuses_a_cache_directory_owned_by_another_user(cli, project):
+def test_cache_clear_refuses_a_cache_directory_owned_by_another_user(run_cli, project):
     entry = cached_entry(project, token_cache.profile_identity("default"))
     os.chown(project, 65534, 65534)  # nobody
 
-    result = cli_env(cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
+    result = cli_env(run_cli, "cache", "clear", RGPU_EXEC_CACHE_DIR=str(project))
 
     assert result.returncode == 2
     assert "is owned by another user (uid 65534)" in result.stderr
     assert entry.exists()
 
 
-def test_cache_clear_removes_temp_files_orphaned_by_a_killed_writer(cli, sandbox):
+@pytest.mark.slow  # a child process gives a PID that is surely dead
+def test_cache_clear_removes_temp_files_orphaned_by_a_killed_writer(run_cli, sandbox):
     directory = sandbox / "cache"
     entry = cached_entry(directory, token_cache.profile_identity("default"))
     stem = entry.name.removesuffix(".token")
@@ -106,7 +107,7 @@ def test_cache_clear_removes_temp_files_orphaned_by_a_killed_writer(cli, sandbox
     for path in (orphan, live):
         path.write_text("partial")
 
-    result = cli_env(cli, "cache", "clear", "--namespace-id", NAMESPACE_ID)
+    result = cli_env(run_cli, "cache", "clear", "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert not orphan.exists()
@@ -121,7 +122,7 @@ def _dead_pid() -> int:
 
 @pytest.mark.parametrize("suffix", [".token", ".fail"])
 def test_a_fifo_planted_as_a_cache_file_never_hangs_the_plugin(
-    cli, sandbox, stub_api: StubApi, suffix
+    run_cli, sandbox, stub_api: StubApi, suffix
 ):
     directory = sandbox / "cache"
     directory.mkdir(mode=0o700)
@@ -130,7 +131,7 @@ def test_a_fifo_planted_as_a_cache_file_never_hangs_the_plugin(
     os.mkfifo(directory / (stem + suffix), 0o600)
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
 
-    result = cli_env(cli, *argv, REMOTEGPU_API_KEY=API_KEY)  # timeout=60: never hangs
+    result = cli_env(run_cli, *argv, REMOTEGPU_API_KEY=API_KEY)  # timeout=60: never hangs
 
     assert result.returncode == 0, result.stderr
     assert '"token"' in result.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +22,7 @@ from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
 from rgpu_exec.usecases.key_exchange import KeyExchange
 
-from conftest import API_KEY, NAMESPACE_ID, Cli, key_identity
+from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli, key_identity
 from emulator_support import RGPU_EXEC, Harness, run
 from exchange_answers import REVOKED, credential_answer
 from stub_api import Reply, StubApi, error_body
@@ -34,21 +33,21 @@ FORBIDDEN = Reply(403, error_body("forbidden", "The API key's scope does not cov
 NOT_FOUND = Reply(404, error_body("namespace_not_found", "No such namespace"))
 
 
-def run_check(cli: Cli, stub: StubApi, *args: str, key: str | None = API_KEY):
+def run_check(run_cli: RunCli, stub: StubApi, *args: str, key: str | None = API_KEY):
     env = {} if key is None else {"REMOTEGPU_API_KEY": key}
-    return cli("check", "--api-url", stub.url, *args, env=env)
+    return run_cli(["check", "--api-url", stub.url, *args], env=env)
 
 
-def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def as_json(result: Ran) -> dict[str, Any]:
     document = json.loads(result.stdout)
     assert isinstance(document, dict)
     return document
 
 
-def test_allowed_and_denied_without_expectations_exits_4(cli, stub_api, sandbox):
+def test_allowed_and_denied_without_expectations_exits_4(run_cli, stub_api, sandbox):
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 4, result.stderr
     lines = result.stdout.splitlines()
@@ -70,17 +69,17 @@ def test_allowed_and_denied_without_expectations_exits_4(cli, stub_api, sandbox)
     ]
 
 
-def test_all_allowed_exits_0(cli, stub_api):
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID)
+def test_all_allowed_exits_0(run_cli, stub_api):
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "1 namespace(s) checked: all as expected."
 
 
-def test_expectations_that_hold_exit_0_with_stable_json(cli, stub_api):
+def test_expectations_that_hold_exit_0_with_stable_json(run_cli, stub_api):
     stub_api.script = [Reply(), FORBIDDEN, NOT_FOUND]
 
-    result = run_check(cli, stub_api,
+    result = run_check(run_cli, stub_api,
         "--expect-allowed", NAMESPACE_ID, "--expect-denied", OTHER, "--expect-denied", THIRD,
         "--not-found-as-denied", "--output", "json",
     )  # fmt: skip
@@ -107,9 +106,9 @@ def test_expectations_that_hold_exit_0_with_stable_json(cli, stub_api):
     assert "stub-token" not in result.stdout
 
 
-def test_an_expectation_that_fails_exits_4(cli, stub_api):
+def test_an_expectation_that_fails_exits_4(run_cli, stub_api):
     # The key reaches a namespace it was supposed to be kept out of.
-    result = run_check(cli, stub_api, "--expect-denied", OTHER, "--output", "json")
+    result = run_check(run_cli, stub_api, "--expect-denied", OTHER, "--output", "json")
 
     assert result.returncode == 4
     document = as_json(result)
@@ -118,12 +117,12 @@ def test_an_expectation_that_fails_exits_4(cli, stub_api):
     assert document["ok"] is False
 
 
-def test_a_rejected_key_exits_3_and_stops(cli, stub_api):
+def test_a_rejected_key_exits_3_and_stops(run_cli, stub_api):
     stub_api.default = Reply(
         401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
     )
 
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 3
     assert result.stdout == ""
@@ -134,19 +133,19 @@ def test_a_rejected_key_exits_3_and_stops(cli, stub_api):
     assert API_KEY not in result.stderr
 
 
-def test_no_key_exits_3(cli, stub_api):
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
+def test_no_key_exits_3(run_cli, stub_api):
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
 
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
     assert stub_api.count == 0
 
 
-def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(cli, stub_api):
+def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(run_cli, stub_api):
     stub_api.script = [Reply(), Reply(400, b"<html>bad gateway config</html>")]
 
     result = run_check(
-        cli,
+        run_cli,
         stub_api,
         "--expect-allowed",
         NAMESPACE_ID,
@@ -164,11 +163,13 @@ def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(cli, stub_api):
     assert "bad gateway config" in error_row["error"]["message"]
 
 
-def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(cli, stub_api):
+def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(
+    run_cli, stub_api
+):
     stub_api.default = NOT_FOUND
 
-    strict = run_check(cli, stub_api, "--expect-denied", OTHER)
-    lenient = run_check(cli, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
+    strict = run_check(run_cli, stub_api, "--expect-denied", OTHER)
+    lenient = run_check(run_cli, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
 
     assert strict.returncode == 4, strict.stderr
     row = strict.stdout.splitlines()[3]
@@ -203,12 +204,12 @@ def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_den
     ],
 )
 def test_json_output_says_why_the_check_could_not_run(
-    cli, stub_api, key, reply, code, prefix, words
+    run_cli, stub_api, key, reply, code, prefix, words
 ):
     if reply is not None:
         stub_api.default = reply
 
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key)
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key)
 
     assert result.returncode == code
     document = as_json(result)
@@ -225,12 +226,9 @@ def test_json_output_says_why_the_check_could_not_run(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+def test_json_output_when_the_api_is_unreachable(run_cli, sandbox):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = run_cli(["check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"], env=env)  # fmt: skip
 
     assert result.returncode == 5
     document = as_json(result)
@@ -239,8 +237,8 @@ def test_json_output_when_the_api_is_unreachable(rgpu_exec_bin, sandbox):
     assert (document["key_prefix"], document["api_url"]) == ("rgpu_3f9a2c1b", "http://127.0.0.1:9")
 
 
-def test_json_output_for_a_usage_error(cli, stub_api):
-    result = run_check(cli, stub_api, "--namespace-id", "team-ml", "-o", "json")
+def test_json_output_for_a_usage_error(run_cli, stub_api):
+    result = run_check(run_cli, stub_api, "--namespace-id", "team-ml", "-o", "json")
 
     assert result.returncode == 2
     document = as_json(result)
@@ -252,10 +250,8 @@ def test_json_output_for_a_usage_error(cli, stub_api):
     assert stub_api.count == 0
 
 
-def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bin):
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--help"], capture_output=True, text=True, timeout=60, check=False
-    )
+def test_help_explains_every_option_and_names_contexts_as_generated(run_cli):
+    result = run_cli(["check", "--help"])
 
     text = " ".join(result.stdout.split())
     assert "--expect-denied ID a namespace the key must NOT be allowed to use" in text
@@ -263,21 +259,18 @@ def test_help_explains_every_option_and_names_contexts_as_generated(rgpu_exec_bi
     assert "--not-found-as-denied" in text
 
 
-def test_an_unreachable_api_exits_5(rgpu_exec_bin, sandbox):
+def test_an_unreachable_api_exits_5(run_cli, sandbox):
     class Gone:
         url = "http://127.0.0.1:9"  # discard port: nothing listens
 
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
-    result = subprocess.run(
-        [rgpu_exec_bin, "check", "--api-url", Gone.url, "--namespace-id", NAMESPACE_ID],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+    env = {"REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
+    result = run_cli(["check", "--api-url", Gone.url, "--namespace-id", NAMESPACE_ID], env=env)  # fmt: skip
 
     assert result.returncode == 5
     assert result.stderr.startswith("rgpu-exec: cannot reach the RemoteGPU API")
 
 
-def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
+def test_check_never_reads_or_writes_the_token_cache(run_cli, stub_api, sandbox):
     cache = sandbox / "cache"
     now = time.time()
     identity = key_identity()
@@ -289,7 +282,7 @@ def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
     )
     before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir())
 
-    result = run_check(cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 0, result.stderr
     assert stub_api.count == 2  # the fresh cached token was not used
@@ -322,8 +315,8 @@ def test_check_never_reads_or_writes_the_token_cache(cli, stub_api, sandbox):
         ),
     ],
 )
-def test_usage_errors_exit_2_before_any_request(cli, stub_api, args, message):
-    result = run_check(cli, stub_api, *args)
+def test_usage_errors_exit_2_before_any_request(run_cli, stub_api, args, message):
+    result = run_check(run_cli, stub_api, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -358,7 +351,9 @@ def write_kubeconfig(
     path.write_text(json.dumps(document))  # JSON is YAML
 
 
-def test_namespaces_from_kubeconfig_contexts_first_file_wins(cli, stub_api, sandbox, monkeypatch):
+def test_namespaces_from_kubeconfig_contexts_first_file_wins(
+    run_cli, stub_api, sandbox, monkeypatch
+):
     first, second = sandbox / "first.yaml", sandbox / "second.yaml"
     write_kubeconfig(
         first,
@@ -385,7 +380,9 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(cli, stub_api, sand
     )
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(cli, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json")
+    result = run_check(
+        run_cli, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json"
+    )
 
     assert result.returncode == 4, result.stderr
     rows = as_json(result)["results"]
@@ -393,7 +390,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(cli, stub_api, sand
         ("team-ml", NAMESPACE_ID, "allowed"),
         ("staging", OTHER, "denied"),
     ]
-    legacy = run_check(cli, stub_api, "--context", "legacy")
+    legacy = run_check(run_cli, stub_api, "--context", "legacy")
     assert legacy.returncode == 2
     assert "context 'legacy' does not use rgpu-exec" in legacy.stderr
 
@@ -494,7 +491,7 @@ def test_a_401_or_a_network_failure_stops_the_whole_check():
 # Against the emulator: its scope rules, its error bodies, its token lifetimes.
 
 
-def emulator_check(emulator: Harness, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+def emulator_check(emulator: Harness, key: str, *args: str) -> Ran:
     argv = [str(RGPU_EXEC), "check", "--api-url", emulator.ready.api_url, *args]
     return run(argv, emulator.plugin_env(key))
 
@@ -569,7 +566,9 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
     ]
 
 
-def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(cli, stub_api, sandbox):
+def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
+    run_cli, stub_api, sandbox
+):
     document = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -590,7 +589,7 @@ def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(cli, st
     (sandbox / "kubeconfig").write_text(json.dumps(document))
     stub_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(cli, stub_api)
+    result = run_check(run_cli, stub_api)
 
     assert result.returncode == 4, result.stderr
     rows = result.stdout.splitlines()[3:5]
@@ -604,7 +603,7 @@ def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(cli, st
     )
 
 
-def test_contexts_that_pass_different_profiles_are_checked_separately(cli, stub_api, sandbox):
+def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, stub_api, sandbox):
     write_kubeconfig(
         sandbox / "kubeconfig",
         [("a", "a"), ("b", "b")],
@@ -614,7 +613,7 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(cli, stub_
         ],
     )
 
-    result = run_check(cli, stub_api)
+    result = run_check(run_cli, stub_api)
 
     assert result.returncode == 2
     assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
@@ -623,7 +622,7 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(cli, stub_
 
 
 def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_flag(
-    cli, rgpu_exec_bin, stub_api, sandbox
+    run_cli, stub_api, sandbox
 ):
     write_kubeconfig(
         sandbox / "kubeconfig",
@@ -635,12 +634,10 @@ def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_fla
                                          "--api-url", stub_api.url + "/v1"]),
         ],
     )  # fmt: skip
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY}
+    env = {"REMOTEGPU_API_KEY": API_KEY}
 
-    refused = subprocess.run(
-        [rgpu_exec_bin, "check"], capture_output=True, text=True, env=env, check=False
-    )
-    flagged = run_check(cli, stub_api)  # --api-url: it beats the contexts' own
+    refused = run_cli(["check"], env=env)
+    flagged = run_check(run_cli, stub_api)  # --api-url: it beats the contexts' own
 
     assert refused.returncode == 2
     assert "the contexts use different API URLs" in refused.stderr

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 
 import pytest
 
 from rgpu_exec.cli import build_parser
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
 
 
-def run_env(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_env(run_cli: RunCli, *args: str, **env: str) -> CliRun:
     """`rgpu-exec args…` with these variables set."""
-    return cli(*args, env=env)
+    return run_cli([*args], env=env)
 
 
-def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(cli):
-    result = run_env(cli, "--help")
+def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(run_cli):
+    result = run_env(run_cli, "--help")
 
     assert result.returncode == 0
     listed = [
@@ -44,15 +43,15 @@ def test_top_level_help_lists_user_commands_first_and_token_last_with_examples(c
         pytest.param(["cache", "clean"], "clean", "clear", "rgpu-exec cache", id="cache"),
     ],
 )
-def test_a_mistyped_command_gets_a_did_you_mean(cli, args, typed, guess, help_of):
-    result = run_env(cli, *args)
+def test_a_mistyped_command_gets_a_did_you_mean(run_cli, args, typed, guess, help_of):
+    result = run_env(run_cli, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith(f"rgpu-exec: unknown command {typed!r} (commands: ")
     assert result.stderr.rstrip().endswith(f"did you mean {guess!r}? See `{help_of} --help`.")
 
 
-def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(cli, stub_api):
+def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(run_cli, stub_api):
     """One rule whatever the cache holds: the command runs, and says once that nothing is
     logged (kubectl must not work for 15 minutes and then fail)."""
     token = [
@@ -63,10 +62,10 @@ def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(cli, 
         "to debug (each step) or info, or unset it.\n"
     )
 
-    miss = run_env(cli, *token, RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
-    hit = run_env(cli, *token, RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
-    whoami = run_env(cli, "whoami", "--offline", RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
-    debug = run_env(cli, *token, RGPU_EXEC_LOG="DEBUG", REMOTEGPU_API_KEY=API_KEY)
+    miss = run_env(run_cli, *token, RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
+    hit = run_env(run_cli, *token, RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
+    whoami = run_env(run_cli, "whoami", "--offline", RGPU_EXEC_LOG="1", REMOTEGPU_API_KEY=API_KEY)
+    debug = run_env(run_cli, *token, RGPU_EXEC_LOG="DEBUG", REMOTEGPU_API_KEY=API_KEY)
 
     assert (miss.returncode, miss.stderr) == (0, warning)
     assert (hit.returncode, hit.stderr) == (0, warning)
@@ -122,9 +121,9 @@ def test_each_command_lists_only_its_own_exit_codes():
         pytest.param(["check", "-o", "json", "--namespace-id", "nope"], id="check-bad-id"),
     ],
 )
-def test_every_json_command_prints_one_document_on_a_usage_error(cli, sandbox, args):
+def test_every_json_command_prints_one_document_on_a_usage_error(run_cli, sandbox, args):
     (sandbox / "kubeconfig").write_text("a: [")  # KUBECONFIG points here (see conftest)
-    result = cli(*args, env={"REMOTEGPU_API_KEY": API_KEY})
+    result = run_cli([*args], env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 2
     document = json.loads(result.stdout)  # exactly one document

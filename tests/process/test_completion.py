@@ -153,9 +153,9 @@ def test_completion_positional_choices_are_offered_in_every_shell():
     assert command.positionals == ["bash", "zsh", "fish"]
 
 
-def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
-    zsh = run_program(rgpu_exec_bin, "completion", "zsh").stdout
-    fish = run_program(rgpu_exec_bin, "completion", "fish").stdout
+def test_zsh_and_fish_scripts_cover_every_command(run_cli):
+    zsh = run_cli(["completion", "zsh"]).stdout
+    fish = run_cli(["completion", "fish"]).stdout
 
     assert zsh.startswith("#compdef rgpu-exec kubectl-rgpu\n")
     assert "compdef _rgpu_exec_complete rgpu-exec kubectl-rgpu" in zsh
@@ -182,15 +182,19 @@ def test_zsh_and_fish_scripts_cover_every_command(rgpu_exec_bin):
         "complete -c rgpu-exec -n '__fish_seen_subcommand_from kubeconfig; and "
         "__fish_seen_subcommand_from import' -F"
     ) in fish
+
+
+@pytest.mark.slow  # runs each shell
+def test_zsh_and_fish_scripts_pass_their_shells_syntax_check(run_cli):
     for shell, name in (("zsh", "zsh"), ("fish", "fish")):
         binary = shutil.which(name)
         if binary:  # syntax check where the shell is installed
-            script = run_program(rgpu_exec_bin, "completion", shell).stdout
+            script = run_cli(["completion", shell]).stdout
             assert run_program(binary, "-n", "-c", script).returncode == 0
 
 
-def test_unknown_shell_is_a_usage_error(rgpu_exec_bin):
-    result = run_program(rgpu_exec_bin, "completion", "tcsh")
+def test_unknown_shell_is_a_usage_error(run_cli):
+    result = run_cli(["completion", "tcsh"])
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -203,16 +207,16 @@ def commands() -> list[tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("path", commands(), ids=" ".join)
-def test_every_command_has_help_with_an_example(rgpu_exec_bin, path):
-    result = run_program(rgpu_exec_bin, *path, "--help")
+def test_every_command_has_help_with_an_example(run_cli, path):
+    result = run_cli([*path, "--help"])
 
     assert result.returncode == 0, result.stderr
     assert "example" in result.stdout
     assert f"rgpu-exec {' '.join(path)}" in result.stdout
 
 
-def test_version(rgpu_exec_bin):
-    result = run_program(rgpu_exec_bin, "--version")
+def test_version(run_cli):
+    result = run_cli(["--version"])
 
     assert result.returncode == 0
     assert result.stdout == f"rgpu-exec {__version__}\n"
@@ -237,7 +241,7 @@ def test_kubectl_rgpu_runs_every_command(sandbox):
 
 
 @pytest.mark.parametrize("path", commands(), ids=" ".join)
-def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, path):
+def test_every_option_has_help_and_every_command_its_exit_codes(run_cli, path):
     parser = build_parser(prog="rgpu-exec")
     for word in path:
         (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -249,7 +253,7 @@ def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, p
     ]
 
     assert undocumented == []
-    assert "exit codes:" in run_program(rgpu_exec_bin, *path, "--help").stdout
+    assert "exit codes:" in run_cli([*path, "--help"]).stdout
 
 
 @pytest.mark.parametrize(
@@ -263,20 +267,17 @@ def test_every_option_has_help_and_every_command_its_exit_codes(rgpu_exec_bin, p
         pytest.param(["--bogus"], "rgpu-exec", id="top-level"),
     ],
 )
-def test_usage_errors_point_at_the_commands_own_help(rgpu_exec_bin, args, help_of):
-    result = run_program(rgpu_exec_bin, *args)
+def test_usage_errors_point_at_the_commands_own_help(run_cli, args, help_of):
+    result = run_cli([*args])
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
     assert result.stderr.rstrip().endswith(f"See `{help_of} --help`.")
 
 
-@pytest.mark.slow  # starts processes itself
-def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
-    plugin = str(VENV_BIN / "kubectl-rgpu")
-
-    help_text = run_program(plugin, "check", "--help")
-    error = run_program(plugin, "token", "--namespace-id", "x", "--bogus")
+def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu(run_cli):
+    help_text = run_cli(["check", "--help"], program="kubectl-rgpu")
+    error = run_cli(["token", "--namespace-id", "x", "--bogus"], program="kubectl-rgpu")
 
     assert help_text.stdout.startswith("usage: kubectl rgpu check ")
     assert error.returncode == 2
@@ -286,9 +287,9 @@ def test_as_a_kubectl_plugin_usage_and_errors_say_kubectl_rgpu():
 
 
 @pytest.mark.parametrize("group", ["cache", "kubeconfig", "scope", "completion"])
-def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
+def test_a_missing_subcommand_prints_the_help_and_exits_2(run_cli, group):
     # No shell to fall back on for `completion`: the parent is Python, and $SHELL is not one.
-    result = run_program(rgpu_exec_bin, group, env={"SHELL": "/bin/tcsh"})
+    result = run_cli([group], env={"SHELL": "/bin/tcsh"})
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -300,12 +301,16 @@ def test_a_missing_subcommand_prints_the_help_and_exits_2(rgpu_exec_bin, group):
     [
         pytest.param(["check", "--namespace-id", "not-a-uuid"], id="check"),
         pytest.param(["cache", "list"], id="cache-list"),
-        pytest.param(["doctor", "--api-url", "http://127.0.0.1:9"], id="doctor"),
+        pytest.param(
+            ["doctor", "--api-url", "http://127.0.0.1:9"],
+            id="doctor",
+            marks=pytest.mark.slow,  # runs the kubectl on PATH, where there is one
+        ),
         pytest.param(["scope", "validate", '{"all": true}'], id="scope-validate"),
     ],
 )
-def test_dash_o_json_works_on_every_reporting_command(rgpu_exec_bin, args):
-    result = run_program(rgpu_exec_bin, *args, "-o", "json", env={"PATH": os.defpath})
+def test_dash_o_json_works_on_every_reporting_command(run_cli, args):
+    result = run_cli([*args, "-o", "json"], env={"PATH": os.defpath})
 
     assert isinstance(json.loads(result.stdout), dict), result.stderr
 
@@ -399,9 +404,9 @@ def test_completion_without_a_shell_takes_the_shell_that_runs_it(rgpu_exec_bin):
 
 
 @pytest.mark.parametrize("shell", completion.SHELLS)
-def test_completion_without_a_shell_or_a_shell_parent_takes_the_login_shell(rgpu_exec_bin, shell):
+def test_completion_without_a_shell_or_a_shell_parent_takes_the_login_shell(run_cli, shell):
     # Run from Python (not a shell), as on macOS (no /proc) or under `make`: $SHELL decides.
-    result = run_program(rgpu_exec_bin, "completion", env={"SHELL": f"/usr/local/bin/{shell}"})
+    result = run_cli(["completion"], env={"SHELL": f"/usr/local/bin/{shell}"})
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == run_program(rgpu_exec_bin, "completion", shell).stdout
+    assert result.stdout == run_cli(["completion", shell]).stdout

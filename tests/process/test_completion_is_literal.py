@@ -144,8 +144,15 @@ def test_context_names_reach_fish_completion_as_literal_strings(world, sandbox, 
     assert sorted(offered) == sorted(HOSTILE)
 
 
-def test_kubectl_rgpu_offers_context_names_as_literal_lines(world, sandbox):
-    printed = run(world, "kubectl_complete-rgpu", "check", "--context", "").splitlines()
+def test_kubectl_rgpu_offers_context_names_as_literal_lines(run_cli, sandbox):
+    kubeconfig_with_contexts(sandbox / "kubeconfig", *HOSTILE)  # KUBECONFIG points here
+
+    def run_helper() -> str:
+        done = run_cli(["check", "--context", ""], program="kubectl_complete-rgpu")
+        assert done.returncode == 0, done.stderr
+        return str(done.stdout)
+
+    printed = run_helper().splitlines()
     assert sorted(printed[:-1]) == sorted(HOSTILE)
     assert printed[-1] == ":4"
     # A name with a control character is not offered: a newline would make two candidates.
@@ -154,7 +161,7 @@ def test_kubectl_rgpu_offers_context_names_as_literal_lines(world, sandbox):
         {"name": n, "context": {"cluster": "c", "user": "u"}} for n in ("two\nlines", "ok\x1b")
     ]
     (sandbox / "kubeconfig").write_text(json.dumps(document))
-    assert run(world, "kubectl_complete-rgpu", "check", "--context", "") == ":4\n"
+    assert run_helper() == ":4\n"
 
 
 def test_context_names_reach_kubectl_rgpu_bash_completion_as_literal_strings(world, sandbox):

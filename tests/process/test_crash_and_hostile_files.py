@@ -84,12 +84,12 @@ def test_sigkill_at_random_points_never_leaves_a_bad_entry(
 
 
 def test_an_insecure_cache_directory_is_refused_but_kubectl_gets_a_token(
-    run_token, sandbox
+    run_token_in_process, sandbox
 ) -> None:
     cache = sandbox / "cache"
     cache.mkdir()
     cache.chmod(0o777)
-    result = run_token()
+    result = run_token_in_process()
     assert result.returncode == 0
     assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
     assert "not using the token cache" in result.stderr
@@ -98,17 +98,19 @@ def test_an_insecure_cache_directory_is_refused_but_kubectl_gets_a_token(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing a directory's owner needs root")
-def test_a_foreign_owned_cache_directory_is_refused(run_token, sandbox) -> None:
+def test_a_foreign_owned_cache_directory_is_refused(run_token_in_process, sandbox) -> None:
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     os.chown(cache, 12345, 12345)
-    result = run_token()
+    result = run_token_in_process()
     assert result.returncode == 0
     assert "owned by another user" in result.stderr
 
 
 @pytest.mark.parametrize("suffix", [".token", ".lock", ".fail"])
-def test_symlinks_in_the_cache_are_never_followed(run_token, stub_api, sandbox, suffix) -> None:
+def test_symlinks_in_the_cache_are_never_followed(
+    run_token_in_process, stub_api, sandbox, suffix
+) -> None:
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     precious = sandbox / "home" / "precious.txt"
@@ -116,8 +118,8 @@ def test_symlinks_in_the_cache_are_never_followed(run_token, stub_api, sandbox, 
     stem = token_cache.entry_stem(stub_api.url, NAMESPACE_ID, key_identity())
     (cache / f"{stem}{suffix}").symlink_to(precious)
 
-    first = run_token()
-    second = run_token()
+    first = run_token_in_process()
+    second = run_token_in_process()
 
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr

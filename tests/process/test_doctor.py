@@ -21,7 +21,7 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli, rgpu_exec_user, users_kubeconfig
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 from exchange_answers import API
 from stub_api import Reply, StubApi, error_body
@@ -29,28 +29,6 @@ from stub_api import Reply, StubApi, error_body
 VENV_BIN = str(Path(sys.executable).parent)
 PATH = os.pathsep.join([VENV_BIN, os.defpath])  # what `run_doctor` runs the doctor with
 V1 = "client.authentication.k8s.io/v1"
-
-
-def kubeconfig(
-    path: Path, users: dict[str, dict[str, Any]], server: str = "https://k8s.example"
-) -> Path:
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": next(iter(users)),
-        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
-        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
-        "users": [{"name": n, "user": u} for n, u in users.items()],
-    }
-    path.write_text(json.dumps(document))
-    return path
-
-
-def good_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
-    args = ["token", "--namespace-id", namespace_id]
-    return {
-        "exec": {"apiVersion": V1, "interactiveMode": "Never", "command": command, "args": args}
-    }
 
 
 def without_kubectl(sandbox: Path) -> str:
@@ -63,10 +41,8 @@ def without_kubectl(sandbox: Path) -> str:
     return str(folder)
 
 
-def run_doctor(
-    cli: Cli, env: dict[str, str], *args: str, path: str = PATH
-) -> subprocess.CompletedProcess[str]:
-    return cli("doctor", *args, env={"PATH": path, **env})
+def run_doctor(run_cli: RunCli, env: dict[str, str], *args: str, path: str = PATH) -> CliRun:
+    return run_cli(["doctor", *args], env={"PATH": path, **env})
 
 
 def client_version(kubectl: str) -> str:
@@ -82,18 +58,21 @@ def client_version(kubectl: str) -> str:
     return str(json.loads(done.stdout)["clientVersion"]["gitVersion"])
 
 
-def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+def findings(result: Ran) -> list[dict[str, Any]]:
     document = json.loads(result.stdout)
     assert document["ok"] is (result.returncode == 0)
     return list(document["findings"])
 
 
-def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
+    run_cli, stub_api, sandbox
+):
     # Whether kubectl works is the cluster's to say: k8s.example does not resolve, so kubectl
     # fails, and so does the doctor (it used to be green here).
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
-    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url})
 
     assert result.returncode == 6, result.stdout
     out = result.stdout
@@ -117,18 +96,21 @@ def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(cli,
     assert "stub-token" not in out + result.stderr
 
 
-def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
-    static = {**good_user(), "token": "static-token"}
-    kubeconfig(
+    static = {**rgpu_exec_user(), "token": "static-token"}
+    users_kubeconfig(
         sandbox / "kubeconfig",
         {
-            "a-missing-command": good_user(command="./bin/rgpu-exec"),
-            "b-no-interactive-mode": {"exec": {**good_user()["exec"], "interactiveMode": None}},
+            "a-missing-command": rgpu_exec_user(command="./bin/rgpu-exec"),
+            "b-no-interactive-mode": {
+                "exec": {**rgpu_exec_user()["exec"], "interactiveMode": None}
+            },
             "c-static-token": static,
-            "d-no-namespace": good_user(namespace_id="team-ml"),
+            "d-no-namespace": rgpu_exec_user(namespace_id="team-ml"),
         },
     )
     (sandbox / "home" / ".kube").mkdir()
@@ -136,7 +118,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: DenyAll\n"
     )
 
-    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json")
+    result = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "--output", "json")
 
     assert result.returncode == 6
     problems = {
@@ -158,19 +140,16 @@ def test_every_problem_comes_with_its_fix_and_exit_6(cli, sandbox):
     assert "no valid --namespace-id ('team-ml')" in details
     assert "DenyAll stops kubectl from running rgpu-exec" in details
     assert all(f["fix"] for f in problems.values())
-    text = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
+    text = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
     assert "fix: chmod 700" in text.stdout
     assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
     assert text.stdout.rstrip().endswith("problem(s) found.")
 
 
-def test_kubectl_missing_from_path(rgpu_exec_bin, sandbox):
-    result = subprocess.run(
-        [rgpu_exec_bin, "doctor", "-o", "json"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "PATH": str(sandbox), "REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"},
-    )  # fmt: skip
+def test_kubectl_missing_from_path(run_cli, sandbox):
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    result = run_doctor(run_cli, env, "-o", "json", path=str(sandbox))
 
     kubectl = [f for f in findings(result) if f["topic"] == "kubectl"]
     assert kubectl == [
@@ -202,10 +181,10 @@ def test_a_relative_command_resolves_against_the_kubeconfig_directory(sandbox):
 
 
 def test_http_servers_and_the_curl_baseline(sandbox):
-    path = kubeconfig(
+    path = users_kubeconfig(
         sandbox / "kubeconfig",
         {
-            "plain-http": good_user(command=f"{VENV_BIN}/rgpu-exec"),
+            "plain-http": rgpu_exec_user(command=f"{VENV_BIN}/rgpu-exec"),
             "curl": {"exec": {"apiVersion": V1, "interactiveMode": "Never", "command": "sh",
                               "args": ["-c", "curl -X POST https://api/v1/kubernetes/namespaces/x/exec-credential"]}},
         },
@@ -416,7 +395,7 @@ def stub_env(stub: StubApi, **extra: str) -> dict[str, str]:
     return {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub.url, **extra}
 
 
-def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+def problems_of(result: Ran) -> list[dict[str, Any]]:
     return [f for f in findings(result) if f["status"] == "problem"]
 
 
@@ -449,14 +428,14 @@ def problems_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]
     ],
 )
 def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
-    cli, stub_api, sandbox, reply, detail, fix
+    run_cli, stub_api, sandbox, reply, detail, fix
 ):
     # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
     # check comes first, and a rejected key is not tried again.
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     stub_api.default = reply
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6, result.stdout
     (problem,) = [p for p in problems_of(result) if p["topic"] != "kubectl"]
@@ -472,14 +451,14 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_every_context_is_checked_with_its_own_namespace(cli, stub_api, sandbox):
+def test_every_context_is_checked_with_its_own_namespace(run_cli, stub_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
-    kubeconfig(
+    users_kubeconfig(
         sandbox / "kubeconfig",
-        {"team-ml": good_user(), "a-other": good_user(namespace_id=other)},
+        {"team-ml": rgpu_exec_user(), "a-other": rgpu_exec_user(namespace_id=other)},
     )
 
-    result = run_doctor(cli, stub_env(stub_api), path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), path=without_kubectl(sandbox))
 
     assert [r["path"] for r in stub_api.requests] == [
         f"/v1/kubernetes/namespaces/{namespace}/exec-credential"
@@ -489,10 +468,11 @@ def test_every_context_is_checked_with_its_own_namespace(cli, stub_api, sandbox)
     assert "context 'team-ml': not verified: kubectl is not on PATH" in result.stdout
 
 
-def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(cli, stub_api, sandbox):
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, stub_api, sandbox):
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
-    result = run_doctor(cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -504,12 +484,13 @@ def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(cli, stub_api, san
     assert stub_api.count == 0
 
 
-def test_settings_in_the_exec_stanzas_env_are_checked_too(cli, stub_api, sandbox):
-    user = good_user()
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, stub_api, sandbox):
+    user = rgpu_exec_user()
     user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
     assert result.returncode == 6
     (problem,) = problems_of(result)
@@ -535,12 +516,13 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(cli, stub_api, sandbox
         ),
     ],
 )
-def test_a_bad_ca_bundle_is_named_with_its_fix(cli, stub_api, sandbox, make, words):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_bad_ca_bundle_is_named_with_its_fix(run_cli, stub_api, sandbox, make, words):
     bundle = sandbox / "private-ca.pem"
     make(bundle)
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
-    result = run_doctor(cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
 
     assert result.returncode == 6
     settings_problem = next(f for f in problems_of(result) if f["topic"] == "settings")
@@ -550,13 +532,13 @@ def test_a_bad_ca_bundle_is_named_with_its_fix(cli, stub_api, sandbox, make, wor
     assert stub_api.count == 0
 
 
-def test_every_api_url_the_contexts_use_is_probed(cli, stub_api, sandbox):
+def test_every_api_url_the_contexts_use_is_probed(run_cli, stub_api, sandbox):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    user = good_user()
+    user = rgpu_exec_user()
     user["exec"]["args"] += ["--api-url", dead]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json", path=without_kubectl(sandbox))
 
     assert result.returncode == 6
     api = [f for f in findings(result) if f["topic"] == "API"]
@@ -573,7 +555,7 @@ def test_every_api_url_the_contexts_use_is_probed(cli, stub_api, sandbox):
 
 
 def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
-    path = kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
+    path = users_kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
 
     report = doctor_kube.inspect(str(path), {})
     (finding,), commands = report.findings, report.commands
@@ -584,9 +566,11 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     assert commands == []
 
 
-def test_without_a_keyring_the_key_fix_is_the_environment(cli, sandbox):
-    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring.
-    result = run_doctor(cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, "-o", "json")
+def test_without_a_keyring_the_key_fix_is_the_environment(run_cli, sandbox):
+    # The sandbox's keyring backend is keyring.backends.fail: no usable keyring. (No kubectl on
+    # PATH: it has no say in the key's fix.)
+    env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    result = run_doctor(run_cli, env, "-o", "json", path=without_kubectl(sandbox))
 
     (key,) = [f for f in findings(result) if f["topic"] == "API key"]
     assert key["status"] == "problem"
@@ -626,11 +610,12 @@ def test_kubeconfig_file_problems_come_with_a_fix(sandbox, content, detail, fix)
     assert fix in finding.fix
 
 
-def test_output_is_table_or_json_as_in_every_command(cli, sandbox):
+def test_output_is_table_or_json_as_in_every_command(run_cli, sandbox):
     env = {"REMOTEGPU_API_URL": "http://127.0.0.1:9"}
-    table = run_doctor(cli, env, "-o", "table")
-    text = run_doctor(cli, env, "--output", "text")
-    help_text = run_doctor(cli, env, "--help")
+    path = without_kubectl(sandbox)  # kubectl has no say in the output's format
+    table = run_doctor(run_cli, env, "-o", "table", path=path)
+    text = run_doctor(run_cli, env, "--output", "text", path=path)
+    help_text = run_doctor(run_cli, env, "--help", path=path)
 
     assert table.returncode == 6
     assert table.stdout.rstrip().endswith("problem(s) found.")
@@ -639,12 +624,15 @@ def test_output_is_table_or_json_as_in_every_command(cli, sandbox):
     assert "spends one exchange" in " ".join(help_text.stdout.split())
 
 
-def test_a_failure_being_replayed_is_noted(cli, stub_api, sandbox, run_token):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_failure_being_replayed_is_noted(run_cli, stub_api, sandbox, run_token_in_process):
     stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
-    assert run_token().returncode == 3  # recorded: kubectl's reruns get it again for a while
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+    assert (
+        run_token_in_process().returncode == 3
+    )  # recorded: kubectl's reruns get it again for a while
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
-    result = run_doctor(cli, stub_env(stub_api), "-o", "json")
+    result = run_doctor(run_cli, stub_env(stub_api), "-o", "json")
 
     notes = [f for f in findings(result) if f["topic"] == "cache" and f["status"] == "note"]
     assert len(notes) == 1
@@ -701,13 +689,14 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(a
     assert timeout["connect"] == timeout["read"] == network.PROBE_TIMEOUT
 
 
-def test_problems_only_shows_just_the_problems_with_the_same_exit_code(cli, sandbox):
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user(namespace_id="not-a-uuid")})
+def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, sandbox):
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
+    path = without_kubectl(sandbox)  # kubectl has no say in which findings are problems
 
-    everything = run_doctor(cli, env, "-o", "json")
-    problems = run_doctor(cli, env, "--problems-only")
-    as_json = run_doctor(cli, env, "--problems-only", "-o", "json")
+    everything = run_doctor(run_cli, env, "-o", "json", path=path)
+    problems = run_doctor(run_cli, env, "--problems-only", path=path)
+    as_json = run_doctor(run_cli, env, "--problems-only", "-o", "json", path=path)
 
     assert everything.returncode == problems.returncode == as_json.returncode == 6
     listed = json.loads(everything.stdout)["findings"]
@@ -720,28 +709,29 @@ def test_problems_only_shows_just_the_problems_with_the_same_exit_code(cli, sand
     assert "ok  " not in problems.stdout
 
 
-def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(cli, stub_api, sandbox):
-    path = kubeconfig(sandbox / "kubeconfig", {"team-ml": good_user()})
+def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(run_cli, stub_api, sandbox):
+    path = users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     document = json.loads(path.read_text())
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
 
     bin_dir = without_kubectl(sandbox)
-    result = run_doctor(cli, stub_env(stub_api), path=bin_dir)
+    result = run_doctor(run_cli, stub_env(stub_api), path=bin_dir)
 
     assert f"runs {bin_dir}/rgpu-exec, namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
     assert f"may use namespace team-ml ({NAMESPACE_ID[:8]}…)" in result.stdout
 
 
-def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_the_key_goes_only_where_kubectl_would_send_it(run_cli, stub_api, sandbox):
     # A v1 stanza without interactiveMode: kubectl never runs it, so neither its API nor its
     # key is tried (the key is never sent, not even the keyless probe goes there).
-    user = good_user()
+    user = rgpu_exec_user()
     user["exec"]["interactiveMode"] = None
     user["exec"]["args"] += ["--api-url", stub_api.url]
-    kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
-    result = run_doctor(cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
+    result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": API_KEY}, "-o", "json")
 
     assert result.returncode == 6
     (access,) = [f for f in findings(result) if f["topic"] == "access"]
@@ -751,9 +741,10 @@ def test_the_key_goes_only_where_kubectl_would_send_it(cli, stub_api, sandbox):
     assert stub_api.keyless == 0
 
 
-def test_a_tls_key_log_file_is_noted(cli, sandbox, stub_api):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_a_tls_key_log_file_is_noted(run_cli, sandbox, stub_api):
     log = sandbox / "keys.log"
-    result = run_doctor(cli, {**stub_env(stub_api), "SSLKEYLOGFILE": str(log)}, "-o", "json")
+    result = run_doctor(run_cli, {**stub_env(stub_api), "SSLKEYLOGFILE": str(log)}, "-o", "json")
 
     (note,) = [f for f in findings(result) if "SSLKEYLOGFILE" in f["detail"]]
     assert note["status"] == "note"

@@ -9,32 +9,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig.view import PluginCall
 from rgpu_exec.usecases.doctor import access, cluster, kube, local
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 from rgpu_exec.usecases.doctor.kube import PluginContext
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, users_kubeconfig
 
 VENV_BIN = str(Path(sys.executable).parent)
-V1 = "client.authentication.k8s.io/v1"
-
-
-def kubeconfig(path: Path, server: str = "https://k8s.example") -> None:
-    args = ["token", "--namespace-id", NAMESPACE_ID]
-    user = {
-        "exec": {"apiVersion": V1, "interactiveMode": "Never", "command": "rgpu-exec", "args": args}
-    }
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "team-ml",
-        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
-        "contexts": [{"name": "team-ml", "context": {"cluster": "rgpu", "user": "team-ml"}}],
-        "users": [{"name": "team-ml", "user": user}],
-    }
-    path.write_text(json.dumps(document))
 
 
 def executable(path: Path, script: str) -> Path:
@@ -55,7 +40,8 @@ def findings(stdout: str) -> list[dict[str, Any]]:
     return list(json.loads(stdout)["findings"])
 
 
-def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api, sandbox):
+@pytest.mark.slow  # the doctor runs a kubectl script
+def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_api, sandbox):
     # `My Tools (x86)/kubectl (v1.99.0)` was split at " (" back into `My Tools`: that file ran.
     marks = sandbox / "marks"
     marks.mkdir()
@@ -70,11 +56,11 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api,
         "esac\n",
     )
     executable(sandbox / "My Tools", '#!/bin/sh\n: > "$MARKS/wrong"\necho yes\n')
-    kubeconfig(sandbox / "kubeconfig")
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     path = f"{tools}:{rgpu_exec_only(sandbox)}"
     env = {"PATH": path, "MARKS": str(marks), "REMOTEGPU_API_KEY": API_KEY}
 
-    result = cli("doctor", "-o", "json", env={**env, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": stub_api.url})
 
     found = findings(result.stdout)
     (kubectl,) = [f for f in found if f["topic"] == "kubectl"]
@@ -85,7 +71,9 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(cli, stub_api,
     assert not (marks / "wrong").exists()
 
 
-def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(cli, stub_api, sandbox):
+def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
+    run_cli, stub_api, sandbox
+):
     # The policy is Allowlist; only the folder is called DenyAll. The word in the path used to
     # count as the policy, and every context was left untried.
     kuberc = sandbox / "DenyAll" / "kuberc"
@@ -94,7 +82,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(cli, s
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n"
         "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist: []\n"
     )
-    kubeconfig(sandbox / "kubeconfig")
+    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     env = {
         "PATH": str(rgpu_exec_only(sandbox)),
         "KUBERC": str(kuberc),
@@ -102,7 +90,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(cli, s
         "REMOTEGPU_API_URL": stub_api.url,
     }
 
-    result = cli("doctor", "-o", "json", env=env)
+    result = run_cli(["doctor", "-o", "json"], env=env)
 
     found = findings(result.stdout)
     (policy,) = [f for f in found if f["topic"] == "kuberc"]

@@ -79,10 +79,12 @@ def test_exec_info_with_cluster_is_a_hit_without_costly_imports(
     ],
 )
 def test_malformed_exec_info_with_cluster_gets_the_full_commands_error(
-    run_token, stub_api, exec_info
+    run_token_in_process, stub_api, exec_info
 ):
-    assert run_token().returncode == 0  # a cached token the hit path must not hand out here
-    result = run_token(env={"KUBERNETES_EXEC_INFO": exec_info})
+    assert (
+        run_token_in_process().returncode == 0
+    )  # a cached token the hit path must not hand out here
+    result = run_token_in_process(env={"KUBERNETES_EXEC_INFO": exec_info})
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("rgpu-exec: KUBERNETES_EXEC_INFO is not a valid ExecCredential")

@@ -8,7 +8,6 @@ key's shape, and a message says what is wrong with it without showing it.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,8 @@ import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID, Cli, write_team_ml_kubeconfig
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from emulator_support import RGPU_EXEC
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ def keyring_file(keyring_file: Path) -> Path:
     return keyring_file
 
 
-def run(cli: Cli, *args: str, key: str | None = API_KEY, **env: str):
+def run(run_cli: RunCli, *args: str, key: str | None = API_KEY, **env: str):
     """`rgpu-exec args…` with `key` in REMOTEGPU_API_KEY (unless None) and these variables."""
-    return cli(*args, env={**env, **({} if key is None else {"REMOTEGPU_API_KEY": key})})
+    return run_cli([*args], env={**env, **({} if key is None else {"REMOTEGPU_API_KEY": key})})
 
 
 def sent_keys(stub: StubApi) -> list[str]:
@@ -63,12 +63,12 @@ def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_
 
 
 def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
-    cli, keyring_file, stub_api
+    run_cli, keyring_file, stub_api
 ):
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, "--profile", "ci"]
 
-    first = run(cli, *argv)
-    again = run(cli, *argv)
+    first = run(run_cli, *argv)
+    again = run(run_cli, *argv)
 
     assert first.returncode == 0, first.stderr
     assert sent_keys(stub_api) == [CI_KEY]  # once: the second answer came from the cache
@@ -76,12 +76,12 @@ def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
 
 
 def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
-    cli, keyring_file, stub_api
+    run_cli, keyring_file, stub_api
 ):
-    result = run(cli, "check", "--api-url", stub_api.url, "--profile", "ci",
+    result = run(run_cli, "check", "--api-url", stub_api.url, "--profile", "ci",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
-    without = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
+    without = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert sent_keys(stub_api) == [CI_KEY, API_KEY]
@@ -93,11 +93,11 @@ def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
 
 
 def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
-    cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
 
-    result = run(cli, "check", "--context", "rgpu-team-ml", "-o", "json")
+    result = run(run_cli, "check", "--context", "rgpu-team-ml", "-o", "json")
 
     assert result.returncode == 0, result.stderr
     assert sent_keys(stub_api) == [CI_KEY]
@@ -110,9 +110,9 @@ def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
 
 
 def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
-    cli, keyring_file, stub_api
+    run_cli, keyring_file, stub_api
 ):
-    result = run(cli, "check", "--api-url", stub_api.url, "--profile", "staging",
+    result = run(run_cli, "check", "--api-url", stub_api.url, "--profile", "staging",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
 
@@ -122,11 +122,13 @@ def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
     assert stub_api.count == 0
 
 
-def test_doctor_names_the_source_of_the_key_it_would_use(cli, keyring_file, stub_api):
-    by_env = run(cli, "doctor", "--api-url", stub_api.url, "-o", "json")
-    by_profile = run(cli, "doctor", "--api-url", stub_api.url, "--profile", "ci", "-o", "json")
+def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, stub_api, sandbox):
+    doctor = ["doctor", "--api-url", stub_api.url, "-o", "json"]
+    path = str(sandbox)  # no kubectl: it has no say in where the key comes from
+    by_env = run(run_cli, *doctor, PATH=path)
+    by_profile = run(run_cli, *doctor, "--profile", "ci", PATH=path)
 
-    def key_details(result: subprocess.CompletedProcess[str]) -> list[str]:
+    def key_details(result: CliRun) -> list[str]:
         findings = json.loads(result.stdout)["findings"]
         return [f["detail"] for f in findings if f["topic"] == "API key"]
 
@@ -141,14 +143,14 @@ def test_doctor_names_the_source_of_the_key_it_would_use(cli, keyring_file, stub
 
 
 def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
-    cli, rgpu_exec_bin, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, stub_api, sandbox
 ):
     kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
     bin_dir = sandbox / "bin"  # rgpu-exec and no kubectl: the doctor asks the API itself
     bin_dir.mkdir()
-    (bin_dir / "rgpu-exec").symlink_to(rgpu_exec_bin)
+    (bin_dir / "rgpu-exec").symlink_to(RGPU_EXEC)
 
-    result = run(cli, "doctor", "-o", "json", PATH=str(bin_dir))
+    result = run(run_cli, "doctor", "-o", "json", PATH=str(bin_dir))
 
     (access,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "access"]
     assert access["status"] == "ok", access
@@ -161,9 +163,9 @@ def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
 
 
 def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
-    cli, keyring_file, stub_api
+    run_cli, keyring_file, stub_api
 ):
-    result = run(cli, "kubeconfig", "generate", "--namespace", "team-ml",
+    result = run(run_cli, "kubeconfig", "generate", "--namespace", "team-ml",
         "--namespace-id", NAMESPACE_ID, "--server", "https://k8s.example",
         "--api-url", stub_api.url, "--profile", "ci",
     )  # fmt: skip
@@ -185,10 +187,12 @@ def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
     ],
 )
 def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_never_sent(
-    cli, stub_api, value, words, prefix_shown
+    run_cli, stub_api, value, words, prefix_shown
 ):
-    token = run(cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value)
-    check = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    token = run(
+        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+    )
+    check = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
                 key=value)  # fmt: skip
 
     for result in (token, check):
@@ -212,18 +216,18 @@ def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_nev
         pytest.param(API_KEY[:-1] + "+", "it is not rgpu_, 8 hex", id="not-url-safe"),
     ],
 )
-def test_a_key_of_another_shape_is_sent_and_the_api_decides(cli, stub_api, value, words):
+def test_a_key_of_another_shape_is_sent_and_the_api_decides(run_cli, stub_api, value, words):
     # The documented key shape is an assumption: a key of another shape is sent, never refused
     # locally (real keys may differ); only when the API rejects it does the diagnosis say so.
     accepted = run(
-        cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
     )
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stderr == ""
     stub_api.default = Reply(
         401, error_body("invalid_api_key", "Missing, invalid, revoked, or expired API key")
     )
-    rejected = run(cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    rejected = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
                    key=value)  # fmt: skip
     assert rejected.returncode == 3, rejected.stderr
     assert "does not have the usual shape of a RemoteGPU API key" in rejected.stderr

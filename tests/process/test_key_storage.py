@@ -19,62 +19,64 @@ def key_file(sandbox: Path) -> Path:
 
 
 def test_insecure_storage_is_used_by_token_shown_by_whoami_and_removed_by_logout(
-    cli, stub_api, key_file
+    run_cli, stub_api, key_file
 ):
     token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    refused = cli("login", "--no-verify", stdin=API_KEY)  # no keyring here
+    refused = run_cli(["login", "--no-verify"], stdin=API_KEY)  # no keyring here
     assert refused.returncode == 2
     assert "--insecure-storage" in refused.stderr
     assert not key_file.exists()
 
-    login = cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY)
+    login = run_cli(["login", "--no-verify", "--insecure-storage"], stdin=API_KEY)
 
     assert login.returncode == 0, login.stderr
     assert f"in the key file {key_file} (plain text, 0600)" in login.stdout
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert API_KEY not in login.stdout + login.stderr
-    got = cli(*token)
+    got = run_cli([*token])
     assert got.returncode == 0, got.stderr
     assert stub_api.count == 1
-    whoami = cli("whoami", "-o", "json")
+    whoami = run_cli(["whoami", "-o", "json"])
     document = json.loads(whoami.stdout)
     assert document["key"] == {"prefix": API_KEY[:13], "source": "file", "profile": "default"}
     assert document["key_file"] == {"path": str(key_file), "profiles": ["default"], "problem": None}
-    table = cli("whoami").stdout
+    table = run_cli(["whoami"]).stdout
     assert "from the key file, profile 'default'" in table
     assert API_KEY not in table
 
-    logout = cli("logout")
+    logout = run_cli(["logout"])
 
     assert logout.returncode == 0, logout.stderr
     assert f"deleted the API key of profile 'default' from the key file {key_file}" in (
         logout.stdout
     )
     assert not key_file.exists()
-    assert cli("whoami").returncode == 3
+    assert run_cli(["whoami"]).returncode == 3
 
 
-def test_the_environment_and_then_the_keyring_come_before_the_key_file(cli, key_file, keyring_file):
+def test_the_environment_and_then_the_keyring_come_before_the_key_file(
+    run_cli, key_file, keyring_file
+):
     other = "rgpu_0c1d2e3f_" + "A" * 32
-    assert cli("login", "--no-verify", "--insecure-storage", stdin=other).returncode == 0
+    assert run_cli(["login", "--no-verify", "--insecure-storage"], stdin=other).returncode == 0
     keyring_file.write_text(json.dumps({"rgpu-exec/default": API_KEY}))
 
-    from_keyring = json.loads(cli("whoami", "-o", "json").stdout)["key"]
-    from_env = json.loads(cli("whoami", "-o", "json", env={"REMOTEGPU_API_KEY": other}).stdout)[
-        "key"
-    ]
+    from_keyring = json.loads(run_cli(["whoami", "-o", "json"]).stdout)["key"]
+    from_env = json.loads(
+        run_cli(["whoami", "-o", "json"], env={"REMOTEGPU_API_KEY": other}).stdout
+    )["key"]
 
     assert (from_keyring["source"], from_keyring["prefix"]) == ("keyring", API_KEY[:13])
     assert (from_env["source"], from_env["prefix"]) == ("env", other[:13])
 
 
-def test_a_key_file_others_can_read_is_refused_with_what_to_do(cli, key_file):
-    assert cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode == 0
+def test_a_key_file_others_can_read_is_refused_with_what_to_do(run_cli, key_file):
+    assert run_cli(["login", "--no-verify", "--insecure-storage"], stdin=API_KEY).returncode == 0
     key_file.chmod(0o644)
 
-    token = cli("token", "--namespace-id", NAMESPACE_ID)
-    whoami = cli("whoami")
+    token = run_cli(["token", "--namespace-id", NAMESPACE_ID])
+    whoami = run_cli(["whoami"])
 
     assert token.returncode == whoami.returncode == 2
     assert token.stderr.startswith(
@@ -87,7 +89,7 @@ def test_a_key_file_others_can_read_is_refused_with_what_to_do(cli, key_file):
 
 
 def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout(
-    cli, stub_api, sandbox, monkeypatch
+    run_cli, stub_api, sandbox, monkeypatch
 ):
     """A plaintext backend chosen in keyring's own config (not named in PYTHON_KEYRING_BACKEND
     now): a key already there is used, shown and deleted; only storing a new one is refused."""
@@ -102,10 +104,10 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     monkeypatch.setenv("TEST_KEYRING_FILE", str(store))
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
 
-    whoami = cli("whoami")
-    token = cli("token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url)
-    login = cli("login", "--no-verify", stdin=API_KEY)
-    logout = cli("logout")
+    whoami = run_cli(["whoami"])
+    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url])
+    login = run_cli(["login", "--no-verify"], stdin=API_KEY)
+    logout = run_cli(["logout"])
 
     assert whoami.returncode == 0, whoami.stderr
     assert "from keyring profile 'default'" in whoami.stdout
@@ -119,12 +121,13 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     assert json.loads(store.read_text()) == {}
 
 
-def test_doctor_finds_the_key_in_the_key_file_as_token_does(cli, stub_api, key_file):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_doctor_finds_the_key_in_the_key_file_as_token_does(run_cli, stub_api, key_file):
     # A headless machine set up as the README says: no keyring, the key in the key file. The
     # doctor must not call that set-up broken (it used to say "no key", exit 6).
-    assert cli("login", "--no-verify", "--insecure-storage", stdin=API_KEY).returncode == 0
+    assert run_cli(["login", "--no-verify", "--insecure-storage"], stdin=API_KEY).returncode == 0
 
-    doctor = cli("doctor", "-o", "json", env={"REMOTEGPU_API_URL": stub_api.url})
+    doctor = run_cli(["doctor", "-o", "json"], env={"REMOTEGPU_API_URL": stub_api.url})
 
     findings = json.loads(doctor.stdout)["findings"]
     keys = [f for f in findings if f["topic"] == "API key"]

@@ -6,13 +6,13 @@ import base64
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import API_KEY, NAMESPACE_ID
+from emulator_support import RGPU_EXEC
 from stub_api import Reply, StubApi, error_body
 
 CA_DATA = base64.b64encode(
@@ -48,16 +48,16 @@ def kubeconfig(sandbox: Path) -> Path:
     return sandbox / "kubeconfig"  # KUBECONFIG points here (see conftest)
 
 
-def test_generate_creates_home_kube_config_private(cli, rgpu_exec_bin, sandbox, monkeypatch):
+def test_generate_creates_home_kube_config_private(run_cli, sandbox, monkeypatch):
     monkeypatch.delenv("KUBECONFIG")
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 0, result.stderr
     path = sandbox / "home" / ".kube" / "config"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert f"wrote {path}" in result.stdout
     data = yaml.safe_load(path.read_text())
-    assert data["users"][0]["user"]["exec"]["command"] == rgpu_exec_bin
+    assert data["users"][0]["user"]["exec"]["command"] == str(RGPU_EXEC)
     # A kubeconfig without a current context gets this one, as aws eks update-kubeconfig does.
     assert data["current-context"] == "rgpu-team-ml"
     assert (
@@ -66,11 +66,11 @@ def test_generate_creates_home_kube_config_private(cli, rgpu_exec_bin, sandbox, 
     )
 
 
-def test_a_kubeconfig_with_a_current_context_keeps_it_unless_asked(cli, kubeconfig):
-    first = cli(*GENERATE, "--no-verify")  # an empty file: it becomes current
-    other = cli("kubeconfig", "generate", "--namespace", "team-cv", "--namespace-id",
+def test_a_kubeconfig_with_a_current_context_keeps_it_unless_asked(run_cli, kubeconfig):
+    first = run_cli([*GENERATE, "--no-verify"])  # an empty file: it becomes current
+    other = run_cli(["kubeconfig", "generate", "--namespace", "team-cv", "--namespace-id",
         "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c", "--server", "https://k8s.example.test",
-        "--no-verify")  # fmt: skip
+        "--no-verify"])  # fmt: skip
 
     assert first.returncode == other.returncode == 0, first.stderr + other.stderr
     assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "rgpu-team-ml"
@@ -78,15 +78,15 @@ def test_a_kubeconfig_with_a_current_context_keeps_it_unless_asked(cli, kubeconf
     assert "kubectl --context rgpu-team-cv get pods" in other.stdout
 
 
-def test_second_run_is_byte_identical_without_backup_or_write(cli, kubeconfig):
+def test_second_run_is_byte_identical_without_backup_or_write(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
     first = kubeconfig.read_bytes()
     backup = kubeconfig.with_name("kubeconfig.rgpu-exec.bak")
     assert backup.read_text() == EXISTING
     backup.unlink()
     inode, mtime = kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 0
     assert "nothing changed" in result.stdout
     assert kubeconfig.read_bytes() == first
@@ -94,9 +94,9 @@ def test_second_run_is_byte_identical_without_backup_or_write(cli, kubeconfig):
     assert not backup.exists()
 
 
-def test_comments_other_entries_and_current_context_survive(cli, kubeconfig):
+def test_comments_other_entries_and_current_context_survive(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 0, result.stderr
     text = kubeconfig.read_text()
     assert text.startswith(EXISTING.split("contexts:", maxsplit=1)[0])
@@ -106,15 +106,15 @@ def test_comments_other_entries_and_current_context_survive(cli, kubeconfig):
     assert data["users"][0] == {"name": "prod", "user": {"token": "prod-token"}}
 
 
-def test_set_current_context(cli, kubeconfig):
+def test_set_current_context(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    assert cli(*GENERATE, "--no-verify", "--set-current-context").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify", "--set-current-context"]).returncode == 0
     assert yaml.safe_load(kubeconfig.read_text())["current-context"] == "rgpu-team-ml"
 
 
-def test_dry_run_prints_a_unified_diff_and_writes_nothing(cli, kubeconfig):
+def test_dry_run_prints_a_unified_diff_and_writes_nothing(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    result = cli(*GENERATE, "--no-verify", "--dry-run", "--context", "ml")
+    result = run_cli([*GENERATE, "--no-verify", "--dry-run", "--context", "ml"])
     assert result.returncode == 0
     assert result.stdout.startswith(f"--- {kubeconfig}\n+++ {kubeconfig}\n@@ ")
     assert "+- name: ml\n" in result.stdout
@@ -125,19 +125,19 @@ def test_dry_run_prints_a_unified_diff_and_writes_nothing(cli, kubeconfig):
     ) == ["kubeconfig"]
 
 
-def test_dry_run_of_a_new_file_diffs_from_dev_null(cli, kubeconfig):
-    result = cli(*GENERATE, "--no-verify", "--dry-run")
+def test_dry_run_of_a_new_file_diffs_from_dev_null(run_cli, kubeconfig):
+    result = run_cli([*GENERATE, "--no-verify", "--dry-run"])
     assert result.stdout.startswith(f"--- /dev/null\n+++ {kubeconfig}\n")
     assert not kubeconfig.exists()
 
 
-def test_stale_lock_is_reported_with_its_age_and_the_fix(cli, kubeconfig):
+def test_stale_lock_is_reported_with_its_age_and_the_fix(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
     lock = kubeconfig.with_name("kubeconfig.lock")
     lock.write_text("")
     old = lock.stat().st_mtime - 600
     os.utime(lock, (old, old))
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
     assert "created 10 min ago" in result.stderr
@@ -147,37 +147,39 @@ def test_stale_lock_is_reported_with_its_age_and_the_fix(cli, kubeconfig):
 
 
 @pytest.mark.parametrize("content", ["clusters: [\n", "- not\n- a mapping\n", "users: {a: b}\n"])
-def test_malformed_kubeconfig_exits_2_untouched(cli, kubeconfig, content):
+def test_malformed_kubeconfig_exits_2_untouched(run_cli, kubeconfig, content):
     kubeconfig.write_text(content)
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 2
     assert f"rgpu-exec: {kubeconfig} is not a kubeconfig" in result.stderr
     assert kubeconfig.read_text() == content
     assert not kubeconfig.with_name("kubeconfig.rgpu-exec.bak").exists()
 
 
-def test_read_only_kubeconfig_exits_2_intact(cli, kubeconfig):
+def test_read_only_kubeconfig_exits_2_intact(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
     kubeconfig.chmod(0o444)
-    result = cli(*GENERATE, "--no-verify")
+    result = run_cli([*GENERATE, "--no-verify"])
     assert result.returncode == 2
     assert "read-only" in result.stderr
     assert kubeconfig.read_text() == EXISTING
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o444
 
 
-def test_kubeconfig_list_updates_the_file_holding_the_entry(cli, sandbox, monkeypatch):
+def test_kubeconfig_list_updates_the_file_holding_the_entry(run_cli, sandbox, monkeypatch):
     first, second = sandbox / "first.yaml", sandbox / "second.yaml"
     first.write_text(EXISTING)
-    result = cli(*GENERATE, "--no-verify", "--kubeconfig", str(second))
+    result = run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(second)])
     assert result.returncode == 0
     before_first = first.read_text()
     monkeypatch.setenv("KUBECONFIG", f"{first}{os.pathsep}{second}")
-    result = cli(
-        *GENERATE[:-2],
-        "--no-verify",
-        "--certificate-authority-data",
-        base64.b64encode(b"-----BEGIN CERTIFICATE-----\nother\n").decode(),
+    result = run_cli(
+        [
+            *GENERATE[:-2],
+            "--no-verify",
+            "--certificate-authority-data",
+            base64.b64encode(b"-----BEGIN CERTIFICATE-----\nother\n").decode(),
+        ],
     )
     assert result.returncode == 0, result.stderr
     assert first.read_text() == before_first  # cluster lives in second: updated there
@@ -191,29 +193,29 @@ def test_kubeconfig_list_updates_the_file_holding_the_entry(cli, sandbox, monkey
     )
 
 
-def test_kubeconfig_list_new_entries_go_to_the_first_existing_file(cli, sandbox, monkeypatch):
+def test_kubeconfig_list_new_entries_go_to_the_first_existing_file(run_cli, sandbox, monkeypatch):
     missing, existing = sandbox / "missing.yaml", sandbox / "existing.yaml"
     existing.write_text(EXISTING)
     monkeypatch.setenv("KUBECONFIG", f"{missing}{os.pathsep}{existing}")
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
     assert not missing.exists()
     assert "rgpu-team-ml" in existing.read_text()
 
 
-def test_symlinked_kubeconfig_is_written_through(cli, sandbox, kubeconfig):
+def test_symlinked_kubeconfig_is_written_through(run_cli, sandbox, kubeconfig):
     real = sandbox / "dotfiles" / "kubeconfig"
     real.parent.mkdir()
     real.write_text(EXISTING)
     kubeconfig.symlink_to(real)
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
     assert kubeconfig.is_symlink()
     assert "rgpu-team-ml" in real.read_text()
 
 
-def test_remove_context_user_cluster_and_current_context(cli, kubeconfig):
+def test_remove_context_user_cluster_and_current_context(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    assert cli(*GENERATE, "--no-verify", "--set-current-context").returncode == 0
-    result = cli("kubeconfig", "remove", "rgpu-team-ml")
+    assert run_cli([*GENERATE, "--no-verify", "--set-current-context"]).returncode == 0
+    result = run_cli(["kubeconfig", "remove", "rgpu-team-ml"])
     assert result.returncode == 0, result.stderr
     assert "removed context 'rgpu-team-ml'" in result.stdout
     assert kubeconfig.read_text() == EXISTING.replace(
@@ -221,51 +223,51 @@ def test_remove_context_user_cluster_and_current_context(cli, kubeconfig):
     )
     # An unknown name is an error, as in `kubectl config delete-context`, unless told otherwise.
     inode, mtime = kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns
-    again = cli("kubeconfig", "remove", "rgpu-team-ml")
+    again = run_cli(["kubeconfig", "remove", "rgpu-team-ml"])
     assert again.returncode == 2
     assert again.stderr.startswith(
         f"rgpu-exec: there is no context 'rgpu-team-ml' in {kubeconfig}; nothing was changed."
     )
     assert "--ignore-not-found" in again.stderr
-    ignored = cli("kubeconfig", "remove", "rgpu-team-ml", "--ignore-not-found")
+    ignored = run_cli(["kubeconfig", "remove", "rgpu-team-ml", "--ignore-not-found"])
     assert ignored.returncode == 0, ignored.stderr
     assert "nothing to remove" in ignored.stdout
     assert (kubeconfig.stat().st_ino, kubeconfig.stat().st_mtime_ns) == (inode, mtime)
-    dry = cli("kubeconfig", "remove", "rgpu-team-ml", "--dry-run", "--ignore-not-found")
+    dry = run_cli(["kubeconfig", "remove", "rgpu-team-ml", "--dry-run", "--ignore-not-found"])
     assert (dry.returncode, dry.stdout) == (0, "")
     assert "nothing would change" in dry.stderr
 
 
-def test_remove_of_an_unknown_context_in_a_missing_file_is_an_error(cli, kubeconfig):
-    result = cli("kubeconfig", "remove", "rgpu-team-ml")
+def test_remove_of_an_unknown_context_in_a_missing_file_is_an_error(run_cli, kubeconfig):
+    result = run_cli(["kubeconfig", "remove", "rgpu-team-ml"])
     assert result.returncode == 2
     assert "there is no context 'rgpu-team-ml'" in result.stderr
     assert not kubeconfig.exists()
 
 
-def test_remove_takes_a_name_or_all_but_not_both(cli, kubeconfig):
-    neither = cli("kubeconfig", "remove")
-    both = cli("kubeconfig", "remove", "x", "--all")
-    flag = cli("kubeconfig", "remove", "--context", "x")
+def test_remove_takes_a_name_or_all_but_not_both(run_cli, kubeconfig):
+    neither = run_cli(["kubeconfig", "remove"])
+    both = run_cli(["kubeconfig", "remove", "x", "--all"])
+    flag = run_cli(["kubeconfig", "remove", "--context", "x"])
     assert neither.returncode == both.returncode == flag.returncode == 2
     assert "name the context to remove" in neither.stderr
     assert "not both" in both.stderr
     assert "unrecognized arguments: --context" in flag.stderr
 
 
-def test_remove_all_takes_every_context_rgpu_exec_wrote_and_nothing_else(cli, kubeconfig):
+def test_remove_all_takes_every_context_rgpu_exec_wrote_and_nothing_else(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    assert cli(*GENERATE, "--no-verify", "--set-current-context").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify", "--set-current-context"]).returncode == 0
     other = [*GENERATE[:3], "web", *GENERATE[4:]]
-    assert cli(*other, "--no-verify").returncode == 0
-    result = cli("kubeconfig", "remove", "--all")
+    assert run_cli([*other, "--no-verify"]).returncode == 0
+    result = run_cli(["kubeconfig", "remove", "--all"])
     assert result.returncode == 0, result.stderr
     assert "removed context 'rgpu-team-ml'" in result.stdout
     assert "removed context 'rgpu-web'" in result.stdout
     assert kubeconfig.read_text() == EXISTING.replace(
         "current-context: prod", 'current-context: ""'
     )
-    again = cli("kubeconfig", "remove", "--all")
+    again = run_cli(["kubeconfig", "remove", "--all"])
     assert again.returncode == 0
     assert "no context in" in again.stdout
     assert "nothing to remove" in again.stdout
@@ -285,10 +287,10 @@ def test_remove_all_takes_every_context_rgpu_exec_wrote_and_nothing_else(cli, ku
         pytest.param("  user: {}\n", "its user 'prod' has no exec stanza", id="empty"),
     ],
 )
-def test_remove_refuses_a_context_rgpu_exec_did_not_write(cli, kubeconfig, user, why):
+def test_remove_refuses_a_context_rgpu_exec_did_not_write(run_cli, kubeconfig, user, why):
     text = EXISTING.split("users:", maxsplit=1)[0] + "users:\n- name: prod\n" + user
     kubeconfig.write_text(text)
-    refused = cli("kubeconfig", "remove", "prod")
+    refused = run_cli(["kubeconfig", "remove", "prod"])
     assert refused.returncode == 2
     assert refused.stderr.startswith(
         f"rgpu-exec: context 'prod' was not written by rgpu-exec: {why}. "
@@ -297,36 +299,36 @@ def test_remove_refuses_a_context_rgpu_exec_did_not_write(cli, kubeconfig, user,
     assert "kubectl config delete-context prod" in refused.stderr
     assert kubeconfig.read_text() == text
     assert not kubeconfig.with_name("kubeconfig.rgpu-exec.bak").exists()
-    forced = cli("kubeconfig", "remove", "prod", "--force")
+    forced = run_cli(["kubeconfig", "remove", "prod", "--force"])
     assert forced.returncode == 0, forced.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert (data["contexts"], data["users"], data["clusters"]) == ([], [], [])
 
 
-def test_remove_refuses_a_context_whose_user_is_missing(cli, kubeconfig):
+def test_remove_refuses_a_context_whose_user_is_missing(run_cli, kubeconfig):
     text = EXISTING.replace("    user: prod\n  name: prod", "    user: gone\n  name: prod")
     kubeconfig.write_text(text)
-    refused = cli("kubeconfig", "remove", "prod")
+    refused = run_cli(["kubeconfig", "remove", "prod"])
     assert refused.returncode == 2
     assert "its user 'gone' does not exist" in refused.stderr
     assert kubeconfig.read_text() == text
 
 
-def test_remove_accepts_an_exec_command_of_another_name(cli, kubeconfig):
-    generated = cli(*GENERATE, "--no-verify", "--exec-command", "/opt/tools/rgpu-wrapper")
+def test_remove_accepts_an_exec_command_of_another_name(run_cli, kubeconfig):
+    generated = run_cli([*GENERATE, "--no-verify", "--exec-command", "/opt/tools/rgpu-wrapper"])
     assert generated.returncode == 0, generated.stderr
-    result = cli("kubeconfig", "remove", "rgpu-team-ml")
+    result = run_cli(["kubeconfig", "remove", "rgpu-team-ml"])
     assert result.returncode == 0, result.stderr
     assert "removed user 'rgpu-team-ml'" in result.stdout
 
 
-def test_remove_keeps_a_user_another_context_still_uses(cli, kubeconfig):
+def test_remove_keeps_a_user_another_context_still_uses(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING + "- name: spare\n  user: {}\n")
     text = kubeconfig.read_text().replace(
         "contexts:\n", "contexts:\n- context: {cluster: prod, user: prod}\n  name: prod-2\n"
     )
     kubeconfig.write_text(text)
-    result = cli("kubeconfig", "remove", "prod", "--force")
+    result = run_cli(["kubeconfig", "remove", "prod", "--force"])
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert [u["name"] for u in data["users"]] == ["prod", "spare"]
@@ -334,10 +336,10 @@ def test_remove_keeps_a_user_another_context_still_uses(cli, kubeconfig):
     assert data["current-context"] == ""
 
 
-def test_import_console_kubeconfig_from_file_and_stdin(cli, kubeconfig, sandbox):
+def test_import_console_kubeconfig_from_file_and_stdin(run_cli, kubeconfig, sandbox):
     console = sandbox / "console.yaml"
     console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
-    result = cli("kubeconfig", "import", str(console), "--no-verify")
+    result = run_cli(["kubeconfig", "import", str(console), "--no-verify"])
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
     assert data["contexts"][0]["context"]["namespace"] == "team-ml"
@@ -349,19 +351,19 @@ def test_import_console_kubeconfig_from_file_and_stdin(cli, kubeconfig, sandbox)
         "team-ml",
     ]
     assert "curl" not in kubeconfig.read_text()
-    piped = cli("kubeconfig", "import", "-", "--no-verify", stdin=console.read_text())
+    piped = run_cli(["kubeconfig", "import", "-", "--no-verify"], stdin=console.read_text())
     assert piped.returncode == 0
     assert "nothing changed" in piped.stdout
 
 
-def test_generate_without_a_ca_flag_keeps_the_existing_ca(cli, kubeconfig):
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+def test_generate_without_a_ca_flag_keeps_the_existing_ca(run_cli, kubeconfig):
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
     before = kubeconfig.read_text()
-    no_ca = cli(*GENERATE[:-2], "--no-verify")
+    no_ca = run_cli([*GENERATE[:-2], "--no-verify"])
     assert no_ca.returncode == 0, no_ca.stderr
     assert "nothing changed" in no_ca.stdout
     assert kubeconfig.read_text() == before
-    moved = cli(*GENERATE[:-4], "--server", "https://k8s-2.example:6443", "--no-verify")
+    moved = run_cli([*GENERATE[:-4], "--server", "https://k8s-2.example:6443", "--no-verify"])
     assert moved.returncode == 0, moved.stderr
     assert "updated cluster 'rgpu-team-ml'" in moved.stdout
     cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
@@ -371,13 +373,13 @@ def test_generate_without_a_ca_flag_keeps_the_existing_ca(cli, kubeconfig):
     }
 
 
-def test_ca_file_and_insecure_flag_stay_until_a_ca_flag_replaces_them(cli, kubeconfig):
+def test_ca_file_and_insecure_flag_stay_until_a_ca_flag_replaces_them(run_cli, kubeconfig):
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: rgpu-team-ml\n  cluster:\n"
         "    server: https://old.example\n    certificate-authority: /etc/rgpu/ca.pem\n"
         "    insecure-skip-tls-verify: false\n"
     )
-    kept = cli(*GENERATE[:-2], "--no-verify")
+    kept = run_cli([*GENERATE[:-2], "--no-verify"])
     assert kept.returncode == 0, kept.stderr
     cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
     assert cluster == {
@@ -385,7 +387,7 @@ def test_ca_file_and_insecure_flag_stay_until_a_ca_flag_replaces_them(cli, kubec
         "certificate-authority": "/etc/rgpu/ca.pem",
         "insecure-skip-tls-verify": False,
     }
-    replaced = cli(*GENERATE, "--no-verify")
+    replaced = run_cli([*GENERATE, "--no-verify"])
     assert replaced.returncode == 0, replaced.stderr
     cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
     assert cluster == {"server": "https://k8s.example:6443", "certificate-authority-data": CA_DATA}
@@ -400,11 +402,11 @@ def test_ca_file_and_insecure_flag_stay_until_a_ca_flag_replaces_them(cli, kubec
     ],
 )
 def test_import_of_a_broken_file_says_to_download_it_again(
-    cli, sandbox, kubeconfig, content, problem
+    run_cli, sandbox, kubeconfig, content, problem
 ):
     broken = sandbox / "broken.yaml"
     broken.write_bytes(content)
-    result = cli("kubeconfig", "import", str(broken), "--no-verify")
+    result = run_cli(["kubeconfig", "import", str(broken), "--no-verify"])
     assert result.returncode == 2
     assert result.stderr.startswith(
         f"rgpu-exec: {broken} is not a kubeconfig rgpu-exec can read: {problem}"
@@ -414,11 +416,9 @@ def test_import_of_a_broken_file_says_to_download_it_again(
     assert not kubeconfig.exists()
 
 
-def test_import_of_a_missing_or_binary_file_says_what_to_do(
-    cli, rgpu_exec_bin, sandbox, kubeconfig
-):
+def test_import_of_a_missing_or_binary_file_says_what_to_do(run_cli, sandbox, kubeconfig):
     missing = sandbox / "nonexistent.yaml"
-    result = cli("kubeconfig", "import", str(missing), "--no-verify")
+    result = run_cli(["kubeconfig", "import", str(missing), "--no-verify"])
     assert result.returncode == 2
     assert result.stderr == (
         f"rgpu-exec: cannot read {missing} (No such file or directory). Check the file name, "
@@ -428,30 +428,27 @@ def test_import_of_a_missing_or_binary_file_says_what_to_do(
     binary = sandbox / "kubeconfig.zip"
     binary.write_bytes(b"PK\x03\x04\xff\xfe")
     for argv, stdin in (([str(binary)], b""), (["-"], binary.read_bytes())):
-        raw = subprocess.run(
-            [rgpu_exec_bin, "kubeconfig", "import", *argv, "--no-verify"],
-            input=stdin, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
+        raw = run_cli(["kubeconfig", "import", *argv, "--no-verify"], stdin=stdin, text=False)
         assert raw.returncode == 2
         assert b"is not UTF-8 text (byte 4)" in raw.stderr
         assert b"Download it again from the console's namespace page" in raw.stderr
     assert not kubeconfig.exists()
 
 
-def test_help_states_each_commands_exit_codes_and_the_unchecked_name(cli):
-    remove = cli("kubeconfig", "remove", "--help")
+def test_help_states_each_commands_exit_codes_and_the_unchecked_name(run_cli):
+    remove = run_cli(["kubeconfig", "remove", "--help"])
     assert remove.returncode == 0
     assert "--force" in remove.stdout
     assert "verification" not in remove.stdout
     codes = remove.stdout.split("exit codes:")[1]
     assert [line.split()[0] for line in codes.splitlines() if line[:3].strip()] == ["0", "2"]
-    generate = cli("kubeconfig", "generate", "--help")
+    generate = run_cli(["kubeconfig", "generate", "--help"])
     assert "not checked against --namespace-id" in " ".join(generate.stdout.split())
     assert "verification: the RemoteGPU API is unreachable" in generate.stdout
 
 
-def test_import_of_something_else_exits_2(cli, sandbox, kubeconfig):
-    result = cli("kubeconfig", "import", "-", "--no-verify", stdin=EXISTING)
+def test_import_of_something_else_exits_2(run_cli, sandbox, kubeconfig):
+    result = run_cli(["kubeconfig", "import", "-", "--no-verify"], stdin=EXISTING)
     assert result.returncode == 2
     assert "does not look like a kubeconfig from the RemoteGPU console" in result.stderr
     assert not kubeconfig.exists()
@@ -487,8 +484,8 @@ users:
 # Verification through the real CLI against a loopback stub of the exchange endpoint.
 
 
-def test_verification_passes_then_writes(cli, kubeconfig, stub_api: StubApi):
-    result = cli(*GENERATE, "--api-url", stub_api.url, env={"REMOTEGPU_API_KEY": API_KEY})
+def test_verification_passes_then_writes(run_cli, kubeconfig, stub_api: StubApi):
+    result = run_cli([*GENERATE, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
     assert result.returncode == 0, result.stderr
     assert (
         stub_api.requests[0]["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -500,14 +497,14 @@ def test_verification_passes_then_writes(cli, kubeconfig, stub_api: StubApi):
 
 
 def test_a_second_generate_that_changes_nothing_spends_no_exchange(
-    cli, kubeconfig, stub_api: StubApi, tmp_path
+    run_cli, kubeconfig, stub_api: StubApi, tmp_path
 ):
     elsewhere = tmp_path / "other.yaml"  # not a file kubectl reads by default
     argv = [*GENERATE, "--api-url", stub_api.url, "--kubeconfig", str(elsewhere)]
     env = {"REMOTEGPU_API_KEY": API_KEY}
 
-    first = cli(*argv, env=env)
-    second = cli(*argv, env=env)
+    first = run_cli([*argv], env=env)
+    second = run_cli([*argv], env=env)
 
     assert first.returncode == second.returncode == 0, second.stderr
     assert stub_api.count == 1  # the first run's verification only
@@ -515,9 +512,9 @@ def test_a_second_generate_that_changes_nothing_spends_no_exchange(
     assert f"rgpu-exec check --kubeconfig {elsewhere} --context rgpu-team-ml" in second.stdout
 
 
-def test_verification_refused_exits_4_and_writes_nothing(cli, kubeconfig, stub_api: StubApi):
+def test_verification_refused_exits_4_and_writes_nothing(run_cli, kubeconfig, stub_api: StubApi):
     stub_api.default = Reply(403, error_body("forbidden", "key scope does not cover namespace"))
-    result = cli(*GENERATE, "--api-url", stub_api.url, env={"REMOTEGPU_API_KEY": API_KEY})
+    result = run_cli([*GENERATE, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
     assert result.returncode == 4
     assert "verification failed, so nothing was written" in result.stderr
     assert "forbidden: key scope does not cover namespace" in result.stderr
@@ -526,8 +523,8 @@ def test_verification_refused_exits_4_and_writes_nothing(cli, kubeconfig, stub_a
     assert not kubeconfig.exists()
 
 
-def test_verification_without_a_key_exits_3(cli, kubeconfig, stub_api: StubApi):
-    result = cli(*GENERATE, "--api-url", stub_api.url)
+def test_verification_without_a_key_exits_3(run_cli, kubeconfig, stub_api: StubApi):
+    result = run_cli([*GENERATE, "--api-url", stub_api.url])
     assert result.returncode == 3
     assert "--no-verify" in result.stderr
     assert stub_api.count == 0
@@ -535,14 +532,10 @@ def test_verification_without_a_key_exits_3(cli, kubeconfig, stub_api: StubApi):
 
 
 def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
-    cli, kubeconfig, stub_api: StubApi
+    run_cli, kubeconfig, stub_api: StubApi
 ):
-    result = cli(
-        "kubeconfig",
-        "import",
-        "-",
-        "--api-url",
-        stub_api.url,
+    result = run_cli(
+        ["kubeconfig", "import", "-", "--api-url", stub_api.url],
         stdin=console_kubeconfig(stub_api.url),
         env={"REMOTEGPU_API_KEY": API_KEY},
     )
@@ -563,14 +556,14 @@ def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
 def test_an_imported_file_never_chooses_where_the_api_key_goes(
-    cli, kubeconfig, stub_api: StubApi, dry_run
+    run_cli, kubeconfig, stub_api: StubApi, dry_run
 ):
     # A console file edited to point its exchange at another API: the key never goes there.
     before = "# the user's own kubeconfig\napiVersion: v1\nkind: Config\n"
     kubeconfig.write_text(before)
     extra = ["--dry-run"] if dry_run else []
     for env in ({}, {"REMOTEGPU_API_URL": "https://api.example.test"}):
-        result = cli("kubeconfig", "import", "-", *extra,
+        result = run_cli(["kubeconfig", "import", "-", *extra],
             stdin=console_kubeconfig(stub_api.url),
             env={"REMOTEGPU_API_KEY": API_KEY, **env},
         )  # fmt: skip
@@ -585,12 +578,12 @@ def test_an_imported_file_never_chooses_where_the_api_key_goes(
     assert kubeconfig.read_text() == before
 
 
-def test_a_dry_run_makes_no_network_call(cli, kubeconfig, stub_api: StubApi):
+def test_a_dry_run_makes_no_network_call(run_cli, kubeconfig, stub_api: StubApi):
     for argv in (
         [*GENERATE, "--api-url", stub_api.url, "--dry-run"],
         ["kubeconfig", "import", "-", "--api-url", stub_api.url, "--dry-run"],
     ):
-        result = cli(*argv, stdin=console_kubeconfig(stub_api.url),
+        result = run_cli([*argv], stdin=console_kubeconfig(stub_api.url),
             env={"REMOTEGPU_API_KEY": API_KEY},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -599,7 +592,7 @@ def test_a_dry_run_makes_no_network_call(cli, kubeconfig, stub_api: StubApi):
     assert not kubeconfig.exists()
 
 
-def test_import_accepts_the_console_apis_json_answer(cli, kubeconfig):
+def test_import_accepts_the_console_apis_json_answer(run_cli, kubeconfig):
     answer = json.dumps(
         {
             "namespace": "team-ml",
@@ -608,7 +601,7 @@ def test_import_accepts_the_console_apis_json_answer(cli, kubeconfig):
         }
     )
 
-    result = cli("kubeconfig", "import", "-", "--no-verify", stdin=answer)
+    result = run_cli(["kubeconfig", "import", "-", "--no-verify"], stdin=answer)
 
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
@@ -622,7 +615,9 @@ def test_import_accepts_the_console_apis_json_answer(cli, kubeconfig):
     ]
 
 
-def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(cli, kubeconfig, sandbox):
+def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(
+    run_cli, kubeconfig, sandbox
+):
     console = sandbox / "console.yaml"
     console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
     merged = yaml.safe_load(EXISTING)
@@ -632,8 +627,8 @@ def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(cli, kub
     merged["current-context"] = "remotegpu-team-ml"
     kubeconfig.write_text(yaml.safe_dump(merged))
 
-    kept = cli("kubeconfig", "import", str(console), "--no-verify", "--dry-run")
-    replaced = cli("kubeconfig", "import", str(console), "--no-verify", "--replace")
+    kept = run_cli(["kubeconfig", "import", str(console), "--no-verify", "--dry-run"])
+    replaced = run_cli(["kubeconfig", "import", str(console), "--no-verify", "--replace"])
 
     assert "context 'remotegpu-team-ml' still calls the API with curl" not in kept.stdout
     assert replaced.returncode == 0, replaced.stderr
@@ -647,12 +642,14 @@ def test_import_replace_swaps_the_consoles_curl_context_for_the_new_one(cli, kub
     assert "use-context" not in replaced.stdout, "it is the current context already"
 
 
-def test_import_without_replace_points_at_the_curl_context_left_behind(cli, kubeconfig, sandbox):
+def test_import_without_replace_points_at_the_curl_context_left_behind(
+    run_cli, kubeconfig, sandbox
+):
     console = sandbox / "console.yaml"
     console.write_text(console_kubeconfig("https://api.remotegpu.ai"))
     kubeconfig.write_text(console.read_text())
 
-    result = cli("kubeconfig", "import", str(console), "--no-verify")
+    result = run_cli(["kubeconfig", "import", str(console), "--no-verify"])
 
     assert result.returncode == 0, result.stderr
     assert (
@@ -664,17 +661,17 @@ def test_import_without_replace_points_at_the_curl_context_left_behind(cli, kube
 
 
 def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
-    cli, kubeconfig, sandbox
+    run_cli, kubeconfig, sandbox
 ):
     elsewhere = sandbox / "other dir" / "config"
     elsewhere.parent.mkdir()
     for path in (kubeconfig, elsewhere):  # with a current context of their own
         path.write_text(EXISTING)
 
-    default = cli(*GENERATE, "--no-verify")
-    chosen = cli(*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere))
-    listed = cli(*GENERATE, "--no-verify", "--kubeconfig", str(kubeconfig),
-                 "--context", "again")  # fmt: skip
+    default = run_cli([*GENERATE, "--no-verify"])
+    chosen = run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere)])
+    listed = run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(kubeconfig),
+                 "--context", "again"])  # fmt: skip
 
     assert default.returncode == chosen.returncode == listed.returncode == 0
     assert "use it with `kubectl --context rgpu-team-ml get pods`" in default.stdout
@@ -684,24 +681,24 @@ def test_the_hint_names_the_kubeconfig_only_when_kubectl_would_not_read_it(
     )
     assert f"`kubectl --kubeconfig {quoted} config use-context rgpu-team-ml`" in chosen.stdout
     assert "--kubeconfig" not in listed.stdout  # KUBECONFIG names that file already
-    current = cli(*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
-                  "--context", "now", "--set-current-context")  # fmt: skip
+    current = run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
+                  "--context", "now", "--set-current-context"])  # fmt: skip
     assert f"use it with `kubectl --kubeconfig {quoted} get pods`" in current.stdout
 
 
-def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(cli, rgpu_exec_bin, kubeconfig):
+def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    generated = cli(*GENERATE, "--no-verify", "--profile", "ci",
-        "--api-url", "https://api.example.test", "--set-current-context",
+    generated = run_cli([*GENERATE, "--no-verify", "--profile", "ci",
+        "--api-url", "https://api.example.test", "--set-current-context"],
     )  # fmt: skip
     other_id = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
     wrapper = [*GENERATE[:3], "web", GENERATE[4], other_id, *GENERATE[6:]]
     wrapper += ["--exec-command", "/opt/tools/rgpu-wrapper"]
     assert generated.returncode == 0, generated.stderr
-    assert cli(*wrapper, "--no-verify").returncode == 0
+    assert run_cli([*wrapper, "--no-verify"]).returncode == 0
 
-    table = cli("kubeconfig", "list")
-    document = json.loads(cli("kubeconfig", "list", "-o", "json").stdout)
+    table = run_cli(["kubeconfig", "list"])
+    document = json.loads(run_cli(["kubeconfig", "list", "-o", "json"]).stdout)
 
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
@@ -709,7 +706,7 @@ def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(cli, rgpu_exec_bin
     assert lines[2].split() == ["CURRENT", "NAME", "NAMESPACE", "PROFILE", "API", "URL", "COMMAND"]
     assert lines[3].split() == [
         "*", "rgpu-team-ml", "team-ml", f"({NAMESPACE_ID[:8]}…)", "ci",
-        "https://api.example.test", rgpu_exec_bin,
+        "https://api.example.test", str(RGPU_EXEC),
     ]  # fmt: skip
     assert lines[4].split() == [
         "rgpu-web",
@@ -730,10 +727,10 @@ def test_kubeconfig_list_shows_the_contexts_rgpu_exec_manages(cli, rgpu_exec_bin
     assert document["contexts"][1]["api_url"] is None
 
 
-def test_generate_without_a_ca_warns_that_kubectl_will_need_one(cli, kubeconfig):
-    without = cli(*GENERATE[:-2], "--no-verify")
-    with_ca = cli(*GENERATE, "--no-verify")
-    kept = cli(*GENERATE[:-2], "--no-verify")  # the CA now in the file stays
+def test_generate_without_a_ca_warns_that_kubectl_will_need_one(run_cli, kubeconfig):
+    without = run_cli([*GENERATE[:-2], "--no-verify"])
+    with_ca = run_cli([*GENERATE, "--no-verify"])
+    kept = run_cli([*GENERATE[:-2], "--no-verify"])  # the CA now in the file stays
 
     assert without.returncode == with_ca.returncode == kept.returncode == 0
     assert without.stderr.startswith(
@@ -743,10 +740,10 @@ def test_generate_without_a_ca_warns_that_kubectl_will_need_one(cli, kubeconfig)
     assert with_ca.stderr == kept.stderr == ""
 
 
-def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(cli, kubeconfig):
+def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
 
-    result = cli(*GENERATE, "--no-verify", "--dry-run")
+    result = run_cli([*GENERATE, "--no-verify", "--dry-run"])
 
     assert result.returncode == 0, result.stderr
     size = f"{len(CA_DATA)} B" if len(CA_DATA) < 1024 else f"{len(CA_DATA) / 1024:.1f} KB"
@@ -756,7 +753,7 @@ def test_a_dry_run_diff_shortens_certificates_and_masks_secrets(cli, kubeconfig)
 
 
 def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
-    cli, kubeconfig, sandbox
+    run_cli, kubeconfig, sandbox
 ):
     other_id = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
     first = sandbox / "remotegpu-team-ml-kubeconfig.yaml"
@@ -770,13 +767,13 @@ def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
     broken = sandbox / "broken.yaml"
     broken.write_text("not: [a kubeconfig")
 
-    refused = cli("kubeconfig", "import", str(first), str(broken), "--no-verify")
+    refused = run_cli(["kubeconfig", "import", str(first), str(broken), "--no-verify"])
     assert refused.returncode == 2
     assert not kubeconfig.exists(), "a bad file stops the run before anything is written"
-    with_context = cli("kubeconfig", "import", str(first), str(second), "--context", "x")
+    with_context = run_cli(["kubeconfig", "import", str(first), str(second), "--context", "x"])
     assert with_context.returncode == 2
 
-    result = cli("kubeconfig", "import", str(first), str(second), "--no-verify")
+    result = run_cli(["kubeconfig", "import", str(first), str(second), "--no-verify"])
 
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(kubeconfig.read_text())
@@ -785,10 +782,10 @@ def test_import_takes_several_files_one_context_each_and_reads_them_all_first(
     assert "kubectl --context rgpu-team-cv get pods" in result.stdout
 
 
-def test_remove_says_did_you_mean_for_a_namespace_name(cli, kubeconfig):
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+def test_remove_says_did_you_mean_for_a_namespace_name(run_cli, kubeconfig):
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
 
-    result = cli("kubeconfig", "remove", "team-ml")
+    result = run_cli(["kubeconfig", "remove", "team-ml"])
 
     assert result.returncode == 2
     assert f"there is no context 'team-ml' in {kubeconfig} (did you mean 'rgpu-team-ml'?)" in (
@@ -796,14 +793,14 @@ def test_remove_says_did_you_mean_for_a_namespace_name(cli, kubeconfig):
     )
 
 
-def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(cli, kubeconfig):
+def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(run_cli, kubeconfig):
     kubeconfig.write_text(EXISTING)
-    assert cli(*GENERATE, "--no-verify").returncode == 0
+    assert run_cli([*GENERATE, "--no-verify"]).returncode == 0
     data = yaml.safe_load(kubeconfig.read_text())
     data["contexts"] = [c for c in data["contexts"] if c["name"] != "rgpu-team-ml"]
     kubeconfig.write_text(yaml.safe_dump(data))  # as `kubectl config delete-context` leaves it
 
-    result = cli("kubeconfig", "remove", "--all")
+    result = run_cli(["kubeconfig", "remove", "--all"])
 
     assert result.returncode == 0, result.stderr
     left = yaml.safe_load(kubeconfig.read_text())
@@ -813,22 +810,22 @@ def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(cli,
 
 
 def test_list_and_cache_list_take_context_and_kubeconfig_as_kubectl_does(
-    cli, sandbox, stub_api: StubApi, monkeypatch
+    run_cli, sandbox, stub_api: StubApi, monkeypatch
 ):
     monkeypatch.delenv("KUBECONFIG")
     elsewhere = sandbox / "team.yaml"
-    assert cli(*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
-               "--api-url", stub_api.url).returncode == 0  # fmt: skip
-    token = cli("token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    assert run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
+               "--api-url", stub_api.url]).returncode == 0  # fmt: skip
+    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
                 env={"REMOTEGPU_API_KEY": API_KEY})  # fmt: skip
     assert token.returncode == 0, token.stderr
 
-    listed = cli("kubeconfig", "list", "--kubeconfig", str(elsewhere),
-                 "--context", "rgpu-team-ml", "-o", "json")  # fmt: skip
-    missing = cli("kubeconfig", "list", "--kubeconfig", str(elsewhere),
-                  "--context", "nope")  # fmt: skip
-    cached = cli("cache", "list", "--kubeconfig", str(elsewhere),
-                 "--context", "rgpu-team-ml")  # fmt: skip
+    listed = run_cli(["kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml", "-o", "json"])  # fmt: skip
+    missing = run_cli(["kubeconfig", "list", "--kubeconfig", str(elsewhere),
+                  "--context", "nope"])  # fmt: skip
+    cached = run_cli(["cache", "list", "--kubeconfig", str(elsewhere),
+                 "--context", "rgpu-team-ml"])  # fmt: skip
 
     assert listed.returncode == 0, listed.stderr
     assert [c["name"] for c in json.loads(listed.stdout)["contexts"]] == ["rgpu-team-ml"]

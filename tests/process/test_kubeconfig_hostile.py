@@ -56,7 +56,8 @@ users:
 """
 
 
-def test_yaml_aliases_cannot_blow_up_memory_or_time(cli, sandbox):
+@pytest.mark.slow  # the doctor runs the kubectl on PATH
+def test_yaml_aliases_cannot_blow_up_memory_or_time(run_cli, sandbox):
     bomb = billion_laughs()
     assert len(bomb) < 1000
     kubeconfig = sandbox / "kubeconfig"  # KUBECONFIG points here (see conftest)
@@ -65,9 +66,9 @@ def test_yaml_aliases_cannot_blow_up_memory_or_time(cli, sandbox):
     imported.write_text(bomb)
 
     started = time.monotonic()
-    edited = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
-    doctor = cli("doctor")
-    imported_run = cli("kubeconfig", "import", str(imported))
+    edited = run_cli([*GENERATE, "--certificate-authority-data", CA_DATA])
+    doctor = run_cli(["doctor"])
+    imported_run = run_cli(["kubeconfig", "import", str(imported)])
     elapsed = time.monotonic() - started
 
     for result in (edited, imported_run):
@@ -79,17 +80,17 @@ def test_yaml_aliases_cannot_blow_up_memory_or_time(cli, sandbox):
     assert elapsed < 30  # today's code needs minutes and gigabytes for the first alone
 
 
-def test_a_self_referencing_alias_is_refused(cli, sandbox):
+def test_a_self_referencing_alias_is_refused(run_cli, sandbox):
     (sandbox / "kubeconfig").write_text("apiVersion: v1\nkind: Config\npreferences: &p [*p]\n")
 
-    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
+    result = run_cli([*GENERATE, "--certificate-authority-data", CA_DATA])
 
     assert result.returncode == 2
     assert "a YAML alias refers to the node that contains it" in result.stderr
 
 
 @pytest.mark.parametrize("source", ["/dev/zero", "fifo", "directory", "huge"])
-def test_a_certificate_authority_path_must_be_a_small_regular_file(cli, sandbox, source):
+def test_a_certificate_authority_path_must_be_a_small_regular_file(run_cli, sandbox, source):
     if source == "fifo":
         path = sandbox / "ca.fifo"
         os.mkfifo(path)
@@ -101,10 +102,10 @@ def test_a_certificate_authority_path_must_be_a_small_regular_file(cli, sandbox,
     else:
         path = Path(source)
 
-    generated = cli(*GENERATE, "--certificate-authority", str(path))
+    generated = run_cli([*GENERATE, "--certificate-authority", str(path)])
     console = sandbox / "console.yaml"
     console.write_text(console_file(f"certificate-authority: {path}"))
-    imported = cli("kubeconfig", "import", str(console), "--no-verify")
+    imported = run_cli(["kubeconfig", "import", str(console), "--no-verify"])
 
     for result in (generated, imported):
         assert result.returncode == 2, result.stderr
@@ -114,13 +115,13 @@ def test_a_certificate_authority_path_must_be_a_small_regular_file(cli, sandbox,
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own a file as another user")
-def test_a_rewritten_kubeconfig_keeps_its_owner(cli, sandbox):
+def test_a_rewritten_kubeconfig_keeps_its_owner(run_cli, sandbox):
     kubeconfig = sandbox / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
     kubeconfig.chmod(0o640)
     os.chown(kubeconfig, 65534, 65534)  # nobody's file, edited by root
 
-    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA)
+    result = run_cli([*GENERATE, "--certificate-authority-data", CA_DATA])
 
     assert result.returncode == 0, result.stderr
     st = kubeconfig.stat()
@@ -130,7 +131,7 @@ def test_a_rewritten_kubeconfig_keeps_its_owner(cli, sandbox):
     assert "rgpu-team-ml" in kubeconfig.read_text()
 
 
-def test_the_dry_run_diff_masks_secret_values_even_of_entries_it_does_not_touch(cli, sandbox):
+def test_the_dry_run_diff_masks_secret_values_even_of_entries_it_does_not_touch(run_cli, sandbox):
     secrets = ("prod-token-S3CRET", "hunter2-S3CRET", "a2V5LWRhdGEtUzNDUkVU", "refresh-S3CRET")
     kubeconfig = sandbox / "kubeconfig"
     kubeconfig.write_text(f"""\
@@ -160,7 +161,7 @@ users:
         refresh-token: {secrets[3]}  # rotated daily
 """)
 
-    result = cli(*GENERATE, "--certificate-authority-data", CA_DATA, "--dry-run")
+    result = run_cli([*GENERATE, "--certificate-authority-data", CA_DATA, "--dry-run"])
 
     assert result.returncode == 0, result.stderr
     assert "+- name: rgpu-team-ml" in result.stdout

@@ -45,7 +45,7 @@ def seed_cache(cache: Path, identity: str, namespace_id: str = NAMESPACE_ID) -> 
 
 
 def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
-    cli, keyring_file, sandbox
+    run_cli, keyring_file, sandbox
 ):
     cache = sandbox / "cache"
     mine = seed_cache(cache, token_cache.profile_identity("default"))
@@ -53,7 +53,7 @@ def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
     other_profile = seed_cache(cache, token_cache.profile_identity("ci"))
     env_key = seed_cache(cache, key_identity())
 
-    result = cli("login", stdin=API_KEY + "\n")
+    result = run_cli(["login"], stdin=API_KEY + "\n")
 
     assert result.returncode == 0, result.stderr
     assert stored(keyring_file) == {"rgpu-exec/default": API_KEY}
@@ -68,8 +68,8 @@ def test_login_stores_the_key_from_stdin_and_purges_only_that_profiles_tokens(
     assert f"{env_key}.token" in left
 
 
-def test_login_with_a_profile_and_a_key_that_does_not_look_right(cli, keyring_file):
-    result = cli("login", "--profile", "ci", stdin="not-a-remotegpu-key-at-all\n")
+def test_login_with_a_profile_and_a_key_that_does_not_look_right(run_cli, keyring_file):
+    result = run_cli(["login", "--profile", "ci"], stdin="not-a-remotegpu-key-at-all\n")
 
     assert result.returncode == 0, result.stderr
     assert stored(keyring_file) == {"rgpu-exec/ci": "not-a-remotegpu-key-at-all"}
@@ -77,8 +77,8 @@ def test_login_with_a_profile_and_a_key_that_does_not_look_right(cli, keyring_fi
     assert "not-a-remotegpu-key-at-all" not in result.stdout + result.stderr
 
 
-def test_login_notes_that_the_environment_key_wins(cli, keyring_file):
-    result = cli("login", stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
+def test_login_notes_that_the_environment_key_wins(run_cli, keyring_file):
+    result = run_cli(["login"], stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 0
     assert "REMOTEGPU_API_KEY is set in this shell and takes precedence" in result.stderr
@@ -98,8 +98,8 @@ def test_login_notes_that_the_environment_key_wins(cli, keyring_file):
         ),
     ],
 )
-def test_login_refuses_input_that_cannot_be_a_key(cli, keyring_file, stdin, message):
-    result = cli("login", stdin=stdin)
+def test_login_refuses_input_that_cannot_be_a_key(run_cli, keyring_file, stdin, message):
+    result = run_cli(["login"], stdin=stdin)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
@@ -107,9 +107,9 @@ def test_login_refuses_input_that_cannot_be_a_key(cli, keyring_file, stdin, mess
     assert stored(keyring_file) == {}
 
 
-def test_login_without_a_usable_keyring_names_the_environment_variable(cli, sandbox):
+def test_login_without_a_usable_keyring_names_the_environment_variable(run_cli, sandbox):
     # The sandbox's default backend is keyring's "fail" one: headless Linux, CI.
-    result = cli("login", stdin=API_KEY)
+    result = run_cli(["login"], stdin=API_KEY)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: cannot use the OS keyring")
@@ -120,15 +120,15 @@ def test_login_without_a_usable_keyring_names_the_environment_variable(cli, sand
 
 
 def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
-    cli, keyring_file, sandbox
+    run_cli, keyring_file, sandbox
 ):
-    assert cli("login", "--profile", "ci", stdin=API_KEY).returncode == 0
+    assert run_cli(["login", "--profile", "ci"], stdin=API_KEY).returncode == 0
     cache = sandbox / "cache"
     seed_cache(cache, token_cache.profile_identity("ci"))
     kept = seed_cache(cache, token_cache.profile_identity("default"))
 
-    first = cli("logout", "--profile", "ci")
-    second = cli("logout", "--profile", "ci")
+    first = run_cli(["logout", "--profile", "ci"])
+    second = run_cli(["logout", "--profile", "ci"])
 
     assert first.returncode == 0, first.stderr
     assert "deleted the API key of profile 'ci' from the OS keyring" in first.stdout
@@ -139,12 +139,12 @@ def test_logout_deletes_the_key_and_the_profiles_tokens_and_is_idempotent(
     assert "no API key was stored for profile 'ci'" in second.stdout
 
 
-def test_logout_without_a_keyring_drops_tokens_and_says_no_key_was_stored(cli, sandbox):
+def test_logout_without_a_keyring_drops_tokens_and_says_no_key_was_stored(run_cli, sandbox):
     """No keyring holds keys here (and no key file exists): nothing to delete, no error."""
     cache = sandbox / "cache"
     seed_cache(cache, token_cache.profile_identity("default"))
 
-    result = cli("logout")
+    result = run_cli(["logout"])
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
@@ -153,13 +153,13 @@ def test_logout_without_a_keyring_drops_tokens_and_says_no_key_was_stored(cli, s
     assert not list(cache.glob("*.token"))
 
 
-def test_token_uses_the_logged_in_key_then_the_cache(cli, keyring_file, stub_api):
-    assert cli("login", stdin=API_KEY).returncode == 0
+def test_token_uses_the_logged_in_key_then_the_cache(run_cli, keyring_file, stub_api):
+    assert run_cli(["login"], stdin=API_KEY).returncode == 0
     token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
 
-    first = cli(*token)
+    first = run_cli([*token])
     gets_after_first = [c for c in calls(keyring_file) if c.startswith("get")]
-    second = cli(*token)
+    second = run_cli([*token])
 
     assert first.returncode == 0, first.stderr
     assert second.stdout == first.stdout
@@ -207,8 +207,8 @@ def test_read_key_prompts_on_a_terminal_and_reads_stdin_otherwise():
     assert prompts == ["RemoteGPU API key for profile 'ci' (not echoed): "]
 
 
-def test_an_invalid_profile_name_is_refused(cli, keyring_file):
-    result = cli("login", "--profile", "a b", stdin=API_KEY)
+def test_an_invalid_profile_name_is_refused(run_cli, keyring_file):
+    result = run_cli(["login", "--profile", "a b"], stdin=API_KEY)
 
     assert result.returncode == 2
     assert "profile name 'a b' is not valid" in result.stderr
@@ -259,7 +259,7 @@ def test_no_login_tip_after_a_prompted_key_without_a_keyring(capsys: pytest.Capt
     assert "rgpu-exec login" not in capsys.readouterr().err
 
 
-def test_login_and_logout_remove_only_files_named_by_the_cache(cli, keyring_file, sandbox):
+def test_login_and_logout_remove_only_files_named_by_the_cache(run_cli, keyring_file, sandbox):
     # RGPU_EXEC_CACHE_DIR pointed at a project directory by mistake: its own files stay.
     project: Path = sandbox / "project"
     project.mkdir(mode=0o755)
@@ -276,9 +276,9 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(cli, keyring_file
         return project / (key.stem + token_cache.ENTRY_SUFFIX)
 
     before_login = cached()
-    logged_in = cli("login", stdin=API_KEY + "\n", env=env)
+    logged_in = run_cli(["login"], stdin=API_KEY + "\n", env=env)
     before_logout = cached()
-    logged_out = cli("logout", env=env)
+    logged_out = run_cli(["logout"], env=env)
 
     assert (logged_in.returncode, logged_out.returncode) == (0, 0), logged_in.stderr
     assert not before_login.exists()
@@ -308,9 +308,9 @@ def current_context_kubeconfig(path: Path, api_url: str, *extra: str) -> None:
 
 
 def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
-    cli, keyring_file, stub_api
+    run_cli, keyring_file, stub_api
 ):
-    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 
@@ -332,10 +332,10 @@ def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
         pytest.param(Reply(404, error_body("namespace_not_found", "No such")), 4, id="404"),
     ],
 )
-def test_login_does_not_store_a_key_the_api_refuses(cli, keyring_file, stub_api, reply, code):
+def test_login_does_not_store_a_key_the_api_refuses(run_cli, keyring_file, stub_api, reply, code):
     stub_api.default = reply
 
-    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 
@@ -347,12 +347,12 @@ def test_login_does_not_store_a_key_the_api_refuses(cli, keyring_file, stub_api,
 
 
 def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
-    cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, stub_api, sandbox
 ):
     current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    same = cli("login", stdin=API_KEY)
-    other = cli("login", "--profile", "ci", stdin=API_KEY)
+    same = run_cli(["login"], stdin=API_KEY)
+    other = run_cli(["login", "--profile", "ci"], stdin=API_KEY)
 
     assert same.returncode == 0, same.stderr
     assert (
@@ -366,10 +366,12 @@ def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
     )
 
 
-def test_login_without_a_namespace_says_the_key_was_stored_unverified(cli, keyring_file, stub_api):
-    plain = cli("login", stdin=API_KEY)
-    skipped = cli("login", "--no-verify", "--namespace-id", NAMESPACE_ID,
-                  "--api-url", stub_api.url, stdin=API_KEY)  # fmt: skip
+def test_login_without_a_namespace_says_the_key_was_stored_unverified(
+    run_cli, keyring_file, stub_api
+):
+    plain = run_cli(["login"], stdin=API_KEY)
+    skipped = run_cli(["login", "--no-verify", "--namespace-id", NAMESPACE_ID,
+                  "--api-url", stub_api.url], stdin=API_KEY)  # fmt: skip
 
     assert plain.returncode == skipped.returncode == 0
     assert "It was stored unverified: no namespace to verify it against" in plain.stdout
@@ -378,8 +380,8 @@ def test_login_without_a_namespace_says_the_key_was_stored_unverified(cli, keyri
     assert stub_api.count == 0
 
 
-def test_login_without_a_usable_keyring_spends_no_exchange(cli, stub_api):
-    result = cli("login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+def test_login_without_a_usable_keyring_spends_no_exchange(run_cli, stub_api):
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 

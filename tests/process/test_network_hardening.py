@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
 from exchange_answers import KUBECTL_EXEC_INFO
 
 if TYPE_CHECKING:
@@ -78,10 +78,10 @@ def proxy() -> Iterator[_Server]:
     server.close()
 
 
-def token(cli: Cli, api_url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def token(run_cli: RunCli, api_url: str, env: dict[str, str]) -> CliRun:
     """The installed `rgpu-exec token`, as kubectl runs it, with a key and these variables."""
-    return cli(
-        "token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url,
+    return run_cli(
+        ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url],
         env={"REMOTEGPU_API_KEY": API_KEY, "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO, **env},
         new_parent=True,
     )  # fmt: skip
@@ -91,10 +91,10 @@ def token(cli: Cli, api_url: str, env: dict[str, str]) -> subprocess.CompletedPr
 
 
 def test_plain_http_to_loopback_never_goes_through_a_proxy(
-    cli: Cli, proxy: _Server, stub_api: StubApi
+    run_cli: RunCli, proxy: _Server, stub_api: StubApi
 ):
     every_name = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-    result = token(cli, stub_api.url, dict.fromkeys(every_name, proxy.url))
+    result = token(run_cli, stub_api.url, dict.fromkeys(every_name, proxy.url))
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
@@ -103,9 +103,9 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
     assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
 
 
-def test_https_still_goes_through_https_proxy(cli: Cli, proxy: _Server):
+def test_https_still_goes_through_https_proxy(run_cli: RunCli, proxy: _Server):
     # No TLS server is needed to see it: the proxy gets the CONNECT (and refuses it).
-    result = token(cli, "https://api.remotegpu.test", {"HTTPS_PROXY": proxy.url})
+    result = token(run_cli, "https://api.remotegpu.test", {"HTTPS_PROXY": proxy.url})
 
     assert result.returncode == 5
     assert proxy.seen
@@ -114,9 +114,9 @@ def test_https_still_goes_through_https_proxy(cli: Cli, proxy: _Server):
     assert API_KEY not in result.stderr
 
 
-def test_no_proxy_still_bypasses_the_proxy_for_https(cli: Cli, proxy: _Server):
+def test_no_proxy_still_bypasses_the_proxy_for_https(run_cli: RunCli, proxy: _Server):
     env = {"HTTPS_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"}
-    result = token(cli, "https://127.0.0.1:9", env)  # nothing listens there: refused, directly
+    result = token(run_cli, "https://127.0.0.1:9", env)  # nothing listens there: refused, directly
 
     assert result.returncode == 5
     assert proxy.seen == []
@@ -229,11 +229,11 @@ MALFORMED = [
 
 @pytest.mark.parametrize("url", MALFORMED)
 def test_a_malformed_api_url_is_a_usage_error_before_any_network(
-    cli: Cli, url: str, proxy: _Server
+    run_cli: RunCli, url: str, proxy: _Server
 ):
     # A proxy catches anything that would try the network anyway.
     every_name = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-    result = token(cli, url, dict.fromkeys(every_name, proxy.url))
+    result = token(run_cli, url, dict.fromkeys(every_name, proxy.url))
 
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("rgpu-exec: the API URL "), result.stderr
@@ -243,9 +243,9 @@ def test_a_malformed_api_url_is_a_usage_error_before_any_network(
     assert proxy.seen == []
 
 
-def test_a_malformed_api_url_from_the_environment_is_a_usage_error_too(cli: Cli):
+def test_a_malformed_api_url_from_the_environment_is_a_usage_error_too(run_cli: RunCli):
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://localhost:abc"}
-    result = cli("token", "--namespace-id", NAMESPACE_ID, env=env)
+    result = run_cli(["token", "--namespace-id", NAMESPACE_ID], env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("rgpu-exec: the API URL 'http://localhost:abc' has the port")
     assert "REMOTEGPU_API_URL" in result.stderr

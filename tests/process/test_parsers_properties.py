@@ -9,10 +9,8 @@ of the API errors (exit 3, 4 or 5) from the exchange, with a message that never 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -33,7 +31,7 @@ from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA
 from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
-from conftest import API_KEY, NAMESPACE_ID, FakeClock
+from conftest import API_KEY, NAMESPACE_ID, Clock, RunCli
 from exchange_answers import API, KUBECTL_EXEC_INFO
 
 
@@ -208,12 +206,10 @@ def test_the_seeded_cache_is_really_hit(seeded_cache: Path) -> None:
 
 
 @pytest.mark.parametrize("key", ["rgpu_3f9a2c1b_\udcff\udcfe", "rgpu_3f9a2c1b_clé"])
-def test_a_key_no_http_header_can_carry_is_a_usage_error(rgpu_exec_bin: str, key: str) -> None:
+def test_a_key_no_http_header_can_carry_is_a_usage_error(run_cli: RunCli, key: str) -> None:
     """Not UTF-8, or not ASCII: exit 2 with a message, before any network (not exit 1)."""
-    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url",
-            "http://127.0.0.1:9"]  # fmt: skip
-    env = {**os.environ, "REMOTEGPU_API_KEY": key}
-    result = subprocess.run(argv, env=env, capture_output=True, timeout=60, check=False)
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", "http://127.0.0.1:9"]
+    result = run_cli(argv, env={"REMOTEGPU_API_KEY": key}, text=False)
     assert result.returncode == ExitCode.USAGE, result.stderr
     assert result.stderr.startswith(b"rgpu-exec: REMOTEGPU_API_KEY contains")
     assert b"non-ASCII" in result.stderr
@@ -281,7 +277,7 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
 ) -> None:
     """`api` (respx) answers every example's requests with its own handler."""
     queue = list(replies)
-    clock = FakeClock()
+    clock = Clock()
     requests = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -321,7 +317,7 @@ def test_any_answer_is_a_token_or_a_documented_api_error(
         assert API_KEY not in issued.message
         assert API_KEY[14:] not in issued.message
         assert all(c.isprintable() for c in issued.message), issued.message
-        assert clock.now <= 20.0, "never sleeps past the deadline"
+        assert clock.monotonic() <= 20.0, "never sleeps past the deadline"
         # Backoff even when told "Retry-After: 0": no tight loop of requests.
         assert len(requests) <= 15, len(requests)
         return

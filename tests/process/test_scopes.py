@@ -149,9 +149,9 @@ def test_model_is_frozen():
         scopes.all = False
 
 
-def test_cli_valid_prints_the_normalised_payload(cli):
-    result = cli(
-        "scope", "validate", json.dumps({"kubernetes_exec": {"namespace_ids": [NS1, NS1]}})
+def test_cli_valid_prints_the_normalised_payload(run_cli):
+    result = run_cli(
+        ["scope", "validate", json.dumps({"kubernetes_exec": {"namespace_ids": [NS1, NS1]}})]
     )
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"kubernetes_exec": {"namespace_ids": [NS1]}}
@@ -161,23 +161,23 @@ def test_cli_valid_prints_the_normalised_payload(cli):
     )
 
 
-def test_cli_invalid_exits_2_with_the_documented_message(cli):
-    result = cli(
-        "scope", "validate", '{"inference": true, "kubernetes_exec": {"namespace_ids": []}}'
+def test_cli_invalid_exits_2_with_the_documented_message(run_cli):
+    result = run_cli(
+        ["scope", "validate", '{"inference": true, "kubernetes_exec": {"namespace_ids": []}}']
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "rgpu-exec: Explicit mixed scopes are not supported\n"
 
 
-def test_cli_reads_stdin_and_answers_json(cli):
-    ok = cli("scope", "validate", "-", "--output", "json", stdin='{"all": true}')
+def test_cli_reads_stdin_and_answers_json(run_cli):
+    ok = run_cli(["scope", "validate", "-", "--output", "json"], stdin='{"all": true}')
     assert ok.returncode == 0
     assert json.loads(ok.stdout) == {
         "valid": True,
         "scopes": {"all": True},
         "summary": "inference and Kubernetes credentials for every namespace of the account",
     }
-    bad = cli("scope", "validate", "--output", "json", stdin="{}")
+    bad = run_cli(["scope", "validate", "--output", "json"], stdin="{}")
     assert bad.returncode == 2
     assert json.loads(bad.stdout) == {
         "valid": False,
@@ -185,15 +185,15 @@ def test_cli_reads_stdin_and_answers_json(cli):
     }
 
 
-def test_cli_not_json(cli):
-    result = cli("scope", "validate", "{all: true}")
+def test_cli_not_json(run_cli):
+    result = run_cli(["scope", "validate", "{all: true}"])
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: the scope payload is not valid JSON (")
-    as_json = cli("scope", "validate", "{all: true}", "--output", "json")
+    as_json = run_cli(["scope", "validate", "{all: true}", "--output", "json"])
     assert json.loads(as_json.stdout)["error"]["code"] == "invalid_json"
 
 
-def test_cli_help_has_an_example(cli):
-    result = cli("scope", "validate", "--help")
+def test_cli_help_has_an_example(run_cli):
+    result = run_cli(["scope", "validate", "--help"])
     assert result.returncode == 0
     assert "rgpu-exec scope validate '{" in result.stdout

@@ -3,7 +3,8 @@ a new one (the first was rejected), at most once per window; a herd of one paren
 parents, and runs without exec info get the cached token. See rgpu_exec.hotpath.second_ask.
 
 A shell stands for the client: every `rgpu-exec` it starts has it as parent, as every plugin run
-of one kubectl process has kubectl.
+of one kubectl process has kubectl. Where real processes are not the point, the runs are in this
+process (`run_cli`), all with one parent, as the runs a shell starts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from rgpu_emulator.testing import own_parent
 from rgpu_exec.hotpath import token_cache
 
-from conftest import API_KEY, NAMESPACE_ID, key_identity
+from conftest import API_KEY, NAMESPACE_ID, RunCli, key_identity
 from stub_api import Reply, StubApi
 
 KUBECTL_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
@@ -38,6 +39,18 @@ def one_client(rgpu_exec_bin: str, api: StubApi, script: str, **env: str) -> lis
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return [json.loads(line)["status"]["token"] for line in done.stdout.splitlines()]
+
+
+def one_client_in_process(run_cli: RunCli, api: StubApi, runs: int, **env: str) -> list[str]:
+    """`rgpu-exec token` run `runs` times in this process, all with one parent (one client)."""
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api.url]
+    tokens = []
+    for _ in range(runs):
+        done = run_cli(argv, env={"REMOTEGPU_API_KEY": API_KEY, **env})
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        tokens += [json.loads(line)["status"]["token"] for line in done.stdout.splitlines()]
+    return tokens
 
 
 def test_the_same_client_asking_again_gets_a_new_token_once(rgpu_exec_bin, stub_api: StubApi):
@@ -59,9 +72,9 @@ def test_the_same_client_asking_again_gets_a_new_token_once(rgpu_exec_bin, stub_
     assert stub_api.count == 2
 
 
-def test_without_exec_info_the_same_shell_gets_the_cached_token(rgpu_exec_bin, stub_api):
+def test_without_exec_info_the_same_shell_gets_the_cached_token(run_cli, stub_api):
     # A script asking twice is no exec-protocol client: nothing to judge.
-    tokens = one_client(rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN")
+    tokens = one_client_in_process(run_cli, stub_api, 2)
     assert tokens == ["stub-token-1", "stub-token-1"]
     assert stub_api.count == 1
 
@@ -76,29 +89,23 @@ def test_a_herd_of_one_client_makes_one_exchange(rgpu_exec_bin, stub_api: StubAp
     assert stub_api.count == 1
 
 
-def test_the_python_client_exec_info_is_judged_too(rgpu_exec_bin, stub_api: StubApi):
+def test_the_python_client_exec_info_is_judged_too(run_cli, stub_api: StubApi):
     python_client_info = json.dumps({
         "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
         "spec": {"interactive": False},
     })  # fmt: skip
-    tokens = one_client(
-        rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN",
-        KUBERNETES_EXEC_INFO=python_client_info,
-    )  # fmt: skip
+    tokens = one_client_in_process(run_cli, stub_api, 2, KUBERNETES_EXEC_INFO=python_client_info)
     assert tokens == ["stub-token-1", "stub-token-2"]
 
 
 @pytest.mark.parametrize("suffix", [token_cache.SERVED_SUFFIX, token_cache.FORCED_SUFFIX])
 def test_a_fifo_planted_as_a_record_never_hangs_the_plugin(
-    rgpu_exec_bin, stub_api: StubApi, sandbox: Path, suffix: str
+    run_cli, stub_api: StubApi, sandbox: Path, suffix: str
 ):
     directory = sandbox / "cache"
     directory.mkdir(mode=0o700)
     stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, key_identity()).stem
     os.mkfifo(directory / (stem + suffix), 0o600)
-    tokens = one_client(
-        rgpu_exec_bin, stub_api, "$PLUGIN; $PLUGIN",
-        KUBERNETES_EXEC_INFO=KUBECTL_INFO,
-    )  # fmt: skip
+    tokens = one_client_in_process(run_cli, stub_api, 2, KUBERNETES_EXEC_INFO=KUBECTL_INFO)
     assert tokens[0] == "stub-token-1"
     assert len(tokens) == 2  # the fifo replaced by a real record, or ignored: either way served

@@ -3,10 +3,9 @@ kubectl is Forbidden there. `kubeconfig list`, `whoami` and `check` say so, and 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from conftest import API_KEY, NAMESPACE_ID, Cli, write_team_ml_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
 
 VISION_ID = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 
@@ -18,18 +17,18 @@ def switched_kubeconfig(path: Path, api_url: str) -> None:
     write_team_ml_kubeconfig(path, args, namespace="team-vision")
 
 
-def run(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli(*args, env={"REMOTEGPU_API_KEY": API_KEY})
+def run(run_cli: RunCli, *args: str) -> CliRun:
+    return run_cli([*args], env={"REMOTEGPU_API_KEY": API_KEY})
 
 
 FIX = "kubectl config set-context rgpu-team-ml --namespace team-ml"
 
 
-def test_list_and_whoami_say_the_namespace_is_not_the_tokens(cli, sandbox, stub_api):
+def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, stub_api):
     switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    listed = run(cli, "kubeconfig", "list")
-    who = run(cli, "whoami")
+    listed = run(run_cli, "kubeconfig", "list")
+    who = run(run_cli, "whoami")
 
     assert listed.returncode == 0, listed.stderr
     assert "its namespace is team-vision, but its exec stanza gets tokens for team-ml" in (
@@ -41,10 +40,10 @@ def test_list_and_whoami_say_the_namespace_is_not_the_tokens(cli, sandbox, stub_
     assert FIX in who.stdout
 
 
-def test_check_names_the_namespace_it_checked_and_warns(cli, sandbox, stub_api):
+def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, stub_api):
     switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
 
-    result = run(cli, "check")
+    result = run(run_cli, "check")
 
     assert result.returncode == 0, result.stderr
     # The ID checked is team-ml's: the row says so, not team-vision.

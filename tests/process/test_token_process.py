@@ -1,4 +1,5 @@
-"""`rgpu-exec token` as kubectl runs it: the installed launcher, in subprocesses, against a stub API."""
+"""`rgpu-exec token` as kubectl runs it, against a stub API: in process (`run_cli`), and as the
+installed launcher in subprocesses where processes are the point (a herd, a reader gone)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli
 from stub_api import Reply, StubApi, error_body
 
 # As kubectl sends it: its JSON encoder ends the value with a newline.
@@ -20,7 +21,7 @@ V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v
 V1BETA1_INFO = V1_INFO.replace("/v1", "/v1beta1")
 
 
-def credential(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+def credential(result: Ran) -> dict[str, object]:
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "stderr must stay silent on success"
     decoded = json.loads(result.stdout)
@@ -28,9 +29,9 @@ def credential(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
     return decoded
 
 
-def test_cold_then_hit_makes_one_request(run_token, stub_api: StubApi) -> None:
-    first = credential(run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
-    second = credential(run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
+def test_cold_then_hit_makes_one_request(run_token_in_process, stub_api: StubApi) -> None:
+    first = credential(run_token_in_process(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
+    second = credential(run_token_in_process(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
 
     assert stub_api.count == 1
     assert first == second
@@ -62,10 +63,12 @@ def test_cold_then_hit_makes_one_request(run_token, stub_api: StubApi) -> None:
         ),
     ],
 )
-def test_answers_in_the_requested_version_on_miss_and_hit(run_token, exec_info, expected) -> None:
+def test_answers_in_the_requested_version_on_miss_and_hit(
+    run_token_in_process, exec_info, expected
+) -> None:
     env = {"KUBERNETES_EXEC_INFO": exec_info} if exec_info else {}
     for _ in range(2):  # the miss (full path), then the hit (fast path)
-        assert credential(run_token(env=env))["apiVersion"] == expected
+        assert credential(run_token_in_process(env=env))["apiVersion"] == expected
 
 
 @pytest.mark.parametrize(
@@ -76,8 +79,8 @@ def test_answers_in_the_requested_version_on_miss_and_hit(run_token, exec_info, 
         pytest.param('{"apiVersion":"client.authentication.k8s.io/v1","kind":"Pod"}', id="kind"),
     ],
 )
-def test_bad_exec_info_is_a_usage_error(run_token, stub_api: StubApi, exec_info) -> None:
-    result = run_token(env={"KUBERNETES_EXEC_INFO": exec_info})
+def test_bad_exec_info_is_a_usage_error(run_token_in_process, stub_api: StubApi, exec_info) -> None:
+    result = run_token_in_process(env={"KUBERNETES_EXEC_INFO": exec_info})
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("rgpu-exec: KUBERNETES_EXEC_INFO")
@@ -119,10 +122,12 @@ def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api:
     ],
 )
 def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
-    run_token, stub_api: StubApi, reply: Reply, exit_code: int, words: list[str]
+    run_token_in_process, stub_api: StubApi, reply: Reply, exit_code: int, words: list[str]
 ) -> None:
     stub_api.default = reply
-    results = [run_token() for _ in range(6)]  # kubectl reruns a failing plugin 5-6 times
+    results = [
+        run_token_in_process() for _ in range(6)
+    ]  # kubectl reruns a failing plugin 5-6 times
 
     assert stub_api.count == 1
     for result in results:
@@ -144,8 +149,10 @@ def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
         assert "rgpu-exec cache clear" in rerun.stderr
 
 
-def test_no_key_names_both_ways_to_supply_one(run_token, stub_api: StubApi, keyring_file) -> None:
-    result = run_token(key=None)  # a usable (file) keyring, holding no key
+def test_no_key_names_both_ways_to_supply_one(
+    run_token_in_process, stub_api: StubApi, keyring_file
+) -> None:
+    result = run_token_in_process(key=None)  # a usable (file) keyring, holding no key
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
     assert "rgpu-exec login" in result.stderr
@@ -153,9 +160,11 @@ def test_no_key_names_both_ways_to_supply_one(run_token, stub_api: StubApi, keyr
 
 
 def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
-    run_token, stub_api: StubApi
+    run_token_in_process, stub_api: StubApi
 ) -> None:
-    result = run_token(key="   ")  # an empty CI secret; the test keyring cannot keep keys
+    result = run_token_in_process(
+        key="   "
+    )  # an empty CI secret; the test keyring cannot keep keys
 
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY is set but empty" in result.stderr
@@ -166,10 +175,10 @@ def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
     assert stub_api.count == 0
 
 
-def test_api_down_is_exit_5_within_the_deadline(run_token, stub_api: StubApi) -> None:
+def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, stub_api: StubApi) -> None:
     stub_api.default = Reply(503, b"<html>upstream unavailable</html>")
     started = time.monotonic()
-    result = run_token()
+    result = run_token_in_process()
     elapsed = time.monotonic() - started
 
     assert result.returncode == 5
@@ -179,22 +188,17 @@ def test_api_down_is_exit_5_within_the_deadline(run_token, stub_api: StubApi) ->
     assert elapsed < 30
     # The rerun within the damping window fails fast, without asking again.
     count = stub_api.count
-    assert run_token().returncode == 5
+    assert run_token_in_process().returncode == 5
     assert stub_api.count == count
 
 
-def test_connection_refused_is_exit_5(rgpu_exec_bin: str) -> None:
+def test_connection_refused_is_exit_5(run_cli: RunCli) -> None:
     # The default deadline (20 s): no connection at all is not worth waiting for, so only a
     # quick retry or two (tests/process/test_bounded_waits.py has the rest of that policy).
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY)
+    env = {"REMOTEGPU_API_KEY": API_KEY}
     started = time.monotonic()
-    result = subprocess.run(
-        [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", "http://127.0.0.1:9"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_cli(
+        ["token", "--namespace-id", NAMESPACE_ID, "--api-url", "http://127.0.0.1:9"], env=env
     )
     assert result.returncode == 5
     assert "cannot reach the RemoteGPU API at http://127.0.0.1:9" in result.stderr
@@ -202,23 +206,18 @@ def test_connection_refused_is_exit_5(rgpu_exec_bin: str) -> None:
     assert time.monotonic() - started < 3
 
 
-def test_plain_http_to_a_remote_host_is_refused_before_any_network(rgpu_exec_bin: str) -> None:
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, REMOTEGPU_API_URL="http://api.remotegpu.ai")
-    result = subprocess.run(
-        [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+def test_plain_http_to_a_remote_host_is_refused_before_any_network(run_cli: RunCli) -> None:
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://api.remotegpu.ai"}
+    result = run_cli(["token", "--namespace-id", NAMESPACE_ID], env=env)
     assert result.returncode == 2
     assert "plain http" in result.stderr
     assert API_KEY not in result.stderr
 
 
-def test_cache_entry_is_private_and_never_holds_the_key(run_token, sandbox: Path) -> None:
-    credential(run_token())
+def test_cache_entry_is_private_and_never_holds_the_key(
+    run_token_in_process, sandbox: Path
+) -> None:
+    credential(run_token_in_process())
     cache = sandbox / "cache"
     assert cache.stat().st_mode & 0o777 == 0o700
     entries = list(cache.glob("*.token"))
@@ -229,49 +228,41 @@ def test_cache_entry_is_private_and_never_holds_the_key(run_token, sandbox: Path
             assert API_KEY.encode() not in path.read_bytes()
 
 
-def test_a_different_key_never_gets_another_identitys_token(run_token, stub_api: StubApi) -> None:
-    first = credential(run_token())
-    other = credential(run_token(key="rgpu_0badc0de_AnotherKeyAnotherKeyAnotherKey12"))
+def test_a_different_key_never_gets_another_identitys_token(
+    run_token_in_process, stub_api: StubApi
+) -> None:
+    first = credential(run_token_in_process())
+    other = credential(run_token_in_process(key="rgpu_0badc0de_AnotherKeyAnotherKeyAnotherKey12"))
     assert first["status"] != other["status"]
     assert stub_api.count == 2
     assert stub_api.requests[1]["headers"]["x-api-key"].startswith("rgpu_0badc0de_")
 
 
-def test_kubectl_rgpu_entry_point_runs_the_same_command(rgpu_exec_bin, stub_api: StubApi) -> None:
-    kubectl_rgpu = str(Path(rgpu_exec_bin).with_name("kubectl-rgpu"))
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY)
+def test_kubectl_rgpu_entry_point_runs_the_same_command(run_cli, stub_api: StubApi) -> None:
+    env = {"REMOTEGPU_API_KEY": API_KEY}
     argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    via_plugin = subprocess.run(
-        [kubectl_rgpu, *argv], env=env, capture_output=True, text=True, check=False
-    )
-    via_launcher = subprocess.run(
-        [rgpu_exec_bin, *argv], env=env, capture_output=True, text=True, check=False
-    )
+    via_plugin = run_cli(argv, env=env, program="kubectl-rgpu")
+    via_launcher = run_cli(argv, env=env)
     assert json.loads(via_plugin.stdout) == json.loads(via_launcher.stdout)
     assert stub_api.count == 1
 
 
 def test_upper_case_namespace_ids_share_the_lower_case_entry(
-    run_token, rgpu_exec_bin, stub_api
+    run_token_in_process, run_cli, stub_api
 ) -> None:
-    credential(run_token())
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY)
-    argv = [
-        rgpu_exec_bin,
-        "token",
-        "--namespace-id",
-        NAMESPACE_ID.upper(),
-        "--api-url",
-        stub_api.url,
-    ]
-    upper = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    credential(run_token_in_process())
+    env = {"REMOTEGPU_API_KEY": API_KEY}
+    argv = ["token", "--namespace-id", NAMESPACE_ID.upper(), "--api-url", stub_api.url]
+    upper = run_cli(argv, env=env)
     assert credential(upper)["status"]["token"] == "stub-token-1"  # type: ignore[index]
     assert stub_api.count == 1
 
 
-def test_debug_log_says_how_it_answered_and_never_shows_the_key(run_token, stub_api) -> None:
-    cold = run_token(env={"RGPU_EXEC_LOG": "debug"})
-    hit = run_token(env={"RGPU_EXEC_LOG": "debug"})
+def test_debug_log_says_how_it_answered_and_never_shows_the_key(
+    run_token_in_process, stub_api
+) -> None:
+    cold = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
+    hit = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
     assert cold.returncode == hit.returncode == 0
     assert "exchanging the key from env (rgpu_3f9a2c1b…)" in cold.stderr
     assert "caching it" in cold.stderr
@@ -282,22 +273,22 @@ def test_debug_log_says_how_it_answered_and_never_shows_the_key(run_token, stub_
 
 
 def test_the_namespace_name_in_the_exec_args_labels_the_namespace_in_messages(
-    run_token, stub_api: StubApi
+    run_token_in_process, stub_api: StubApi
 ) -> None:
     stub_api.default = Reply(403, error_body("forbidden", "Its scope is inference-only"))
 
-    result = run_token("--namespace", "team-ml")
+    result = run_token_in_process("--namespace", "team-ml")
 
     assert result.returncode == 4
     assert f"for namespace team-ml ({NAMESPACE_ID[:8]}…) (forbidden: " in result.stderr
 
 
 def test_the_namespace_name_changes_no_cache_entry_and_a_bad_one_is_refused(
-    run_token, stub_api: StubApi
+    run_token_in_process, stub_api: StubApi
 ) -> None:
-    first = run_token("--namespace", "team-ml", env={"KUBERNETES_EXEC_INFO": V1_INFO})
-    renamed = run_token("--namespace", "ml-team", env={"KUBERNETES_EXEC_INFO": V1_INFO})
-    bad = run_token("--namespace", "Team ML\x1b[31m")
+    first = run_token_in_process("--namespace", "team-ml", env={"KUBERNETES_EXEC_INFO": V1_INFO})
+    renamed = run_token_in_process("--namespace", "ml-team", env={"KUBERNETES_EXEC_INFO": V1_INFO})
+    bad = run_token_in_process("--namespace", "Team ML\x1b[31m")
 
     assert first.returncode == renamed.returncode == 0, renamed.stderr
     assert stub_api.count == 1  # the ID decides: the second run is a cache hit

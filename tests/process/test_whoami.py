@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID, Cli
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli
 from stub_api import Reply, error_body
 
 
@@ -20,11 +19,11 @@ def keyring_file(keyring_file: Path) -> Path:
     return keyring_file
 
 
-def whoami(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return cli("whoami", *args, env=env)
+def whoami(run_cli: RunCli, *args: str, **env: str) -> CliRun:
+    return run_cli(["whoami", *args], env=env)
 
 
-def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def as_json(result: CliRun) -> dict[str, Any]:
     document = json.loads(result.stdout)
     assert isinstance(document, dict)
     return document
@@ -57,8 +56,8 @@ def write_context(path: Path, *args: str, env: list[dict[str, str]] | None = Non
     )
 
 
-def test_whoami_names_the_environment_key_by_prefix_only(cli, keyring_file):
-    result = whoami(cli, REMOTEGPU_API_KEY=API_KEY)
+def test_whoami_names_the_environment_key_by_prefix_only(run_cli, keyring_file):
+    result = whoami(run_cli, REMOTEGPU_API_KEY=API_KEY)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -68,14 +67,16 @@ def test_whoami_names_the_environment_key_by_prefix_only(cli, keyring_file):
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(cli, keyring_file, stub_api):
+def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(
+    run_cli, keyring_file, stub_api
+):
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
-    valid = whoami(cli, "-o", "json", **env)
+    valid = whoami(run_cli, "-o", "json", **env)
     stub_api.default = Reply(
         401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
     )
-    revoked = whoami(cli, **env)
-    offline = whoami(cli, "--offline", **env)
+    revoked = whoami(run_cli, **env)
+    offline = whoami(run_cli, "--offline", **env)
 
     assert valid.returncode == 0, valid.stderr
     assert as_json(valid)["valid"] == "valid"
@@ -92,8 +93,8 @@ def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(cli, keyrin
     ] * 2
 
 
-def test_whoami_with_a_profile_shows_that_profiles_key_even_with_an_env_key(cli, keyring_file):
-    result = whoami(cli, "--profile", "ci", "-o", "json", REMOTEGPU_API_KEY=API_KEY)
+def test_whoami_with_a_profile_shows_that_profiles_key_even_with_an_env_key(run_cli, keyring_file):
+    result = whoami(run_cli, "--profile", "ci", "-o", "json", REMOTEGPU_API_KEY=API_KEY)
 
     assert result.returncode == 0, result.stderr
     document = as_json(result)
@@ -103,12 +104,12 @@ def test_whoami_with_a_profile_shows_that_profiles_key_even_with_an_env_key(cli,
 
 
 def test_whoami_follows_the_current_context_its_profile_and_its_exec_env(
-    cli, keyring_file, sandbox
+    run_cli, keyring_file, sandbox
 ):
     write_context(sandbox / "kubeconfig", "--profile", "ci", "--api-url", "https://api.test")
-    by_profile = whoami(cli, REMOTEGPU_API_KEY=API_KEY)
+    by_profile = whoami(run_cli, REMOTEGPU_API_KEY=API_KEY)
     write_context(sandbox / "kubeconfig", env=[{"name": "REMOTEGPU_API_KEY", "value": API_KEY}])
-    by_env = whoami(cli, "--context", "rgpu-team-ml", "-o", "json")
+    by_env = whoami(run_cli, "--context", "rgpu-team-ml", "-o", "json")
 
     assert by_profile.returncode == 0, by_profile.stderr
     assert "key      rgpu_0c1d2e3f… from keyring profile 'ci'" in by_profile.stdout
@@ -123,8 +124,8 @@ def test_whoami_follows_the_current_context_its_profile_and_its_exec_env(
     assert (document["context"], document["namespace_id"]) == ("rgpu-team-ml", NAMESPACE_ID)
 
 
-def test_whoami_says_when_no_key_would_be_found_and_exits_3(cli, keyring_file):
-    result = whoami(cli, "-o", "json")
+def test_whoami_says_when_no_key_would_be_found_and_exits_3(run_cli, keyring_file):
+    result = whoami(run_cli, "-o", "json")
 
     assert result.returncode == 3
     document = as_json(result)
@@ -132,22 +133,22 @@ def test_whoami_says_when_no_key_would_be_found_and_exits_3(cli, keyring_file):
     assert "no RemoteGPU API key found (profile 'default')" in document["problem"]
 
 
-def test_whoami_says_when_the_backend_cannot_list_its_profiles(cli, keyring_file):
-    result = whoami(cli, "--profile", "ci")
+def test_whoami_says_when_the_backend_cannot_list_its_profiles(run_cli, keyring_file):
+    result = whoami(run_cli, "--profile", "ci")
 
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("keyring")]
     assert "cannot list its profiles" in line
-    assert as_json(whoami(cli, "-o", "json", "--profile", "ci"))["keyring"]["profiles"] is None
+    assert as_json(whoami(run_cli, "-o", "json", "--profile", "ci"))["keyring"]["profiles"] is None
 
 
 def test_whoami_of_a_context_that_does_not_run_rgpu_exec_is_a_usage_error(
-    cli, keyring_file, sandbox
+    run_cli, keyring_file, sandbox
 ):
     write_context(sandbox / "kubeconfig")
 
-    plain = whoami(cli, "--context", "other")
-    missing = whoami(cli, "--context", "nope")
-    both = whoami(cli, "--context", "other", "--profile", "ci")
+    plain = whoami(run_cli, "--context", "other")
+    missing = whoami(run_cli, "--context", "nope")
+    both = whoami(run_cli, "--context", "other", "--profile", "ci")
 
     assert plain.returncode == missing.returncode == both.returncode == 2
     assert "context 'other' does not run rgpu-exec" in plain.stderr
@@ -155,21 +156,21 @@ def test_whoami_of_a_context_that_does_not_run_rgpu_exec_is_a_usage_error(
     assert "not allowed with argument" in both.stderr
 
 
-def test_whoami_refuses_a_malformed_env_key_without_showing_it(cli, keyring_file):
+def test_whoami_refuses_a_malformed_env_key_without_showing_it(run_cli, keyring_file):
     value = f"'{API_KEY}'"
 
-    result = whoami(cli, REMOTEGPU_API_KEY=value)
+    result = whoami(run_cli, REMOTEGPU_API_KEY=value)
 
     assert result.returncode == 2
     assert "REMOTEGPU_API_KEY (rgpu_3f9a2c1b…) is wrapped in quotes" in result.stdout
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_without_a_usable_keyring_it_says_so_not_that_profiles_cannot_be_listed(cli):
+def test_without_a_usable_keyring_it_says_so_not_that_profiles_cannot_be_listed(run_cli):
     # The fail backend: what keyring picks with no Secret Service, KWallet or other store.
     no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    result = whoami(cli, **no_keyring, REMOTEGPU_API_KEY=API_KEY)
-    document = as_json(whoami(cli, "-o", "json", **no_keyring, REMOTEGPU_API_KEY=API_KEY))
+    result = whoami(run_cli, **no_keyring, REMOTEGPU_API_KEY=API_KEY)
+    document = as_json(whoami(run_cli, "-o", "json", **no_keyring, REMOTEGPU_API_KEY=API_KEY))
 
     assert result.returncode == 0, result.stderr
     keyring_line = next(line for line in result.stdout.splitlines() if line.startswith("keyring"))

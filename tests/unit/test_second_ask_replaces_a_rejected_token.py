@@ -19,7 +19,7 @@ from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
 from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 
-from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -44,11 +44,6 @@ def environ() -> dict[str, str]:
         "RGPU_EXEC_DEADLINE": "0.5",
         "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO,
     }
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from rgpu_exec.errors import (
 from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenRequest
 
-from conftest import API_KEY, NAMESPACE_ID, WallClock, key_identity
+from conftest import API_KEY, NAMESPACE_ID, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -43,11 +43,6 @@ def environ() -> dict[str, str]:
     env["REMOTEGPU_API_URL"] = API
     env["RGPU_EXEC_DEADLINE"] = "0.5"
     return env
-
-
-@pytest.fixture
-def clock() -> WallClock:
-    return WallClock()
 
 
 @pytest.fixture
