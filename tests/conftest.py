@@ -264,7 +264,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
     out. What the command writes passes the output gate to `sys.stdout` and `sys.stderr`, which
     are captured here; what a run leaves behind in the process is forgotten after it.
     """
-    from rgpu_exec import cli as full_command
+    from rgpu_exec.cli_parser import Parser
 
     test_parent = next(_parents)
 
@@ -284,9 +284,9 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
         stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace")
         stderr.reconfigure(write_through=True)
         parser_state = (
-            full_command._Parser.json_output,
-            full_command._Parser.typed,
-            full_command._Parser.root,
+            Parser.json_output,
+            Parser.typed,
+            Parser.root,
         )
         _reset_process_state()
         with monkeypatch.context() as patch:
@@ -307,9 +307,9 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
                 stderr.flush()
                 _reset_process_state()
                 (
-                    full_command._Parser.json_output,
-                    full_command._Parser.typed,
-                    full_command._Parser.root,
+                    Parser.json_output,
+                    Parser.typed,
+                    Parser.root,
                 ) = parser_state
         code = int(code or 0)  # an exit status: an entry point's None is 0, as sys.exit(None)
         if text:
