@@ -1,0 +1,48 @@
+"""The edges of what `redact` scrubs and shows, pinned: what mutation testing (`make mutation`)
+found no test holding."""
+
+from __future__ import annotations
+
+from rgpu_exec import redact
+
+KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
+OTHER = "rgpu_0c1d2e3f_CiKeyCiKeyCiKeyCiKeyCiKeyCiKey1234"
+
+
+def test_a_secret_of_four_characters_is_scrubbed_and_one_of_three_is_not() -> None:
+    assert redact.scrub("pin 7a9b here", "7a9b") == "pin [REDACTED] here"
+    assert redact.scrub("pin 7a9 here", "7a9") == "pin 7a9 here"
+
+
+def test_pieces_of_each_of_two_secrets_are_scrubbed() -> None:
+    text = f"first {KEY[14:30]}, then {OTHER[20:36]}"
+
+    for order in ((KEY, OTHER), (OTHER, KEY)):
+        scrubbed = redact.scrub(text, *order)
+        assert KEY[14:22] not in scrubbed
+        assert OTHER[20:28] not in scrubbed
+        assert scrubbed.startswith("first [REDACTED]")
+
+
+def test_a_piece_of_eight_characters_is_scrubbed_and_one_of_seven_is_not() -> None:
+    secret = KEY[14:]
+
+    assert redact.scrub(f"x {secret[:8]} y", KEY) == "x [REDACTED] y"
+    assert redact.scrub(f"x {secret[:7]} y", KEY) == f"x {secret[:7]} y"
+
+
+def test_a_key_shows_its_thirteen_character_prefix_and_anything_else_at_most_four() -> None:
+    assert redact.key_prefix(KEY) == "rgpu_3f9a2c1b…"
+    assert redact.key_prefix("sk-0123456789abcdef") == "sk-0…"
+    assert redact.key_prefix("abcdefgh") == "ab…"
+    assert redact.key_prefix("abc") == "…"
+
+
+def test_the_shape_of_a_key_needs_sixteen_characters_after_its_prefix() -> None:
+    shortest = "rgpu_3f9a2c1b_" + "a" * 16
+
+    assert redact.looks_like_remotegpu_key(shortest)
+    assert not redact.looks_like_remotegpu_key(shortest[:-1])
+    assert not redact.looks_like_remotegpu_key(shortest.replace("_a", "-a", 1))
+    assert not redact.looks_like_remotegpu_key(shortest.replace("3f9a", "3F9A"))
+    assert not redact.looks_like_remotegpu_key("rgpx_3f9a2c1b_" + "a" * 16)
