@@ -42,8 +42,8 @@ typecheck: install
 # wall-clock bounds of a few seconds, "secret-service" for the Secret Service daemon.
 PYTEST_PARALLEL := -n auto --dist loadgroup
 
-# With branch coverage of src/rgpu_exec, in the test processes and the ones they start (the
-# launcher); it fails under the floor, [tool.coverage] in pyproject.toml.
+# With branch coverage of src/rgpu_exec, measured in the test processes (not in the processes
+# they start: see [tool.coverage] in pyproject.toml); it fails under the floor set there.
 COVERAGE := --cov --cov-report=term-missing:skip-covered
 
 pytest: install
