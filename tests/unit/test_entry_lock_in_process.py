@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import filelock
+import filelock  # noqa: F401 - loaded before fcntl is hidden, as where filelock has a lock to use
 import pytest
 
 from rgpu_exec.hotpath import entry_lock
@@ -54,7 +54,7 @@ def test_the_lock_file_is_private_and_never_taken_through_a_symlink(
 
 
 def test_without_fcntl_filelock_takes_the_same_file(lock_path: str, monkeypatch) -> None:
-    assert filelock.FileLock  # loaded already, as where it has its own lock to use
+    assert "filelock" in sys.modules
     monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows
 
     assert entry_lock.acquire(lock_path, "first", time.monotonic() + 5)
