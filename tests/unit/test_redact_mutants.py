@@ -46,3 +46,16 @@ def test_the_shape_of_a_key_needs_sixteen_characters_after_its_prefix() -> None:
     assert not redact.looks_like_remotegpu_key(shortest.replace("_a", "-a", 1))
     assert not redact.looks_like_remotegpu_key(shortest.replace("3f9a", "3F9A"))
     assert not redact.looks_like_remotegpu_key("rgpx_3f9a2c1b_" + "a" * 16)
+
+
+def test_a_piece_written_in_hex_is_scrubbed_at_either_alignment_and_in_any_case() -> None:
+    piece = KEY[14:22].encode().hex()  # 16 hex digits: exactly one piece
+
+    for text in (
+        f"echo {piece} done",  # the piece alone: nothing of it to spare
+        f"echo f{piece} done",  # one stray digit before it: the odd alignment
+        f"echo {piece.upper()}0123456789abcdefABCDEF done",  # every hex digit, both cases
+    ):
+        scrubbed = redact.scrub(text, KEY)
+        assert scrubbed.startswith("echo [REDACTED] "), text
+        assert piece not in scrubbed.lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rgpu_exec.scopes import parse_scopes
+from rgpu_exec.scopes import ScopeError, parse_scopes
 
 NS_1 = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 NS_2 = "0a1b2c3d-4e5f-4a6b-8c7d-9e8f0a1b2c3d"
@@ -45,3 +45,18 @@ def test_a_parsed_scope_is_taken_as_it_is() -> None:
     scope = parse_scopes({"inference": True})
 
     assert parse_scopes(scope) is scope
+
+
+@pytest.mark.parametrize(
+    ("payload", "name"),
+    [
+        pytest.param({"kubernetes_exec": {"all_namespaces": "yes"}}, "all_namespaces", id="ns"),
+        pytest.param({"all": 1}, "all", id="all"),
+        pytest.param({"inference": "true"}, "inference", id="inference"),
+    ],
+)
+def test_a_flag_of_the_wrong_type_is_named_in_the_message(payload, name: str) -> None:
+    with pytest.raises(ScopeError) as raised:
+        parse_scopes(payload)
+
+    assert str(raised.value).endswith(f"{name} must be true or false")
