@@ -3,6 +3,8 @@ found no test holding."""
 
 from __future__ import annotations
 
+import base64
+
 from rgpu_exec import redact
 
 KEY = "rgpu_3f9a2c1b_Zk3Jq9xR2mVt7LpW4nHs8dYc1bGf6aEo"
@@ -59,3 +61,19 @@ def test_a_piece_written_in_hex_is_scrubbed_at_either_alignment_and_in_any_case(
         scrubbed = redact.scrub(text, KEY)
         assert scrubbed.startswith("echo [REDACTED] "), text
         assert piece not in scrubbed.lower()
+
+
+def test_a_secret_in_url_safe_base64_is_scrubbed_with_its_dash_and_underscore() -> None:
+    secret = "~~~~????"  # one piece, whose URL-safe base64 holds both `-` and `_`
+    encoded = base64.urlsafe_b64encode(secret.encode()).decode()
+    assert "-" in encoded
+    assert "_" in encoded
+
+    assert redact.scrub(f"x {encoded} y", secret) == "x [REDACTED] y"
+
+
+def test_an_excerpt_is_two_hundred_characters_and_reads_four_bytes_a_character() -> None:
+    assert redact.excerpt(b"a" * 300) == "a" * 199 + "…"
+    assert redact.excerpt(b"a" * 300, limit=10) == "a" * 9 + "…"
+    assert redact.excerpt(b" " * 800 + b"tail") == ""
+    assert redact.excerpt(b" " * 799 + b"tail") == "t"
