@@ -74,6 +74,7 @@ def test_a_secret_in_url_safe_base64_is_scrubbed_with_its_dash_and_underscore() 
 
 def test_an_excerpt_is_two_hundred_characters_and_reads_four_bytes_a_character() -> None:
     assert redact.excerpt(b"a" * 300) == "a" * 199 + "…"
+    assert redact.excerpt(b"a" * 200) == "a" * 200, "exactly the limit: kept whole"
     assert redact.excerpt(b"a" * 300, limit=10) == "a" * 9 + "…"
     assert redact.excerpt(b" " * 800 + b"tail") == ""
     assert redact.excerpt(b" " * 799 + b"tail") == "t"
