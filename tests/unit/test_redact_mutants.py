@@ -78,3 +78,20 @@ def test_an_excerpt_is_two_hundred_characters_and_reads_four_bytes_a_character()
     assert redact.excerpt(b"a" * 300, limit=10) == "a" * 9 + "…"
     assert redact.excerpt(b" " * 800 + b"tail") == ""
     assert redact.excerpt(b" " * 799 + b"tail") == "t"
+
+
+def test_a_key_quoted_by_mistake_still_shows_its_prefix() -> None:
+    scrubbed = redact.scrub(f"key {KEY[:13]}… holds {KEY[14:22]}", f'"{KEY}"')
+
+    assert scrubbed == f"key {KEY[:13]}… holds [REDACTED]"
+
+
+def test_the_tail_of_a_secret_shorter_than_a_piece_is_not_scrubbed() -> None:
+    assert redact.scrub(f"x {KEY[-7:]} y", KEY) == f"x {KEY[-7:]} y"
+
+
+def test_words_in_a_secret_of_another_shape_are_not_scrubbed() -> None:
+    secret = "abcdefgh12"  # not a RemoteGPU key: its pieces of letters only are words
+
+    assert redact.scrub("the abcdefgh word", secret) == "the abcdefgh word"
+    assert redact.scrub("the bcdefgh1 code", secret) == "the [REDACTED] code"
