@@ -1,0 +1,60 @@
+"""The output gate's smaller doors, in process: the hidden prompt, colour, and a log line that
+cannot be written. What mutation testing (`make mutation`) found no quick test running."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import logging
+import sys
+
+from rgpu_exec import output
+
+from conftest import API_KEY
+
+
+def test_the_hidden_prompt_is_cleaned_before_it_is_shown(monkeypatch) -> None:
+    output.know(API_KEY)
+    asked: list[str] = []
+
+    def typed(prompt: str) -> str:
+        asked.append(prompt)
+        return "what was typed"
+
+    monkeypatch.setattr(getpass, "getpass", typed)
+    try:
+        assert output.ask_hidden(f"key for {API_KEY}: ") == "what was typed"
+    finally:
+        output.forget_all()
+
+    assert asked == ["key for [REDACTED]: "]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    assert output.colour({"TERM": "xterm"})
+    assert not output.colour({"TERM": "xterm", "NO_COLOR": "1"})
+    assert not output.colour({"TERM": "dumb"})
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not output.colour({"TERM": "xterm"})
+
+
+def test_a_log_line_that_cannot_be_written_does_not_break_the_command(monkeypatch) -> None:
+    handled: list[logging.LogRecord] = []
+    handler = output.LogHandler()
+    monkeypatch.setattr(handler, "handleError", handled.append)
+
+    def broken(text: str) -> None:
+        raise OSError("stderr is gone")
+
+    monkeypatch.setattr(output, "tell", broken)
+    record = logging.LogRecord("rgpu_exec", logging.WARNING, __file__, 1, "a line", None, None)
+    handler.emit(record)
+
+    assert handled == [record]

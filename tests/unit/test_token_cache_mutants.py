@@ -1,0 +1,94 @@
+"""The cache entry's format, field by field, and the SHA-256 it is named with, on every Python:
+what mutation testing (`make mutation`) found no test pinning."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.util
+import sys
+
+import pytest
+
+from rgpu_exec.hotpath import token_cache
+from rgpu_exec.hotpath.token_cache import CacheKey, Entry
+
+KEY = CacheKey("https://api.example.test", "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f", "profile:ci")
+WRITTEN = Entry(KEY, 1000.5, 1900.25, "tok-123")
+
+
+def test_a_parsed_entry_holds_each_field_it_was_written_with() -> None:
+    parsed = token_cache.parse_entry(WRITTEN.render())
+
+    assert parsed is not None
+    assert parsed.key == KEY
+    assert (parsed.key.api_url, parsed.key.namespace_id, parsed.key.identity) == KEY
+    assert (parsed.issued_at, parsed.expires_at, parsed.token) == (1000.5, 1900.25, "tok-123")
+
+
+def _lines() -> list[str]:
+    return WRITTEN.render().split("\n")
+
+
+def _swapped(first: int, second: int) -> str:
+    lines = _lines()
+    lines[first], lines[second] = lines[second], lines[first]
+    return "\n".join(lines)
+
+
+def _with_line(index: int, line: str) -> str:
+    lines = _lines()
+    lines[index] = line
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(_swapped(1, 2), id="api-url-and-namespace-swapped"),
+        pytest.param(_swapped(4, 5), id="issued-and-expires-swapped"),
+        pytest.param(_with_line(6, "token"), id="no-separator"),
+        pytest.param(_with_line(6, "token "), id="empty-value"),
+        pytest.param(_with_line(3, "identitY profile:ci"), id="misnamed-field"),
+        pytest.param(_with_line(5, "expires_at 1000.5"), id="expires-when-issued"),
+        pytest.param(_with_line(5, "expires_at inf"), id="never-expires"),
+        pytest.param(_with_line(7, "END"), id="no-end"),
+        pytest.param(WRITTEN.render().rstrip("\n"), id="no-final-newline"),
+        pytest.param(WRITTEN.render() + "\n", id="a-blank-line-after-the-end"),
+        pytest.param("\n".join(_lines()[:1] + _lines()[2:]), id="a-field-missing"),
+    ],
+)
+def test_an_entry_with_any_line_out_of_its_place_is_a_miss(text: str) -> None:
+    assert token_cache.parse_entry(text) is None
+
+
+def test_an_entry_lasting_a_moment_is_kept() -> None:
+    brief = Entry(KEY, 1000.0, 1000.001, "t")
+    parsed = token_cache.parse_entry(brief.render())
+    assert parsed is not None
+    assert parsed.expires_at == 1000.001
+
+
+def test_the_built_in_sha256_is_the_one_this_python_has() -> None:
+    module = "_sha2" if sys.version_info >= (3, 12) else "_sha256"
+
+    assert token_cache._sha256 is __import__(module).sha256
+    assert token_cache.sha256_hex(b"abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_without_the_built_in_sha256_hashlib_gives_the_same_names(monkeypatch) -> None:
+    # Both names missing, as in a build without the small module: the fallback is hashlib's.
+    monkeypatch.setitem(sys.modules, "_sha2", None)
+    monkeypatch.setitem(sys.modules, "_sha256", None)
+    spec = importlib.util.spec_from_file_location("token_cache_alone", token_cache.__file__)
+    assert spec is not None
+    assert spec.loader is not None
+    alone = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(alone)
+
+    assert alone._sha256 is alone._hashlib_sha256
+    assert alone.sha256_hex(b"abc") == token_cache.sha256_hex(b"abc")
+    long_secret = bytes(range(100))  # longer than a block: hashed first
+    assert alone.hmac_sha256_hex(long_secret, b"m") == (
+        hmac.new(long_secret, b"m", "sha256").hexdigest()
+    )
