@@ -9,6 +9,7 @@ import logging
 import sys
 
 from rgpu_exec import output
+from rgpu_exec.credentials import log
 
 from conftest import API_KEY
 
@@ -47,7 +48,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch) -> None:
 
 def test_a_log_line_that_cannot_be_written_does_not_break_the_command(monkeypatch) -> None:
     handled: list[logging.LogRecord] = []
-    handler = output.LogHandler()
+    handler = log.LogHandler()
     monkeypatch.setattr(handler, "handleError", handled.append)
 
     def broken(text: str) -> None:
