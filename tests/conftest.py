@@ -378,6 +378,30 @@ def clock() -> Clock:
     return Clock()
 
 
+# The `token` use case run in process against the respx API (`api`): its environment, the
+# warnings it gives, and the command itself. A test file may define its own `environ`.
+@pytest.fixture
+def environ() -> dict[str, str]:
+    return {
+        **os.environ,
+        "REMOTEGPU_API_KEY": API_KEY,
+        "REMOTEGPU_API_URL": API,
+        "RGPU_EXEC_DEADLINE": "0.5",
+    }
+
+
+@pytest.fixture
+def warnings() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def command(environ: dict[str, str], clock: Clock, warnings: list[str]) -> Any:
+    from rgpu_exec.usecases.token import TokenCommand
+
+    return TokenCommand(environ, clock=clock, warn=warnings.append)
+
+
 def rgpu_exec_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
     """A kubeconfig user whose exec stanza runs `command token --namespace-id namespace_id`, as
     `kubeconfig generate` writes it."""

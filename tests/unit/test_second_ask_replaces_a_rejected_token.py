@@ -46,11 +46,6 @@ def environ() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def warnings() -> list[str]:
-    return []
-
-
 def token(environ, clock, warnings) -> str:
     """One plugin run through the full command, as after a hand-over."""
     output = TokenCommand(environ, clock=clock, warn=warnings.append).run(

@@ -5,7 +5,6 @@ namespace falls back to the cached token while it lasts a command, and never aft
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import pytest
@@ -34,25 +33,6 @@ PROXY_PAGE = (
     "</body></html>"
 )
 LOGIN_PAGE = "<html><body><form action='/login'>Sign in to use the Wi-Fi</form></body></html>"
-
-
-@pytest.fixture
-def environ() -> dict[str, str]:
-    env = dict(os.environ)
-    env["REMOTEGPU_API_KEY"] = API_KEY
-    env["REMOTEGPU_API_URL"] = API
-    env["RGPU_EXEC_DEADLINE"] = "0.5"
-    return env
-
-
-@pytest.fixture
-def warnings() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def command(environ, clock, warnings) -> TokenCommand:
-    return TokenCommand(environ, clock=clock, warn=warnings.append)
 
 
 def run(command: TokenCommand) -> str:

@@ -23,32 +23,13 @@ from rgpu_exec.hotpath import cache_hit, failures, token_cache
 from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, TokenRequest
 
 from conftest import API_KEY, NAMESPACE_ID, key_identity
-from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
+from exchange_answers import FORBIDDEN, REVOKED, credential_answer
 from file_keyring import calls
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 # As kubectl sends them: its JSON encoder ends the value with a newline.
 V1BETA1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}\n'
 INTERACTIVE_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}\n'
-
-
-@pytest.fixture
-def environ() -> dict[str, str]:
-    env = dict(os.environ)
-    env["REMOTEGPU_API_KEY"] = API_KEY
-    env["REMOTEGPU_API_URL"] = API
-    env["RGPU_EXEC_DEADLINE"] = "0.5"
-    return env
-
-
-@pytest.fixture
-def warnings() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def command(environ, clock, warnings) -> TokenCommand:
-    return TokenCommand(environ, clock=clock, warn=warnings.append)
 
 
 def status(output: str) -> dict[str, str]:
