@@ -440,6 +440,37 @@ def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
     return path
 
 
+def console_kubeconfig(
+    api_url: str = "https://api.remotegpu.ai",
+    server: str = "https://k8s.example:6443",
+    cluster_line: str = "",
+) -> str:
+    """The console's download for namespace team-ml (`NAMESPACE_ID`): its curl stanza asks
+    `api_url`; `cluster_line` is one more line of the cluster (a CA setting, say)."""
+    extra = f"\n    {cluster_line}" if cluster_line else ""
+    url = f"{api_url}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+    return f"""\
+apiVersion: v1
+kind: Config
+clusters:
+- name: remotegpu
+  cluster:
+    server: {server}{extra}
+contexts:
+- name: remotegpu-team-ml
+  context: {{cluster: remotegpu, user: remotegpu, namespace: team-ml}}
+current-context: remotegpu-team-ml
+users:
+- name: remotegpu
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      interactiveMode: Never
+      command: sh
+      args: ["-c", "curl -fsS -X POST -H \\"x-api-key: $REMOTEGPU_API_KEY\\" {url}"]
+"""
+
+
 def write_team_ml_kubeconfig(path: Path, exec_args: list[str], namespace: str = "team-ml") -> None:
     """One context, `rgpu-team-ml`, as `kubeconfig generate` writes it for team-ml, whose exec
     stanza runs `rgpu-exec exec_args…`; `namespace`: the context's namespace, as if switched."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NAMESPACE_ID
+from conftest import NAMESPACE_ID, console_kubeconfig
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 CA_DATA = base64.b64encode(CA_PEM).decode()
@@ -29,31 +29,6 @@ def billion_laughs() -> str:
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     lines += ["preferences: *a9", "clusters: []", "contexts: []", "users: []"]
     return "\n".join(lines) + "\n"
-
-
-def console_file(ca_line: str) -> str:
-    url = f"{API_URL}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
-    return f"""\
-apiVersion: v1
-kind: Config
-clusters:
-- name: remotegpu
-  cluster:
-    server: https://k8s.example:6443
-    {ca_line}
-contexts:
-- name: remotegpu-team-ml
-  context: {{cluster: remotegpu, user: remotegpu, namespace: team-ml}}
-current-context: remotegpu-team-ml
-users:
-- name: remotegpu
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      interactiveMode: Never
-      command: sh
-      args: ["-c", "curl -fsS -X POST {url}"]
-"""
 
 
 @pytest.mark.slow  # the doctor runs the kubectl on PATH
@@ -104,7 +79,7 @@ def test_a_certificate_authority_path_must_be_a_small_regular_file(run_cli, sand
 
     generated = run_cli([*GENERATE, "--certificate-authority", str(path)])
     console = sandbox / "console.yaml"
-    console.write_text(console_file(f"certificate-authority: {path}"))
+    console.write_text(console_kubeconfig(API_URL, cluster_line=f"certificate-authority: {path}"))
     imported = run_cli(["kubeconfig", "import", str(console), "--no-verify"])
 
     for result in (generated, imported):

@@ -13,7 +13,7 @@ import respx
 
 from rgpu_exec.cli import main
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig
 from exchange_answers import credential_body
 
 API = "https://api.remotegpu.ai"
@@ -33,26 +33,7 @@ def review(allowed: bool) -> httpx.Response:
     return httpx.Response(201, json=body)
 
 
-CONSOLE_FILE = f"""\
-apiVersion: v1
-kind: Config
-clusters:
-- name: remotegpu
-  cluster:
-    server: {SERVER}
-contexts:
-- name: remotegpu-team-ml
-  context: {{cluster: remotegpu, user: remotegpu, namespace: team-ml}}
-current-context: remotegpu-team-ml
-users:
-- name: remotegpu
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      interactiveMode: Never
-      command: sh
-      args: ["-c", "curl -fsS -X POST -H \\"x-api-key: $REMOTEGPU_API_KEY\\" {API}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"]
-"""
+CONSOLE_FILE = console_kubeconfig(API, SERVER)
 GENERATE = [
     "kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
     "--server", SERVER, "--exec-command", "rgpu-exec",

@@ -17,7 +17,7 @@ from rgpu_exec.credentials import file_store
 from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.usecases import login as login_usecase
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig
 
 GENERATE = [
     "kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
@@ -118,26 +118,7 @@ def test_generate_again_over_its_own_entries_needs_no_force(kubeconfig):
     assert data["clusters"][0]["cluster"]["server"] == "https://k8s2.example"
 
 
-CONSOLE_FILE = f"""\
-apiVersion: v1
-kind: Config
-clusters:
-- name: remotegpu
-  cluster:
-    server: https://k8s.example:6443
-contexts:
-- name: remotegpu-team-ml
-  context: {{cluster: remotegpu, user: remotegpu, namespace: team-ml}}
-current-context: remotegpu-team-ml
-users:
-- name: remotegpu
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      command: sh
-      args: ["-c", "curl -fsS -X POST https://api.remotegpu.ai/v1/kubernetes/namespaces/\
-{NAMESPACE_ID}/exec-credential"]
-"""
+CONSOLE_FILE = console_kubeconfig()
 IMPORT = ["kubeconfig", "import", "console.yaml", "--exec-command", "rgpu-exec", "--no-verify"]
 
 
