@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 _EXIT_CODES = f"""\
   {ExitCode.OK}  no problem found
+  {ExitCode.USAGE}  bad flags (anything else wrong is a finding, with its fix)
   {ExitCode.PROBLEMS_FOUND}  at least one problem found (each is listed with its fix)
 """
 

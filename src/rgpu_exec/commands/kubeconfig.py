@@ -50,6 +50,9 @@ updated in the file holding it, new ones go to the first existing file), else ~/
 symlinked kubeconfig is written through to its target), keep the file's mode, and first save
 the previous content as <file>.rgpu-exec.bak.
 """
+_READ_FILES = """files: like kubectl, --kubeconfig, else every file of the KUBECONFIG list, else
+~/.kube/config. Reads only: takes no lock, writes no file and no backup.
+"""
 _MERGE_NOTE = (
     "current-context is set to the new context when no file sets one (a plain `kubectl get "
     "pods` then works), else it changes only with --set-current-context; the same command run "
@@ -100,11 +103,12 @@ def _parser(
     *examples: str,
     note: str = _MERGE_NOTE,
     exit_codes: str = _EXIT_CODES_MERGE,
+    files: str = _FILES,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=summary,
-        description=f"{summary[0].upper()}{summary[1:]}.\n\n{_FILES}{note}",
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{files}{note}",
         epilog=support.epilog(*examples, exit_codes=exit_codes),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -237,8 +241,9 @@ def _add_list(commands: argparse._SubParsersAction[Any]) -> None:
         "rgpu-exec kubeconfig list -o json",
         note="Shows each context's namespace (name and ID), the profile and API URL its exec "
         "args pass to `rgpu-exec token` ('(default)': $RGPU_EXEC_PROFILE / $REMOTEGPU_API_URL or "
-        "the built-in default), its command, and which is current. Writes nothing.\n",
+        "the built-in default), its command, and which is current.\n",
         exit_codes=_EXIT_CODES_LIST,
+        files=_READ_FILES,
     )
     support.add_kubeconfig(parser)
     parser.add_argument("--context", metavar="NAME", help="show this context only")
