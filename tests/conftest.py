@@ -284,7 +284,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
         stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace")
         stderr.reconfigure(write_through=True)
         parser_state = (
-            Parser.json_output,
+            Parser.document_form,
             Parser.typed,
             Parser.root,
         )
@@ -307,7 +307,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
                 stderr.flush()
                 _reset_process_state()
                 (
-                    Parser.json_output,
+                    Parser.document_form,
                     Parser.typed,
                     Parser.root,
                 ) = parser_state

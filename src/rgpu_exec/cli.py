@@ -41,6 +41,7 @@ COMMANDS = (
 )  # fmt: skip
 # `completion` writes a script that describes every command: it needs them all.
 _NEEDS_EVERY_COMMAND = frozenset({"completion"})
+_DOCUMENT_FORMATS = ("json", "yaml")  # commands.render.DOCUMENT_FORMATS, without importing it
 _EXAMPLES = """examples:
   rgpu-exec login --namespace-id 6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f     store your API key
   rgpu-exec kubeconfig import ~/Downloads/remotegpu-team-ml-kubeconfig.yaml --replace
@@ -58,25 +59,25 @@ def program_name(argv0: str | None = None) -> str:
     return "kubectl rgpu" if name.removesuffix(".exe") == _KUBECTL_PLUGIN else "rgpu-exec"
 
 
-def json_wanted(argv: Sequence[str]) -> bool:
-    """Whether the command line asks for `-o json` (in any of argparse's spellings), read before
-    parsing: a usage error must still give a JSON document (docs/json-output.md)."""
+def document_wanted(argv: Sequence[str]) -> str | None:
+    """The document form the command line asks for, `json` or `yaml` (`-o json`, `--output
+    yaml`, `-ojson`, `--output=yaml`; the last one given, as argparse takes it), read before
+    parsing: a usage error must still give its failure document (docs/json-output.md)."""
     args = list(argv)
+    wanted = None
     for i, arg in enumerate(args):
         if arg == "--":
             break
-        if arg in ("-o", "--output") and args[i + 1 : i + 2] == ["json"]:
-            return True
-        if arg in ("-ojson", "--output=json"):
-            return True
-    return False
-
-
-def failure_document(exit_code: int, message: str) -> str:
-    """The one JSON document of a command that failed before it could build its own."""
-    from rgpu_exec.cli_parser import failure_document as document  # noqa: PLC0415 - json
-
-    return document(exit_code, message)
+        if arg in ("-o", "--output"):
+            value = args[i + 1] if i + 1 < len(args) else ""
+        elif arg.startswith("--output="):
+            value = arg.removeprefix("--output=")
+        elif arg.startswith("-o"):
+            value = arg.removeprefix("-o")
+        else:
+            continue
+        wanted = value if value in _DOCUMENT_FORMATS else None
+    return wanted
 
 
 def command_typed(argv: Sequence[str]) -> str:
@@ -146,20 +147,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             output.tell(warning)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(command=command_typed(argv))
-    Parser.json_output = json_wanted(argv)
+    Parser.document_form = document_wanted(argv)
     Parser.typed, Parser.root = tuple(argv), parser
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         output.tell(parser.format_help())
         return ExitCode.USAGE
+    form = getattr(args, "output", None)
     try:
         return int(args.func(args))
     except RgpuExecError as exc:
-        if getattr(args, "output", None) == "json" and not exc.json_document_printed:
-            output.document(failure_document(int(exc.exit_code), str(exc)))
+        if not exc.json_document_printed:
+            _failure_document(form, exc.exit_code, str(exc))
         output.say(str(exc))
         return int(exc.exit_code)
     except KeyboardInterrupt:
+        _failure_document(form, ExitCode.INTERRUPTED, "rgpu-exec: interrupted.")
         output.say("rgpu-exec: interrupted.")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:  # the reader of the output went away: nothing to tell it
@@ -172,11 +175,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rgpu_exec import terminal  # noqa: PLC0415
 
         detail = terminal.shown(f"{type(exc).__name__}: {exc}")  # on one line
-        output.say(
+        message = (
             f"rgpu-exec: unexpected error ({detail}). This is a bug: please report it with the "
             f"output of the same command run with {settings.ENV_LOG}=debug."
         )
+        _failure_document(form, ExitCode.UNEXPECTED, message)
+        output.say(message)
         return ExitCode.UNEXPECTED
+
+
+def _failure_document(form: object, exit_code: int, message: str) -> None:
+    """The failure document of a command run with `-o json` or `-o yaml` that failed before it
+    printed its own (one document per run, docs/json-output.md)."""
+    if form in _DOCUMENT_FORMATS:
+        from rgpu_exec.commands import render  # noqa: PLC0415
+
+        render.render_failure(str(form), exit_code, message)
 
 
 def kubectl_complete(argv: Sequence[str] | None = None) -> int:

@@ -20,14 +20,6 @@ from rgpu_exec.errors import ExitCode
 PROG = "_rgpu_exec_prog"
 
 
-def failure_document(exit_code: int, message: str) -> str:
-    """The one JSON document of a command that failed before it could build its own."""
-    import json  # noqa: PLC0415 - only for `-o json`
-
-    error = {"exit_code": exit_code, "message": message.removeprefix("rgpu-exec: ").strip()}
-    return json.dumps({"ok": False, "error": error}, indent=2) + "\n"
-
-
 class Parser(argparse.ArgumentParser):
     """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
 
@@ -41,7 +33,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.set_defaults(**{PROG: self.prog})
 
-    json_output = False  # `-o json` on the command line: errors give a JSON document too
+    # `-o json` or `-o yaml` on the command line: a usage error gives that document too.
+    document_form: str | None = None
     typed: tuple[str, ...] = ()  # the command line, so that an error never shows a value of it
     root: argparse.ArgumentParser | None = None  # its commands, options, choices may be shown
 
@@ -71,7 +64,9 @@ class Parser(argparse.ArgumentParser):
     def _fail(self, prog: str, message: str) -> NoReturn:
         end = "" if message.endswith("?") else "."
         text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
-        if Parser.json_output:
-            output.document(failure_document(ExitCode.USAGE, text))
+        if Parser.document_form:
+            from rgpu_exec.commands import render  # noqa: PLC0415 - json, only then
+
+            render.render_failure(Parser.document_form, ExitCode.USAGE, text)
         output.tell(text)
         self.exit(ExitCode.USAGE)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 FORMATS = ("table", "json", "yaml")
+DOCUMENT_FORMATS = ("json", "yaml")  # the forms that print one document, a failure's included
 Document = object  # a JSON value: dicts, lists, str, int, float, bool, None
 
 
@@ -38,6 +39,21 @@ def render(
         output.document(as_json(document(), indent))
     else:
         output.write(table())
+
+
+def failure(exit_code: int, message: str) -> dict[str, object]:
+    """The one document of a command that failed before it built its own (docs/json-output.md):
+    `{"ok": false, "error": {"exit_code", "message"}}`, the message as stderr says it, without
+    `rgpu-exec: `."""
+    said = message.removeprefix("rgpu-exec: ").strip()
+    return {"ok": False, "error": {"exit_code": int(exit_code), "message": said}}
+
+
+def render_failure(form: str | None, exit_code: int, message: str) -> None:
+    """Print the failure document when `form` is one that prints a document (json, yaml);
+    nothing for the table, whose message goes to stderr alone."""
+    if form in DOCUMENT_FORMATS:
+        render(form, document=lambda: failure(exit_code, message))
 
 
 def as_json(document: Document, indent: int | None = 2) -> str:
