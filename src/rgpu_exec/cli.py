@@ -37,6 +37,7 @@ COMMANDS = (
     ("cache", "list or clear cached namespace tokens", "cache"),
     ("scope", "work with API-key scope payloads", "scope"),
     ("completion", "print a shell completion script (bash, zsh or fish)", "completion"),
+    ("version", "print the version, and what a bug report needs (Python, platform, libraries)", "version"),  # noqa: E501
     ("token", "print an ExecCredential for kubectl (what the kubeconfig exec stanza runs)", "token"),  # noqa: E501
 )  # fmt: skip
 # `completion` writes a script that describes every command: it needs them all.
@@ -92,6 +93,14 @@ def command_typed(argv: Sequence[str]) -> str:
     return word if any(word == name for name, _, _ in COMMANDS) else ""
 
 
+def version_flag(argv: Sequence[str]) -> Sequence[str]:
+    """`--version` with `-o json` or `-o yaml` (and no command) is the `version` command, whose
+    document it prints; `--version` alone stays argparse's one line, which loads no command."""
+    if "--version" in argv and not command_typed(argv) and document_wanted(argv):
+        return ["version", *(arg for arg in argv if arg != "--version")]
+    return argv
+
+
 def build_parser(prog: str | None = None, command: str | None = None) -> Parser:
     """The CLI's parser. `command`: the one command whose module is imported and whose flags
     are added ("" for none: every command is then a name and a help line); None for all."""
@@ -145,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warning = log.configure(os.environ)
         if warning:  # the cache-hit path gives the same warning and goes on too
             output.tell(warning)
-    argv = sys.argv[1:] if argv is None else argv
+    argv = version_flag(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command=command_typed(argv))
     Parser.document_form = document_wanted(argv)
     Parser.typed, Parser.root = tuple(argv), parser

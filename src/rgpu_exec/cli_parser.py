@@ -20,6 +20,19 @@ from rgpu_exec.errors import ExitCode
 PROG = "_rgpu_exec_prog"
 
 
+def _options_of(parser: argparse.ArgumentParser, prog: str) -> list[str]:
+    """The options of the (sub)command whose `prog` is given, found under `parser`."""
+    if parser.prog == prog:
+        return [name for action in parser._actions for name in action.option_strings]  # noqa: SLF001
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public way
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for sub in action.choices.values():
+                found = _options_of(sub, prog)
+                if found:
+                    return found
+    return []
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with errors in our own voice and exit code, pointing at the right `--help`.
 
@@ -42,7 +55,7 @@ class Parser(argparse.ArgumentParser):
         namespace, extras = self.parse_known_args(*args, **kwargs)
         if extras:
             prog = getattr(namespace, PROG, None) or self.prog
-            self._fail(prog, usage.unrecognized(extras))
+            self._fail(prog, usage.unrecognized(extras, _options_of(Parser.root or self, prog)))
         return namespace
 
     def error(self, message: str) -> NoReturn:
@@ -54,7 +67,12 @@ class Parser(argparse.ArgumentParser):
         ]
         said = usage.unknown_command(message, commands)
         public = usage.public_words(Parser.root or self)
-        self._fail(self.prog, said or usage.without_values(message, Parser.typed, public))
+        if said is None:
+            said = usage.without_values(message, Parser.typed, public)
+            # An option typed wrong may be why a required one is missing: name the one meant.
+            mine = [name for action in self._actions for name in action.option_strings]
+            said += usage.did_you_mean(usage.mistyped(Parser.typed, public), mine)
+        self._fail(self.prog, said)
 
     def _print_message(self, message: str, file: Any = None) -> None:
         """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""

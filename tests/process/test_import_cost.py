@@ -173,6 +173,17 @@ def test_help_and_a_mistyped_command_load_no_command_and_no_use_case(
     assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == set()
 
 
+@pytest.mark.parametrize("argv", [["version"], ["--version", "-o", "json"]])
+def test_version_loads_its_own_use_case_only_and_no_library(
+    rgpu_exec_bin: str, argv: list[str]
+) -> None:
+    names = imported_modules([rgpu_exec_bin, *argv], dict(os.environ))
+    assert "rgpu_exec.usecases.version" in names, "the measured run was `version`"
+    assert loaded(names, *EVERY_SERVICE) == {"rgpu_exec.usecases.version"}
+    assert {n.split(".")[0] for n in names} & THIRD_PARTY_HEAVY == set()
+    assert names & {"ssl", "logging"} == set()
+
+
 def test_kubeconfig_list_loads_no_http_no_validation_and_no_keyring(
     rgpu_exec_bin: str, sandbox: Path
 ) -> None:
@@ -210,7 +221,7 @@ def test_a_cold_token_loads_only_what_one_exchange_needs(
 # Every command imports its use case inside `run`: a usage error loads none.
 @pytest.mark.parametrize(
     "command",
-    ["kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "scope", "token"],
+    ["kubeconfig", "login", "logout", "whoami", "check", "doctor", "cache", "scope", "version", "token"],
 )  # fmt: skip
 def test_a_usage_error_in_a_command_loads_no_use_case(rgpu_exec_bin: str, command: str) -> None:
     names = imported_modules([rgpu_exec_bin, command, "--no-such-flag"], dict(os.environ), 2)

@@ -44,6 +44,7 @@ USE_CASES = {
     "kubeconfig list": ("rgpu_exec.usecases.kubeconfig_list", "run"),
     "cache list": ("rgpu_exec.usecases.cache_admin", "run_list"),
     "scope validate": ("rgpu_exec.usecases.scope", "run"),
+    "version": ("rgpu_exec.usecases.version", "run"),
 }
 
 

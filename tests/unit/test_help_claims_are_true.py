@@ -44,6 +44,7 @@ CAN_RETURN: dict[str, frozenset[int]] = {
     "scope": frozenset({OK}),
     "scope validate": frozenset({OK}),
     "completion": frozenset({OK}),
+    "version": frozenset({OK}),
     "token": VERIFIES,  # the exchange, or a failure replayed with its own code
 }
 # The top level's help lists the codes of every command.

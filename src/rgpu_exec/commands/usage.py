@@ -28,6 +28,8 @@ _KEY_ADVICE = (
 )
 # A mistyped command is shown back only when it looks like a word someone meant as a command.
 _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# How close a mistyped option must be to a known one to be offered (difflib's ratio).
+_CLOSE = 0.75
 _INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
 # argparse's own messages that quote what was typed, and what to say instead.
 _ECHOES = (
@@ -38,9 +40,10 @@ _ECHOES = (
 )
 
 
-def unrecognized(extras: Sequence[str]) -> str:
+def unrecognized(extras: Sequence[str], known: Sequence[str] = ()) -> str:
     """`unrecognized arguments: --api-key, and 1 more argument (not shown: …)`: the options by
-    name (`--token=…` for `--token=VALUE`), the other arguments counted."""
+    name (`--token=…` for `--token=VALUE`), the other arguments counted; then, for a mistyped
+    option, the `known` one it is close to (`--namspace`: did you mean --namespace?)."""
     options = list(dict.fromkeys(_option_name(arg) for arg in extras if _is_option(arg)))
     others = sum(not _is_option(arg) for arg in extras)
     plural = "" if others == 1 else "s"
@@ -56,7 +59,31 @@ def unrecognized(extras: Sequence[str]) -> str:
         )
     if any(looks_like_remotegpu_key(_value_of(arg)) for arg in extras):
         message += f". {_KEY_ADVICE}"
-    return message
+    return message + did_you_mean(options, known)
+
+
+def mistyped(typed: Iterable[str], public: AbstractSet[str]) -> list[str]:
+    """The options typed that no command has (by name: `--tokn=…` for `--tokn=VALUE`)."""
+    names = (_option_name(arg) for arg in typed if arg.startswith("--") and _is_option(arg))
+    return [name for name in dict.fromkeys(names) if name.removesuffix("=…") not in public]
+
+
+def did_you_mean(options: Sequence[str], known: Sequence[str]) -> str:
+    """`; did you mean --namespace?` for each option typed that is close to a known long one
+    (only names: `--tokn=…` is compared as `--tokn`)."""
+    longs = [option for option in known if option.startswith("--")]
+    guesses = []
+    for option in options:
+        name = option.removesuffix("=…")
+        close = difflib.get_close_matches(name, longs, n=1, cutoff=_CLOSE)
+        if close and name.startswith("--"):
+            guesses.append((option, close[0]))
+    if not guesses:
+        return ""
+    if len(guesses) == 1:
+        return f"; did you mean {guesses[0][1]}?"
+    pairs = ", ".join(f"{guess} for {typed}" for typed, guess in guesses)
+    return f"; did you mean {pairs}?"
 
 
 def _is_option(arg: str) -> bool:
