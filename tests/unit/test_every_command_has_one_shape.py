@@ -16,6 +16,7 @@ from rgpu_exec import sourced
 from rgpu_exec.cli import main
 from rgpu_exec.commands import completion as completion_command
 from rgpu_exec.completion import scripts
+from rgpu_exec.contract import EXCHANGE_PATH
 from rgpu_exec.credentials.api_key import ApiKey
 from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.usecases.key_exchange import KeyVerdict
@@ -24,6 +25,7 @@ from rgpu_exec.usecases.scope import run as validate_scope
 from rgpu_exec.usecases.whoami import WhoamiResult
 
 from conftest import API_KEY, NAMESPACE_ID, write_team_ml_kubeconfig
+from exchange_answers import API, credential_answer
 
 SRC = Path(__file__).parents[2] / "src" / "rgpu_exec"
 _PRINTING = {"write", "tell", "say", "line", "document", "credential"}
@@ -180,3 +182,42 @@ def test_a_profile_says_where_it_came_from() -> None:
 
 def test_the_completion_command_offers_the_shells_there_are_scripts_for() -> None:
     assert tuple(scripts.SCRIPTS) == completion_command.SHELLS
+
+
+def _request_and_result_classes() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith(("Request", "Result")):
+                found.setdefault(node.name, []).append(str(path.relative_to(SRC)))
+    return found
+
+
+def test_each_request_and_result_class_name_is_owned_once() -> None:
+    found = _request_and_result_classes()
+    assert {"TokenRequest", "TokenResult", "ExecRequest", "VersionResult"} <= set(found)
+    assert {name: paths for name, paths in found.items() if len(paths) > 1} == {}
+
+
+def test_the_token_use_case_returns_a_result_the_command_writes_as_the_credential(
+    run_cli, api, monkeypatch
+) -> None:
+    from rgpu_exec.usecases import token
+
+    seen: list[token.TokenResult] = []
+    real = token.run
+
+    def recording(*args: object, **kwargs: object) -> token.TokenResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(token, "run", recording)
+    api.post(EXCHANGE_PATH.format(namespace_id=NAMESPACE_ID)).mock(
+        return_value=credential_answer("tok-1")
+    )
+    done = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", API],
+                   env={"REMOTEGPU_API_KEY": API_KEY})  # fmt: skip
+    assert done.returncode == seen[0].exit_code == ExitCode.OK
+    assert done.stdout == seen[0].exec_credential
+    assert json.loads(done.stdout)["kind"] == "ExecCredential"

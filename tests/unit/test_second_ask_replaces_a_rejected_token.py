@@ -48,8 +48,10 @@ def environ() -> dict[str, str]:
 
 def token(environ, clock, warnings) -> str:
     """One plugin run through the full command, as after a hand-over."""
-    output = TokenCommand(environ, clock=clock, warn=warnings.append).run(
-        TokenRequest(NAMESPACE_ID)
+    output = (
+        TokenCommand(environ, clock=clock, warn=warnings.append)
+        .run(TokenRequest(NAMESPACE_ID))
+        .exec_credential
     )
     return str(json.loads(output)["status"]["token"])
 

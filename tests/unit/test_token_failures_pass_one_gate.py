@@ -36,7 +36,7 @@ LOGIN_PAGE = "<html><body><form action='/login'>Sign in to use the Wi-Fi</form><
 
 
 def run(command: TokenCommand) -> str:
-    return command.run(TokenRequest(NAMESPACE_ID))
+    return command.run(TokenRequest(NAMESPACE_ID)).exec_credential
 
 
 def token_of(output: str) -> str:

@@ -39,7 +39,7 @@ def status(output: str) -> dict[str, str]:
 
 
 def run(command: TokenCommand) -> str:
-    return command.run(TokenRequest(NAMESPACE_ID))
+    return command.run(TokenRequest(NAMESPACE_ID)).exec_credential
 
 
 def test_fresh_token_is_served_from_cache(api, command) -> None:

@@ -44,7 +44,7 @@ def generate(kubeconfig: Path, *flags: str) -> tuple[int, list[str] | None]:
     return code, list(user["user"]["exec"]["args"])
 
 
-def read_by_the_cache_hit_path(args: list[str]) -> request.TokenRequest | str | None:
+def read_by_the_cache_hit_path(args: list[str]) -> request.ExecRequest | str | None:
     """What the cache-hit path makes of the args: a request, a refusal, or None (not parsed)."""
     assert args[0] == "token"
     flags = request.parse_token_flags(args[1:])
@@ -86,7 +86,7 @@ def test_a_profile_that_generate_writes_is_one_that_token_accepts(sandbox, capsy
         assert code == ExitCode.USAGE
         assert "profile name" in capsys.readouterr().err
         return
-    assert isinstance(read_by_the_cache_hit_path(args), request.TokenRequest)
+    assert isinstance(read_by_the_cache_hit_path(args), request.ExecRequest)
     # The full command: past its flags and their checks to the key, which the profile's keyring
     # entry does not hold here (exit 3, not a usage error).
     capsys.readouterr()
@@ -107,7 +107,7 @@ def test_a_namespace_name_that_generate_writes_is_one_that_token_accepts(sandbox
     assert (code == ExitCode.OK) == (request.namespace_name_problem(name) is None)
     if args is None:
         return
-    assert isinstance(read_by_the_cache_hit_path(args), request.TokenRequest)
+    assert isinstance(read_by_the_cache_hit_path(args), request.ExecRequest)
     capsys.readouterr()
     assert main(args) == ExitCode.OK, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["kind"] == "ExecCredential"
@@ -140,7 +140,7 @@ def test_an_api_url_that_generate_writes_is_one_that_token_accepts(sandbox, caps
     assert (code == ExitCode.OK) == (request.resolve_api_url(url, {})[1] is None)
     if args is None:
         return
-    assert isinstance(read_by_the_cache_hit_path(args), request.TokenRequest)
+    assert isinstance(read_by_the_cache_hit_path(args), request.ExecRequest)
     capsys.readouterr()
     assert main(args) == ExitCode.OK, capsys.readouterr().err
     assert route.call_count == 1

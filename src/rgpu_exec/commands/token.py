@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rgpu_exec.usecases.token import TokenCommand, TokenRequest  # noqa: PLC0415
+    from rgpu_exec.usecases.token import TokenRequest  # noqa: PLC0415
+    from rgpu_exec.usecases.token import run as token  # noqa: PLC0415
 
     flags = TokenRequest(
         args.namespace_id,
@@ -50,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         namespace_name=args.namespace_name,
     )
-    output.credential(TokenCommand(os.environ).run(flags))  # the gate's one exception: kubectl's
-    return ExitCode.OK
+    result = token(flags, os.environ)
+    output.credential(result.exec_credential)  # the gate's one exception: for kubectl only
+    return int(result.exit_code)

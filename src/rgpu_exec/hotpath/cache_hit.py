@@ -95,7 +95,7 @@ class Consulted:
 
 def consult(
     directory: str,
-    wanted: "request.TokenRequest",
+    wanted: "request.ExecRequest",
     client: "int | None",
     now: float,
     clock: "Callable[[], float]" = time.time,

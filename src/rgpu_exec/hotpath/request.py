@@ -44,8 +44,11 @@ def parse_token_flags(args: "Sequence[str]") -> "dict[str, str] | None":
     return options
 
 
-class TokenRequest:
-    """A validated request: where to ask, for which namespace, whose key, and its cache entry."""
+class ExecRequest:
+    """A validated request of kubectl's exec plugin, `rgpu-exec token`'s flags and environment
+    checked once (`resolve`): where to ask, for which namespace, whose key, and its cache entry.
+    The command builds `usecases.token.TokenRequest` (the flags as given); both paths of `token`
+    resolve those flags into this."""
 
     __slots__ = (
         "_environ", "_key", "api_url", "cache_key", "deadline", "namespace_id",
@@ -100,7 +103,7 @@ def resolve(
     namespace_name: "str | None" = None,
     *,
     check_url: bool = True,
-) -> "TokenRequest | str":
+) -> "ExecRequest | str":
     """The request, or the message saying what is wrong with it (the first problem found).
 
     `check_url=False` is for the cache-hit path alone, which only reads the cache: an entry or a
@@ -124,7 +127,7 @@ def resolve(
     if problem:
         return problem
     key = environment_key(profile_flag, environ)
-    return TokenRequest(
+    return ExecRequest(
         api_url,
         namespace_id,
         profile,

@@ -23,7 +23,7 @@ from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
 from rgpu_exec.credentials import file_store
-from rgpu_exec.errors import RecentFailureError, RgpuExecError, UsageError
+from rgpu_exec.errors import ExitCode, RecentFailureError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import (
     cache_hit,
     failures,
@@ -41,7 +41,7 @@ from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, da
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenRequest"]
+__all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenRequest", "TokenResult", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TokenRequest:
     """`token`'s flags as given (see `hotpath.request.TOKEN_FLAGS`): `run` validates them with
-    `request.resolve` (into a `request.TokenRequest`), the rule the cache-hit path follows too,
+    `request.resolve` (into a `request.ExecRequest`), the rule the cache-hit path follows too,
     so that a refusal passes the failure gate like any other failure."""
 
     namespace_id: str
@@ -58,18 +58,35 @@ class TokenRequest:
     namespace_name: str | None = None  # for messages only
 
 
+@dataclass(frozen=True)
+class TokenResult:
+    """What `token` answers kubectl: the ExecCredential (JSON, in the apiVersion kubectl asked
+    for), which the command writes through `output.credential`, the output gate's one exception.
+    A failure is an RgpuExecError, raised through the failure gate."""
+
+    exec_credential: str
+    exit_code: ExitCode = ExitCode.OK
+
+
+def run(
+    flags: TokenRequest, environ: Mapping[str, str], warn: Callable[[str], None] = output.say
+) -> TokenResult:
+    """`token`'s use case: `TokenCommand(environ, warn=warn).run(flags)`."""
+    return TokenCommand(environ, warn=warn).run(flags)
+
+
 @dataclass
 class TokenCommand:
     environ: Mapping[str, str]
     clock: Callable[[], float] = time.time
     warn: Callable[[str], None] = output.say
 
-    def run(self, flags: TokenRequest) -> str:
-        """The ExecCredential JSON for kubectl, or an RgpuExecError: every one through
+    def run(self, flags: TokenRequest) -> TokenResult:
+        """The ExecCredential for kubectl, or an RgpuExecError: every one through
         `token_failures.damped`, the one gate of `token`'s failures."""
         where = Where()
         try:
-            return self._run(flags, where)
+            return TokenResult(self._run(flags, where))
         except RgpuExecError as failure:
             told = (flags.namespace_id, flags.api_url, flags.profile)
             replay = damped(failure, where, self.environ, self.clock(), told)
@@ -132,7 +149,7 @@ class TokenCommand:
     def _exchange(  # noqa: PLR0917
         self,
         flags: TokenRequest,
-        wanted: request.TokenRequest,
+        wanted: request.ExecRequest,
         directory: str | None,
         stale: token_cache.Entry | None,
         interactive: bool,
