@@ -20,6 +20,7 @@ import pytest
 from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
+from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli, rgpu_exec_user, users_kubeconfig
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
@@ -229,7 +230,7 @@ def test_kuberc_policy(sandbox, kuberc, status, words):
     path.write_text(kuberc)
     plugin = f"{VENV_BIN}/rgpu-exec"
 
-    (finding,) = doctor_kube.kuberc_findings({"KUBERC": str(path), "PATH": VENV_BIN}, [plugin])
+    (finding,) = kuberc_findings({"KUBERC": str(path), "PATH": VENV_BIN}, [plugin])
 
     assert finding.status == status
     assert words in finding.detail
@@ -237,8 +238,8 @@ def test_kuberc_policy(sandbox, kuberc, status, words):
 
 
 def test_kuberc_off_or_absent_says_nothing(sandbox):
-    assert doctor_kube.kuberc_findings({"KUBERC": "off"}, []) == []
-    assert doctor_kube.kuberc_findings({"HOME": str(sandbox)}, []) == []
+    assert kuberc_findings({"KUBERC": "off"}, []) == []
+    assert kuberc_findings({"HOME": str(sandbox)}, []) == []
 
 
 def date_header(offset: timedelta) -> dict[str, str]:

@@ -13,9 +13,10 @@ import pytest
 
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig.view import PluginCall
-from rgpu_exec.usecases.doctor import access, cluster, kube, local
+from rgpu_exec.usecases.doctor import access, cluster, local
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 from rgpu_exec.usecases.doctor.kube import PluginContext
+from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
 
 from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, users_kubeconfig
 
@@ -104,7 +105,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
 def test_a_real_denyall_is_known_by_its_kind(sandbox):
     kuberc = sandbox / "kuberc"
     kuberc.write_text("credentialPluginPolicy: DenyAll\n")
-    found = kube.kuberc_findings({"KUBERC": str(kuberc)}, ["/usr/bin/rgpu-exec"])
+    found = kuberc_findings({"KUBERC": str(kuberc)}, ["/usr/bin/rgpu-exec"])
 
     (denied,) = of_kind(found, "plugins-denied", "problem")
     assert denied.about == {"kuberc": str(kuberc)}

@@ -8,8 +8,9 @@ and finally, for every such context (or the one named), its key and the cluster'
 may its token list pods in its namespace? Each problem comes with its fix.
 
 The checks live in `local` (no network), `network` (the keyless API probes), `access` (a
-context's key, and one exchange when kubectl is missing), `cluster` (kubectl asks the cluster)
-and `kube` (kubeconfig and kuberc); this module decides which run, in what order, on what. The
+context's key, and one exchange when kubectl is missing), `cluster` (kubectl asks the cluster),
+`kube` (the kubeconfig) and `kuberc` (its plugin policy); this module decides which run, in what
+order, on what. The
 key is sent only where kubectl would send it: never for a context whose stanza kubectl refuses
 or whose plugin kuberc denies; probes go only to the API URL chosen (flag, environment or
 default) and to the ones of the contexts checked.
@@ -25,6 +26,7 @@ from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind, problem_count
+from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -112,7 +114,7 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
     kubectl_found = local.kubectl_findings(environ)
     findings += kubectl_found
     findings += report.findings
-    kuberc = kube.kuberc_findings(environ, report.commands)
+    kuberc = kuberc_findings(environ, report.commands)
     findings += kuberc
     # Decided on what the findings are about, never on their wording (`findings.Finding`).
     kubectl = next((f.about["path"] for f in of_kind(kubectl_found, "kubectl-found")), None)

@@ -1,9 +1,10 @@
-"""`rgpu-exec doctor`'s kubectl side: the kubeconfig contexts that use rgpu-exec, and kuberc.
+"""`rgpu-exec doctor`'s kubectl side: the kubeconfig contexts that use rgpu-exec (kuberc's
+plugin policy is `doctor.kuberc`'s).
 
 Each finding says what is wrong and how to fix it. Facts relied on (see the kubectl docs): a v1
 exec stanza needs `interactiveMode`; a `token` beside `exec` wins silently; a command with a path
 separator is relative to the kubeconfig file that defines it; exec plugins run only for https
-servers; kubectl 1.35+ may restrict plugins with `credentialPluginPolicy` in kuberc.
+servers.
 """
 
 from __future__ import annotations
@@ -244,67 +245,3 @@ def _calls_exchange_directly(user: Entry) -> bool:
         return False
     words = [str(exec_.get("command", "")), *(str(a) for a in exec_.get("args") or [])]
     return any("exec-credential" in w for w in words)
-
-
-def kuberc_findings(environ: Mapping[str, str], commands: list[str]) -> list[Finding]:
-    """kubectl 1.35+'s credential plugin policy, when a kuberc sets one."""
-    chosen = settings.kuberc(environ)
-    if chosen.lower() == "off":
-        return []
-    path = str(
-        Path(chosen).expanduser().absolute()
-        if chosen
-        else kubeconfig_view.home(environ) / ".kube" / "kuberc"
-    )
-    try:
-        document = kubeconfig_view.load_yaml(path)
-    except kubeconfig_view.UnreadableFileError as exc:
-        return [Finding("kuberc", "problem", exc.detail, exc.fix)]
-    if not isinstance(document, dict):
-        return []
-    policy = document.get("credentialPluginPolicy") or "AllowAll"
-    edit = f"edit {path}"
-    if policy == "AllowAll":
-        return [Finding("kuberc", "ok", f"{path}: credential plugins allowed (AllowAll)")]
-    if policy == "DenyAll":
-        return [
-            Finding(
-                "kuberc",
-                "problem" if commands else "note",
-                f"{path}: credentialPluginPolicy DenyAll stops kubectl from running rgpu-exec",
-                f"{edit}: set `credentialPluginPolicy: Allowlist` and allow rgpu-exec",
-                "plugins-denied",
-                {"kuberc": path},
-            )
-        ]
-    if policy != "Allowlist":
-        return [
-            Finding(
-                "kuberc",
-                "problem",
-                f"{path}: unknown credentialPluginPolicy {policy!r}",
-                f"{edit}: use AllowAll, DenyAll or Allowlist",
-            )
-        ]
-    allowed = set()
-    for item in document.get("credentialPluginAllowlist") or []:
-        name = str(item.get("name", "")) if isinstance(item, dict) else ""
-        found = (
-            name
-            if Path(name).is_absolute()
-            else shutil.which(name, path=settings.search_path(environ))
-        )
-        if found:
-            allowed.add(Path(found).resolve())
-    missing = sorted({c for c in commands if Path(c).resolve() not in allowed})
-    if missing:
-        entries = " and ".join(f"`- name: {c}`" for c in missing)
-        return [
-            Finding(
-                "kuberc",
-                "problem",
-                f"{path}: the credential plugin allowlist does not allow {', '.join(missing)}",
-                f"{edit}: add {entries} under credentialPluginAllowlist",
-            )
-        ]
-    return [Finding("kuberc", "ok", f"{path}: rgpu-exec is on the credential plugin allowlist")]
