@@ -331,6 +331,7 @@ def test_dash_o_json_works_on_every_reporting_command(run_cli, args):
                 "scope",
                 "kubeconfig",
                 "whoami",
+                "version",
             },
             4,
             id="commands",
