@@ -15,6 +15,8 @@ from rgpu_exec.cli import document_wanted
 from rgpu_exec.completion.table import TREE
 from rgpu_exec.errors import ExitCode
 
+from conftest import API_KEY
+
 if TYPE_CHECKING:
     from conftest import CliRun
 
@@ -132,3 +134,13 @@ def test_the_table_form_prints_no_document(run_cli) -> None:
 )
 def test_the_form_is_read_before_parsing_as_argparse_would(argv, form) -> None:
     assert document_wanted(argv) == form
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_failure_document_never_shows_a_value_typed(run_cli, form) -> None:
+    refused = run_cli(["whoami", "-o", form, f"--api-key={API_KEY}", "--tokn", "SECRET-VALUE"])
+    assert_one_failure_document(form, refused, ExitCode.USAGE)
+    assert "--api-key=…" in refused.stderr  # and in the document, as stderr says it
+    for shown in (refused.stdout, refused.stderr):
+        assert API_KEY[14:22] not in shown
+        assert "SECRET-VALUE" not in shown
