@@ -119,3 +119,25 @@ def test_a_flag_close_to_none_gets_no_guess(run_cli) -> None:
     refused = run_cli(["whoami", "--bogus"])
     assert refused.returncode == 2
     assert "did you mean" not in refused.stderr
+
+
+def test_library_versions_are_read_from_the_first_metadata_folder_found(tmp_path) -> None:
+    from rgpu_exec.usecases.version import installed_versions
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, names in (
+        (first, ["ruamel_yaml-0.19.1.dist-info", "httpx2-2.0.dist-info", "PyYAML-6.0.egg-link"]),
+        (second, ["httpx-0.28.1.dist-info", "ruamel.yaml-0.18.0.dist-info"]),
+    ):
+        for name in names:
+            (folder / name).mkdir(parents=True)
+    wanted = ("httpx", "ruamel.yaml", "PyYAML")
+    path = [str(first), str(tmp_path / "missing"), str(second)]
+    assert (
+        installed_versions(wanted, path)
+        == {
+            "httpx": "0.28.1",  # not httpx2's
+            "ruamel.yaml": "0.19.1",  # the first found, as an import finds it; names compared canonically
+            "PyYAML": None,  # no .dist-info folder: not known
+        }
+    )
