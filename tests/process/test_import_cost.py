@@ -206,7 +206,7 @@ def test_a_cold_token_loads_only_what_one_exchange_needs(
     names = imported_modules(argv, env)
     assert stub_api.count == 1, "the measured run was a miss"
     assert "rgpu_exec.commands.token" in names, "the measured run parsed `token`"
-    use_cases = {"rgpu_exec.usecases.token", "rgpu_exec.usecases.key_exchange", "rgpu_exec.usecases.token_failures"}  # fmt: skip
+    use_cases = {"rgpu_exec.usecases.token", "rgpu_exec.usecases.key_exchange", "rgpu_exec.usecases.token_failures", "rgpu_exec.usecases.token_storage"}  # fmt: skip
     assert loaded(names, "rgpu_exec.usecases.") == use_cases
     assert loaded(names, "rgpu_exec.kubeconfig", "rgpu_exec.kube.", "rgpu_exec.commands.") <= {
         "rgpu_exec.commands.token",

@@ -15,19 +15,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
 from rgpu_exec.api.endpoint import ApiEndpoint
-from rgpu_exec.cache import identity_key
-from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
-from rgpu_exec.credentials import file_store
 from rgpu_exec.errors import ExitCode, RecentFailureError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import (
     cache_hit,
     failures,
-    private_files,
     request,
     second_ask,
     settings,
@@ -37,6 +32,7 @@ from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
+from rgpu_exec.usecases.token_storage import fingerprint_secret, usable_cache_directory
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -101,10 +97,10 @@ class TokenCommand:
         )
         if isinstance(wanted, str):
             raise UsageError(wanted)
-        directory = self._cache_directory()
+        directory = usable_cache_directory(self.environ, self.warn)
         if directory is None:
             return self._exchange(flags, wanted, None, None, interactive, api_version, where)
-        secret = self._secret() if wanted.needs_secret else None
+        secret = fingerprint_secret(self.environ) if wanted.needs_secret else None
         if secret is not None:
             wanted.use_secret(secret)
         where.directory = directory
@@ -162,7 +158,7 @@ class TokenCommand:
             # A typed key is known by its fingerprint, like a key from the environment, never by
             # the profile: a second key typed for the same profile must not get the first key's
             # token. A token cached for this very key may still answer.
-            secret = self._secret() if directory is not None else None
+            secret = fingerprint_secret(self.environ) if directory is not None else None
             slot = token_cache.CacheKey(
                 wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value, secret)
             )
@@ -246,29 +242,6 @@ class TokenCommand:
             parsed = parse_exec_info(raw_exec_info)
             known = (parsed.api_version, parsed.interactive)
         return known
-
-    def _secret(self) -> bytes | None:
-        """The user's key-fingerprint secret (in the config directory, beside the key file),
-        made when there is none; None when it cannot be (the key's entry is then one of its
-        own, never another key's)."""
-        try:
-            return identity_key.ensure_secret(str(Path(file_store.path(self.environ)).parent))
-        except OSError as exc:
-            log.debug("no key-fingerprint secret (%s)", type(exc).__name__)
-            return None
-
-    def _cache_directory(self) -> str | None:
-        """The cache directory, or None (with one warning) when it must not be used."""
-        directory = cache_directory(self.environ)
-        problem = private_files.directory_problem(directory)
-        if not problem:
-            return directory
-        self.warn(
-            f"rgpu-exec: warning: not using the token cache: {directory} {problem}. Every "
-            f"kubectl command will exchange a new token until you fix it "
-            f"({cache_directory_fix(directory)})."
-        )
-        return None
 
     def _answered(self, consulted: cache_hit.Consulted, api_version: str) -> str | None:
         """The ExecCredential for what the cache answers (a failure is raised again), else None."""
