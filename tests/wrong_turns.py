@@ -64,6 +64,8 @@ class World:
     env: dict[str, str]
     codes: list[tuple[str, int]] = field(default_factory=list)  # (rgpu-exec command, exit code)
     notes: dict[str, str] = field(default_factory=dict)  # values a turn's cause names ($NAME)
+    keys: list[str] = field(default_factory=list)  # every raw key the turn made
+    shown: list[str] = field(default_factory=list)  # everything the commands printed
 
     @property
     def kubeconfig(self) -> Path:
@@ -76,12 +78,19 @@ class World:
         return (client or self.client).create_namespace(f"{name}-{secrets.token_hex(2)}")
 
     def key(
-        self, *namespaces: dict[str, Any], scopes: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+        self, *namespaces: dict[str, Any], scopes: dict[str, Any] | None = None,
+        expires_at: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A new key (the console's answer; the raw key in "key"), for these namespaces."""
         ids = [ns["id"] for ns in namespaces]
-        return self.client.create_key(
-            "wrong-turn", scopes or {"kubernetes_exec": {"namespace_ids": ids}}
-        )
+        scopes = scopes or {"kubernetes_exec": {"namespace_ids": ids}}
+        created = self.client.create_key("wrong-turn", scopes, expires_at=expires_at)
+        self.keys.append(created["key"])
+        return created
+
+    def secrets_shown(self) -> list[str]:
+        """The keys whose secret part (beyond the prefix) any command printed: none, ever."""
+        return [k for k in self.keys if any(k[13:] in text for text in self.shown)]
 
     # -- the user's machine ---------------------------------------------------------------------
 
@@ -105,6 +114,7 @@ class World:
             check=False, cwd=self.home,
         )  # fmt: skip
         ran = Ran(shlex.join(argv), result.returncode, result.stdout, result.stderr)
+        self.shown.append(ran.text)
         if Path(argv[0]).name == "rgpu-exec":
             self.codes.append((command_of(argv[1:]), ran.code))
         self.codes.extend(("token", int(code)) for code in _KUBECTL_EXIT.findall(ran.stderr))

@@ -102,10 +102,7 @@ def revoked_key_in_keyring(w: World) -> Ran:
 def expired_key(w: World) -> Ran:
     ns = w.namespace("team")
     soon = datetime.now(timezone.utc) + timedelta(seconds=1)
-    created = w.client.create_key(
-        "short", {"kubernetes_exec": {"namespace_ids": [ns["id"]]}},
-        expires_at=soon.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-    )  # fmt: skip
+    created = w.key(ns, expires_at=soon.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     w.env["REMOTEGPU_API_KEY"] = created["key"]
     w.context(ns)
     time.sleep(max(0.0, (soon - datetime.now(timezone.utc)).total_seconds()) + 0.2)
@@ -390,8 +387,7 @@ def _new_key_typed(w: World) -> str:
     config = YAML(typ="safe").load(w.kubeconfig.read_text())
     args = config["users"][0]["user"]["exec"]["args"]
     namespace_id = args[args.index("--namespace-id") + 1]
-    created = w.client.create_key("new", {"kubernetes_exec": {"namespace_ids": [namespace_id]}})
-    return str(created["key"])
+    return str(w.key({"id": namespace_id})["key"])
 
 
 def _key_of_world(w: World) -> str:
@@ -632,6 +628,7 @@ def test_each_wrong_turn_names_its_cause_and_its_printed_fix_works(turn: Turn, w
         turn.after(world)
     for command, code in world.codes:
         assert code in listed_exit_codes(command), f"`rgpu-exec {command}` exited {code}"
+    assert world.secrets_shown() == [], "only a key's prefix ever appears in output"
 
 
 def readme_happy_path() -> list[str]:
@@ -647,6 +644,7 @@ def test_the_readme_happy_path_verifies_each_step_against_the_seeded_emulator(
     seed = seeded.ready.seed
     assert seed is not None, "the module's emulator runs with --seed"
     world.with_keyring()  # a desktop: login keeps the key in the OS keyring
+    world.keys.append(seed["api_key"])
     steps = readme_happy_path()
     assert [s.split()[:2] for s in steps] == [
         ["rgpu-exec", "kubeconfig"], ["rgpu-exec", "login"], ["kubectl", "get"],
@@ -668,6 +666,7 @@ def test_the_readme_happy_path_verifies_each_step_against_the_seeded_emulator(
             assert f"No resources found in {seed['namespace']} namespace" in ran.text
     for command, code in world.codes:
         assert code in listed_exit_codes(command), f"`rgpu-exec {command}` exited {code}"
+    assert world.secrets_shown() == []
 
 
 def test_each_printed_fix_is_read_from_its_line_and_placeholders_are_caught():
