@@ -191,11 +191,16 @@ def placeholders(command: str) -> list[str]:
     return _PLACEHOLDER.findall(command)
 
 
+def offered(text: str, starts: str) -> list[str]:
+    """The printed commands whose start matches the regex `starts`."""
+    return [c for c in printed_commands(text) if re.match(starts, c)]
+
+
 def the_fix(text: str, starts: str) -> str:
-    """The first printed command that starts with `starts` (what the turn's fix is about)."""
-    offered = [c for c in printed_commands(text) if c.startswith(starts)]
-    assert offered, f"no printed command starts with {starts!r}; printed: {printed_commands(text)}"
-    return offered[0]
+    """The first printed command whose start matches `starts` (what the turn's fix is about)."""
+    found = offered(text, starts)
+    assert found, f"no printed command starts with {starts!r}; printed: {printed_commands(text)}"
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -205,11 +210,13 @@ class Turn:
     `cause`: a regex the output must match (the cause, not incidental wording); `$NAME` stands
     for the turn's `notes["NAME"]` (a value it made up, such as a mistyped ID).
     Then one of:
-    - `fix`: the start of the printed command that fixes it; it is run as printed (with
-      `fix_stdin`'s answer, say a key typed at a prompt), then `works` (default: kubectl get
-      pods) must succeed;
+    - `fix`: a regex for the start of the printed command that fixes it; it is run as printed
+      (with `fix_stdin`'s answer, say a key typed at a prompt), then `works` (default: kubectl
+      get pods) must succeed;
     - `outside`: a regex saying where the fix lies outside the tool (the console); no printed
-      command may then pretend to fix it;
+      command may then hold a placeholder;
+    - both: the fix when such a command is printed, else the outside statement (for a value
+      the tool cannot know, such as a cluster's CA);
     - neither: the tool copes by itself, and `works` succeeds with nothing else done.
     `after`: more checks once `works` succeeded.
     `never`: a regex for wrong advice the output must not hold.

@@ -29,7 +29,9 @@ from wrong_turns import (
     Turn,
     World,
     cause_of,
+    command_of,
     listed_exit_codes,
+    offered,
     placeholders,
     printed_commands,
     the_fix,
@@ -455,7 +457,8 @@ CATALOGUE = [
         "cluster without a CA",
         cluster_without_ca,
         r"(?i)certificate|CA\b",
-        fix="rgpu-exec kubeconfig",
+        fix=r"rgpu-exec kubeconfig|kubectl config set-cluster",
+        outside=CONSOLE,
         xfail="the missing-CA fix holds FILE and … placeholders (fixes without …)",
     ),
     Turn(
@@ -504,7 +507,7 @@ CATALOGUE = [
         "KUBECONFIG=/dev/null",
         kubeconfig_is_dev_null,
         r"/dev/null is a device",
-        fix="rgpu-exec kubeconfig generate",
+        fix=r"rgpu-exec kubeconfig generate|export KUBECONFIG",
         xfail="complete hints: the /dev/null refusal prints no command to run",
         unclaimed=True,
     ),
@@ -521,6 +524,7 @@ CATALOGUE = [
         generate_without_ca,
         r"(?i)certificate|trust",
         fix="rgpu-exec kubeconfig generate",
+        outside=CONSOLE,
         xfail="an untrusted cluster certificate fails generate",
     ),
     Turn(
@@ -528,6 +532,7 @@ CATALOGUE = [
         import_without_ca,
         r"(?i)certificate|trust",
         fix="rgpu-exec kubeconfig import",
+        outside=CONSOLE,
         xfail="an untrusted cluster certificate fails import",
     ),
     Turn(
@@ -548,7 +553,7 @@ CATALOGUE = [
         "a moved venv",
         moved_venv,
         r"(?i)no longer exists|not found|does not exist",
-        fix="rgpu-exec kubeconfig",
+        fix=r"rgpu-exec kubeconfig|kubectl config set-credentials",
         xfail="doctor notices an exec command that no longer exists",
     ),
     Turn(
@@ -612,7 +617,7 @@ def test_each_wrong_turn_names_its_cause_and_its_printed_fix_works(turn: Turn, w
     assert re.search(cause_of(turn, world), shown.text), shown.text
     if turn.never is not None:
         assert not re.search(turn.never, shown.text), shown.text
-    if turn.fix is not None:
+    if turn.fix is not None and (turn.outside is None or offered(shown.text, turn.fix)):
         fix = the_fix(shown.text, turn.fix)
         assert placeholders(fix) == [], f"the fix holds placeholders: {fix}"
         typed = turn.fix_stdin(world) if turn.fix_stdin else None
@@ -683,3 +688,6 @@ def test_each_printed_fix_is_read_from_its_line_and_placeholders_are_caught():
     assert placeholders("export REMOTEGPU_API_KEY=rgpu_…") == ["…"]
     assert placeholders("rgpu-exec token --namespace-id <ID>") == ["<ID>"]
     assert placeholders("kubectl config set-context rgpu-team-ml --namespace team-ml") == []
+    assert command_of(["kubeconfig", "import", "a.yaml", "--replace"]) == "kubeconfig import"
+    assert command_of(["doctor", "-o", "json"]) == "doctor"
+    assert command_of(["token", "--namespace-id", "x"]) == "token"
