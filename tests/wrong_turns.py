@@ -13,9 +13,11 @@ import json
 import os
 import re
 import secrets
+import select
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,3 +250,67 @@ def cause_of(turn: Turn, world: World) -> str:
     """The turn's cause regex with its `$NAME`s replaced by the values they stand for."""
     notes = world.notes
     return re.sub(r"\$([A-Z]+)", lambda m: re.escape(notes.get(m[1], m[0])), turn.cause)
+
+
+# gcloud's kubectl dispatcher, as it behaves: it asks the cluster for its version through
+# client-go (which runs the exec plugin, the dispatcher being its parent) and then execs the
+# versioned kubectl in the same process (which runs the plugin again, with the same parent).
+DISPATCHER = """#!{python}
+import json, os, subprocess, sys
+from ruamel.yaml import YAML
+
+config = YAML(typ="safe").load(open(os.environ["KUBECONFIG"]))
+context = next(c["context"] for c in config["contexts"] if c["name"] == config["current-context"])
+stanza = next(u["user"] for u in config["users"] if u["name"] == context["user"])["exec"]
+info = {{"kind": "ExecCredential", "apiVersion": stanza["apiVersion"], "spec": {{"interactive": True}}}}
+env = {{**os.environ, "KUBERNETES_EXEC_INFO": json.dumps(info)}}
+subprocess.run([stanza["command"], *stanza["args"]], env=env, stdout=subprocess.DEVNULL, check=False)
+os.execv({kubectl!r}, [{kubectl!r}, *sys.argv[1:]])
+"""
+PROMPT = "RemoteGPU API key ("
+
+
+def with_dispatcher(world: World) -> None:
+    """`kubectl` on the world's PATH is now the dispatcher in front of the real one."""
+    bin_dir = world.home / "dispatcher-bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "kubectl"
+    script.write_text(DISPATCHER.format(python=sys.executable, kubectl=KUBECTL))
+    script.chmod(0o755)
+    world.env["PATH"] = os.pathsep.join([str(bin_dir), world.env["PATH"]])
+
+
+def typed_at_a_terminal(world: World, command: str, key: str) -> tuple[Ran, list[str]]:
+    """`command` on a terminal (script(1) gives it one), typing `key` at each prompt for a key
+    once the prompt shows. The transcript, and what each prompt said: its line, with what was
+    shown since the answer before it (the message after a typed key that works left out)."""
+    argv = ["script", "-qfec", command, "/dev/null"]
+    with subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=world.env, cwd=world.home,
+    ) as process:  # fmt: skip
+        assert process.stdin is not None
+        assert process.stdout is not None
+        transcript, prompts = "", []
+        give_up = time.monotonic() + TIMEOUT
+        while time.monotonic() < give_up:
+            ready, _, _ = select.select([process.stdout], [], [], 0.5)
+            chunk = os.read(process.stdout.fileno(), 4096) if ready else b""
+            if ready and not chunk:
+                break
+            transcript += chunk.decode(errors="replace")
+            if transcript.count(PROMPT) > len(prompts):
+                since = transcript.rsplit(PROMPT, 1)[0].rsplit(PROMPT, 1)[-1]
+                said = [
+                    line for line in since.splitlines() if "the key you typed works" not in line
+                ]
+                prompts.append("\n".join([*said[1:], PROMPT + transcript.rsplit(PROMPT, 1)[1]]))
+                time.sleep(0.3)  # the prompt turns echo off (flushing what was typed) after showing
+                process.stdin.write(key.encode() + b"\n")
+                process.stdin.flush()
+        if process.poll() is None:
+            process.kill()
+        code = process.wait()
+    ran = Ran(command, code, transcript, "")
+    world.shown.append(ran.text)
+    return ran, prompts

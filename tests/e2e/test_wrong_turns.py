@@ -35,6 +35,8 @@ from wrong_turns import (
     placeholders,
     printed_commands,
     the_fix,
+    typed_at_a_terminal,
+    with_dispatcher,
     world_env,
 )
 
@@ -361,6 +363,26 @@ def no_kubeconfig_file(w: World) -> Ran:
     return w.rgpu("doctor")
 
 
+def typed_key_under_the_dispatcher(w: World) -> Ran:
+    ns = w.namespace("team")
+    key = w.key(ns)["key"]
+    w.context(ns)
+    config = YAML(typ="safe").load(w.kubeconfig.read_text())
+    config["users"][0]["user"]["exec"]["interactiveMode"] = "IfAvailable"
+    w.kubeconfig.write_text(_dump(config))
+    with_dispatcher(w)
+    ran, prompts = typed_at_a_terminal(w, "kubectl get pods --request-timeout 10s", key)
+    w.notes["PROMPTS"] = str(len(prompts))
+    w.notes["SECOND"] = prompts[1] if len(prompts) > 1 else ""
+    return ran
+
+
+def _asked_once_or_said_why(w: World) -> None:
+    """One prompt per kubectl command; or the second says why it asks again, and how not to."""
+    asked, second = int(w.notes["PROMPTS"]), w.notes["SECOND"]
+    assert asked == 1 or (asked == 2 and "again" in second and "rgpu-exec login" in second), second
+
+
 def _generate(w: World, ns: dict[str, Any], *, ca: bool = True) -> list[str]:
     argv = ["kubeconfig", "generate", "--namespace", ns["name"], "--namespace-id", ns["id"],
             "--server", w.ready.kube_server]  # fmt: skip
@@ -584,6 +606,14 @@ CATALOGUE = [
         r"$CV[\s\S]*$ML|$ML[\s\S]*$CV",
         works="rgpu-exec cache list",
         xfail="cache list labels entries by the namespace their exec stanza serves",
+    ),
+    Turn(
+        "a typed key under gcloud's kubectl dispatcher",
+        typed_key_under_the_dispatcher,
+        r"No resources found",
+        works="true",
+        after=_asked_once_or_said_why,
+        xfail="a typed key is asked for once per kubectl command, even under a dispatcher",
     ),
     Turn(
         "rgpu-exec --version",
