@@ -291,7 +291,7 @@ def typed_at_a_terminal(world: World, command: str, key: str) -> tuple[Ran, list
     ) as process:  # fmt: skip
         assert process.stdin is not None
         assert process.stdout is not None
-        transcript, prompts = "", []
+        transcript, prompts = "", list[str]()
         give_up = time.monotonic() + TIMEOUT
         while time.monotonic() < give_up:
             ready, _, _ = select.select([process.stdout], [], [], 0.5)
