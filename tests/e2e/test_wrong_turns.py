@@ -261,11 +261,15 @@ def key_file_others_can_read(w: World) -> Ran:
 
 
 def stale_lock(w: World) -> Ran:
+    """The entry's lock left behind by a plugin that was killed while it exchanged."""
     _working(w)
+    assert w.plugin().code == 0
     cache = Path(w.env["RGPU_EXEC_CACHE_DIR"])
-    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for name in ("stale.lock", "entry.lock"):
-        (cache / name).write_text("")
+    entries = list(cache.glob("*.token"))
+    assert entries, sorted(p.name for p in cache.iterdir())
+    for entry in entries:
+        entry.unlink()  # a miss again, with the entry's lock file left where it was
+        entry.with_suffix(".lock").write_text(str(2**22 + 1))  # a pid that is not running
     return w.plugin()
 
 
@@ -521,7 +525,7 @@ CATALOGUE = [
         "`chmod 600` fixed it (usecases/token_failures)",
         unclaimed=True,
     ),
-    Turn("stale lock files", stale_lock, r""),
+    Turn("a stale lock file", stale_lock, r""),
     Turn("cache directory that is a file", cache_dir_is_a_file, r""),
     Turn("relative RGPU_EXEC_CACHE_DIR", relative_cache_dir, r""),
     Turn("relative XDG_CONFIG_HOME", relative_xdg_config_home, r""),
