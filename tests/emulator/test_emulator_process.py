@@ -114,6 +114,54 @@ def test_flags_and_ready_document(tmp_path: Path):
     assert "Traceback" not in emu.log_file.read_text()
 
 
+@pytest.mark.slow  # starts processes itself
+def test_seed_readies_a_namespace_a_key_and_its_console_kubeconfig_and_its_printed_lines_work(
+    tmp_path: Path,
+):
+    from rgpu_emulator.testing import EmulatorClient
+
+    with EmulatorProcess(tmp_path / "emulator", "--seed") as emu:
+        ready = json.loads(emu.ready_file.read_text())
+        seed = ready["seed"]
+        assert set(seed) == {
+            "account_id", "namespace", "namespace_id", "api_key", "key_prefix", "kubeconfig_file",
+        }  # fmt: skip
+        assert seed["account_id"] == ready["accounts"][0]["id"]
+        assert seed["namespace"] == "team-ml"
+        assert seed["api_key"].startswith(seed["key_prefix"] + "_")
+        console = Path(seed["kubeconfig_file"])
+        assert console.parent == Path(ready["ca_file"]).parent  # removed at exit with the CA
+        assert console.stat().st_mode & 0o777 == 0o600
+        assert f"/namespaces/{seed['namespace_id']}/exec-credential" in console.read_text()
+        client = EmulatorClient(emu.ready)
+        try:
+            namespaces = client.call("GET", "/v1/kubernetes/namespaces").json()["items"]
+            keys = client.call("GET", "/v1/account/api-keys").json()["items"]
+            exchanged = client.exchange(seed["namespace_id"], seed["api_key"])
+        finally:
+            client.close()
+        assert [(ns["id"], ns["name"]) for ns in namespaces] == [(seed["namespace_id"], "team-ml")]
+        assert [(k["prefix"], k["scopes"]) for k in keys] == [
+            (seed["key_prefix"], {"kubernetes_exec": {"namespace_ids": [seed["namespace_id"]]}})
+        ]
+        assert exchanged.status_code == 200
+        # One command to try the tool: the lines it printed, pasted into a shell, work.
+        printed = emu.log_file.read_text()
+        pasted = [line[2:] for line in printed.splitlines() if line.startswith("  ")]
+        assert pasted[-2:] == [
+            f"rgpu-exec kubeconfig import {console}",
+            "kubectl get pods",
+        ]
+        shell = run(
+            ["sh", "-ec", "\n".join(pasted)],
+            {**os.environ, "TMPDIR": str(tmp_path),
+             "PATH": os.pathsep.join([str(RGPU_EXEC.parent), os.environ["PATH"]])},
+        )  # fmt: skip
+        assert shell.returncode == 0, shell.stderr
+        assert "No resources found in team-ml namespace." in shell.stdout + shell.stderr
+    assert not console.exists()
+
+
 def _seconds(rfc3339: str) -> float:
     from datetime import datetime
 
@@ -175,7 +223,7 @@ def test_console_script_and_module_both_run():
         result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0
         for flag in ("--host", "--api-port", "--kube-port", "--ready-file", "--token-ttl",
-                     "--accounts", "--max-active-keys", "--api-tls"):  # fmt: skip
+                     "--accounts", "--max-active-keys", "--api-tls", "--seed"):  # fmt: skip
             assert flag in result.stdout
 
 

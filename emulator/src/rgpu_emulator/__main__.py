@@ -1,7 +1,9 @@
 """`rgpu-emulator` / `python -m rgpu_emulator`: run the emulator until SIGTERM or SIGINT.
 
 When both ports listen, prints one JSON line and writes the same object to `--ready-file`:
-{"api_url", "kube_server", "ca_file", "ca_data", "accounts": [{"id", "access_token"}]}.
+{"api_url", "kube_server", "ca_file", "ca_data", "accounts": [{"id", "access_token"}]}, and
+with `--seed` also "seed": a namespace, an API key for it and the console's kubeconfig file
+(`rgpu_emulator.seed`), with the shell lines that try rgpu-exec with them on stderr.
 The CA certificate lives in a private temporary directory (under $TMPDIR), removed at exit.
 """
 
@@ -34,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rgpu-emulator",
         description="A local stand-in for the RemoteGPU API and a Kubernetes API front, for "
         "tests and demos. Loopback only by default; state is in memory.",
-        epilog="example:\n  rgpu-emulator --ready-file /tmp/emu/ready.json --token-ttl 120",
+        epilog="examples:\n  rgpu-emulator --seed\n"
+        "  rgpu-emulator --ready-file /tmp/emu/ready.json --token-ttl 120",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -71,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="delay every request of the Kubernetes front by MS milliseconds, as a cluster "
         "across a network would (default: %(default)s)",
     )  # fmt: skip
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="create a namespace (team-ml) and an API key for it in the first account, write "
+        'the console\'s kubeconfig for it, put them all in the ready document under "seed", '
+        "and print on stderr the commands that try rgpu-exec with them",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -163,7 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             emulator.start()
         finally:
             _stop_signals_mask(signal.SIG_UNBLOCK)
-        ready = json.dumps(emulator.ready_document(ca_file))
+        document = emulator.ready_document(ca_file)
+        if args.seed:
+            from rgpu_emulator.seed import seed, try_it  # noqa: PLC0415
+
+            document["seed"] = seed(emulator, state_dir)
+            print(try_it(document, document["seed"]), file=sys.stderr, flush=True)
+        ready = json.dumps(document)
         if args.ready_file:
             _write_atomically(args.ready_file, ready + "\n")
         print(ready, flush=True)

@@ -47,6 +47,7 @@ class Ready:
     ca_file: str
     ca_data: str
     accounts: list[dict[str, str]]
+    seed: dict[str, str] | None = None  # with `--seed` (rgpu_emulator.seed)
 
     def ssl_context(self) -> ssl.SSLContext:
         """Trusts the emulator's CA (its Kubernetes front, and its API with `--api-tls`)."""
@@ -55,7 +56,9 @@ class Ready:
     @classmethod
     def parse(cls, text: str) -> Ready:
         document = json.loads(text)
-        return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+        return cls(
+            **{name: document[name] for name in cls.__dataclass_fields__ if name in document}
+        )
 
 
 class EmulatorProcess:
