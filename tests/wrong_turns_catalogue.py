@@ -568,7 +568,6 @@ CATALOGUE = [
         version,
         r"\d+\.\d+",
         works="rgpu-exec version -o json",
-        xfail="version and --version",
     ),
     Turn("-o yaml where -o json exists", yaml_output, r"team-", works="rgpu-exec whoami -o yaml"),
     Turn(
@@ -576,13 +575,11 @@ CATALOGUE = [
         mistyped_flag,
         r"(?i)did you mean.*--namespace\b",
         works="true",
-        xfail="did-you-mean for mistyped flags",
     ),
     Turn(
         "doctor --bogus",
         doctor_bogus_flag,
         r"--bogus",
         works="true",
-        xfail="doctor --help lists the exit code 2 doctor --bogus returns",
     ),
 ]
