@@ -37,10 +37,11 @@ from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.key_exchange import KeyExchange, ask_for_key, find_kept_key
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
-from rgpu_exec.usecases.typed_key import TypedKey, keep_the_typed_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from rgpu_exec.usecases.typed_key import TypedKey
 
 __all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenRequest"]
 
@@ -140,11 +141,9 @@ class TokenCommand:
         api_version: str,
         where: Where,
     ) -> str:
-        typed = TypedKey(
-            directory, wanted, self.environ, self.clock, self._secret, self._cluster_accepts
-        )
         key = find_kept_key(self.environ, flags.profile)
-        if key is None and interactive:  # a key typed earlier in this kubectl command?
+        typed = None if key is not None else self._typed(directory, wanted)
+        if typed is not None and interactive:  # a key typed earlier in this kubectl command?
             answered = self._answered(typed.without_prompt(), api_version)
             if answered is not None:
                 return answered
@@ -152,7 +151,7 @@ class TokenCommand:
                 self.warn(typed.asked_again())
         key = key or ask_for_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
-        if key.source == "prompt":  # a token cached for this very key may still answer
+        if typed is not None and key.source == "prompt":  # its cached token may still answer
             slot = typed.slot(key)
             if directory is not None:
                 where.slot = slot
@@ -206,10 +205,18 @@ class TokenCommand:
         fresh = token_cache.Entry(slot, now, now + issued.lifetime, issued.token)
         log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
         self._save(directory, fresh)
-        if key.source == "prompt":
+        if typed is not None and key.source == "prompt":
             typed.worked(slot)
-            self.warn(keep_the_typed_key(wanted.profile, self.environ))
+            self.warn(typed.keep_it())
         return render(api_version, fresh.token, fresh.kubectl_expiry(now))
+
+    def _typed(self, directory: str | None, wanted: request.TokenRequest) -> TypedKey:
+        """The typed key's part of the flow, loaded only when no key is kept."""
+        from rgpu_exec.usecases.typed_key import TypedKey  # noqa: PLC0415 - not with a kept key
+
+        return TypedKey(
+            directory, wanted, self.environ, self.clock, self._secret, self._cluster_accepts
+        )
 
     def _cluster_accepts(self, entry: token_cache.Entry) -> bool | None:
         """Whether the cluster kubectl talks to (`spec.cluster` in the exec info, with

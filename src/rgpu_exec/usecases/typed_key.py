@@ -111,6 +111,10 @@ class TypedKey:
             stem = self.wanted.cache_key.stem
             typed_note.note(self.directory, stem, client, slot.identity, self.clock())
 
+    def keep_it(self) -> str:
+        """What a typed key that worked is followed by."""
+        return keep_the_typed_key(self.wanted.profile, self.environ)
+
     def asked_again(self) -> str:
         """What the prompt in the same kubectl command is preceded by."""
         return (
