@@ -55,7 +55,9 @@ def type_when_echo_is_off(master: int, key: str) -> None:
     os.write(master, key.encode() + b"\n")
 
 
-def dispatch(tmp_path: Path, env: dict[str, str], key: str, args: list[str]) -> tuple[int, list]:
+def dispatch(
+    tmp_path: Path, env: dict[str, str], key: str, args: list[str]
+) -> tuple[int, list[list[str]]]:
     """Run the fake dispatcher on a new terminal, typing `key` at each prompt: (the number of
     prompts, each plugin run's (exit code, stdout, stderr))."""
     script = tmp_path / "dispatcher.py"
