@@ -157,6 +157,20 @@ def test_when_the_cluster_cannot_be_asked_the_second_prompt_says_why_and_how_to_
     assert "`rgpu-exec login --insecure-storage`" in again
 
 
+def test_a_token_too_close_to_its_expiry_is_replaced_without_asking_the_cluster(
+    api, parent, prompts, cluster, environ, clock, warnings
+) -> None:
+    # The Python client asks again for a later expiry once less than 5 minutes are left.
+    api.post(PATH).mock(
+        side_effect=[credential_answer("tok-1", lifetime=240), credential_answer("tok-2")]
+    )
+    token(environ, clock, warnings)
+    assert token(environ, clock, warnings) == "tok-2"
+    assert cluster[1:] == [], "the expiry alone decides"
+    assert len(prompts) == 2
+    assert "the token it got expires within minutes, and a later one needs the key" in (warnings[1])
+
+
 def test_the_note_serves_only_within_its_window(
     api, parent, prompts, cluster, environ, clock, warnings
 ) -> None:

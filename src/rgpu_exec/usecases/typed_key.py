@@ -76,13 +76,20 @@ class TypedKey:
             second_ask.note_accepted(directory, found, now, self._exec_info)
             return cache_hit.Consulted(found, now)
         self.forced = slot
-        self.why_again = (
-            "the cluster no longer accepts the token it got, and a new one needs the key"
-            if verdict == [False]
-            else "kubectl asks again for the token it got: the cluster may have rejected it "
-            "(or a kubectl dispatcher, such as gcloud's, runs this plugin twice per command), "
-            "and the cluster could not be asked which, so a new token needs the key"
-        )
+        if verdict == [False]:
+            self.why_again = (
+                "the cluster no longer accepts the token it got, and a new one needs the key"
+            )
+        elif not verdict:  # not asked: the client wants a later expiry (`wants_later_expiry`)
+            self.why_again = (
+                "the token it got expires within minutes, and a later one needs the key"
+            )
+        else:
+            self.why_again = (
+                "kubectl asks again for the token it got: the cluster may have rejected it "
+                "(or a kubectl dispatcher, such as gcloud's, runs this plugin twice per command), "
+                "and the cluster could not be asked which, so a new token needs the key"
+            )
         return None
 
     def slot(self, key: ApiKey) -> token_cache.CacheKey:
