@@ -218,17 +218,34 @@ def test_login_or_cache_clear_removes_the_note(
         "rgpu-exec-typed 2\nclient 4242\nidentity key-hmac:{hex}\nat {now}\n",
         "rgpu-exec-typed 1\nidentity key-hmac:{hex}\nclient 4242\nat {now}\n",
         "rgpu-exec-typed 1\nclient 4242\nidentity key-hmac:{hex}\nat {now}\nextra\n",
+        "rgpu-exec-typed 1\nclient 4242\nidentity key-hmac:{hex}\nat {now}\nextra",
+        "rgpu-exec-typed 1\nclient 4242\nidentity key-hmac:{not_hex}\nat {now}\n",
+        "rgpu-exec-typed 1\nclient 4242\nidentity key-hmac:{hex}0\nat {now}\n",
     ],
-    ids=["not-a-fingerprint", "other-client", "future", "no-time", "magic", "order", "longer"],
+    ids=[
+        "not-a-fingerprint",
+        "other-client",
+        "future",
+        "no-time",
+        "magic",
+        "order",
+        "longer",
+        "unended",
+        "not-hex",
+        "too-long",
+    ],
 )
 def test_a_note_not_exactly_as_written_grants_nothing(tmp_path: Path, text: str) -> None:
     stem = "a" * 64
     path = Path(token_cache.file_path(str(tmp_path), stem, token_cache.TYPED_SUFFIX))
-    path.write_text(text.format(now=100.0, later=100.5, hex="b" * 64))
+    path.write_text(text.format(now=100.0, later=100.5, hex="b" * 64, not_hex="z" * 64))
     path.chmod(0o600)
+    assert typed_key.granted(str(tmp_path), stem, KUBECTL, 100.0) is None
+    typed_key.note(str(tmp_path), stem, KUBECTL, "key-hmac:" + "z" * 64, 100.0)  # refused
     assert typed_key.granted(str(tmp_path), stem, KUBECTL, 100.0) is None
     typed_key.note(str(tmp_path), stem, KUBECTL, "key-hmac:" + "b" * 64, 100.0)
     assert typed_key.granted(str(tmp_path), stem, KUBECTL, 100.0) == "key-hmac:" + "b" * 64
+    assert typed_key.granted(str(tmp_path), stem, KUBECTL, 99.5) is None  # before it was written
 
 
 def test_a_fake_dispatcher_running_the_launcher_twice_is_asked_once(
