@@ -135,7 +135,10 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     ) in problems
     assert "is writable by other users" in details
     assert "cannot reach the RemoteGPU API at http://127.0.0.1:9" in details
-    assert "exec command './bin/rgpu-exec' is not found" in details
+    # The exec command kubectl cannot start, named with what kubectl then says (a path: no
+    # installHint); worded "is not found" before the doctor told the two cases apart.
+    assert "exec command './bin/rgpu-exec' is no longer there" in details
+    assert "/bin/rgpu-exec: no such file or directory`" in details
     assert "no interactiveMode" in details
     assert "static `token` sits beside exec" in details
     assert "no valid --namespace-id ('team-ml')" in details

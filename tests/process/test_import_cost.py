@@ -82,12 +82,13 @@ HOT_MODULES = sorted(
 # send (spec.cluster, the Python client's: tests/process/test_exec_info_with_cluster_takes_the_
 # hit_path.py checks that hit); the entry lock only on a miss; the failure record only when the
 # entry is not fresh; the URL rules only on the full path (the cache holds nothing for a URL
-# they refuse).
+# they refuse); a typed key's note only on the full path, when no key is kept.
 NOT_ON_A_USUAL_HIT = {
     "hotpath.exec_info_scan",
     "hotpath.entry_lock",
     "hotpath.failures",
     "hotpath.url_rules",
+    "hotpath.typed_key",  # the full path's, before a prompt (no hit needs it)
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_exec.hotpath import failures, second_ask, token_cache
+from rgpu_exec.hotpath import failures, second_ask, token_cache, typed_key
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 FORMATS = {
@@ -20,6 +20,7 @@ FORMATS = {
     ),
     token_cache.FORCED_SUFFIX: (second_ask.FORCED_MAGIC, second_ask.FORCED_FIELDS),
     token_cache.ACCEPTED_SUFFIX: (second_ask.ACCEPTED_MAGIC, second_ask.ACCEPTED_FIELDS),
+    token_cache.TYPED_SUFFIX: (typed_key.TYPED_MAGIC, typed_key.TYPED_FIELDS),
     token_cache.LOCK_SUFFIX: ("(empty)", ()),
 }
 

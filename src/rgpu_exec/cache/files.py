@@ -18,6 +18,7 @@ from rgpu_exec.hotpath.token_cache import (
     FORCED_SUFFIX,
     LOCK_SUFFIX,
     SERVED_SUFFIX,
+    TYPED_SUFFIX,
     WRITTEN_SUFFIXES,
     Entry,
     file_path,
@@ -32,6 +33,7 @@ _ALL_SUFFIXES = (
     SERVED_SUFFIX,
     FORCED_SUFFIX,
     ACCEPTED_SUFFIX,
+    TYPED_SUFFIX,
 )
 _STEM_LENGTH = 64  # hex digits of a SHA-256
 _HEX = frozenset("0123456789abcdef")
@@ -64,7 +66,8 @@ def purge(directory: str, stems: list[str]) -> int:
 
     Also removes every recorded failure (they are only seconds of damping): after a login or a
     logout, a failure such as "no API key" must not be replayed to kubectl. And every record of
-    `second_ask` whose entry is gone.
+    `second_ask` whose entry is gone, and every note of a typed key (`typed_key`: it sits beside
+    an entry that a typed key never has).
     """
     removed = 0
     for stem in stems:
@@ -78,7 +81,7 @@ def purge(directory: str, stems: list[str]) -> int:
     for stem in _own_files(directory, FAILURE_SUFFIX):
         remove(directory, stem, FAILURE_SUFFIX)
     entries = set(_own_files(directory, ENTRY_SUFFIX))
-    for suffix in (SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX):
+    for suffix in (SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX, TYPED_SUFFIX):
         for stem in set(_own_files(directory, suffix)) - entries:
             remove(directory, stem, suffix)
     return removed

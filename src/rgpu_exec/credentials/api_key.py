@@ -204,6 +204,26 @@ def find_api_key(
     """The key to use. `profile` is the resolved profile; `profile_flag` the `--profile` given
     on the command line (or in a kubeconfig's exec args), which makes the profile win over the
     environment."""
+    key = stored_key(
+        environ, profile, profile_flag=profile_flag, keyring_get=keyring_get, file_get=file_get
+    )
+    if key is not None:
+        return key
+    return asked_key(
+        environ, profile, interactive=interactive, profile_flag=profile_flag, prompt=prompt
+    )
+
+
+def stored_key(
+    environ: Mapping[str, str],
+    profile: str,
+    *,
+    profile_flag: str | None = None,
+    keyring_get: Callable[[str], str | None] | None = None,
+    file_get: Callable[[str], str | None] | None = None,
+) -> ApiKey | None:
+    """The key kept where `token` looks without asking anyone (the environment, the keyring, the
+    key file), in that order; None when there is none."""
     key = env_key(environ, profile_flag)
     if key is not None:
         return key
@@ -215,6 +235,19 @@ def find_api_key(
     if in_file:
         check_key(in_file, f"The key in the key file (profile {profile!r})")
         return ApiKey(in_file, "file", profile)
+    return None
+
+
+def asked_key(
+    environ: Mapping[str, str],
+    profile: str,
+    *,
+    interactive: bool,
+    profile_flag: str | None = None,
+    prompt: Callable[[str], str] | None = None,
+) -> ApiKey:
+    """When no key is kept (`stored_key`): the key typed at a prompt (interactive, on a
+    terminal), else the error that says where to keep one."""
     if interactive and (prompt is not None or _terminal_available()):
         typed = _typed_key(profile, prompt or read_hidden)
         if typed:

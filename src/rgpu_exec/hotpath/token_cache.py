@@ -9,6 +9,8 @@ Layout, in the cache directory (0700):
     <stem>.served  which client processes were given the entry's token (see `second_ask`)
     <stem>.forced  when the entry's last forced refresh began (see `second_ask`)
     <stem>.accepted  when the cluster last said it accepts the entry's token (see `second_ask`)
+    <stem>.typed   which kubectl process was given a typed key's token, and that entry's identity
+                   (see `typed_key`; beside the profile's entry, which a typed key never has)
 where <stem> is the SHA-256 of the API URL, the namespace ID and the identity. The identity is
 `key-hmac:<hex>` (an HMAC of the key with the user's secret: `key_identity`) for a key from the
 environment (or typed at a prompt) and `profile:<name>` for a key held in the keyring, so a hit
@@ -38,6 +40,7 @@ FAILURE_SUFFIX = ".fail"
 SERVED_SUFFIX = ".served"
 FORCED_SUFFIX = ".forced"
 ACCEPTED_SUFFIX = ".accepted"
+TYPED_SUFFIX = ".typed"
 # kubectl is told the token expires this much before it really does.
 KUBECTL_EXPIRY_SLACK = 30.0
 # Refresh once less than max(REFRESH_MIN, REFRESH_FRACTION * lifetime) remains, but never
@@ -46,7 +49,9 @@ KUBECTL_EXPIRY_SLACK = 30.0
 REFRESH_MIN = 60.0
 REFRESH_FRACTION = 0.10
 REFRESH_LIMIT = 0.5
-WRITTEN_SUFFIXES = (ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX)
+WRITTEN_SUFFIXES = (
+    ENTRY_SUFFIX, FAILURE_SUFFIX, SERVED_SUFFIX, FORCED_SUFFIX, ACCEPTED_SUFFIX, TYPED_SUFFIX,
+)  # fmt: skip
 # The lines of each file, in order, after its first line (docs/architecture.md shows them).
 ENTRY_FIELDS = ("api_url", "namespace_id", "identity", "issued_at", "expires_at", "token")
 

@@ -4,11 +4,10 @@ The user runs `rgpu-exec token --namespace-id ID`, with `--api-url` / `--profile
 they differ from the built-in defaults (a value taken from the environment at generate time
 is written out, so the kubeconfig keeps working in a shell without it).
 
-The exec command defaults to the absolute path of the installed `rgpu-exec`: kubectl then
-needs no PATH (IDEs and GUI clients often start with a minimal one), at the price of a file tied
-to this installation (moving or recreating the virtual environment breaks it; the installHint
-says how to repair it). `--exec-command rgpu-exec` writes a bare name looked up on PATH: portable
-across machines, but it depends on the PATH of whatever runs kubectl.
+The exec command defaults to the launcher the user ran, by the path that survives a reinstall
+(`kubeconfig.launcher`: pipx's link on PATH, not the file in its virtual environment; on Windows
+the `kubectl-rgpu.exe` entry point). `--exec-command rgpu-exec` writes a bare name looked up on
+PATH: portable across machines, but it depends on the PATH of whatever runs kubectl.
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ import base64
 import binascii
 import os
 import re
-import shutil
 import stat
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +26,7 @@ from rgpu_exec import output
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.exec_credential import V1, V1BETA1
+from rgpu_exec.kubeconfig import launcher
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.merge import Entry
 
@@ -163,27 +161,15 @@ def default_context(namespace: str) -> str:
     return CONTEXT_PREFIX + namespace
 
 
-def default_exec_command() -> str:
-    """The installed `rgpu-exec` beside this interpreter, else the one on PATH; absolute."""
-    found = shutil.which(settings.APP_NAME, path=str(Path(sys.executable).parent))
-    found = found or shutil.which(settings.APP_NAME)
-    if not found:
-        raise UsageError(
-            f"cannot find the installed {settings.APP_NAME} command to write into the "
-            f"kubeconfig. Pass its path with --exec-command (or --exec-command "
-            f"{settings.APP_NAME} to use PATH)."
-        )
-    return str(Path(found).absolute())
-
-
-def exec_command(flag: str | None) -> str:
+def exec_command(flag: str | None, environ: Mapping[str, str]) -> str:
     """`--exec-command` as kubectl will run it: a relative path is made absolute (kubectl would
-    otherwise take it relative to the kubeconfig's directory); a bare name stays a bare name."""
+    otherwise take it relative to the kubeconfig's directory); a bare name stays a bare name.
+    Without the flag, the launcher the user ran (`launcher.default_command`)."""
     if flag is None:
-        return default_exec_command()
+        return launcher.default_command(environ)
     if not flag.strip():
         raise UsageError("--exec-command is empty. Give a command name or path.")
-    if "/" in flag and not Path(flag).is_absolute():
+    if ("/" in flag or os.sep in flag) and not Path(flag).is_absolute():
         return str(Path(flag).absolute())
     return flag
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import contract
-from rgpu_exec.credentials.api_key import ApiKey, find_api_key, rejected
+from rgpu_exec.credentials.api_key import ApiKey, asked_key, find_api_key, rejected, stored_key
 from rgpu_exec.errors import (
     ApiError,
     ApiKeyError,
@@ -39,6 +39,20 @@ def find_key(
     """The key `token` would use with this `--profile` (None: none given), or its error."""
     profile = checked(request.resolve_profile(profile_flag, environ))
     return find_api_key(environ, profile, interactive=interactive, profile_flag=profile_flag)
+
+
+def find_kept_key(environ: Mapping[str, str], profile_flag: str | None) -> ApiKey | None:
+    """`find_key` without asking anyone: the key kept in the environment, keyring or key file."""
+    profile = checked(request.resolve_profile(profile_flag, environ))
+    return stored_key(environ, profile, profile_flag=profile_flag)
+
+
+def ask_for_key(
+    environ: Mapping[str, str], profile_flag: str | None, *, interactive: bool
+) -> ApiKey:
+    """`find_key` once none is kept (`find_kept_key`): a prompt, or the no-key error."""
+    profile = checked(request.resolve_profile(profile_flag, environ))
+    return asked_key(environ, profile, interactive=interactive, profile_flag=profile_flag)
 
 
 @dataclass

@@ -66,7 +66,7 @@ class StanzaRequest:
 
     context: str | None = None  # default: rgpu-<namespace>
     profile: str | None = None
-    exec_command: str | None = None  # default: the installed rgpu-exec, absolute
+    exec_command: str | None = None  # default: the launcher run (kubeconfig.launcher)
     exec_api_version: ExecApiVersion = "v1"
     interactive_mode: InteractiveMode = "IfAvailable"
 
@@ -202,7 +202,7 @@ def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Sp
     return entries.Spec(
         context=entries.check_context(context or entries.default_context(facts["namespace"])),
         profile=checked(request.resolve_profile(stanza.profile, environ)),
-        exec_command=entries.exec_command(stanza.exec_command),
+        exec_command=entries.exec_command(stanza.exec_command, environ),
         exec_api_version=stanza.exec_api_version,
         interactive_mode=stanza.interactive_mode,
         **facts,

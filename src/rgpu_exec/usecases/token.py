@@ -30,12 +30,14 @@ from rgpu_exec.hotpath import (
 )
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
+from rgpu_exec.usecases.key_exchange import KeyExchange, ask_for_key, find_kept_key
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 from rgpu_exec.usecases.token_storage import fingerprint_secret, usable_cache_directory
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from rgpu_exec.usecases.typed_key import TypedKey
 
 __all__ = ["FAILURE_DAMPING_SECONDS", "TokenCommand", "TokenRequest", "TokenResult", "run"]
 
@@ -152,23 +154,24 @@ class TokenCommand:
         api_version: str,
         where: Where,
     ) -> str:
-        key = find_key(self.environ, flags.profile, interactive=interactive)
+        key = find_kept_key(self.environ, flags.profile)
+        typed = None if key is not None else self._typed(directory, wanted)
+        if typed is not None and interactive:  # a key typed earlier in this kubectl command?
+            answered = self._answered(typed.without_prompt(), api_version)
+            if answered is not None:
+                return answered
+            if typed.why_again:
+                self.warn(typed.asked_again())
+        key = key or ask_for_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
-        if key.source == "prompt":
-            # A typed key is known by its fingerprint, like a key from the environment, never by
-            # the profile: a second key typed for the same profile must not get the first key's
-            # token. A token cached for this very key may still answer.
-            secret = fingerprint_secret(self.environ) if directory is not None else None
-            slot = token_cache.CacheKey(
-                wanted.api_url, wanted.namespace_id, token_cache.key_identity(key.value, secret)
-            )
+        if typed is not None and key.source == "prompt":  # its cached token may still answer
+            slot = typed.slot(key)
             if directory is not None:
                 where.slot = slot
-                now = self.clock()
-                _, found = cache_hit.lookup(directory, slot, now, wanted.exchange_settings)
-                answered = self._answered(cache_hit.Consulted(found, now), api_version)
-                if answered is not None:
-                    return answered
+            answered = self._answered(typed.cached(slot), api_version)
+            if answered is not None:
+                typed.worked(slot)
+                return answered
         log.debug(
             "exchanging the key from %s (%s) for a token for namespace %s",
             *(key.source, key_prefix(key.value), wanted.namespace_id),
@@ -215,9 +218,23 @@ class TokenCommand:
         fresh = token_cache.Entry(slot, now, now + issued.lifetime, issued.token)
         log.debug("got a token for %.0f s (server's clock); caching it", issued.lifetime)
         self._save(directory, fresh)
-        if key.source == "prompt":
-            self.warn(_keep_the_typed_key(wanted.profile, self.environ))
+        if typed is not None and key.source == "prompt":
+            typed.worked(slot)
+            self.warn(typed.keep_it())
         return render(api_version, fresh.token, fresh.kubectl_expiry(now))
+
+    def _typed(self, directory: str | None, wanted: request.ExecRequest) -> TypedKey:
+        """The typed key's part of the flow, loaded only when no key is kept."""
+        from rgpu_exec.usecases.typed_key import TypedKey  # noqa: PLC0415 - not with a kept key
+
+        return TypedKey(
+            directory,
+            wanted,
+            self.environ,
+            self.clock,
+            lambda: fingerprint_secret(self.environ),
+            self._cluster_accepts,
+        )
 
     def _cluster_accepts(self, entry: token_cache.Entry) -> bool | None:
         """Whether the cluster kubectl talks to (`spec.cluster` in the exec info, with
@@ -243,8 +260,10 @@ class TokenCommand:
             known = (parsed.api_version, parsed.interactive)
         return known
 
-    def _answered(self, consulted: cache_hit.Consulted, api_version: str) -> str | None:
+    def _answered(self, consulted: cache_hit.Consulted | None, api_version: str) -> str | None:
         """The ExecCredential for what the cache answers (a failure is raised again), else None."""
+        if consulted is None:
+            return None
         found = consulted.answer
         if isinstance(found, failures.Failure):
             log.debug("replaying the failure recorded for this entry")
@@ -265,24 +284,6 @@ class TokenCommand:
                 f"rgpu-exec: warning: could not save the token in {directory} "
                 f"({exc.strerror or exc}); the next kubectl command will exchange again."
             )
-
-
-def _keep_the_typed_key(profile: str, environ: Mapping[str, str]) -> str:
-    """After a typed key worked: every new kubectl command will ask for it again, unless it is
-    kept somewhere `token` looks."""
-    from rgpu_exec.credentials import keyring_store  # noqa: PLC0415 - only after a prompt
-
-    option = " --profile " + profile if profile != settings.DEFAULT_PROFILE else ""
-    store = (
-        f"`rgpu-exec login{option}` (the OS keyring)"
-        if keyring_store.backend_problem(environ) is None
-        else f"`rgpu-exec login --insecure-storage{option}` (a file only you can read; no "
-        "keyring is usable here)"
-    )
-    return (
-        "rgpu-exec: the key you typed works; kubectl will ask for it again in each new command "
-        f"until you keep it: {store}, or export {settings.ENV_API_KEY}."
-    )
 
 
 def _clock_time(epoch: float) -> str:

@@ -21,6 +21,7 @@ Kind = Literal[
     "deadline-refused",  # variable, value: RGPU_EXEC_DEADLINE as set
     "api-url-refused",  # url, source: an API URL `token` refuses, and where it comes from
     "key-unusable",  # profile: no key, or one that cannot be a key, for the doctor's profile
+    "exec-command-missing",  # context, command: an exec command kubectl cannot start
 ]
 
 

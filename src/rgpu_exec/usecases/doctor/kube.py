@@ -20,6 +20,7 @@ from rgpu_exec.hotpath import private_files, request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 from rgpu_exec.kubeconfig.listing import exec_environment, managed_call
+from rgpu_exec.usecases.doctor import exec_command
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -102,7 +103,9 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
         resolved = resolve_command(call.command, user.file, environ)
         if resolved:
             report.commands.append(resolved)
-        found = _context_findings(name, config, context, user, call, resolved)
+        found = _context_findings(
+            name, config, context, user, call, resolved, flag=flag, environ=environ
+        )
         report.findings += found
         runnable = not any(f.status == "problem" for f in found)
         report.contexts.append(_plugin_context(name, context, user, call, environ, runnable))
@@ -171,6 +174,9 @@ def _context_findings(  # noqa: PLR0917
     user: Entry,
     call: PluginCall,
     resolved: str | None,
+    *,
+    flag: str | None = None,
+    environ: Mapping[str, str],
 ) -> list[Finding]:
     exec_ = user.body["exec"]
     where = f"context {name!r} (user {user.name!r} in {user.file})"
@@ -180,11 +186,10 @@ def _context_findings(  # noqa: PLR0917
         problems.append(Finding("kubeconfig", "problem", f"{where}: {what}", fix))
 
     if resolved is None:
-        problem(
-            f"the exec command {call.command!r} is not found"
-            + ("" if os.sep in call.command else " on PATH"),
-            "install rgpu-exec where kubectl can find it, or set `command:` to its full path "
-            "(`command -v rgpu-exec`)",
+        problems.append(
+            exec_command.missing(
+                where, config, context, user, call, kubeconfig_flag=flag, environ=environ
+            )
         )
     version = exec_.get("apiVersion")
     if version not in SUPPORTED_API_VERSIONS:
