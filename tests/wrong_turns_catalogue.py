@@ -522,9 +522,8 @@ CATALOGUE = [
     Turn(
         "a moved venv",
         moved_venv,
-        r"(?i)no longer exists|not found|does not exist",
+        r"(?i)no longer (exists|there)|not found|does not exist",
         fix=r"rgpu-exec kubeconfig|kubectl config set-credentials",
-        xfail="doctor notices an exec command that no longer exists",
     ),
     Turn(
         "import --replace hint",

@@ -135,9 +135,10 @@ def test_entries_generate_did_not_name_get_the_users_command_alone(
     )
     (finding,) = gone(doctor(run_cli, reinstalled["local_bin"]))
     link = reinstalled["link"]
+    # kubectl's --exec-command alone writes `args: null`: the fix gives the args again.
     assert finding["fix"] == (
-        f"run `kubectl config set-credentials 'a b' --exec-command={link} --kubeconfig "
-        f"{kubeconfig}`"
+        f"run `kubectl config set-credentials 'a b' --exec-command={link} --exec-arg=token "
+        f"--exec-arg=--namespace-id --exec-arg={NAMESPACE_ID} --kubeconfig {kubeconfig}`"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,8 +31,6 @@ from rgpu_exec.kubeconfig import entries, launcher
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from rgpu_exec.kubeconfig.view import Entry, Kubeconfig, PluginCall
 
 _REINSTALL = "pipx install ./rgpu-exec"  # from a checkout of the repository (see the README)
@@ -105,7 +104,29 @@ def _fix(  # noqa: PLR0917
             f"writes the stanza again with the command {command}, and keeps everything else"
         )
     words = ["config", "set-credentials", user.name, f"--exec-command={command}"]
-    return f"run `kubectl {shlex.join([*words, '--kubeconfig', user.file])}`"
+    return f"run `kubectl {shlex.join([*words, *_kept(user), '--kubeconfig', user.file])}`"
+
+
+def _kept(user: Entry) -> list[str]:
+    """The stanza's args and env, given again: `kubectl config set-credentials --exec-command`
+    drops both (kubectl 1.37 writes `args: null`, `env: null`)."""
+    exec_ = user.body.get("exec")
+    if not isinstance(exec_, Mapping):
+        return []
+    args = exec_.get("args")
+    env = exec_.get("env")
+    kept = (
+        [f"--exec-arg={arg}" for arg in args if isinstance(arg, str)]
+        if isinstance(args, list)
+        else []
+    )
+    listed = env if isinstance(env, list) else []
+    kept.extend(
+        f"--exec-env={item['name']}={item.get('value', '')}"
+        for item in listed
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str)
+    )
+    return kept
 
 
 def _program(command: str, environ: Mapping[str, str]) -> str:
