@@ -560,7 +560,6 @@ CATALOGUE = [
         r"No resources found",
         works="true",
         after=_asked_once_or_said_why,
-        xfail="a typed key is asked for once per kubectl command, even under a dispatcher",
     ),
     Turn(
         "rgpu-exec --version",
