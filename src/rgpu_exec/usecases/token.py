@@ -35,7 +35,11 @@ from rgpu_exec.hotpath import (
 )
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.key_exchange import KeyExchange, find_key
+from rgpu_exec.usecases.key_exchange import (
+    KeyExchange,
+    find_key,
+    not_the_cluster_of_exec_info,
+)
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 
 if TYPE_CHECKING:
@@ -139,6 +143,8 @@ class TokenCommand:
         api_version: str,
         where: Where,
     ) -> str:
+        url_source = request.api_url_source(flags.api_url, self.environ)
+        not_the_cluster_of_exec_info(wanted.api_url, url_source, self.environ)
         key = find_key(self.environ, flags.profile, interactive=interactive)
         slot = wanted.cache_key
         if key.source == "prompt":
@@ -166,7 +172,7 @@ class TokenCommand:
         endpoint = ApiEndpoint(
             wanted.api_url,
             self.environ,
-            url_source=request.api_url_source(flags.api_url, self.environ),
+            url_source=url_source,
             deadline=deadline,
             interactive=interactive,
             notify=self.warn,
