@@ -89,7 +89,9 @@ class Result:
 
     @property
     def label(self) -> str:
-        return request.namespace_label(self.namespace, self.namespace_id)
+        """The namespace as people know it; with its whole ID when that ID is unknown."""
+        whole = self.result == "not_found"
+        return request.namespace_label(self.namespace, self.namespace_id, whole=whole)
 
 
 def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
