@@ -363,3 +363,27 @@ def test_importing_two_files_into_a_new_kubeconfig_leaves_no_backup(
     assert result.returncode == 0, result.stderr
     assert leftovers(kubeconfig) == ["kubeconfig"]
     assert "created by this command" in result.stdout
+
+
+def test_check_names_a_contexts_cluster_server_given_as_the_api_url_before_any_request(
+    run_cli, answers, kubeconfig
+):
+    kubeconfig.write_text(
+        json.dumps({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {"server": SERVER}}],
+            "contexts": [{"name": "ml", "context": {"cluster": "c", "user": "u"}}],
+            "users": [{"name": "u", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1", "command": "rgpu-exec",
+                "args": ["token", "--namespace-id", NAMESPACE_ID]}}}],
+        })
+    )  # fmt: skip
+
+    result = run_cli(["check", "--context", "ml"], env={"REMOTEGPU_API_URL": SERVER + "/"})
+
+    assert result.returncode == 2, result.stderr
+    assert not answers.calls
+    assert "is the Kubernetes server of the cluster of context 'ml', not the RemoteGPU API" in (
+        result.stderr
+    )

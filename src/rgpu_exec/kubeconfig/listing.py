@@ -38,6 +38,7 @@ class ManagedContext:
     current: bool
     problem: str | None = None  # why `token` would refuse these args, if it would
     token_namespace: str | None = None  # the `--namespace` in the exec args: the ID's name
+    server: str | None = None  # its cluster's server, where kubectl sends the token
 
     @property
     def label(self) -> str:
@@ -99,9 +100,16 @@ def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:
                 current=name == config.current_context,
                 problem=_problem(call),
                 token_namespace=call.namespace_name,
+                server=_server(config, context),
             )
         )
     return found
+
+
+def _server(config: Kubeconfig, context: Entry) -> str | None:
+    cluster = config.cluster_of(context)
+    server = cluster.body.get("server") if cluster is not None else None
+    return server if isinstance(server, str) and server else None
 
 
 def load(flag: str | None, environ: Mapping[str, str]) -> tuple[Kubeconfig, list[ManagedContext]]:
