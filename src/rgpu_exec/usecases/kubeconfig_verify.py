@@ -50,7 +50,8 @@ def not_a_kubernetes_server(
     servers = [(spec.server, server_source.words)]
     for path, doc in docs.items():
         for item in doc.items("cluster"):
-            server = (item.get("cluster") or {}).get("server")
+            body = item.get("cluster")
+            server = body.get("server") if isinstance(body, dict) else None
             if isinstance(server, str):
                 servers.append((server, f"of cluster {item.get('name')!r} in {path}"))
     found = named_kubernetes_server(spec.api_url, url_source, servers)
@@ -165,7 +166,8 @@ def written_cluster(spec: Spec, docs: Mapping[Path, Document]) -> tuple[Cluster,
         found = doc.find("cluster", spec.context)
         if found is None:
             continue
-        body = found.get("cluster") or {}
+        body = found.get("cluster")
+        body = body if isinstance(body, dict) else {}
         if body.get("insecure-skip-tls-verify") is True:
             return Cluster(spec.server, insecure=True), True
         data, file = body.get("certificate-authority-data"), body.get("certificate-authority")
