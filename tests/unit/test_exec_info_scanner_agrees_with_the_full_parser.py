@@ -27,10 +27,10 @@ CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ" * 40
 
 def full_parser(raw: str) -> tuple[str, bool] | None:
     """The full command's reading (pydantic), without its shortcut through the scanner."""
-    from rgpu_exec.kube.exec_info import _ExecInfo
+    from rgpu_exec.kube.exec_info import exec_info_model
 
     try:
-        info = _ExecInfo.model_validate_json(raw)
+        info = exec_info_model().model_validate_json(raw)
     except ValueError:
         return None
     if info.apiVersion not in SUPPORTED_API_VERSIONS:

@@ -138,7 +138,11 @@ class Exchanger:
                         api_errors.ErrorAnswer.read(body, self.api_key),
                         api_url=api_url,
                         api_key=self.api_key,
-                        namespace=namespace_label(namespace_name, namespace_id),
+                        # An unknown namespace (404) is shown with its whole ID: the ID is
+                        # what is wrong, and a typo at its end must show.
+                        namespace=namespace_label(
+                            namespace_name, namespace_id, whole=status == api_errors.HTTP_NOT_FOUND
+                        ),
                         url_source=self.endpoint.url_source,
                         retry_after=retry_after,
                     )

@@ -26,7 +26,8 @@ _EXIT_CODES_MERGE = (
     f"""\
   {ExitCode.OK}  done (or nothing to change)
   {ExitCode.USAGE}  bad flags or input, a malformed or read-only kubeconfig, a lock still held,
-     or an entry of that name rgpu-exec did not write (without --force)
+     an entry of that name rgpu-exec did not write (without --force), an API URL that is a
+     Kubernetes server, or a cluster whose certificate is not trusted (without --no-verify)
 """
     + _VERIFY_EXIT_CODES
 )
@@ -58,7 +59,11 @@ _MERGE_NOTE = (
     "pods` then works), else it changes only with --set-current-context; the same command run "
     "twice changes nothing the second time. A user, cluster or context of the same name that "
     "rgpu-exec did not write is refused (nothing is written, a dry run included) unless "
-    "--force.\n"
+    "--force. Before writing, the API is asked whether the key may get a token for the "
+    "namespace, and the cluster whether it accepts that token; a cluster whose certificate is "
+    "not trusted with the CA it will have fails the command (exit 2, nothing written): give "
+    "its CA, or opt out with --no-verify. Several files imported at once leave one backup: "
+    "each file as it was before the command.\n"
 )
 _REMOVE_NOTE = """current-context is cleared if it named a removed context. Only a context whose
 user runs rgpu-exec is removed, unless --force; a context that is in no file is an error unless
@@ -136,7 +141,9 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
         "--no-verify",
         dest="verify",
         action="store_false",
-        help="skip the check that the API key can get a credential for the namespace",
+        help="write without asking anyone: neither the API whether the key may get a credential "
+        "for the namespace, nor the cluster whether its certificate is trusted (the output "
+        "says it was not verified)",
     )
     parser.add_argument(
         "--force",
@@ -167,6 +174,19 @@ def _add_merge_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_ca(parser: argparse.ArgumentParser, instead: str) -> None:
+    """--certificate-authority FILE | --certificate-authority-data B64: one definition for
+    generate and import (read by `entries.ca_data_from_flags`)."""
+    ca = parser.add_mutually_exclusive_group()
+    ca.add_argument(
+        "--certificate-authority",
+        metavar="FILE",
+        help=f"PEM file of the server's CA{instead} (without a CA, kubectl trusts only the "
+        "system's CAs, and a server whose certificate is not trusted fails the command)",
+    )
+    ca.add_argument("--certificate-authority-data", metavar="B64", help="base64 of that PEM")
+
+
 def _add_generate(commands: argparse._SubParsersAction[Any]) -> None:
     parser = _parser(
         commands,
@@ -186,13 +206,7 @@ def _add_generate(commands: argparse._SubParsersAction[Any]) -> None:
         "--namespace-id", required=True, help="the namespace's UUID (what verification tests)"
     )
     parser.add_argument("--server", required=True, help="the Kubernetes API server (https://)")
-    ca = parser.add_mutually_exclusive_group()
-    ca.add_argument(
-        "--certificate-authority",
-        metavar="FILE",
-        help="PEM file of the server's CA (without a CA, kubectl trusts only the system's CAs)",
-    )
-    ca.add_argument("--certificate-authority-data", metavar="B64", help="base64 of that PEM")
+    _add_ca(parser, "")
     support.add_api_url(parser)
     _add_merge_options(parser)
     parser.set_defaults(func=kubeconfig_write.run_generate)
@@ -228,6 +242,7 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
         help="also remove the console's own context for this namespace (the one that runs curl "
         "on every kubectl command), with its user and cluster; current-context follows",
     )
+    _add_ca(parser, ", instead of the file's own certificate-authority-data")
     _add_merge_options(parser)
     parser.set_defaults(func=kubeconfig_write.run_import)
 

@@ -31,14 +31,26 @@ def run_generate(args: argparse.Namespace) -> int:
         certificate_authority_data=args.certificate_authority_data,
         stanza=_stanza(args),
     )
-    return _print(generate(flags, _options(args), os.environ))
+    rerun = (
+        "rgpu-exec", "kubeconfig", "generate", "--namespace", args.namespace,
+        "--namespace-id", args.namespace_id, "--server", args.server,
+    )  # fmt: skip
+    return _print(generate(flags, _options(args, rerun), os.environ))
 
 
 def run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.usecases.kubeconfig_write import ImportRequest  # noqa: PLC0415 - YAML
     from rgpu_exec.usecases.kubeconfig_write import run_import as import_files  # noqa: PLC0415
 
-    wanted = ImportRequest(tuple(args.files), _stanza(args), _options(args), replace=args.replace)
+    rerun = ("rgpu-exec", "kubeconfig", "import", *args.files)
+    wanted = ImportRequest(
+        tuple(args.files),
+        _stanza(args),
+        _options(args, (*rerun, *(["--replace"] if args.replace else []))),
+        replace=args.replace,
+        certificate_authority=args.certificate_authority,
+        certificate_authority_data=args.certificate_authority_data,
+    )
     done = import_files(wanted, os.environ, sys.stdin.buffer)
     for result in done.results:
         _print(result)
@@ -59,10 +71,35 @@ def _stanza(args: argparse.Namespace) -> StanzaRequest:
     )
 
 
-def _options(args: argparse.Namespace) -> WriteRequest:
+# The flags generate and import share, as `_rerun` gives them back: (flag, dest, default).
+_SHARED_FLAGS = (
+    ("--api-url", "api_url", None),
+    ("--kubeconfig", "kubeconfig", None),
+    ("--context", "context", None),
+    ("--profile", "profile", None),
+    ("--exec-command", "exec_command", None),
+    ("--exec-api-version", "exec_api_version", "v1"),
+    ("--interactive-mode", "interactive_mode", "IfAvailable"),
+)
+_SHARED_SWITCHES = (("--set-current-context", "set_current_context"), ("--force", "force"))
+
+
+def _rerun(args: argparse.Namespace, command: tuple[str, ...]) -> tuple[str, ...]:
+    """The command as given (its CA flags left out), for a fix that runs it again with one."""
+    words = list(command)
+    for flag, dest, default in _SHARED_FLAGS:
+        value = getattr(args, dest, None)
+        if value is not None and value != default:
+            words += [flag, value]
+    words += [flag for flag, dest in _SHARED_SWITCHES if getattr(args, dest, False)]
+    return tuple(words)
+
+
+def _options(args: argparse.Namespace, rerun: tuple[str, ...] = ()) -> WriteRequest:
     from rgpu_exec.usecases.kubeconfig_report import WriteRequest  # noqa: PLC0415
 
     return WriteRequest(
+        rerun=_rerun(args, rerun) if rerun else (),
         kubeconfig=args.kubeconfig,
         dry_run=args.dry_run,
         set_current_context=getattr(args, "set_current_context", False),

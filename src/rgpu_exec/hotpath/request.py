@@ -191,11 +191,12 @@ def _shown_url(url: str) -> str:
     return f"{scheme}{sep}{authority}{path}" + ("…" if cut or cut2 else "")
 
 
-def namespace_label(name: "str | None", namespace_id: "str | None") -> str:
+def namespace_label(name: "str | None", namespace_id: "str | None", *, whole: bool = False) -> str:
     """A namespace for people: its name with the start of its ID after it when the name is
-    known (`team-ml (6f1c2d4e…)`), else the whole ID."""
+    known (`team-ml (6f1c2d4e…)`), else the whole ID. `whole`: the whole ID after the name,
+    where the ID is what is wrong (unknown, refused): a typo at its end must show."""
     if name and namespace_id:
-        return f"{name} ({namespace_id[:8]}…)"
+        return f"{name} ({namespace_id if whole else namespace_id[:8] + '…'})"
     return namespace_id or name or "?"
 
 

@@ -131,3 +131,26 @@ def _ipv6_problem(host: str) -> "str | None":
     except ValueError:
         return f"has the host {host!r}, which is not an IPv6 address in brackets"
     return None
+
+
+_DEFAULT_PORTS = {"https": ":443", "http": ":80"}
+
+
+def same_url(first: str, second: str) -> bool:
+    """Whether two URLs name one endpoint: the scheme and host in any case, the scheme's default
+    port written or not, a trailing slash or not (`HTTPS://K8s.example:443/` is
+    `https://k8s.example`). The one rule for "this URL is that one"."""
+    return _comparable(first) == _comparable(second)
+
+
+def _comparable(url: str) -> str:
+    scheme, sep, rest = url.strip().rstrip("/").partition("://")
+    if not sep:
+        return url
+    scheme = scheme.lower()
+    authority, slash, path = rest.partition("/")
+    authority = authority.lower()
+    default = _DEFAULT_PORTS.get(scheme)
+    if default and authority.endswith(default):
+        authority = authority.removesuffix(default)
+    return f"{scheme}://{authority}{slash}{path}"

@@ -47,13 +47,15 @@ _REVIEWED = (200, 201)
 # What a well-formed answer says: the token is rejected (401 Status), known but may not ask (403
 # Status), or the review's `allowed`.
 Verdict = Literal["rejected", "forbidden", "allowed", "denied"]
-Review = Literal["allowed", "denied", "rejected"]
+# "untrusted": the server's certificate did not verify with the cluster's TLS settings, so
+# kubectl, with the same settings, would fail too (`x509: …`).
+Review = Literal["allowed", "denied", "rejected", "untrusted"]
 
 
 def token_accepted(cluster: Cluster, token: str, environ: Mapping[str, str]) -> bool | None:
     """True when the server accepts the token, False when it rejects it; None when it cannot be
     asked, or its answer is not a well-formed Kubernetes one: never raises."""
-    answer, why = _ask(cluster, token, _REVIEW, environ)
+    answer, why, _ = _ask(cluster, token, _REVIEW, environ)
     found = verdict(answer) if answer is not None else None
     if found is None:
         log.debug("could not ask the cluster (%s)", why or "not a Kubernetes answer")
@@ -67,8 +69,8 @@ def may_list_pods(
 ) -> tuple[Review | None, str]:
     """The cluster's answer to a SelfSubjectAccessReview (what `kubectl auth can-i list pods -n
     NAMESPACE` asks) made with `token`: allowed, denied, or rejected (the token itself, 401);
-    None when it cannot tell (unreachable, untrusted, too slow, an answer it cannot read), with
-    why in words."""
+    untrusted when its certificate does not verify with the cluster's TLS settings; None when it
+    cannot tell (unreachable, too slow, an answer it cannot read); with why in words."""
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SelfSubjectAccessReview",
@@ -76,9 +78,9 @@ def may_list_pods(
             "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": namespace}
         },
     }
-    answer, why = _ask(cluster, token, review, environ)
+    answer, why, untrusted = _ask(cluster, token, review, environ)
     if answer is None:
-        return None, why
+        return ("untrusted" if untrusted else None), why
     found = verdict(answer)
     if found in ("rejected", "allowed", "denied"):
         return found, ""
@@ -114,8 +116,9 @@ def verdict(answer: http_gate.Answer) -> Verdict | None:
 
 def _ask(
     cluster: Cluster, token: str, review: Mapping[str, object], environ: Mapping[str, str]
-) -> tuple[http_gate.Answer | None, str]:
-    """POST the review with the token through the gate: the answer, or None and why in words."""
+) -> tuple[http_gate.Answer | None, str, bool]:
+    """POST the review with the token through the gate: the answer, or None and why in words;
+    and whether the server's certificate was refused (not trusted)."""
     try:
         with _session(cluster, environ) as session:
             answer = session.send(
@@ -126,16 +129,16 @@ def _ask(
                 timeout=ASK_DEADLINE,
             )
     except http_gate.TooSlowError:
-        return None, f"it did not answer within {ASK_DEADLINE:.0f} s"
+        return None, f"it did not answer within {ASK_DEADLINE:.0f} s", False
     except http_gate.TooBigError as exc:
-        return None, f"it answered HTTP {exc.status} with a body over {exc.cap // 1024} KiB"
+        return None, f"it answered HTTP {exc.status} with a body over {exc.cap // 1024} KiB", False
     except http_gate.EncodingError as exc:
-        return None, f"it answered HTTP {exc.status} with {exc.args[0]}"
+        return None, f"it answered HTTP {exc.status} with {exc.args[0]}", False
     except Exception as exc:  # any failure to ask is "cannot tell"
         log.debug("could not ask the cluster (%s)", type(exc).__name__)
-        return None, _why(exc)
+        return None, _why(exc), _refused_certificate(exc) is not None
     log.debug("the cluster answered HTTP %d", answer.status)
-    return answer, ""
+    return answer, "", False
 
 
 def _session(cluster: Cluster, environ: Mapping[str, str]) -> http_gate.Session:
@@ -148,17 +151,31 @@ def _session(cluster: Cluster, environ: Mapping[str, str]) -> http_gate.Session:
     return http_gate.cluster_session(verify, proxy, ASK_DEADLINE, cluster.server_name)
 
 
-def _why(exc: BaseException) -> str:
-    """What stopped the question, in words."""
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The failure and its causes, once each (a chain may loop)."""
     cause: BaseException | None = exc
     seen: list[BaseException] = []
-    while cause is not None and all(cause is not one for one in seen):  # a chain may loop
+    while cause is not None and all(cause is not one for one in seen):
         seen.append(cause)
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"its certificate is not trusted ({cause.verify_message})"
-        if isinstance(cause, ConnectionRefusedError):
-            return "it refused the connection"
         cause = cause.__cause__ or cause.__context__
+    return seen
+
+
+def _refused_certificate(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The server certificate refused behind this failure, if that is what it is."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause
+    return None
+
+
+def _why(exc: BaseException) -> str:
+    """What stopped the question, in words."""
+    refused = _refused_certificate(exc)
+    if refused is not None:
+        return f"its certificate is not trusted ({refused.verify_message})"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in _causes(exc)):
+        return "it refused the connection"
     text = " ".join(str(exc).split())[:120]
     name = exc.name if isinstance(exc, http_gate.TransportError) else type(exc).__name__
     return f"it could not be reached ({name}: {text or 'no detail'})"

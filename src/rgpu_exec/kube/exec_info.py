@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, recognise_exec_info
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    interactive: bool = False
-    cluster: dict[str, Any] | None = None
-
-
-class _ExecInfo(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    apiVersion: str  # noqa: N815 - the wire name
-    kind: Literal["ExecCredential"] = "ExecCredential"
-    spec: _Spec = _Spec()
 
 
 @dataclass(frozen=True)
@@ -38,8 +22,10 @@ def parse_exec_info(raw: str | None) -> ExecInfo:
     known = recognise_exec_info(raw)
     if known is not None:
         return ExecInfo(*known)
+    from pydantic import ValidationError  # noqa: PLC0415 - only for an unusual exec info
+
     try:
-        info = _ExecInfo.model_validate_json(raw or "")
+        info = exec_info_model().model_validate_json(raw or "")
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the value"
@@ -54,6 +40,28 @@ def parse_exec_info(raw: str | None) -> ExecInfo:
             f"{SUPPORTED_API_VERSIONS[1]})."
         )
     return ExecInfo(info.apiVersion, info.spec.interactive)
+
+
+@cache
+def exec_info_model() -> Any:
+    """The pydantic model of a whole exec info, built when first needed: `cluster_of`, on a
+    token miss, does not pay for building it."""
+    from pydantic import BaseModel, ConfigDict  # noqa: PLC0415
+
+    class _Spec(BaseModel):
+        model_config = ConfigDict(extra="allow")
+
+        interactive: bool = False
+        cluster: dict[str, Any] | None = None
+
+    class _ExecInfo(BaseModel):
+        model_config = ConfigDict(extra="allow")
+
+        apiVersion: str  # noqa: N815 - the wire name
+        kind: Literal["ExecCredential"] = "ExecCredential"
+        spec: _Spec = _Spec()
+
+    return _ExecInfo
 
 
 @dataclass(frozen=True)

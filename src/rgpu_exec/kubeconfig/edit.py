@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
@@ -15,12 +16,14 @@ from rgpu_exec.kubeconfig import files, masking, merge
 from rgpu_exec.kubeconfig.document import Document
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from rgpu_exec.kubeconfig.files import Targets
     from rgpu_exec.kubeconfig.planners import Planner
 
 _PLAN_ATTEMPTS = 3
+
+# The files one command wrote, each with where its content before the command was saved (None:
+# the command created it).
+Backups = dict[Path, Path | None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Outcome:
 
     plan: FilePlan
     backup: Path | None
+    # The backup is the one made earlier in this command (the file as it was before it), kept.
+    kept: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,14 @@ def diff(plans: list[FilePlan]) -> str:
     return "".join(out)
 
 
-def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
-    """Lock what changes, re-plan if another writer was quicker, back up and write."""
+def write(
+    targets: Targets, planner: Planner, first: Plan, backed_up: Backups | None = None
+) -> list[Outcome]:
+    """Lock what changes, re-plan if another writer was quicker, back up and write.
+    `backed_up`: the files an earlier write of this command wrote, with their backup (None: it
+    created the file); they are not backed up again, so their backup stays their content before
+    the command (one backup per command), and the files written now join them."""
+    done: Backups = {} if backed_up is None else backed_up
     current = first
     paths = [item.path for item in first.files]
     for _ in range(_PLAN_ATTEMPTS):
@@ -91,10 +102,14 @@ def write(targets: Targets, planner: Planner, first: Plan) -> list[Outcome]:
             if any(files.read_text(path) != text for path, text in current.texts.items()):
                 current = plan(targets, planner)
             if {item.path for item in current.files} <= set(paths):
-                return [
-                    Outcome(item, files.write(item.path, item.after, item.before))
-                    for item in current.files
-                ]
+                outcomes = []
+                for item in current.files:
+                    kept = item.path in done
+                    saved = files.write(item.path, item.after, None if kept else item.before)
+                    backup = done[item.path] if kept else saved
+                    outcomes.append(Outcome(item, backup, kept=kept))
+                    done[item.path] = backup
+                return outcomes
         paths = sorted({*paths, *(item.path for item in current.files)})
     raise UsageError(
         "the kubeconfig files kept changing while rgpu-exec was waiting to write them. Run "

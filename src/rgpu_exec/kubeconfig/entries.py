@@ -223,6 +223,16 @@ def ca_data_from_file(path: str) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+def ca_data_from_flags(file: str | None, data: str | None) -> str | None:
+    """The CA that `--certificate-authority FILE` or `--certificate-authority-data B64` gives
+    (generate and import alike), as base64 to inline; None when neither is given."""
+    if file:
+        return ca_data_from_file(file)
+    if data:
+        return check_ca_data(data)
+    return None
+
+
 def check_ca_data(data: str) -> str:
     data = "".join(data.split())
     try:

@@ -38,6 +38,7 @@ class ManagedContext:
     current: bool
     problem: str | None = None  # why `token` would refuse these args, if it would
     token_namespace: str | None = None  # the `--namespace` in the exec args: the ID's name
+    server: str | None = None  # its cluster's server, where kubectl sends the token
 
     @property
     def label(self) -> str:
@@ -99,9 +100,16 @@ def managed_contexts(config: Kubeconfig) -> list[ManagedContext]:
                 current=name == config.current_context,
                 problem=_problem(call),
                 token_namespace=call.namespace_name,
+                server=_server(config, context),
             )
         )
     return found
+
+
+def _server(config: Kubeconfig, context: Entry) -> str | None:
+    cluster = config.cluster_of(context)
+    server = cluster.body.get("server") if cluster is not None else None
+    return server if isinstance(server, str) and server else None
 
 
 def load(flag: str | None, environ: Mapping[str, str]) -> tuple[Kubeconfig, list[ManagedContext]]:
@@ -124,12 +132,24 @@ def exec_environment(user: Entry, environ: Mapping[str, str]) -> dict[str, str]:
 
 def namespace_names(flag: str | None, environ: Mapping[str, str]) -> dict[str, str]:
     """Namespace ID → name, from the managed contexts; empty when the kubeconfig is unusable
-    (the names only decorate output, so they never stop a command)."""
+    (the names only decorate output, so they never stop a command). The name is the one the
+    exec stanza serves (its `--namespace`), never a context's namespace switched away from it
+    (kubens); a context's own namespace names an ID only when no exec stanza names it, and no
+    other ID already goes by that name."""
     try:
         _, contexts = load(flag, environ)
     except UsageError:
         return {}
-    return {c.namespace_id: c.namespace for c in contexts if c.namespace_id and c.namespace}
+    names = {
+        c.namespace_id: c.token_namespace for c in contexts if c.namespace_id and c.token_namespace
+    }
+    taken = set(names.values())
+    for c in contexts:
+        guess = c.namespace
+        if c.namespace_id and guess and c.namespace_id not in names and guess not in taken:
+            names[c.namespace_id] = guess
+            taken.add(guess)
+    return names
 
 
 def _namespace_id(call: PluginCall) -> str | None:

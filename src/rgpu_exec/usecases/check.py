@@ -18,7 +18,13 @@ from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.sourced import Sourced, checked
-from rgpu_exec.usecases.key_exchange import KeyExchange, Outcome, access, find_key
+from rgpu_exec.usecases.key_exchange import (
+    KeyExchange,
+    Outcome,
+    access,
+    find_key,
+    named_kubernetes_server,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,6 +78,8 @@ class Plan:
     profile: str | None = None  # the `--profile` every context named passes, if any
     skipped: tuple[str, ...] = ()  # contexts left out of an every-context check, with why
     switched: tuple[str, ...] = ()  # contexts whose namespace is not their token's, with what
+    # the contexts' cluster servers, with whose: an API URL that is one is refused first
+    servers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,9 @@ class Result:
 
     @property
     def label(self) -> str:
-        return request.namespace_label(self.namespace, self.namespace_id)
+        """The namespace as people know it; with its whole ID when that ID is unknown."""
+        whole = self.result == "not_found"
+        return request.namespace_label(self.namespace, self.namespace_id, whole=whole)
 
 
 def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
@@ -134,6 +144,7 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
         else _agreed(contexts, "profile", "profiles", "--profile NAME"),
         tuple(skipped),
         tuple(f"context {c.name!r}: {c.mismatch}" for c in contexts if c.mismatch),
+        tuple((c.server, f"of the cluster of context {c.name!r}") for c in contexts if c.server),
     )
 
 
@@ -243,6 +254,9 @@ def _run(wanted: CheckRequest, environ: Mapping[str, str], known: dict[str, Any]
         url = checked(request.resolve_api_url(found.api_url, environ))
         url_source = "the --api-url in the contexts' exec args"
     known["api_url"] = url
+    named = named_kubernetes_server(url, url_source, found.servers)
+    if named is not None:
+        raise named
     profile = wanted.profile.flag or found.profile
     key = known["key"] = find_key(environ, profile, interactive=wanted.interactive)
     exchanger = KeyExchange(key, ApiEndpoint(url, environ, url_source=url_source))

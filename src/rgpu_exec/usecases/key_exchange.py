@@ -20,12 +20,13 @@ from rgpu_exec.errors import (
     ApiKeyError,
     NamespaceAccessError,
     RgpuExecError,
+    UsageError,
 )
-from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.sourced import checked
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from rgpu_exec.api.endpoint import ApiEndpoint
     from rgpu_exec.api.exchange import IssuedToken
@@ -143,3 +144,52 @@ def judge_key(exchanger: KeyExchange) -> KeyVerdict:
     except RgpuExecError as exc:
         return KeyVerdict("not verified", exc.message, exc)
     return KeyVerdict("valid", "the API accepts it")
+
+
+def named_kubernetes_server(
+    api_url: str, url_source: str, servers: Iterable[tuple[str, str]]
+) -> UsageError | None:
+    """The error when the API URL is a Kubernetes server the user named (`servers`: each server
+    URL with what names it, "given with --server", "of cluster 'x' in FILE"), said before any
+    request is made: the key goes to the RemoteGPU API, never to a cluster. None otherwise."""
+    from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - only where a server is named
+
+    for server, named in servers:
+        if not url_rules.same_url(api_url, server):
+            continue
+        if url_source == settings.ENV_API_URL:
+            fix = (
+                f"If you use the default API ({settings.DEFAULT_API_URL}), run `unset "
+                f"{settings.ENV_API_URL}`; else set {settings.ENV_API_URL} to the API URL"
+            )
+        elif url_source == "the default API URL":
+            fix = f"Set {settings.ENV_API_URL} (or give --api-url) to your API URL"
+        else:
+            fix = (
+                f"Leave out {url_source} to use the default API ({settings.DEFAULT_API_URL}), "
+                "or give it the API URL"
+            )
+        return UsageError(
+            f"the API URL {api_url} ({url_source}) is the Kubernetes server {named}, not the "
+            "RemoteGPU API: your API key goes to the API, which issues the tokens that server "
+            f"accepts; nothing was sent. {fix} that the console's kubeconfig download names in "
+            "its exec command (the start of its curl URL, before /v1/)."
+        )
+    return None
+
+
+def not_the_cluster_of_exec_info(api_url: str, url_source: str, environ: Mapping[str, str]) -> None:
+    """Refuse an API URL that is the Kubernetes server kubectl sends the token to
+    (`spec.cluster.server` in the exec info), before the key is sought or sent (a miss only)."""
+    raw = settings.exec_info(environ)
+    if not raw or '"cluster"' not in raw:  # no spec.cluster (provideClusterInfo): nothing to load
+        return
+    from rgpu_exec.kube.exec_info import cluster_of  # noqa: PLC0415 - not on the hit path
+
+    cluster = cluster_of(raw)
+    if cluster is None:
+        return
+    named = f"kubectl sends this token to (spec.cluster.server in {settings.ENV_EXEC_INFO})"
+    found = named_kubernetes_server(api_url, url_source, [(cluster.server, named)])
+    if found is not None:
+        raise found

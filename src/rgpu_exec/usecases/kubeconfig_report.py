@@ -11,12 +11,13 @@ from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.kubeconfig import edit, entries, files, planners
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from rgpu_exec.kubeconfig.document import Document
     from rgpu_exec.kubeconfig.entries import Spec
     from rgpu_exec.kubeconfig.files import Targets
+    from rgpu_exec.kubeconfig.planners import Planner
     from rgpu_exec.sourced import Sourced
 
 
@@ -32,6 +33,8 @@ class WriteRequest:
     # from the environment; `remove` has no use for it)
     api_url: Sourced[str] | None = None
     force: bool = False  # generate/import: replace an entry of the same name that is not ours
+    # generate/import: the command as given, without its CA flags, for a fix that adds one
+    rerun: tuple[str, ...] = ()
 
 
 @dataclass
@@ -56,6 +59,30 @@ class Applied:
     outcomes: list[edit.Outcome]
 
 
+def apply(
+    kubeconfig: str | None,
+    environ: Mapping[str, str],
+    planner: Planner,
+    before_writing: Callable[[edit.Plan], None],
+    *,
+    dry_run: bool,
+    backed_up: edit.Backups | None = None,
+) -> Applied:
+    """Plan on the files kubectl would use; a dry run shows the diff and does nothing else (no
+    network: `before_writing` is not run). When nothing would change, nothing else is done
+    either (verification guards a write, and there is none); else run `before_writing`
+    (verification) on the plan and write what changes. `backed_up`: the files this command
+    already backed up (or created), which keep that backup (one per command)."""
+    targets = files.select_targets(kubeconfig, environ)
+    first = edit.plan(targets, planner)
+    if dry_run:
+        return Applied(targets, first, edit.diff(first.files), [])
+    if not first.files:
+        return Applied(targets, first, None, [])
+    before_writing(first)
+    return Applied(targets, first, None, edit.write(targets, planner, first, backed_up))
+
+
 def add_report(done: Applied, report: WriteResult) -> None:
     """The diff of a dry run, or a line for each file written; a warning for each of those
     files in a directory that other users can write to."""
@@ -69,11 +96,16 @@ def add_report(done: Applied, report: WriteResult) -> None:
         return
     for outcome in done.outcomes:
         plan = outcome.plan
-        saved = (
-            f"previous content saved in {outcome.backup}"
-            if outcome.backup is not None
-            else "new file, mode 0600"
-        )
+        if outcome.kept:  # written earlier in this command: its backup stays the one before it
+            saved = (
+                f"its content before this command stays in {outcome.backup}"
+                if outcome.backup is not None
+                else "created by this command"
+            )
+        elif outcome.backup is not None:
+            saved = f"previous content saved in {outcome.backup}"
+        else:
+            saved = "new file, mode 0600"
         report.lines.append(
             f"rgpu-exec: wrote {plan.path} ({', '.join(plan.changes.lines)}; {saved})."
         )
@@ -161,3 +193,15 @@ def kubeconfig_flag(done: Applied, environ: Mapping[str, str]) -> str:
     read_by_default = set(files.select_targets(None, environ).paths)
     outside = sorted(written - read_by_default)
     return f" --kubeconfig {shlex.quote(str(outside[0]))}" if outside else ""
+
+
+def no_ca_warning(context: str) -> str:
+    """The warning for a cluster written without a CA (none given, none kept)."""
+    return (
+        f"rgpu-exec: warning: cluster {context!r} has no certificate authority, so kubectl will "
+        "trust only this system's CAs and fail with `x509: certificate signed by unknown "
+        "authority` for a server whose certificate the cluster's own CA signed. The kubeconfig "
+        "the console offers for download on the namespace's page holds it as "
+        "certificate-authority-data: run this again with --certificate-authority-data and that "
+        "value (or with --certificate-authority and the CA file your cluster admin gives you)."
+    )

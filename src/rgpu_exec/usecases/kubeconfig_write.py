@@ -15,49 +15,34 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.kubeconfig import console, edit, entries, files, planners
+from rgpu_exec.kubeconfig import console, edit, entries, planners
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.sourced import Sourced, checked
 from rgpu_exec.sourced import api_url as resolve_api_url
 from rgpu_exec.terminal import printable, shown
 from rgpu_exec.usecases.kubeconfig_report import (
-    Applied,
     WriteRequest,
     WriteResult,
     add_report,
+    apply,
     kubeconfig_flag,
+    no_ca_warning,
     usage_hints,
     without_ca,
 )
-from rgpu_exec.usecases.kubeconfig_verify import GIVEN_WITH_SERVER, ServerSource, verify
+from rgpu_exec.usecases.kubeconfig_verify import (
+    GIVEN_WITH_SERVER,
+    ClusterTrust,
+    ServerSource,
+    not_a_kubernetes_server,
+    verify,
+    written_cluster,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from rgpu_exec.kubeconfig.entries import ExecApiVersion, InteractiveMode, Spec
-    from rgpu_exec.kubeconfig.planners import Planner
-
-
-def apply(
-    kubeconfig: str | None,
-    environ: Mapping[str, str],
-    planner: Planner,
-    before_writing: Callable[[], None],
-    *,
-    dry_run: bool,
-) -> Applied:
-    """Plan on the files kubectl would use; a dry run shows the diff and does nothing else (no
-    network: `before_writing` is not run). When nothing would change, nothing else is done
-    either (verification guards a write, and there is none); else run `before_writing`
-    (verification) and write what changes."""
-    targets = files.select_targets(kubeconfig, environ)
-    first = edit.plan(targets, planner)
-    if dry_run:
-        return Applied(targets, first, edit.diff(first.files), [])
-    if not first.files:
-        return Applied(targets, first, None, [])
-    before_writing()
-    return Applied(targets, first, None, edit.write(targets, planner, first))
 
 
 @dataclass(frozen=True)
@@ -86,11 +71,9 @@ def generate(
 ) -> WriteResult:
     """`kubeconfig generate`: the namespace's entries from the flags, checked."""
     namespace = entries.check_namespace(flags.namespace)
-    ca_data = None
-    if flags.certificate_authority:
-        ca_data = entries.ca_data_from_file(flags.certificate_authority)
-    elif flags.certificate_authority_data:
-        ca_data = entries.check_ca_data(flags.certificate_authority_data)
+    ca_data = entries.ca_data_from_flags(
+        flags.certificate_authority, flags.certificate_authority_data
+    )
     spec = _spec(
         flags.stanza,
         environ,
@@ -111,6 +94,8 @@ class ImportRequest:
     stanza: StanzaRequest = StanzaRequest()
     write: WriteRequest = field(default_factory=WriteRequest)
     replace: bool = False  # swap out the console's own contexts for the namespace
+    certificate_authority: str | None = None  # a PEM file: replaces or fills each file's CA
+    certificate_authority_data: str | None = None  # base64 of one
 
 
 @dataclass
@@ -132,8 +117,12 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
             "import several files without - (stdin) and without --context (each namespace gets "
             "its own context, rgpu-<namespace>), or import them one at a time."
         )
+    ca_data = entries.ca_data_from_flags(
+        wanted.certificate_authority, wanted.certificate_authority_data
+    )
     found = [console.read(None if n == "-" else Path(n), stdin) for n in names]
     done = ImportResult()
+    backed_up: edit.Backups = {}  # one backup per command: the files as they were before it
     try:
         for source in found:
             done.results.append(
@@ -144,6 +133,8 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
                     wanted.write,
                     environ,
                     replace=wanted.replace,
+                    ca_data=ca_data,
+                    backed_up=backed_up,
                 )
             )
     except RgpuExecError as exc:
@@ -161,9 +152,12 @@ def import_console(
     environ: Mapping[str, str],
     *,
     replace: bool = False,
+    ca_data: str | None = None,
+    backed_up: edit.Backups | None = None,
 ) -> WriteResult:
     """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
-    never chooses where the key goes: its API must be the one the user chose."""
+    never chooses where the key goes: its API must be the one the user chose. `ca_data`: a CA
+    the user gave, which replaces (or fills in) the file's own."""
     sourced_url = api_url or resolve_api_url(None, environ)
     chosen = sourced_url.value
     if settings.normal_url(source.api_url) != chosen:
@@ -190,11 +184,13 @@ def import_console(
         namespace=entries.check_namespace(source.namespace),
         namespace_id=checked(request.resolve_namespace_id(source.namespace_id)),
         server=entries.check_server(source.server),
-        ca_data=entries.check_ca_data(source.ca_data) if source.ca_data else None,
+        ca_data=ca_data or (entries.check_ca_data(source.ca_data) if source.ca_data else None),
         api_url=chosen,
     )
     named_in = ServerSource(f"named in {source.origin}", chosen=False)
-    return write_namespace(spec, options, environ, replace=replace, server_source=named_in)
+    return write_namespace(
+        spec, options, environ, replace=replace, server_source=named_in, backed_up=backed_up
+    )
 
 
 def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:
@@ -220,6 +216,7 @@ def write_namespace(
     *,
     replace: bool = False,
     server_source: ServerSource = GIVEN_WITH_SERVER,
+    backed_up: edit.Backups | None = None,
 ) -> WriteResult:
     """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
     console's own contexts for the namespace are swapped out for it."""
@@ -231,20 +228,35 @@ def write_namespace(
     )
     namespace = namespace_label(spec.namespace, spec.namespace_id)
     report = WriteResult()
+    url_source = _chosen_url(options, environ).source
+    not_a_kubernetes_server(spec, url_source, server_source, {})
 
-    def before_writing() -> None:
-        if options.verify:
-            url_source = _chosen_url(options, environ).source
-            key, paired = verify(spec, environ, url_source, server_source)
-            # The API is one the user chose (an imported file's must be that one): its word is
-            # verified. The cluster's clause says whose word it is (`_pairing`).
-            report.lines.append(
-                f"rgpu-exec: verified with {spec.api_url} ({url_source}): the key "
-                f"{key_prefix(key.value)} ({key.origin}) may get tokens for namespace ID "
-                f"{spec.namespace_id}{paired}."
-            )
+    def before_writing(plan: edit.Plan) -> None:
+        not_a_kubernetes_server(spec, url_source, server_source, plan.docs)
+        if not options.verify:
+            return
+        trust = ClusterTrust(
+            *written_cluster(spec, plan.docs),
+            rerun=options.rerun,
+            imported=not server_source.chosen,
+        )
+        key, paired = verify(spec, environ, url_source, server_source, trust)
+        # The API is one the user chose (an imported file's must be that one): its word is
+        # verified. The cluster's clause says whose word it is (`_pairing`).
+        report.lines.append(
+            f"rgpu-exec: verified with {spec.api_url} ({url_source}): the key "
+            f"{key_prefix(key.value)} ({key.origin}) may get tokens for namespace ID "
+            f"{spec.namespace_id}{paired}."
+        )
 
-    done = apply(options.kubeconfig, environ, planner, before_writing, dry_run=options.dry_run)
+    done = apply(
+        options.kubeconfig,
+        environ,
+        planner,
+        before_writing,
+        dry_run=options.dry_run,
+        backed_up=backed_up,
+    )
     add_report(done, report)
     if done.diff is None and not done.outcomes:
         file = kubeconfig_flag(done, environ)
@@ -255,15 +267,16 @@ def write_namespace(
             f"{spec.context}` tests the key's access)."
         )
     elif done.diff is None:
+        if not options.verify:
+            file = kubeconfig_flag(done, environ)
+            report.lines.append(
+                "rgpu-exec: not verified: --no-verify wrote it without asking the API about the "
+                "key or the cluster about its certificate; `rgpu-exec check"
+                f"{file} --context {spec.context}` asks them."
+            )
         report.lines += usage_hints(done, spec, namespace, options, environ, replace=replace)
     if spec.ca_data is None and without_ca(done.plan.docs, spec.context):
-        report.warnings.append(
-            f"rgpu-exec: warning: cluster {spec.context!r} has no certificate authority, so "
-            "kubectl will trust only this system's CAs and fail with `x509: certificate signed "
-            "by unknown authority` for a server whose certificate the cluster's own CA signed. "
-            "Run this again with --certificate-authority-data (the value in the console's "
-            "kubeconfig) or --certificate-authority FILE."
-        )
+        report.warnings.append(no_ca_warning(spec.context))
     return report
 
 
@@ -277,7 +290,7 @@ def remove_contexts(
 ) -> WriteResult:
     """`remove`: the contexts named (None: every context rgpu-exec manages)."""
     planner = planners.remove_planner(names, force=force, ignore_not_found=ignore_not_found)
-    done = apply(options.kubeconfig, environ, planner, lambda: None, dry_run=options.dry_run)
+    done = apply(options.kubeconfig, environ, planner, lambda _: None, dry_run=options.dry_run)
     report = WriteResult()
     add_report(done, report)
     if done.diff is None and not done.outcomes:

@@ -30,7 +30,12 @@ from rgpu_exec.hotpath import (
 )
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info, render
 from rgpu_exec.redact import key_prefix
-from rgpu_exec.usecases.key_exchange import KeyExchange, ask_for_key, find_kept_key
+from rgpu_exec.usecases.key_exchange import (
+    KeyExchange,
+    ask_for_key,
+    find_kept_key,
+    not_the_cluster_of_exec_info,
+)
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 from rgpu_exec.usecases.token_storage import fingerprint_secret, usable_cache_directory
 
@@ -154,6 +159,8 @@ class TokenCommand:
         api_version: str,
         where: Where,
     ) -> str:
+        url_source = request.api_url_source(flags.api_url, self.environ)
+        not_the_cluster_of_exec_info(wanted.api_url, url_source, self.environ)
         key = find_kept_key(self.environ, flags.profile)
         typed = None if key is not None else self._typed(directory, wanted)
         if typed is not None and interactive:  # a key typed earlier in this kubectl command?
@@ -182,7 +189,7 @@ class TokenCommand:
         endpoint = ApiEndpoint(
             wanted.api_url,
             self.environ,
-            url_source=request.api_url_source(flags.api_url, self.environ),
+            url_source=url_source,
             deadline=deadline,
             interactive=interactive,
             notify=self.warn,
