@@ -495,7 +495,6 @@ CATALOGUE = [
         r"(?i)certificate|trust",
         fix="rgpu-exec kubeconfig generate",
         outside=CONSOLE,
-        xfail="an untrusted cluster certificate fails generate",
     ),
     Turn(
         "import of a console file without a CA",
@@ -503,21 +502,18 @@ CATALOGUE = [
         r"(?i)certificate|trust",
         fix="rgpu-exec kubeconfig import",
         outside=CONSOLE,
-        xfail="an untrusted cluster certificate fails import",
     ),
     Turn(
         "API URL = the Kubernetes server",
         api_url_is_the_kubernetes_server,
         r"(?i)Kubernetes (API )?server",
         outside=r"RemoteGPU API",
-        xfail="an API URL equal to --server is named as the Kubernetes server",
     ),
     Turn(
         "a typo at the end of a namespace ID",
         namespace_id_typo_at_the_end,
         r"$TYPO",
         outside=r"(?i)wrong ID",
-        xfail="whole IDs where an ID is what is wrong",
     ),
     Turn(
         "a moved venv",
@@ -545,14 +541,12 @@ CATALOGUE = [
         r"\.rgpu-exec\.bak",
         works='mv "$KUBECONFIG.rgpu-exec.bak" "$KUBECONFIG"',
         after=_undone,
-        xfail="one backup per command: the file as it was before the command",
     ),
     Turn(
         "cache list after kubens",
         cache_list_after_kubens,
         r"$CV[\s\S]*$ML|$ML[\s\S]*$CV",
         works="rgpu-exec cache list",
-        xfail="cache list labels entries by the namespace their exec stanza serves",
     ),
     Turn(
         "a typed key under gcloud's kubectl dispatcher",
