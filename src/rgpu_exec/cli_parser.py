@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
-from rgpu_exec import output
+from rgpu_exec import fixes, output
 from rgpu_exec.commands import usage
 from rgpu_exec.errors import ExitCode
 
@@ -70,7 +70,7 @@ class Parser(argparse.ArgumentParser):
 
     def _fail(self, prog: str, message: str) -> NoReturn:
         end = "" if message.endswith("?") else "."
-        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
+        text = f"rgpu-exec: {message}{end} See {fixes.command(*prog.split(), '--help')}.\n"
         if Parser.json_output:
             output.document(failure_document(ExitCode.USAGE, text))
         output.tell(text)

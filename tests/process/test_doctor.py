@@ -561,8 +561,11 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     (finding,), commands = report.findings, report.commands
 
     assert finding.status == "note"
-    assert "rgpu-exec kubeconfig generate" in str(finding.fix)
-    assert "rgpu-exec kubeconfig import FILE" in str(finding.fix)
+    assert "`rgpu-exec kubeconfig generate`" in str(finding.fix)
+    # No FILE placeholder: the fix says where the file comes from instead.
+    assert "convert the console's kubeconfig download with `rgpu-exec kubeconfig import`" in str(
+        finding.fix
+    )
     assert commands == []
 
 
@@ -586,7 +589,7 @@ def test_without_a_keyring_the_key_fix_is_the_environment(run_cli, sandbox):
         pytest.param(
             None,
             "(--kubeconfig) does not exist",
-            "check the path, or write the file with `rgpu-exec kubeconfig generate",
+            "check the path, or write that file: give --kubeconfig",
             id="missing-file",
         ),
         pytest.param(

@@ -77,11 +77,11 @@ def run_remove(args: argparse.Namespace) -> int:
 
     if args.all == bool(args.names):
         raise UsageError(
-            "name the contexts to remove (`rgpu-exec kubeconfig remove NAME`), or give --all "
+            "name the contexts to remove (`rgpu-exec kubeconfig list` lists them), or give --all "
             "to remove every context rgpu-exec manages, not both."
             if args.all
-            else "name the context to remove (`rgpu-exec kubeconfig remove NAME`; "
-            "`rgpu-exec kubeconfig list` lists them), or give --all."
+            else "name the context to remove after `rgpu-exec kubeconfig remove` "
+            "(`rgpu-exec kubeconfig list` lists them), or give --all."
         )
     report = remove_contexts(
         None if args.all else tuple(args.names),

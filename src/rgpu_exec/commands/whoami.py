@@ -120,7 +120,7 @@ def render_table(found: WhoamiResult) -> str:
         else "no profile holds a key"
         if profiles is not None
         else "cannot list its profiles (this backend has no listing; `rgpu-exec whoami "
-        "--profile NAME` checks one)"
+        "--profile` with a profile's name checks one)"
     )
     if not found.keyring_holds_keys:  # no keyring at all: say so, not "cannot list"
         rows.append(("keyring", f"none usable: {found.keyring_problem}"))

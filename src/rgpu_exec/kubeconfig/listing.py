@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import request
 from rgpu_exec.kubeconfig import entries
@@ -57,8 +58,8 @@ class ManagedContext:
             f"its namespace is {self.namespace}, but its exec stanza gets tokens for "
             f"{request.namespace_label(serves, self.namespace_id)}, which are valid there only "
             f"(kubectl is Forbidden in {self.namespace}): use the context made for "
-            f"{self.namespace}, or set it back with `kubectl config set-context {self.name} "
-            f"--namespace {serves}`"
+            f"{self.namespace}, or set it back with "
+            + fixes.command("kubectl", "config", "set-context", self.name, "--namespace", serves)
         )
 
 

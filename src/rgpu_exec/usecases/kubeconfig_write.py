@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
@@ -135,7 +136,7 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
     found = [console.read(None if n == "-" else Path(n), stdin) for n in names]
     done = ImportResult()
     try:
-        for source in found:
+        for name, source in zip(names, found, strict=True):
             done.results.append(
                 import_console(
                     source,
@@ -144,6 +145,7 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
                     wanted.write,
                     environ,
                     replace=wanted.replace,
+                    file=name,
                 )
             )
     except RgpuExecError as exc:
@@ -161,9 +163,11 @@ def import_console(
     environ: Mapping[str, str],
     *,
     replace: bool = False,
+    file: str | None = None,
 ) -> WriteResult:
-    """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
-    never chooses where the key goes: its API must be the one the user chose."""
+    """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`), from `file`
+    (`-`: stdin). The file never chooses where the key goes: its API must be the one the user
+    chose."""
     sourced_url = api_url or resolve_api_url(None, environ)
     chosen = sourced_url.value
     if settings.normal_url(source.api_url) != chosen:
@@ -194,7 +198,9 @@ def import_console(
         api_url=chosen,
     )
     named_in = ServerSource(f"named in {source.origin}", chosen=False)
-    return write_namespace(spec, options, environ, replace=replace, server_source=named_in)
+    return write_namespace(
+        spec, options, environ, replace=replace, server_source=named_in, imported=file
+    )
 
 
 def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:
@@ -220,9 +226,11 @@ def write_namespace(
     *,
     replace: bool = False,
     server_source: ServerSource = GIVEN_WITH_SERVER,
+    imported: str | None = None,
 ) -> WriteResult:
-    """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
-    console's own contexts for the namespace are swapped out for it."""
+    """`generate` and `import` (of the file `imported`): the namespace's cluster, user and
+    context; with `replace`, the console's own contexts for the namespace are swapped out for
+    it."""
     planner = planners.upsert_planner(
         spec.entries(),
         options.set_current_context,
@@ -251,11 +259,14 @@ def write_namespace(
         files_read = ", ".join(str(p) for p in done.targets.paths)
         report.lines.append(
             f"rgpu-exec: {files_read} already has context {spec.context!r} as asked; nothing "
-            f"changed, and no exchange was spent (`rgpu-exec check{file} --context "
-            f"{spec.context}` tests the key's access)."
+            "changed, and no exchange was spent "
+            f"({fixes.command('rgpu-exec', 'check', *file, '--context', spec.context)} tests "
+            "the key's access)."
         )
     elif done.diff is None:
-        report.lines += usage_hints(done, spec, namespace, options, environ, replace=replace)
+        report.lines += usage_hints(
+            done, spec, namespace, options, environ, replace=replace, imported=imported
+        )
     if spec.ca_data is None and without_ca(done.plan.docs, spec.context):
         report.warnings.append(
             f"rgpu-exec: warning: cluster {spec.context!r} has no certificate authority, so "

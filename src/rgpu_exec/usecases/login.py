@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import output
+from rgpu_exec import fixes, output
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import file_store, keyring_store
-from rgpu_exec.credentials.api_key import ApiKey, check_key, shape_note
+from rgpu_exec.credentials.api_key import STDIN_ADVICE, TYPED_ADVICE, ApiKey, check_key, shape_note
 from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, request, settings, token_cache
 from rgpu_exec.hotpath.request import namespace_label
@@ -122,17 +122,18 @@ def read_key(
 ) -> str:
     if stdin_is_tty:
         value = prompt(f"RemoteGPU API key for profile {profile!r} (not echoed): ").strip()
-        where = "The key you typed"
+        where, advice = "The key you typed", TYPED_ADVICE
     else:
         value = read_stdin().strip()
-        where = "The key read from stdin"
+        where, advice = "The key read from stdin", STDIN_ADVICE
     if not value:
+        again = fixes.command("rgpu-exec", "login", "--profile", profile)
         raise UsageError(
-            f"no API key given. Paste the key when asked, or pipe it in: "
-            f"`<command printing the key> | rgpu-exec login --profile {profile}`."
+            f"no API key given. Paste the key when asked, or pipe it in: {again} reads it from "
+            "stdin when stdin is not a terminal."
         )
     output.know(value)  # the output gate never shows it, not even in a message about it
-    check_key(value, where)
+    check_key(value, where, advice)
     return value
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import output
+from rgpu_exec import fixes, output
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import identity_key
 from rgpu_exec.cache.directory import cache_directory, cache_directory_fix
@@ -282,12 +282,12 @@ def _keep_the_typed_key(profile: str, environ: Mapping[str, str]) -> str:
     kept somewhere `token` looks."""
     from rgpu_exec.credentials import keyring_store  # noqa: PLC0415 - only after a prompt
 
-    option = " --profile " + profile if profile != settings.DEFAULT_PROFILE else ""
+    option = ["--profile", profile] if profile != settings.DEFAULT_PROFILE else []
     store = (
-        f"`rgpu-exec login{option}` (the OS keyring)"
+        f"{fixes.command('rgpu-exec', 'login', *option)} (the OS keyring)"
         if keyring_store.backend_problem(environ) is None
-        else f"`rgpu-exec login --insecure-storage{option}` (a file only you can read; no "
-        "keyring is usable here)"
+        else f"{fixes.command('rgpu-exec', 'login', '--insecure-storage', *option)} (a file "
+        "only you can read; no keyring is usable here)"
     )
     return (
         "rgpu-exec: the key you typed works; kubectl will ask for it again in each new command "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import subprocess
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import terminal
+from rgpu_exec import fixes, terminal
 from rgpu_exec.hotpath import request
 from rgpu_exec.usecases.doctor.findings import Finding
 
@@ -78,7 +78,8 @@ def can_i(
             "cluster",
             "problem",
             f"{where}: kubectl did not finish within {KUBECTL_TIMEOUT:.0f} s",
-            f"run `kubectl --context {context.name} get pods` to see where it waits",
+            f"run {fixes.command('kubectl', '--context', context.name, 'get', 'pods')} to see "
+            "where it waits",
         )
     except OSError as exc:
         return Finding("cluster", "note", f"{where}: not verified: kubectl does not run ({exc})")
@@ -107,9 +108,11 @@ def _forbidden(context: PluginContext, namespace: str, others: list[PluginContex
             None,
         )
         use = (
-            f"`kubectl config use-context {made}` (the context made for {namespace}), or"
+            f"{fixes.command('kubectl', 'config', 'use-context', made)} (the context made for "
+            f"{terminal.shown(namespace)}), or"
             if made
-            else f"`rgpu-exec kubeconfig generate --namespace {namespace} …` for it, or"
+            else f"import {terminal.shown(namespace)}'s kubeconfig from the console (`rgpu-exec "
+            "kubeconfig import` with the downloaded file's path) for a context of its own, or"
         )
         return Finding(
             "cluster",
@@ -118,8 +121,10 @@ def _forbidden(context: PluginContext, namespace: str, others: list[PluginContex
             f"{terminal.shown(namespace)}: the context's namespace was changed, but its exec "
             f"stanza gets tokens for {terminal.shown(label)}, and a token is valid in its own "
             "namespace only",
-            f"{use} set the namespace back: `kubectl config set-context {context.name} "
-            f"--namespace {serves}`",
+            f"{use} set the namespace back: "
+            + fixes.command(
+                "kubectl", "config", "set-context", context.name, "--namespace", serves
+            ),
         )
     return Finding(
         "cluster",
@@ -149,14 +154,16 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     detail = f"{where}: {meaning or 'kubectl failed'} ({terminal.shown(_last(lines))})"
     if kind == "untrusted":
         fix = (
-            "give the cluster its CA: `rgpu-exec kubeconfig import FILE --replace` with the "
-            "console's kubeconfig, or `rgpu-exec kubeconfig generate … "
-            "--certificate-authority-data B64` (the value in the console's kubeconfig)"
+            "give the cluster its CA, which the console's kubeconfig for the namespace holds: "
+            "import that download again with `rgpu-exec kubeconfig import --replace` followed "
+            "by its path, or run generate again with --certificate-authority-data and that "
+            "file's certificate-authority-data value"
         )
     elif kind == "rejected":
         fix = (
-            f"run `kubectl --context {context.name} get pods` once more (rgpu-exec replaces a "
-            "token the cluster rejects); if it persists, check the cluster's server address"
+            f"run {fixes.command('kubectl', '--context', context.name, 'get', 'pods')} once "
+            "more (rgpu-exec replaces a token the cluster rejects); if it persists, check the "
+            "cluster's server address"
         )
     else:
         fix = "check the cluster's server address in the kubeconfig against the console's file"
