@@ -38,6 +38,12 @@ def run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.usecases.kubeconfig_write import ImportRequest  # noqa: PLC0415 - YAML
     from rgpu_exec.usecases.kubeconfig_write import run_import as import_files  # noqa: PLC0415
 
+    if not args.files:
+        raise UsageError(
+            "name the kubeconfig to import: the file downloaded from the console's namespace "
+            "page (its path after `rgpu-exec kubeconfig import`), or - to read it from stdin "
+            "(`rgpu-exec kubeconfig import -` reads what is piped into it)"
+        )
     wanted = ImportRequest(tuple(args.files), _stanza(args), _options(args), replace=args.replace)
     done = import_files(wanted, os.environ, sys.stdin.buffer)
     for result in done.results:

@@ -1,0 +1,136 @@
+"""Hints that find something: where a message points the user at a next step, the step holds
+what it needs (the file to import again, where kubectl looks for a kubeconfig, how a CI job
+gives a working key), and the printed command runs as it stands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+import pytest
+import yaml
+
+from conftest import API_KEY, console_kubeconfig, kubeconfig_with_contexts
+from stub_api import Reply, error_body
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from conftest import RunCli
+    from stub_api import StubApi
+
+REVOKED = Reply(401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key"))
+
+
+def printed_command(text: str, program: str) -> list[str]:
+    """The argv of the first command in backticks that runs `program`."""
+    found = [c for c in re.findall(r"`([^`]*)`", text) if c.startswith(program + " ")]
+    assert found, text
+    return shlex.split(found[0])
+
+
+def test_import_without_a_file_says_where_it_comes_from_and_that_dash_reads_stdin(
+    run_cli: RunCli,
+) -> None:
+    result = run_cli(["kubeconfig", "import"])
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "the file downloaded from the console's namespace page" in result.stderr
+    assert "or - to read it from stdin" in result.stderr
+
+
+def test_list_without_a_kubeconfig_file_says_none_was_found_and_where_kubectl_looks(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    result = run_cli(["kubeconfig", "list"])
+
+    assert result.returncode == 0, result.stderr
+    assert f"No kubeconfig file was found at {sandbox / 'kubeconfig'}" in result.stdout
+    assert "no kubeconfig file uses" not in result.stdout.lower()
+
+
+def test_list_of_a_file_without_ours_says_none_of_its_contexts_uses_rgpu_exec(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    kubeconfig_with_contexts(sandbox / "kubeconfig", "prod")
+
+    result = run_cli(["kubeconfig", "list"])
+    one = run_cli(["kubeconfig", "list", "--context", "nope"])
+
+    assert result.returncode == 0, result.stderr
+    assert f"None of the contexts in {sandbox / 'kubeconfig'} uses rgpu-exec" in result.stdout
+    assert one.returncode == 2
+    assert f"context 'nope' is not in {sandbox / 'kubeconfig'}" in one.stderr
+
+
+def test_a_context_asked_for_where_no_kubeconfig_exists_says_no_file_was_found(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    result = run_cli(["kubeconfig", "list", "--context", "nope"])
+
+    assert result.returncode == 2
+    assert f"no kubeconfig file was found at {sandbox / 'kubeconfig'}" in result.stderr
+    assert "not in no kubeconfig file" not in result.stderr
+
+
+def test_a_revoked_key_without_a_keyring_is_told_how_to_give_a_working_one(
+    run_token_in_process, stub_api: StubApi
+) -> None:
+    # The sandbox's keyring backend is keyring.backends.fail: a CI runner's.
+    stub_api.default = REVOKED
+
+    result = run_token_in_process()
+
+    assert result.returncode == 3
+    assert "unset it to use the keyring" not in result.stderr
+    assert "create a key with Kubernetes access in" in result.stderr
+    assert "give it to REMOTEGPU_API_KEY (in CI: replace the secret it comes from)" in (
+        result.stderr
+    )
+    assert "--no-verify" not in result.stderr
+
+
+def test_a_revoked_key_with_a_usable_keyring_may_be_unset_for_it(
+    run_token_in_process, stub_api: StubApi, keyring_file: Path
+) -> None:
+    stub_api.default = REVOKED
+
+    result = run_token_in_process()
+
+    assert result.returncode == 3
+    assert "which wins over the keyring" in result.stderr
+    assert "or unset it to use the keyring" in result.stderr
+
+
+def test_the_replace_hint_names_the_file_and_its_command_runs_as_printed(
+    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+) -> None:
+    console = sandbox / "the console's file.yaml"  # a path a shell would split and trip on
+    console.write_text(console_kubeconfig(stub_api.url))
+    kubeconfig = sandbox / "kubeconfig"
+    kubeconfig.write_text(console.read_text())
+    env = {"REMOTEGPU_API_KEY": API_KEY}
+
+    first = run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url], env=env)
+    fix = printed_command(first.stdout, "rgpu-exec kubeconfig import")
+    again = run_cli(fix[1:], env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert "still calls the API with curl" in first.stdout
+    assert fix[3:5] == [str(console), "--replace"]
+    assert again.returncode == 0, again.stderr
+    contexts = [c["name"] for c in yaml.safe_load(kubeconfig.read_text())["contexts"]]
+    assert contexts == ["rgpu-team-ml"], "the console's curl context was swapped out"
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quoted_key_on_stdin_is_told_to_pipe_the_bare_key(run_cli: RunCli, quote: str) -> None:
+    result = run_cli(["login", "--no-verify"], stdin=f"{quote}rgpu_{'a' * 40}{quote}\n")
+
+    assert result.returncode == 2
+    assert "The key read from stdin is wrapped in quotes" in result.stderr
+    assert "Pipe in the key alone, exactly as the console showed it" in result.stderr
+    assert "export REMOTEGPU_API_KEY" not in result.stderr, "stdin is not the environment"
+    assert "nothing was sent" in result.stderr
