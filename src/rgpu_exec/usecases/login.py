@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import fixes, output
+from rgpu_exec import contract, fixes, output
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
@@ -145,6 +145,7 @@ class Target:
     namespace_id: str
     namespace: str | None = None
     context: str | None = None  # the kubeconfig context it was taken from
+    api_url_source: str = "the default API URL"  # where `api_url` came from, in words
 
     @property
     def label(self) -> str:
@@ -167,7 +168,8 @@ def verification_target(
     if api_url is not None:
         api_url.value  # noqa: B018 - a refused --api-url stops before the kubeconfig is read
     if namespace_id is not None:
-        return Target(_api_url(api_url, None, environ), namespace_id)
+        url, source = _api_url(api_url, None, environ)
+        return Target(url, namespace_id, api_url_source=source)
     try:
         config, managed = listing.load(kubeconfig, environ)
     except UsageError as exc:
@@ -193,15 +195,23 @@ def verification_target(
             f"the current context {name!r} uses another profile "
             f"({settings.profile(found.profile, environ)!r}); give --namespace-id to verify it"
         )
-    url = _api_url(api_url, found.api_url, environ)
-    return Target(url, found.namespace_id, found.namespace, found.name)
+    url, source = _api_url(api_url, found.api_url, environ, found.name)
+    return Target(url, found.namespace_id, found.namespace, found.name, source)
 
 
-def _api_url(given: Sourced[str] | None, context: str | None, environ: Mapping[str, str]) -> str:
-    """`--api-url`, else the context's, else the environment's, else the default."""
+def _api_url(
+    given: Sourced[str] | None, context: str | None, environ: Mapping[str, str], name: str = ""
+) -> tuple[str, str]:
+    """`--api-url`, else the context's (`name`'s), else the environment's, else the default;
+    with where it came from."""
     if given is not None:
-        return given.value
-    return checked(request.resolve_api_url(context, environ))
+        return given.value, given.source
+    source = (
+        f"the --api-url in the exec args of context {name!r}"
+        if context
+        else request.api_url_source(None, environ)
+    )
+    return checked(request.resolve_api_url(context, environ)), source
 
 
 def store(
@@ -248,16 +258,12 @@ def _store(
         try:
             exchanger.exchange(verify.namespace_id, verify.namespace)
         except RgpuExecError as exc:
-            shape = f" {note}" if note and isinstance(exc, ApiKeyError) else ""
-            exc.message = (
-                f"the key {prefix} was not stored: {exc.message}{shape} (`rgpu-exec login "
-                "--no-verify` stores a key without this check.)"
-            )
+            exc.message = _not_stored(prefix, exc, note, verify)
             raise
         source = f" (context {verify.context!r})" if verify.context else ""
         out(
-            f"rgpu-exec: verified with {verify.api_url}: the key {prefix} may use namespace "
-            f"{verify.label}{source}."
+            f"rgpu-exec: verified with {verify.api_url} ({verify.api_url_source}): the key "
+            f"{prefix} may use namespace {verify.label}{source}."
         )
     if insecure_storage:
         where = f"in the key file {file_store.set_key(profile, key, environ)} (plain text, 0600)"
@@ -278,6 +284,22 @@ def _store(
             f"rgpu-exec: note: {settings.ENV_API_KEY} is set in this shell and takes precedence "
             f"over the keyring unless --profile is given: unset it to use the stored key."
         )
+
+
+def _not_stored(prefix: str, exc: RgpuExecError, note: str | None, verify: Target) -> str:
+    """A failed verification: the API asked (and where its URL came from); a key the API
+    rejected is its verdict (a new key is the way out), anything else may be skipped."""
+    asked = f"asked {verify.api_url} ({verify.api_url_source})"
+    if isinstance(exc, ApiKeyError):
+        shape = f" {note}" if note else ""
+        return (
+            f"the key {prefix} was not stored: {exc.message}{shape} ({asked}.) Create a key with "
+            f"Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then log in with it."
+        )
+    return (
+        f"the key {prefix} was not stored: {exc.message} ({asked}; `rgpu-exec login "
+        "--no-verify` stores a key without this check.)"
+    )
 
 
 def logout(profile: str, environ: Mapping[str, str]) -> LoginResult:
