@@ -142,7 +142,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     assert all(f["fix"] for f in problems.values())
     text = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
-    assert "fix: chmod 700" in text.stdout
+    assert "fix: `chmod 700 " in text.stdout  # a command, in backticks as every fix's
     assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
     assert text.stdout.rstrip().endswith("problem(s) found.")
 

@@ -4,6 +4,7 @@ gives a working key), and the printed command runs as it stands."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
-from conftest import API_KEY, console_kubeconfig, kubeconfig_with_contexts
+from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig, kubeconfig_with_contexts
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
@@ -134,3 +135,43 @@ def test_a_quoted_key_on_stdin_is_told_to_pipe_the_bare_key(run_cli: RunCli, quo
     assert "Pipe in the key alone, exactly as the console showed it" in result.stderr
     assert "export REMOTEGPU_API_KEY" not in result.stderr, "stdin is not the environment"
     assert "nothing was sent" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--namespace-id", NAMESPACE_ID],
+        ["token", "--namespace-id", NAMESPACE_ID],
+        ["login", "--namespace-id", NAMESPACE_ID],
+    ],
+)
+def test_an_api_url_holding_a_key_is_refused_before_any_request(
+    run_cli: RunCli, stub_api: StubApi, keyring_file: Path, argv: list[str]
+) -> None:
+    pasted = f"{stub_api.url}/{API_KEY}"  # the stub would see the key, were it asked
+
+    result = run_cli([*argv, "--api-url", pasted], env={"REMOTEGPU_API_KEY": API_KEY},
+        stdin=API_KEY,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert stub_api.count == 0
+    assert "the API URL (--api-url) holds what looks like an API key" in result.stderr
+    assert API_KEY[13:] not in result.stdout + result.stderr
+
+
+def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
+    run_cli: RunCli, stub_api: StubApi, sandbox: Path
+) -> None:
+    pasted = f"{stub_api.url}/{API_KEY}"
+    (sandbox / "bin").mkdir()  # no kubectl on PATH: it has no say here
+
+    result = run_cli(["doctor", "-o", "json", "--api-url", pasted],
+        env={"REMOTEGPU_API_KEY": API_KEY, "PATH": str(sandbox / "bin")},
+    )  # fmt: skip
+
+    (api,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "API"]
+    assert api["status"] == "problem"
+    assert "holds what looks like an API key" in api["detail"]
+    assert stub_api.count == 0
+    assert API_KEY[13:] not in result.stdout + result.stderr

@@ -253,7 +253,9 @@ def _store(
     if isinstance(verify, Target):
         # The key is this command's input, not a source to advise on: the API's answer as is.
         exchanger = KeyExchange(
-            ApiKey(key, "prompt"), ApiEndpoint(verify.api_url, environ), explain=False
+            ApiKey(key, "prompt"),
+            ApiEndpoint(verify.api_url, environ, url_source=verify.api_url_source),
+            explain=False,
         )
         try:
             exchanger.exchange(verify.namespace_id, verify.namespace)
