@@ -5,12 +5,17 @@ gives a working key), and the printed command runs as it stands."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+
+from rgpu_exec.kubeconfig.view import PluginCall
+from rgpu_exec.usecases.doctor import cluster
+from rgpu_exec.usecases.doctor.kube import PluginContext
 
 from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig, kubeconfig_with_contexts
 from stub_api import Reply, error_body
@@ -175,3 +180,26 @@ def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
     assert "holds what looks like an API key" in api["detail"]
     assert stub_api.count == 0
     assert API_KEY[13:] not in result.stdout + result.stderr
+
+
+def test_doctor_shows_in_full_a_failure_kubectl_was_told_in_one_line(
+    run_token_in_process, stub_api: StubApi
+) -> None:
+    """kubectl's reruns of a failing plugin get a one-line replay of the failure; the doctor,
+    which runs kubectl too, shows the whole message from the failure's record."""
+    stub_api.default = REVOKED
+    told = run_token_in_process().stderr.strip()
+    replayed = run_token_in_process().stderr.strip()
+    kubectl_said = f"{replayed}\nError: exec plugin: ... failed with exit code 3\n"
+    call = PluginCall("rgpu-exec", NAMESPACE_ID, None, None)
+    environ = {"RGPU_EXEC_CACHE_DIR": os.environ["RGPU_EXEC_CACHE_DIR"]}
+    context = PluginContext("team-ml", call, environ, stub_api.url, True)
+
+    found = cluster._failed(context, kubectl_said)
+
+    assert "[same failure as" in replayed, "the one-line replay kubectl gets"
+    assert "[same failure as" not in found.detail
+    assert found.detail == (
+        "context 'team-ml': kubectl ran rgpu-exec, which failed: "
+        + " ".join(told.split()).removeprefix("rgpu-exec: ")
+    )

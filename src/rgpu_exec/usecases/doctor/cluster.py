@@ -13,10 +13,13 @@ says so ("not verified").
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import fixes, terminal
-from rgpu_exec.hotpath import request
+from rgpu_exec.cache import directory as cache_dir
+from rgpu_exec.cache import files as cache_files
+from rgpu_exec.hotpath import failures, request
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -143,6 +146,7 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     ours = [line for line in lines if line.startswith("rgpu-exec:")]
     if ours or any(_PLUGIN_FAILED in line for line in lines):
         said = ours[-1].removeprefix("rgpu-exec: ") if ours else "no message"
+        said = _in_full(said, context.environ)
         return Finding(
             "cluster",
             "problem",
@@ -168,6 +172,22 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     else:
         fix = "check the cluster's server address in the kubeconfig against the console's file"
     return Finding("cluster", "problem", detail, fix)
+
+
+def _in_full(said: str, environ: Mapping[str, str]) -> str:
+    """What rgpu-exec said under kubectl, in full: a failure told moments ago is replayed to
+    kubectl's reruns in one line (its first sentence, then `[same failure as …]`); the doctor
+    shows the whole message, from the failure's record."""
+    directory = cache_dir.cache_directory(environ)
+    now = time.time()
+    for stem in cache_files.stems_in(directory):
+        failure = failures.read_failure(directory, stem, now)
+        if failure is None:
+            continue
+        first = failures.summary(failure.message).removeprefix("rgpu-exec: ")
+        if said.startswith(f"{first} [same failure as "):
+            return " ".join(failure.message.split()).removeprefix("rgpu-exec: ")
+    return said
 
 
 def _last(lines: list[str]) -> str:
