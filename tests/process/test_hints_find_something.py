@@ -203,3 +203,42 @@ def test_doctor_shows_in_full_a_failure_kubectl_was_told_in_one_line(
         "context 'team-ml': kubectl ran rgpu-exec, which failed: "
         + " ".join(told.split()).removeprefix("rgpu-exec: ")
     )
+
+
+def test_reimporting_a_file_takes_the_api_url_its_context_already_runs_and_says_so(
+    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+) -> None:
+    console = sandbox / "console.yaml"
+    console.write_text(console_kubeconfig(stub_api.url))  # not the default API
+    (sandbox / "kubeconfig").write_text(console.read_text())
+    env = {"REMOTEGPU_API_KEY": API_KEY}  # REMOTEGPU_API_URL unset
+    first = run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url], env=env)
+
+    again = run_cli(["kubeconfig", "import", str(console), "--replace"], env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    assert (
+        f"verified with {stub_api.url} (the --api-url of context 'rgpu-team-ml', which "
+        "already runs it)"
+    ) in again.stdout
+
+
+def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
+    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+) -> None:
+    console = sandbox / "console.yaml"
+    console.write_text(console_kubeconfig(stub_api.url))
+    env = {"REMOTEGPU_API_KEY": API_KEY}
+    assert run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url],
+        env=env).returncode == 0  # fmt: skip
+    console.write_text(console_kubeconfig("https://api.elsewhere.example"))
+    requests = stub_api.count
+
+    again = run_cli(["kubeconfig", "import", str(console)], env=env)
+
+    assert again.returncode == 2
+    assert "the file asks for credentials from the API at https://api.elsewhere.example" in (
+        again.stderr
+    )
+    assert stub_api.count == requests

@@ -9,6 +9,7 @@ what changed and how to use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -16,7 +17,7 @@ from rgpu_exec import fixes
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.kubeconfig import console, edit, entries, files, planners
+from rgpu_exec.kubeconfig import console, edit, entries, files, listing, planners
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.sourced import Sourced, checked
 from rgpu_exec.sourced import api_url as resolve_api_url
@@ -169,6 +170,9 @@ def import_console(
     (`-`: stdin). The file never chooses where the key goes: its API must be the one the user
     chose."""
     sourced_url = api_url or resolve_api_url(None, environ)
+    if not sourced_url.given and not settings.api_url_from_environment(environ):
+        sourced_url = _reimported_url(source, options, environ) or sourced_url
+        options = replace_fields(options, api_url=sourced_url)
     chosen = sourced_url.value
     if settings.normal_url(source.api_url) != chosen:
         where = sourced_url.source
@@ -201,6 +205,27 @@ def import_console(
     return write_namespace(
         spec, options, environ, replace=replace, server_source=named_in, imported=file
     )
+
+
+def _reimported_url(
+    source: console.ConsoleKubeconfig, options: WriteRequest, environ: Mapping[str, str]
+) -> Sourced[str] | None:
+    """With no API URL chosen (neither --api-url nor REMOTEGPU_API_URL): the one a context of
+    this namespace already runs, when it is the file's. Re-importing a file is then no new
+    choice: the user chose that API when the context was written (with --api-url)."""
+    wanted = settings.normal_url(source.api_url)
+    if url_rules.url_problem(wanted) or not printable(wanted):
+        return None
+    try:
+        _, managed = listing.load(options.kubeconfig, environ)
+    except UsageError:
+        return None  # said where the kubeconfig is written
+    for context in managed:
+        runs = context.api_url and settings.normal_url(context.api_url)
+        if runs == wanted and context.namespace_id == source.namespace_id.lower():
+            where = f"the --api-url of context {context.name!r}, which already runs it"
+            return Sourced(wanted, where)
+    return None
 
 
 def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:
