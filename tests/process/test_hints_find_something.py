@@ -242,3 +242,7 @@ def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
         again.stderr
     )
     assert stub_api.count == requests
+    assert printed_command(again.stderr, "rgpu-exec kubeconfig import") == [
+        *("rgpu-exec", "kubeconfig", "import", str(console)),
+        *("--api-url", "https://api.elsewhere.example"),
+    ]

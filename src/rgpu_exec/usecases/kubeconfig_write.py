@@ -186,11 +186,16 @@ def import_console(
                 f"{where}); nothing was sent or written. Download the kubeconfig again from the "
                 "console's namespace page."
             )
+        again = (
+            fixes.command("rgpu-exec", "kubeconfig", "import", file, "--api-url", source.api_url)
+            if file and file != "-"
+            else f"the import again with {fixes.command('--api-url', source.api_url)}"
+        )
         raise UsageError(
             f"the file asks for credentials from the API at {source.api_url}, but the API URL "
             f"you chose is {chosen} ({where}). rgpu-exec sends your API key only to an API "
             f"URL you chose, never to one a file names; nothing was sent or written. If you "
-            f"trust that API, run the import again with --api-url {source.api_url}."
+            f"trust that API, run {again}."
         )
     spec = _spec(
         stanza,
