@@ -18,7 +18,7 @@ from rgpu_exec import terminal
 # What in a command would be a placeholder rather than a value: an ellipsis, an <ANGLE> word,
 # or a word in capitals alone (NAME, ID, URL, FILE, B64), except a variable being exported or
 # unset (the shell's own grammar).
-_PLACEHOLDER = re.compile(r"…|\.\.\.|<[^<>\s]+>")
+_PLACEHOLDER = re.compile(r"…|\.\.\.|<[A-Za-z][^<>]*>")
 _CAPS_WORD = re.compile(r"[A-Z][A-Z0-9]+")
 _TAKES_A_NAME = frozenset({"export", "unset"})
 

@@ -87,6 +87,21 @@ def test_no_command_in_a_message_has_a_placeholder() -> None:
     )
 
 
+def test_nothing_quoted_in_a_message_has_an_ellipsis_or_an_angle_placeholder() -> None:
+    """Not a command either (a flag, a YAML line): `--namespace-id <namespace UUID>` is a hole
+    the user must fill in without being told where from."""
+    holes = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for line, text in _texts(path):
+            quoted = [q.replace(VALUE, "x") for q in QUOTED.findall(text)]
+            holes += [
+                f"{path.relative_to(SOURCE)}:{line}: `{q}`"
+                for q in quoted
+                if re.search(r"…|\.\.\.|<[A-Za-z]", q) and fixes.placeholder(q)
+            ]
+    assert not holes, "say where to find the value instead:\n" + "\n".join(holes)
+
+
 def test_every_value_in_a_command_is_quoted_by_the_fix_owner() -> None:
     """A value put into backticks by an f-string is neither quoted nor shown: a context named
     `a b` or `x; rm -rf ~` would print a command that does something else."""
@@ -129,6 +144,7 @@ def test_a_fix_quotes_and_shows_every_value_so_it_runs_as_printed(value: str) ->
     [
         ("rgpu-exec kubeconfig generate --namespace team-cv …", "…"),
         ("rgpu-exec token --namespace-id <ID>", "<ID>"),
+        ("--namespace-id <namespace UUID>", "<namespace UUID>"),
         ("rgpu-exec kubeconfig import FILE --replace", "FILE"),
         ("rgpu-exec kubeconfig generate ... --server x", "..."),
         ("rgpu-exec login --profile 'unbalanced", "rgpu-exec login --profile 'unbalanced"),

@@ -212,7 +212,8 @@ def _context_findings(  # noqa: PLR0917
     if call.namespace_id is None or not settings.looks_like_uuid(call.namespace_id):
         problem(
             f"the exec args give no valid --namespace-id ({call.namespace_id!r})",
-            "set `--namespace-id <namespace UUID>` from the console in the exec args",
+            "give the exec args --namespace-id and the namespace's ID (a UUID, on the console's "
+            "namespace page)",
         )
     if call.api_url and url_rules.url_problem(call.api_url):
         problem(
