@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shlex
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,12 +19,17 @@ from rgpu_exec.kubeconfig.view import PluginCall
 from rgpu_exec.usecases.doctor import cluster
 from rgpu_exec.usecases.doctor.kube import PluginContext
 
-from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig, kubeconfig_with_contexts
+from conftest import (
+    API_KEY,
+    NAMESPACE_ID,
+    console_kubeconfig,
+    kubeconfig_with_contexts,
+    rgpu_exec_user,
+    users_kubeconfig,
+)
 from stub_api import Reply, error_body
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from conftest import RunCli
     from stub_api import StubApi
 
@@ -175,9 +182,14 @@ def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
         env={"REMOTEGPU_API_KEY": API_KEY, "PATH": str(sandbox / "bin")},
     )  # fmt: skip
 
-    (api,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "API"]
-    assert api["status"] == "problem"
-    assert "holds what looks like an API key" in api["detail"]
+    found = json.loads(result.stdout)["findings"]
+    (url,) = [f for f in found if f["topic"] == "settings"]
+    assert url["status"] == "problem"
+    assert url["detail"] == (
+        "the API URL (--api-url) holds what looks like an API key, so `rgpu-exec token` asks "
+        "nothing of it"
+    )
+    assert not [f for f in found if f["topic"] == "API"], "not probed"
     assert stub_api.count == 0
     assert API_KEY[13:] not in result.stdout + result.stderr
 
@@ -246,3 +258,24 @@ def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
         *("rgpu-exec", "kubeconfig", "import", str(console)),
         *("--api-url", "https://api.elsewhere.example"),
     ]
+
+
+def test_doctor_asks_nothing_of_a_contexts_api_url_holding_a_key(
+    run_cli: RunCli, stub_api: StubApi, sandbox: Path
+) -> None:
+    pasted = f"{stub_api.url}/{API_KEY}"
+    user = rgpu_exec_user(str(Path(sys.executable).parent / "rgpu-exec"))  # found, so runnable
+    user["exec"]["args"] += ["--api-url", pasted]
+    users_kubeconfig(sandbox / "kubeconfig", {"rgpu-team-ml": user})
+    (sandbox / "bin").mkdir()  # no kubectl: the cluster is not asked
+
+    result = run_cli(["doctor", "-o", "json"],
+        env={"REMOTEGPU_API_KEY": API_KEY, "PATH": str(sandbox / "bin")},
+    )  # fmt: skip
+
+    assert result.returncode == 6, result.stderr
+    (api,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "API"]
+    assert api["status"] == "problem"
+    assert "holds what looks like an API key" in api["detail"]
+    assert stub_api.count == 0
+    assert API_KEY[13:] not in result.stdout + result.stderr

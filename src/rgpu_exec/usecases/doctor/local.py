@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract, fixes, terminal
+from rgpu_exec import contract, fixes, output, terminal
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
@@ -166,6 +166,17 @@ def settings_findings(
             f"the API URL {api_url!r} ({source}) {url_problem}, so `rgpu-exec token` refuses it",
             f"set {source} to the https:// URL of the RemoteGPU API (or unset "
             f"{settings.ENV_API_URL} for {settings.DEFAULT_API_URL})",
+            "api-url-refused",
+            {"url": api_url, "source": source},
+        )
+    elif output.holds_secret(api_url):  # a key pasted into it: never asked, never shown
+        source = "--api-url" if api_url_flag else settings.ENV_API_URL
+        problem(
+            f"the API URL ({source}) holds what looks like an API key, so `rgpu-exec token` "
+            "asks nothing of it",
+            f"set {source} to the API's base URL (such as {settings.DEFAULT_API_URL}), give the "
+            f"key through {settings.ENV_API_KEY} or `rgpu-exec login`, and revoke it in the "
+            "console if it was shared",
             "api-url-refused",
             {"url": api_url, "source": source},
         )
