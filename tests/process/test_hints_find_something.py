@@ -279,3 +279,17 @@ def test_doctor_asks_nothing_of_a_contexts_api_url_holding_a_key(
     assert "holds what looks like an API key" in api["detail"]
     assert stub_api.count == 0
     assert API_KEY[13:] not in result.stdout + result.stderr
+
+
+def test_a_failed_verification_of_generate_names_the_api_it_asked_and_why_that_one(
+    run_cli: RunCli, stub_api: StubApi
+) -> None:
+    stub_api.default = REVOKED
+    generate = ["kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
+        "--server", "https://k8s.example:6443"]  # fmt: skip
+
+    result = run_cli([*generate, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
+
+    assert result.returncode == 3
+    assert "verification failed, so nothing was written" in result.stderr
+    assert f"(The API asked: {stub_api.url}, --api-url.)" in result.stderr
