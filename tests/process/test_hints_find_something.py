@@ -293,3 +293,26 @@ def test_a_failed_verification_of_generate_names_the_api_it_asked_and_why_that_o
     assert result.returncode == 3
     assert "verification failed, so nothing was written" in result.stderr
     assert f"(The API asked: {stub_api.url}, --api-url.)" in result.stderr
+
+
+def test_a_fix_for_a_context_whose_name_a_shell_would_split_runs_as_printed(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    name = "team ml; $(id)"  # a shell would split it and run the rest
+    user = rgpu_exec_user()
+    user["exec"]["args"] += ["--namespace", "team-ml"]
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
+        "contexts": [{"name": name, "context": {"cluster": "c", "user": "u",
+                                                "namespace": "team-vision"}}],
+        "users": [{"name": "u", "user": user}],
+    }  # fmt: skip
+    (sandbox / "kubeconfig").write_text(json.dumps(document))
+
+    listed = run_cli(["kubeconfig", "list"])
+
+    assert listed.returncode == 0, listed.stderr
+    fix = printed_command(listed.stdout, "kubectl config set-context")
+    assert fix == ["kubectl", "config", "set-context", name, "--namespace", "team-ml"]
