@@ -186,8 +186,7 @@ def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
     (url,) = [f for f in found if f["topic"] == "settings"]
     assert url["status"] == "problem"
     assert url["detail"] == (
-        "the API URL (--api-url) holds what looks like an API key, so `rgpu-exec token` asks "
-        "nothing of it"
+        "the API URL (--api-url) holds what looks like a key, so `rgpu-exec token` refuses it"
     )
     assert not [f for f in found if f["topic"] == "API"], "not probed"
     assert stub_api.count == 0

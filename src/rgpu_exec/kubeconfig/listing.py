@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import entries
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 
@@ -159,4 +159,20 @@ def _problem(call: PluginCall) -> str | None:
         _, problem = request.resolve_profile(call.profile, {})
         if problem:
             return f"its --profile: {problem}"
+    return None
+
+
+def running(
+    flag: str | None, environ: Mapping[str, str], namespace_id: str, url: str
+) -> str | None:
+    """The managed context of this namespace ID whose exec args run this API URL (as
+    `settings.normal_url` spells it), if any; None too when the kubeconfig cannot be read."""
+    try:
+        _, managed = load(flag, environ)
+    except UsageError:
+        return None
+    for context in managed:
+        runs = context.api_url and settings.normal_url(context.api_url)
+        if runs == url and context.namespace_id == namespace_id.lower():
+            return context.name
     return None

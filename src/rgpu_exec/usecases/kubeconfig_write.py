@@ -221,16 +221,9 @@ def _reimported_url(
     wanted = settings.normal_url(source.api_url)
     if url_rules.url_problem(wanted) or not printable(wanted):
         return None
-    try:
-        _, managed = listing.load(options.kubeconfig, environ)
-    except UsageError:
-        return None  # said where the kubeconfig is written
-    for context in managed:
-        runs = context.api_url and settings.normal_url(context.api_url)
-        if runs == wanted and context.namespace_id == source.namespace_id.lower():
-            where = f"the --api-url of context {context.name!r}, which already runs it"
-            return Sourced(wanted, where)
-    return None
+    name = listing.running(options.kubeconfig, environ, source.namespace_id, wanted)
+    where = f"the --api-url of context {name!r}, which already runs it"
+    return Sourced(wanted, where) if name else None
 
 
 def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:

@@ -159,24 +159,15 @@ def settings_findings(
             {"variable": settings.ENV_DEADLINE, "value": str(settings.raw_deadline(environ))},
         )
     api_url = settings.api_url(api_url_flag, environ)
-    url_problem = url_rules.url_problem(api_url)
+    key_in_url = output.holds_secret(api_url)  # a key pasted into it: never asked or shown
+    url_problem = "holds what looks like a key" if key_in_url else url_rules.url_problem(api_url)
     if url_problem:
         source = "--api-url" if api_url_flag else settings.ENV_API_URL
         problem(
-            f"the API URL {api_url!r} ({source}) {url_problem}, so `rgpu-exec token` refuses it",
+            f"the API URL{'' if key_in_url else f' {api_url!r}'} ({source}) {url_problem}, so "
+            "`rgpu-exec token` refuses it",
             f"set {source} to the https:// URL of the RemoteGPU API (or unset "
             f"{settings.ENV_API_URL} for {settings.DEFAULT_API_URL})",
-            "api-url-refused",
-            {"url": api_url, "source": source},
-        )
-    elif output.holds_secret(api_url):  # a key pasted into it: never asked, never shown
-        source = "--api-url" if api_url_flag else settings.ENV_API_URL
-        problem(
-            f"the API URL ({source}) holds what looks like an API key, so `rgpu-exec token` "
-            "asks nothing of it",
-            f"set {source} to the API's base URL (such as {settings.DEFAULT_API_URL}), give the "
-            f"key through {settings.ENV_API_KEY} or `rgpu-exec login`, and revoke it in the "
-            "console if it was shared",
             "api-url-refused",
             {"url": api_url, "source": source},
         )
