@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, NoReturn
 
-from rgpu_exec import fixes, output
+from rgpu_exec import output
 from rgpu_exec.commands import usage
 from rgpu_exec.errors import ExitCode
 
@@ -69,6 +69,8 @@ class Parser(argparse.ArgumentParser):
             output.argparse_message(message, file)
 
     def _fail(self, prog: str, message: str) -> NoReturn:
+        from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
+
         end = "" if message.endswith("?") else "."
         text = f"rgpu-exec: {message}{end} See {fixes.command(*prog.split(), '--help')}.\n"
         if Parser.json_output:

@@ -17,9 +17,10 @@ from rgpu_exec import terminal
 
 # What in a command would be a placeholder rather than a value: an ellipsis, an <ANGLE> word,
 # or a word in capitals alone (NAME, ID, URL, FILE, B64), except a variable being exported or
-# unset (the shell's own grammar).
-_PLACEHOLDER = re.compile(r"…|\.\.\.|<[A-Za-z][^<>]*>")
-_CAPS_WORD = re.compile(r"[A-Z][A-Z0-9]+")
+# unset (the shell's own grammar). Compiled when first used (by the test of the source's
+# commands), not when a message is built.
+_PLACEHOLDER = r"…|\.\.\.|<[A-Za-z][^<>]*>"
+_CAPS_WORD = r"[A-Z][A-Z0-9]+"
 _TAKES_A_NAME = frozenset({"export", "unset"})
 
 
@@ -30,7 +31,7 @@ def command(*argv: str) -> str:
 
 def placeholder(command_text: str) -> str | None:
     """The first placeholder in one command's text, or None when it runs as it stands."""
-    found = _PLACEHOLDER.search(command_text)
+    found = re.search(_PLACEHOLDER, command_text)
     if found:
         return found.group(0)
     try:
@@ -38,6 +39,6 @@ def placeholder(command_text: str) -> str | None:
     except ValueError:
         return command_text  # unbalanced quotes: it cannot run as printed
     for before, word in zip(["", *words], words, strict=False):
-        if _CAPS_WORD.fullmatch(word) and before not in _TAKES_A_NAME:
+        if re.fullmatch(_CAPS_WORD, word) and before not in _TAKES_A_NAME:
             return word
     return None
