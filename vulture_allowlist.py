@@ -52,3 +52,6 @@ _.own_parent  # rgpu_emulator.testing: runs a command as the child of a process 
 
 # Called by scripts/completion_table.py (`make completion-table`), outside the checked paths.
 _.to_table
+
+# The rule a fix's command is held to, read by its test (every command in the source's messages).
+_.placeholder  # rgpu_exec.fixes: tests/unit/test_every_fix_runs_as_printed.py

@@ -114,7 +114,8 @@ def build_parser(prog: str | None = None, command: str | None = None) -> Parser:
         prog=prog or program_name(),
         description="kubectl credential plugin for RemoteGPU Kubernetes namespaces: it writes\n"
         "kubeconfig contexts whose exec stanza runs `rgpu-exec token`, which kubectl then runs\n"
-        "before every command. `rgpu-exec COMMAND --help` shows a command's flags and examples.",
+        "before every command. Each command's --help (`rgpu-exec doctor --help`) shows its\n"
+        "flags and examples.",
         epilog=_EXAMPLES + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

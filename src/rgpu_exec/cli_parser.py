@@ -80,8 +80,10 @@ class Parser(argparse.ArgumentParser):
             output.argparse_message(message, file)
 
     def _fail(self, prog: str, message: str) -> NoReturn:
+        from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
+
         end = "" if message.endswith("?") else "."
-        text = f"rgpu-exec: {message}{end} See `{prog} --help`.\n"
+        text = f"rgpu-exec: {message}{end} See {fixes.command(*prog.split(), '--help')}.\n"
         if Parser.document_form:
             from rgpu_exec.commands import render  # noqa: PLC0415 - json, only then
 

@@ -86,7 +86,11 @@ def test_a_revoked_key_from_the_environment_says_so_and_that_the_variable_wins(
         "been revoked (revoked_api_key). "
     )
     assert "Missing, invalid" not in result.stderr  # the docs' generic words add nothing
-    assert "The key is from REMOTEGPU_API_KEY, which wins over the keyring" in result.stderr
+    # The sandbox has no usable keyring (a CI runner's case): the variable is the way to give
+    # a working key, and "unset it to use the keyring" would lead nowhere.
+    assert "The key is from REMOTEGPU_API_KEY: create a key with Kubernetes access" in result.stderr
+    assert "and give it to REMOTEGPU_API_KEY" in result.stderr
+    assert "unset it to use the keyring" not in result.stderr
     assert "rgpu-exec login" not in result.stderr  # wrong advice while the variable is set
     assert created["key"][13:] not in result.stderr
 

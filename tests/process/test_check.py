@@ -617,7 +617,10 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, s
 
     assert result.returncode == 2
     assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
-    assert "--context NAME" in result.stderr
+    # Each context's own check, as a command that runs (was "--context NAME").
+    assert (
+        "Check them one at a time (`rgpu-exec check --context a`, `rgpu-exec check --context b`)"
+    ) in result.stderr
     assert stub_api.count == 0
 
 
@@ -641,6 +644,6 @@ def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_fla
 
     assert refused.returncode == 2
     assert "the contexts use different API URLs" in refused.stderr
-    assert "use one for all of them (--api-url URL)" in refused.stderr
+    assert "or give one to all of them with --api-url." in refused.stderr  # no URL placeholder
     assert flagged.returncode == 0, flagged.stderr
     assert {r["path"].split("/")[4] for r in stub_api.requests} == {NAMESPACE_ID, OTHER}

@@ -146,7 +146,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     assert all(f["fix"] for f in problems.values())
     text = run_doctor(run_cli, {"REMOTEGPU_API_URL": "http://127.0.0.1:9"})
     assert text.returncode == 6
-    assert "fix: chmod 700" in text.stdout
+    assert "fix: `chmod 700 " in text.stdout  # a command, in backticks as every fix's
     assert "fix: add `interactiveMode: Never` to the exec stanza" in text.stdout
     assert text.stdout.rstrip().endswith("problem(s) found.")
 
@@ -565,8 +565,11 @@ def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
     (finding,), commands = report.findings, report.commands
 
     assert finding.status == "note"
-    assert "rgpu-exec kubeconfig generate" in str(finding.fix)
-    assert "rgpu-exec kubeconfig import FILE" in str(finding.fix)
+    assert "`rgpu-exec kubeconfig generate`" in str(finding.fix)
+    # No FILE placeholder: the fix says where the file comes from instead.
+    assert "convert the console's kubeconfig download with `rgpu-exec kubeconfig import`" in str(
+        finding.fix
+    )
     assert commands == []
 
 
@@ -590,7 +593,7 @@ def test_without_a_keyring_the_key_fix_is_the_environment(run_cli, sandbox):
         pytest.param(
             None,
             "(--kubeconfig) does not exist",
-            "check the path, or write the file with `rgpu-exec kubeconfig generate",
+            "check the path, or write that file: give --kubeconfig",
             id="missing-file",
         ),
         pytest.param(

@@ -572,7 +572,7 @@ def test_an_imported_file_never_chooses_where_the_api_key_goes(
             f"rgpu-exec: the file asks for credentials from the API at {stub_api.url}, but the "
             "API URL you chose is "
         )
-        assert f"run the import again with --api-url {stub_api.url}." in result.stderr
+        assert f"run the import again with `--api-url {stub_api.url}`." in result.stderr
         assert "nothing was sent or written" in result.stderr
     assert stub_api.count == 0
     assert kubeconfig.read_text() == before

@@ -317,7 +317,8 @@ def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
     assert result.returncode == 0, result.stderr
     assert [r["headers"]["x-api-key"] for r in stub_api.requests] == [API_KEY]
     assert result.stdout.splitlines()[0] == (
-        f"rgpu-exec: verified with {stub_api.url}: the key rgpu_3f9a2c1b… may use namespace "
+        f"rgpu-exec: verified with {stub_api.url} (--api-url): the key rgpu_3f9a2c1b… may use "
+        "namespace "
         f"{NAMESPACE_ID}."
     )
     assert stored(keyring_file) == {"rgpu-exec/default": API_KEY}
@@ -325,14 +326,26 @@ def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
 
 
 @pytest.mark.parametrize(
-    ("reply", "code"),
+    ("reply", "code", "way_out"),
     [
-        pytest.param(Reply(401, error_body("invalid_api_key", "Invalid API key")), 3, id="401"),
-        pytest.param(Reply(403, error_body("forbidden", "Out of scope")), 4, id="403"),
-        pytest.param(Reply(404, error_body("namespace_not_found", "No such")), 4, id="404"),
+        # A rejected key is the API's verdict: a new key is the way out, not skipping the check.
+        pytest.param(
+            Reply(401, error_body("invalid_api_key", "Invalid API key")),
+            3,
+            "Create a key with Kubernetes access in Settings / API Keys, then log in with it.",
+            id="401",
+        ),
+        pytest.param(
+            Reply(403, error_body("forbidden", "Out of scope")), 4, "--no-verify", id="403"
+        ),
+        pytest.param(
+            Reply(404, error_body("namespace_not_found", "No such")), 4, "--no-verify", id="404"
+        ),
     ],
 )
-def test_login_does_not_store_a_key_the_api_refuses(run_cli, keyring_file, stub_api, reply, code):
+def test_login_does_not_store_a_key_the_api_refuses(
+    run_cli, keyring_file, stub_api, reply, code, way_out
+):
     stub_api.default = reply
 
     result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
@@ -341,7 +354,10 @@ def test_login_does_not_store_a_key_the_api_refuses(run_cli, keyring_file, stub_
 
     assert result.returncode == code
     assert result.stderr.startswith("rgpu-exec: the key rgpu_3f9a2c1b… was not stored: ")
-    assert "--no-verify" in result.stderr
+    assert way_out in result.stderr
+    assert f"asked {stub_api.url} (--api-url)" in result.stderr, "whom it asked, and why"
+    if code == 3:
+        assert "--no-verify" not in result.stderr
     assert stored(keyring_file) == {}
     assert API_KEY not in result.stdout + result.stderr
 
@@ -388,3 +404,33 @@ def test_login_without_a_usable_keyring_spends_no_exchange(run_cli, stub_api):
     assert result.returncode == 2
     assert "cannot use the OS keyring" in result.stderr
     assert stub_api.count == 0
+
+
+def test_login_says_where_the_api_url_it_verified_with_came_from(
+    run_cli, keyring_file, stub_api, sandbox
+):
+    from_env = run_cli(["login", "--namespace-id", NAMESPACE_ID],
+        env={"REMOTEGPU_API_URL": stub_api.url}, stdin=API_KEY,
+    )  # fmt: skip
+    current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+    from_context = run_cli(["login"], stdin=API_KEY)
+
+    assert from_env.returncode == 0, from_env.stderr
+    assert f"verified with {stub_api.url} (REMOTEGPU_API_URL): " in from_env.stdout
+    assert from_context.returncode == 0, from_context.stderr
+    assert (
+        f"verified with {stub_api.url} (the --api-url in the exec args of context 'rgpu-team-ml'): "
+    ) in from_context.stdout
+
+
+def test_a_failed_verification_names_the_url_it_asked_and_where_it_came_from(
+    run_cli, keyring_file, sandbox
+):
+    # Nothing listens on port 9: the URL came from the environment, and the message says so.
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID],
+        env={"REMOTEGPU_API_URL": "http://127.0.0.1:9"}, stdin=API_KEY,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "asked http://127.0.0.1:9 (REMOTEGPU_API_URL)" in result.stderr
+    assert stored(keyring_file) == {}

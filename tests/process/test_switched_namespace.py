@@ -3,6 +3,7 @@ kubectl is Forbidden there. `kubeconfig list`, `whoami` and `check` say so, and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
@@ -53,3 +54,20 @@ def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, stub_a
         result.stderr
     )
     assert FIX in result.stderr
+
+
+def test_whoami_shows_the_namespace_the_token_is_for_and_the_switched_one_as_such(
+    run_cli, sandbox, stub_api
+):
+    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+
+    who = run(run_cli, "whoami")
+    document = json.loads(run(run_cli, "whoami", "-o", "json").stdout)
+
+    assert who.returncode == 0, who.stderr
+    assert (
+        f"tokens for namespace team-ml ({NAMESPACE_ID[:8]}…); switched to namespace team-vision"
+    ) in who.stdout
+    assert f"team-vision ({NAMESPACE_ID[:8]}" not in who.stdout, "never the other one's ID"
+    assert (document["namespace"], document["token_namespace"]) == ("team-vision", "team-ml")
+    assert document["namespace_id"] == NAMESPACE_ID

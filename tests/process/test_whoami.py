@@ -113,11 +113,11 @@ def test_whoami_follows_the_current_context_its_profile_and_its_exec_env(
 
     assert by_profile.returncode == 0, by_profile.stderr
     assert "key      rgpu_0c1d2e3f… from keyring profile 'ci'" in by_profile.stdout
-    assert "profile  ci (--profile in context 'rgpu-team-ml''s exec args)" in by_profile.stdout
+    assert "profile  ci (--profile in the exec args of context 'rgpu-team-ml')" in by_profile.stdout
     assert (
-        f"context  rgpu-team-ml (the current context), namespace team-ml ({NAMESPACE_ID[:8]}…)"
-        in by_profile.stdout
-    )
+        "context  rgpu-team-ml (the current context), tokens for namespace team-ml "
+        f"({NAMESPACE_ID[:8]}…)"
+    ) in by_profile.stdout
     assert "API URL  https://api.test" in by_profile.stdout
     document = as_json(by_env)
     assert document["key"]["source"] == "env"
@@ -178,3 +178,12 @@ def test_without_a_usable_keyring_it_says_so_not_that_profiles_cannot_be_listed(
     assert "cannot list" not in keyring_line
     assert document["keyring"]["usable"] is False
     assert document["keyring"]["problem"].startswith("no keyring backend is usable")
+
+
+def test_whoami_names_no_backend_where_no_keyring_can_hold_a_key(run_cli):
+    # The sandbox's backend is keyring.backends.fail: it holds nothing, and has no name to show.
+    document = as_json(whoami(run_cli, "--offline", "-o", "json", REMOTEGPU_API_KEY=API_KEY))
+
+    assert document["keyring"]["backend"] == "none"
+    assert document["keyring"]["usable"] is False
+    assert "no keyring backend is usable" in document["keyring"]["problem"]

@@ -153,4 +153,4 @@ def test_a_printable_foreign_url_is_offered_as_it_would_be_used():
     )
     with pytest.raises(UsageError) as raised:
         import_console(source, None, StanzaRequest(), WriteRequest(), {})
-    assert "run the import again with --api-url https://api.other.example." in str(raised.value)
+    assert "run the import again with `--api-url https://api.other.example`." in str(raised.value)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec import output
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath import request, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,6 +36,18 @@ class ApiEndpoint:
     deadline: float | None = None
     interactive: bool = False
     notify: Callable[[str], None] = output.say
+
+    def __post_init__(self) -> None:
+        """An API URL that holds a key (pasted into `--api-url`, say) is never asked: its host
+        alone would send the key to a DNS server. The output gate's rule decides what is
+        key-shaped (`output.holds_secret`), and the URL is never shown."""
+        if output.holds_secret(self.api_url):
+            raise UsageError(
+                f"the API URL ({self.url_source}) holds what looks like an API key, so rgpu-exec "
+                "asks nothing of it and does not show it. Give the API's base URL there (such "
+                f"as {settings.DEFAULT_API_URL}), and the key through {settings.ENV_API_KEY} or "
+                "`rgpu-exec login`; if the key was pasted or shared, revoke it in the console."
+            )
 
     def seconds(self) -> float:
         """The deadline in seconds; a `RGPU_EXEC_DEADLINE` that is not one is a usage error."""

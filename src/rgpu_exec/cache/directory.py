@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.hotpath import settings
 
 if TYPE_CHECKING:
@@ -31,8 +32,9 @@ def cache_directory_fix(directory: str) -> str:
         )
     if Path(directory).is_symlink():
         return (
-            f"replace the link with a directory of yours (rm {directory} && mkdir -m 700 "
-            f"{directory}), or set {settings.ENV_CACHE_DIR} to a private directory"
+            f"replace the link with a directory of yours ({fixes.command('rm', directory)} "
+            f"and {fixes.command('mkdir', '-m', '700', directory)}), or set "
+            f"{settings.ENV_CACHE_DIR} to a private directory"
         )
     if Path(directory).exists() and not Path(directory).is_dir():
         return (
@@ -40,6 +42,6 @@ def cache_directory_fix(directory: str) -> str:
             "(rgpu-exec creates it, mode 700)"
         )
     return (
-        f"chmod 700 {directory} (and make it yours), or set {settings.ENV_CACHE_DIR} to a "
-        "private directory"
+        f"{fixes.command('chmod', '700', directory)} (and make it yours), or set "
+        f"{settings.ENV_CACHE_DIR} to a private directory"
     )

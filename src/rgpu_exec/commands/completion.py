@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[Any], root: argparse.Argumen
         help="print a shell completion script (bash, zsh or fish)",
         description="Print a completion script for rgpu-exec and kubectl-rgpu, for the shell "
         "given, else for the shell that runs the command, else for $SHELL. "
-        "`kubectl rgpu <TAB>` (kubectl 1.26+) needs no script: it uses the "
+        "TAB after `kubectl rgpu` (kubectl 1.26+) needs no script: it uses the "
         "kubectl_complete-rgpu executable installed beside rgpu-exec, when that is on PATH.",
         epilog=epilog(
             'eval "$(rgpu-exec completion)"             # in ~/.bashrc or ~/.zshrc',

@@ -225,7 +225,7 @@ def _add_import(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "files",
-        nargs="+",
+        nargs="*",  # none: a usage error that says where the file comes from, and about -
         metavar="FILE",
         help="the console's kubeconfig, or the console API's JSON answer that holds it; - for "
         "stdin; several files import several namespaces, one context each",

@@ -22,13 +22,23 @@ def document(files: list[str], contexts: list[ManagedContext]) -> dict[str, Any]
     return {"files": files, "contexts": [asdict(c) for c in contexts]}
 
 
-def render_table(files: list[str], contexts: list[ManagedContext], colour: bool) -> str:
-    where = terminal.shown(", ".join(files) or "no kubeconfig file")
+def render_table(
+    files: list[str],
+    contexts: list[ManagedContext],
+    colour: bool,
+    looked_at: list[str] | None = None,
+) -> str:
+    where = terminal.shown(", ".join(files))
+    add = (
+        "Add one: convert the console's kubeconfig download with `rgpu-exec kubeconfig import` "
+        "followed by its path, or write one with `rgpu-exec kubeconfig generate` (its --help "
+        "says which values it needs)."
+    )
+    if not files:
+        paths = terminal.shown(", ".join(looked_at or []))
+        return f"No kubeconfig file was found at {paths} (where kubectl looks). {add}\n"
     if not contexts:
-        return (
-            f"No context in {where} uses rgpu-exec. Add one with `rgpu-exec kubeconfig generate` "
-            "or `rgpu-exec kubeconfig import`.\n"
-        )
+        return f"None of the contexts in {where} uses rgpu-exec. {add}\n"
     rows = [
         [
             "*" if c.current else "",
@@ -70,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     render.render(
         args.output,
         document=lambda: document(found.files, found.contexts),
-        table=lambda: render_table(found.files, found.contexts, output.colour(environ)),
+        table=lambda: render_table(
+            found.files, found.contexts, output.colour(environ), found.looked_at
+        ),
     )
     return ExitCode.OK

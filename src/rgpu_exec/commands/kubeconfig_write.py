@@ -42,6 +42,12 @@ def run_import(args: argparse.Namespace) -> int:
     from rgpu_exec.usecases.kubeconfig_write import ImportRequest  # noqa: PLC0415 - YAML
     from rgpu_exec.usecases.kubeconfig_write import run_import as import_files  # noqa: PLC0415
 
+    if not args.files:
+        raise UsageError(
+            "name the kubeconfig to import: the file downloaded from the console's namespace "
+            "page (its path after `rgpu-exec kubeconfig import`), or - to read it from stdin "
+            "(`rgpu-exec kubeconfig import -` reads what is piped into it)"
+        )
     rerun = ("rgpu-exec", "kubeconfig", "import", *args.files)
     wanted = ImportRequest(
         tuple(args.files),
@@ -114,11 +120,11 @@ def run_remove(args: argparse.Namespace) -> int:
 
     if args.all == bool(args.names):
         raise UsageError(
-            "name the contexts to remove (`rgpu-exec kubeconfig remove NAME`), or give --all "
+            "name the contexts to remove (`rgpu-exec kubeconfig list` lists them), or give --all "
             "to remove every context rgpu-exec manages, not both."
             if args.all
-            else "name the context to remove (`rgpu-exec kubeconfig remove NAME`; "
-            "`rgpu-exec kubeconfig list` lists them), or give --all."
+            else "name the context to remove after `rgpu-exec kubeconfig remove` "
+            "(`rgpu-exec kubeconfig list` lists them), or give --all."
         )
     report = remove_contexts(
         None if args.all else tuple(args.names),

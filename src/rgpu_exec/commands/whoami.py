@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
+    from rgpu_exec.kubeconfig.listing import ManagedContext
     from rgpu_exec.usecases.whoami import WhoamiResult
 
 _EXIT_CODES = f"""\
@@ -76,6 +77,8 @@ def document(found: WhoamiResult) -> dict[str, Any]:
         "profile_source": found.profile_source,
         "context": context.name if context else None,
         "namespace": context.namespace if context else None,
+        # The namespace its exec stanza gets tokens for: the ID's (`namespace` may be switched).
+        "token_namespace": context.token_namespace if context else None,
         "namespace_id": context.namespace_id if context else None,
         "api_url": found.api_url,
         "keyring": {
@@ -94,6 +97,16 @@ def document(found: WhoamiResult) -> dict[str, Any]:
     }
 
 
+def _context_row(context: ManagedContext) -> str:
+    """The context, and the namespace its token is for (the ID's): a namespace switched away
+    from it (kubens) is said as such, never next to the other namespace's ID."""
+    where = " (the current context)" if context.current else ""
+    serves = context.token_namespace if context.mismatch else context.namespace
+    label = request.namespace_label(serves, context.namespace_id)
+    switched = f"; switched to namespace {context.namespace}" if context.mismatch else ""
+    return f"{context.name}{where}, tokens for namespace {label}{switched}"
+
+
 def render_table(found: WhoamiResult) -> str:
     rows = []
     if found.key is not None:
@@ -107,8 +120,7 @@ def render_table(found: WhoamiResult) -> str:
         rows.append(("key", "none" if found.problem is None else f"none: {found.problem.message}"))
     rows.append(("profile", f"{found.profile} ({found.profile_source})"))
     if found.context is not None:
-        where = " (the current context)" if found.context.current else ""
-        rows.append(("context", f"{found.context.name}{where}, namespace {found.context.label}"))
+        rows.append(("context", _context_row(found.context)))
         if found.context.mismatch:
             rows.append(("warning", f"context {found.context.name!r}: {found.context.mismatch}"))
     if found.api_url:
@@ -120,7 +132,7 @@ def render_table(found: WhoamiResult) -> str:
         else "no profile holds a key"
         if profiles is not None
         else "cannot list its profiles (this backend has no listing; `rgpu-exec whoami "
-        "--profile NAME` checks one)"
+        "--profile` with a profile's name checks one)"
     )
     if not found.keyring_holds_keys:  # no keyring at all: say so, not "cannot list"
         rows.append(("keyring", f"none usable: {found.keyring_problem}"))

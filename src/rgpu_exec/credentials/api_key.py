@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import contract, output
+from rgpu_exec import contract, fixes, output
 from rgpu_exec.credentials import file_store, keyring_store
 from rgpu_exec.credentials.prompt import PROMPT_TIMEOUT, read_hidden
 from rgpu_exec.errors import ApiKeyError, UsageError
@@ -124,17 +124,23 @@ def rejected(exc: ApiKeyError, key: ApiKey) -> ApiKeyError:
     REMOTEGPU_API_KEY is set it wins over the keyring, so `rgpu-exec login` would not help."""
 
     page = contract.KEYS_CONSOLE_PAGE
-    if key.source == "env":
+    if key.source == "env" and keyring_store.backend_problem() is None:
         remedy = (
             f"The key is {key.origin}, which wins over the keyring: set it to a valid key "
             f"with Kubernetes access (from {page}), or unset it to use the keyring."
         )
+    elif key.source == "env":  # no keyring to fall back on (CI): the variable is the way
+        remedy = (
+            f"The key is {key.origin}: create a key with Kubernetes access in {page} and give "
+            f"it to {settings.ENV_API_KEY} (in CI: replace the secret it comes from)."
+        )
     elif key.source in ("keyring", "file"):
         profile = key.profile or "default"
-        again = " --insecure-storage" if key.source == "file" else ""
+        again = ["--insecure-storage"] if key.source == "file" else []
         remedy = (
-            f"The key is {key.origin}: store a valid one with `rgpu-exec login{again} --profile "
-            f"{profile}` (create it with Kubernetes access in {page})."
+            f"The key is {key.origin}: store a valid one with "
+            f"{fixes.command('rgpu-exec', 'login', *again, '--profile', profile)} (create it "
+            f"with Kubernetes access in {page})."
         )
     else:
         remedy = (
@@ -176,18 +182,30 @@ def _terminal_available() -> bool:
     return True
 
 
-def check_key(value: str, where: str) -> None:
+# What to do about a value that cannot be a key, by where it came from (`check_key`).
+ENV_ADVICE = (
+    "Use the key exactly as the console showed it, without quotes or spaces: in a shell, paste "
+    f"it right after export {settings.ENV_API_KEY}= with nothing around it; in a CI secret, "
+    "store the bare value."
+)
+STDIN_ADVICE = (
+    "Pipe in the key alone, exactly as the console showed it: whatever printed it also printed "
+    "the quotes or spaces (a file or a secret store holding the key should hold the bare value)."
+)
+TYPED_ADVICE = "Paste the key alone, exactly as the console showed it, without quotes or spaces."
+
+
+def check_key(value: str, where: str, advice: str = ENV_ADVICE) -> None:
     """Refuse, before anything is sent, a value that cannot be a key (`key_problem`), saying
-    what is wrong with it and where it came from (`where`), never the value itself."""
+    what is wrong with it and where it came from (`where`), never the value itself, and what to
+    do about it there (`advice`)."""
     problem = key_problem(value)
     if problem is None:
         return
     # A value with spaces or control characters may be two things pasted together: no prefix.
     shown = "" if problem == _NOT_HEADER_SAFE else shown_prefix(value)
     raise UsageError(
-        f"{where}{shown} {problem}, so it cannot be an API key; nothing was sent. "
-        "Use the key exactly as the console showed it, without quotes or spaces (in a shell: "
-        f"`export {settings.ENV_API_KEY}=rgpu_…`; in a CI secret: the bare value)."
+        f"{where}{shown} {problem}, so it cannot be an API key; nothing was sent. {advice}"
     )
 
 
@@ -229,11 +247,17 @@ def stored_key(
         return key
     stored = (keyring_get or keyring_store.get_key)(profile)
     if stored:
-        check_key(stored, f"The key in the keyring (profile {profile!r})")
+        again = fixes.command("rgpu-exec", "login", "--profile", profile)
+        check_key(
+            stored, f"The key in the keyring (profile {profile!r})", f"Store it again: {again}."
+        )
         return ApiKey(stored, "keyring", profile)
     in_file = (file_get or (lambda name: file_store.get_key(name, environ)))(profile)
     if in_file:
-        check_key(in_file, f"The key in the key file (profile {profile!r})")
+        again = fixes.command("rgpu-exec", "login", "--insecure-storage", "--profile", profile)
+        check_key(
+            in_file, f"The key in the key file (profile {profile!r})", f"Store it again: {again}."
+        )
         return ApiKey(in_file, "file", profile)
     return None
 
@@ -251,15 +275,16 @@ def asked_key(
     if interactive and (prompt is not None or _terminal_available()):
         typed = _typed_key(profile, prompt or read_hidden)
         if typed:
-            check_key(typed, "The key you typed")
+            check_key(typed, "The key you typed", TYPED_ADVICE)
             return ApiKey(typed, "prompt", profile)
 
     if profile_flag and settings.api_key(environ) is not None:
         raise ApiKeyError(
             f"no API key in the keyring for profile {profile!r}. {settings.ENV_API_KEY} is set, "
             f"but --profile {profile} takes precedence over it: store the profile's key with "
-            f"`rgpu-exec login --profile {profile}`, or drop --profile (from the command, or "
-            f"from the kubeconfig's exec args) to use {settings.ENV_API_KEY}."
+            f"{fixes.command('rgpu-exec', 'login', '--profile', profile)}, or drop --profile "
+            f"(from the command, or from the kubeconfig's exec args) to use "
+            f"{settings.ENV_API_KEY}."
         )
     blank = (
         f" {settings.ENV_API_KEY} is set but empty (an unset CI secret, or an empty variable)."

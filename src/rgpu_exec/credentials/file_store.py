@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import output
+from rgpu_exec import fixes, output
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import entry_lock, private_files, settings
 
@@ -161,8 +161,8 @@ def _read(where: str) -> dict[str, str]:
             raise _refused(
                 where,
                 f"can be read or written by other users (mode {stat.S_IMODE(st.st_mode):04o})",
-                f"Consider its keys exposed (rotate them in the console), then run `chmod 600 "
-                f"{where}`.",
+                f"Consider its keys exposed (rotate them in the console), then run "
+                f"{fixes.command('chmod', '600', where)}.",
             )
         data = os.read(fd, _MAX_BYTES + 1)
     finally:
@@ -205,5 +205,5 @@ def _write(where: str, keys: dict[str, str]) -> None:
 
 
 def _refused(where: str, why: str, remedy: str | None = None) -> KeyFileError:
-    fix = remedy or f"Delete it (`rm {where}`) and store the key again."
+    fix = remedy or f"Delete it ({fixes.command('rm', where)}) and store the key again."
     return KeyFileError(f"the key file {where} {why}, so rgpu-exec does not use it. {fix}")

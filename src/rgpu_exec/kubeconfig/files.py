@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import private_files, settings
 
@@ -206,7 +207,8 @@ def _lock_busy(lock: Path, target: Path, wait: float) -> UsageError:
     return UsageError(
         f"{target} is locked by {lock} ({age}); waited {wait:.0f} s. Another kubectl or "
         "rgpu-exec may be writing it. If none is running, the lock is stale (left by a command "
-        f"that was killed): delete it with `rm {lock}` and run this again. Nothing was changed."
+        f"that was killed): delete it with {fixes.command('rm', str(lock))} and run this again. "
+        "Nothing was changed."
     )
 
 

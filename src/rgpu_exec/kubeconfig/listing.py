@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import request
+from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import entries
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 
@@ -58,8 +59,8 @@ class ManagedContext:
             f"its namespace is {self.namespace}, but its exec stanza gets tokens for "
             f"{request.namespace_label(serves, self.namespace_id)}, which are valid there only "
             f"(kubectl is Forbidden in {self.namespace}): use the context made for "
-            f"{self.namespace}, or set it back with `kubectl config set-context {self.name} "
-            f"--namespace {serves}`"
+            f"{self.namespace}, or set it back with "
+            + fixes.command("kubectl", "config", "set-context", self.name, "--namespace", serves)
         )
 
 
@@ -178,4 +179,20 @@ def _problem(call: PluginCall) -> str | None:
         _, problem = request.resolve_profile(call.profile, {})
         if problem:
             return f"its --profile: {problem}"
+    return None
+
+
+def running(
+    flag: str | None, environ: Mapping[str, str], namespace_id: str, url: str
+) -> str | None:
+    """The managed context of this namespace ID whose exec args run this API URL (as
+    `settings.normal_url` spells it), if any; None too when the kubeconfig cannot be read."""
+    try:
+        _, managed = load(flag, environ)
+    except UsageError:
+        return None
+    for context in managed:
+        runs = context.api_url and settings.normal_url(context.api_url)
+        if runs == url and context.namespace_id == namespace_id.lower():
+            return context.name
     return None

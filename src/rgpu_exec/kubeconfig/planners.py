@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
 from rgpu_exec.kubeconfig import console, entries, merge, ownership
 
@@ -241,8 +242,8 @@ def _check_ours(targets: Targets, docs: dict[Path, Document], context: str) -> N
         f"context {context!r} was not written by rgpu-exec: {verdict.reason}. rgpu-exec removes "
         "only the "
         f"contexts it manages; to remove this one anyway (with its user and cluster when no "
-        f"other context uses them), add --force, or use `kubectl config delete-context "
-        f"{context}`. Nothing was changed."
+        f"other context uses them), add --force, or use "
+        f"{fixes.command('kubectl', 'config', 'delete-context', context)}. Nothing was changed."
     )
 
 

@@ -106,8 +106,8 @@ def load(flag: str | None, environ: Mapping[str, str]) -> Kubeconfig:
             if flag and not Path(path).exists():
                 raise KubeconfigFileError(
                     f"the kubeconfig {path} (--kubeconfig) does not exist",
-                    "check the path, or write the file with `rgpu-exec kubeconfig generate … "
-                    f"--kubeconfig {path}`",
+                    f"check the path, or write that file: give --kubeconfig {path} to "
+                    "`rgpu-exec kubeconfig import` with the console's kubeconfig download",
                 )
             continue
         if not isinstance(document, dict):

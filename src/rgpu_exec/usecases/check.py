@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from rgpu_exec import fixes
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings
@@ -133,15 +134,14 @@ def plan(wanted: CheckRequest, environ: Mapping[str, str]) -> Plan:
         raise UsageError(
             "nothing to check: no context in the kubeconfig runs rgpu-exec"
             + (f" with a usable namespace ID ({'; '.join(skipped)})" if skipped else "")
-            + ". Give --namespace-id ID (repeatable), --expect-allowed ID, --expect-denied ID "
-            "or --context NAME."
+            + ". Give a namespace ID (from the console's namespace page) with --namespace-id "
+            "(repeatable), --expect-allowed or --expect-denied, or a context that runs rgpu-exec "
+            "with --context (`rgpu-exec kubeconfig list` lists them)."
         )
     return Plan(
         list(seen.values()),
-        None if wanted.api_url.given else _agreed(contexts, "api_url", "API URLs", "--api-url URL"),
-        None
-        if wanted.profile.given
-        else _agreed(contexts, "profile", "profiles", "--profile NAME"),
+        None if wanted.api_url.given else _agreed(contexts, "api_url", "API URLs", "--api-url"),
+        None if wanted.profile.given else _agreed(contexts, "profile", "profiles", "--profile"),
         tuple(skipped),
         tuple(f"context {c.name!r}: {c.mismatch}" for c in contexts if c.mismatch),
         tuple((c.server, f"of the cluster of context {c.name!r}") for c in contexts if c.server),
@@ -184,9 +184,13 @@ def _agreed(contexts: list[ManagedContext], field: str, what: str, flag: str) ->
     values = {getattr(c, field) for c in contexts}
     if len(values) > 1:
         shown = ", ".join(sorted(f"{c.name}: {getattr(c, field) or '(none)'}" for c in contexts))
+        one_each = ", ".join(
+            fixes.command("rgpu-exec", "check", "--context", c.name)
+            for c in sorted(contexts, key=lambda c: c.name)
+        )
         raise UsageError(
             f"the contexts use different {what} ({shown}), and check asks one API with one key. "
-            f"Check them separately (--context NAME), or use one for all of them ({flag})."
+            f"Check them one at a time ({one_each}), or give one to all of them with {flag}."
         )
     return values.pop() if values else None
 

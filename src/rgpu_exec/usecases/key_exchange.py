@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import contract
+from rgpu_exec import contract, fixes
 from rgpu_exec.credentials.api_key import ApiKey, asked_key, find_api_key, rejected, stored_key
 from rgpu_exec.errors import (
     ApiError,
@@ -159,8 +159,9 @@ def named_kubernetes_server(
             continue
         if url_source == settings.ENV_API_URL:
             fix = (
-                f"If you use the default API ({settings.DEFAULT_API_URL}), run `unset "
-                f"{settings.ENV_API_URL}`; else set {settings.ENV_API_URL} to the API URL"
+                f"If you use the default API ({settings.DEFAULT_API_URL}), run "
+                f"{fixes.command('unset', settings.ENV_API_URL)}; else set "
+                f"{settings.ENV_API_URL} to the API URL"
             )
         elif url_source == "the default API URL":
             fix = f"Set {settings.ENV_API_URL} (or give --api-url) to your API URL"

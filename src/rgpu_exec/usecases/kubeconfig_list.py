@@ -4,11 +4,12 @@ asked of the network."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
 from rgpu_exec.kubeconfig import listing
+from rgpu_exec.kubeconfig import view as kubeconfig_view
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -26,6 +27,9 @@ class KubeconfigListRequest:
 class KubeconfigListResult:
     files: list[str]  # the kubeconfig files read, in kubectl's order
     contexts: list[ManagedContext]  # by name
+    # Where kubectl looks (`--kubeconfig`, else KUBECONFIG's files, else ~/.kube/config): what
+    # to name when no file was found there.
+    looked_at: list[str] = field(default_factory=list)
 
 
 def run(request: KubeconfigListRequest, environ: Mapping[str, str]) -> KubeconfigListResult:
@@ -33,14 +37,20 @@ def run(request: KubeconfigListRequest, environ: Mapping[str, str]) -> Kubeconfi
     `context`, that one only (a UsageError when it does not run rgpu-exec). A file that cannot
     be read is a UsageError (exit 2), as kubectl would refuse it too."""
     config, contexts = listing.load(request.kubeconfig, environ)
+    looked_at = kubeconfig_view.kubeconfig_files(request.kubeconfig, environ)
     context = request.context
     if context is not None:
         contexts = [c for c in contexts if c.name == context]
         if not contexts:
-            where = ", ".join(config.files) or "no kubeconfig file"
-            what = "does not run rgpu-exec" if context in config.contexts else "is not in"
-            raise UsageError(
-                f"context {context!r} {what} {where if what == 'is not in' else ''}".rstrip()
-                + " (`rgpu-exec kubeconfig list` lists the contexts that run rgpu-exec)."
+            what = (
+                "does not run rgpu-exec"
+                if context in config.contexts
+                else f"is not in {', '.join(config.files)}"
+                if config.files
+                else f"is not there: no kubeconfig file was found at {', '.join(looked_at)}"
             )
-    return KubeconfigListResult(config.files, contexts)
+            raise UsageError(
+                f"context {context!r} {what}"
+                " (`rgpu-exec kubeconfig list` lists the contexts that run rgpu-exec)."
+            )
+    return KubeconfigListResult(config.files, contexts, looked_at)

@@ -3,10 +3,10 @@ per file written, how to use the new context, and what kubectl will still need (
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.hotpath import private_files, settings
 from rgpu_exec.kubeconfig import edit, entries, files, planners
 
@@ -132,6 +132,7 @@ def usage_hints(
     environ: Mapping[str, str],
     *,
     replace: bool,
+    imported: str | None = None,
 ) -> list[str]:
     """How to use what was written: a console context left beside it, and how kubectl gets to
     the new context (or the file)."""
@@ -145,8 +146,8 @@ def usage_hints(
         if curl:
             lines.append(
                 f"rgpu-exec: note: context {curl[0]!r} still calls the API with curl on every "
-                f"kubectl command for namespace {namespace}; `rgpu-exec kubeconfig import "
-                "--replace` swaps it out for this one."
+                f"kubectl command for namespace {namespace}; "
+                f"{_replace_hint(spec, options, imported)}"
             )
     file = kubeconfig_flag(done, environ)
     # --set-current-context, `import --replace` of the console context that was current, or a
@@ -161,18 +162,22 @@ def usage_hints(
     ):
         lines.append(
             f"rgpu-exec: the kubeconfig had no current context, so {spec.context!r} is now "
-            f"kubectl's default: `kubectl{file} get pods` uses it (`kubectl{file} config "
-            "use-context NAME` switches to another)."
+            f"kubectl's default: {fixes.command('kubectl', *file, 'get', 'pods')} uses it "
+            f"({fixes.command('kubectl', *file, 'config', 'get-contexts')} lists the others "
+            "to switch to with use-context)."
         )
     if not current:
         lines.append(
-            f"rgpu-exec: use it with `kubectl{file} --context {spec.context} get pods`, or make "
-            f"it the default with `kubectl{file} config use-context {spec.context}`."
+            "rgpu-exec: use it with "
+            f"{fixes.command('kubectl', *file, '--context', spec.context, 'get', 'pods')}, or "
+            "make it the default with "
+            f"{fixes.command('kubectl', *file, 'config', 'use-context', spec.context)}."
         )
     elif file:
         lines.append(
             f"rgpu-exec: kubectl does not read that file by default: use it with "
-            f"`kubectl{file} get pods`, or add it to {settings.ENV_KUBECONFIG}."
+            f"{fixes.command('kubectl', *file, 'get', 'pods')}, or add it to "
+            f"{settings.ENV_KUBECONFIG}."
         )
     return lines
 
@@ -187,12 +192,36 @@ def without_ca(docs: dict[Path, Document], cluster: str) -> bool:
     return True
 
 
-def kubeconfig_flag(done: Applied, environ: Mapping[str, str]) -> str:
-    """` --kubeconfig PATH` when kubectl would not read the file written without it."""
+def _replace_hint(spec: Spec, options: WriteRequest, imported: str | None) -> str:
+    """How to swap the console's context out: this import again, with --replace (a file on
+    stdin is read once, so it is to be given again); after generate, the console's download."""
+    if imported is None:
+        return (
+            "to swap it out for this one, import the console's kubeconfig download with "
+            "`rgpu-exec kubeconfig import --replace` followed by its path."
+        )
+    if imported == "-":
+        return (
+            "to swap it out for this one, pipe the same file into this import again with --replace."
+        )
+    kubeconfig = ["--kubeconfig", options.kubeconfig] if options.kubeconfig else []
+    profile = ["--profile", spec.profile] if spec.profile != settings.DEFAULT_PROFILE else []
+    given = options.api_url is not None and options.api_url.given
+    url = ["--api-url", spec.api_url] if given else []
+    again = fixes.command(
+        "rgpu-exec", "kubeconfig", "import", imported, "--replace",
+        "--context", spec.context, *profile, *url, *kubeconfig,
+    )  # fmt: skip
+    return f"{again} swaps it out for this one."
+
+
+def kubeconfig_flag(done: Applied, environ: Mapping[str, str]) -> list[str]:
+    """`--kubeconfig PATH` (as argv words) when kubectl would not read the file written
+    without it; else none."""
     written = {outcome.plan.path for outcome in done.outcomes} or {done.targets.default}
     read_by_default = set(files.select_targets(None, environ).paths)
     outside = sorted(written - read_by_default)
-    return f" --kubeconfig {shlex.quote(str(outside[0]))}" if outside else ""
+    return ["--kubeconfig", str(outside[0])] if outside else []
 
 
 def no_ca_warning(context: str) -> str:

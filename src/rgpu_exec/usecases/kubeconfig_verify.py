@@ -98,7 +98,12 @@ def verify(
             if not asked or (isinstance(exc, ApiError) and exc.status is None)
             else ""
         )
-        exc.message = f"verification failed, so nothing was written: {exc.message}{offline}"
+        whom = (  # the API asked, and where its URL came from, unless the message says so
+            f" (The API asked: {spec.api_url}, {url_source}.)"
+            if asked and spec.api_url not in exc.message
+            else ""
+        )
+        exc.message = f"verification failed, so nothing was written: {exc.message}{whom}{offline}"
         raise
     return key, paired
 

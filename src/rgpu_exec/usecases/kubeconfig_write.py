@@ -9,13 +9,15 @@ what changed and how to use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.kubeconfig import console, edit, entries, planners
+from rgpu_exec.kubeconfig import console, edit, entries, listing, planners
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.sourced import Sourced, checked
 from rgpu_exec.sourced import api_url as resolve_api_url
@@ -124,7 +126,7 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
     done = ImportResult()
     backed_up: edit.Backups = {}  # one backup per command: the files as they were before it
     try:
-        for source in found:
+        for name, source in zip(names, found, strict=True):
             done.results.append(
                 import_console(
                     source,
@@ -135,6 +137,7 @@ def run_import(wanted: ImportRequest, environ: Mapping[str, str], stdin: BinaryI
                     replace=wanted.replace,
                     ca_data=ca_data,
                     backed_up=backed_up,
+                    file=name,
                 )
             )
     except RgpuExecError as exc:
@@ -154,11 +157,15 @@ def import_console(
     replace: bool = False,
     ca_data: str | None = None,
     backed_up: edit.Backups | None = None,
+    file: str | None = None,
 ) -> WriteResult:
-    """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`). The file
-    never chooses where the key goes: its API must be the one the user chose. `ca_data`: a CA
-    the user gave, which replaces (or fills in) the file's own."""
+    """`kubeconfig import`: the namespace of a console kubeconfig (`console.read`), from `file`
+    (`-`: stdin). The file never chooses where the key goes: its API must be the one the user
+    chose. `ca_data`: a CA the user gave, which replaces (or fills in) the file's own."""
     sourced_url = api_url or resolve_api_url(None, environ)
+    if not sourced_url.given and not settings.api_url_from_environment(environ):
+        sourced_url = _reimported_url(source, options, environ) or sourced_url
+        options = replace_fields(options, api_url=sourced_url)
     chosen = sourced_url.value
     if settings.normal_url(source.api_url) != chosen:
         where = sourced_url.source
@@ -172,11 +179,16 @@ def import_console(
                 f"{where}); nothing was sent or written. Download the kubeconfig again from the "
                 "console's namespace page."
             )
+        again = (
+            fixes.command("rgpu-exec", "kubeconfig", "import", file, "--api-url", source.api_url)
+            if file and file != "-"
+            else f"the import again with {fixes.command('--api-url', source.api_url)}"
+        )
         raise UsageError(
             f"the file asks for credentials from the API at {source.api_url}, but the API URL "
             f"you chose is {chosen} ({where}). rgpu-exec sends your API key only to an API "
             f"URL you chose, never to one a file names; nothing was sent or written. If you "
-            f"trust that API, run the import again with --api-url {source.api_url}."
+            f"trust that API, run {again}."
         )
     spec = _spec(
         stanza,
@@ -189,8 +201,28 @@ def import_console(
     )
     named_in = ServerSource(f"named in {source.origin}", chosen=False)
     return write_namespace(
-        spec, options, environ, replace=replace, server_source=named_in, backed_up=backed_up
+        spec,
+        options,
+        environ,
+        replace=replace,
+        server_source=named_in,
+        backed_up=backed_up,
+        imported=file,
     )
+
+
+def _reimported_url(
+    source: console.ConsoleKubeconfig, options: WriteRequest, environ: Mapping[str, str]
+) -> Sourced[str] | None:
+    """With no API URL chosen (neither --api-url nor REMOTEGPU_API_URL): the one a context of
+    this namespace already runs, when it is the file's. Re-importing a file is then no new
+    choice: the user chose that API when the context was written (with --api-url)."""
+    wanted = settings.normal_url(source.api_url)
+    if url_rules.url_problem(wanted) or not printable(wanted):
+        return None
+    name = listing.running(options.kubeconfig, environ, source.namespace_id, wanted)
+    where = f"the --api-url of context {name!r}, which already runs it"
+    return Sourced(wanted, where) if name else None
 
 
 def _spec(stanza: StanzaRequest, environ: Mapping[str, str], **facts: Any) -> Spec:
@@ -217,9 +249,11 @@ def write_namespace(
     replace: bool = False,
     server_source: ServerSource = GIVEN_WITH_SERVER,
     backed_up: edit.Backups | None = None,
+    imported: str | None = None,
 ) -> WriteResult:
-    """`generate` and `import`: the namespace's cluster, user and context; with `replace`, the
-    console's own contexts for the namespace are swapped out for it."""
+    """`generate` and `import` (of the file `imported`): the namespace's cluster, user and
+    context; with `replace`, the console's own contexts for the namespace are swapped out for
+    it."""
     planner = planners.upsert_planner(
         spec.entries(),
         options.set_current_context,
@@ -263,18 +297,22 @@ def write_namespace(
         files_read = ", ".join(str(p) for p in done.targets.paths)
         report.lines.append(
             f"rgpu-exec: {files_read} already has context {spec.context!r} as asked; nothing "
-            f"changed, and no exchange was spent (`rgpu-exec check{file} --context "
-            f"{spec.context}` tests the key's access)."
+            "changed, and no exchange was spent "
+            f"({fixes.command('rgpu-exec', 'check', *file, '--context', spec.context)} tests "
+            "the key's access)."
         )
     elif done.diff is None:
         if not options.verify:
-            file = kubeconfig_flag(done, environ)
+            check = fixes.command(
+                "rgpu-exec", "check", *kubeconfig_flag(done, environ), "--context", spec.context
+            )
             report.lines.append(
                 "rgpu-exec: not verified: --no-verify wrote it without asking the API about the "
-                "key or the cluster about its certificate; `rgpu-exec check"
-                f"{file} --context {spec.context}` asks them."
+                f"key or the cluster about its certificate; {check} asks them."
             )
-        report.lines += usage_hints(done, spec, namespace, options, environ, replace=replace)
+        report.lines += usage_hints(
+            done, spec, namespace, options, environ, replace=replace, imported=imported
+        )
     if spec.ca_data is None and without_ca(done.plan.docs, spec.context):
         report.warnings.append(no_ca_warning(spec.context))
     return report

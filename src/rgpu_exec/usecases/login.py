@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import output
+from rgpu_exec import contract, fixes, output
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import file_store, keyring_store
-from rgpu_exec.credentials.api_key import ApiKey, check_key, shape_note
+from rgpu_exec.credentials.api_key import STDIN_ADVICE, TYPED_ADVICE, ApiKey, check_key, shape_note
 from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, settings, token_cache
 from rgpu_exec.redact import key_prefix
@@ -120,17 +120,18 @@ def read_key(
 ) -> str:
     if stdin_is_tty:
         value = prompt(f"RemoteGPU API key for profile {profile!r} (not echoed): ").strip()
-        where = "The key you typed"
+        where, advice = "The key you typed", TYPED_ADVICE
     else:
         value = read_stdin().strip()
-        where = "The key read from stdin"
+        where, advice = "The key read from stdin", STDIN_ADVICE
     if not value:
+        again = fixes.command("rgpu-exec", "login", "--profile", profile)
         raise UsageError(
-            f"no API key given. Paste the key when asked, or pipe it in: "
-            f"`<command printing the key> | rgpu-exec login --profile {profile}`."
+            f"no API key given. Paste the key when asked, or pipe it in: {again} reads it from "
+            "stdin when stdin is not a terminal."
         )
     output.know(value)  # the output gate never shows it, not even in a message about it
-    check_key(value, where)
+    check_key(value, where, advice)
     return value
 
 
@@ -173,21 +174,19 @@ def _store(
     if isinstance(verify, Target):
         # The key is this command's input, not a source to advise on: the API's answer as is.
         exchanger = KeyExchange(
-            ApiKey(key, "prompt"), ApiEndpoint(verify.api_url, environ), explain=False
+            ApiKey(key, "prompt"),
+            ApiEndpoint(verify.api_url, environ, url_source=verify.api_url_source),
+            explain=False,
         )
         try:
             exchanger.exchange(verify.namespace_id, verify.namespace)
         except RgpuExecError as exc:
-            shape = f" {note}" if note and isinstance(exc, ApiKeyError) else ""
-            exc.message = (
-                f"the key {prefix} was not stored: {exc.message}{shape} (`rgpu-exec login "
-                "--no-verify` stores a key without this check.)"
-            )
+            exc.message = _not_stored(prefix, exc, note, verify)
             raise
         source = f" (context {verify.context!r})" if verify.context else ""
         out(
-            f"rgpu-exec: verified with {verify.api_url}: the key {prefix} may use namespace "
-            f"{verify.label}{source}."
+            f"rgpu-exec: verified with {verify.api_url} ({verify.api_url_source}): the key "
+            f"{prefix} may use namespace {verify.label}{source}."
         )
     if insecure_storage:
         where = f"in the key file {file_store.set_key(profile, key, environ)} (plain text, 0600)"
@@ -208,6 +207,22 @@ def _store(
             f"rgpu-exec: note: {settings.ENV_API_KEY} is set in this shell and takes precedence "
             f"over the keyring unless --profile is given: unset it to use the stored key."
         )
+
+
+def _not_stored(prefix: str, exc: RgpuExecError, note: str | None, verify: Target) -> str:
+    """A failed verification: the API asked (and where its URL came from); a key the API
+    rejected is its verdict (a new key is the way out), anything else may be skipped."""
+    asked = f"asked {verify.api_url} ({verify.api_url_source})"
+    if isinstance(exc, ApiKeyError):
+        shape = f" {note}" if note else ""
+        return (
+            f"the key {prefix} was not stored: {exc.message}{shape} ({asked}.) Create a key with "
+            f"Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then log in with it."
+        )
+    return (
+        f"the key {prefix} was not stored: {exc.message} ({asked}; `rgpu-exec login "
+        "--no-verify` stores a key without this check.)"
+    )
 
 
 def logout(profile: str, environ: Mapping[str, str]) -> LoginResult:

@@ -32,6 +32,7 @@ class Target:
     namespace_id: str
     namespace: str | None = None
     context: str | None = None  # the kubeconfig context it was taken from
+    api_url_source: str = "the default API URL"  # where `api_url` came from, in words
 
     @property
     def label(self) -> str:
@@ -54,7 +55,8 @@ def verification_target(
     if api_url is not None:
         api_url.value  # noqa: B018 - a refused --api-url stops before the kubeconfig is read
     if namespace_id is not None:
-        return Target(_api_url(api_url, None, environ), namespace_id)
+        url, source = _api_url(api_url, None, environ)
+        return Target(url, namespace_id, api_url_source=source)
     try:
         config, managed = listing.load(kubeconfig, environ)
     except UsageError as exc:
@@ -80,12 +82,20 @@ def verification_target(
             f"the current context {name!r} uses another profile "
             f"({settings.profile(found.profile, environ)!r}); give --namespace-id to verify it"
         )
-    url = _api_url(api_url, found.api_url, environ)
-    return Target(url, found.namespace_id, found.namespace, found.name)
+    url, source = _api_url(api_url, found.api_url, environ, found.name)
+    return Target(url, found.namespace_id, found.namespace, found.name, source)
 
 
-def _api_url(given: Sourced[str] | None, context: str | None, environ: Mapping[str, str]) -> str:
-    """`--api-url`, else the context's, else the environment's, else the default."""
+def _api_url(
+    given: Sourced[str] | None, context: str | None, environ: Mapping[str, str], name: str = ""
+) -> tuple[str, str]:
+    """`--api-url`, else the context's (`name`'s), else the environment's, else the default;
+    with where it came from."""
     if given is not None:
-        return given.value
-    return checked(request.resolve_api_url(context, environ))
+        return given.value, given.source
+    source = (
+        f"the --api-url in the exec args of context {name!r}"
+        if context
+        else request.api_url_source(None, environ)
+    )
+    return checked(request.resolve_api_url(context, environ)), source

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.hotpath import cache_hit, second_ask, settings, token_cache
 from rgpu_exec.hotpath import typed_key as typed_note
 
@@ -150,11 +151,11 @@ def _keep_it(profile: str, environ: Mapping[str, str]) -> str:
 def _store(profile: str, environ: Mapping[str, str]) -> str:
     from rgpu_exec.credentials import keyring_store  # noqa: PLC0415 - only after a prompt
 
-    option = " --profile " + profile if profile != settings.DEFAULT_PROFILE else ""
+    option = ["--profile", profile] if profile != settings.DEFAULT_PROFILE else []
     store = (
-        f"`rgpu-exec login{option}` (the OS keyring)"
+        f"{fixes.command('rgpu-exec', 'login', *option)} (the OS keyring)"
         if keyring_store.backend_problem(environ) is None
-        else f"`rgpu-exec login --insecure-storage{option}` (a file only you can read; no "
-        "keyring is usable here)"
+        else f"{fixes.command('rgpu-exec', 'login', '--insecure-storage', *option)} (a file "
+        "only you can read; no keyring is usable here)"
     )
     return f"{store}, or export {settings.ENV_API_KEY}"

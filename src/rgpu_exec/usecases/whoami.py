@@ -48,7 +48,7 @@ class WhoamiResult:
     profile_source: str  # where the profile name comes from, in words
     api_url: str | None  # the API the key would be sent to, when it is known
     context: ManagedContext | None
-    keyring_backend: str
+    keyring_backend: str  # its name, or "none" when no backend can hold a key here
     keyring_profiles: list[str] | None  # None: the backend cannot list its entries
     keyring_problem: str | None = None  # why no new key is stored in the keyring, if not
     keyring_holds_keys: bool = True  # whether it holds keys at all (a plaintext one does)
@@ -83,6 +83,7 @@ def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
         key = find_api_key(environment, profile, interactive=False, profile_flag=flag)
     except (ApiKeyError, UsageError) as exc:
         failure = exc
+    holds_keys = keyring_store.holds_keys()  # a backend that holds nothing has no name to show
     verdict = None
     if wanted.ask_api and key is not None and not url_problem:  # the API decides: valid?
         source = request.api_url_source(url_flag, environment)
@@ -94,10 +95,10 @@ def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
         _profile_source(profile_flag, chosen, environment),
         None if url_problem else api_url,
         chosen,
-        keyring_store.backend_name(),
+        keyring_store.backend_name() if holds_keys else "none",
         keyring_store.list_profiles(),
         keyring_store.backend_problem(environ),
-        keyring_store.holds_keys(),
+        holds_keys,
         file_store.status(environ),
         verdict,
     )
@@ -133,7 +134,7 @@ def _profile_source(
     if flag:
         return "--profile"
     if context is not None and context.profile:
-        return f"--profile in context {context.name!r}'s exec args"
+        return f"--profile in the exec args of context {context.name!r}"
     if settings.profile(None, environ) != settings.DEFAULT_PROFILE:
         return settings.ENV_PROFILE
     return "the default"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract, terminal
+from rgpu_exec import contract, fixes, terminal
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
@@ -87,8 +87,8 @@ def context_findings(
             else f"and {settings.ENV_API_KEY} is unset"
         )
         fix = (
-            f"run `rgpu-exec login --profile {context_profile}` (the context's exec args name "
-            "that profile, so only its keyring entry is used)"
+            f"run {fixes.command('rgpu-exec', 'login', '--profile', context_profile)} (the "
+            "context's exec args name that profile, so only its keyring entry is used)"
             if flag
             else no_key_fix(context_profile, keyring_usable(environ))
         )

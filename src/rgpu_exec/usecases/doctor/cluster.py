@@ -13,10 +13,13 @@ says so ("not verified").
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import TYPE_CHECKING, Literal
 
-from rgpu_exec import terminal
-from rgpu_exec.hotpath import request
+from rgpu_exec import fixes, terminal
+from rgpu_exec.cache import directory as cache_dir
+from rgpu_exec.cache import files as cache_files
+from rgpu_exec.hotpath import failures, request
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -78,7 +81,8 @@ def can_i(
             "cluster",
             "problem",
             f"{where}: kubectl did not finish within {KUBECTL_TIMEOUT:.0f} s",
-            f"run `kubectl --context {context.name} get pods` to see where it waits",
+            f"run {fixes.command('kubectl', '--context', context.name, 'get', 'pods')} to see "
+            "where it waits",
         )
     except OSError as exc:
         return Finding("cluster", "note", f"{where}: not verified: kubectl does not run ({exc})")
@@ -107,9 +111,11 @@ def _forbidden(context: PluginContext, namespace: str, others: list[PluginContex
             None,
         )
         use = (
-            f"`kubectl config use-context {made}` (the context made for {namespace}), or"
+            f"{fixes.command('kubectl', 'config', 'use-context', made)} (the context made for "
+            f"{terminal.shown(namespace)}), or"
             if made
-            else f"`rgpu-exec kubeconfig generate --namespace {namespace} …` for it, or"
+            else f"import {terminal.shown(namespace)}'s kubeconfig from the console (`rgpu-exec "
+            "kubeconfig import` with the downloaded file's path) for a context of its own, or"
         )
         return Finding(
             "cluster",
@@ -118,8 +124,10 @@ def _forbidden(context: PluginContext, namespace: str, others: list[PluginContex
             f"{terminal.shown(namespace)}: the context's namespace was changed, but its exec "
             f"stanza gets tokens for {terminal.shown(label)}, and a token is valid in its own "
             "namespace only",
-            f"{use} set the namespace back: `kubectl config set-context {context.name} "
-            f"--namespace {serves}`",
+            f"{use} set the namespace back: "
+            + fixes.command(
+                "kubectl", "config", "set-context", context.name, "--namespace", serves
+            ),
         )
     return Finding(
         "cluster",
@@ -138,6 +146,7 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     ours = [line for line in lines if line.startswith("rgpu-exec:")]
     if ours or any(_PLUGIN_FAILED in line for line in lines):
         said = ours[-1].removeprefix("rgpu-exec: ") if ours else "no message"
+        said = _in_full(said, context.environ)
         return Finding(
             "cluster",
             "problem",
@@ -149,18 +158,36 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     detail = f"{where}: {meaning or 'kubectl failed'} ({terminal.shown(_last(lines))})"
     if kind == "untrusted":
         fix = (
-            "give the cluster its CA: `rgpu-exec kubeconfig import FILE --replace` with the "
-            "console's kubeconfig, or `rgpu-exec kubeconfig generate … "
-            "--certificate-authority-data B64` (the value in the console's kubeconfig)"
+            "give the cluster its CA, which the console's kubeconfig for the namespace holds: "
+            "import that download again with `rgpu-exec kubeconfig import --replace` followed "
+            "by its path, or run generate again with --certificate-authority-data and that "
+            "file's certificate-authority-data value"
         )
     elif kind == "rejected":
         fix = (
-            f"run `kubectl --context {context.name} get pods` once more (rgpu-exec replaces a "
-            "token the cluster rejects); if it persists, check the cluster's server address"
+            f"run {fixes.command('kubectl', '--context', context.name, 'get', 'pods')} once "
+            "more (rgpu-exec replaces a token the cluster rejects); if it persists, check the "
+            "cluster's server address"
         )
     else:
         fix = "check the cluster's server address in the kubeconfig against the console's file"
     return Finding("cluster", "problem", detail, fix)
+
+
+def _in_full(said: str, environ: Mapping[str, str]) -> str:
+    """What rgpu-exec said under kubectl, in full: a failure told moments ago is replayed to
+    kubectl's reruns in one line (its first sentence, then `[same failure as …]`); the doctor
+    shows the whole message, from the failure's record."""
+    directory = cache_dir.cache_directory(environ)
+    now = time.time()
+    for stem in cache_files.stems_in(directory):
+        failure = failures.read_failure(directory, stem, now)
+        if failure is None:
+            continue
+        first = failures.summary(failure.message).removeprefix("rgpu-exec: ")
+        if said.startswith(f"{first} [same failure as "):
+            return " ".join(failure.message.split()).removeprefix("rgpu-exec: ")
+    return said
 
 
 def _last(lines: list[str]) -> str:

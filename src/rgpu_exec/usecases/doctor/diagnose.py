@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
@@ -179,7 +180,8 @@ def api_urls(
     default = settings.api_url(flag, environ)
     given = bool(flag or settings.api_url_from_environment(environ))
     relied_on = any(c.call.api_url is None for c in checked)
-    if not url_rules.url_problem(default) and (given or relied_on or not contexts):
+    refused = url_rules.url_problem(default) or output.holds_secret(default)  # listed above
+    if not refused and (given or relied_on or not contexts):
         urls[default] = request.api_url_source(flag, environ)
     for context in checked:
         usable = context.exchangeable and context.runnable

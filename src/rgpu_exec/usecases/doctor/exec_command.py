@@ -19,11 +19,11 @@ context whose entries generate did not name (its user, cluster and context named
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.exec_credential import V1BETA1
@@ -100,11 +100,11 @@ def _fix(  # noqa: PLR0917
         # --no-verify: only the command changes, and the fix must work as printed even while
         # the key is another finding's problem (the doctor checks the key on its own).
         return (
-            f"run `{program} kubeconfig generate {shlex.join([*words, '--no-verify'])}`: it "
-            f"writes the stanza again with the command {command}, and keeps everything else"
+            f"run {fixes.command(program, 'kubeconfig', 'generate', *words, '--no-verify')}: "
+            f"it writes the stanza again with the command {command}, and keeps everything else"
         )
     words = ["config", "set-credentials", user.name, f"--exec-command={command}"]
-    return f"run `kubectl {shlex.join([*words, *_kept(user), '--kubeconfig', user.file])}`"
+    return f"run {fixes.command('kubectl', *words, *_kept(user), '--kubeconfig', user.file)}"
 
 
 def _kept(user: Entry) -> list[str]:
@@ -135,7 +135,7 @@ def _program(command: str, environ: Mapping[str, str]) -> str:
     process = launcher.Process.current()
     if launcher.bare_name_works(command, process, environ):
         return Path(command).name.removesuffix(".exe")
-    return shlex.quote(command)
+    return command
 
 
 def _generate_words(

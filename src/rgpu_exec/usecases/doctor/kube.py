@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rgpu_exec import fixes
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import private_files, request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
@@ -95,8 +96,9 @@ def inspect(flag: str | None, environ: Mapping[str, str]) -> KubeReport:
                         "note",
                         f"context {name!r} calls the RemoteGPU API itself on every kubectl "
                         "command (no token cache)",
-                        f"run `rgpu-exec token --namespace-id <ID>` in user {user.name!r}'s exec "
-                        "stanza instead",
+                        "convert the console's file it came from with `rgpu-exec kubeconfig "
+                        "import --replace` followed by that file's path (download it again from "
+                        "the console's namespace page if it is gone)",
                     )
                 )
             continue
@@ -128,11 +130,12 @@ def _not_a_regular_file(flag: str | None, environ: Mapping[str, str]) -> Finding
         problem = private_files.write_target_problem(str(Path(path).absolute()), follow=True)
         if problem is None:
             continue
+        usual = str(kubeconfig_view.home(environ) / ".kube" / "config")
         fix = (
-            "give --kubeconfig a regular file, e.g. `--kubeconfig ~/.kube/config`"
+            f"give --kubeconfig a regular file, such as {usual}"
             if flag is not None
-            else f"point {settings.ENV_KUBECONFIG} at regular files, e.g. "
-            f"`export {settings.ENV_KUBECONFIG}=~/.kube/config`"
+            else f"point {settings.ENV_KUBECONFIG} at regular files: "
+            + fixes.command("export", f"{settings.ENV_KUBECONFIG}={usual}")
         )
         detail = f"the kubeconfig {path} {problem}: kubectl finds no context in it"
         return Finding("kubeconfig", "problem", detail, fix)
@@ -140,8 +143,9 @@ def _not_a_regular_file(flag: str | None, environ: Mapping[str, str]) -> Finding
 
 
 _ADD_CONTEXT = (
-    "add one with `rgpu-exec kubeconfig generate --namespace NAME --namespace-id ID --server "
-    "URL`, or convert the console's download with `rgpu-exec kubeconfig import FILE`"
+    "convert the console's kubeconfig download with `rgpu-exec kubeconfig import` followed by "
+    "its path, or write a context with `rgpu-exec kubeconfig generate` (its --help says which "
+    "values it needs, all on the console's namespace page)"
 )
 
 
@@ -214,7 +218,8 @@ def _context_findings(  # noqa: PLR0917
     if call.namespace_id is None or not settings.looks_like_uuid(call.namespace_id):
         problem(
             f"the exec args give no valid --namespace-id ({call.namespace_id!r})",
-            "set `--namespace-id <namespace UUID>` from the console in the exec args",
+            "give the exec args --namespace-id and the namespace's ID (a UUID, on the console's "
+            "namespace page)",
         )
     if call.api_url and url_rules.url_problem(call.api_url):
         problem(

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract, terminal
+from rgpu_exec import contract, fixes, output, terminal
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
@@ -99,12 +99,16 @@ def _unusable_key(profile: str, detail: str, fix: str) -> Finding:
 
 def no_key_fix(profile: str, keyring_usable: bool) -> str:
     if keyring_usable:
-        return f"run `rgpu-exec login --profile {profile}`, or export {settings.ENV_API_KEY}"
+        return f"run {_login(profile)}, or export {settings.ENV_API_KEY}"
     return (
         f"export {settings.ENV_API_KEY} (in CI, from its secret store), or on a machine of "
-        f"your own `rgpu-exec login --insecure-storage --profile {profile}` (a file only you "
-        "can read): this machine has no usable OS keyring to keep a key in"
+        f"your own {_login(profile, '--insecure-storage')} (a file only you can read): this "
+        "machine has no usable OS keyring to keep a key in"
     )
+
+
+def _login(profile: str, *flags: str) -> str:
+    return fixes.command("rgpu-exec", "login", *flags, "--profile", profile)
 
 
 def keyring_usable(environ: Mapping[str, str]) -> bool:
@@ -155,11 +159,13 @@ def settings_findings(
             {"variable": settings.ENV_DEADLINE, "value": str(settings.raw_deadline(environ))},
         )
     api_url = settings.api_url(api_url_flag, environ)
-    url_problem = url_rules.url_problem(api_url)
+    key_in_url = output.holds_secret(api_url)  # a key pasted into it: never asked or shown
+    url_problem = "holds what looks like a key" if key_in_url else url_rules.url_problem(api_url)
     if url_problem:
         source = "--api-url" if api_url_flag else settings.ENV_API_URL
         problem(
-            f"the API URL {api_url!r} ({source}) {url_problem}, so `rgpu-exec token` refuses it",
+            f"the API URL{'' if key_in_url else f' {api_url!r}'} ({source}) {url_problem}, so "
+            "`rgpu-exec token` refuses it",
             f"set {source} to the https:// URL of the RemoteGPU API (or unset "
             f"{settings.ENV_API_URL} for {settings.DEFAULT_API_URL})",
             "api-url-refused",
@@ -301,7 +307,7 @@ def new_key_fix(source: str | None, profile: str) -> str:
     if source == "env":
         where = f"put it in {settings.ENV_API_KEY}"
     elif source == "file" or keyring_store.backend_problem() is not None:
-        where = f"store it with `rgpu-exec login --insecure-storage --profile {profile}`"
+        where = "store it with " + _login(profile, "--insecure-storage")
     else:
-        where = f"store it with `rgpu-exec login --profile {profile}`"
+        where = "store it with " + _login(profile)
     return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"

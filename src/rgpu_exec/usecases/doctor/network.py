@@ -54,7 +54,12 @@ def api_findings(
     from rgpu_exec.api import exchange  # noqa: PLC0415
 
     source = source or f"--api-url or {settings.ENV_API_URL}"
-    exchanger = exchange.Exchanger(ApiEndpoint(api_url, environ, url_source=source), "")
+    try:
+        endpoint = ApiEndpoint(api_url, environ, url_source=source)
+    except UsageError as exc:  # a key pasted into the URL: not probed, not shown
+        detail, _, fix = exc.message.partition(". ")
+        return [Finding("API", "problem", detail, fix[:1].lower() + fix[1:].rstrip("."))]
+    exchanger = exchange.Exchanger(endpoint, "")
 
     def probe() -> tuple[int, str | None, bytes | None]:
         url = contract.exchange_url(api_url, PROBE_NAMESPACE_ID)
