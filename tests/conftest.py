@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 import pytest
 import respx
@@ -34,8 +34,10 @@ from hypothesis import settings as hypothesis_settings
 
 from rgpu_emulator.testing import EmulatorProcess, own_parent
 
-from exchange_answers import API
-from stub_api import StubApi
+from exchange_answers import API, FakeApi
+
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 # No per-example time limit for property tests: on a loaded 2-core machine one example can take
 # seconds, and speed is measured by the benchmark (bench/), never by a timed test.
@@ -510,36 +512,39 @@ def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def stub_api() -> Iterator[StubApi]:
-    with StubApi() as stub:
-        yield stub
+def fake_api() -> Iterator[FakeApi]:
+    """The exchange endpoint at `exchange_answers.FAKE_API`, scripted (`FakeApi`, over respx)."""
+    with FakeApi().serving() as fake:
+        yield fake
 
 
 @pytest.fixture
-def run_token(cli: Cli, stub_api: StubApi) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the installed `rgpu-exec token` as kubectl would, against the stub API: each run the
-    child of a process of its own, as each kubectl command is (`own_parent`)."""
+def run_token(
+    cli: Cli, emulated_exchange: Exchange
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `rgpu-exec token` as kubectl would, against the emulator (its namespace
+    team-ml, with its key unless `key`): each run the child of a process of its own, as each
+    kubectl command is (`own_parent`)."""
 
     def run(
-        *extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY
+        *extra: str, env: dict[str, str] | None = None, key: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
+        environ = {"REMOTEGPU_API_KEY": key or emulated_exchange.key}
         environ.update(env or {})
-        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
-        return cli(*argv, env=environ, new_parent=True)
+        return cli(*emulated_exchange.args(*extra), env=environ, new_parent=True)
 
     return run
 
 
 @pytest.fixture
-def run_token_in_process(run_cli: RunCli, stub_api: StubApi) -> Callable[..., CliRun]:
-    """`run_token`, in this process (`run_cli`): `rgpu-exec token` against the stub API, each run
-    with a parent of its own, as each kubectl command has."""
+def run_token_in_process(run_cli: RunCli, fake_api: FakeApi) -> Callable[..., CliRun]:
+    """`rgpu-exec token` as kubectl runs it, in this process (`run_cli`), against the fake API
+    (`fake_api`): each run with a parent of its own, as each kubectl command has."""
 
     def run(*extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY) -> CliRun:
         environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
         environ.update(env or {})
-        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
+        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url, *extra]
         return run_cli(argv, env=environ, new_parent=True)
 
     return run

@@ -6,7 +6,12 @@
     start_emulator  a fresh emulator subprocess with extra flags (stopped after the test)
     emulator_in_process
                     the same `Harness` over an emulator that runs in the test process, on its
-                    own threads: for the tests of the emulator itself, which start no process
+                    own threads: for the tests of the emulator itself, which start no process,
+                    and for in-process tests whose point is a real socket (a proxy, say)
+    emulated_exchange
+                    `rgpu-exec token`'s arguments against the emulator (`Exchange`): a namespace
+                    team-ml and a key scoped to it; failures are scripted with the emulator's
+                    fault injection (`harness.client.add_fault`). The launcher tests use it.
     kubectl         parametrized over every kubectl found: the dev extra's (beside the
                     interpreter, else on PATH) and any /usr/lib/google-cloud-sdk/bin/kubectl.1.*
 At the end of the session, the kubectl versions exercised are listed with their outcomes.
@@ -165,6 +170,58 @@ class Harness:
 
     def exchanges(self) -> int:
         return self.client.exchanges()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A namespace (team-ml) and a key scoped to it, on an emulator: what `rgpu-exec token` is
+    run with against it, and what the emulator saw."""
+
+    harness: Harness
+    namespace_id: str
+    key: str
+
+    @property
+    def url(self) -> str:
+        return self.harness.ready.api_url
+
+    def args(self, *extra: str) -> list[str]:
+        """`token --namespace-id … --api-url … extra…`, as the kubeconfig's exec stanza says."""
+        return ["token", "--namespace-id", self.namespace_id, "--api-url", self.url, *extra]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The test's (sandboxed) environment with the key, as kubectl hands it to rgpu-exec."""
+        return self.harness.plugin_env(self.key, **extra)
+
+    @property
+    def count(self) -> int:
+        """The exchanges the emulator answered since the test began."""
+        return self.harness.exchanges()
+
+    def asked(self, status: int | None = None) -> int:
+        """The exchange requests the emulator answered (with this status only, if given: a
+        keyless probe gets 401), keyed or not, from this process or any other."""
+        answers = self.harness.client.call("GET", "/_emulator/requests").json()["items"]
+        return sum(
+            1 for a in answers
+            if a["path"].endswith("/exec-credential") and status in {None, a["status"]}
+        )  # fmt: skip
+
+    def issued(self, token: str) -> bool:
+        """Whether the emulator issued this token (for this namespace)."""
+        found = self.harness.client.lookup_token(token)
+        return found is not None and found.get("namespace_id") == self.namespace_id
+
+
+def exchange_on(harness: Harness) -> Exchange:
+    namespace = harness.namespace("team-ml")
+    return Exchange(harness, namespace["id"], harness.namespace_key(namespace)["key"])
+
+
+@pytest.fixture
+def emulated_exchange(emulator: Harness) -> Exchange:
+    """`Exchange` on the session's emulator (a subprocess)."""
+    return exchange_on(emulator)
 
 
 def run(

@@ -41,7 +41,7 @@ def findings(stdout: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow  # the doctor runs a kubectl script
-def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_api, sandbox):
+def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, fake_api, sandbox):
     # `My Tools (x86)/kubectl (v1.99.0)` was split at " (" back into `My Tools`: that file ran.
     marks = sandbox / "marks"
     marks.mkdir()
@@ -60,7 +60,7 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_
     path = f"{tools}:{rgpu_exec_only(sandbox)}"
     env = {"PATH": path, "MARKS": str(marks), "REMOTEGPU_API_KEY": API_KEY}
 
-    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": fake_api.url})
 
     found = findings(result.stdout)
     (kubectl,) = [f for f in found if f["topic"] == "kubectl"]
@@ -72,7 +72,7 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_
 
 
 def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
-    run_cli, stub_api, sandbox
+    run_cli, fake_api, sandbox
 ):
     # The policy is Allowlist; only the folder is called DenyAll. The word in the path used to
     # count as the policy, and every context was left untried.
@@ -87,7 +87,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
         "PATH": str(rgpu_exec_only(sandbox)),
         "KUBERC": str(kuberc),
         "REMOTEGPU_API_KEY": API_KEY,
-        "REMOTEGPU_API_URL": stub_api.url,
+        "REMOTEGPU_API_URL": fake_api.url,
     }
 
     result = run_cli(["doctor", "-o", "json"], env=env)

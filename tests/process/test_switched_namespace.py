@@ -24,8 +24,8 @@ def run(run_cli: RunCli, *args: str) -> CliRun:
 FIX = "kubectl config set-context rgpu-team-ml --namespace team-ml"
 
 
-def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, stub_api):
-    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, fake_api):
+    switched_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     listed = run(run_cli, "kubeconfig", "list")
     who = run(run_cli, "whoami")
@@ -40,8 +40,8 @@ def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, s
     assert FIX in who.stdout
 
 
-def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, stub_api):
-    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, fake_api):
+    switched_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     result = run(run_cli, "check")
 
