@@ -31,17 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from rgpu_emulator.testing import (
-    V1,
-    EmulatorClient,
-    EmulatorProcess,
-    Ready,
-    exec_kubeconfig,
-    write_kubeconfig,
-)
+from rgpu_emulator.testing import V1, EmulatorClient, EmulatorProcess, Ready
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")  # kubectl.1.27, kubectl.1.28, ...
@@ -154,15 +147,37 @@ class Harness:
     def namespace_key(self, *namespaces: dict[str, Any]) -> dict[str, Any]:
         return self.key({"kubernetes_exec": {"namespace_ids": [ns["id"] for ns in namespaces]}})
 
+    @property
+    def cluster(self) -> dict[str, str]:
+        """The emulator's Kubernetes front, as a kubeconfig's cluster."""
+        return {"server": self.ready.kube_server, "certificate-authority-data": self.ready.ca_data}
+
     def kubeconfig(
-        self, *namespaces: dict[str, Any], api_version: str = V1, path: Path | None = None
-    ) -> Path:
-        """A kubeconfig (at $KUBECONFIG unless `path`) with a context per namespace, named after it."""
-        config = exec_kubeconfig(
-            self.ready, str(RGPU_EXEC), [(ns["name"], ns["id"]) for ns in namespaces],
-            api_version=api_version,
-        )  # fmt: skip
-        return write_kubeconfig(path or Path(os.environ["KUBECONFIG"]), config)
+        self, *namespaces: dict[str, Any], api_version: str = V1, path: Path | None = None,
+        command: str = str(RGPU_EXEC), wrap: Sequence[str] = (),
+    ) -> Path:  # fmt: skip
+        """A kubeconfig (at $KUBECONFIG unless `path`, mode 0600 as kubectl writes it) with a
+        context per namespace, named after it, whose user runs `command wrap… token
+        --namespace-id ID --namespace NAME --api-url URL`, as `kubeconfig generate` writes it
+        (kubectl hands it the cluster). Built by the tests' one builder (conftest)."""
+        from conftest import rgpu_exec_user, write_kubeconfig
+
+        users, contexts = {}, {}
+        for ns in namespaces:
+            args = [*wrap, "token", "--namespace-id", ns["id"], "--namespace", ns["name"],
+                    "--api-url", self.ready.api_url]  # fmt: skip
+            users[f"rgpu-{ns['name']}"] = rgpu_exec_user(
+                command, args=args, apiVersion=api_version, provideClusterInfo=True,
+                interactiveMode="Never" if api_version == V1 else None,
+            )  # fmt: skip
+            contexts[ns["name"]] = {"user": f"rgpu-{ns['name']}", "namespace": ns["name"]}
+        path = path or Path(os.environ["KUBECONFIG"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        return write_kubeconfig(
+            path, users, contexts, clusters={"remotegpu-emulator": self.cluster}
+        )
 
     def plugin_env(self, api_key: str, **extra: str) -> dict[str, str]:
         """The test's (sandboxed) environment plus the raw key, as kubectl hands it to rgpu-exec."""

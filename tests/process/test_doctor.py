@@ -21,7 +21,7 @@ from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import kube as doctor_kube
 from rgpu_exec.usecases.doctor import network
 
-from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli, rgpu_exec_user, users_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, CliRun, Ran, RunCli, rgpu_exec_user, write_kubeconfig
 from emulator_support import RGPU_EXEC, Exchange, Harness, Kubectl, run
 from exchange_answers import API, FakeApi, Reply, error_body
 
@@ -72,7 +72,7 @@ def test_a_cluster_nobody_can_reach_is_a_problem_even_when_all_else_is_well(
     # process: the API is the emulator.
     api = emulated_exchange
     user = rgpu_exec_user(namespace_id=api.namespace_id)
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": api.key, "REMOTEGPU_API_URL": api.url})
 
@@ -105,7 +105,7 @@ def test_every_problem_comes_with_its_fix_and_exit_6(run_cli, sandbox):
     cache.mkdir(mode=0o700)
     cache.chmod(0o777)
     static = {**rgpu_exec_user(), "token": "static-token"}
-    users_kubeconfig(
+    write_kubeconfig(
         sandbox / "kubeconfig",
         {
             "a-missing-command": rgpu_exec_user(command="./bin/rgpu-exec"),
@@ -184,7 +184,7 @@ def test_a_relative_command_resolves_against_the_kubeconfig_directory(sandbox):
 
 
 def test_http_servers_and_the_curl_baseline(sandbox):
-    path = users_kubeconfig(
+    path = write_kubeconfig(
         sandbox / "kubeconfig",
         {
             "plain-http": rgpu_exec_user(command=f"{VENV_BIN}/rgpu-exec"),
@@ -435,7 +435,7 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
 ):
     # Without kubectl the doctor asks the API itself (one exchange per context); the key's own
     # check comes first, and a rejected key is not tried again.
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     fake_api.default = reply
 
     result = run_doctor(run_cli, fake_env(fake_api), "-o", "json", path=without_kubectl(sandbox))
@@ -456,7 +456,7 @@ def test_a_refused_exchange_is_a_problem_with_the_platforms_reason(
 
 def test_every_context_is_checked_with_its_own_namespace(run_cli, fake_api, sandbox):
     other = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
-    users_kubeconfig(
+    write_kubeconfig(
         sandbox / "kubeconfig",
         {"team-ml": rgpu_exec_user(), "a-other": rgpu_exec_user(namespace_id=other)},
     )
@@ -473,7 +473,7 @@ def test_every_context_is_checked_with_its_own_namespace(run_cli, fake_api, sand
 
 @pytest.mark.slow  # the doctor runs the kubectl on PATH
 def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, fake_api, sandbox):
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, fake_env(fake_api, RGPU_EXEC_DEADLINE="abc"), "-o", "json")
 
@@ -491,7 +491,7 @@ def test_a_bad_deadline_is_a_problem_and_no_exchange_is_tried(run_cli, fake_api,
 def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, fake_api, sandbox):
     user = rgpu_exec_user()
     user["exec"]["env"] = [{"name": "RGPU_EXEC_DEADLINE", "value": "0"}]
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, fake_env(fake_api), "-o", "json")
 
@@ -523,7 +523,7 @@ def test_settings_in_the_exec_stanzas_env_are_checked_too(run_cli, fake_api, san
 def test_a_bad_ca_bundle_is_named_with_its_fix(run_cli, fake_api, sandbox, make, words):
     bundle = sandbox / "private-ca.pem"
     make(bundle)
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, fake_env(fake_api, REMOTEGPU_CA_BUNDLE=str(bundle)), "-o", "json")
 
@@ -539,7 +539,7 @@ def test_every_api_url_the_contexts_use_is_probed(run_cli, fake_api, sandbox):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     user = rgpu_exec_user()
     user["exec"]["args"] += ["--api-url", dead]
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, fake_env(fake_api), "-o", "json", path=without_kubectl(sandbox))
 
@@ -558,7 +558,7 @@ def test_every_api_url_the_contexts_use_is_probed(run_cli, fake_api, sandbox):
 
 
 def test_no_rgpu_exec_context_points_at_the_generator(sandbox):
-    path = users_kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
+    path = write_kubeconfig(sandbox / "kubeconfig", {"other": {"token": "static"}})
 
     report = doctor_kube.inspect(str(path), {})
     (finding,), commands = report.findings, report.commands
@@ -637,7 +637,7 @@ def test_a_failure_being_replayed_is_noted(run_cli, fake_api, sandbox, run_token
     assert (
         run_token_in_process().returncode == 3
     )  # recorded: kubectl's reruns get it again for a while
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
 
     result = run_doctor(run_cli, fake_env(fake_api), "-o", "json")
 
@@ -697,7 +697,7 @@ def test_the_api_probe_reads_no_more_than_the_exchange_would_and_has_a_timeout(a
 
 
 def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, sandbox):
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user(namespace_id="not-a-uuid")})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user(namespace_id="not-a-uuid")})
     env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": "http://127.0.0.1:9"}
     path = without_kubectl(sandbox)  # kubectl has no say in which findings are problems
 
@@ -717,7 +717,7 @@ def test_problems_only_shows_just_the_problems_with_the_same_exit_code(run_cli, 
 
 
 def test_doctor_shows_a_namespace_by_name_with_its_id_after_it(run_cli, fake_api, sandbox):
-    path = users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    path = write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     document = json.loads(path.read_text())
     document["contexts"][0]["context"]["namespace"] = "team-ml"
     path.write_text(json.dumps(document))
@@ -740,7 +740,7 @@ def test_the_key_goes_only_where_kubectl_would_send_it(
     user = rgpu_exec_user(namespace_id=api.namespace_id)
     user["exec"]["interactiveMode"] = None
     user["exec"]["args"] += ["--api-url", api.url]
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": user})
 
     result = run_doctor(run_cli, {"REMOTEGPU_API_KEY": api.key}, "-o", "json")
 

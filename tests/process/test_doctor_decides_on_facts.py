@@ -17,7 +17,7 @@ from rgpu_exec.usecases.doctor import access, cluster, kube, local
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 from rgpu_exec.usecases.doctor.kube import PluginContext
 
-from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, users_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, write_kubeconfig
 
 VENV_BIN = str(Path(sys.executable).parent)
 
@@ -56,7 +56,7 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, fake_
         "esac\n",
     )
     executable(sandbox / "My Tools", '#!/bin/sh\n: > "$MARKS/wrong"\necho yes\n')
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     path = f"{tools}:{rgpu_exec_only(sandbox)}"
     env = {"PATH": path, "MARKS": str(marks), "REMOTEGPU_API_KEY": API_KEY}
 
@@ -82,7 +82,7 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n"
         "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist: []\n"
     )
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     env = {
         "PATH": str(rgpu_exec_only(sandbox)),
         "KUBERC": str(kuberc),

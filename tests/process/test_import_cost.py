@@ -18,7 +18,7 @@ import pytest
 
 import rgpu_exec
 
-from conftest import NAMESPACE_ID, write_team_ml_kubeconfig
+from conftest import NAMESPACE_ID, team_ml_kubeconfig
 
 if TYPE_CHECKING:
     from emulator_support import Exchange
@@ -183,7 +183,7 @@ def test_help_and_a_mistyped_command_load_no_command_and_no_use_case(
 def test_kubeconfig_list_loads_no_http_no_validation_and_no_keyring(
     rgpu_exec_bin: str, sandbox: Path
 ) -> None:
-    write_team_ml_kubeconfig(sandbox / "kubeconfig", ["token", "--namespace-id", NAMESPACE_ID])
+    team_ml_kubeconfig(sandbox / "kubeconfig", ["token", "--namespace-id", NAMESPACE_ID])
     names = imported_modules([rgpu_exec_bin, "kubeconfig", "list"], dict(os.environ))
     assert "rgpu_exec.usecases.kubeconfig_list" in names, "the measured run listed"
     other_use_cases = loaded(names, "rgpu_exec.usecases.") - {"rgpu_exec.usecases.kubeconfig_list"}

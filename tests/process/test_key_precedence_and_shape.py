@@ -15,7 +15,7 @@ import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, team_ml_kubeconfig
 from emulator_support import RGPU_EXEC
 from exchange_answers import Reply, error_body
 
@@ -43,7 +43,7 @@ def kubeconfig_with_profile(path: Path, api_url: str, profile: str | None) -> No
     args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]
     if profile:
         args += ["--profile", profile]
-    write_team_ml_kubeconfig(path, args)
+    team_ml_kubeconfig(path, args)
 
 
 def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_env_key():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import conftest
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC
 from exchange_answers import FakeApi, Reply, error_body
@@ -455,30 +456,10 @@ def test_import_of_something_else_exits_2(run_cli, sandbox, kubeconfig):
 
 
 def console_kubeconfig(api_url: str) -> str:
-    return f"""\
-apiVersion: v1
-kind: Config
-clusters:
-- name: remotegpu
-  cluster:
-    server: https://k8s.example:6443
-    certificate-authority-data: {CA_DATA}
-contexts:
-- name: remotegpu-team-ml
-  context:
-    cluster: remotegpu
-    user: remotegpu
-    namespace: team-ml
-current-context: remotegpu-team-ml
-users:
-- name: remotegpu
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      interactiveMode: Never
-      command: sh
-      args: ["-c", "curl -fsS -X POST -H \\"x-api-key: $REMOTEGPU_API_KEY\\" {api_url}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"]
-"""
+    """The console's download (conftest's), its cluster with the CA data."""
+    return conftest.console_kubeconfig(
+        api_url, cluster_line=f"certificate-authority-data: {CA_DATA}"
+    )
 
 
 # Verification through the command line, in process, against the fake exchange endpoint (respx).

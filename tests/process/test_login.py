@@ -19,7 +19,7 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import login as login_command
 
-from conftest import API_KEY, NAMESPACE_ID, key_identity
+from conftest import API_KEY, NAMESPACE_ID, key_identity, team_ml_kubeconfig
 from exchange_answers import Reply, error_body
 from file_keyring import calls
 
@@ -290,20 +290,8 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(run_cli, keyring_
 
 
 def current_context_kubeconfig(path: Path, api_url: str, *extra: str) -> None:
-    args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, *extra]
-    path.write_text(
-        json.dumps(
-            {
-                "current-context": "rgpu-team-ml",
-                "contexts": [
-                    {
-                        "name": "rgpu-team-ml",
-                        "context": {"cluster": "c", "user": "u", "namespace": "team-ml"},
-                    }
-                ],
-                "users": [{"name": "u", "user": {"exec": {"command": "rgpu-exec", "args": args}}}],
-            }
-        )
+    team_ml_kubeconfig(
+        path, ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, *extra]
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, team_ml_kubeconfig
 
 VISION_ID = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 
@@ -14,7 +14,7 @@ def switched_kubeconfig(path: Path, api_url: str) -> None:
     """The context generate wrote for team-ml, then `kubectl config set-context --current
     --namespace team-vision`."""
     args = ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml", "--api-url", api_url]
-    write_team_ml_kubeconfig(path, args, namespace="team-vision")
+    team_ml_kubeconfig(path, args, namespace="team-vision")
 
 
 def run(run_cli: RunCli, *args: str) -> CliRun:
