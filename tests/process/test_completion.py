@@ -21,8 +21,9 @@ VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def bash_script(rgpu_exec_bin: str, sandbox: Path) -> Path:
-    result = run_program(rgpu_exec_bin, "completion", "bash")
+def bash_script(run_cli, sandbox: Path) -> Path:
+    """The bash script, written in process; the tests that source it run bash (slow by hand)."""
+    result = run_cli(["completion", "bash"])
     assert result.returncode == 0, result.stderr
     path = sandbox / "rgpu-exec.bash"
     path.write_text(result.stdout)
@@ -46,6 +47,7 @@ def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
@@ -75,10 +77,12 @@ def test_bash_completion(bash_script, words, expected):
         assert all(word.startswith(words[-1]) for word in offered)
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completion_offers_nothing_for_free_text_values(bash_script):
     assert complete(bash_script, "rgpu-exec", "token", "--namespace-id", "") == []
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     "words",
     [
@@ -97,6 +101,7 @@ def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox
     assert complete(bash_script, *words) == ["team-ml-kubeconfig.yaml"]
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     "words",
     [
@@ -109,6 +114,7 @@ def test_bash_completes_the_short_output_flag(bash_script, words):
     assert set(complete(bash_script, *words)) == {"table", "json", "yaml"}
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     if not (VENV_BIN / "kubectl").exists() and shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed")
@@ -143,6 +149,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     ) == {"elsewhere"}
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completes_no_context_without_kubectl(bash_script, sandbox):
     write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml"], current=None)
 
