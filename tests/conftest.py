@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 import pytest
 import respx
@@ -34,8 +34,10 @@ from hypothesis import settings as hypothesis_settings
 
 from rgpu_emulator.testing import EmulatorProcess, own_parent
 
-from exchange_answers import API
-from stub_api import StubApi
+from exchange_answers import API, FakeApi
+
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 # No per-example time limit for property tests: on a loaded 2-core machine one example can take
 # seconds, and speed is measured by the benchmark (bench/), never by a timed test.
@@ -402,42 +404,79 @@ def command(environ: dict[str, str], clock: Clock, warnings: list[str]) -> Any:
     return TokenCommand(environ, clock=clock, warn=warnings.append)
 
 
-def rgpu_exec_user(command: str = "rgpu-exec", namespace_id: str = NAMESPACE_ID) -> dict[str, Any]:
+def rgpu_exec_user(
+    command: str = "rgpu-exec",
+    namespace_id: str = NAMESPACE_ID,
+    args: Sequence[str] | None = None,
+    **exec_fields: Any,
+) -> dict[str, Any]:
     """A kubeconfig user whose exec stanza runs `command token --namespace-id namespace_id`, as
-    `kubeconfig generate` writes it."""
-    args = ["token", "--namespace-id", namespace_id]
+    `kubeconfig generate` writes it (`args`: other arguments; `exec_fields`: more fields of the
+    stanza, or other values of its own, e.g. `installHint`; a field given None is left out)."""
+    args = ["token", "--namespace-id", namespace_id] if args is None else list(args)
     exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
-             "command": command, "args": args}  # fmt: skip
-    return {"exec": exec_}
+             "command": command, "args": args, **exec_fields}  # fmt: skip
+    return {"exec": {name: value for name, value in exec_.items() if value is not None}}
 
 
-def users_kubeconfig(
-    path: Path, users: Mapping[str, Mapping[str, Any]], server: str = "https://k8s.example"
+_FIRST = "the first context"
+
+
+def kubeconfig_document(
+    users: Mapping[str, Mapping[str, Any]],
+    contexts: Mapping[str, Mapping[str, Any]] | Sequence[str] | None = None,
+    *,
+    clusters: Mapping[str, Mapping[str, Any]] | None = None,
+    server: str = "https://k8s.example",
+    current: str | None = _FIRST,
+) -> dict[str, Any]:
+    """The one kubeconfig builder of the tests (`write_kubeconfig` writes what it builds).
+
+    users: name -> the user (`rgpu_exec_user()`, `{}` for none). contexts: name -> the context
+    (its `user`, and `cluster` and `namespace` if any), or only names (each of the first user);
+    by default one per user, named after it.
+    clusters: name -> the cluster; by default one, `rgpu`, at `server`, which a context without
+    a cluster uses. current: the current context; by default the first, None for none."""
+    clusters = clusters or {"rgpu": {"server": server}}
+    default_cluster = next(iter(clusters))
+    if contexts is None:
+        contexts = {name: {"user": name} for name in users}
+    elif not isinstance(contexts, Mapping):
+        contexts = {name: {"user": next(iter(users))} for name in contexts}
+    document: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": n, "cluster": dict(c)} for n, c in clusters.items()],
+        "contexts": [
+            {"name": n, "context": {"cluster": default_cluster, **c}} for n, c in contexts.items()
+        ],
+        "users": [{"name": n, "user": dict(u)} for n, u in users.items()],
+    }
+    if current == _FIRST:
+        current = next(iter(contexts), None)
+    if current is not None:
+        document["current-context"] = current
+    return document
+
+
+def write_kubeconfig(
+    path: Path, users: Mapping[str, Mapping[str, Any]], *args: Any, **options: Any
 ) -> Path:
-    """A context per user, named after it, on one cluster at `server`; the first is current."""
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": next(iter(users)),
-        "clusters": [{"name": "rgpu", "cluster": {"server": server}}],
-        "contexts": [{"name": n, "context": {"cluster": "rgpu", "user": n}} for n in users],
-        "users": [{"name": n, "user": u} for n, u in users.items()],
-    }
-    path.write_text(json.dumps(document))
+    """Write `kubeconfig_document(users, …)` at `path` (JSON, which is YAML), and return it."""
+    path.write_text(json.dumps(kubeconfig_document(users, *args, **options)))
     return path
 
 
-def kubeconfig_with_contexts(path: Path, *names: str) -> Path:
-    """Contexts of these names on one cluster and one user without credentials."""
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in names],
-    }
-    path.write_text(json.dumps(document))
-    return path
+def team_ml_kubeconfig(path: Path, exec_args: Sequence[str], namespace: str = "team-ml") -> Path:
+    """One context, `rgpu-team-ml`, as `kubeconfig generate` writes it for team-ml, whose exec
+    stanza runs `rgpu-exec exec_args…`; `namespace`: the context's namespace, as if switched."""
+    name = "rgpu-team-ml"
+    return write_kubeconfig(
+        path,
+        {name: rgpu_exec_user(args=exec_args)},
+        {name: {"cluster": name, "user": name, "namespace": namespace}},
+        clusters={name: {"server": "https://k8s.example"}},
+    )
 
 
 def console_kubeconfig(
@@ -471,31 +510,6 @@ users:
 """
 
 
-def write_team_ml_kubeconfig(path: Path, exec_args: list[str], namespace: str = "team-ml") -> None:
-    """One context, `rgpu-team-ml`, as `kubeconfig generate` writes it for team-ml, whose exec
-    stanza runs `rgpu-exec exec_args…`; `namespace`: the context's namespace, as if switched."""
-    exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "interactiveMode": "Never",
-             "command": "rgpu-exec", "args": exec_args}  # fmt: skip
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "rgpu-team-ml",
-        "clusters": [{"name": "rgpu-team-ml", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {
-                "name": "rgpu-team-ml",
-                "context": {
-                    "cluster": "rgpu-team-ml",
-                    "user": "rgpu-team-ml",
-                    "namespace": namespace,
-                },
-            }
-        ],
-        "users": [{"name": "rgpu-team-ml", "user": {"exec": exec_}}],
-    }
-    path.write_text(json.dumps(document))
-
-
 @pytest.fixture
 def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A file-backed keyring (`file_keyring.FileKeyring`) that the subprocesses share: empty
@@ -510,36 +524,39 @@ def keyring_file(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def stub_api() -> Iterator[StubApi]:
-    with StubApi() as stub:
-        yield stub
+def fake_api() -> Iterator[FakeApi]:
+    """The exchange endpoint at `exchange_answers.FAKE_API`, scripted (`FakeApi`, over respx)."""
+    with FakeApi().serving() as fake:
+        yield fake
 
 
 @pytest.fixture
-def run_token(cli: Cli, stub_api: StubApi) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the installed `rgpu-exec token` as kubectl would, against the stub API: each run the
-    child of a process of its own, as each kubectl command is (`own_parent`)."""
+def run_token(
+    cli: Cli, emulated_exchange: Exchange
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `rgpu-exec token` as kubectl would, against the emulator (its namespace
+    team-ml, with its key unless `key`): each run the child of a process of its own, as each
+    kubectl command is (`own_parent`)."""
 
     def run(
-        *extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY
+        *extra: str, env: dict[str, str] | None = None, key: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
+        environ = {"REMOTEGPU_API_KEY": key or emulated_exchange.key}
         environ.update(env or {})
-        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
-        return cli(*argv, env=environ, new_parent=True)
+        return cli(*emulated_exchange.args(*extra), env=environ, new_parent=True)
 
     return run
 
 
 @pytest.fixture
-def run_token_in_process(run_cli: RunCli, stub_api: StubApi) -> Callable[..., CliRun]:
-    """`run_token`, in this process (`run_cli`): `rgpu-exec token` against the stub API, each run
-    with a parent of its own, as each kubectl command has."""
+def run_token_in_process(run_cli: RunCli, fake_api: FakeApi) -> Callable[..., CliRun]:
+    """`rgpu-exec token` as kubectl runs it, in this process (`run_cli`), against the fake API
+    (`fake_api`): each run with a parent of its own, as each kubectl command has."""
 
     def run(*extra: str, env: dict[str, str] | None = None, key: str | None = API_KEY) -> CliRun:
         environ = {} if key is None else {"REMOTEGPU_API_KEY": key}
         environ.update(env or {})
-        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, *extra]
+        argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url, *extra]
         return run_cli(argv, env=environ, new_parent=True)
 
     return run

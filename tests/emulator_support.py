@@ -6,7 +6,12 @@
     start_emulator  a fresh emulator subprocess with extra flags (stopped after the test)
     emulator_in_process
                     the same `Harness` over an emulator that runs in the test process, on its
-                    own threads: for the tests of the emulator itself, which start no process
+                    own threads: for the tests of the emulator itself, which start no process,
+                    and for in-process tests whose point is a real socket (a proxy, say)
+    emulated_exchange
+                    `rgpu-exec token`'s arguments against the emulator (`Exchange`): a namespace
+                    team-ml and a key scoped to it; failures are scripted with the emulator's
+                    fault injection (`harness.client.add_fault`). The launcher tests use it.
     kubectl         parametrized over every kubectl found: the dev extra's (beside the
                     interpreter, else on PATH) and any /usr/lib/google-cloud-sdk/bin/kubectl.1.*
 At the end of the session, the kubectl versions exercised are listed with their outcomes.
@@ -26,17 +31,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from rgpu_emulator.testing import (
-    V1,
-    EmulatorClient,
-    EmulatorProcess,
-    Ready,
-    exec_kubeconfig,
-    write_kubeconfig,
-)
+from rgpu_emulator.testing import V1, EmulatorClient, EmulatorProcess, Ready
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 RGPU_EXEC = Path(sys.executable).parent / "rgpu-exec"
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")  # kubectl.1.27, kubectl.1.28, ...
@@ -149,15 +147,37 @@ class Harness:
     def namespace_key(self, *namespaces: dict[str, Any]) -> dict[str, Any]:
         return self.key({"kubernetes_exec": {"namespace_ids": [ns["id"] for ns in namespaces]}})
 
+    @property
+    def cluster(self) -> dict[str, str]:
+        """The emulator's Kubernetes front, as a kubeconfig's cluster."""
+        return {"server": self.ready.kube_server, "certificate-authority-data": self.ready.ca_data}
+
     def kubeconfig(
-        self, *namespaces: dict[str, Any], api_version: str = V1, path: Path | None = None
-    ) -> Path:
-        """A kubeconfig (at $KUBECONFIG unless `path`) with a context per namespace, named after it."""
-        config = exec_kubeconfig(
-            self.ready, str(RGPU_EXEC), [(ns["name"], ns["id"]) for ns in namespaces],
-            api_version=api_version,
-        )  # fmt: skip
-        return write_kubeconfig(path or Path(os.environ["KUBECONFIG"]), config)
+        self, *namespaces: dict[str, Any], api_version: str = V1, path: Path | None = None,
+        command: str = str(RGPU_EXEC), wrap: Sequence[str] = (),
+    ) -> Path:  # fmt: skip
+        """A kubeconfig (at $KUBECONFIG unless `path`, mode 0600 as kubectl writes it) with a
+        context per namespace, named after it, whose user runs `command wrap… token
+        --namespace-id ID --namespace NAME --api-url URL`, as `kubeconfig generate` writes it
+        (kubectl hands it the cluster). Built by the tests' one builder (conftest)."""
+        from conftest import rgpu_exec_user, write_kubeconfig
+
+        users, contexts = {}, {}
+        for ns in namespaces:
+            args = [*wrap, "token", "--namespace-id", ns["id"], "--namespace", ns["name"],
+                    "--api-url", self.ready.api_url]  # fmt: skip
+            users[f"rgpu-{ns['name']}"] = rgpu_exec_user(
+                command, args=args, apiVersion=api_version, provideClusterInfo=True,
+                interactiveMode="Never" if api_version == V1 else None,
+            )  # fmt: skip
+            contexts[ns["name"]] = {"user": f"rgpu-{ns['name']}", "namespace": ns["name"]}
+        path = path or Path(os.environ["KUBECONFIG"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        return write_kubeconfig(
+            path, users, contexts, clusters={"remotegpu-emulator": self.cluster}
+        )
 
     def plugin_env(self, api_key: str, **extra: str) -> dict[str, str]:
         """The test's (sandboxed) environment plus the raw key, as kubectl hands it to rgpu-exec."""
@@ -165,6 +185,58 @@ class Harness:
 
     def exchanges(self) -> int:
         return self.client.exchanges()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A namespace (team-ml) and a key scoped to it, on an emulator: what `rgpu-exec token` is
+    run with against it, and what the emulator saw."""
+
+    harness: Harness
+    namespace_id: str
+    key: str
+
+    @property
+    def url(self) -> str:
+        return self.harness.ready.api_url
+
+    def args(self, *extra: str) -> list[str]:
+        """`token --namespace-id … --api-url … extra…`, as the kubeconfig's exec stanza says."""
+        return ["token", "--namespace-id", self.namespace_id, "--api-url", self.url, *extra]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The test's (sandboxed) environment with the key, as kubectl hands it to rgpu-exec."""
+        return self.harness.plugin_env(self.key, **extra)
+
+    @property
+    def count(self) -> int:
+        """The exchanges the emulator answered since the test began."""
+        return self.harness.exchanges()
+
+    def asked(self, status: int | None = None) -> int:
+        """The exchange requests the emulator answered (with this status only, if given: a
+        keyless probe gets 401), keyed or not, from this process or any other."""
+        answers = self.harness.client.call("GET", "/_emulator/requests").json()["items"]
+        return sum(
+            1 for a in answers
+            if a["path"].endswith("/exec-credential") and status in {None, a["status"]}
+        )  # fmt: skip
+
+    def issued(self, token: str) -> bool:
+        """Whether the emulator issued this token (for this namespace)."""
+        found = self.harness.client.lookup_token(token)
+        return found is not None and found.get("namespace_id") == self.namespace_id
+
+
+def exchange_on(harness: Harness) -> Exchange:
+    namespace = harness.namespace("team-ml")
+    return Exchange(harness, namespace["id"], harness.namespace_key(namespace)["key"])
+
+
+@pytest.fixture
+def emulated_exchange(emulator: Harness) -> Exchange:
+    """`Exchange` on the session's emulator (a subprocess)."""
+    return exchange_on(emulator)
 
 
 def run(

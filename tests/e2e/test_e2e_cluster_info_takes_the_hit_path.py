@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_emulator.testing import V1, V1BETA1, exec_kubeconfig, write_kubeconfig
+from rgpu_emulator.testing import V1, V1BETA1
 
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 
@@ -33,16 +33,13 @@ def test_cluster_info_is_read_on_the_hit_path(
     team = emulator.namespace("team-ml")
     key = emulator.namespace_key(team)
     log, seen = tmp_path / "importtime.log", tmp_path / "exec-info"
-    config = exec_kubeconfig(
-        emulator.ready, "sh", [("team-ml", team["id"])], api_version=api_version
-    )
-    stanza = config["users"][0]["user"]["exec"]
     plugin = shlex.join([sys.executable, "-X", "importtime", str(RGPU_EXEC)])
     record = f'printf %s "$KUBERNETES_EXEC_INFO" > {shlex.quote(str(seen))}'
     script = f'{record}; {plugin} "$@" 2>>{shlex.quote(str(log))}'
-    stanza["args"] = ["-c", script, "rgpu-exec", *stanza["args"]]
-    stanza["provideClusterInfo"] = True
-    path = write_kubeconfig(tmp_path / "kubeconfig", config)
+    path = emulator.kubeconfig(  # provideClusterInfo, as generate writes it
+        team, api_version=api_version, path=tmp_path / "kubeconfig",
+        command="sh", wrap=["-c", script, "rgpu-exec"],
+    )  # fmt: skip
     argv = [kubectl.path, "--kubeconfig", str(path), "get", "pods"]
     env = emulator.plugin_env(key["key"])
 

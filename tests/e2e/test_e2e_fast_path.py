@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rgpu_emulator.testing import V1, V1BETA1, write_kubeconfig
+from rgpu_emulator.testing import V1, V1BETA1
 from rgpu_exec.hotpath.exec_credential import recognise_exec_info
 
+from conftest import write_kubeconfig
 from emulator_support import RGPU_EXEC, Harness, Kubectl, run
 
 pytestmark = pytest.mark.e2e
@@ -26,16 +27,12 @@ print('{"apiVersion": "%s", "kind": "ExecCredential", "status": {"token": "probe
 
 
 def _kubeconfig(emulator: Harness, path: Path, exec_stanza: Mapping[str, object]) -> Path:
-    ready = emulator.process.ready
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": ready.kube_server, "certificate-authority-data": ready.ca_data}}],
-        "users": [{"name": "u", "user": {"exec": exec_stanza}}],
-        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "team-ml"}}],
-        "current-context": "x",
-    }  # fmt: skip
-    return write_kubeconfig(path, config)
+    return write_kubeconfig(
+        path,
+        {"u": {"exec": exec_stanza}},
+        {"x": {"user": "u", "namespace": "team-ml"}},
+        clusters={"c": emulator.cluster},
+    )
 
 
 @pytest.mark.parametrize("api_version", [V1, V1BETA1])

@@ -20,7 +20,7 @@ from conftest import API_KEY
     ],
 )
 def test_a_burst_of_kubectl_reruns_gets_the_full_explanation_once_then_one_line(
-    run_token_in_process, stub_api, env
+    run_token_in_process, fake_api, env
 ) -> None:
     started = time.monotonic()  # the failure is recorded after this: its window ends later
     first = run_token_in_process(env=env)
@@ -35,4 +35,4 @@ def test_a_burst_of_kubectl_reruns_gets_the_full_explanation_once_then_one_line(
         assert again.stderr.count("\n") == 1, again.stderr
         assert "[same failure as" in again.stderr
         assert len(again.stderr) < len(first.stderr) + 120
-    assert stub_api.count == 0
+    assert fake_api.count == 0

@@ -12,7 +12,7 @@ from conftest import NAMESPACE_ID
 
 
 def test_a_relative_cache_dir_is_never_used_and_the_command_says_what_to_do(
-    run_cli, run_token_in_process, stub_api, sandbox
+    run_cli, run_token_in_process, fake_api, sandbox
 ):
     env = {"RGPU_EXEC_CACHE_DIR": "relative-cache"}
 
@@ -24,7 +24,7 @@ def test_a_relative_cache_dir_is_never_used_and_the_command_says_what_to_do(
         assert '"token"' in result.stdout  # kubectl still gets a credential
         assert "relative-cache is a relative path" in result.stderr
         assert "set RGPU_EXEC_CACHE_DIR to an absolute path" in result.stderr
-    assert stub_api.count == 2  # nothing cached
+    assert fake_api.count == 2  # nothing cached
     assert not (sandbox / "relative-cache").exists()
     assert "set RGPU_EXEC_CACHE_DIR to an absolute path" in listing.stderr
 

@@ -13,7 +13,7 @@ import pytest
 from rgpu_exec.redact import KEY_PREFIX_LENGTH, PIECE
 
 from conftest import API_KEY
-from stub_api import Reply, error_body
+from exchange_answers import Reply, error_body
 
 SECRET = API_KEY[KEY_PREFIX_LENGTH + 1 :]
 ECHOES = {
@@ -42,10 +42,10 @@ def pieces_in(text: str) -> list[str]:
 
 @pytest.mark.parametrize("echo", sorted(ECHOES))
 def test_an_echoed_piece_of_the_key_reaches_no_output_record_or_listing(
-    run_cli, run_token_in_process, stub_api, sandbox, echo
+    run_cli, run_token_in_process, fake_api, sandbox, echo
 ):
     message = f"no such key {ECHOES[echo]} in this account"
-    stub_api.default = Reply(401, error_body("invalid_api_key", message))
+    fake_api.default = Reply(401, error_body("invalid_api_key", message))
 
     result = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
     listing = run_cli(["cache", "list"])

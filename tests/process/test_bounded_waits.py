@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
-from stub_api import Reply, StubApi
+from exchange_answers import FakeApi, Reply
 
 # Wall-clock bounds of a few seconds: never beside the timed herds (see the Makefile).
 pytestmark = pytest.mark.xdist_group("timed")
@@ -129,7 +129,7 @@ def test_a_silent_api_fails_within_10_seconds(run_cli: RunCli, silent: _SilentSe
 
 
 def test_a_valid_cached_token_is_served_at_once_while_the_api_is_down(run_cli: RunCli) -> None:
-    with StubApi() as stub:
+    with FakeApi("http://127.0.0.1:9").serving() as stub:  # refused once it stops
         # Fresh for half its life (about 4 s, the server's Date being whole seconds), valid 8 s.
         stub.default = Reply(lifetime=8)
         first, _ = token(run_cli, stub.url)

@@ -13,7 +13,7 @@ from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import cache_admin
 
 from conftest import API_KEY, NAMESPACE_ID, key_identity
-from stub_api import Reply, error_body
+from exchange_answers import Reply, error_body
 
 API = "https://api.remotegpu.ai"
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
@@ -101,8 +101,8 @@ def test_list_marks_the_key_set_now(run_cli, cache):
     assert API_KEY not in result.stdout
 
 
-def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token_in_process, sandbox):
-    stub_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
+def test_list_shows_a_failure_being_replayed(run_cli, fake_api, run_token_in_process, sandbox):
+    fake_api.default = Reply(401, error_body("revoked_api_key", "revoked"))
     assert run_token_in_process().returncode == 3  # recorded, and replayed to kubectl's reruns
 
     table = run_cli(["cache", "list"])
@@ -111,7 +111,7 @@ def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token_in_pro
     assert table.returncode == 0
     (row,) = [line for line in table.stdout.splitlines() if "failing (exit 3, replayed" in line]
     # No token entry, but the failure says which namespace, API and key it is for.
-    assert row.split()[:2] == [NAMESPACE_ID, stub_api.url], row
+    assert row.split()[:2] == [NAMESPACE_ID, fake_api.url], row
     assert "a key from REMOTEGPU_API_KEY or a prompt, fingerprint " in row
     assert "Recorded failures (`rgpu-exec cache clear` forgets them):" in table.stdout
     assert (
@@ -120,7 +120,7 @@ def test_list_shows_a_failure_being_replayed(run_cli, stub_api, run_token_in_pro
     (failed,) = document["entries"]
     assert failed["state"] == "failed"
     assert failed["exit_code"] == 3
-    assert (failed["namespace_id"], failed["api_url"]) == (NAMESPACE_ID, stub_api.url)
+    assert (failed["namespace_id"], failed["api_url"]) == (NAMESPACE_ID, fake_api.url)
     assert 0 < failed["expires_in_seconds"] <= 30
     assert API_KEY not in table.stdout + json.dumps(document)
 

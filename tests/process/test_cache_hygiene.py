@@ -14,7 +14,7 @@ import pytest
 from rgpu_exec.hotpath import private_files, token_cache
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, key_identity
-from stub_api import StubApi  # noqa: TC001 - a fixture annotation
+from exchange_answers import FakeApi  # noqa: TC001 - a fixture annotation
 
 API = "https://api.remotegpu.ai"
 PROJECT_FILES = ("Cargo.lock", "poetry.lock", "yarn.lock", "build.token", "notes.fail")
@@ -68,11 +68,11 @@ def test_cache_clear_refuses_a_symlinked_cache_directory(run_cli, sandbox, proje
 
 
 def test_a_symlinked_cache_directory_is_not_used_but_kubectl_gets_a_token(
-    run_cli, sandbox, project, stub_api: StubApi
+    run_cli, sandbox, project, fake_api: FakeApi
 ):
     link = sandbox / "cache-link"
     link.symlink_to(project)
-    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
 
     first = cli_env(run_cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
     second = cli_env(run_cli, *argv, RGPU_EXEC_CACHE_DIR=str(link), REMOTEGPU_API_KEY=API_KEY)
@@ -80,7 +80,7 @@ def test_a_symlinked_cache_directory_is_not_used_but_kubectl_gets_a_token(
     assert (first.returncode, second.returncode) == (0, 0), first.stderr
     assert '"token"' in first.stdout
     assert "is a symbolic link" in first.stderr
-    assert stub_api.count == 2  # nothing cached through the link
+    assert fake_api.count == 2  # nothing cached through the link
     assert sorted(p.name for p in project.iterdir()) == sorted(PROJECT_FILES)
 
 
@@ -122,20 +122,20 @@ def _dead_pid() -> int:
 
 @pytest.mark.parametrize("suffix", [".token", ".fail"])
 def test_a_fifo_planted_as_a_cache_file_never_hangs_the_plugin(
-    run_cli, sandbox, stub_api: StubApi, suffix
+    run_cli, sandbox, fake_api: FakeApi, suffix
 ):
     directory = sandbox / "cache"
     directory.mkdir(mode=0o700)
     identity = key_identity()
-    stem = token_cache.CacheKey(stub_api.url, NAMESPACE_ID, identity).stem
+    stem = token_cache.CacheKey(fake_api.url, NAMESPACE_ID, identity).stem
     os.mkfifo(directory / (stem + suffix), 0o600)
-    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
 
     result = cli_env(run_cli, *argv, REMOTEGPU_API_KEY=API_KEY)  # timeout=60: never hangs
 
     assert result.returncode == 0, result.stderr
     assert '"token"' in result.stdout
-    assert stub_api.count == 1
+    assert fake_api.count == 1
 
 
 def test_directory_creation_rechecks_owner_and_mode_after_losing_a_race(sandbox, monkeypatch):

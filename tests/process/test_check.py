@@ -1,4 +1,4 @@
-"""`rgpu-exec check`: the scope matrix, through the installed launcher against the stub API."""
+"""`rgpu-exec check`: the scope matrix, through the installed launcher against the fake API (respx)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import os
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,10 +21,17 @@ from rgpu_exec.usecases import check as namespace_check
 from rgpu_exec.usecases.check import Result, Target
 from rgpu_exec.usecases.key_exchange import KeyExchange
 
-from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli, key_identity
+from conftest import (
+    API_KEY,
+    NAMESPACE_ID,
+    Ran,
+    RunCli,
+    key_identity,
+    rgpu_exec_user,
+    write_kubeconfig,
+)
 from emulator_support import RGPU_EXEC, Harness, run
-from exchange_answers import REVOKED, credential_answer
-from stub_api import Reply, StubApi, error_body
+from exchange_answers import REVOKED, FakeApi, Reply, credential_answer, error_body
 
 OTHER = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 THIRD = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -33,9 +39,9 @@ FORBIDDEN = Reply(403, error_body("forbidden", "The API key's scope does not cov
 NOT_FOUND = Reply(404, error_body("namespace_not_found", "No such namespace"))
 
 
-def run_check(run_cli: RunCli, stub: StubApi, *args: str, key: str | None = API_KEY):
+def run_check(run_cli: RunCli, fake: FakeApi, *args: str, key: str | None = API_KEY):
     env = {} if key is None else {"REMOTEGPU_API_KEY": key}
-    return run_cli(["check", "--api-url", stub.url, *args], env=env)
+    return run_cli(["check", "--api-url", fake.url, *args], env=env)
 
 
 def as_json(result: Ran) -> dict[str, Any]:
@@ -44,14 +50,14 @@ def as_json(result: Ran) -> dict[str, Any]:
     return document
 
 
-def test_allowed_and_denied_without_expectations_exits_4(run_cli, stub_api, sandbox):
-    stub_api.script = [Reply(), FORBIDDEN]
+def test_allowed_and_denied_without_expectations_exits_4(run_cli, fake_api, sandbox):
+    fake_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 4, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"API key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY, against {stub_api.url}"
+    assert lines[0] == f"API key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY, against {fake_api.url}"
     header, allowed, denied = lines[2], lines[3], lines[4]
     assert header.split() == ["NAMESPACE", "RESULT", "HTTP", "EXPECTED", "OK", "DETAIL"]
     assert allowed.split()[:5] == [NAMESPACE_ID, "allowed", "200", "allowed", "yes"]
@@ -62,24 +68,24 @@ def test_allowed_and_denied_without_expectations_exits_4(run_cli, stub_api, sand
     assert allowed.index("allowed") == denied.index("denied") == header.index("RESULT")
     assert "\033[" not in result.stdout  # no colour when stdout is not a terminal
     assert lines[-1] == "2 namespace(s) checked: 1 not as expected."
-    assert "stub-token" not in result.stdout + result.stderr
-    assert [r["path"] for r in stub_api.requests] == [
+    assert "fake-token" not in result.stdout + result.stderr
+    assert [r["path"] for r in fake_api.requests] == [
         f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential",
         f"/v1/kubernetes/namespaces/{OTHER}/exec-credential",
     ]
 
 
-def test_all_allowed_exits_0(run_cli, stub_api):
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID)
+def test_all_allowed_exits_0(run_cli, fake_api):
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "1 namespace(s) checked: all as expected."
 
 
-def test_expectations_that_hold_exit_0_with_stable_json(run_cli, stub_api):
-    stub_api.script = [Reply(), FORBIDDEN, NOT_FOUND]
+def test_expectations_that_hold_exit_0_with_stable_json(run_cli, fake_api):
+    fake_api.script = [Reply(), FORBIDDEN, NOT_FOUND]
 
-    result = run_check(run_cli, stub_api,
+    result = run_check(run_cli, fake_api,
         "--expect-allowed", NAMESPACE_ID, "--expect-denied", OTHER, "--expect-denied", THIRD,
         "--not-found-as-denied", "--output", "json",
     )  # fmt: skip
@@ -89,7 +95,7 @@ def test_expectations_that_hold_exit_0_with_stable_json(run_cli, stub_api):
     assert list(document) == ["ok", "key_prefix", "key_source", "profile", "api_url", "results"]
     assert document["ok"] is True
     assert (document["key_prefix"], document["key_source"]) == ("rgpu_3f9a2c1b", "env")
-    assert document["api_url"] == stub_api.url
+    assert document["api_url"] == fake_api.url
     allowed, denied, missing = document["results"]
     assert 890 <= allowed.pop("lifetime_seconds") <= 900
     assert allowed == {
@@ -103,12 +109,12 @@ def test_expectations_that_hold_exit_0_with_stable_json(run_cli, stub_api):
     }  # fmt: skip
     assert (missing["status"], missing["result"], missing["ok"]) == (404, "not_found", True)
     assert missing["error"] == {"code": "namespace_not_found", "message": "No such namespace"}
-    assert "stub-token" not in result.stdout
+    assert "fake-token" not in result.stdout
 
 
-def test_an_expectation_that_fails_exits_4(run_cli, stub_api):
+def test_an_expectation_that_fails_exits_4(run_cli, fake_api):
     # The key reaches a namespace it was supposed to be kept out of.
-    result = run_check(run_cli, stub_api, "--expect-denied", OTHER, "--output", "json")
+    result = run_check(run_cli, fake_api, "--expect-denied", OTHER, "--output", "json")
 
     assert result.returncode == 4
     document = as_json(result)
@@ -117,36 +123,36 @@ def test_an_expectation_that_fails_exits_4(run_cli, stub_api):
     assert document["ok"] is False
 
 
-def test_a_rejected_key_exits_3_and_stops(run_cli, stub_api):
-    stub_api.default = Reply(
+def test_a_rejected_key_exits_3_and_stops(run_cli, fake_api):
+    fake_api.default = Reply(
         401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
     )
 
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 3
     assert result.stdout == ""
     assert result.stderr.startswith(
         "rgpu-exec: the RemoteGPU API rejected the API key rgpu_3f9a2c1b"
     )
-    assert stub_api.count == 1
+    assert fake_api.count == 1
     assert API_KEY not in result.stderr
 
 
-def test_no_key_exits_3(run_cli, stub_api):
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, key=None)
+def test_no_key_exits_3(run_cli, fake_api):
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID, key=None)
 
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(run_cli, stub_api):
-    stub_api.script = [Reply(), Reply(400, b"<html>bad gateway config</html>")]
+def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(run_cli, fake_api):
+    fake_api.script = [Reply(), Reply(400, b"<html>bad gateway config</html>")]
 
     result = run_check(
         run_cli,
-        stub_api,
+        fake_api,
         "--expect-allowed",
         NAMESPACE_ID,
         "--expect-allowed",
@@ -164,12 +170,12 @@ def test_an_api_error_for_one_namespace_is_a_row_and_exits_5(run_cli, stub_api):
 
 
 def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_denied(
-    run_cli, stub_api
+    run_cli, fake_api
 ):
-    stub_api.default = NOT_FOUND
+    fake_api.default = NOT_FOUND
 
-    strict = run_check(run_cli, stub_api, "--expect-denied", OTHER)
-    lenient = run_check(run_cli, stub_api, "--expect-denied", OTHER, "--not-found-as-denied")
+    strict = run_check(run_cli, fake_api, "--expect-denied", OTHER)
+    lenient = run_check(run_cli, fake_api, "--expect-denied", OTHER, "--not-found-as-denied")
 
     assert strict.returncode == 4, strict.stderr
     row = strict.stdout.splitlines()[3]
@@ -204,12 +210,12 @@ def test_an_unknown_namespace_expected_denied_fails_unless_missing_counts_as_den
     ],
 )
 def test_json_output_says_why_the_check_could_not_run(
-    run_cli, stub_api, key, reply, code, prefix, words
+    run_cli, fake_api, key, reply, code, prefix, words
 ):
     if reply is not None:
-        stub_api.default = reply
+        fake_api.default = reply
 
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key)
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID, "-o", "json", key=key)
 
     assert result.returncode == code
     document = as_json(result)
@@ -218,7 +224,7 @@ def test_json_output_says_why_the_check_could_not_run(
     ]  # fmt: skip
     assert document["ok"] is False
     assert document["key_prefix"] == prefix
-    assert document["api_url"] == stub_api.url
+    assert document["api_url"] == fake_api.url
     assert document["results"] == []
     assert document["error"]["exit_code"] == code
     assert words in document["error"]["message"]
@@ -237,8 +243,8 @@ def test_json_output_when_the_api_is_unreachable(run_cli, sandbox):
     assert (document["key_prefix"], document["api_url"]) == ("rgpu_3f9a2c1b", "http://127.0.0.1:9")
 
 
-def test_json_output_for_a_usage_error(run_cli, stub_api):
-    result = run_check(run_cli, stub_api, "--namespace-id", "team-ml", "-o", "json")
+def test_json_output_for_a_usage_error(run_cli, fake_api):
+    result = run_check(run_cli, fake_api, "--namespace-id", "team-ml", "-o", "json")
 
     assert result.returncode == 2
     document = as_json(result)
@@ -247,7 +253,7 @@ def test_json_output_for_a_usage_error(run_cli, stub_api):
         "the value given is not a namespace ID (it is a namespace name)"
         in document["error"]["message"]
     )
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
 def test_help_explains_every_option_and_names_contexts_as_generated(run_cli):
@@ -270,22 +276,22 @@ def test_an_unreachable_api_exits_5(run_cli, sandbox):
     assert result.stderr.startswith("rgpu-exec: cannot reach the RemoteGPU API")
 
 
-def test_check_never_reads_or_writes_the_token_cache(run_cli, stub_api, sandbox):
+def test_check_never_reads_or_writes_the_token_cache(run_cli, fake_api, sandbox):
     cache = sandbox / "cache"
     now = time.time()
     identity = key_identity()
     token_cache.write_entry(
         str(cache),
         token_cache.Entry(
-            token_cache.CacheKey(stub_api.url, NAMESPACE_ID, identity), now, now + 900, "cached"
+            token_cache.CacheKey(fake_api.url, NAMESPACE_ID, identity), now, now + 900, "cached"
         ),
     )
     before = sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir())
 
-    result = run_check(run_cli, stub_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
+    result = run_check(run_cli, fake_api, "--namespace-id", NAMESPACE_ID, "--namespace-id", OTHER)
 
     assert result.returncode == 0, result.stderr
-    assert stub_api.count == 2  # the fresh cached token was not used
+    assert fake_api.count == 2  # the fresh cached token was not used
     assert sorted((p.name, p.stat().st_mtime_ns) for p in cache.iterdir()) == before
 
 
@@ -315,73 +321,48 @@ def test_check_never_reads_or_writes_the_token_cache(run_cli, stub_api, sandbox)
         ),
     ],
 )
-def test_usage_errors_exit_2_before_any_request(run_cli, stub_api, args, message):
-    result = run_check(run_cli, stub_api, *args)
+def test_usage_errors_exit_2_before_any_request(run_cli, fake_api, args, message):
+    result = run_check(run_cli, fake_api, *args)
 
     assert result.returncode == 2
     assert result.stderr.startswith("rgpu-exec: ")
     assert message in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def exec_user(name: str, command: str, args: list[str]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "user": {
-            "exec": {
-                "apiVersion": "client.authentication.k8s.io/v1",
-                "interactiveMode": "Never",
-                "command": command,
-                "args": args,
-            }
-        },
-    }
-
-
-def write_kubeconfig(
-    path: Path, contexts: list[tuple[str, str]], users: list[dict[str, Any]]
-) -> None:
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [{"name": c, "context": {"cluster": "rgpu", "user": u}} for c, u in contexts],
-        "users": users,
-    }
-    path.write_text(json.dumps(document))  # JSON is YAML
+def user(command: str, *args: str) -> dict[str, Any]:
+    return rgpu_exec_user(command, args=args)
 
 
 def test_namespaces_from_kubeconfig_contexts_first_file_wins(
-    run_cli, stub_api, sandbox, monkeypatch
+    run_cli, fake_api, sandbox, monkeypatch
 ):
     first, second = sandbox / "first.yaml", sandbox / "second.yaml"
     write_kubeconfig(
         first,
-        [("team-ml", "team-ml-user"), ("legacy", "curl-user")],
-        [
-            exec_user("team-ml-user", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("curl-user", "sh", ["-c", "curl …/exec-credential"]),
-        ],
+        {
+            "team-ml-user": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "curl-user": user("sh", "-c", "curl …/exec-credential"),
+        },
+        {"team-ml": {"user": "team-ml-user"}, "legacy": {"user": "curl-user"}},
+        current=None,
     )
     write_kubeconfig(
         second,
-        [("team-ml", "shadowed-user"), ("staging", "staging-user")],
-        [
-            exec_user("shadowed-user", "rgpu-exec", ["token", "--namespace-id", THIRD]),
-            exec_user(
-                "staging-user",
-                "kubectl",
-                ["rgpu", "token", f"--namespace-id={OTHER}"],
-            ),
-        ],
+        {
+            "shadowed-user": user("rgpu-exec", "token", "--namespace-id", THIRD),
+            "staging-user": user("kubectl", "rgpu", "token", f"--namespace-id={OTHER}"),
+        },
+        {"team-ml": {"user": "shadowed-user"}, "staging": {"user": "staging-user"}},
+        current=None,
     )
     monkeypatch.setenv(
         "KUBECONFIG", os.pathsep.join([str(first), str(sandbox / "missing.yaml"), str(second)])
     )
-    stub_api.script = [Reply(), FORBIDDEN]
+    fake_api.script = [Reply(), FORBIDDEN]
 
     result = run_check(
-        run_cli, stub_api, "--context", "team-ml", "--context", "staging", "-o", "json"
+        run_cli, fake_api, "--context", "team-ml", "--context", "staging", "-o", "json"
     )
 
     assert result.returncode == 4, result.stderr
@@ -390,7 +371,7 @@ def test_namespaces_from_kubeconfig_contexts_first_file_wins(
         ("team-ml", NAMESPACE_ID, "allowed"),
         ("staging", OTHER, "denied"),
     ]
-    legacy = run_check(run_cli, stub_api, "--context", "legacy")
+    legacy = run_check(run_cli, fake_api, "--context", "legacy")
     assert legacy.returncode == 2
     assert "context 'legacy' does not use rgpu-exec" in legacy.stderr
 
@@ -567,53 +548,51 @@ def test_kubeconfig_contexts_against_the_emulator(emulator: Harness):
 
 
 def test_check_without_namespaces_checks_every_rgpu_exec_context_by_name(
-    run_cli, stub_api, sandbox
+    run_cli, fake_api, sandbox
 ):
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "rgpu", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {"name": "ml", "context": {"cluster": "rgpu", "user": "ml", "namespace": "team-ml"}},
-            {"name": "web", "context": {"cluster": "rgpu", "user": "web", "namespace": "web"}},
-            {"name": "curl", "context": {"cluster": "rgpu", "user": "curl"}},
-            {"name": "broken", "context": {"cluster": "rgpu", "user": "broken"}},
-        ],
-        "users": [
-            exec_user("ml", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("web", "/opt/bin/rgpu-exec", ["token", "--namespace-id", OTHER]),
-            exec_user("curl", "sh", ["-c", "curl …/exec-credential"]),
-            exec_user("broken", "rgpu-exec", ["token"]),
-        ],
-    }
-    (sandbox / "kubeconfig").write_text(json.dumps(document))
-    stub_api.script = [Reply(), FORBIDDEN]
+    write_kubeconfig(
+        sandbox / "kubeconfig",
+        {
+            "ml": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "web": user("/opt/bin/rgpu-exec", "token", "--namespace-id", OTHER),
+            "curl": user("sh", "-c", "curl …/exec-credential"),
+            "broken": user("rgpu-exec", "token"),
+        },
+        {
+            "ml": {"user": "ml", "namespace": "team-ml"},
+            "web": {"user": "web", "namespace": "web"},
+            "curl": {"user": "curl"},
+            "broken": {"user": "broken"},
+        },
+        current=None,
+    )
+    fake_api.script = [Reply(), FORBIDDEN]
 
-    result = run_check(run_cli, stub_api)
+    result = run_check(run_cli, fake_api)
 
     assert result.returncode == 4, result.stderr
     rows = result.stdout.splitlines()[3:5]
     assert rows[0].startswith(f"team-ml ({NAMESPACE_ID[:8]}…) [ml]  allowed")
     assert rows[1].startswith(f"web ({OTHER[:8]}…) [web]")
     assert "denied" in rows[1]
-    assert stub_api.count == 2
+    assert fake_api.count == 2
     assert (
         "rgpu-exec: warning: not checked: context 'broken': its exec args give no --namespace-id."
         in result.stderr
     )
 
 
-def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, stub_api, sandbox):
+def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, fake_api, sandbox):
     write_kubeconfig(
         sandbox / "kubeconfig",
-        [("a", "a"), ("b", "b")],
-        [
-            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID]),
-            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER, "--profile", "ci"]),
-        ],
+        {
+            "a": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID),
+            "b": user("rgpu-exec", "token", "--namespace-id", OTHER, "--profile", "ci"),
+        },
+        current=None,
     )
 
-    result = run_check(run_cli, stub_api)
+    result = run_check(run_cli, fake_api)
 
     assert result.returncode == 2
     assert "the contexts use different profiles (a: (none), b: ci)" in result.stderr
@@ -621,29 +600,29 @@ def test_contexts_that_pass_different_profiles_are_checked_separately(run_cli, s
     assert (
         "Check them one at a time (`rgpu-exec check --context a`, `rgpu-exec check --context b`)"
     ) in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
 def test_contexts_with_different_api_urls_need_a_context_each_or_one_api_url_flag(
-    run_cli, stub_api, sandbox
+    run_cli, fake_api, sandbox
 ):
     write_kubeconfig(
         sandbox / "kubeconfig",
-        [("a", "a"), ("b", "b")],
-        [
-            exec_user("a", "rgpu-exec", ["token", "--namespace-id", NAMESPACE_ID,
-                                         "--api-url", stub_api.url]),
-            exec_user("b", "rgpu-exec", ["token", "--namespace-id", OTHER,
-                                         "--api-url", stub_api.url + "/v1"]),
-        ],
+        {
+            "a": user("rgpu-exec", "token", "--namespace-id", NAMESPACE_ID,
+                      "--api-url", fake_api.url),
+            "b": user("rgpu-exec", "token", "--namespace-id", OTHER,
+                      "--api-url", fake_api.url + "/v1"),
+        },
+        current=None,
     )  # fmt: skip
     env = {"REMOTEGPU_API_KEY": API_KEY}
 
     refused = run_cli(["check"], env=env)
-    flagged = run_check(run_cli, stub_api)  # --api-url: it beats the contexts' own
+    flagged = run_check(run_cli, fake_api)  # --api-url: it beats the contexts' own
 
     assert refused.returncode == 2
     assert "the contexts use different API URLs" in refused.stderr
     assert "or give one to all of them with --api-url." in refused.stderr  # no URL placeholder
     assert flagged.returncode == 0, flagged.stderr
-    assert {r["path"].split("/")[4] for r in stub_api.requests} == {NAMESPACE_ID, OTHER}
+    assert {r["path"].split("/")[4] for r in fake_api.requests} == {NAMESPACE_ID, OTHER}

@@ -51,11 +51,11 @@ def test_a_mistyped_command_gets_a_did_you_mean(run_cli, args, typed, guess, hel
     assert result.stderr.rstrip().endswith(f"did you mean {guess!r}? See `{help_of} --help`.")
 
 
-def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(run_cli, stub_api):
+def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(run_cli, fake_api):
     """One rule whatever the cache holds: the command runs, and says once that nothing is
     logged (kubectl must not work for 15 minutes and then fail)."""
     token = [
-        "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url,
+        "token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url,
     ]  # fmt: skip
     warning = (
         "rgpu-exec: warning: RGPU_EXEC_LOG='1' is not a log level, so nothing is logged: set it "
@@ -70,7 +70,7 @@ def test_an_unknown_log_level_gets_the_same_warning_on_a_hit_and_on_a_miss(run_c
     assert (miss.returncode, miss.stderr) == (0, warning)
     assert (hit.returncode, hit.stderr) == (0, warning)
     assert hit.stdout == miss.stdout
-    assert stub_api.count == 1  # the second run was a cache hit
+    assert fake_api.count == 1  # the second run was a cache hit
     assert (whoami.returncode, whoami.stderr) == (0, warning)
     assert debug.returncode == 0, debug.stderr
     assert "rgpu-exec: DEBUG:" in debug.stderr

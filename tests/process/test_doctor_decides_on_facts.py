@@ -18,7 +18,7 @@ from rgpu_exec.usecases.doctor.findings import Finding, of_kind
 from rgpu_exec.usecases.doctor.kube import PluginContext
 from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
 
-from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, users_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, rgpu_exec_user, write_kubeconfig
 
 VENV_BIN = str(Path(sys.executable).parent)
 
@@ -42,7 +42,7 @@ def findings(stdout: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow  # the doctor runs a kubectl script
-def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_api, sandbox):
+def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, fake_api, sandbox):
     # `My Tools (x86)/kubectl (v1.99.0)` was split at " (" back into `My Tools`: that file ran.
     marks = sandbox / "marks"
     marks.mkdir()
@@ -57,11 +57,11 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_
         "esac\n",
     )
     executable(sandbox / "My Tools", '#!/bin/sh\n: > "$MARKS/wrong"\necho yes\n')
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     path = f"{tools}:{rgpu_exec_only(sandbox)}"
     env = {"PATH": path, "MARKS": str(marks), "REMOTEGPU_API_KEY": API_KEY}
 
-    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": stub_api.url})
+    result = run_cli(["doctor", "-o", "json"], env={**env, "REMOTEGPU_API_URL": fake_api.url})
 
     found = findings(result.stdout)
     (kubectl,) = [f for f in found if f["topic"] == "kubectl"]
@@ -73,7 +73,7 @@ def test_a_kubectl_under_a_folder_with_parentheses_is_the_one_run(run_cli, stub_
 
 
 def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
-    run_cli, stub_api, sandbox
+    run_cli, fake_api, sandbox
 ):
     # The policy is Allowlist; only the folder is called DenyAll. The word in the path used to
     # count as the policy, and every context was left untried.
@@ -83,12 +83,12 @@ def test_a_kuberc_whose_path_says_denyall_does_not_stop_the_doctor_trying(
         "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n"
         "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist: []\n"
     )
-    users_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
+    write_kubeconfig(sandbox / "kubeconfig", {"team-ml": rgpu_exec_user()})
     env = {
         "PATH": str(rgpu_exec_only(sandbox)),
         "KUBERC": str(kuberc),
         "REMOTEGPU_API_KEY": API_KEY,
-        "REMOTEGPU_API_URL": stub_api.url,
+        "REMOTEGPU_API_URL": fake_api.url,
     }
 
     result = run_cli(["doctor", "-o", "json"], env=env)

@@ -5,13 +5,14 @@ malformed exec info still gets the full command's error (exit 2)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkakNDQVIyZ0F3SUJBZ0lRR" * 30
 CLUSTER_INFO = (
@@ -35,11 +36,10 @@ COSTLY = {
 
 
 def run_with_importtime(
-    rgpu_exec_bin: str, api_url: str, exec_info: str
+    rgpu_exec_bin: str, api: Exchange, exec_info: str
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, KUBERNETES_EXEC_INFO=exec_info)
-    argv = [sys.executable, "-X", "importtime", rgpu_exec_bin, "token", "--namespace-id",
-            NAMESPACE_ID, "--api-url", api_url]  # fmt: skip
+    env = api.env(KUBERNETES_EXEC_INFO=exec_info)
+    argv = [sys.executable, "-X", "importtime", rgpu_exec_bin, *api.args()]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
     modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
     return done, modules
@@ -53,17 +53,17 @@ def run_with_importtime(
     ],
 )
 def test_exec_info_with_cluster_is_a_hit_without_costly_imports(
-    run_token, stub_api, rgpu_exec_bin, exec_info, api_version
+    run_token, emulated_exchange: Exchange, rgpu_exec_bin, exec_info, api_version
 ):
     filled = run_token()
     assert filled.returncode == 0, filled.stderr
-    done, modules = run_with_importtime(rgpu_exec_bin, stub_api.url, exec_info)
+    done, modules = run_with_importtime(rgpu_exec_bin, emulated_exchange, exec_info)
 
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["apiVersion"] == api_version
     assert answer["status"]["token"] == json.loads(filled.stdout)["status"]["token"]
-    assert stub_api.count == 1
+    assert emulated_exchange.count == 1
     assert {"rgpu_exec.hotpath.cache_hit", "rgpu_exec.hotpath.exec_info_scan"} <= modules
     assert not modules & COSTLY, modules & COSTLY
 
@@ -79,7 +79,7 @@ def test_exec_info_with_cluster_is_a_hit_without_costly_imports(
     ],
 )
 def test_malformed_exec_info_with_cluster_gets_the_full_commands_error(
-    run_token_in_process, stub_api, exec_info
+    run_token_in_process, fake_api, exec_info
 ):
     assert (
         run_token_in_process().returncode == 0
@@ -88,4 +88,4 @@ def test_malformed_exec_info_with_cluster_gets_the_full_commands_error(
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("rgpu-exec: KUBERNETES_EXEC_INFO is not a valid ExecCredential")
-    assert stub_api.count == 1
+    assert fake_api.count == 1

@@ -23,15 +23,14 @@ from conftest import (
     API_KEY,
     NAMESPACE_ID,
     console_kubeconfig,
-    kubeconfig_with_contexts,
     rgpu_exec_user,
-    users_kubeconfig,
+    write_kubeconfig,
 )
-from stub_api import Reply, error_body
+from exchange_answers import Reply, error_body
 
 if TYPE_CHECKING:
     from conftest import RunCli
-    from stub_api import StubApi
+    from exchange_answers import FakeApi
 
 REVOKED = Reply(401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key"))
 
@@ -67,7 +66,7 @@ def test_list_without_a_kubeconfig_file_says_none_was_found_and_where_kubectl_lo
 def test_list_of_a_file_without_ours_says_none_of_its_contexts_uses_rgpu_exec(
     run_cli: RunCli, sandbox: Path
 ) -> None:
-    kubeconfig_with_contexts(sandbox / "kubeconfig", "prod")
+    write_kubeconfig(sandbox / "kubeconfig", {"u": {}}, ["prod"], current=None)
 
     result = run_cli(["kubeconfig", "list"])
     one = run_cli(["kubeconfig", "list", "--context", "nope"])
@@ -89,10 +88,10 @@ def test_a_context_asked_for_where_no_kubeconfig_exists_says_no_file_was_found(
 
 
 def test_a_revoked_key_without_a_keyring_is_told_how_to_give_a_working_one(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
     # The sandbox's keyring backend is keyring.backends.fail: a CI runner's.
-    stub_api.default = REVOKED
+    fake_api.default = REVOKED
 
     result = run_token_in_process()
 
@@ -106,9 +105,9 @@ def test_a_revoked_key_without_a_keyring_is_told_how_to_give_a_working_one(
 
 
 def test_a_revoked_key_with_a_usable_keyring_may_be_unset_for_it(
-    run_token_in_process, stub_api: StubApi, keyring_file: Path
+    run_token_in_process, fake_api: FakeApi, keyring_file: Path
 ) -> None:
-    stub_api.default = REVOKED
+    fake_api.default = REVOKED
 
     result = run_token_in_process()
 
@@ -118,15 +117,15 @@ def test_a_revoked_key_with_a_usable_keyring_may_be_unset_for_it(
 
 
 def test_the_replace_hint_names_the_file_and_its_command_runs_as_printed(
-    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+    run_cli: RunCli, sandbox: Path, fake_api: FakeApi
 ) -> None:
     console = sandbox / "the console's file.yaml"  # a path a shell would split and trip on
-    console.write_text(console_kubeconfig(stub_api.url))
+    console.write_text(console_kubeconfig(fake_api.url))
     kubeconfig = sandbox / "kubeconfig"
     kubeconfig.write_text(console.read_text())
     env = {"REMOTEGPU_API_KEY": API_KEY}
 
-    first = run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url], env=env)
+    first = run_cli(["kubeconfig", "import", str(console), "--api-url", fake_api.url], env=env)
     fix = printed_command(first.stdout, "rgpu-exec kubeconfig import")
     again = run_cli(fix[1:], env=env)
 
@@ -158,24 +157,24 @@ def test_a_quoted_key_on_stdin_is_told_to_pipe_the_bare_key(run_cli: RunCli, quo
     ],
 )
 def test_an_api_url_holding_a_key_is_refused_before_any_request(
-    run_cli: RunCli, stub_api: StubApi, keyring_file: Path, argv: list[str]
+    run_cli: RunCli, fake_api: FakeApi, keyring_file: Path, argv: list[str]
 ) -> None:
-    pasted = f"{stub_api.url}/{API_KEY}"  # the stub would see the key, were it asked
+    pasted = f"{fake_api.url}/{API_KEY}"  # the stub would see the key, were it asked
 
     result = run_cli([*argv, "--api-url", pasted], env={"REMOTEGPU_API_KEY": API_KEY},
         stdin=API_KEY,
     )  # fmt: skip
 
     assert result.returncode == 2
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert "the API URL (--api-url) holds what looks like an API key" in result.stderr
     assert API_KEY[13:] not in result.stdout + result.stderr
 
 
 def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
-    run_cli: RunCli, stub_api: StubApi, sandbox: Path
+    run_cli: RunCli, fake_api: FakeApi, sandbox: Path
 ) -> None:
-    pasted = f"{stub_api.url}/{API_KEY}"
+    pasted = f"{fake_api.url}/{API_KEY}"
     (sandbox / "bin").mkdir()  # no kubectl on PATH: it has no say here
 
     result = run_cli(["doctor", "-o", "json", "--api-url", pasted],
@@ -189,22 +188,22 @@ def test_doctor_lists_an_api_url_holding_a_key_as_a_problem_and_asks_it_nothing(
         "the API URL (--api-url) holds what looks like a key, so `rgpu-exec token` refuses it"
     )
     assert not [f for f in found if f["topic"] == "API"], "not probed"
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert API_KEY[13:] not in result.stdout + result.stderr
 
 
 def test_doctor_shows_in_full_a_failure_kubectl_was_told_in_one_line(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
     """kubectl's reruns of a failing plugin get a one-line replay of the failure; the doctor,
     which runs kubectl too, shows the whole message from the failure's record."""
-    stub_api.default = REVOKED
+    fake_api.default = REVOKED
     told = run_token_in_process().stderr.strip()
     replayed = run_token_in_process().stderr.strip()
     kubectl_said = f"{replayed}\nError: exec plugin: ... failed with exit code 3\n"
     call = PluginCall("rgpu-exec", NAMESPACE_ID, None, None)
     environ = {"RGPU_EXEC_CACHE_DIR": os.environ["RGPU_EXEC_CACHE_DIR"]}
-    context = PluginContext("team-ml", call, environ, stub_api.url, True)
+    context = PluginContext("team-ml", call, environ, fake_api.url, True)
 
     found = cluster._failed(context, kubectl_said)
 
@@ -217,34 +216,34 @@ def test_doctor_shows_in_full_a_failure_kubectl_was_told_in_one_line(
 
 
 def test_reimporting_a_file_takes_the_api_url_its_context_already_runs_and_says_so(
-    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+    run_cli: RunCli, sandbox: Path, fake_api: FakeApi
 ) -> None:
     console = sandbox / "console.yaml"
-    console.write_text(console_kubeconfig(stub_api.url))  # not the default API
+    console.write_text(console_kubeconfig(fake_api.url))  # not the default API
     (sandbox / "kubeconfig").write_text(console.read_text())
     env = {"REMOTEGPU_API_KEY": API_KEY}  # REMOTEGPU_API_URL unset
-    first = run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url], env=env)
+    first = run_cli(["kubeconfig", "import", str(console), "--api-url", fake_api.url], env=env)
 
     again = run_cli(["kubeconfig", "import", str(console), "--replace"], env=env)
 
     assert first.returncode == 0, first.stderr
     assert again.returncode == 0, again.stderr
     assert (
-        f"verified with {stub_api.url} (the --api-url of context 'rgpu-team-ml', which "
+        f"verified with {fake_api.url} (the --api-url of context 'rgpu-team-ml', which "
         "already runs it)"
     ) in again.stdout
 
 
 def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
-    run_cli: RunCli, sandbox: Path, stub_api: StubApi
+    run_cli: RunCli, sandbox: Path, fake_api: FakeApi
 ) -> None:
     console = sandbox / "console.yaml"
-    console.write_text(console_kubeconfig(stub_api.url))
+    console.write_text(console_kubeconfig(fake_api.url))
     env = {"REMOTEGPU_API_KEY": API_KEY}
-    assert run_cli(["kubeconfig", "import", str(console), "--api-url", stub_api.url],
+    assert run_cli(["kubeconfig", "import", str(console), "--api-url", fake_api.url],
         env=env).returncode == 0  # fmt: skip
     console.write_text(console_kubeconfig("https://api.elsewhere.example"))
-    requests = stub_api.count
+    requests = fake_api.count
 
     again = run_cli(["kubeconfig", "import", str(console)], env=env)
 
@@ -252,7 +251,7 @@ def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
     assert "the file asks for credentials from the API at https://api.elsewhere.example" in (
         again.stderr
     )
-    assert stub_api.count == requests
+    assert fake_api.count == requests
     assert printed_command(again.stderr, "rgpu-exec kubeconfig import") == [
         *("rgpu-exec", "kubeconfig", "import", str(console)),
         *("--api-url", "https://api.elsewhere.example"),
@@ -260,12 +259,12 @@ def test_a_file_naming_another_api_than_its_context_runs_is_still_refused(
 
 
 def test_doctor_asks_nothing_of_a_contexts_api_url_holding_a_key(
-    run_cli: RunCli, stub_api: StubApi, sandbox: Path
+    run_cli: RunCli, fake_api: FakeApi, sandbox: Path
 ) -> None:
-    pasted = f"{stub_api.url}/{API_KEY}"
+    pasted = f"{fake_api.url}/{API_KEY}"
     user = rgpu_exec_user(str(Path(sys.executable).parent / "rgpu-exec"))  # found, so runnable
     user["exec"]["args"] += ["--api-url", pasted]
-    users_kubeconfig(sandbox / "kubeconfig", {"rgpu-team-ml": user})
+    write_kubeconfig(sandbox / "kubeconfig", {"rgpu-team-ml": user})
     (sandbox / "bin").mkdir()  # no kubectl: the cluster is not asked
 
     result = run_cli(["doctor", "-o", "json"],
@@ -276,22 +275,22 @@ def test_doctor_asks_nothing_of_a_contexts_api_url_holding_a_key(
     (api,) = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "API"]
     assert api["status"] == "problem"
     assert "holds what looks like an API key" in api["detail"]
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert API_KEY[13:] not in result.stdout + result.stderr
 
 
 def test_a_failed_verification_of_generate_names_the_api_it_asked_and_why_that_one(
-    run_cli: RunCli, stub_api: StubApi
+    run_cli: RunCli, fake_api: FakeApi
 ) -> None:
-    stub_api.default = REVOKED
+    fake_api.default = REVOKED
     generate = ["kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id", NAMESPACE_ID,
         "--server", "https://k8s.example:6443"]  # fmt: skip
 
-    result = run_cli([*generate, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
+    result = run_cli([*generate, "--api-url", fake_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 3
     assert "verification failed, so nothing was written" in result.stderr
-    assert f"(The API asked: {stub_api.url}, --api-url.)" in result.stderr
+    assert f"(The API asked: {fake_api.url}, --api-url.)" in result.stderr
 
 
 def test_a_fix_for_a_context_whose_name_a_shell_would_split_runs_as_printed(

@@ -12,12 +12,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import rgpu_exec
 
-from conftest import API_KEY, NAMESPACE_ID, write_team_ml_kubeconfig
+from conftest import NAMESPACE_ID, team_ml_kubeconfig
+
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 # Standard-library modules that cost a visible share of a bare interpreter's start-up.
 COSTLY_STDLIB = {"re", "json", "hashlib", "argparse", "pathlib", "typing", "dataclasses", "enum", "logging", "ssl", "email", "tempfile", "random", "datetime"}  # fmt: skip
@@ -44,15 +48,17 @@ def imported_modules(argv: list[str], env: dict[str, str], code: int = 0) -> set
     return names
 
 
-def test_cache_hit_imports_only_cheap_standard_library(run_token, stub_api, rgpu_exec_bin) -> None:
+def test_cache_hit_imports_only_cheap_standard_library(
+    run_token, emulated_exchange: Exchange, rgpu_exec_bin
+) -> None:
     assert run_token().returncode == 0  # fill the cache
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, KUBERNETES_EXEC_INFO=V1_INFO)
-    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    env = emulated_exchange.env(KUBERNETES_EXEC_INFO=V1_INFO)
+    argv = [rgpu_exec_bin, *emulated_exchange.args()]
 
     baseline = imported_modules(["-c", "pass"], env)
     on_hit = imported_modules(argv, env) - baseline
 
-    assert stub_api.count == 1, "the measured run was a cache hit"
+    assert emulated_exchange.count == 1, "the measured run was a cache hit"
     ours = {m for m in on_hit if m.split(".")[0] == "rgpu_exec"}
     expected = set(HOT_MODULES) - NOT_ON_A_USUAL_HIT
     assert ours == {"rgpu_exec", *(f"rgpu_exec.{m}" for m in expected)}
@@ -61,12 +67,13 @@ def test_cache_hit_imports_only_cheap_standard_library(run_token, stub_api, rgpu
     assert on_hit & COSTLY_STDLIB == set()
 
 
-def test_the_checker_sees_the_slow_path(stub_api, rgpu_exec_bin, sandbox: Path) -> None:
+def test_the_checker_sees_the_slow_path(
+    emulated_exchange: Exchange, rgpu_exec_bin, sandbox: Path
+) -> None:
     # The test above must be able to fail: a miss imports httpx and pydantic, and it sees them.
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, RGPU_EXEC_CACHE_DIR=str(sandbox / "cold"))
-    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    names = imported_modules(argv, env)
-    assert stub_api.count == 1, "the measured run was a miss"
+    env = emulated_exchange.env(RGPU_EXEC_CACHE_DIR=str(sandbox / "cold"))
+    names = imported_modules([rgpu_exec_bin, *emulated_exchange.args()], env)
+    assert emulated_exchange.count == 1, "the measured run was a miss"
     assert {"httpx", "pydantic", "json"} <= names
 
 
@@ -188,7 +195,7 @@ def test_version_loads_its_own_use_case_only_and_no_library(
 def test_kubeconfig_list_loads_no_http_no_validation_and_no_keyring(
     rgpu_exec_bin: str, sandbox: Path
 ) -> None:
-    write_team_ml_kubeconfig(sandbox / "kubeconfig", ["token", "--namespace-id", NAMESPACE_ID])
+    team_ml_kubeconfig(sandbox / "kubeconfig", ["token", "--namespace-id", NAMESPACE_ID])
     names = imported_modules([rgpu_exec_bin, "kubeconfig", "list"], dict(os.environ))
     assert "rgpu_exec.usecases.kubeconfig_list" in names, "the measured run listed"
     other_use_cases = loaded(names, "rgpu_exec.usecases.") - {"rgpu_exec.usecases.kubeconfig_list"}
@@ -200,12 +207,11 @@ def test_kubeconfig_list_loads_no_http_no_validation_and_no_keyring(
 
 
 def test_a_cold_token_loads_only_what_one_exchange_needs(
-    stub_api, rgpu_exec_bin: str, sandbox: Path
+    emulated_exchange: Exchange, rgpu_exec_bin: str, sandbox: Path
 ) -> None:
-    env = dict(os.environ, REMOTEGPU_API_KEY=API_KEY, RGPU_EXEC_CACHE_DIR=str(sandbox / "cold"))
-    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    names = imported_modules(argv, env)
-    assert stub_api.count == 1, "the measured run was a miss"
+    env = emulated_exchange.env(RGPU_EXEC_CACHE_DIR=str(sandbox / "cold"))
+    names = imported_modules([rgpu_exec_bin, *emulated_exchange.args()], env)
+    assert emulated_exchange.count == 1, "the measured run was a miss"
     assert "rgpu_exec.commands.token" in names, "the measured run parsed `token`"
     use_cases = {"rgpu_exec.usecases.token", "rgpu_exec.usecases.key_exchange", "rgpu_exec.usecases.token_failures", "rgpu_exec.usecases.token_storage"}  # fmt: skip
     assert loaded(names, "rgpu_exec.usecases.") == use_cases

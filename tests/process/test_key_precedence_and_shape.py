@@ -15,12 +15,12 @@ import pytest
 
 from rgpu_exec.hotpath import request, token_cache
 
-from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli, team_ml_kubeconfig
 from emulator_support import RGPU_EXEC
-from stub_api import Reply, error_body
+from exchange_answers import Reply, error_body
 
 if TYPE_CHECKING:
-    from stub_api import StubApi
+    from exchange_answers import FakeApi
 
 
 @pytest.fixture
@@ -35,15 +35,15 @@ def run(run_cli: RunCli, *args: str, key: str | None = API_KEY, **env: str):
     return run_cli([*args], env={**env, **({} if key is None else {"REMOTEGPU_API_KEY": key})})
 
 
-def sent_keys(stub: StubApi) -> list[str]:
-    return [r["headers"]["x-api-key"] for r in stub.requests]
+def sent_keys(fake: FakeApi) -> list[str]:
+    return [r["headers"]["x-api-key"] for r in fake.requests]
 
 
 def kubeconfig_with_profile(path: Path, api_url: str, profile: str | None) -> None:
     args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url]
     if profile:
         args += ["--profile", profile]
-    write_team_ml_kubeconfig(path, args)
+    team_ml_kubeconfig(path, args)
 
 
 def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_env_key():
@@ -63,44 +63,44 @@ def test_the_cache_identity_of_an_explicit_profile_is_the_profiles_even_with_an_
 
 
 def test_token_with_an_explicit_profile_sends_the_profiles_key_not_the_env_key(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
-    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, "--profile", "ci"]
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url, "--profile", "ci"]
 
     first = run(run_cli, *argv)
     again = run(run_cli, *argv)
 
     assert first.returncode == 0, first.stderr
-    assert sent_keys(stub_api) == [CI_KEY]  # once: the second answer came from the cache
+    assert sent_keys(fake_api) == [CI_KEY]  # once: the second answer came from the cache
     assert again.stdout == first.stdout
 
 
 def test_check_with_an_explicit_profile_uses_the_keyring_key_and_says_so(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
-    result = run(run_cli, "check", "--api-url", stub_api.url, "--profile", "ci",
+    result = run(run_cli, "check", "--api-url", fake_api.url, "--profile", "ci",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
-    without = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID)
+    without = run(run_cli, "check", "--api-url", fake_api.url, "--namespace-id", NAMESPACE_ID)
 
     assert result.returncode == 0, result.stderr
-    assert sent_keys(stub_api) == [CI_KEY, API_KEY]
+    assert sent_keys(fake_api) == [CI_KEY, API_KEY]
     assert result.stdout.startswith(
-        f"API key rgpu_0c1d2e3f… from keyring profile 'ci', against {stub_api.url}"
+        f"API key rgpu_0c1d2e3f… from keyring profile 'ci', against {fake_api.url}"
     )
     assert without.stdout.startswith("API key rgpu_3f9a2c1b… from REMOTEGPU_API_KEY, against")
     assert CI_KEY not in result.stdout + result.stderr
 
 
 def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
-    run_cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, fake_api, sandbox
 ):
-    kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
+    kubeconfig_with_profile(sandbox / "kubeconfig", fake_api.url, "ci")
 
     result = run(run_cli, "check", "--context", "rgpu-team-ml", "-o", "json")
 
     assert result.returncode == 0, result.stderr
-    assert sent_keys(stub_api) == [CI_KEY]
+    assert sent_keys(fake_api) == [CI_KEY]
     document = json.loads(result.stdout)
     assert (document["key_prefix"], document["key_source"], document["profile"]) == (
         "rgpu_0c1d2e3f",
@@ -110,20 +110,20 @@ def test_check_of_a_context_written_with_a_profile_uses_that_profiles_key(
 
 
 def test_an_explicit_profile_without_a_key_says_the_env_key_was_not_used(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
-    result = run(run_cli, "check", "--api-url", stub_api.url, "--profile", "staging",
+    result = run(run_cli, "check", "--api-url", fake_api.url, "--profile", "staging",
         "--namespace-id", NAMESPACE_ID,
     )  # fmt: skip
 
     assert result.returncode == 3
     assert "no API key in the keyring for profile 'staging'" in result.stderr
     assert "REMOTEGPU_API_KEY is set, but --profile staging takes precedence" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, stub_api, sandbox):
-    doctor = ["doctor", "--api-url", stub_api.url, "-o", "json"]
+def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, fake_api, sandbox):
+    doctor = ["doctor", "--api-url", fake_api.url, "-o", "json"]
     path = str(sandbox)  # no kubectl: it has no say in where the key comes from
     by_env = run(run_cli, *doctor, PATH=path)
     by_profile = run(run_cli, *doctor, "--profile", "ci", PATH=path)
@@ -143,9 +143,9 @@ def test_doctor_names_the_source_of_the_key_it_would_use(run_cli, keyring_file, 
 
 
 def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
-    run_cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, fake_api, sandbox
 ):
-    kubeconfig_with_profile(sandbox / "kubeconfig", stub_api.url, "ci")
+    kubeconfig_with_profile(sandbox / "kubeconfig", fake_api.url, "ci")
     bin_dir = sandbox / "bin"  # rgpu-exec and no kubectl: the doctor asks the API itself
     bin_dir.mkdir()
     (bin_dir / "rgpu-exec").symlink_to(RGPU_EXEC)
@@ -158,20 +158,20 @@ def test_doctors_access_check_uses_the_profile_in_the_contexts_exec_args(
         "the key rgpu_0c1d2e3f… (from keyring profile 'ci') may use namespace team-ml"
         in (access["detail"])
     )
-    assert CI_KEY in sent_keys(stub_api)
-    assert API_KEY not in sent_keys(stub_api)
+    assert CI_KEY in sent_keys(fake_api)
+    assert API_KEY not in sent_keys(fake_api)
 
 
 def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
     result = run(run_cli, "kubeconfig", "generate", "--namespace", "team-ml",
         "--namespace-id", NAMESPACE_ID, "--server", "https://k8s.example",
-        "--api-url", stub_api.url, "--profile", "ci",
+        "--api-url", fake_api.url, "--profile", "ci",
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
-    assert sent_keys(stub_api) == [CI_KEY]
+    assert sent_keys(fake_api) == [CI_KEY]
     assert (
         f"the key rgpu_0c1d2e3f… (from keyring profile 'ci') may get tokens for namespace ID "
         f"{NAMESPACE_ID}" in result.stdout
@@ -187,12 +187,12 @@ def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
     ],
 )
 def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_never_sent(
-    run_cli, stub_api, value, words, prefix_shown
+    run_cli, fake_api, value, words, prefix_shown
 ):
     token = run(
-        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url, key=value
     )
-    check = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    check = run(run_cli, "check", "--api-url", fake_api.url, "--namespace-id", NAMESPACE_ID,
                 key=value)  # fmt: skip
 
     for result in (token, check):
@@ -202,7 +202,7 @@ def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_nev
         assert ("rgpu_3f9a2c1b…" in result.stderr) is prefix_shown
         assert value not in result.stderr
         assert value[14:30] not in result.stderr  # no piece of the secret part either
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
 @pytest.mark.parametrize(
@@ -216,21 +216,21 @@ def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_nev
         pytest.param(API_KEY[:-1] + "+", "it is not rgpu_, 8 hex", id="not-url-safe"),
     ],
 )
-def test_a_key_of_another_shape_is_sent_and_the_api_decides(run_cli, stub_api, value, words):
+def test_a_key_of_another_shape_is_sent_and_the_api_decides(run_cli, fake_api, value, words):
     # The documented key shape is an assumption: a key of another shape is sent, never refused
     # locally (real keys may differ); only when the API rejects it does the diagnosis say so.
     accepted = run(
-        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url, key=value
+        run_cli, "token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url, key=value
     )
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stderr == ""
-    stub_api.default = Reply(
+    fake_api.default = Reply(
         401, error_body("invalid_api_key", "Missing, invalid, revoked, or expired API key")
     )
-    rejected = run(run_cli, "check", "--api-url", stub_api.url, "--namespace-id", NAMESPACE_ID,
+    rejected = run(run_cli, "check", "--api-url", fake_api.url, "--namespace-id", NAMESPACE_ID,
                    key=value)  # fmt: skip
     assert rejected.returncode == 3, rejected.stderr
     assert "does not have the usual shape of a RemoteGPU API key" in rejected.stderr
     assert words in rejected.stderr
     assert value not in rejected.stderr
-    assert sent_keys(stub_api) == [value, value]
+    assert sent_keys(fake_api) == [value, value]

@@ -19,9 +19,9 @@ def key_file(sandbox: Path) -> Path:
 
 
 def test_insecure_storage_is_used_by_token_shown_by_whoami_and_removed_by_logout(
-    run_cli, stub_api, key_file
+    run_cli, fake_api, key_file
 ):
-    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
     refused = run_cli(["login", "--no-verify"], stdin=API_KEY)  # no keyring here
     assert refused.returncode == 2
     assert "--insecure-storage" in refused.stderr
@@ -36,7 +36,7 @@ def test_insecure_storage_is_used_by_token_shown_by_whoami_and_removed_by_logout
     assert API_KEY not in login.stdout + login.stderr
     got = run_cli([*token])
     assert got.returncode == 0, got.stderr
-    assert stub_api.count == 1
+    assert fake_api.count == 1
     whoami = run_cli(["whoami", "-o", "json"])
     document = json.loads(whoami.stdout)
     assert document["key"] == {"prefix": API_KEY[:13], "source": "file", "profile": "default"}
@@ -89,7 +89,7 @@ def test_a_key_file_others_can_read_is_refused_with_what_to_do(run_cli, key_file
 
 
 def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout(
-    run_cli, stub_api, sandbox, monkeypatch
+    run_cli, fake_api, sandbox, monkeypatch
 ):
     """A plaintext backend chosen in keyring's own config (not named in PYTHON_KEYRING_BACKEND
     now): a key already there is used, shown and deleted; only storing a new one is refused."""
@@ -105,7 +105,7 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
 
     whoami = run_cli(["whoami"])
-    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url])
+    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url])
     login = run_cli(["login", "--no-verify"], stdin=API_KEY)
     logout = run_cli(["logout"])
 
@@ -122,12 +122,12 @@ def test_a_plaintext_keyring_chosen_once_is_one_rule_for_token_whoami_and_logout
 
 
 @pytest.mark.slow  # the doctor runs the kubectl on PATH
-def test_doctor_finds_the_key_in_the_key_file_as_token_does(run_cli, stub_api, key_file):
+def test_doctor_finds_the_key_in_the_key_file_as_token_does(run_cli, fake_api, key_file):
     # A headless machine set up as the README says: no keyring, the key in the key file. The
     # doctor must not call that set-up broken (it used to say "no key", exit 6).
     assert run_cli(["login", "--no-verify", "--insecure-storage"], stdin=API_KEY).returncode == 0
 
-    doctor = run_cli(["doctor", "-o", "json"], env={"REMOTEGPU_API_URL": stub_api.url})
+    doctor = run_cli(["doctor", "-o", "json"], env={"REMOTEGPU_API_URL": fake_api.url})
 
     findings = json.loads(doctor.stdout)["findings"]
     keys = [f for f in findings if f["topic"] == "API key"]

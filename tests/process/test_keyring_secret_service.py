@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from stub_api import StubApi
+    from emulator_support import Exchange
 
 # One Secret Service daemon at a time, under pytest-xdist too.
 pytestmark = [pytest.mark.keyring, pytest.mark.xdist_group("secret-service")]
@@ -114,27 +114,28 @@ def run(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.Complete
 def test_login_token_cache_logout_on_a_real_secret_service(
     secret_service: dict[str, str],
     rgpu_exec_bin: str,
-    stub_api: StubApi,
+    emulated_exchange: Exchange,
     sandbox: Path,
     tmp_path: Path,
 ) -> None:
     env = secret_service
-    token = [rgpu_exec_bin, "token", "--api-url", stub_api.url, "--namespace-id"]
+    api = emulated_exchange
+    token = [rgpu_exec_bin, "token", "--api-url", api.url, "--namespace-id"]
     keyring_holds_key = [sys.executable, "-c", HAS_KEY]
-    checker_env = {**env, "EXPECTED_KEY": API_KEY}
+    checker_env = {**env, "EXPECTED_KEY": api.key}
 
-    login = run(env, rgpu_exec_bin, "login", stdin=API_KEY + "\n")
+    login = run(env, rgpu_exec_bin, "login", stdin=api.key + "\n")
     assert login.returncode == 0, login.stderr
     assert "SecretService" in login.stdout
-    assert "rgpu_3f9a2c1b…" in login.stdout
-    assert API_KEY not in login.stdout + login.stderr
+    assert api.key[:13] + "…" in login.stdout
+    assert api.key not in login.stdout + login.stderr
     assert run(checker_env, *keyring_holds_key).returncode == 0
 
-    first = run(env, *token, NAMESPACE_ID)
+    first = run(env, *token, api.namespace_id)
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
-    assert stub_api.count == 1
-    assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
+    assert api.count == 1  # the emulator issues a token to its key only: the keyring's was sent
+    assert api.issued(json.loads(first.stdout)["status"]["token"])
 
     # The keyring made unreachable: no bus at that address, and keyring's failing backend.
     no_keyring = {
@@ -142,11 +143,11 @@ def test_login_token_cache_logout_on_a_real_secret_service(
         "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    second = run(no_keyring, *token, NAMESPACE_ID)
+    second = run(no_keyring, *token, api.namespace_id)
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout
     assert second.stderr == ""
-    assert stub_api.count == 1
+    assert api.count == 1
     # The control: without the cache, that same environment finds no key at all.
     uncached = run(no_keyring, *token, OTHER_NAMESPACE)
     assert uncached.returncode == 3
@@ -159,9 +160,9 @@ def test_login_token_cache_logout_on_a_real_secret_service(
     assert run(checker_env, *keyring_holds_key).returncode == 3
     assert not list((sandbox / "cache").glob("*.token"))
 
-    after = run(env, *token, NAMESPACE_ID)
+    after = run(env, *token, api.namespace_id)
     assert after.returncode == 3
-    assert stub_api.count == 1
+    assert api.count == 1
 
 
 def test_whoami_lists_the_profiles_a_secret_service_holds(

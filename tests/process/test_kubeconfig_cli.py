@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+import conftest
 from conftest import API_KEY, NAMESPACE_ID
 from emulator_support import RGPU_EXEC
-from stub_api import Reply, StubApi, error_body
+from exchange_answers import FakeApi, Reply, error_body
 
 CA_DATA = base64.b64encode(
     b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -455,66 +456,46 @@ def test_import_of_something_else_exits_2(run_cli, sandbox, kubeconfig):
 
 
 def console_kubeconfig(api_url: str) -> str:
-    return f"""\
-apiVersion: v1
-kind: Config
-clusters:
-- name: remotegpu
-  cluster:
-    server: https://k8s.example:6443
-    certificate-authority-data: {CA_DATA}
-contexts:
-- name: remotegpu-team-ml
-  context:
-    cluster: remotegpu
-    user: remotegpu
-    namespace: team-ml
-current-context: remotegpu-team-ml
-users:
-- name: remotegpu
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1
-      interactiveMode: Never
-      command: sh
-      args: ["-c", "curl -fsS -X POST -H \\"x-api-key: $REMOTEGPU_API_KEY\\" {api_url}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"]
-"""
+    """The console's download (conftest's), its cluster with the CA data."""
+    return conftest.console_kubeconfig(
+        api_url, cluster_line=f"certificate-authority-data: {CA_DATA}"
+    )
 
 
-# Verification through the real CLI against a loopback stub of the exchange endpoint.
+# Verification through the command line, in process, against the fake exchange endpoint (respx).
 
 
-def test_verification_passes_then_writes(run_cli, kubeconfig, stub_api: StubApi):
-    result = run_cli([*GENERATE, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
+def test_verification_passes_then_writes(run_cli, kubeconfig, fake_api: FakeApi):
+    result = run_cli([*GENERATE, "--api-url", fake_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
     assert result.returncode == 0, result.stderr
     assert (
-        stub_api.requests[0]["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
+        fake_api.requests[0]["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
     )
     assert yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-2:] == [
         "--api-url",
-        stub_api.url,
+        fake_api.url,
     ]
 
 
 def test_a_second_generate_that_changes_nothing_spends_no_exchange(
-    run_cli, kubeconfig, stub_api: StubApi, tmp_path
+    run_cli, kubeconfig, fake_api: FakeApi, tmp_path
 ):
     elsewhere = tmp_path / "other.yaml"  # not a file kubectl reads by default
-    argv = [*GENERATE, "--api-url", stub_api.url, "--kubeconfig", str(elsewhere)]
+    argv = [*GENERATE, "--api-url", fake_api.url, "--kubeconfig", str(elsewhere)]
     env = {"REMOTEGPU_API_KEY": API_KEY}
 
     first = run_cli([*argv], env=env)
     second = run_cli([*argv], env=env)
 
     assert first.returncode == second.returncode == 0, second.stderr
-    assert stub_api.count == 1  # the first run's verification only
+    assert fake_api.count == 1  # the first run's verification only
     assert "nothing changed, and no exchange was spent" in second.stdout
     assert f"rgpu-exec check --kubeconfig {elsewhere} --context rgpu-team-ml" in second.stdout
 
 
-def test_verification_refused_exits_4_and_writes_nothing(run_cli, kubeconfig, stub_api: StubApi):
-    stub_api.default = Reply(403, error_body("forbidden", "key scope does not cover namespace"))
-    result = run_cli([*GENERATE, "--api-url", stub_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
+def test_verification_refused_exits_4_and_writes_nothing(run_cli, kubeconfig, fake_api: FakeApi):
+    fake_api.default = Reply(403, error_body("forbidden", "key scope does not cover namespace"))
+    result = run_cli([*GENERATE, "--api-url", fake_api.url], env={"REMOTEGPU_API_KEY": API_KEY})
     assert result.returncode == 4
     assert "verification failed, so nothing was written" in result.stderr
     assert "forbidden: key scope does not cover namespace" in result.stderr
@@ -523,40 +504,40 @@ def test_verification_refused_exits_4_and_writes_nothing(run_cli, kubeconfig, st
     assert not kubeconfig.exists()
 
 
-def test_verification_without_a_key_exits_3(run_cli, kubeconfig, stub_api: StubApi):
-    result = run_cli([*GENERATE, "--api-url", stub_api.url])
+def test_verification_without_a_key_exits_3(run_cli, kubeconfig, fake_api: FakeApi):
+    result = run_cli([*GENERATE, "--api-url", fake_api.url])
     assert result.returncode == 3
     assert "--no-verify" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert not kubeconfig.exists()
 
 
 def test_import_verifies_with_the_api_url_the_user_chose_and_says_where(
-    run_cli, kubeconfig, stub_api: StubApi
+    run_cli, kubeconfig, fake_api: FakeApi
 ):
     result = run_cli(
-        ["kubeconfig", "import", "-", "--api-url", stub_api.url],
-        stdin=console_kubeconfig(stub_api.url),
+        ["kubeconfig", "import", "-", "--api-url", fake_api.url],
+        stdin=console_kubeconfig(fake_api.url),
         env={"REMOTEGPU_API_KEY": API_KEY},
     )
     assert result.returncode == 0, result.stderr
-    assert stub_api.count == 1
+    assert fake_api.count == 1
     # The API verified the ID; only the cluster can say the name is that namespace's, and
     # this file's cluster does not exist: "not verified", never "verified".
     assert result.stdout.splitlines()[0].startswith(
-        f"rgpu-exec: verified with {stub_api.url} (--api-url): the key {API_KEY[:13]}… "
+        f"rgpu-exec: verified with {fake_api.url} (--api-url): the key {API_KEY[:13]}… "
         f"(from REMOTEGPU_API_KEY) may get tokens for namespace ID {NAMESPACE_ID}; whether "
         "namespace team-ml is that namespace was not verified"
     )
     assert (
         yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["exec"]["args"][-1]
-        == stub_api.url
+        == fake_api.url
     )
 
 
 @pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
 def test_an_imported_file_never_chooses_where_the_api_key_goes(
-    run_cli, kubeconfig, stub_api: StubApi, dry_run
+    run_cli, kubeconfig, fake_api: FakeApi, dry_run
 ):
     # A console file edited to point its exchange at another API: the key never goes there.
     before = "# the user's own kubeconfig\napiVersion: v1\nkind: Config\n"
@@ -564,31 +545,31 @@ def test_an_imported_file_never_chooses_where_the_api_key_goes(
     extra = ["--dry-run"] if dry_run else []
     for env in ({}, {"REMOTEGPU_API_URL": "https://api.example.test"}):
         result = run_cli(["kubeconfig", "import", "-", *extra],
-            stdin=console_kubeconfig(stub_api.url),
+            stdin=console_kubeconfig(fake_api.url),
             env={"REMOTEGPU_API_KEY": API_KEY, **env},
         )  # fmt: skip
         assert result.returncode == 2
         assert result.stderr.startswith(
-            f"rgpu-exec: the file asks for credentials from the API at {stub_api.url}, but the "
+            f"rgpu-exec: the file asks for credentials from the API at {fake_api.url}, but the "
             "API URL you chose is "
         )
-        assert f"run the import again with `--api-url {stub_api.url}`." in result.stderr
+        assert f"run the import again with `--api-url {fake_api.url}`." in result.stderr
         assert "nothing was sent or written" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert kubeconfig.read_text() == before
 
 
-def test_a_dry_run_makes_no_network_call(run_cli, kubeconfig, stub_api: StubApi):
+def test_a_dry_run_makes_no_network_call(run_cli, kubeconfig, fake_api: FakeApi):
     for argv in (
-        [*GENERATE, "--api-url", stub_api.url, "--dry-run"],
-        ["kubeconfig", "import", "-", "--api-url", stub_api.url, "--dry-run"],
+        [*GENERATE, "--api-url", fake_api.url, "--dry-run"],
+        ["kubeconfig", "import", "-", "--api-url", fake_api.url, "--dry-run"],
     ):
-        result = run_cli([*argv], stdin=console_kubeconfig(stub_api.url),
+        result = run_cli([*argv], stdin=console_kubeconfig(fake_api.url),
             env={"REMOTEGPU_API_KEY": API_KEY},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "+- name: rgpu-team-ml" in result.stdout
-    assert stub_api.count == 0
+    assert fake_api.count == 0
     assert not kubeconfig.exists()
 
 
@@ -810,13 +791,13 @@ def test_remove_all_takes_the_users_and_clusters_delete_context_left_behind(run_
 
 
 def test_list_and_cache_list_take_context_and_kubeconfig_as_kubectl_does(
-    run_cli, sandbox, stub_api: StubApi, monkeypatch
+    run_cli, sandbox, fake_api: FakeApi, monkeypatch
 ):
     monkeypatch.delenv("KUBECONFIG")
     elsewhere = sandbox / "team.yaml"
     assert run_cli([*GENERATE, "--no-verify", "--kubeconfig", str(elsewhere),
-               "--api-url", stub_api.url]).returncode == 0  # fmt: skip
-    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
+               "--api-url", fake_api.url]).returncode == 0  # fmt: skip
+    token = run_cli(["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url],
                 env={"REMOTEGPU_API_KEY": API_KEY})  # fmt: skip
     assert token.returncode == 0, token.stderr
 

@@ -19,9 +19,9 @@ from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import login as login_command
 
-from conftest import API_KEY, NAMESPACE_ID, key_identity
+from conftest import API_KEY, NAMESPACE_ID, key_identity, team_ml_kubeconfig
+from exchange_answers import Reply, error_body
 from file_keyring import calls
-from stub_api import Reply, error_body
 
 OTHER_NAMESPACE = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 
@@ -153,9 +153,9 @@ def test_logout_without_a_keyring_drops_tokens_and_says_no_key_was_stored(run_cl
     assert not list(cache.glob("*.token"))
 
 
-def test_token_uses_the_logged_in_key_then_the_cache(run_cli, keyring_file, stub_api):
+def test_token_uses_the_logged_in_key_then_the_cache(run_cli, keyring_file, fake_api):
     assert run_cli(["login"], stdin=API_KEY).returncode == 0
-    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    token = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
 
     first = run_cli([*token])
     gets_after_first = [c for c in calls(keyring_file) if c.startswith("get")]
@@ -163,8 +163,8 @@ def test_token_uses_the_logged_in_key_then_the_cache(run_cli, keyring_file, stub
 
     assert first.returncode == 0, first.stderr
     assert second.stdout == first.stdout
-    assert stub_api.count == 1
-    assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
+    assert fake_api.count == 1
+    assert fake_api.requests[0]["headers"]["x-api-key"] == API_KEY
     assert [c for c in calls(keyring_file) if c.startswith("get")] == gets_after_first
 
 
@@ -290,34 +290,22 @@ def test_login_and_logout_remove_only_files_named_by_the_cache(run_cli, keyring_
 
 
 def current_context_kubeconfig(path: Path, api_url: str, *extra: str) -> None:
-    args = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, *extra]
-    path.write_text(
-        json.dumps(
-            {
-                "current-context": "rgpu-team-ml",
-                "contexts": [
-                    {
-                        "name": "rgpu-team-ml",
-                        "context": {"cluster": "c", "user": "u", "namespace": "team-ml"},
-                    }
-                ],
-                "users": [{"name": "u", "user": {"exec": {"command": "rgpu-exec", "args": args}}}],
-            }
-        )
+    team_ml_kubeconfig(
+        path, ["token", "--namespace-id", NAMESPACE_ID, "--api-url", api_url, *extra]
     )
 
 
 def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
-    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
-    assert [r["headers"]["x-api-key"] for r in stub_api.requests] == [API_KEY]
+    assert [r["headers"]["x-api-key"] for r in fake_api.requests] == [API_KEY]
     assert result.stdout.splitlines()[0] == (
-        f"rgpu-exec: verified with {stub_api.url} (--api-url): the key rgpu_3f9a2c1b… may use "
+        f"rgpu-exec: verified with {fake_api.url} (--api-url): the key rgpu_3f9a2c1b… may use "
         "namespace "
         f"{NAMESPACE_ID}."
     )
@@ -344,18 +332,18 @@ def test_login_verifies_the_key_with_the_namespace_given_before_storing_it(
     ],
 )
 def test_login_does_not_store_a_key_the_api_refuses(
-    run_cli, keyring_file, stub_api, reply, code, way_out
+    run_cli, keyring_file, fake_api, reply, code, way_out
 ):
-    stub_api.default = reply
+    fake_api.default = reply
 
-    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 
     assert result.returncode == code
     assert result.stderr.startswith("rgpu-exec: the key rgpu_3f9a2c1b… was not stored: ")
     assert way_out in result.stderr
-    assert f"asked {stub_api.url} (--api-url)" in result.stderr, "whom it asked, and why"
+    assert f"asked {fake_api.url} (--api-url)" in result.stderr, "whom it asked, and why"
     if code == 3:
         assert "--no-verify" not in result.stderr
     assert stored(keyring_file) == {}
@@ -363,9 +351,9 @@ def test_login_does_not_store_a_key_the_api_refuses(
 
 
 def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
-    run_cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, fake_api, sandbox
 ):
-    current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+    current_context_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     same = run_cli(["login"], stdin=API_KEY)
     other = run_cli(["login", "--profile", "ci"], stdin=API_KEY)
@@ -374,7 +362,7 @@ def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
     assert (
         f"may use namespace team-ml ({NAMESPACE_ID[:8]}…) (context 'rgpu-team-ml')." in same.stdout
     )
-    assert stub_api.count == 1  # `login --profile ci`: the context uses another profile
+    assert fake_api.count == 1  # `login --profile ci`: the context uses another profile
     assert other.returncode == 0, other.stderr
     assert (
         "It was stored unverified: the current context 'rgpu-team-ml' uses another profile "
@@ -383,43 +371,43 @@ def test_login_verifies_with_the_current_context_that_uses_the_same_profile(
 
 
 def test_login_without_a_namespace_says_the_key_was_stored_unverified(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
     plain = run_cli(["login"], stdin=API_KEY)
     skipped = run_cli(["login", "--no-verify", "--namespace-id", NAMESPACE_ID,
-                  "--api-url", stub_api.url], stdin=API_KEY)  # fmt: skip
+                  "--api-url", fake_api.url], stdin=API_KEY)  # fmt: skip
 
     assert plain.returncode == skipped.returncode == 0
     assert "It was stored unverified: no namespace to verify it against" in plain.stdout
     assert "give --namespace-id" in plain.stdout
     assert "It was stored unverified: --no-verify." in skipped.stdout
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def test_login_without_a_usable_keyring_spends_no_exchange(run_cli, stub_api):
-    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url],
+def test_login_without_a_usable_keyring_spends_no_exchange(run_cli, fake_api):
+    result = run_cli(["login", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url],
         stdin=API_KEY,
     )  # fmt: skip
 
     assert result.returncode == 2
     assert "cannot use the OS keyring" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
 def test_login_says_where_the_api_url_it_verified_with_came_from(
-    run_cli, keyring_file, stub_api, sandbox
+    run_cli, keyring_file, fake_api, sandbox
 ):
     from_env = run_cli(["login", "--namespace-id", NAMESPACE_ID],
-        env={"REMOTEGPU_API_URL": stub_api.url}, stdin=API_KEY,
+        env={"REMOTEGPU_API_URL": fake_api.url}, stdin=API_KEY,
     )  # fmt: skip
-    current_context_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+    current_context_kubeconfig(sandbox / "kubeconfig", fake_api.url)
     from_context = run_cli(["login"], stdin=API_KEY)
 
     assert from_env.returncode == 0, from_env.stderr
-    assert f"verified with {stub_api.url} (REMOTEGPU_API_URL): " in from_env.stdout
+    assert f"verified with {fake_api.url} (REMOTEGPU_API_URL): " in from_env.stdout
     assert from_context.returncode == 0, from_context.stderr
     assert (
-        f"verified with {stub_api.url} (the --api-url in the exec args of context 'rgpu-team-ml'): "
+        f"verified with {fake_api.url} (the --api-url in the exec args of context 'rgpu-team-ml'): "
     ) in from_context.stdout
 
 

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
+from emulator_support import exchange_on
 from exchange_answers import KUBECTL_EXEC_INFO
 
 if TYPE_CHECKING:
-    from stub_api import StubApi
+    from emulator_support import Harness
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -91,16 +92,22 @@ def token(run_cli: RunCli, api_url: str, env: dict[str, str]) -> CliRun:
 
 
 def test_plain_http_to_loopback_never_goes_through_a_proxy(
-    run_cli: RunCli, proxy: _Server, stub_api: StubApi
+    run_cli: RunCli, proxy: _Server, emulator_in_process: Harness
 ):
+    # A real socket is the point: the emulator, on its threads in this process.
+    api = exchange_on(emulator_in_process)
     every_name = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-    result = token(run_cli, stub_api.url, dict.fromkeys(every_name, proxy.url))
+    result = run_cli(
+        api.args(),
+        env={"REMOTEGPU_API_KEY": api.key, "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO,
+             **dict.fromkeys(every_name, proxy.url)},
+        new_parent=True,
+    )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["status"]["token"] == "stub-token-1"
+    assert api.issued(json.loads(result.stdout)["status"]["token"])
     assert proxy.seen == [], "the key went to the proxy in clear"
-    assert stub_api.count == 1
-    assert stub_api.requests[0]["headers"]["x-api-key"] == API_KEY
+    assert api.count == 1
 
 
 def test_https_still_goes_through_https_proxy(run_cli: RunCli, proxy: _Server):

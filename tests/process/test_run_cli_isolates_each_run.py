@@ -10,7 +10,7 @@ import os
 from conftest import API_KEY
 
 
-def test_a_runs_environment_and_debug_log_end_with_it(run_token_in_process, stub_api):
+def test_a_runs_environment_and_debug_log_end_with_it(run_token_in_process, fake_api):
     logged = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
     quiet = run_token_in_process()
 

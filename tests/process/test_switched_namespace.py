@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, write_team_ml_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli, team_ml_kubeconfig
 
 VISION_ID = "0b7e9c2a-1d3f-4e5a-8b6c-7d8e9f0a1b2c"
 
@@ -15,7 +15,7 @@ def switched_kubeconfig(path: Path, api_url: str) -> None:
     """The context generate wrote for team-ml, then `kubectl config set-context --current
     --namespace team-vision`."""
     args = ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml", "--api-url", api_url]
-    write_team_ml_kubeconfig(path, args, namespace="team-vision")
+    team_ml_kubeconfig(path, args, namespace="team-vision")
 
 
 def run(run_cli: RunCli, *args: str) -> CliRun:
@@ -25,8 +25,8 @@ def run(run_cli: RunCli, *args: str) -> CliRun:
 FIX = "kubectl config set-context rgpu-team-ml --namespace team-ml"
 
 
-def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, stub_api):
-    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, fake_api):
+    switched_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     listed = run(run_cli, "kubeconfig", "list")
     who = run(run_cli, "whoami")
@@ -41,8 +41,8 @@ def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, s
     assert FIX in who.stdout
 
 
-def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, stub_api):
-    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, fake_api):
+    switched_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     result = run(run_cli, "check")
 
@@ -57,9 +57,9 @@ def test_check_names_the_namespace_it_checked_and_warns(run_cli, sandbox, stub_a
 
 
 def test_whoami_shows_the_namespace_the_token_is_for_and_the_switched_one_as_such(
-    run_cli, sandbox, stub_api
+    run_cli, sandbox, fake_api
 ):
-    switched_kubeconfig(sandbox / "kubeconfig", stub_api.url)
+    switched_kubeconfig(sandbox / "kubeconfig", fake_api.url)
 
     who = run(run_cli, "whoami")
     document = json.loads(run(run_cli, "whoami", "-o", "json").stdout)

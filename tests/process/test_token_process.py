@@ -1,5 +1,6 @@
-"""`rgpu-exec token` as kubectl runs it, against a stub API: in process (`run_cli`), and as the
-installed launcher in subprocesses where processes are the point (a herd, a reader gone)."""
+"""`rgpu-exec token` as kubectl runs it: in process (`run_cli`) against the fake API (respx), and
+as the installed launcher against the emulator where processes are the point (a herd, a reader
+gone)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli
-from stub_api import Reply, StubApi, error_body
+from exchange_answers import FakeApi, Reply, error_body
+
+if TYPE_CHECKING:
+    from emulator_support import Exchange
 
 # As kubectl sends it: its JSON encoder ends the value with a newline.
 V1_INFO = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}\n'
@@ -29,22 +34,22 @@ def credential(result: Ran) -> dict[str, object]:
     return decoded
 
 
-def test_cold_then_hit_makes_one_request(run_token_in_process, stub_api: StubApi) -> None:
+def test_cold_then_hit_makes_one_request(run_token_in_process, fake_api: FakeApi) -> None:
     first = credential(run_token_in_process(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
     second = credential(run_token_in_process(env={"KUBERNETES_EXEC_INFO": V1_INFO}))
 
-    assert stub_api.count == 1
+    assert fake_api.count == 1
     assert first == second
     assert first["apiVersion"] == "client.authentication.k8s.io/v1"
     assert first["kind"] == "ExecCredential"
     status = first["status"]
     assert isinstance(status, dict)
-    assert status["token"] == "stub-token-1"
-    # kubectl is told a little less than the 15 minutes the stub grants.
+    assert status["token"] == "fake-token-1"
+    # kubectl is told a little less than the 15 minutes the fake grants.
     expiry = datetime.strptime(status["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
     remaining = expiry.replace(tzinfo=timezone.utc).timestamp() - time.time()
     assert 800 < remaining < 900
-    request = stub_api.requests[0]
+    request = fake_api.requests[0]
     assert request["path"] == f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
     assert request["headers"]["x-api-key"] == API_KEY
 
@@ -79,21 +84,25 @@ def test_answers_in_the_requested_version_on_miss_and_hit(
         pytest.param('{"apiVersion":"client.authentication.k8s.io/v1","kind":"Pod"}', id="kind"),
     ],
 )
-def test_bad_exec_info_is_a_usage_error(run_token_in_process, stub_api: StubApi, exec_info) -> None:
+def test_bad_exec_info_is_a_usage_error(run_token_in_process, fake_api: FakeApi, exec_info) -> None:
     result = run_token_in_process(env={"KUBERNETES_EXEC_INFO": exec_info})
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("rgpu-exec: KUBERNETES_EXEC_INFO")
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api: StubApi) -> None:
-    stub_api.default = Reply(delay=0.5)  # hold the exchange open while the others queue
+def test_sixteen_concurrent_cold_processes_make_one_request(
+    run_token, emulated_exchange: Exchange
+) -> None:
+    # hold the exchange open while the others queue
+    emulated_exchange.harness.client.add_fault(target="exchange", delay=0.5, count=None)
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda _: run_token(), range(16)))
     tokens = {credential(r)["status"]["token"] for r in results}  # type: ignore[index]
-    assert stub_api.count == 1
-    assert tokens == {"stub-token-1"}
+    assert emulated_exchange.count == 1
+    (token,) = tokens
+    assert emulated_exchange.issued(str(token))
 
 
 @pytest.mark.parametrize(
@@ -123,14 +132,14 @@ def test_sixteen_concurrent_cold_processes_make_one_request(run_token, stub_api:
     ],
 )
 def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
-    run_token_in_process, stub_api: StubApi, reply: Reply, exit_code: int, words: list[str]
+    run_token_in_process, fake_api: FakeApi, reply: Reply, exit_code: int, words: list[str]
 ) -> None:
-    stub_api.default = reply
+    fake_api.default = reply
     results = [
         run_token_in_process() for _ in range(6)
     ]  # kubectl reruns a failing plugin 5-6 times
 
-    assert stub_api.count == 1
+    assert fake_api.count == 1
     for result in results:
         assert result.returncode == exit_code
         assert result.stdout == ""
@@ -151,17 +160,17 @@ def test_kubectl_reruns_of_a_failing_call_reach_the_api_once(
 
 
 def test_no_key_names_both_ways_to_supply_one(
-    run_token_in_process, stub_api: StubApi, keyring_file
+    run_token_in_process, fake_api: FakeApi, keyring_file
 ) -> None:
     result = run_token_in_process(key=None)  # a usable (file) keyring, holding no key
     assert result.returncode == 3
     assert "REMOTEGPU_API_KEY" in result.stderr
     assert "rgpu-exec login" in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
 def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
     result = run_token_in_process(
         key="   "
@@ -173,11 +182,11 @@ def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
     # Plain `rgpu-exec login` cannot help without a keyring; the key file can.
     assert "`rgpu-exec login --insecure-storage`" in result.stderr
     assert "`rgpu-exec login`" not in result.stderr
-    assert stub_api.count == 0
+    assert fake_api.count == 0
 
 
-def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, stub_api: StubApi) -> None:
-    stub_api.default = Reply(503, b"<html>upstream unavailable</html>")
+def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, fake_api: FakeApi) -> None:
+    fake_api.default = Reply(503, b"<html>upstream unavailable</html>")
     started = time.monotonic()
     result = run_token_in_process()
     elapsed = time.monotonic() - started
@@ -185,12 +194,12 @@ def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, stub_api: 
     assert result.returncode == 5
     assert "HTTP 503" in result.stderr
     assert "upstream unavailable" in result.stderr
-    assert stub_api.count > 1, "5xx is retried"
+    assert fake_api.count > 1, "5xx is retried"
     assert elapsed < 30
     # The rerun within the damping window fails fast, without asking again.
-    count = stub_api.count
+    count = fake_api.count
     assert run_token_in_process().returncode == 5
-    assert stub_api.count == count
+    assert fake_api.count == count
 
 
 def test_connection_refused_is_exit_5(run_cli: RunCli) -> None:
@@ -230,37 +239,37 @@ def test_cache_entry_is_private_and_never_holds_the_key(
 
 
 def test_a_different_key_never_gets_another_identitys_token(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
     first = credential(run_token_in_process())
     other = credential(run_token_in_process(key="rgpu_0badc0de_AnotherKeyAnotherKeyAnotherKey12"))
     assert first["status"] != other["status"]
-    assert stub_api.count == 2
-    assert stub_api.requests[1]["headers"]["x-api-key"].startswith("rgpu_0badc0de_")
+    assert fake_api.count == 2
+    assert fake_api.requests[1]["headers"]["x-api-key"].startswith("rgpu_0badc0de_")
 
 
-def test_kubectl_rgpu_entry_point_runs_the_same_command(run_cli, stub_api: StubApi) -> None:
+def test_kubectl_rgpu_entry_point_runs_the_same_command(run_cli, fake_api: FakeApi) -> None:
     env = {"REMOTEGPU_API_KEY": API_KEY}
-    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
+    argv = ["token", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
     via_plugin = run_cli(argv, env=env, program="kubectl-rgpu")
     via_launcher = run_cli(argv, env=env)
     assert json.loads(via_plugin.stdout) == json.loads(via_launcher.stdout)
-    assert stub_api.count == 1
+    assert fake_api.count == 1
 
 
 def test_upper_case_namespace_ids_share_the_lower_case_entry(
-    run_token_in_process, run_cli, stub_api
+    run_token_in_process, run_cli, fake_api
 ) -> None:
     credential(run_token_in_process())
     env = {"REMOTEGPU_API_KEY": API_KEY}
-    argv = ["token", "--namespace-id", NAMESPACE_ID.upper(), "--api-url", stub_api.url]
+    argv = ["token", "--namespace-id", NAMESPACE_ID.upper(), "--api-url", fake_api.url]
     upper = run_cli(argv, env=env)
-    assert credential(upper)["status"]["token"] == "stub-token-1"  # type: ignore[index]
-    assert stub_api.count == 1
+    assert credential(upper)["status"]["token"] == "fake-token-1"  # type: ignore[index]
+    assert fake_api.count == 1
 
 
 def test_debug_log_says_how_it_answered_and_never_shows_the_key(
-    run_token_in_process, stub_api
+    run_token_in_process, fake_api
 ) -> None:
     cold = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
     hit = run_token_in_process(env={"RGPU_EXEC_LOG": "debug"})
@@ -270,13 +279,13 @@ def test_debug_log_says_how_it_answered_and_never_shows_the_key(
     assert "answered with a cached token" in hit.stderr
     for result in (cold, hit):
         assert API_KEY not in result.stderr
-        assert "stub-token" not in result.stderr
+        assert "fake-token" not in result.stderr
 
 
 def test_the_namespace_name_in_the_exec_args_labels_the_namespace_in_messages(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
-    stub_api.default = Reply(403, error_body("forbidden", "Its scope is inference-only"))
+    fake_api.default = Reply(403, error_body("forbidden", "Its scope is inference-only"))
 
     result = run_token_in_process("--namespace", "team-ml")
 
@@ -285,32 +294,32 @@ def test_the_namespace_name_in_the_exec_args_labels_the_namespace_in_messages(
 
 
 def test_the_namespace_name_changes_no_cache_entry_and_a_bad_one_is_refused(
-    run_token_in_process, stub_api: StubApi
+    run_token_in_process, fake_api: FakeApi
 ) -> None:
     first = run_token_in_process("--namespace", "team-ml", env={"KUBERNETES_EXEC_INFO": V1_INFO})
     renamed = run_token_in_process("--namespace", "ml-team", env={"KUBERNETES_EXEC_INFO": V1_INFO})
     bad = run_token_in_process("--namespace", "Team ML\x1b[31m")
 
     assert first.returncode == renamed.returncode == 0, renamed.stderr
-    assert stub_api.count == 1  # the ID decides: the second run is a cache hit
+    assert fake_api.count == 1  # the ID decides: the second run is a cache hit
     assert bad.returncode == 2
     assert (
         "--namespace is not a namespace name (the value, not shown, has upper-case letters, "
         "spaces, control characters, other characters)" in bad.stderr
     )
     assert "Team ML" not in bad.stderr
-    assert stub_api.count == 1
+    assert fake_api.count == 1
 
 
 @pytest.mark.parametrize("path", ["cache-hit", "full-command"])
 def test_a_reader_that_went_away_gets_no_traceback(
-    rgpu_exec_bin, run_token, stub_api: StubApi, path: str
+    rgpu_exec_bin, run_token, emulated_exchange: Exchange, path: str
 ) -> None:
     assert run_token(env={"KUBERNETES_EXEC_INFO": V1_INFO}).returncode == 0  # cached now
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before anything is written: EPIPE
-    argv = [rgpu_exec_bin, "token", "--namespace-id", NAMESPACE_ID, "--api-url", stub_api.url]
-    env = {**os.environ, "REMOTEGPU_API_KEY": API_KEY}
+    argv = [rgpu_exec_bin, *emulated_exchange.args()]
+    env = emulated_exchange.env()
     if path == "cache-hit":
         env["KUBERNETES_EXEC_INFO"] = V1_INFO
     try:

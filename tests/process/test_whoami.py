@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli
-from stub_api import Reply, error_body
+from exchange_answers import Reply, error_body
 
 
 @pytest.fixture
@@ -68,11 +68,11 @@ def test_whoami_names_the_environment_key_by_prefix_only(run_cli, keyring_file):
 
 
 def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(
-    run_cli, keyring_file, stub_api
+    run_cli, keyring_file, fake_api
 ):
-    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": stub_api.url}
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": fake_api.url}
     valid = whoami(run_cli, "-o", "json", **env)
-    stub_api.default = Reply(
+    fake_api.default = Reply(
         401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key")
     )
     revoked = whoami(run_cli, **env)
@@ -88,7 +88,7 @@ def test_whoami_asks_the_api_whether_the_key_is_valid_unless_offline(
     assert offline.returncode == 0
     assert "valid    not asked (--offline)" in offline.stdout
     # One exchange each, for a namespace no account has: no token was ever issued to whoami.
-    assert [r["path"] for r in stub_api.requests] == [
+    assert [r["path"] for r in fake_api.requests] == [
         "/v1/kubernetes/namespaces/00000000-0000-0000-0000-000000000000/exec-credential"
     ] * 2
 

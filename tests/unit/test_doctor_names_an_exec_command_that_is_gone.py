@@ -17,7 +17,7 @@ import yaml
 from rgpu_exec.kubeconfig import launcher
 from rgpu_exec.kubeconfig.launcher import Process
 
-from conftest import NAMESPACE_ID, RunCli, rgpu_exec_user, users_kubeconfig
+from conftest import NAMESPACE_ID, RunCli, rgpu_exec_user, write_kubeconfig
 
 API_URL = "http://127.0.0.1:9"  # nothing listens: the doctor's probe fails at once
 
@@ -98,7 +98,7 @@ def test_a_link_whose_target_is_gone_is_told_as_such(run_cli, sandbox, tmp_path)
     link = tmp_path / "bin" / "rgpu-exec"
     link.parent.mkdir()
     link.symlink_to(old)
-    users_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command=str(link))})
+    write_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command=str(link))})
     shutil.rmtree(tmp_path / "venvs")
 
     (finding,) = gone(doctor(run_cli, tmp_path / "bin"))
@@ -107,7 +107,7 @@ def test_a_link_whose_target_is_gone_is_told_as_such(run_cli, sandbox, tmp_path)
 
 
 def test_a_bare_name_not_on_path_is_told_with_the_install_hint(run_cli, sandbox, tmp_path) -> None:
-    users_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command="rgpu-exec")})
+    write_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command="rgpu-exec")})
     (finding,) = gone(doctor(run_cli, tmp_path / "empty"))
     assert (
         "'rgpu-exec' is not found on PATH, so kubectl shows the stanza's installHint"
@@ -120,7 +120,7 @@ def test_a_file_that_is_not_executable_is_told_as_permission_denied(
 ) -> None:
     plain = tmp_path / "rgpu-exec"
     plain.write_text("")
-    users_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command=str(plain))})
+    write_kubeconfig(sandbox / "kubeconfig", {"a": rgpu_exec_user(command=str(plain))})
     (finding,) = gone(doctor(run_cli, tmp_path))
     assert f"fork/exec {plain}: permission denied" in finding["detail"]
 
@@ -128,9 +128,9 @@ def test_a_file_that_is_not_executable_is_told_as_permission_denied(
 def test_entries_generate_did_not_name_get_the_users_command_alone(
     run_cli, reinstalled, sandbox, tmp_path
 ) -> None:
-    # users_kubeconfig names the cluster `rgpu` and the user after its context: generate would
+    # write_kubeconfig names the cluster `rgpu` and the user after its context: generate would
     # write entries of its own beside them, so the fix changes the user's command only.
-    kubeconfig = users_kubeconfig(
+    kubeconfig = write_kubeconfig(
         sandbox / "kubeconfig", {"a b": rgpu_exec_user(command=str(tmp_path / "old" / "rgpu-exec"))}
     )
     (finding,) = gone(doctor(run_cli, reinstalled["local_bin"]))

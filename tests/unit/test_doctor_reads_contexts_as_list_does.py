@@ -10,7 +10,7 @@ from rgpu_exec.kubeconfig import listing
 from rgpu_exec.kubeconfig.entries import INSTALL_HINT_START
 from rgpu_exec.usecases.doctor import kube
 
-from conftest import NAMESPACE_ID
+from conftest import NAMESPACE_ID, rgpu_exec_user, write_kubeconfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,28 +19,13 @@ if TYPE_CHECKING:
 def _wrapped_kubeconfig(path: Path) -> Path:
     """One context as `generate --exec-command /opt/wrap/rgpu` writes it: a command of another
     name, `token --namespace-id` and generate's installHint."""
-    exec_ = {
-        "apiVersion": "client.authentication.k8s.io/v1",
-        "interactiveMode": "Never",
-        "command": "/opt/wrap/rgpu",
-        "args": ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml"],
-        "installHint": f"{INSTALL_HINT_START}team-ml. Install it.",
-    }
-    document = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "rgpu-team-ml",
-        "clusters": [{"name": "c", "cluster": {"server": "https://k8s.example"}}],
-        "contexts": [
-            {
-                "name": "rgpu-team-ml",
-                "context": {"cluster": "c", "user": "u", "namespace": "team-ml"},
-            }
-        ],
-        "users": [{"name": "u", "user": {"exec": exec_}}],
-    }
-    path.write_text(json.dumps(document))
-    return path
+    args = ["token", "--namespace-id", NAMESPACE_ID, "--namespace", "team-ml"]
+    user = rgpu_exec_user(
+        "/opt/wrap/rgpu", args=args, installHint=f"{INSTALL_HINT_START}team-ml. Install it."
+    )
+    return write_kubeconfig(
+        path, {"u": user}, {"rgpu-team-ml": {"user": "u", "namespace": "team-ml"}}
+    )
 
 
 def test_doctor_inspects_a_context_written_with_another_exec_command(tmp_path: Path) -> None:

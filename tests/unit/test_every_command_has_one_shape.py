@@ -24,7 +24,7 @@ from rgpu_exec.usecases.scope import ScopeRequest
 from rgpu_exec.usecases.scope import run as validate_scope
 from rgpu_exec.usecases.whoami import WhoamiResult
 
-from conftest import API_KEY, NAMESPACE_ID, write_team_ml_kubeconfig
+from conftest import API_KEY, NAMESPACE_ID, team_ml_kubeconfig
 from exchange_answers import API, credential_answer
 
 SRC = Path(__file__).parents[2] / "src" / "rgpu_exec"
@@ -105,7 +105,7 @@ def test_the_import_scan_sees_a_planted_top_level_use_case_import() -> None:
 
 def test_yaml_output_is_the_json_document(capsys, sandbox) -> None:
     kubeconfig = sandbox / "config"
-    write_team_ml_kubeconfig(kubeconfig, ["token", "--namespace-id", NAMESPACE_ID])
+    team_ml_kubeconfig(kubeconfig, ["token", "--namespace-id", NAMESPACE_ID])
     listing = ["kubeconfig", "list", "--kubeconfig", str(kubeconfig)]
     scope = ["scope", "validate", '{"kubernetes_exec": {"all_namespaces": true}}']
     for argv in (listing, scope):

@@ -9,7 +9,7 @@ import pytest
 from rgpu_exec.completion.table import TREE
 from rgpu_exec.errors import ExitCode
 
-from conftest import write_team_ml_kubeconfig
+from conftest import team_ml_kubeconfig
 from help_claims import exit_codes_in_help, listed_exit_codes
 
 OK, USAGE, KEY, ACCESS, API, FOUND = (
@@ -100,7 +100,7 @@ def test_kubeconfig_list_claims_to_write_nothing_and_writes_nothing(run_cli, san
     assert ".lock" not in shown.replace("takes no lock", "")
     assert "backup" not in shown.replace("no backup", "")
     kubeconfig = sandbox / "config"
-    write_team_ml_kubeconfig(kubeconfig, ["token", "--namespace-id", "x"])
+    team_ml_kubeconfig(kubeconfig, ["token", "--namespace-id", "x"])
     before = sorted(p.name for p in sandbox.iterdir())
     listed = run_cli(["kubeconfig", "list", "--kubeconfig", str(kubeconfig)])
     assert listed.returncode == OK

@@ -12,7 +12,7 @@ import respx
 from rgpu_exec.cli import main
 
 from conftest import API_KEY, NAMESPACE_ID
-from exchange_answers import credential_body
+from exchange_answers import credential_body, error_body
 
 API = "https://api.remotegpu.ai"
 EXCHANGE = f"{API}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
@@ -31,7 +31,10 @@ def kubeconfig(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def error(status: int, code: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "message": code.replace("_", " ")}})
+    return httpx.Response(
+        status, content=error_body(code, code.replace("_", " ")),
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
 
 
 @respx.mock
