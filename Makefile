@@ -50,9 +50,10 @@ COVERAGE := --cov --cov-report=term-missing:skip-covered
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(COVERAGE)
 
-# The tests not marked slow, that is the tests that start no process (see tests/conftest.py).
+# The tests not marked slow, that is the tests that start no process (see tests/conftest.py),
+# with a fifth of the property tests' examples (`make test` tries them all).
 pytest-quick: install
-	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q --hypothesis-profile=quick
 
 # The quick loop: lint, types and the quick tests.
 test-fast: lint typecheck pytest-quick

@@ -7,7 +7,9 @@ Quick or slow is decided by what a test does, not by its folder: a test that sta
 `make test-fast` leaves it out. A test is marked slow when it uses a fixture that starts one
 (`SPAWNING_FIXTURES`), or by hand (`@pytest.mark.slow`) when it starts one itself. Every other
 test runs with process creation disabled (`quick_tests_start_no_process`), so a quick test that
-starts a process fails at once and names the fix.
+starts a process fails at once and names the fix. A test that proves a bound in real seconds
+(a timeout as the network gives it) is marked slow by hand too; the quick loop proves the same
+rule on the test's clock (`waits_on_the_clock`) or with a shortened bound.
 
 A command's behaviour is tested in process: `run_cli` runs the command line as the installed
 launcher would, in the test's process, and gives its exit code, stdout and stderr. `cli` and
@@ -41,6 +43,21 @@ from stub_api import StubApi
 # seconds, and speed is measured by the benchmark (bench/), never by a timed test.
 hypothesis_settings.register_profile("rgpu-exec", deadline=None)
 hypothesis_settings.load_profile("rgpu-exec")
+# The quick loop (`make test-fast`: `--hypothesis-profile=quick`) tries a fifth of the examples;
+# `make test`, CI's full suite and `make mutation` try them all.
+QUICK_SHARE = 5
+hypothesis_settings.register_profile(
+    "quick", deadline=None, max_examples=hypothesis_settings().max_examples // QUICK_SHARE
+)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test with `full` of them tries under the profile chosen
+    (`@settings(max_examples=examples(300))`): all of them, or a fifth in the quick loop."""
+    full_count = hypothesis_settings.get_profile("rgpu-exec").max_examples
+    share = full_count // hypothesis_settings().max_examples  # 1, or QUICK_SHARE
+    return max(full // share, min(full, 10))
+
 
 pytest_plugins = ["emulator_support"]
 
@@ -376,6 +393,29 @@ class Clock:
 def clock() -> Clock:
     """A fresh `Clock` for the test."""
     return Clock()
+
+
+@pytest.fixture
+def waits_on_the_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The waits of the runs in this test (`run_cli`) pass on `clock`, not in real time: the API
+    exchange's backoff and deadline (`Exchanger(monotonic=…, sleep=…)`) and the wait for a
+    kubeconfig's lock (`files.locked(clock=…, sleep=…)`). A bound of seconds is then asserted on
+    the clock at no cost; the network's own timeouts stay real."""
+    from rgpu_exec.api import exchange
+    from rgpu_exec.kubeconfig import files
+
+    def on_the_clock(make: Callable[..., Any], **waits: object) -> Callable[..., Any]:
+        return lambda *args, **kwargs: make(*args, **{**waits, **kwargs})
+
+    monkeypatch.setattr(
+        exchange,
+        "Exchanger",
+        on_the_clock(exchange.Exchanger, monotonic=clock.monotonic, sleep=clock.sleep),
+    )
+    monkeypatch.setattr(
+        files, "locked", on_the_clock(files.locked, clock=clock.monotonic, sleep=clock.sleep)
+    )
+    return clock
 
 
 # The `token` use case run in process against the respx API (`api`): its environment, the
