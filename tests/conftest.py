@@ -69,7 +69,7 @@ pytest_plugins = ["emulator_support"]
 SPAWNING_FIXTURES = frozenset({
     "rgpu_exec_bin", "cli", "run_token",
     "emulator_process", "start_emulator",
-    "kubectl", "secret_service",
+    "kubectl", "newest_kubectl", "secret_service",
 })  # fmt: skip
 
 
@@ -78,6 +78,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & SPAWNING_FIXTURES or item.get_closest_marker("keyring"):
             item.add_marker(pytest.mark.slow)
+
+
+def _version(kubectl: Any) -> tuple[int, ...]:
+    return tuple(int(part) for part in kubectl.version.lstrip("v").split("-")[0].split(".")[:3])
+
+
+@pytest.fixture
+def newest_kubectl() -> Any:
+    """The newest kubectl found (skipped when there is none), for the full end-to-end scenarios.
+
+    Every kubectl found (`kubectl`, parametrized in emulator_support) runs the tests of what
+    differs between versions: the exec info each sends, with and without the cluster, read on
+    the cache-hit path, and the second ask after a rejected token. The full scenarios
+    (namespaces, scopes, refresh, the generated and imported kubeconfigs, the exchange storm)
+    run once, with the newest: what they add does not depend on kubectl's version."""
+    from emulator_support import KUBECTLS  # a plugin of this conftest's: imported when loaded
+
+    if not KUBECTLS:
+        pytest.skip("no kubectl found")
+    return max(KUBECTLS, key=_version)
 
 
 def _refuse(what: str) -> Callable[..., NoReturn]:
