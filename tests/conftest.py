@@ -55,7 +55,7 @@ def examples(full: int) -> int:
     """How many examples a property test with `full` of them tries under the profile chosen
     (`@settings(max_examples=examples(300))`): all of them, or a fifth in the quick loop."""
     full_count = hypothesis_settings.get_profile("rgpu-exec").max_examples
-    share = full_count // hypothesis_settings().max_examples  # 1, or QUICK_SHARE
+    share = max(full_count // hypothesis_settings().max_examples, 1)  # 1, or QUICK_SHARE
     return max(full // share, min(full, 10))
 
 
