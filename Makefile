@@ -4,7 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint typecheck pytest pytest-quick test-python mutation bench clean completion-table
+# pytest keeps the test modules it rewrote (for its assertions) in __pycache__, as Python keeps
+# bytecode; where PYTHONDONTWRITEBYTECODE is set it rewrites every one of them again in every
+# worker on every run (seconds of each run's CPU).
+unexport PYTHONDONTWRITEBYTECODE
+
+.PHONY: install demo test test-fast lint typecheck pytest pytest-quick test-python mutation soak bench clean completion-table
 
 # Bare Debian/Ubuntu ship python3 without venv (ensurepip): say so in one line, not a traceback.
 $(PY):
@@ -50,12 +55,16 @@ COVERAGE := --cov --cov-report=term-missing:skip-covered
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(COVERAGE)
 
-# The tests not marked slow, that is the tests that start no process (see tests/conftest.py).
+# The tests not marked slow, that is the tests that start no process (see tests/conftest.py),
+# with a fifth of the property tests' examples (`make test` tries them all).
 pytest-quick: install
-	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m 'not slow' -q --hypothesis-profile=quick
 
-# The quick loop: lint, types and the quick tests.
-test-fast: lint typecheck pytest-quick
+# The quick loop: lint, types and the quick tests, side by side (the quick tests wait on sockets
+# and threads part of the time, and a cold mypy takes most of a core); each one's output is
+# printed as a block when it ends.
+test-fast: install
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest-quick
 
 # The quick tests on another interpreter, in a venv of its own (.venv-X.Y):
 # `make test-python OTHER=python3.10`. CI runs it on the oldest and the newest Python (.ci/run).
@@ -75,6 +84,11 @@ mutation: install
 	$(PY) tests/mutation/score.py
 
 test: lint typecheck pytest
+
+# The soak at full scale, 510 processes through two expiries (tests/e2e/test_soak.py; about two
+# minutes more than the smaller run of `make test`).
+soak: install
+	RGPU_TEST_SOAK=full $(VENV)/bin/pytest -q tests/e2e/test_soak.py -k test_soak_many_processes
 
 # The commands as a TAB reads them (src/rgpu_exec/completion/table.py), from the parser: after a
 # change of a command's flags or help (tests/unit/test_completion_table.py says when).

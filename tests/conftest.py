@@ -7,7 +7,9 @@ Quick or slow is decided by what a test does, not by its folder: a test that sta
 `make test-fast` leaves it out. A test is marked slow when it uses a fixture that starts one
 (`SPAWNING_FIXTURES`), or by hand (`@pytest.mark.slow`) when it starts one itself. Every other
 test runs with process creation disabled (`quick_tests_start_no_process`), so a quick test that
-starts a process fails at once and names the fix.
+starts a process fails at once and names the fix. A test that proves a bound in real seconds
+(a timeout as the network gives it) is marked slow by hand too; the quick loop proves the same
+rule on the test's clock (`waits_on_the_clock`) or with a shortened bound.
 
 A command's behaviour is tested in process: `run_cli` runs the command line as the installed
 launcher would, in the test's process, and gives its exit code, stdout and stderr. `cli` and
@@ -43,6 +45,21 @@ if TYPE_CHECKING:
 # seconds, and speed is measured by the benchmark (bench/), never by a timed test.
 hypothesis_settings.register_profile("rgpu-exec", deadline=None)
 hypothesis_settings.load_profile("rgpu-exec")
+# The quick loop (`make test-fast`: `--hypothesis-profile=quick`) tries a fifth of the examples;
+# `make test`, CI's full suite and `make mutation` try them all.
+QUICK_SHARE = 5
+hypothesis_settings.register_profile(
+    "quick", deadline=None, max_examples=hypothesis_settings().max_examples // QUICK_SHARE
+)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test with `full` of them tries under the profile chosen
+    (`@settings(max_examples=examples(300))`): all of them, or a fifth in the quick loop."""
+    full_count = hypothesis_settings.get_profile("rgpu-exec").max_examples
+    share = max(full_count // hypothesis_settings().max_examples, 1)  # 1, or QUICK_SHARE
+    return max(full // share, min(full, 10))
+
 
 pytest_plugins = ["emulator_support"]
 
@@ -54,7 +71,7 @@ pytest_plugins = ["emulator_support"]
 SPAWNING_FIXTURES = frozenset({
     "rgpu_exec_bin", "cli", "run_token",
     "emulator_process", "start_emulator",
-    "kubectl", "secret_service",
+    "kubectl", "newest_kubectl", "secret_service",
 })  # fmt: skip
 
 
@@ -63,6 +80,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & SPAWNING_FIXTURES or item.get_closest_marker("keyring"):
             item.add_marker(pytest.mark.slow)
+
+
+def _version(kubectl: Any) -> tuple[int, ...]:
+    return tuple(int(part) for part in kubectl.version.lstrip("v").split("-")[0].split(".")[:3])
+
+
+@pytest.fixture
+def newest_kubectl() -> Any:
+    """The newest kubectl found (skipped when there is none), for the full end-to-end scenarios.
+
+    Every kubectl found (`kubectl`, parametrized in emulator_support) runs the tests of what
+    differs between versions: the exec info each sends, with and without the cluster, read on
+    the cache-hit path, and the second ask after a rejected token. The full scenarios
+    (namespaces, scopes, refresh, the generated and imported kubeconfigs, the exchange storm)
+    run once, with the newest: what they add does not depend on kubectl's version."""
+    from emulator_support import KUBECTLS  # a plugin of this conftest's: imported when loaded
+
+    if not KUBECTLS:
+        pytest.skip("no kubectl found")
+    return max(KUBECTLS, key=_version)
 
 
 def _refuse(what: str) -> Callable[..., NoReturn]:
@@ -378,6 +415,29 @@ class Clock:
 def clock() -> Clock:
     """A fresh `Clock` for the test."""
     return Clock()
+
+
+@pytest.fixture
+def waits_on_the_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The waits of the runs in this test (`run_cli`) pass on `clock`, not in real time: the API
+    exchange's backoff and deadline (`Exchanger(monotonic=…, sleep=…)`) and the wait for a
+    kubeconfig's lock (`files.locked(clock=…, sleep=…)`). A bound of seconds is then asserted on
+    the clock at no cost; the network's own timeouts stay real."""
+    from rgpu_exec.api import exchange
+    from rgpu_exec.kubeconfig import files
+
+    def on_the_clock(make: Callable[..., Any], **waits: object) -> Callable[..., Any]:
+        return lambda *args, **kwargs: make(*args, **{**waits, **kwargs})
+
+    monkeypatch.setattr(
+        exchange,
+        "Exchanger",
+        on_the_clock(exchange.Exchanger, monotonic=clock.monotonic, sleep=clock.sleep),
+    )
+    monkeypatch.setattr(
+        files, "locked", on_the_clock(files.locked, clock=clock.monotonic, sleep=clock.sleep)
+    )
+    return clock
 
 
 # The `token` use case run in process against the respx API (`api`): its environment, the

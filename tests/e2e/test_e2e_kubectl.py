@@ -1,4 +1,5 @@
-"""Real kubectl, every version found, through the installed rgpu-exec, against the emulator."""
+"""Real kubectl (the newest found: tests/e2e/conftest.py), through the installed rgpu-exec, against
+the emulator."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ def kubectl_run(kubectl: Kubectl, env: dict[str, str], *args: str):
     return run([kubectl.path, *args], env)
 
 
-def test_allowed_namespace_works_and_the_other_is_forbidden(emulator: Harness, kubectl: Kubectl):
+def test_allowed_namespace_works_and_the_other_is_forbidden(
+    emulator: Harness, newest_kubectl: Kubectl
+):
+    kubectl = newest_kubectl
     team, other = emulator.namespace("team-ml"), emulator.namespace("other")
     key = emulator.namespace_key(team)
     emulator.kubeconfig(team, other)
@@ -65,7 +69,8 @@ def test_allowed_namespace_works_and_the_other_is_forbidden(emulator: Harness, k
     assert emulator.client.stats()["exchanges"]["by_namespace"] == {team["id"]: 1}
 
 
-def test_key_outside_its_scope_and_revoked_key(emulator: Harness, kubectl: Kubectl):
+def test_key_outside_its_scope_and_revoked_key(emulator: Harness, newest_kubectl: Kubectl):
+    kubectl = newest_kubectl
     team, other = emulator.namespace("team-ml"), emulator.namespace("other")
     key = emulator.namespace_key(team)
     emulator.kubeconfig(team, other)
@@ -90,7 +95,10 @@ def test_key_outside_its_scope_and_revoked_key(emulator: Harness, kubectl: Kubec
     assert emulator.exchanges() == 0
 
 
-def test_expired_token_is_refreshed_with_exactly_one_exchange(emulator: Harness, kubectl: Kubectl):
+def test_expired_token_is_refreshed_with_exactly_one_exchange(
+    emulator: Harness, newest_kubectl: Kubectl
+):
+    kubectl = newest_kubectl
     # A 4 s token: the plugin refreshes once less than half its lifetime remains, 2 s after
     # issue (2.5 s at most, the server's Date being whole seconds).
     emulator.client.configure(token_ttl=4)
@@ -142,7 +150,8 @@ def _seconds(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
-def test_v1beta1_stanza(emulator: Harness, kubectl: Kubectl):
+def test_v1beta1_stanza(emulator: Harness, newest_kubectl: Kubectl):
+    kubectl = newest_kubectl
     team = emulator.namespace("team-ml")
     key = emulator.namespace_key(team)
     emulator.kubeconfig(team, api_version=V1BETA1)

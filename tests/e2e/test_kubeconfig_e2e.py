@@ -27,8 +27,9 @@ def generate(emulator: Harness, namespace: dict[str, Any], *extra: str, key: str
 
 
 def test_generated_kubeconfig_works_with_kubectl(
-    emulator: Harness, kubectl: Kubectl, sandbox: Path
+    emulator: Harness, newest_kubectl: Kubectl, sandbox: Path
 ):
+    kubectl = newest_kubectl
     team, other = emulator.namespace("team-ml"), emulator.namespace("other")
     key = emulator.namespace_key(team)["key"]
     generate(emulator, team, "--set-current-context", key=key)
@@ -49,8 +50,9 @@ def test_generated_kubeconfig_works_with_kubectl(
 
 
 def test_imported_console_kubeconfig_works_with_kubectl(
-    emulator: Harness, kubectl: Kubectl, sandbox: Path
+    emulator: Harness, newest_kubectl: Kubectl, sandbox: Path
 ):
+    kubectl = newest_kubectl
     team = emulator.namespace("team-ml")
     key = emulator.namespace_key(team)["key"]
     console = emulator.client.call(

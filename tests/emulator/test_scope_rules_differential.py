@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from rgpu_emulator import scope_rules
 from rgpu_exec.scopes import ScopeError, parse_scopes
 
+from conftest import examples
+
 # The messages the contract words (documented, or assumed and written there).
 CONTRACT_WORDS = (
     scope_rules.EMPTY,
@@ -142,7 +144,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 @given(_payloads | _json)
 @example({"all": None, "inference": True})
 @example({"kubernetes_exec": {"namespace_ids": None, "all_namespaces": True}})

@@ -132,7 +132,8 @@ def test_dry_run_of_a_new_file_diffs_from_dev_null(run_cli, kubeconfig):
     assert not kubeconfig.exists()
 
 
-def test_stale_lock_is_reported_with_its_age_and_the_fix(run_cli, kubeconfig):
+def test_stale_lock_is_reported_with_its_age_and_the_fix(run_cli, kubeconfig, waits_on_the_clock):
+    # The 3 s wait for the lock passes on the test's clock (the wait: tests/unit/test_kubeconfig_files.py).
     kubeconfig.write_text(EXISTING)
     lock = kubeconfig.with_name("kubeconfig.lock")
     lock.write_text("")
@@ -145,6 +146,8 @@ def test_stale_lock_is_reported_with_its_age_and_the_fix(run_cli, kubeconfig):
     assert f"rm {lock}" in result.stderr
     assert kubeconfig.read_text() == EXISTING
     assert lock.exists()
+    assert "waited 3 s" in result.stderr
+    assert waits_on_the_clock.monotonic() >= 3.0, "it waited for the lock, on the clock"
 
 
 @pytest.mark.parametrize("content", ["clusters: [\n", "- not\n- a mapping\n", "users: {a: b}\n"])

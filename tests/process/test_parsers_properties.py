@@ -31,7 +31,7 @@ from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA
 from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
-from conftest import API_KEY, NAMESPACE_ID, Clock, RunCli
+from conftest import API_KEY, NAMESPACE_ID, Clock, RunCli, examples
 from exchange_answers import API, KUBECTL_EXEC_INFO
 
 
@@ -148,7 +148,7 @@ def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=300)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=examples(300))
 @given(
     argv=_argvs,
     environ=st.dictionaries(_environ_names, _env_text, max_size=6),
@@ -263,7 +263,9 @@ _replies = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(250),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(_replies, min_size=1, max_size=4))
 @example([{"status": 429, "body": b"", "retry-after": "\u00b2"}])

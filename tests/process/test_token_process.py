@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import API_KEY, NAMESPACE_ID, Ran, RunCli
+from conftest import API_KEY, NAMESPACE_ID, Clock, Ran, RunCli
 from exchange_answers import FakeApi, Reply, error_body
 
 if TYPE_CHECKING:
@@ -185,7 +185,10 @@ def test_no_key_without_a_keyring_says_so_and_an_empty_variable_is_named(
     assert fake_api.count == 0
 
 
-def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, fake_api: FakeApi) -> None:
+def test_api_down_is_exit_5_within_the_deadline(
+    run_token_in_process, fake_api: FakeApi, waits_on_the_clock: Clock
+) -> None:
+    # The retries wait on the test's clock: the default deadline (20 s) costs no real time.
     fake_api.default = Reply(503, b"<html>upstream unavailable</html>")
     started = time.monotonic()
     result = run_token_in_process()
@@ -196,6 +199,8 @@ def test_api_down_is_exit_5_within_the_deadline(run_token_in_process, fake_api: 
     assert "upstream unavailable" in result.stderr
     assert fake_api.count > 1, "5xx is retried"
     assert elapsed < 30
+    assert "within 20 s" in result.stderr, "retried until the default deadline"
+    assert waits_on_the_clock.monotonic() <= 20.0, "and not past it"
     # The rerun within the damping window fails fast, without asking again.
     count = fake_api.count
     assert run_token_in_process().returncode == 5

@@ -22,6 +22,8 @@ from rgpu_exec.hotpath.exec_credential import (
 from rgpu_exec.hotpath.exec_info_scan import scan_exec_info
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
+from conftest import examples
+
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ" * 40
 
 
@@ -186,7 +188,7 @@ _layouts = st.sampled_from([
 ])  # fmt: skip
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(_well_formed, _layouts)
 def test_every_well_formed_exec_info_is_read_as_the_full_parser_reads_it(document, layout):
     raw = json.dumps(document, **layout)
@@ -212,7 +214,7 @@ _texts = (
 )  # fmt: skip
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(_texts)
 @example('{"apiVersion": "client.authentication.k8s.io/v1", "spec": {"interactive": "maybe"}}')
 @example('{"apiVersion":"client.authentication.k8s.io/v1","x":-0.0e-0}')

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from rgpu_exec.kubeconfig import merge
 from rgpu_exec.kubeconfig.edit import FilePlan, diff
 
+from conftest import examples
+
 
 @pytest.mark.parametrize(
     ("line", "shown"),
@@ -115,7 +117,7 @@ SYNTAXES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(
     before=st.lists(secret_values, min_size=5, max_size=5),
     after=st.lists(secret_values, min_size=5, max_size=5),

@@ -12,6 +12,8 @@ from rgpu_exec.kubeconfig import merge
 from rgpu_exec.kubeconfig.document import Document
 from rgpu_exec.kubeconfig.entries import Spec
 
+from conftest import examples
+
 OURS = "rgpu-team-ml"
 SPEC = Spec(
     namespace="team-ml",
@@ -78,7 +80,7 @@ def unrelated(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(kubeconfigs())
 def test_generate_is_idempotent_and_keeps_unrelated_entries(text: str) -> None:
     before = Document.parse(text, "k")
@@ -99,7 +101,7 @@ def test_generate_is_idempotent_and_keeps_unrelated_entries(text: str) -> None:
         assert all("token" not in i["user"] for i in after["users"] if i["name"] == OURS)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(kubeconfigs())
 def test_unchanged_parts_of_the_text_survive_byte_for_byte(text: str) -> None:
     doc = Document.parse(text, "k")

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from rgpu_exec.scopes import ScopeError, parse_scopes
 
+from conftest import examples
+
 NS1 = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
 NS2 = "0b1c2d3e-4f50-4617-8a9b-c0d1e2f3a4b5"
 
@@ -149,7 +151,7 @@ def expected(payload: object) -> dict[str, Any] | str:
         return f"rejected: {exc}"
 
 
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 @given(_payloads | _json)
 @example({"all": 1, "kubernetes_exec": {"bogus": True}})  # unknown field before a wrong type
 @example({"inference": "yes", "kubernetes_exec": {"namespaces": []}})

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from rgpu_exec.hotpath import request, url_rules
 
+from conftest import examples
+
 
 @pytest.mark.parametrize(
     ("url", "words"),
@@ -132,7 +134,7 @@ _octets = st.one_of(
 )
 
 
-@hypothesis_settings(max_examples=400, deadline=None)
+@hypothesis_settings(max_examples=examples(400), deadline=None)
 @given(st.lists(_octets, min_size=1, max_size=5), st.booleans())
 @example(["127", "0", "0", "1"], True)
 @example(["127", "00", "0", "1"], True)
@@ -145,7 +147,7 @@ def test_ipv4_loopback_is_what_ipaddress_says(octets: list[str], first_is_127: b
     assert url_rules.is_loopback_host(host) is expected
 
 
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=examples(200), deadline=None)
 @given(st.ip_addresses(v=6).map(str) | st.text("0123456789abcdef:.", max_size=20))
 def test_ipv6_loopback_is_only_the_one_address(text: str) -> None:
     try:
@@ -173,7 +175,7 @@ _urls = st.one_of(
 )
 
 
-@hypothesis_settings(max_examples=500, deadline=None)
+@hypothesis_settings(max_examples=examples(500), deadline=None)
 @given(_urls)
 @example("http://[::1]evil.com")
 @example("https://[::1]:")
