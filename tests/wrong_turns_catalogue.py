@@ -376,7 +376,6 @@ CATALOGUE = [
         r"revoked",
         outside=CONSOLE,
         never=r"(?i)to use the keyring",
-        xfail="the CI revoked-key hint says to unset the variable to use a keyring the machine does not have",
     ),
     Turn(
         "revoked key in the key file",
@@ -436,7 +435,6 @@ CATALOGUE = [
         quoted_key,
         r"quotes",
         outside=r"(?i)without quotes",
-        xfail="the quoted-key hint prints `export REMOTEGPU_API_KEY=rgpu_…` (fixes without …)",
     ),
     Turn(
         "no key at all",
@@ -526,14 +524,12 @@ CATALOGUE = [
         replace_without_file,
         r"--replace",
         fix="rgpu-exec kubeconfig import",
-        xfail="the --replace hint names the FILE",
     ),
     Turn(
         "no kubeconfig file at all",
         no_kubeconfig_file,
         r"(?i)no kubeconfig|does not exist",
         outside=CONSOLE,
-        xfail='complete hints ("No context in no kubeconfig file")',
     ),
     Turn(
         "import a.yaml b.yaml, then the documented undo",
