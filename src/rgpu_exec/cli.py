@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from rgpu_exec.cli_parser import Parser
+    from rgpu_exec.errors import RgpuExecError
 
 _KUBECTL_PLUGIN = "kubectl-rgpu"
 # Every command: its name, its line in `rgpu-exec --help`, and its module in rgpu_exec.commands
@@ -165,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     form = getattr(args, "output", None)
     try:
         return int(args.func(args))
-    except RgpuExecError as exc:
+    except RgpuExecError as failure:
+        exc = _with_rerun(failure, argv)
         if not exc.json_document_printed:
             _failure_document(form, exc.exit_code, str(exc))
         output.say(str(exc))
@@ -191,6 +193,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         _failure_document(form, ExitCode.UNEXPECTED, message)
         output.say(message)
         return ExitCode.UNEXPECTED
+
+
+def _with_rerun(exc: RgpuExecError, argv: Sequence[str]) -> RgpuExecError:
+    """An error that a setting fixes (`RgpuExecError.rerun_with`), with the command that runs
+    this one again under it: `export NAME=value && rgpu-exec ARGV…`, each part shell-quoted
+    (the one builder of this module's printed commands). Not for `token` (kubectl runs it),
+    nor when a part would not show as it is (`terminal.printable`)."""
+    import shlex  # noqa: PLC0415 - only for a failure
+
+    from rgpu_exec import terminal  # noqa: PLC0415
+
+    if exc.rerun_with is None or not argv or argv[0] == "token":
+        return exc
+    variable, value = exc.rerun_with
+    if not all(terminal.printable(part) for part in (*argv, value)):
+        return exc
+    export = shlex.join(["export", f"{variable}={value}"])
+    exc.message = f"{exc.message} fix: `{export} && {shlex.join(['rgpu-exec', *argv])}`"
+    return exc
 
 
 def _failure_document(form: object, exit_code: int, message: str) -> None:

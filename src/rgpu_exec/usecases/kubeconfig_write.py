@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from rgpu_exec.errors import RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings, url_rules
 from rgpu_exec.hotpath.request import namespace_label
-from rgpu_exec.kubeconfig import console, edit, entries, files, planners
+from rgpu_exec.kubeconfig import console, edit, entries, files, planners, unwritable
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.sourced import Sourced, checked
 from rgpu_exec.sourced import api_url as resolve_api_url
@@ -51,6 +51,7 @@ def apply(
     either (verification guards a write, and there is none); else run `before_writing`
     (verification) and write what changes."""
     targets = files.select_targets(kubeconfig, environ)
+    unwritable.refuse_unwritable_list(targets, kubeconfig, environ)
     first = edit.plan(targets, planner)
     if dry_run:
         return Applied(targets, first, edit.diff(first.files), [])
