@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 def refuse_unwritable_list(targets: Targets, flag: str | None, environ: Mapping[str, str]) -> None:
     """A KUBECONFIG list whose file for new entries is one rgpu-exec never writes (a device, a
-    FIFO: `KUBECONFIG=/dev/null`): refused before anything is read, with the setting under
-    which the same command works (`RgpuExecError.rerun_with`): the list's other files, else
-    kubectl's default `~/.kube/config`, when that one is writable."""
+    FIFO: `KUBECONFIG=/dev/null`): refused before anything is sent or written, with the setting
+    under which the same command works (`RgpuExecError.rerun_with`): the list's other files,
+    else kubectl's default `~/.kube/config`, when that one is writable."""
     problem = private_files.write_target_problem(str(targets.default), follow=True)
     if flag or problem is None or not settings.kubeconfig_list(environ):
         return

@@ -51,12 +51,12 @@ def apply(
     either (verification guards a write, and there is none); else run `before_writing`
     (verification) and write what changes."""
     targets = files.select_targets(kubeconfig, environ)
-    unwritable.refuse_unwritable_list(targets, kubeconfig, environ)
     first = edit.plan(targets, planner)
     if dry_run:
         return Applied(targets, first, edit.diff(first.files), [])
     if not first.files:
         return Applied(targets, first, None, [])
+    unwritable.refuse_unwritable_list(targets, kubeconfig, environ)  # before any network
     before_writing()
     return Applied(targets, first, None, edit.write(targets, planner, first))
 
