@@ -269,3 +269,11 @@ def test_doctor_prints_the_kubectl_command_that_unsets_a_static_token(
 
     assert "static `token` sits beside exec" in ran.stdout
     assert fix.format(path=shlex.quote(str(path))) in " ".join(ran.stdout.split())
+
+
+def test_a_dry_run_under_kubeconfig_dev_null_still_shows_its_diff(run_cli: RunCli) -> None:
+    shown = run_cli([*GENERATE, "--dry-run"], env={"KUBECONFIG": "/dev/null"})
+
+    assert shown.returncode == 0, shown.stderr
+    assert "rgpu-team-ml" in shown.stdout
+    assert "fix:" not in shown.stderr
