@@ -411,16 +411,12 @@ CATALOGUE = [
         api_url_without_scheme,
         r"not an http\(s\) URL",
         fix="export REMOTEGPU_API_URL",
-        xfail="complete hints: 'Did you mean http://…?' prints no command that sets it",
-        unclaimed=True,
     ),
     Turn(
         "API URL with https for an http API",
         api_url_with_https_for_http,
         r"does not speak TLS",
         fix="export REMOTEGPU_API_URL",
-        xfail="complete hints: the plain-http API behind an https URL gets no command that sets it",
-        unclaimed=True,
     ),
     Turn(
         "cluster without a CA",
@@ -428,7 +424,6 @@ CATALOGUE = [
         r"(?i)certificate|CA\b",
         fix=r"rgpu-exec kubeconfig|kubectl config set-cluster",
         outside=CONSOLE,
-        xfail="the missing-CA fix holds FILE and … placeholders (fixes without …)",
     ),
     Turn(
         "quoted key",
@@ -448,8 +443,6 @@ CATALOGUE = [
         key_in_a_misnamed_variable,
         r"RGPU_API_KEY",
         fix="export REMOTEGPU_API_KEY",
-        xfail="a key in a similarly named variable (RGPU_API_KEY) is not pointed out",
-        unclaimed=True,
     ),
     Turn(
         "key pasted as an argument",
@@ -463,9 +456,6 @@ CATALOGUE = [
         key_file_others_can_read,
         r"(?i)others|permission|0644|mode",
         fix="chmod",
-        xfail="the failure damping replays the refused key file for 5 s after the printed "
-        "`chmod 600` fixed it (usecases/token_failures)",
-        unclaimed=True,
     ),
     Turn("a stale lock file", stale_lock, r""),
     Turn("cache directory that is a file", cache_dir_is_a_file, r""),
@@ -476,16 +466,12 @@ CATALOGUE = [
         kubeconfig_is_dev_null,
         r"/dev/null is a device",
         fix=r"rgpu-exec kubeconfig generate|export KUBECONFIG",
-        xfail="complete hints: the /dev/null refusal prints no command to run",
-        unclaimed=True,
     ),
     Turn(
         "static token beside exec",
         static_token_beside_exec,
         r"static `token` sits beside exec",
         fix="kubectl config unset",
-        xfail="complete hints: doctor's fix for a static token is prose, not a command",
-        unclaimed=True,
     ),
     Turn(
         "generate without a CA",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from rgpu_exec.cli_parser import Parser
+    from rgpu_exec.errors import RgpuExecError
 
 _KUBECTL_PLUGIN = "kubectl-rgpu"
 # Every command: its name, its line in `rgpu-exec --help`, and its module in rgpu_exec.commands
@@ -166,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     form = getattr(args, "output", None)
     try:
         return int(args.func(args))
-    except RgpuExecError as exc:
+    except RgpuExecError as failure:
+        exc = _with_rerun(failure, argv)
         if not exc.json_document_printed:
             _failure_document(form, exc.exit_code, str(exc))
         output.say(str(exc))
@@ -192,6 +194,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _failure_document(form, ExitCode.UNEXPECTED, message)
         output.say(message)
         return ExitCode.UNEXPECTED
+
+
+def _with_rerun(exc: RgpuExecError, argv: Sequence[str]) -> RgpuExecError:
+    """An error that a setting fixes (`RgpuExecError.rerun_with`), with the command that runs
+    this one again under it: `export NAME=value && rgpu-exec ARGV…`, each part shell-quoted
+    (`fixes.sequence`). Not for `token` (kubectl runs it),
+    nor when a part would not show as it is (`terminal.printable`)."""
+    from rgpu_exec import fixes, terminal  # noqa: PLC0415 - only for a failure
+
+    if exc.rerun_with is None or not argv or argv[0] == "token":
+        return exc
+    variable, value = exc.rerun_with
+    if not all(terminal.printable(part) for part in (*argv, value)):
+        return exc
+    rerun = fixes.sequence(["export", f"{variable}={value}"], ["rgpu-exec", *argv])
+    exc.message = f"{exc.message} fix: {rerun}"
+    return exc
 
 
 def _failure_document(form: object, exit_code: int, message: str) -> None:

@@ -64,6 +64,11 @@ class RgpuExecError(Exception):
     # Set by a command that printed its own `-o json` document for this error: the CLI then
     # prints no other (one document per run, docs/json-output.md).
     json_document_printed: bool = False
+    # (variable, value): the same command works when run again with the variable exported so
+    # (`KUBECONFIG=/dev/null`, an API URL without its scheme). The CLI, which alone knows the
+    # command line, prints that fix (`cli.with_rerun`); `token` is run by kubectl: its message
+    # says what to export.
+    rerun_with: tuple[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

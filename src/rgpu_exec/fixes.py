@@ -4,7 +4,10 @@ A fix names a command only as one that runs as printed: `command` builds it from
 parts, each shown by the display rule (`terminal.shown`) and shell-quoted (`shlex.join`), in
 backticks, so a context named `a b` or `$(rm -rf ~)` is one word that does nothing else. A
 value that is not known is never a hole in a command (`…`, `<ID>`, `NAME`): the fix says where
-to find it instead. `placeholder` is that rule; a test holds every command written in the
+to find it instead. `sequence` joins such commands with `&&`. Two builders stay outside, each
+for a reason it states: the hot path's `request.setting_the_api_url` (the hot path imports the
+standard library only) and `misplaced_key.copy_command` (its `"$NAME"` must stay a shell
+expansion). `placeholder` is that rule; a test holds every command written in the
 source to it (tests/unit/test_fixes.py), and every value put in one to `command`.
 """
 
@@ -27,6 +30,11 @@ _TAKES_A_NAME = frozenset({"export", "unset"})
 def command(*argv: str) -> str:
     """`argv` as a command to paste and run: every part shown and quoted, in backticks."""
     return f"`{shlex.join(terminal.shown(part) for part in argv)}`"
+
+
+def sequence(*argvs: list[str]) -> str:
+    """Commands run one after the other (`a && b`), each built as `command` builds one."""
+    return "`" + " && ".join(command(*argv).strip("`") for argv in argvs) + "`"
 
 
 def placeholder(command_text: str) -> str | None:

@@ -30,11 +30,14 @@ class Sourced(Generic[T]):
     source: str
     given: bool = False
     problem: str | None = None
+    rerun_with: tuple[str, str] | None = None  # the setting that fixes `problem` (errors.py)
 
     @property
     def value(self) -> T:
         if self.problem:
-            raise UsageError(self.problem)
+            refused = UsageError(self.problem)
+            refused.rerun_with = self.rerun_with
+            raise refused
         return self.resolved
 
     @property
@@ -56,7 +59,10 @@ def api_url(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:
     """`--api-url`, else `REMOTEGPU_API_URL`, else the default, with its source. A value the
     rules refuse is a usage error where it is used (`Sourced.value`)."""
     url, problem = request.resolve_api_url(flag, environ)
-    return Sourced(url, request.api_url_source(flag, environ), bool(flag), problem)
+    source = request.api_url_source(flag, environ)
+    guess = request.api_url_guess(url) if problem and source == settings.ENV_API_URL else None
+    rerun = (settings.ENV_API_URL, guess) if guess else None
+    return Sourced(url, source, bool(flag), problem, rerun)
 
 
 def profile(flag: str | None, environ: Mapping[str, str]) -> Sourced[str]:

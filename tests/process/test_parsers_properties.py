@@ -26,7 +26,7 @@ from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import Exchanger, IssuedToken
 from rgpu_exec.cache import identity_key
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
-from rgpu_exec.hotpath import cache_hit, failures, token_cache
+from rgpu_exec.hotpath import cache_hit, failures, request, token_cache
 from rgpu_exec.hotpath.exec_credential import SUPPORTED_API_VERSIONS, V1, V1BETA1, token_is_safe
 from rgpu_exec.hotpath.settings import exchange_settings
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
@@ -135,6 +135,12 @@ def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     now = time.time()
     # The key's fingerprint secret, where the calls below find it (`config_home`).
     secret = identity_key.ensure_secret(str(config_home(cache) / "rgpu-exec"))
+    # The settings a request of a bare environment (with this config home, where the key file
+    # would be) compares a failure record with: its key file's state is part of them.
+    bare = request.resolve(NAMESPACE_ID, None, "ci", {"XDG_CONFIG_HOME": str(config_home(cache))})
+    assert not isinstance(bare, str)
+    settings_now = bare.exchange_settings()
+    assert settings_now.startswith(exchange_settings({}))
     for api_url in ("https://api.remotegpu.ai", "http://127.0.0.1:9"):
         token_cache.write_entry(str(cache), token_cache.Entry(
             token_cache.CacheKey(api_url, NAMESPACE_ID, token_cache.key_identity(API_KEY, secret)), now, now + 900, "tok-key",
@@ -142,7 +148,7 @@ def seeded_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         stem = token_cache.entry_stem(api_url, NAMESPACE_ID, token_cache.profile_identity("ci"))
         failure = failures.Failure(
             since=now, until=now + 3600, exit_code=4, transient=False, message="rgpu-exec: denied\n",
-            settings_hash=failures.settings_hash(exchange_settings({})),  # as a bare env has
+            settings_hash=failures.settings_hash(settings_now),  # as a bare env has
         )  # fmt: skip
         failures.write_failure(str(cache), stem, failure)
     return cache

@@ -111,13 +111,21 @@ def test_every_value_in_a_command_is_quoted_by_the_fix_owner() -> None:
 
 def test_only_the_doctor_and_the_cache_directory_rule_print_fix_lines() -> None:
     """The writers of `fix:`: the doctor's list (each finding's fix), and `To fix: ` followed
-    by the cache directory's fix (`cache_directory_fix`, built with `fixes.command`)."""
+    by the cache directory's fix; and the CLI's rerun of a command a setting fixes (`cache_directory_fix`, built with `fixes.command`)."""
     writers = {}
     for path in SOURCE.rglob("*.py"):
         said = [text for _, text in _texts(path) if "fix:" in text]
         if said:
             writers[str(path.relative_to(SOURCE))] = said
-    assert sorted(writers) == ["commands/cache.py", "commands/doctor.py", "usecases/cache_admin.py"]
+    assert sorted(writers) == [
+        "cli.py",
+        "commands/cache.py",
+        "commands/doctor.py",
+        "usecases/cache_admin.py",
+    ]
+    # cli.py: a failure a setting fixes, run again under it (`_with_rerun`), built by the owner.
+    assert writers["cli.py"] == [f"{VALUE} fix: {VALUE}"]
+    assert "fixes.sequence(" in (SOURCE / "cli.py").read_text()
     for name in ("commands/cache.py", "usecases/cache_admin.py"):
         assert all(f"To fix: {VALUE}." in text for text in writers[name])
     # cache.py says `found.fix`: the listing's `fix`, which is that rule too.

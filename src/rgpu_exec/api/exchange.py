@@ -33,6 +33,7 @@ from rgpu_exec.api import api_contract, api_errors
 from rgpu_exec.api.http_support import (
     certificate_error,
     not_tls,
+    not_tls_error,
     retry_after_seconds,
     server_date,
     ssl_context,
@@ -237,17 +238,7 @@ class Exchanger:
             )
         local = url_rules.is_loopback_host(url_rules.url_host(api_url))
         if not_tls(exc):
-            hint = (
-                "use http:// for a local server such as the emulator"
-                if local
-                else "use the API's https port, and check any proxy in between (HTTPS_PROXY)"
-            )
-            return ApiError(
-                f"{api_url} does not speak TLS: the server answered the TLS handshake with "
-                "something else, as a plain-http server does.",
-                transient=False,
-                remedy=f"Check {self.endpoint.url_source}: {hint}.",
-            )
+            return not_tls_error(api_url, self.endpoint.url_source, local=local)
         kind = "timed out" if exc.timed_out else "failed"
         remedy = (
             f"Check that the local server is running, and that {self.endpoint.url_source} names "

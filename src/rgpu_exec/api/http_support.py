@@ -11,11 +11,19 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.errors import ApiError, UsageError
+from rgpu_exec.hotpath import settings, url_rules
+from rgpu_exec.hotpath.request import setting_the_api_url
 from rgpu_exec.tls import tls_context
 
-__all__ = ["certificate_error", "not_tls", "retry_after_seconds", "server_date", "ssl_context"]
+__all__ = [
+    "certificate_error",
+    "not_tls",
+    "not_tls_error",
+    "retry_after_seconds",
+    "server_date",
+    "ssl_context",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,3 +109,31 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     server_now = server_date(headers.get("date")) or datetime.now(timezone.utc)
     return max(float((when - server_now).total_seconds()), 0.0)
+
+
+def not_tls_error(api_url: str, url_source: str, *, local: bool) -> ApiError:
+    """An https URL whose server answered the handshake with something else (`not_tls`): what
+    to do, and for a loopback host (the emulator) the command that sets the http:// URL, as the
+    user gave the URL (`--api-url`, or REMOTEGPU_API_URL, which a command's rerun exports:
+    `rerun_with`). Plain http only to a loopback host, as the URL rules allow
+    (`url_rules.url_problem`): a key never travels in clear to another host."""
+    hint = (
+        "use http:// for a local server such as the emulator"
+        if local
+        else "use the API's https port, and check any proxy in between (HTTPS_PROXY)"
+    )
+    scheme, _, rest = api_url.partition("://")
+    plain = f"http://{rest}"
+    sets = url_source in {"--api-url", settings.ENV_API_URL}
+    if not local or scheme.lower() != "https" or url_rules.url_problem(plain) or not sets:
+        plain = ""
+    words = setting_the_api_url(plain, flag=url_source == "--api-url") if plain else ""
+    failure = ApiError(
+        f"{api_url} does not speak TLS: the server answered the TLS handshake with something "
+        "else, as a plain-http server does.",
+        transient=False,
+        remedy=f"Check {url_source}: {hint}. {words}".rstrip(),
+    )
+    if plain and url_source == settings.ENV_API_URL:
+        failure.rerun_with = (settings.ENV_API_URL, plain)
+    return failure

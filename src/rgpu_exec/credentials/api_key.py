@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import contract, fixes, output
 from rgpu_exec.credentials import file_store, keyring_store
+from rgpu_exec.credentials.misplaced_key import misplaced_key_hint
 from rgpu_exec.credentials.prompt import PROMPT_TIMEOUT, read_hidden
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
@@ -299,8 +300,10 @@ def asked_key(
         else f"Either export {settings.ENV_API_KEY}, or store a key in your keyring once with "
         "`rgpu-exec login`."
     )
+    misplaced = misplaced_key_hint(environ)
     raise ApiKeyError(
-        f"no RemoteGPU API key found (profile {profile!r}).{blank} {remedy} Keys are created in "
+        f"no RemoteGPU API key found (profile {profile!r}).{blank}{misplaced} {remedy} Keys are "
+        f"created in "
         f"{contract.KEYS_CONSOLE_PAGE}."
     )
 

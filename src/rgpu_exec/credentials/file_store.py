@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 MAGIC = "rgpu-exec-api-keys 1"
-FILE_NAME = "api-keys"
+FILE_NAME = settings.KEY_FILE_NAME
 LOCK_SUFFIX = ".lock"
 LOCK_WAIT_SECONDS = 10.0
 _MAX_BYTES = 64 * 1024

@@ -8,11 +8,13 @@ docs/architecture.md.
 Standard library only; loaded only when an entry is not fresh (never on a usual cache hit).
 """
 
-from rgpu_exec.hotpath import private_files, token_cache
+import os
+
+from rgpu_exec.hotpath import private_files, settings, token_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 FAILURE_MAGIC = "rgpu-exec-failure 3"
 # The lines after the first (docs/architecture.md shows them). `transient` 1: a blip worth
@@ -152,6 +154,32 @@ def summary(message: str, most: int = 160) -> str:
 def settings_hash(exchange_settings: str) -> str:
     """The fingerprint a failure is recorded under (`settings.exchange_settings`)."""
     return token_cache.sha256_hex(exchange_settings.encode("utf-8", "surrogatepass"))[:32]
+
+
+def key_file_state(environ: "Mapping[str, str]") -> str:
+    """The state of the key file and of its directory (mode, owner, inode; the file's size and
+    change times; or "absent"): part of a request's `exchange_settings`, so that a failure
+    recorded before the user fixed the file (`chmod 600` after a refusal of loose permissions)
+    is not replayed: the fix takes effect at once. Two `stat` calls, made only when a failure
+    record is read or written (never on a usual hit). Holds nothing secret."""
+    directory = settings.config_dir(environ)
+    if directory is None:
+        return "key-file=unknown"
+    states = []
+    key_file = os.path.join(directory, settings.KEY_FILE_NAME)
+    for path, whole in ((directory, False), (key_file, True)):
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            states.append(f"absent:{exc.errno}")
+            continue
+        state = f"{st.st_mode:o}:{st.st_uid}:{st.st_dev}:{st.st_ino}"
+        # The directory's times change with any file made in it (locks, the fingerprint
+        # secret): only its mode and owner decide whether the key file is used.
+        if whole:
+            state += f":{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+        states.append(state)
+    return "key-file=" + " ".join(states)
 
 
 def read_failure(

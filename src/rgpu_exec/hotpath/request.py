@@ -91,8 +91,15 @@ class ExecRequest:
     def exchange_settings(self) -> str:
         """The settings a recorded failure must have failed under to be replayed
         (`settings.exchange_settings`): read only when a failure record is (never on a usual
-        hit: a dozen variables cost more than the rest of the lookup)."""
-        return settings.exchange_settings(self._environ)
+        hit: a dozen variables cost more than the rest of the lookup), with the key file's
+        state (`failures.key_file_state`): a fix of the file takes effect at once."""
+        from rgpu_exec.hotpath import failures  # noqa: PLC0415 - loaded: a record is read
+
+        return (
+            settings.exchange_settings(self._environ)
+            + "\n"
+            + failures.key_file_state(self._environ)
+        )
 
 
 def resolve(
@@ -111,7 +118,7 @@ def resolve(
     exchanges or records anything), so a URL the rules refuse finds nothing there and goes to
     the full command, which refuses it. The URL rules are not loaded on a usual hit."""
     api_url = settings.api_url(api_url_flag, environ)
-    problem = api_url_problem(api_url) if check_url else None
+    problem = api_url_problem(api_url, flag=bool(api_url_flag)) if check_url else None
     if problem:
         return problem
     namespace_id, problem = resolve_namespace_id(namespace_id)
@@ -149,7 +156,7 @@ def environment_key(profile_flag: "str | None", environ: "Mapping[str, str]") ->
 def resolve_api_url(flag: "str | None", environ: "Mapping[str, str]") -> "tuple[str, str | None]":
     """`--api-url` > `REMOTEGPU_API_URL` > the public API; and why it is refused, if it is."""
     url = settings.api_url(flag, environ)
-    return url, api_url_problem(url)
+    return url, api_url_problem(url, flag=bool(flag))
 
 
 def api_url_source(flag: "str | None", environ: "Mapping[str, str]") -> str:
@@ -163,19 +170,44 @@ def api_url_source(flag: "str | None", environ: "Mapping[str, str]") -> str:
     return "the default API URL"
 
 
-def api_url_problem(url: str) -> "str | None":
+def api_url_problem(url: str, *, flag: bool = False) -> "str | None":
+    """Why the API URL is refused (`url_rules.url_problem`), with what to do: for a URL that
+    lacks only its scheme, the command that sets the URL it likely meant, as it was given
+    (`flag`: with --api-url; else in REMOTEGPU_API_URL)."""
     from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - not needed on a usual cache hit
 
     problem = url_rules.url_problem(url)
     if problem is None:
         return None
     advice = f"Use an https:// URL (--api-url or {settings.ENV_API_URL})."
-    if "://" not in url:  # `127.0.0.1:8080` or `api.remotegpu.ai`: maybe only the scheme
-        local = url_rules.is_loopback_host(url_rules.url_host("http://" + url))
-        guess = ("http://" if local else "https://") + url
-        if url_rules.url_problem(guess) is None:
-            advice = f"Did you mean {guess}? (--api-url or {settings.ENV_API_URL})"
+    guess = api_url_guess(url)
+    if guess is not None:
+        advice = f"Did you mean {guess}? {setting_the_api_url(guess, flag=flag)}"
     return f"the API URL {_shown_url(url)!r} {problem}. {advice}"
+
+
+def api_url_guess(url: str) -> "str | None":
+    """The URL a refused one likely meant, when only its scheme is missing (`127.0.0.1:8080`:
+    http, a loopback host; `api.remotegpu.ai`: https) and the rules accept it; else None."""
+    from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - not needed on a usual cache hit
+
+    if "://" in url or url_rules.url_problem(url) is None:
+        return None
+    local = url_rules.is_loopback_host(url_rules.url_host("http://" + url))
+    guess = ("http://" if local else "https://") + url
+    return guess if url_rules.url_problem(guess) is None else None
+
+
+def setting_the_api_url(url: str, *, flag: bool) -> str:
+    """What sets the API URL to `url` (one the rules accept), as the user gave the wrong one:
+    `--api-url URL` on the command line for a flag, else an `export` of REMOTEGPU_API_URL. The
+    one builder of this module's printed commands: argv parts joined with `shlex.join`."""
+    import shlex  # noqa: PLC0415 - only for a refused URL, never on a cache hit
+
+    if flag:
+        return f"Run the command again with `{shlex.join(['--api-url', url])}` in place of yours."
+    export = shlex.join(["export", f"{settings.ENV_API_URL}={url}"])
+    return f"Set it, then run the command again: `{export}`."
 
 
 def _shown_url(url: str) -> str:

@@ -35,6 +35,9 @@ ENV_HOME = "HOME"
 ENV_SHELL = "SHELL"
 ENV_PATH = "PATH"
 
+# The key file of `login --insecure-storage`, in `config_dir` (credentials.file_store).
+KEY_FILE_NAME = "api-keys"
+
 DEFAULT_API_URL = "https://api.remotegpu.ai"
 DEFAULT_PROFILE = "default"
 DEFAULT_DEADLINE = 20.0
@@ -244,7 +247,8 @@ PROXY_VARIABLES = (
 
 def exchange_settings(environ: "Mapping[str, str]") -> str:
     """The settings that can change how an exchange ends, apart from the cache key's (API URL,
-    namespace, key or profile): CA files, proxies and the deadline. A failure recorded under
+    namespace, key or profile): CA files, proxies and the deadline (and, for a request, the key
+    file's state, `failures.key_file_state`). A failure recorded under
     other settings is not replayed (`failures.read_failure`): the user may just have fixed
     them. The cache keeps a hash of it, so nothing secret goes in: a proxy URL's user name and
     password are left out (a hash of them would let a copied cache test guesses at them), and a

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rgpu_exec import fixes
 from rgpu_exec.hotpath import private_files, settings
-from rgpu_exec.kubeconfig import edit, entries, files, planners
+from rgpu_exec.kubeconfig import edit, entries, files, planners, unwritable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -79,6 +79,7 @@ def apply(
         return Applied(targets, first, edit.diff(first.files), [])
     if not first.files:
         return Applied(targets, first, None, [])
+    unwritable.refuse_unwritable_list(targets, kubeconfig, environ)  # before any network
     before_writing(first)
     return Applied(targets, first, None, edit.write(targets, planner, first, backed_up))
 

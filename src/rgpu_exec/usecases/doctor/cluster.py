@@ -157,11 +157,12 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
     meaning, kind = next(((m, k) for marker, m, k in _CAUSES if marker in text), (None, None))
     detail = f"{where}: {meaning or 'kubectl failed'} ({terminal.shown(_last(lines))})"
     if kind == "untrusted":
+        # No command: the CA is in a file rgpu-exec does not know (no hole in a command).
         fix = (
-            "give the cluster its CA, which the console's kubeconfig for the namespace holds: "
-            "import that download again with `rgpu-exec kubeconfig import --replace` followed "
-            "by its path, or run generate again with --certificate-authority-data and that "
-            "file's certificate-authority-data value"
+            "give the cluster its CA. The kubeconfig the console offers for download on the "
+            "namespace's page holds it (your cluster admin has it as a file too): import that "
+            "download again, with --replace and the download's path, or run generate again with "
+            "--certificate-authority and the CA file"
         )
     elif kind == "rejected":
         fix = (

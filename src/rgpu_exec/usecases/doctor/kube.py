@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rgpu_exec import fixes
+from rgpu_exec import fixes, terminal
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import private_files, request, settings, url_rules
 from rgpu_exec.hotpath.exec_credential import INTERACTIVE_MODES, SUPPORTED_API_VERSIONS
@@ -213,7 +213,7 @@ def _context_findings(  # noqa: PLR0917
     if static:
         problem(
             f"a static `{static[0]}` sits beside exec, so kubectl uses it and never runs rgpu-exec",
-            f"delete `{static[0]}` from user {user.name!r} (some clients write tokens back)",
+            f"{_unset(user, static[0])} (some clients write tokens back)",
         )
     if call.namespace_id is None or not settings.looks_like_uuid(call.namespace_id):
         problem(
@@ -255,3 +255,13 @@ def _calls_exchange_directly(user: Entry) -> bool:
         return False
     words = [str(exec_.get("command", "")), *(str(a) for a in exec_.get("args") or [])]
     return any("exec-credential" in w for w in words)
+
+
+def _unset(user: Entry, key: str) -> str:
+    """The command that deletes `key` from the user in the file defining it, shell-quoted
+    (`fixes.command`); prose for a name kubectl's property path
+    cannot hold (a dot) or a terminal would not show as it is."""
+    if "." in user.name or not terminal.printable(user.name + user.file):
+        return f"delete `{key}` from user {terminal.shown(user.name)!r}"
+    argv = ["kubectl", "config", "unset", f"users.{user.name}.{key}", "--kubeconfig", user.file]
+    return fixes.command(*argv)
