@@ -5,6 +5,7 @@ and a fix (`kubeconfig generate`) that the write gate then refuses."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def test_a_kubeconfig_that_is_not_a_regular_file_is_a_problem_with_a_fix_that_wo
     assert "not a regular file" in found.detail
     assert found.fix is not None
     fix = found.fix.split("`")[1]
-    assert fix == "export KUBECONFIG=~/.kube/config"
+    # The home directory written out (the fix owner quotes every value, so `~` would stay `~`).
+    assert fix == shlex.join(["export", f"KUBECONFIG={home}/.kube/config"])
     # The fix, run as printed in a shell, leaves KUBECONFIG naming a regular file, which the
     # doctor no longer calls a problem.
     fixed = subprocess.run(

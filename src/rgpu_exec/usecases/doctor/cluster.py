@@ -162,7 +162,8 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
             "give the cluster its CA. The kubeconfig the console offers for download on the "
             "namespace's page holds it (your cluster admin has it as a file too): import that "
             "download again, with --replace and the download's path, or run generate again with "
-            "--certificate-authority and the CA file"
+            "--certificate-authority-data and the download's certificate-authority-data value "
+            "(or --certificate-authority and the CA file)"
         )
     elif kind == "rejected":
         fix = (
