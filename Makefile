@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # worker on every run (seconds of each run's CPU).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test test-fast lint typecheck pytest pytest-quick test-python mutation soak bench clean completion-table
+.PHONY: install demo test test-fast lint typecheck pytest pytest-quick test-python mutation long bench clean completion-table
 
 # Bare Debian/Ubuntu ship python3 without venv (ensurepip): say so in one line, not a traceback.
 $(PY):
@@ -53,7 +53,7 @@ PYTEST_PARALLEL := -n auto --dist loadgroup
 COVERAGE := --cov --cov-report=term-missing:skip-covered
 
 pytest: install
-	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(COVERAGE)
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(COVERAGE) -m 'not long'
 
 # The tests not marked slow, that is the tests that start no process (see tests/conftest.py),
 # with a fifth of the property tests' examples (`make test` tries them all).
@@ -85,10 +85,11 @@ mutation: install
 
 test: lint typecheck pytest
 
-# The soak at full scale, 510 processes through two expiries (tests/e2e/test_soak.py; about two
-# minutes more than the smaller run of `make test`).
-soak: install
-	RGPU_TEST_SOAK=full $(VENV)/bin/pytest -q tests/e2e/test_soak.py -k test_soak_many_processes
+# The long runs (marked `long`), minutes of real time each: the soak at full scale (510
+# processes through two expiries), the fault soak, the SIGKILL trials and the benchmarks' smoke
+# run. Not part of `make test`; CI runs them after it (.ci/run).
+long: install
+	RGPU_TEST_SOAK=full $(VENV)/bin/pytest $(PYTEST_PARALLEL) -q -m long
 
 # The commands as a TAB reads them (src/rgpu_exec/completion/table.py), from the parser: after a
 # change of a command's flags or help (tests/unit/test_completion_table.py says when).

@@ -21,10 +21,10 @@ zero: one exchange per pair per window (single flight) and none wasted. Each tok
 looked up in the emulator: it belongs to the (key, namespace) the process asked for, it was
 valid when its wave ended, and it had expired (issuer's view) once the next wave began.
 
-That is the full soak, `make soak` (RGPU_TEST_SOAK=full), about two minutes of real time. In
-`make test` the same run is smaller: 8 namespaces, the same 3 keys, waves of 60 processes and
-tokens of TTL = 40 s (fresh for 20 s): the same waves, expiries and exact counts, in about
-a minute.
+That is the full soak, about two minutes of real time: `make long` runs it (RGPU_TEST_SOAK=full;
+these tests are `long`, left out of `make test`). Run alone without that variable, the same run
+is smaller: 8 namespaces, the same 3 keys, waves of 60 processes and tokens of TTL = 40 s
+(fresh for 20 s): the same waves, expiries and exact counts, in about a minute.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ from emulator_support import KUBECTLS, RGPU_EXEC, Harness
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
-FULL = os.environ.get("RGPU_TEST_SOAK") == "full"  # `make soak`
+FULL = os.environ.get("RGPU_TEST_SOAK") == "full"  # `make long`
 NAMESPACES = 20 if FULL else 8
 KEYS = 3
 WAVES = 3

@@ -31,6 +31,7 @@ def cache_files(cache: Path) -> dict[str, list[Path]]:
     return found
 
 
+@pytest.mark.long
 @pytest.mark.xdist_group("timed")  # 100 timed kills: never beside another timed test
 def test_sigkill_at_random_points_never_leaves_a_bad_entry(
     rgpu_exec_bin, emulated_exchange: Exchange, sandbox
