@@ -28,6 +28,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -84,20 +85,25 @@ class Runner:
         self.durations = durations
         self.limit = limit
         self.budget = budget
+        self.where: dict[str, Path] = {}
+        self.extra: set[str] = set()
         self.verdicts: dict[str, int | None] = {}
         self.clean: dict[str, bool] = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         items = {item.nodeid: item for item in session.items}
+        extra = [i for i in session.items if i.nodeid.split("::")[0] in self.extra]
         for count, (name, tests) in enumerate(sorted(self.tests_of.items()), 1):
-            chosen = [items[t] for t in tests if t in items]
+            chosen = extra + [items[t] for t in tests if t in items and items[t] not in extra]
             limit = LEAST_LIMIT + self.limit * sum(self.durations[t] for t in tests)
             at = time.monotonic()
             code, failed = self._fork(name, chosen, limit, self.budget)
             if failed is not None and not self._passes_clean(items[failed]):
                 code = None  # a test that fails without a mutant kills nothing
             self.verdicts[name] = code
+            if count % 25 == 0:  # kept as it goes: an interrupted run loses little
+                record(self.verdicts, self.where)
             verdict = {KILLED: "killed", SURVIVED: "SURVIVED", TIMEOUT: "timeout"}.get(
                 code if code is not None else -1, "not run"
             )
@@ -148,6 +154,7 @@ class Runner:
         from _pytest.runner import runtestprotocol
         from mutmut.mutation.trampoline import set_mutant_under_test
 
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         set_mutant_under_test(name)
         started = time.monotonic()
         for index, item in enumerate(items):
@@ -161,12 +168,22 @@ class Runner:
         return SURVIVED
 
 
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("patterns", nargs="+", help="mutant names or fnmatch patterns")
     parser.add_argument("--again", action="store_true", help="rerun mutants with a verdict")
     parser.add_argument("--limit", type=float, default=15.0, help="timeout: times the tests' time")
     parser.add_argument("--budget", type=float, default=None, help="seconds a mutant at most")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="a test file run first for every mutant (tests newer than the stats)",
+    )
     args = parser.parse_args()
     spec = importlib.util.find_spec("rgpu_exec")
     if spec is None or MUTANTS / "src" not in Path(str(spec.origin)).resolve().parents:
@@ -187,8 +204,11 @@ def main() -> int:
         print("in_process: no mutant to run")
         return 0
     runner = Runner(tests_of, durations, args.limit, args.budget)
-    ids = sorted({t for tests in tests_of.values() for t in tests})
+    runner.where = where
+    runner.extra = set(args.extra)
+    ids = sorted({t for tests in tests_of.values() for t in tests} | set(args.extra))
     os.chdir(ROOT)
+    signal.signal(signal.SIGTERM, _stop)  # stopped: keep what was found
     pytest.main(["-q", "-p", "no:randomly", "-p", "no:cacheprovider", *ids], plugins=[runner])
     record(runner.verdicts, where)
     survived = sorted(n for n, c in runner.verdicts.items() if c == SURVIVED)
