@@ -32,3 +32,74 @@ def test_a_failure_under_other_settings_is_told_in_full_again(cache: str) -> Non
 
     assert failures.damp(cache, KEY.stem, again, lambda: "proxy A") is not None, "damped"
     assert failures.damp(cache, KEY.stem, again, lambda: "proxy B") is None, "settings changed"
+
+
+HASHED = failures.settings_hash("proxy A")
+WRITTEN = Failure(
+    100.0, 105.0, 7, True, "first\n\nsecond", settings_hash=HASHED, key=KEY, fallback=True
+)
+
+
+def test_a_read_record_holds_each_field_it_was_written_with(cache: str) -> None:
+    failures.write_failure(cache, KEY.stem, WRITTEN)
+    read = failures.read_failure(cache, KEY.stem, 101.0)
+
+    assert read is not None
+    assert (read.since, read.until, read.exit_code) == (100.0, 105.0, 7)
+    assert (read.transient, read.fallback) == (True, True)
+    assert read.message == "first\n\nsecond", "a blank line in the message is its own"
+    assert (read.settings_hash, read.key) == (HASHED, KEY)
+
+
+def _record(cache: str, text: str) -> Failure | None:
+    path = Path(token_cache.file_path(cache, KEY.stem, token_cache.FAILURE_SUFFIX))
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return failures.read_failure(cache, KEY.stem, 101.0)
+
+
+def _with_line(index: int, line: str) -> str:
+    lines = WRITTEN.render().split("\n")
+    lines[index] = line
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(_with_line(0, "rgpu-exec-failure 2"), id="another-format"),
+        pytest.param(WRITTEN.render().split("\n\n")[0] + "\n\n", id="no-message"),
+        pytest.param(_with_line(1, "began 100.0"), id="misnamed-field"),
+        pytest.param(_with_line(1, "since"), id="no-value"),
+        pytest.param(_with_line(3, "exit_code 0"), id="exit-code-0"),
+        pytest.param(_with_line(3, "exit_code 256"), id="exit-code-256"),
+    ],
+)
+def test_a_record_out_of_its_format_is_no_record(cache: str, text: str) -> None:
+    assert _record(cache, WRITTEN.render()) is not None, "the record as written is read"
+
+    assert _record(cache, text) is None
+
+
+@pytest.mark.parametrize("code", [1, 255])
+def test_exit_codes_from_1_to_255_are_replayed(cache: str, code: int) -> None:
+    read = _record(cache, _with_line(3, f"exit_code {code}"))
+
+    assert read is not None
+    assert read.exit_code == code
+
+
+def test_an_entry_line_of_other_than_three_parts_names_no_entry(cache: str) -> None:
+    api, namespace, identity = KEY
+    read = _record(cache, _with_line(7, f"entry {api}  {namespace} {identity}"))
+
+    assert read is not None
+    assert read.key is None
+
+
+def test_a_token_no_longer_lasts_a_command_at_the_very_moment_its_window_ends() -> None:
+    entry = Entry(KEY, 1000.0, 1900.0, "tok")
+    end = failures.usable_until(entry)
+
+    assert failures.lasts_a_command(entry, end - 0.001)
+    assert not failures.lasts_a_command(entry, end)
