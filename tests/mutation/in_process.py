@@ -14,7 +14,8 @@ that fails with a mutant is run again without one, and kills nothing if it fails
 mutant whose tests outlast 10 s plus `--limit` times their time in the stats is killed as a
 timeout, as mutmut kills it. `--budget` (seconds a mutant) is the one shortcut: a
 mutant still alive when its budget runs out is left "not run" (never counted killed), for
-`mutmut run NAME` to finish.
+`mutmut run NAME` to finish; one whose test is still running a minute past its budget hangs,
+and is killed as a timeout.
 
     .venv/bin/mutmut run 'rgpu_exec.redact*'     # once: the mutants and the stats (stop it
                                                  # when it starts running mutants)
@@ -44,6 +45,9 @@ MUTANTS = ROOT / "mutants"
 KILLED, SURVIVED, TIMEOUT = 1, 0, 36  # mutmut's exit codes (`mutmut.stats.status_by_exit_code`)
 LEAST_LIMIT = 10.0
 OUT_OF_BUDGET = 2
+# Past its budget, a mutant whose test runs this much longer hangs: killed as a timeout (no
+# quick test takes a minute; mutmut's own limit is 15 times a test's time).
+HANG = 60.0
 
 
 def metas() -> Iterator[Path]:
@@ -97,6 +101,8 @@ class Runner:
         for count, (name, tests) in enumerate(sorted(self.tests_of.items()), 1):
             chosen = extra + [items[t] for t in tests if t in items and items[t] not in extra]
             limit = LEAST_LIMIT + self.limit * sum(self.durations[t] for t in tests)
+            if self.budget is not None:  # a test still running a minute past it: a hang
+                limit = min(limit, self.budget + HANG)
             at = time.monotonic()
             code, failed = self._fork(name, chosen, limit, self.budget)
             if failed is not None and not self._passes_clean(items[failed]):
@@ -168,6 +174,29 @@ class Runner:
         return SURVIVED
 
 
+def prepare(jobs: int) -> None:
+    """What `mutmut run` does before its first mutant: the mutated copies in `mutants/` and the
+    stats (which tests cover which function, and how long each takes; only the tests new since
+    the last time, when there are stats). Then no mutant is run: this runner runs them."""
+    from mutmut import __main__ as mutmut
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.utils import file_utils
+    from mutmut.workers.isolation import get_mutant_runner
+
+    os.chdir(ROOT)
+    set_mutant_under_test("mutant_generation")
+    MUTANTS.mkdir(exist_ok=True)
+    file_utils.copy_src_dir()
+    file_utils.copy_also_copy_files()
+    file_utils.setup_source_paths()
+    mutmut.store_lines_covered_by_tests()
+    mutmut.create_mutants(jobs)
+    runner = get_mutant_runner(jobs)
+    mutmut.collect_or_load_stats(
+        runner, mutants_caught_by_type_checker={}, apply_config_invalidation=True
+    )
+
+
 def _stop(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -184,7 +213,13 @@ def main() -> int:
         default=[],
         help="a test file run first for every mutant (tests newer than the stats)",
     )
+    parser.add_argument(
+        "--prepare", type=int, metavar="JOBS", help="first make the mutants and stats (mutmut)"
+    )
     args = parser.parse_args()
+    if args.prepare:
+        prepare(args.prepare)
+        return 0
     spec = importlib.util.find_spec("rgpu_exec")
     if spec is None or MUTANTS / "src" not in Path(str(spec.origin)).resolve().parents:
         print("in_process: run with PYTHONPATH=mutants/src", file=sys.stderr)
