@@ -103,3 +103,46 @@ def test_a_token_no_longer_lasts_a_command_at_the_very_moment_its_window_ends() 
 
     assert failures.lasts_a_command(entry, end - 0.001)
     assert not failures.lasts_a_command(entry, end)
+
+
+@pytest.mark.parametrize(
+    ("left", "deadline", "expected"),
+    [
+        pytest.param(4.0, 30.0, 2.0, id="half-the-time-left"),
+        pytest.param(20.0, 30.0, 5.0, id="at-most-five-seconds"),
+        pytest.param(20.0, 3.0, 3.0, id="at-most-the-deadline"),
+        pytest.param(0.6, 30.0, 0.5, id="at-least-half-a-second"),
+    ],
+)
+def test_a_refresh_with_a_token_in_hand_gives_up_within_half_the_time_it_lasts(
+    left: float, deadline: float, expected: float
+) -> None:
+    entry = Entry(KEY, 0.0, 900.0, "tok")  # usable until 890: a command is 10 s
+    now = failures.usable_until(entry) - left
+
+    assert failures.refresh_deadline(entry, now, deadline) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        pytest.param(100.0, 25.0, id="a-quarter-of-the-time-left"),
+        pytest.param(200.0, 30.0, id="at-most-thirty-seconds"),
+        pytest.param(2.0, 1.0, id="at-least-a-second"),
+        pytest.param(0.5, 0.5, id="never-past-the-time-left"),
+    ],
+)
+def test_a_failed_refresh_with_a_token_in_hand_is_retried_within_a_quarter_of_its_time(
+    left: float, expected: float
+) -> None:
+    entry = Entry(KEY, 0.0, 900.0, "tok")
+    now = failures.usable_until(entry) - left
+
+    assert failures.retry_after(entry, now) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("lifetime", "expected"), [(100.0, 10.0), (20.0, 5.0), (-5.0, 0.0)])
+def test_a_command_is_ten_seconds_or_a_quarter_of_a_short_lifetime(
+    lifetime: float, expected: float
+) -> None:
+    assert failures.command_life(lifetime) == expected
