@@ -3,6 +3,7 @@ no test holding it: damping under changed settings, the record's fields, the fal
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,9 @@ def test_a_command_is_ten_seconds_or_a_quarter_of_a_short_lifetime(
     lifetime: float, expected: float
 ) -> None:
     assert failures.command_life(lifetime) == expected
+
+
+def test_the_settings_are_recorded_as_the_first_128_bits_of_their_sha256() -> None:
+    # The record's format: a record written by one version is read by the next.
+    assert failures.settings_hash("proxy A") == hashlib.sha256(b"proxy A").hexdigest()[:32]
+    assert len(failures.settings_hash("\udcff not UTF-8 from the environment")) == 32
