@@ -54,14 +54,16 @@ def metas() -> Iterator[Path]:
     yield from sorted((MUTANTS / "src").rglob("*.py.meta"))
 
 
-def wanted(patterns: list[str], *, again: bool) -> dict[str, Path]:
+def wanted(patterns: list[str], *, again: bool, alive: bool = False) -> dict[str, Path]:
     """The mutants named by `patterns` (mutmut's names, `fnmatch` patterns), with their `.meta`;
-    only those not run yet, unless `again`."""
+    only those not run yet (`alive`: or survived), unless `again`."""
     found: dict[str, Path] = {}
     for meta in metas():
         codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         for name, code in codes.items():
-            if (again or code is None) and any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            if (again or code is None or (alive and code == SURVIVED)) and any(
+                fnmatch.fnmatchcase(name, p) for p in patterns
+            ):
                 found[name] = meta
     return found
 
@@ -205,6 +207,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("patterns", nargs="+", help="mutant names or fnmatch patterns")
     parser.add_argument("--again", action="store_true", help="rerun mutants with a verdict")
+    parser.add_argument("--alive", action="store_true", help="rerun the survivors too")
     parser.add_argument("--limit", type=float, default=15.0, help="timeout: times the tests' time")
     parser.add_argument("--budget", type=float, default=None, help="seconds a mutant at most")
     parser.add_argument(
@@ -227,7 +230,7 @@ def main() -> int:
     stats: dict[str, Any] = json.loads((MUTANTS / "mutmut-stats.json").read_text("utf-8"))
     durations: dict[str, float] = stats["duration_by_test"]
     covering: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
-    where = wanted(args.patterns, again=args.again)
+    where = wanted(args.patterns, again=args.again, alive=args.alive)
     tests_of = {
         name: sorted(covering.get(name.partition("__mutmut_")[0], []), key=durations.__getitem__)
         for name in where
