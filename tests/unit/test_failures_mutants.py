@@ -153,3 +153,29 @@ def test_the_settings_are_recorded_as_the_first_128_bits_of_their_sha256() -> No
     # The record's format: a record written by one version is read by the next.
     assert failures.settings_hash("proxy A") == hashlib.sha256(b"proxy A").hexdigest()[:32]
     assert len(failures.settings_hash("\udcff not UTF-8 from the environment")) == 32
+
+
+def test_a_replay_names_the_first_sentence_of_at_most_160_characters() -> None:
+    assert failures.summary("rgpu-exec: no key.  Run   login. Then retry.") == "rgpu-exec: no key."
+    assert failures.summary("x" * 160) == "x" * 160
+    assert failures.summary("x" * 161) == "x" * 159 + "…"
+    assert failures.summary("a.b c") == "a.b c", "a full stop inside a word ends nothing"
+
+
+def test_a_replay_says_how_long_ago_and_how_long_more_never_below_zero() -> None:
+    told = Failure(100.0, 105.0, 5, True, "rgpu-exec: down. More.")
+
+    assert told.replay(102.4).startswith("rgpu-exec: down. [same failure as 2 s ago, ")
+    assert "not retried for 3 s," in told.replay(102.4)
+    assert "as 0 s ago" in told.replay(99.0), "a clock that stepped back"
+    assert "not retried for 0 s," in told.replay(110.0)
+
+
+def test_a_failure_before_the_request_is_known_is_recorded_under_what_was_told() -> None:
+    stem = failures.told_stem("5", "rgpu-exec: bad flag", "\udcff")
+    expected = hashlib.sha256(
+        "rgpu-exec-told\n5\nrgpu-exec: bad flag\n?".encode("utf-8", "replace")
+    ).hexdigest()
+
+    assert stem == expected
+    assert failures.told_stem("5", "a") != failures.told_stem("5", "b")
