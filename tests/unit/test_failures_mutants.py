@@ -160,6 +160,7 @@ def test_a_replay_names_the_first_sentence_of_at_most_160_characters() -> None:
     assert failures.summary("x" * 160) == "x" * 160
     assert failures.summary("x" * 161) == "x" * 159 + "…"
     assert failures.summary("a.b c") == "a.b c", "a full stop inside a word ends nothing"
+    assert failures.summary(". b. c") == ".", "cut at the first full stop, even the first"
 
 
 def test_a_replay_says_how_long_ago_and_how_long_more_never_below_zero() -> None:
