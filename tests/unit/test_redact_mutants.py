@@ -161,3 +161,9 @@ def test_a_key_shape_after_an_escape_shows_its_prefix() -> None:
 
 def test_a_word_with_a_hyphen_in_a_secret_of_another_shape_is_not_scrubbed() -> None:
     assert redact.scrub("see remote-g now", "remote-gpu12") == "see remote-g now"
+
+
+def test_a_piece_said_three_times_is_scrubbed_each_time() -> None:
+    piece = KEY[14:22]
+
+    assert redact.scrub(f"{piece}, {piece}, {piece}", KEY) == "[REDACTED], [REDACTED], [REDACTED]"
