@@ -167,3 +167,8 @@ def test_a_piece_said_three_times_is_scrubbed_each_time() -> None:
     piece = KEY[14:22]
 
     assert redact.scrub(f"{piece}, {piece}, {piece}", KEY) == "[REDACTED], [REDACTED], [REDACTED]"
+
+
+def test_a_piece_found_again_one_character_on_is_scrubbed_with_it() -> None:
+    # Two overlapping finds of one piece, one character apart: both scrubbed, as one marker.
+    assert redact.scrub("x 111111111 y", "1" * 10) == "x [REDACTED] y"
