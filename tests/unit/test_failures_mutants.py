@@ -180,3 +180,13 @@ def test_a_failure_before_the_request_is_known_is_recorded_under_what_was_told()
 
     assert stem == expected
     assert failures.told_stem("5", "a") != failures.told_stem("5", "b")
+
+
+def test_a_failure_without_settings_or_entry_is_written_with_a_dash_for_each() -> None:
+    told = Failure(100.5, 105.0, 5, True, "rgpu-exec: down.")
+
+    assert (told.settings_hash, told.key, told.fallback) == ("", None, False)
+    assert told.render() == (
+        "rgpu-exec-failure 3\nsince 100.5\nuntil 105.0\nexit_code 5\ntransient 1\nfallback 0\n"
+        "settings -\nentry -\n\nrgpu-exec: down."
+    )
