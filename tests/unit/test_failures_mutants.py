@@ -190,3 +190,9 @@ def test_a_failure_without_settings_or_entry_is_written_with_a_dash_for_each() -
         "rgpu-exec-failure 3\nsince 100.5\nuntil 105.0\nexit_code 5\ntransient 1\nfallback 0\n"
         "settings -\nentry -\n\nrgpu-exec: down."
     )
+
+
+def test_a_replay_told_within_the_second_says_zero_seconds_ago() -> None:
+    told = Failure(100.0, 105.0, 5, True, "rgpu-exec: down.")
+
+    assert "[same failure as 0 s ago," in told.replay(100.2)
