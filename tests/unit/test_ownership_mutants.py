@@ -177,3 +177,32 @@ def test_an_unused_cluster_beside_the_consoles_user_of_its_name_is_the_consoles(
 
     assert (verdict.owner, verdict.namespace_id) == (ownership.CONSOLE, NAMESPACE_ID)
     assert verdict.server == "https://k8s.example:6443"
+
+
+def test_a_cluster_the_consoles_context_uses_is_the_consoles_for_its_namespace() -> None:
+    verdict = judged(console_kubeconfig(), "cluster", "remotegpu")
+
+    assert (verdict.owner, verdict.namespace_id) == (ownership.CONSOLE, NAMESPACE_ID)
+
+
+def test_an_unused_cluster_alone_named_as_we_name_them_keeps_its_server() -> None:
+    verdict = judged(CLUSTER_K.replace("k", "rgpu-a", 1), "cluster", "rgpu-a")
+
+    assert verdict == ownership.Verdict(
+        "rgpu-exec", "cluster", "rgpu-a", FILE, AT, "", None, SERVER
+    )
+
+
+def test_a_cluster_without_a_server_string_is_said_to_have_no_server() -> None:
+    verdict = judged("clusters:\n- name: prod\n  cluster: {server: 5}\n", "cluster", "prod")
+
+    assert (verdict.what, verdict.server) == ("a cluster with no server", None)
+
+
+def test_a_file_of_the_list_that_was_not_read_is_passed_over() -> None:
+    other = Path("/unread")
+    docs = {FILE: Document.parse(CLUSTER_K.replace("k", "prod", 1), str(FILE))}
+
+    verdict = ownership.judge((other, FILE), docs, "cluster", "prod")
+
+    assert (verdict.owner, verdict.file) == (ownership.FOREIGN, FILE)
