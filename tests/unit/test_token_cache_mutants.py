@@ -50,6 +50,7 @@ def _with_line(index: int, line: str) -> str:
         pytest.param(_swapped(4, 5), id="issued-and-expires-swapped"),
         pytest.param(_with_line(6, "token"), id="no-separator"),
         pytest.param(_with_line(6, "token "), id="empty-value"),
+        pytest.param(_with_line(1, "api_url "), id="empty-url"),
         pytest.param(_with_line(3, "identitY profile:ci"), id="misnamed-field"),
         pytest.param(_with_line(5, "expires_at 1000.5"), id="expires-when-issued"),
         pytest.param(_with_line(5, "expires_at inf"), id="never-expires"),
