@@ -74,13 +74,17 @@ test-python:
 	  VENV=.venv-$$("$(OTHER)" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # Mutation testing (mutmut 3, [tool.mutmut] in pyproject.toml; not part of `make test`): the
-# gates, the hot path and the scope rules against the quick tests. MUTATION_JOBS workers (the
-# machine is shared); `.venv/bin/mutmut results` lists the survivors afterwards, and
+# gates, the hot path and the scope rules against the quick tests. mutmut makes the mutants and
+# the stats (MUTATION_JOBS workers: the machine is shared); tests/mutation/in_process.py runs
+# them (one fork a mutant, the tests collected once). MUTANTS: which ones (mutmut's names, or
+# patterns). `.venv/bin/mutmut results` lists the survivors afterwards, and
 # tests/mutation/equivalent.md says why each one left is equivalent.
 MUTATION_JOBS ?= 2
+MUTANTS ?= rgpu_exec.*
 mutation: install
 	$(PY) -m pip install --quiet -e '.[dev,mutation]' -e ./emulator
-	$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS)
+	$(PY) tests/mutation/in_process.py --prepare $(MUTATION_JOBS) '$(MUTANTS)'
+	PYTHONPATH=mutants/src $(PY) tests/mutation/in_process.py '$(MUTANTS)'
 	$(PY) tests/mutation/score.py
 
 test: lint typecheck pytest

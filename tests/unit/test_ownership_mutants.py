@@ -10,6 +10,8 @@ import pytest
 from rgpu_exec.kubeconfig import ownership
 from rgpu_exec.kubeconfig.document import Document
 
+from conftest import NAMESPACE_ID, console_kubeconfig
+
 FILE = Path("/kubeconfig")
 
 
@@ -54,3 +56,153 @@ def test_a_user_rgpu_exec_did_not_write_is_named_for_what_it_is(user: str, what:
 
     assert verdict.owner == ownership.FOREIGN
     assert verdict.what == what
+
+
+OURS = (
+    "{exec: {command: rgpu-exec, args: [token, --namespace-id, ns1],"
+    " apiVersion: client.authentication.k8s.io/v1}}"
+)
+AT = "a cluster at https://k.example"
+SERVER = "https://k.example"
+CLUSTER_K = "clusters:\n- name: k\n  cluster: {server: https://k.example}\n"
+CONTEXT_C = "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name", "expected"),
+    [
+        pytest.param(
+            CLUSTER_K.replace("k", "rgpu-a", 1) + f"users:\n- name: rgpu-a\n  user: {OURS}\n",
+            "cluster",
+            "rgpu-a",
+            ownership.Verdict("rgpu-exec", "cluster", "rgpu-a", FILE, AT, "", None, SERVER),
+            id="an-unused-cluster-beside-our-user-of-its-name",
+        ),
+        pytest.param(
+            "clusters:\n- name: rgpu-a\n  cluster: {}\n",
+            "cluster",
+            "rgpu-a",
+            ownership.Verdict(
+                "rgpu-exec", "cluster", "rgpu-a", FILE, "a cluster with no server", "", None, None
+            ),
+            id="an-unused-cluster-alone-named-as-we-name-them",
+        ),
+        pytest.param(
+            CLUSTER_K.replace("k", "prod", 1),
+            "cluster",
+            "prod",
+            ownership.Verdict(
+                "foreign",
+                "cluster",
+                "prod",
+                FILE,
+                AT,
+                "no context of rgpu-exec uses it",
+                None,
+                SERVER,
+            ),
+            id="an-unused-cluster-of-another-name",
+        ),
+        pytest.param(
+            CLUSTER_K + CONTEXT_C + "users:\n- name: u\n  user: {token: t}\n",
+            "cluster",
+            "k",
+            ownership.Verdict(
+                "foreign",
+                "cluster",
+                "k",
+                FILE,
+                f"{AT}, used by context 'c'",
+                f"{AT}, used by context 'c'",
+                None,
+                SERVER,
+            ),
+            id="a-cluster-another-context-uses",
+        ),
+        pytest.param(
+            CLUSTER_K + CONTEXT_C + f"users:\n- name: u\n  user: {OURS}\n",
+            "cluster",
+            "k",
+            ownership.Verdict("rgpu-exec", "cluster", "k", FILE, AT, "", None, SERVER),
+            id="a-cluster-our-context-uses",
+        ),
+        pytest.param(
+            CONTEXT_C + f"users:\n- name: u\n  user: {OURS}\n",
+            "context",
+            "c",
+            ownership.Verdict(
+                "rgpu-exec", "context", "c", FILE, "a context of a user that runs rgpu-exec"
+            ),
+            id="a-context-of-our-user",
+        ),
+        pytest.param(
+            CONTEXT_C + "users:\n- name: u\n  user: {token: t}\n",
+            "context",
+            "c",
+            ownership.Verdict(
+                "foreign",
+                "context",
+                "c",
+                FILE,
+                "a context of a user with a static token, used by context 'c'",
+                "its user 'u' has no exec stanza",
+            ),
+            id="a-context-of-another-user",
+        ),
+        pytest.param(
+            "users: []\n",
+            "user",
+            "x",
+            ownership.Verdict("absent", "user", "x", None, "absent", "it does not exist"),
+            id="absent",
+        ),
+    ],
+)
+def test_a_verdict_names_the_entry_its_file_what_it_is_and_why(
+    text: str, kind: str, name: str, expected: ownership.Verdict
+) -> None:
+    assert judged(text, kind, name) == expected
+
+
+def test_an_unused_cluster_beside_the_consoles_user_of_its_name_is_the_consoles() -> None:
+    text = console_kubeconfig().replace(
+        "contexts:\n- name: remotegpu-team-ml\n"
+        "  context: {cluster: remotegpu, user: remotegpu, namespace: team-ml}\n"
+        "current-context: remotegpu-team-ml\n",
+        "",
+    )
+    assert "contexts:" not in text
+
+    verdict = judged(text, "cluster", "remotegpu")
+
+    assert (verdict.owner, verdict.namespace_id) == (ownership.CONSOLE, NAMESPACE_ID)
+    assert verdict.server == "https://k8s.example:6443"
+
+
+def test_a_cluster_the_consoles_context_uses_is_the_consoles_for_its_namespace() -> None:
+    verdict = judged(console_kubeconfig(), "cluster", "remotegpu")
+
+    assert (verdict.owner, verdict.namespace_id) == (ownership.CONSOLE, NAMESPACE_ID)
+
+
+def test_an_unused_cluster_alone_named_as_we_name_them_keeps_its_server() -> None:
+    verdict = judged(CLUSTER_K.replace("k", "rgpu-a", 1), "cluster", "rgpu-a")
+
+    assert verdict == ownership.Verdict(
+        "rgpu-exec", "cluster", "rgpu-a", FILE, AT, "", None, SERVER
+    )
+
+
+def test_a_cluster_without_a_server_string_is_said_to_have_no_server() -> None:
+    verdict = judged("clusters:\n- name: prod\n  cluster: {server: 5}\n", "cluster", "prod")
+
+    assert (verdict.what, verdict.server) == ("a cluster with no server", None)
+
+
+def test_a_file_of_the_list_that_was_not_read_is_passed_over() -> None:
+    other = Path("/unread")
+    docs = {FILE: Document.parse(CLUSTER_K.replace("k", "prod", 1), str(FILE))}
+
+    verdict = ownership.judge((other, FILE), docs, "cluster", "prod")
+
+    assert (verdict.owner, verdict.file) == (ownership.FOREIGN, FILE)

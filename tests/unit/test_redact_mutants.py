@@ -95,3 +95,80 @@ def test_words_in_a_secret_of_another_shape_are_not_scrubbed() -> None:
 
     assert redact.scrub("the abcdefgh word", secret) == "the abcdefgh word"
     assert redact.scrub("the bcdefgh1 code", secret) == "the [REDACTED] code"
+
+
+def test_an_escape_beyond_unicode_is_kept_as_written_and_the_rest_still_scrubbed() -> None:
+    text = rf"x \UFFFFFFFF y {KEY[14:22]}"
+
+    assert redact.scrub(text, KEY) == r"x \UFFFFFFFF y [REDACTED]"
+
+
+def test_a_piece_written_with_an_escape_of_the_last_code_point_is_scrubbed() -> None:
+    secret = "\U0010ffff1234567"  # a key of another shape: one piece, its first character the last
+    text = r"x \U0010FFFF1234567 y"
+
+    assert redact.scrub(text, secret) == "x [REDACTED] y"
+
+
+def test_a_piece_at_the_very_start_of_a_text_with_an_escape_in_it_is_scrubbed() -> None:
+    piece = KEY[14:22]
+    escaped = piece[0] + rf"\x{ord(piece[1]):02x}" + piece[2:]
+
+    assert redact.scrub(f"{escaped} tail", KEY) == "[REDACTED] tail"
+
+
+def test_a_piece_in_base64_that_ends_in_x_is_scrubbed() -> None:
+    encoded = base64.b64encode(b"x1234567W").decode()  # 12 characters, the last an X
+    assert encoded.endswith("X")
+
+    assert redact.scrub(f"data {encoded} end", "1234567W") == "data [REDACTED] end"
+
+
+def test_a_piece_in_the_last_whole_byte_of_a_base64_run_is_scrubbed() -> None:
+    encoded = base64.b64encode(b"x12345678").decode() + "A"  # 13 characters: one is noise
+
+    assert redact.scrub(f"data {encoded} end", "12345678") == "data [REDACTED] end"
+
+
+def test_a_piece_is_scrubbed_where_it_is_in_a_text_that_grows_when_lower_cased() -> None:
+    piece = KEY[14:22]
+
+    assert redact.scrub(f"İ {piece.upper()} İ", KEY) == "İ [REDACTED] İ"
+
+
+def test_pieces_of_two_secrets_side_by_side_are_one_marker() -> None:
+    text = f"x {KEY[14:22]}{OTHER[20:28]} y"
+
+    assert redact.scrub(text, KEY, OTHER) == "x [REDACTED] y"
+
+
+def test_a_quoted_key_with_characters_outside_the_key_alphabet_is_scrubbed_whole() -> None:
+    secret = f'"{KEY}~7"'  # pasted with quotes and two more characters
+    tail = KEY[-6:] + "~7"  # a piece that only the characters after the key's alphabet make
+
+    assert redact.scrub(f"x {tail} y", secret) == "x [REDACTED] y"
+
+
+def test_a_piece_of_hyphens_alone_is_scrubbed() -> None:
+    assert redact.scrub("x -------- y", "-" * 9) == "x [REDACTED] y"
+
+
+def test_a_key_shape_after_an_escape_shows_its_prefix() -> None:
+    shape = "rgpu_0123abcd_" + "Q" * 20  # no key this process knows
+
+    assert redact.scrub(rf"x \x41 {shape}", KEY) == r"x \x41 rgpu_0123abcd…"
+
+
+def test_a_word_with_a_hyphen_in_a_secret_of_another_shape_is_not_scrubbed() -> None:
+    assert redact.scrub("see remote-g now", "remote-gpu12") == "see remote-g now"
+
+
+def test_a_piece_said_three_times_is_scrubbed_each_time() -> None:
+    piece = KEY[14:22]
+
+    assert redact.scrub(f"{piece}, {piece}, {piece}", KEY) == "[REDACTED], [REDACTED], [REDACTED]"
+
+
+def test_a_piece_found_again_one_character_on_is_scrubbed_with_it() -> None:
+    # Two overlapping finds of one piece, one character apart: both scrubbed, as one marker.
+    assert redact.scrub("x 111111111 y", "1" * 10) == "x [REDACTED] y"

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,7 @@ def _with_line(index: int, line: str) -> str:
         pytest.param(_swapped(4, 5), id="issued-and-expires-swapped"),
         pytest.param(_with_line(6, "token"), id="no-separator"),
         pytest.param(_with_line(6, "token "), id="empty-value"),
+        pytest.param(_with_line(1, "api_url "), id="empty-url"),
         pytest.param(_with_line(3, "identitY profile:ci"), id="misnamed-field"),
         pytest.param(_with_line(5, "expires_at 1000.5"), id="expires-when-issued"),
         pytest.param(_with_line(5, "expires_at inf"), id="never-expires"),
@@ -92,3 +94,72 @@ def test_without_the_built_in_sha256_hashlib_gives_the_same_names(monkeypatch) -
     assert alone.hmac_sha256_hex(long_secret, b"m") == (
         hmac.new(long_secret, b"m", "sha256").hexdigest()
     )
+
+
+@pytest.mark.parametrize("size", [0, 32, 64, 65])
+def test_the_key_fingerprint_is_rfc_2104_hmac_sha256_for_secrets_up_to_and_past_a_block(
+    size: int,
+) -> None:
+    secret = bytes(range(size))
+
+    for message in (b"", b"rgpu_3f9a2c1b_key"):
+        expected = hmac.new(secret, message, "sha256").hexdigest()
+        assert token_cache.hmac_sha256_hex(secret, message) == expected
+
+
+def _secret_file(directory: Path, text: str) -> None:
+    path = directory / token_cache.IDENTITY_KEY_FILE
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+
+
+def test_the_fingerprint_secret_is_read_only_when_exactly_well_formed(tmp_path: Path) -> None:
+    hexed = "ab" * token_cache.IDENTITY_KEY_BYTES
+    magic = token_cache.IDENTITY_KEY_MAGIC
+
+    _secret_file(tmp_path, f"{magic}\n{hexed}\n")
+    assert token_cache.read_secret(str(tmp_path)) == bytes.fromhex(hexed)
+    for text in (
+        f"{magic}\n{hexed}\nmore\n",  # a line after it
+        f"rgpu-exec-identity-key 2\n{hexed}\n",  # another format
+        f"{magic}\n{hexed[:-2]}\n",  # a byte short
+        f"{magic}\n{'zz' * token_cache.IDENTITY_KEY_BYTES}\n",  # not hex
+    ):
+        _secret_file(tmp_path, text)
+        assert token_cache.read_secret(str(tmp_path)) is None, text
+
+
+def test_whose_token_an_entry_holds_is_the_profile_or_the_keys_fingerprint() -> None:
+    secret = b"s" * token_cache.IDENTITY_KEY_BYTES
+
+    assert token_cache.identity(None, "ci", secret) == "profile:ci"
+    assert token_cache.identity("k", "ci", secret) == (
+        "key-hmac:" + hmac.new(secret, b"k", "sha256").hexdigest()
+    )
+    unkeyed = token_cache.identity("k", "ci", None)
+    assert unkeyed.startswith("key-unkeyed:")
+    assert unkeyed != token_cache.identity("k", "ci", None), "names no entry there is"
+
+
+def test_an_entry_is_fresh_valid_and_told_early_up_to_but_not_at_each_edge() -> None:
+    entry = Entry(KEY, 1000.0, 1900.0, "t")  # 900 s: refreshed 90 s before its expiry
+    assert entry.refresh_at == 1810.0
+
+    assert entry.fresh(1809.999)
+    assert not entry.fresh(1810.0)
+    assert entry.valid(1899.999)
+    assert not entry.valid(1900.0)
+    assert entry.kubectl_expiry(1869.0) == 1870.0, "30 s early"
+    assert entry.kubectl_expiry(1870.0) == 1900.0, "never a time already past"
+
+
+def test_a_written_entry_clears_the_failure_recorded_beside_it(tmp_path: Path) -> None:
+    directory = str(tmp_path / "c")
+    token_cache.write_entry(directory, WRITTEN)
+    failure = Path(token_cache.file_path(directory, KEY.stem, token_cache.FAILURE_SUFFIX))
+    failure.write_text("a failure", encoding="utf-8")
+
+    token_cache.write_entry(directory, WRITTEN)
+
+    assert not failure.exists()
+    assert token_cache.read_entry(directory, KEY) is not None
