@@ -69,9 +69,13 @@ class Parser(argparse.ArgumentParser):
         public = usage.public_words(Parser.root or self)
         if said is None:
             said = usage.without_values(message, Parser.typed, public)
-            # An option typed wrong may be why a required one is missing: name the one meant.
+            # An option typed wrong may be why a required one is missing: name it first, and
+            # the one meant.
             mine = [name for action in self._actions for name in action.option_strings]
-            said += usage.did_you_mean(usage.mistyped(Parser.typed, public), mine)
+            wrong = usage.mistyped(Parser.typed, public)
+            if wrong:
+                lead = usage.unrecognized(wrong, mine)
+                said = f"{lead}{'' if lead.endswith('?') else '.'} Also: {said}"
         self._fail(self.prog, said)
 
     def _print_message(self, message: str, file: Any = None) -> None:

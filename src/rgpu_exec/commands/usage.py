@@ -70,14 +70,17 @@ def mistyped(typed: Iterable[str], public: AbstractSet[str]) -> list[str]:
 
 def did_you_mean(options: Sequence[str], known: Sequence[str]) -> str:
     """`; did you mean --namespace?` for each option typed that is close to a known long one
-    (only names: `--tokn=…` is compared as `--tokn`)."""
-    longs = [option for option in known if option.startswith("--")]
+    (only names: `--tokn=…` is compared as `--tokn`): one that differs only in case first
+    (`--namespace-ID` is `--namespace-id`), else the closest in lower case."""
+    longs = {option.lower(): option for option in known if option.startswith("--")}
     guesses = []
     for option in options:
-        name = option.removesuffix("=…")
+        name = option.removesuffix("=…").lower()
         close = difflib.get_close_matches(name, longs, n=1, cutoff=_CLOSE)
+        if name in longs:
+            close = [name]
         if close and name.startswith("--"):
-            guesses.append((option, close[0]))
+            guesses.append((option, longs[close[0]]))
     if not guesses:
         return ""
     if len(guesses) == 1:

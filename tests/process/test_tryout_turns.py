@@ -1,0 +1,61 @@
+"""Wrong turns a new user's try-out found: each ends in the cause and a next step that holds
+what it needs, and a printed command runs as it stands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+from conftest import API_KEY, NAMESPACE_ID
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from conftest import RunCli
+    from exchange_answers import FakeApi
+
+
+def printed_command(text: str, program: str) -> list[str]:
+    """The argv of the first command in backticks that runs `program`."""
+    found = [c for c in re.findall(r"`([^`]*)`", text) if c.startswith(program + " ")]
+    assert found, text
+    return shlex.split(found[0])
+
+
+def test_an_empty_login_on_stdin_prints_a_rerun_that_repeats_the_users_flags(
+    run_cli: RunCli, fake_api: FakeApi, sandbox: Path
+) -> None:
+    flags = ["--insecure-storage", "--namespace-id", NAMESPACE_ID, "--api-url", fake_api.url]
+
+    empty = run_cli(["login", *flags], stdin="")
+    again = printed_command(empty.stderr, "rgpu-exec login")
+    rerun = run_cli(again[1:], stdin=API_KEY + "\n")
+
+    assert empty.returncode == 2
+    assert sorted(again[2:]) == sorted(["--profile", "default", *flags])
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"verified with {fake_api.url}" in rerun.stdout
+    assert API_KEY not in empty.stderr + rerun.stdout + rerun.stderr
+
+
+def test_a_mistyped_flag_next_to_a_missing_required_one_is_named_first(run_cli: RunCli) -> None:
+    argv = ["kubeconfig", "generate", "--namspace", "team-ml", "--namespace-id", NAMESPACE_ID]
+
+    refused = run_cli([*argv, "--server", "https://k8s.example:6443"])
+
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "rgpu-exec: unrecognized arguments: --namspace; did you mean --namespace?"
+    )
+    assert "required: --namespace" in refused.stderr  # argparse's finding is still said
+
+
+def test_a_flag_typed_in_the_wrong_case_is_guessed_as_the_same_flag(run_cli: RunCli) -> None:
+    refused = run_cli(["token", "--namespace-ID", NAMESPACE_ID])
+
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "rgpu-exec: unrecognized arguments: --namespace-ID; did you mean --namespace-id?"
+    )
+    assert NAMESPACE_ID not in refused.stderr
