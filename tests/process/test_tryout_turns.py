@@ -7,6 +7,8 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
+import pytest
+
 from conftest import API_KEY, NAMESPACE_ID
 
 if TYPE_CHECKING:
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
 
     from conftest import RunCli
     from exchange_answers import FakeApi
+
+_ANOTHER_ID = "c64885bb-1111-4222-8333-444455556666"  # not the help's example, shown in full
 
 
 def printed_command(text: str, program: str) -> list[str]:
@@ -59,3 +63,20 @@ def test_a_flag_typed_in_the_wrong_case_is_guessed_as_the_same_flag(run_cli: Run
         "rgpu-exec: unrecognized arguments: --namespace-ID; did you mean --namespace-id?"
     )
     assert NAMESPACE_ID not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "how"),
+    [(_ANOTHER_ID[:-1], "cut short"), (_ANOTHER_ID + "a", "with an extra character")],
+    ids=["short", "long"],
+)
+def test_a_namespace_id_one_character_off_is_guessed_as_one_and_not_as_a_name(
+    run_cli: RunCli, value: str, how: str
+) -> None:
+    refused = run_cli(["check", "--namespace-id", value])
+
+    assert refused.returncode == 2
+    assert f"it looks like a namespace ID {how} (a guess)" in refused.stderr
+    assert "namespace name" not in refused.stderr
+    assert "copy the whole ID from the console's namespace page" in refused.stderr
+    assert value not in refused.stderr
