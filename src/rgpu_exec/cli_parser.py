@@ -59,13 +59,10 @@ class Parser(argparse.ArgumentParser):
         return namespace
 
     def error(self, message: str) -> NoReturn:
-        commands = [
-            name
-            for action in self._actions
-            if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
-            for name in action.choices
-        ]
-        said = usage.unknown_command(message, commands)
+        said = None
+        if self is Parser.root:
+            said = usage.misplaced_output(Parser.typed, self)
+        said = said or usage.unknown_command(message, usage.commands_of(self))
         public = usage.public_words(Parser.root or self)
         if said is None:
             said = usage.without_values(message, Parser.typed, public)

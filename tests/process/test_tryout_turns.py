@@ -80,3 +80,66 @@ def test_a_namespace_id_one_character_off_is_guessed_as_one_and_not_as_a_name(
     assert "namespace name" not in refused.stderr
     assert "copy the whole ID from the console's namespace page" in refused.stderr
     assert value not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "commands"),
+    [
+        ([], "(kubeconfig, login, logout, whoami, check, doctor, cache, scope, completion"),
+        (["kubeconfig"], "(generate, import, list, remove)"),
+        (["cache"], "(list, clear)"),
+        (["scope"], "(validate)"),
+    ],
+    ids=["bare", "kubeconfig", "cache", "scope"],
+)
+def test_a_command_group_alone_says_to_name_a_command_after_its_help(
+    run_cli: RunCli, argv: list[str], commands: str
+) -> None:
+    result = run_cli(argv)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: ")
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"rgpu-exec: name a command {commands}")
+    assert last.endswith(f"See `{shlex.join(['rgpu-exec', *argv, '--help'])}`.")
+
+
+@pytest.mark.parametrize("argv", [["help"], ["kubeconfig", "help"]], ids=["top", "group"])
+def test_help_as_a_command_points_at_the_help_flag(run_cli: RunCli, argv: list[str]) -> None:
+    result = run_cli(argv)
+    see = shlex.join(["rgpu-exec", *argv[:-1], "--help"])
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"rgpu-exec: there is no help command: the help is the --help flag. See `{see}`.\n"
+    )
+    assert run_cli(printed_command(result.stderr, "rgpu-exec")[1:]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "fix"),
+    [
+        (["-o", "json", "whoami"], "rgpu-exec whoami -o json"),
+        (["--output", "yaml", "kubeconfig", "list"], "rgpu-exec kubeconfig list --output yaml"),
+    ],
+    ids=["whoami", "kubeconfig-list"],
+)
+def test_an_output_flag_before_the_command_is_told_to_go_after_it(
+    run_cli: RunCli, argv: list[str], fix: str
+) -> None:
+    result = run_cli(argv)
+    rerun = run_cli(printed_command(result.stderr, "rgpu-exec")[1:])
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"rgpu-exec: {argv[0]} goes after the command: `{fix}`")
+    assert "unknown command" not in result.stderr
+    assert rerun.returncode != 2, rerun.stderr  # no usage error: the flag is taken
+
+
+def test_an_output_flag_before_a_command_with_a_value_shows_no_value(run_cli: RunCli) -> None:
+    result = run_cli(["-o", "json", "whoami", "--context", f"x_{API_KEY}"])
+
+    assert "`rgpu-exec whoami -o json` (with the other arguments you gave after it)" in (
+        result.stderr
+    )
+    assert API_KEY not in result.stdout + result.stderr

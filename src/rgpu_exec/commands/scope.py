@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
-from rgpu_exec.commands import support
+from rgpu_exec.commands import support, usage
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = scope.add_subparsers(title="commands", metavar="COMMAND")
-    scope.set_defaults(func=lambda _args: _usage(scope))
+    scope.set_defaults(func=lambda _args: usage.name_a_command(scope))
     validate = commands.add_parser(
         "validate",
         help="check a scope payload against the platform's rules, offline",
@@ -55,11 +55,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     support.add_output(validate)
     validate.set_defaults(func=_run_validate)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    output.tell(parser.format_help())
-    return ExitCode.USAGE
 
 
 def _read_payload(argument: str) -> str:
