@@ -143,3 +143,33 @@ def test_an_output_flag_before_a_command_with_a_value_shows_no_value(run_cli: Ru
         result.stderr
     )
     assert API_KEY not in result.stdout + result.stderr
+
+
+def test_a_context_that_is_already_current_is_not_told_to_become_the_default(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    kubeconfig = sandbox / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: rgpu-team-ml\n")
+    generate = ["kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id"]
+    server = ["--server", "https://k8s.example:6443", "--kubeconfig", str(kubeconfig)]
+
+    result = run_cli([*generate, NAMESPACE_ID, *server, "--no-verify"])
+
+    assert result.returncode == 0, result.stderr
+    assert "use-context" not in result.stdout
+    assert "'rgpu-team-ml' is kubectl's current context: use it with `kubectl" in result.stdout
+    assert printed_command(result.stdout, "kubectl")[-2:] == ["get", "pods"]
+
+
+def test_a_context_that_is_not_current_is_still_offered_use_context(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    kubeconfig = sandbox / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: prod\n")
+    generate = ["kubeconfig", "generate", "--namespace", "team-ml", "--namespace-id"]
+    server = ["--server", "https://k8s.example:6443", "--kubeconfig", str(kubeconfig)]
+
+    result = run_cli([*generate, NAMESPACE_ID, *server, "--no-verify"])
+
+    assert result.returncode == 0, result.stderr
+    assert "config use-context rgpu-team-ml`" in result.stdout
