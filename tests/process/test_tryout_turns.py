@@ -173,3 +173,16 @@ def test_a_context_that_is_not_current_is_still_offered_use_context(
 
     assert result.returncode == 0, result.stderr
     assert "config use-context rgpu-team-ml`" in result.stdout
+
+
+def test_whoami_with_a_kubeconfig_that_does_not_exist_says_so(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    missing = sandbox / "nonexistent" / "kc"
+
+    result = run_cli(["whoami", "--kubeconfig", str(missing)], env={"REMOTEGPU_API_KEY": API_KEY})
+    listed = run_cli(["kubeconfig", "list", "--kubeconfig", str(missing)])
+
+    assert result.returncode == 2
+    assert f"rgpu-exec: the kubeconfig {missing} (--kubeconfig) does not exist" in result.stderr
+    assert result.stderr == listed.stderr  # one owner says it, for every command
