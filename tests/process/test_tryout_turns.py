@@ -186,3 +186,29 @@ def test_whoami_with_a_kubeconfig_that_does_not_exist_says_so(
     assert result.returncode == 2
     assert f"rgpu-exec: the kubeconfig {missing} (--kubeconfig) does not exist" in result.stderr
     assert result.stderr == listed.stderr  # one owner says it, for every command
+
+
+def test_list_of_a_kubeconfig_that_is_a_device_says_it_is_a_device(run_cli: RunCli) -> None:
+    result = run_cli(["kubeconfig", "list"], env={"KUBECONFIG": "/dev/null"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "The kubeconfig /dev/null is a device, not a regular file, so rgpu-exec never replaces "
+        "it: kubectl finds no context in it."
+    )
+    assert "No kubeconfig file was found" not in result.stdout
+
+
+def test_cache_list_of_a_context_not_in_the_kubeconfig_says_so_as_whoami_does(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    kubeconfig = sandbox / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\ncurrent-context: prod\n")
+    flags = ["--context", "nosuch", "--kubeconfig", str(kubeconfig)]
+
+    cached = run_cli(["cache", "list", *flags])
+    whoami = run_cli(["whoami", *flags], env={"REMOTEGPU_API_KEY": API_KEY})
+
+    assert cached.returncode == whoami.returncode == 2
+    assert cached.stderr.startswith("rgpu-exec: context 'nosuch' is not in the kubeconfig")
+    assert cached.stderr == whoami.stderr

@@ -119,10 +119,7 @@ def _context(
     wanted = name or config.current_context
     found = next((c for c in managed if c.name == wanted), None)
     if name is not None and found is None:
-        what = "does not run rgpu-exec" if name in config.contexts else "is not in the kubeconfig"
-        raise UsageError(
-            f"context {name!r} {what} (`rgpu-exec kubeconfig list` lists those that do)."
-        )
+        raise UsageError(listing.not_managed(name, config))
     if found is None:
         return None, {}
     user = config.user_of(config.contexts[found.name])
