@@ -212,3 +212,35 @@ def test_cache_list_of_a_context_not_in_the_kubeconfig_says_so_as_whoami_does(
     assert cached.returncode == whoami.returncode == 2
     assert cached.stderr.startswith("rgpu-exec: context 'nosuch' is not in the kubeconfig")
     assert cached.stderr == whoami.stderr
+
+
+@pytest.mark.parametrize("form", ["table", "json"])
+def test_scope_validate_with_nothing_on_stdin_says_no_payload_was_given(
+    run_cli: RunCli, form: str
+) -> None:
+    result = run_cli(["scope", "validate", "-o", form], stdin="")
+
+    assert result.returncode == 2
+    assert "rgpu-exec: no scope payload (stdin was empty)" in result.stderr
+    assert "not valid JSON" not in result.stdout + result.stderr
+
+
+def test_whoami_says_a_valid_key_is_valid_once(
+    run_cli: RunCli, fake_api: FakeApi, keyring_file: Path
+) -> None:
+    env = {"REMOTEGPU_API_KEY": API_KEY, "REMOTEGPU_API_URL": fake_api.url}
+
+    result = run_cli(["whoami"], env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "valid    yes: the API accepts it" in result.stdout
+    assert "valid: the API accepts it" not in result.stdout
+
+
+def test_a_key_typed_or_piped_wrong_is_said_in_lower_case_after_the_prefix(
+    run_cli: RunCli,
+) -> None:
+    result = run_cli(["login", "--no-verify"], stdin="rgpu_3f9a2c1b abc\n")
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("rgpu-exec: the key read from stdin ")

@@ -57,17 +57,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     validate.set_defaults(func=_run_validate)
 
 
+_NO_PAYLOAD = (
+    "no scope payload{where}: pass it as an argument, or pipe it on stdin, e.g. "
+    "`rgpu-exec scope validate '{{\"all\": true}}'`."
+)
+
+
 def _read_payload(argument: str) -> str:
     if argument != "-":
+        if not argument.strip():
+            raise UsageError(_NO_PAYLOAD.format(where=" (the argument is empty)"))
         return argument
     if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError(
-            "no scope payload: pass it as an argument, or pipe it on stdin, e.g. "
-            "`rgpu-exec scope validate '{\"all\": true}'`."
-        )
+        raise UsageError(_NO_PAYLOAD.format(where=""))
     text = sys.stdin.read(MAX_PAYLOAD_BYTES + 1)
     if len(text) > MAX_PAYLOAD_BYTES:
         raise UsageError(f"the scope payload on stdin is over {MAX_PAYLOAD_BYTES // 1024} KiB.")
+    if not text.strip():
+        raise UsageError(_NO_PAYLOAD.format(where=" (stdin was empty)"))
     return text
 
 

@@ -142,10 +142,10 @@ def read_key(
     """The key, typed or piped in; `flags`: the others the user gave, which a rerun repeats."""
     if stdin_is_tty:
         value = prompt(f"RemoteGPU API key for profile {profile!r} (not echoed): ").strip()
-        where, advice = "The key you typed", TYPED_ADVICE
+        where, advice = "the key you typed", TYPED_ADVICE
     else:
         value = read_stdin().strip()
-        where, advice = "The key read from stdin", STDIN_ADVICE
+        where, advice = "the key read from stdin", STDIN_ADVICE
     if not value:
         again = fixes.command("rgpu-exec", "login", "--profile", profile, *flags)
         raise UsageError(
