@@ -76,7 +76,7 @@ def test_a_namespace_id_one_character_off_is_guessed_as_one_and_not_as_a_name(
     refused = run_cli(["check", "--namespace-id", value])
 
     assert refused.returncode == 2
-    assert f"it looks like a namespace ID {how} (a guess)" in refused.stderr
+    assert f"(a guess: it looks like a namespace ID {how}, " in refused.stderr
     assert "namespace name" not in refused.stderr
     assert "copy the whole ID from the console's namespace page" in refused.stderr
     assert value not in refused.stderr

@@ -251,7 +251,7 @@ def _not_a_uuid(value: str) -> str:
         return "it looks like an API key, not shown: keep keys off command lines"
     if len(value) in {35, 37} and value.count("-") == _UUID_DASHES and set(value.lower()) <= _UUID:
         how = "cut short" if len(value) < _UUID_LENGTH else "with an extra character"
-        return f"it looks like a namespace ID {how} (a guess): {len(value)} characters, not 36"
+        return f"a guess: it looks like a namespace ID {how}, {len(value)} characters, not 36"
     if settings.valid_namespace_name(value):
         return "it is a namespace name"
     return f"{len(value)} characters, not shown"
