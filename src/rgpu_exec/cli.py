@@ -162,8 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Parser.typed, Parser.root = tuple(argv), parser
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
-        output.tell(parser.format_help())
-        return ExitCode.USAGE
+        from rgpu_exec.commands import usage  # noqa: PLC0415
+
+        return usage.name_a_command(parser)
     form = getattr(args, "output", None)
     try:
         return int(args.func(args))

@@ -59,19 +59,20 @@ class Parser(argparse.ArgumentParser):
         return namespace
 
     def error(self, message: str) -> NoReturn:
-        commands = [
-            name
-            for action in self._actions
-            if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
-            for name in action.choices
-        ]
-        said = usage.unknown_command(message, commands)
+        said = None
+        if self is Parser.root:
+            said = usage.misplaced_output(Parser.typed, self)
+        said = said or usage.unknown_command(message, usage.commands_of(self))
         public = usage.public_words(Parser.root or self)
         if said is None:
             said = usage.without_values(message, Parser.typed, public)
-            # An option typed wrong may be why a required one is missing: name the one meant.
+            # An option typed wrong may be why a required one is missing: name it first, and
+            # the one meant.
             mine = [name for action in self._actions for name in action.option_strings]
-            said += usage.did_you_mean(usage.mistyped(Parser.typed, public), mine)
+            wrong = usage.mistyped(Parser.typed, public)
+            if wrong:
+                lead = usage.unrecognized(wrong, mine)
+                said = f"{lead}{'' if lead.endswith('?') else '.'} Also: {said}"
         self._fail(self.prog, said)
 
     def _print_message(self, message: str, file: Any = None) -> None:

@@ -142,7 +142,7 @@ def test_a_quoted_key_on_stdin_is_told_to_pipe_the_bare_key(run_cli: RunCli, quo
     result = run_cli(["login", "--no-verify"], stdin=f"{quote}rgpu_{'a' * 40}{quote}\n")
 
     assert result.returncode == 2
-    assert "The key read from stdin is wrapped in quotes" in result.stderr
+    assert "rgpu-exec: the key read from stdin is wrapped in quotes" in result.stderr
     assert "Pipe in the key alone, exactly as the console showed it" in result.stderr
     assert "export REMOTEGPU_API_KEY" not in result.stderr, "stdin is not the environment"
     assert "nothing was sent" in result.stderr

@@ -40,5 +40,5 @@ def test_stdin_is_the_runs_own_and_never_a_terminal(run_cli, keyring_file):
     assert stored.returncode == 0, stored.stderr
     assert API_KEY not in stored.stdout + stored.stderr
     assert nothing.returncode == 2
-    # It read stdin (empty: not JSON) rather than calling it a terminal ("no scope payload").
-    assert nothing.stderr.startswith("rgpu-exec: the scope payload is not valid JSON")
+    # It read stdin (empty) rather than calling it a terminal ("no scope payload:").
+    assert nothing.stderr.startswith("rgpu-exec: no scope payload (stdin was empty)")

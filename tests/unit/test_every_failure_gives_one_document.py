@@ -105,7 +105,8 @@ def test_a_bug_in_the_run_gives_one_failure_document(run_cli, monkeypatch, comma
         raise RuntimeError("planted")
 
     monkeypatch.setattr(f"{module}.{name}", broken)
-    failed = run_cli([*command.split(), "-o", form])
+    payload = "{}" if command == "scope validate" else ""  # empty stdin: no payload, refused
+    failed = run_cli([*command.split(), "-o", form], stdin=payload)
     assert_one_failure_document(form, failed, ExitCode.UNEXPECTED)
     assert "planted" in failed.stdout
 

@@ -227,7 +227,11 @@ def test_no_verify_is_the_explicit_opt_out_and_says_it_did_not_verify(run_cli, a
     assert result.returncode == 0, result.stderr
     assert not answers.calls  # nobody was asked
     assert "rgpu-exec: not verified: --no-verify wrote it without asking" in result.stdout
-    assert "`rgpu-exec check --context rgpu-team-ml` asks them" in result.stdout
+    assert "`rgpu-exec check --context rgpu-team-ml` asks the API about the key" in result.stdout
+    assert (
+        "`rgpu-exec doctor --context rgpu-team-ml` asks the cluster about its certificate"
+        in result.stdout
+    )
 
 
 def test_the_kubeconfigs_own_insecure_skip_tls_verify_is_honoured_as_kubectl_does(

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from rgpu_exec import output, terminal
-from rgpu_exec.commands import support
+from rgpu_exec.commands import support, usage
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.hotpath.request import namespace_label
@@ -82,12 +82,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     clear.add_argument("--profile", help="only tokens obtained with this keyring profile's key")
     clear.set_defaults(func=_run_clear)
-    parser.set_defaults(func=lambda _args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    output.tell(parser.format_help())
-    return ExitCode.USAGE
+    parser.set_defaults(func=lambda _args: usage.name_a_command(parser))
 
 
 def _state(row: dict[str, Any]) -> str:

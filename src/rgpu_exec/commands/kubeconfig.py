@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rgpu_exec import output
-from rgpu_exec.commands import kubeconfig_list, kubeconfig_write, support
+from rgpu_exec.commands import kubeconfig_list, kubeconfig_write, support, usage
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.kubeconfig import entries
@@ -89,16 +88,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(top))
-    top.set_defaults(func=lambda _args: _usage(top))
+    top.set_defaults(func=lambda _args: usage.name_a_command(top))
     _add_generate(commands)
     _add_import(commands)
     _add_list(commands)
     _add_remove(commands)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    output.tell(parser.format_help())
-    return ExitCode.USAGE
 
 
 def _parser(

@@ -27,6 +27,7 @@ def render_table(
     contexts: list[ManagedContext],
     colour: bool,
     looked_at: list[str] | None = None,
+    not_files: list[str] | None = None,
 ) -> str:
     where = terminal.shown(", ".join(files))
     add = (
@@ -34,6 +35,9 @@ def render_table(
         "followed by its path, or write one with `rgpu-exec kubeconfig generate` (its --help "
         "says which values it needs)."
     )
+    if not files and not_files:
+        said = terminal.shown("; ".join(not_files))
+        return f"The kubeconfig {said}: kubectl finds no context in it. {add}\n"
     if not files:
         paths = terminal.shown(", ".join(looked_at or []))
         return f"No kubeconfig file was found at {paths} (where kubectl looks). {add}\n"
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         document=lambda: document(found.files, found.contexts),
         table=lambda: render_table(
-            found.files, found.contexts, output.colour(environ), found.looked_at
+            found.files, found.contexts, output.colour(environ), found.looked_at, found.not_files
         ),
     )
     return ExitCode.OK

@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from rgpu_exec import output
-from rgpu_exec.commands import support
+from rgpu_exec.commands import support, usage
 from rgpu_exec.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = scope.add_subparsers(title="commands", metavar="COMMAND")
-    scope.set_defaults(func=lambda _args: _usage(scope))
+    scope.set_defaults(func=lambda _args: usage.name_a_command(scope))
     validate = commands.add_parser(
         "validate",
         help="check a scope payload against the platform's rules, offline",
@@ -57,22 +57,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     validate.set_defaults(func=_run_validate)
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    output.tell(parser.format_help())
-    return ExitCode.USAGE
+_NO_PAYLOAD = (
+    "no scope payload{where}: pass it as an argument, or pipe it on stdin, e.g. "
+    "`rgpu-exec scope validate '{{\"all\": true}}'`."
+)
 
 
 def _read_payload(argument: str) -> str:
     if argument != "-":
+        if not argument.strip():
+            raise UsageError(_NO_PAYLOAD.format(where=" (the argument is empty)"))
         return argument
     if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError(
-            "no scope payload: pass it as an argument, or pipe it on stdin, e.g. "
-            "`rgpu-exec scope validate '{\"all\": true}'`."
-        )
+        raise UsageError(_NO_PAYLOAD.format(where=""))
     text = sys.stdin.read(MAX_PAYLOAD_BYTES + 1)
     if len(text) > MAX_PAYLOAD_BYTES:
         raise UsageError(f"the scope payload on stdin is over {MAX_PAYLOAD_BYTES // 1024} KiB.")
+    if not text.strip():
+        raise UsageError(_NO_PAYLOAD.format(where=" (stdin was empty)"))
     return text
 
 

@@ -13,6 +13,8 @@ import difflib
 import re
 from typing import TYPE_CHECKING
 
+from rgpu_exec import output
+from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import settings
 from rgpu_exec.redact import looks_like_remotegpu_key
 
@@ -28,6 +30,9 @@ _KEY_ADVICE = (
 )
 # A mistyped command is shown back only when it looks like a word someone meant as a command.
 _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# A word of a command line that may be shown back in a fix: a command or a flag's name.
+_SHOWABLE = re.compile(r"(--?)?[a-z][a-z0-9-]{0,31}")
+_OUTPUT_FORMS = ("table", "json", "yaml")  # support.OUTPUT_FORMATS, a choice: shown back
 # How close a mistyped option must be to a known one to be offered (difflib's ratio).
 _CLOSE = 0.75
 _INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
@@ -70,14 +75,17 @@ def mistyped(typed: Iterable[str], public: AbstractSet[str]) -> list[str]:
 
 def did_you_mean(options: Sequence[str], known: Sequence[str]) -> str:
     """`; did you mean --namespace?` for each option typed that is close to a known long one
-    (only names: `--tokn=…` is compared as `--tokn`)."""
-    longs = [option for option in known if option.startswith("--")]
+    (only names: `--tokn=…` is compared as `--tokn`): one that differs only in case first
+    (`--namespace-ID` is `--namespace-id`), else the closest in lower case."""
+    longs = {option.lower(): option for option in known if option.startswith("--")}
     guesses = []
     for option in options:
-        name = option.removesuffix("=…")
+        name = option.removesuffix("=…").lower()
         close = difflib.get_close_matches(name, longs, n=1, cutoff=_CLOSE)
+        if name in longs:
+            close = [name]
         if close and name.startswith("--"):
-            guesses.append((option, close[0]))
+            guesses.append((option, longs[close[0]]))
     if not guesses:
         return ""
     if len(guesses) == 1:
@@ -118,6 +126,8 @@ def unknown_command(message: str, commands: Sequence[str]) -> str | None:
     typed = _INVALID_CHOICE.search(message)
     if typed is None or not commands or not message.startswith("argument COMMAND"):
         return None
+    if typed[1] == "help":  # `git help`'s habit
+        return "there is no help command: the help is the --help flag"
     known = f"commands: {', '.join(commands)}"
     # `Whoami` too: compared in lower case, but shown back only as a plain command word.
     close = difflib.get_close_matches(typed[1].lower(), commands, n=1)
@@ -153,3 +163,47 @@ def public_words(parser: argparse.ArgumentParser) -> set[str]:
         elif action.choices is not None:
             words.update(str(choice) for choice in action.choices)
     return words
+
+
+def commands_of(parser: argparse.ArgumentParser) -> list[str]:
+    """The commands `parser` takes (its subcommands), in order."""
+    return [
+        name
+        for action in parser._actions  # noqa: SLF001 - argparse has no public way
+        if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
+        for name in action.choices
+    ]
+
+
+def name_a_command(parser: argparse.ArgumentParser) -> int:
+    """A command group typed without a command (`rgpu-exec`, `rgpu-exec cache`): its help, then
+    the line that says what is missing."""
+    from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
+
+    output.tell(parser.format_help())
+    names = ", ".join(commands_of(parser))
+    see = fixes.command(*parser.prog.split(), "--help")
+    output.tell(f"rgpu-exec: name a command ({names}). See {see}.\n")
+    return ExitCode.USAGE
+
+
+def misplaced_output(typed: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
+    """`rgpu-exec -o json whoami`: the output flag typed before the command, which takes it;
+    the command line with it moved after, when every word of it may be shown back."""
+    from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
+
+    size = 2 if tuple(typed[:1]) in {("-o",), ("--output",)} else 0
+    rest = list(typed[size:])
+    if not rest or rest[0] not in commands_of(parser) or "--" in rest:
+        return None
+    if typed[1] not in _OUTPUT_FORMS:
+        return None
+    public = public_words(parser)
+    shown = rest
+    if not all(word in public or _SHOWABLE.fullmatch(word) for word in rest):
+        # The command's name (`kubeconfig list`): the words before the first flag or value.
+        flag = (i for i, word in enumerate(rest) if not re.fullmatch(r"[a-z][a-z-]{0,31}", word))
+        shown = rest[: next(flag, 1)]
+    fix = fixes.command(*parser.prog.split(), *shown, *typed[:size])
+    others = "" if shown == rest else " (with the other arguments you gave after it)"
+    return f"{typed[0]} goes after the command: {fix}{others}"

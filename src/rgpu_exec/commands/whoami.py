@@ -114,7 +114,10 @@ def render_table(found: WhoamiResult) -> str:
         if found.verdict is None:
             rows.append(("valid", "not asked (--offline)"))
         else:
-            shown = "REJECTED" if found.verdict.state == "rejected" else found.verdict.state
+            # The row is named "valid": its answer, not the word again ("valid: valid: …").
+            shown = {"rejected": "REJECTED", "valid": "yes"}.get(
+                found.verdict.state, found.verdict.state
+            )
             rows.append(("valid", f"{shown}: {found.verdict.detail}"))
     else:
         rows.append(("key", "none" if found.problem is None else f"none: {found.problem.message}"))

@@ -250,14 +250,14 @@ def stored_key(
     if stored:
         again = fixes.command("rgpu-exec", "login", "--profile", profile)
         check_key(
-            stored, f"The key in the keyring (profile {profile!r})", f"Store it again: {again}."
+            stored, f"the key in the keyring (profile {profile!r})", f"Store it again: {again}."
         )
         return ApiKey(stored, "keyring", profile)
     in_file = (file_get or (lambda name: file_store.get_key(name, environ)))(profile)
     if in_file:
         again = fixes.command("rgpu-exec", "login", "--insecure-storage", "--profile", profile)
         check_key(
-            in_file, f"The key in the key file (profile {profile!r})", f"Store it again: {again}."
+            in_file, f"the key in the key file (profile {profile!r})", f"Store it again: {again}."
         )
         return ApiKey(in_file, "file", profile)
     return None
@@ -276,7 +276,7 @@ def asked_key(
     if interactive and (prompt is not None or _terminal_available()):
         typed = _typed_key(profile, prompt or read_hidden)
         if typed:
-            check_key(typed, "The key you typed", TYPED_ADVICE)
+            check_key(typed, "the key you typed", TYPED_ADVICE)
             return ApiKey(typed, "prompt", profile)
 
     if profile_flag and settings.api_key(environ) is not None:

@@ -22,6 +22,7 @@ TOKEN_FLAGS = {
     "--profile": "profile",
 }
 EXAMPLE_NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"
+_UUID, _UUID_DASHES, _UUID_LENGTH = frozenset("0123456789abcdef-"), 4, 36  # a UUID's text
 # What a profile name may be (`settings.valid_profile`), in words for every message about one.
 PROFILE_RULE = "1-64 letters, digits, '.', '_' or '-', not starting with '-'"
 
@@ -239,7 +240,7 @@ def resolve_namespace_id(value: str) -> "tuple[str, str | None]":
         return namespace_id, None
     return namespace_id, (
         f"the value given is not a namespace ID ({_not_a_uuid(value)}). A namespace ID is a UUID "
-        f"such as {EXAMPLE_NAMESPACE_ID}: copy it from the console's namespace page."
+        f"such as {EXAMPLE_NAMESPACE_ID}: copy the whole ID from the console's namespace page."
     )
 
 
@@ -248,6 +249,9 @@ def _not_a_uuid(value: str) -> str:
     pasted in the wrong place must not be printed back)."""
     if value.startswith("rgpu_"):  # how every RemoteGPU key starts (redact.KEY_START)
         return "it looks like an API key, not shown: keep keys off command lines"
+    if len(value) in {35, 37} and value.count("-") == _UUID_DASHES and set(value.lower()) <= _UUID:
+        how = "cut short" if len(value) < _UUID_LENGTH else "with an extra character"
+        return f"a guess: it looks like a namespace ID {how}, {len(value)} characters, not 36"
     if settings.valid_namespace_name(value):
         return "it is a namespace name"
     return f"{len(value)} characters, not shown"

@@ -119,6 +119,17 @@ def load(flag: str | None, environ: Mapping[str, str]) -> tuple[Kubeconfig, list
     return config, managed_contexts(config)
 
 
+def not_managed(name: str, config: Kubeconfig) -> str:
+    """Why a context named is not one of `managed_contexts`, for every command that takes
+    --context: it is not in the kubeconfig, or it does not run rgpu-exec with a namespace ID."""
+    what = (
+        "does not run rgpu-exec with a namespace ID"
+        if name in config.contexts
+        else "is not in the kubeconfig"
+    )
+    return f"context {name!r} {what} (`rgpu-exec kubeconfig list` lists those that do)."
+
+
 def exec_environment(user: Entry, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment `rgpu-exec token` gets from kubectl for this user: `environ` with the
     exec stanza's `env` list on top."""

@@ -177,13 +177,10 @@ def run_list(request: CacheListRequest, environ: Mapping[str, str], now: float) 
 
 
 def _namespace_of(context: str, kubeconfig: str | None, environ: Mapping[str, str]) -> str:
-    _, managed = listing.load(kubeconfig, environ)
+    config, managed = listing.load(kubeconfig, environ)
     found = next((c for c in managed if c.name == context), None)
     if found is None or found.namespace_id is None:
-        raise UsageError(
-            f"context {context!r} does not run rgpu-exec with a namespace ID "
-            "(`rgpu-exec kubeconfig list` lists those that do)."
-        )
+        raise UsageError(listing.not_managed(context, config))
     return found.namespace_id
 
 

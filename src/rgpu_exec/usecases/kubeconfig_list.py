@@ -5,9 +5,11 @@ asked of the network."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import private_files
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.kubeconfig import view as kubeconfig_view
 
@@ -30,6 +32,9 @@ class KubeconfigListResult:
     # Where kubectl looks (`--kubeconfig`, else KUBECONFIG's files, else ~/.kube/config): what
     # to name when no file was found there.
     looked_at: list[str] = field(default_factory=list)
+    # Of those, what is no regular file (`KUBECONFIG=/dev/null`: "/dev/null is a device, …"),
+    # as the write gate's path rule says it.
+    not_files: list[str] = field(default_factory=list)
 
 
 def run(request: KubeconfigListRequest, environ: Mapping[str, str]) -> KubeconfigListResult:
@@ -53,4 +58,10 @@ def run(request: KubeconfigListRequest, environ: Mapping[str, str]) -> Kubeconfi
                 f"context {context!r} {what}"
                 " (`rgpu-exec kubeconfig list` lists the contexts that run rgpu-exec)."
             )
-    return KubeconfigListResult(config.files, contexts, looked_at)
+    not_files = [
+        f"{path} {problem}"
+        for path in looked_at
+        if (problem := private_files.write_target_problem(str(Path(path).absolute()), follow=True))
+        and Path(path).exists()
+    ]
+    return KubeconfigListResult(config.files, contexts, looked_at, not_files)

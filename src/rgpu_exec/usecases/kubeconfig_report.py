@@ -167,7 +167,16 @@ def usage_hints(
             f"({fixes.command('kubectl', *file, 'config', 'get-contexts')} lists the others "
             "to switch to with use-context)."
         )
-    if not current:
+    docs = done.plan.docs  # kubectl's current context: the first file read that sets one
+    already = next(
+        (c for p in done.targets.paths if p in docs and (c := docs[p].current_context)), ""
+    )
+    if not current and already == spec.context:
+        lines.append(
+            f"rgpu-exec: {spec.context!r} is kubectl's current context: use it with "
+            f"{fixes.command('kubectl', *file, 'get', 'pods')}."
+        )
+    elif not current:
         lines.append(
             "rgpu-exec: use it with "
             f"{fixes.command('kubectl', *file, '--context', spec.context, 'get', 'pods')}, or "

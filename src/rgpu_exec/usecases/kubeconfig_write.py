@@ -303,12 +303,15 @@ def write_namespace(
         )
     elif done.diff is None:
         if not options.verify:
-            check = fixes.command(
-                "rgpu-exec", "check", *kubeconfig_flag(done, environ), "--context", spec.context
+            asks = ("--context", spec.context)
+            check, doctor = (
+                fixes.command("rgpu-exec", verb, *kubeconfig_flag(done, environ), *asks)
+                for verb in ("check", "doctor")
             )
             report.lines.append(
                 "rgpu-exec: not verified: --no-verify wrote it without asking the API about the "
-                f"key or the cluster about its certificate; {check} asks them."
+                f"key or the cluster about its certificate; {check} asks the API about the key, "
+                f"{doctor} asks the cluster about its certificate."
             )
         report.lines += usage_hints(
             done, spec, namespace, options, environ, replace=replace, imported=imported

@@ -101,9 +101,29 @@ def run(request: LoginRequest, environ: Mapping[str, str], keyboard: KeyInput) -
         stdin_is_tty=keyboard.stdin_is_tty,
         read_stdin=keyboard.read_stdin,
         prompt=keyboard.prompt,
+        flags=given_flags(request),
     )
     return store(
         request.profile, key, environ, verify=verify, insecure_storage=request.insecure_storage
+    )
+
+
+def given_flags(request: LoginRequest) -> tuple[str, ...]:
+    """The flags of this `login`, as the user gave them, for a rerun to repeat (the key is
+    never a flag)."""
+    named = (
+        ("--namespace-id", request.namespace_id),
+        ("--context", request.context),
+        ("--kubeconfig", request.kubeconfig),
+        ("--api-url", request.api_url.value if request.api_url else None),
+    )
+    switches = (
+        ("--no-verify", not request.verify),
+        ("--insecure-storage", request.insecure_storage),
+    )
+    return (
+        *(part for flag, value in named if value for part in (flag, value)),
+        *(flag for flag, on in switches if on),
     )
 
 
@@ -117,15 +137,17 @@ def read_key(
     stdin_is_tty: bool,
     read_stdin: Callable[[], str],
     prompt: Callable[[str], str],
+    flags: tuple[str, ...] = (),
 ) -> str:
+    """The key, typed or piped in; `flags`: the others the user gave, which a rerun repeats."""
     if stdin_is_tty:
         value = prompt(f"RemoteGPU API key for profile {profile!r} (not echoed): ").strip()
-        where, advice = "The key you typed", TYPED_ADVICE
+        where, advice = "the key you typed", TYPED_ADVICE
     else:
         value = read_stdin().strip()
-        where, advice = "The key read from stdin", STDIN_ADVICE
+        where, advice = "the key read from stdin", STDIN_ADVICE
     if not value:
-        again = fixes.command("rgpu-exec", "login", "--profile", profile)
+        again = fixes.command("rgpu-exec", "login", "--profile", profile, *flags)
         raise UsageError(
             f"no API key given. Paste the key when asked, or pipe it in: {again} reads it from "
             "stdin when stdin is not a terminal."

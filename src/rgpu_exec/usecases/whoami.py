@@ -108,20 +108,18 @@ def _context(
     environ: Mapping[str, str], name: str | None, kubeconfig: str | None
 ) -> tuple[ManagedContext | None, dict[str, str]]:
     """The context asked for (an error when it does not run rgpu-exec), else the current one
-    when it runs rgpu-exec; and the environment `token` gets there."""
+    when it runs rgpu-exec; and the environment `token` gets there. A kubeconfig named with
+    --kubeconfig that cannot be read (or does not exist) is an error, as in `list` and `doctor`."""
     try:
         config, managed = listing.load(kubeconfig, environ)
     except UsageError:
-        if name is not None:
+        if name is not None or kubeconfig is not None:  # asked for: its problem is the answer
             raise
         return None, {}
     wanted = name or config.current_context
     found = next((c for c in managed if c.name == wanted), None)
     if name is not None and found is None:
-        what = "does not run rgpu-exec" if name in config.contexts else "is not in the kubeconfig"
-        raise UsageError(
-            f"context {name!r} {what} (`rgpu-exec kubeconfig list` lists those that do)."
-        )
+        raise UsageError(listing.not_managed(name, config))
     if found is None:
         return None, {}
     user = config.user_of(config.contexts[found.name])
