@@ -1,6 +1,6 @@
 """A use case returns what it did and said before a failure stopped it (the command says that,
 then fails): `kubeconfig import` of several files, whose policy lives in its use case
-(`usecases.kubeconfig_write.run_import`, not the command), and `login`'s notes."""
+(`usecases.kubeconfig_import.run_import`, not the command), and `login`'s notes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from rgpu_exec.errors import UsageError
+from rgpu_exec.usecases.kubeconfig_import import ImportRequest, run_import
 from rgpu_exec.usecases.kubeconfig_report import WriteRequest
-from rgpu_exec.usecases.kubeconfig_write import ImportRequest, StanzaRequest, run_import
+from rgpu_exec.usecases.kubeconfig_write import StanzaRequest
 
 from conftest import NAMESPACE_ID
 

@@ -17,8 +17,9 @@ from rgpu_exec.kubeconfig.console import ConsoleKubeconfig
 from rgpu_exec.kubeconfig.listing import ManagedContext
 from rgpu_exec.redact import excerpt
 from rgpu_exec.usecases.doctor.findings import Finding
+from rgpu_exec.usecases.kubeconfig_import import import_console
 from rgpu_exec.usecases.kubeconfig_report import WriteRequest
-from rgpu_exec.usecases.kubeconfig_write import StanzaRequest, import_console
+from rgpu_exec.usecases.kubeconfig_write import StanzaRequest
 from rgpu_exec.usecases.whoami import WhoamiResult
 
 NAMESPACE_ID = "6f1c2d4e-8a9b-4c3d-9e8f-0a1b2c3d4e5f"

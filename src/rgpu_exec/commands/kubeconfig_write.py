@@ -39,8 +39,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from rgpu_exec.usecases.kubeconfig_write import ImportRequest  # noqa: PLC0415 - YAML
-    from rgpu_exec.usecases.kubeconfig_write import run_import as import_files  # noqa: PLC0415
+    from rgpu_exec.usecases.kubeconfig_import import ImportRequest  # noqa: PLC0415 - YAML
+    from rgpu_exec.usecases.kubeconfig_import import run_import as import_files  # noqa: PLC0415
 
     if not args.files:
         raise UsageError(
