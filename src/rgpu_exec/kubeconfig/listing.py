@@ -119,6 +119,21 @@ def load(flag: str | None, environ: Mapping[str, str]) -> tuple[Kubeconfig, list
     return config, managed_contexts(config)
 
 
+def cluster_servers(flag: str | None, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every cluster's server in the merged kubeconfig, with what names it (`of cluster 'x'
+    in FILE`): the servers an API URL must not be. Empty when the kubeconfig is unusable."""
+    try:
+        config = kubeconfig_view.load(flag, environ)
+    except UsageError:
+        return []
+    found = []
+    for name, cluster in sorted(config.clusters.items()):
+        server = cluster.body.get("server")
+        if isinstance(server, str) and server:
+            found.append((server, f"of cluster {name!r} in {cluster.file}"))
+    return found
+
+
 def exec_environment(user: Entry, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment `rgpu-exec token` gets from kubectl for this user: `environ` with the
     exec stanza's `env` list on top."""

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING
 from rgpu_exec import output
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import request, settings, url_rules
+from rgpu_exec.kubeconfig import listing
 from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind, problem_count
 from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
+from rgpu_exec.usecases.key_exchange import named_kubernetes_server
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -89,9 +91,15 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
     unreachable: set[str] = set()
     urls = api_urls(options.api_url, environ, report.contexts, checked)
     ca_reported = bool(of_kind(settings_found, "ca-file-unusable"))
+    servers = listing.cluster_servers(options.kubeconfig, environ)  # no URL may be one of them
     for url, source in urls:
-        probed = network.api_findings(
-            url, environ, source=source, name_in_clock=len(urls) > 1, ca_reported=ca_reported
+        named = named_kubernetes_server(url, source, servers)
+        probed = (
+            [network.not_probed(named)]  # never sent a request, with or without a key
+            if named is not None
+            else network.api_findings(
+                url, environ, source=source, name_in_clock=len(urls) > 1, ca_reported=ca_reported
+            )
         )
         if probed[0].status != "ok":
             unreachable.add(url)

@@ -98,6 +98,13 @@ def api_findings(
     return [found, _clock_finding((started + finished) / 2, http_support.server_date(date), api)]
 
 
+def not_probed(refused: UsageError) -> Finding:
+    """The finding for an API URL refused before any request (a Kubernetes server's): the
+    refusal's words, its cause as the detail and its fix as the fix."""
+    detail, _, fix = refused.message.partition("; nothing was sent. ")
+    return Finding("API", "problem", f"{detail}; not probed", fix[:1].lower() + fix[1:].rstrip("."))
+
+
 def _answer_finding(  # noqa: PLR0917
     api_url: str, status: int, took: str, source: str, fix: str, body: bytes | None
 ) -> Finding:
