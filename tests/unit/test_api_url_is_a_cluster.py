@@ -14,8 +14,6 @@ import httpx
 import pytest
 import respx
 
-from rgpu_exec.hotpath import url_rules
-
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import credential_body
 
@@ -131,16 +129,3 @@ def test_check_failing_at_the_default_api_names_the_current_contexts_api_and_its
         f"`export REMOTEGPU_API_URL={TEAM_API} && rgpu-exec check --expect-allowed {NAMESPACE_ID}`"
         in result.stderr
     )
-
-
-@pytest.mark.parametrize(
-    ("url", "host"),
-    [
-        ("HTTPS://K8s.Example:6443/v1", "k8s.example"),
-        ("https://user@k8s.example", "k8s.example"),
-        ("http://[::1]:8080/", "[::1]"),
-        ("https://api.remotegpu.ai", "api.remotegpu.ai"),
-    ],
-)
-def test_the_host_of_a_url_is_its_name_alone_lower_cased(url, host):
-    assert url_rules.host(url) == host

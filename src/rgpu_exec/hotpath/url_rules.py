@@ -136,14 +136,6 @@ def _ipv6_problem(host: str) -> "str | None":
 _DEFAULT_PORTS = {"https": ":443", "http": ":80"}
 
 
-def host(url: str) -> str:
-    """The URL's host, lower-cased, without port or user (`[::1]` keeps its brackets)."""
-    authority = _authority(url).rpartition("@")[2].lower()
-    if authority.startswith("["):
-        return authority.partition("]")[0] + "]"
-    return authority.partition(":")[0]
-
-
 def same_url(first: str, second: str) -> bool:
     """Whether two URLs name one endpoint: the scheme and host in any case, the scheme's default
     port written or not, a trailing slash or not (`HTTPS://K8s.example:443/` is

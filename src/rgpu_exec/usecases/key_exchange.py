@@ -198,7 +198,7 @@ def not_a_kubernetes_server(
     from rgpu_exec.kubeconfig import files  # noqa: PLC0415
 
     # The kubeconfig is parsed (YAML) only when a file holds the API URL's host at all.
-    if not servers and files.mention(url_rules.host(api_url), kubeconfig, environ):
+    if not servers and files.mention(url_rules.url_host(api_url), kubeconfig, environ):
         from rgpu_exec.kubeconfig import listing  # noqa: PLC0415
 
         servers = listing.cluster_servers(kubeconfig, environ)
