@@ -43,7 +43,12 @@ class ManagedContext:
 
     @property
     def label(self) -> str:
-        """`team-ml (6f1c2d4e…)`, the way people are shown a namespace."""
+        """`team-ml (6f1c2d4e…)`, the way people are shown a namespace: the one the exec stanza
+        gets tokens for, with its ID; a namespace switched away from it (kubens) is said as such
+        (`team-ml (6f1c2d4e…); switched to namespace team-cv`), never beside the other's ID."""
+        if self.mismatch:
+            served = request.namespace_label(self.token_namespace, self.namespace_id)
+            return f"{served}; switched to namespace {self.namespace}"
         return request.namespace_label(self.namespace, self.namespace_id)
 
     @property
