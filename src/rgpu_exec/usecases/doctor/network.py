@@ -105,7 +105,7 @@ def api_findings(
         and status == api_errors.HTTP_NOT_FOUND
         and base != api_url
     ):
-        fix = f"{rewrite(base)}: the API's base URL, without {api_url.removeprefix(base)}"
+        fix = f"{rewrite(base)}: the API's base URL (no /v1 or other path), not {api_url}"
         return [Finding(found.topic, found.status, found.detail, fix)]
     if found.status != "ok":  # not the API's answer: its Date says nothing of the API's clock
         return [found]
