@@ -203,6 +203,7 @@ def _with_rerun(exc: RgpuExecError, argv: Sequence[str]) -> RgpuExecError:
     (`fixes.sequence`). Not for `token` (kubectl runs it),
     nor when a part would not show as it is (`terminal.printable`)."""
     from rgpu_exec import fixes, terminal  # noqa: PLC0415 - only for a failure
+    from rgpu_exec.hotpath import request, settings  # noqa: PLC0415
 
     if exc.rerun_with is None or not argv or argv[0] == "token":
         return exc
@@ -210,6 +211,8 @@ def _with_rerun(exc: RgpuExecError, argv: Sequence[str]) -> RgpuExecError:
     if not all(terminal.printable(part) for part in (*argv, value)):
         return exc
     rerun = fixes.sequence(["export", f"{variable}={value}"], ["rgpu-exec", *argv])
+    if variable == settings.ENV_API_URL:  # the export alone, said for `token`: the rerun says it
+        exc.message = exc.message.replace(f" {request.setting_the_api_url(value, flag=False)}", "")
     exc.message = f"{exc.message} fix: {rerun}"
     return exc
 

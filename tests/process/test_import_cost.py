@@ -215,9 +215,13 @@ def test_a_cold_token_loads_only_what_one_exchange_needs(
     assert "rgpu_exec.commands.token" in names, "the measured run parsed `token`"
     use_cases = {"rgpu_exec.usecases.token", "rgpu_exec.usecases.key_exchange", "rgpu_exec.usecases.token_failures", "rgpu_exec.usecases.token_storage"}  # fmt: skip
     assert loaded(names, "rgpu_exec.usecases.") == use_cases
+    # The kubeconfig's files are read as text (is the API URL's host a cluster's server?),
+    # never parsed unless one names that host: `files`, but no `view` or `listing`.
     assert loaded(names, "rgpu_exec.kubeconfig", "rgpu_exec.kube.", "rgpu_exec.commands.") <= {
         "rgpu_exec.commands.token",
         "rgpu_exec.commands.usage",
+        "rgpu_exec.kubeconfig",
+        "rgpu_exec.kubeconfig.files",
     }
     # The key comes from the environment: no keyring; no YAML (httpx imports certifi's module,
     # but plain http reads not its CA bundle).

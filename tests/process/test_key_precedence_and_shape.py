@@ -184,6 +184,15 @@ def test_generate_with_a_profile_verifies_with_the_key_kubectl_will_use(
         pytest.param(f"'{API_KEY}'", "is wrapped in quotes", True, id="single-quotes"),
         pytest.param(f'"{API_KEY}"', "is wrapped in quotes", True, id="double-quotes"),
         pytest.param(API_KEY[:20] + " " + API_KEY[21:], "contains spaces", False, id="space"),
+        pytest.param(
+            f"REMOTEGPU_API_KEY={API_KEY}",
+            "starts with REMOTEGPU_API_KEY= (a whole NAME=value",
+            False,
+            id="assignment",
+        ),
+        pytest.param(
+            f"RGPU_KEY={API_KEY}", "starts with a variable's name and =", False, id="other-name"
+        ),
     ],
 )
 def test_an_env_value_that_cannot_be_a_key_is_refused_with_what_is_wrong_and_never_sent(

@@ -141,6 +141,7 @@ def test_a_url_without_its_scheme_in_the_environment_prints_the_export_and_the_r
 
     assert refused.returncode == 2
     assert "Did you mean http://127.0.0.1:8080?" in refused.stderr
+    assert refused.stderr.count("export REMOTEGPU_API_URL=") == 1, "one fix, printed once"
     env, argv = export_and_rerun(printed_fix(refused.stderr))
     assert env == {"REMOTEGPU_API_URL": "http://127.0.0.1:8080"}
     assert argv == GENERATE
@@ -214,8 +215,10 @@ def test_generate_against_a_plain_http_api_named_https_prints_the_rerun_that_wor
 
     failed = run_cli(argv, env={"REMOTEGPU_API_URL": wrong, **key})
 
-    assert failed.returncode == 5
+    # Exit 2 (was 5): the URL is wrong, not the network; the README's exit codes say so.
+    assert failed.returncode == 2
     assert "nothing was written" in failed.stderr
+    assert failed.stderr.count("export REMOTEGPU_API_URL=") == 1, "one fix, printed once"
     env, rerun = export_and_rerun(printed_fix(failed.stderr))
     assert env == {"REMOTEGPU_API_URL": exchange.url}
     assert rerun == argv

@@ -36,6 +36,9 @@ def test_list_and_whoami_say_the_namespace_is_not_the_tokens(run_cli, sandbox, f
         listed.stdout
     )
     assert FIX in listed.stdout
+    # The row pairs the ID with the namespace it is for, and says the switched one as such.
+    assert f"team-ml ({NAMESPACE_ID[:8]}…); switched to namespace team-vision" in listed.stdout
+    assert f"team-vision ({NAMESPACE_ID[:8]}" not in listed.stdout, "never the other one's ID"
     assert who.returncode == 0, who.stderr
     assert "gets tokens for team-ml" in who.stdout
     assert FIX in who.stdout

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from rgpu_exec.errors import ApiError, UsageError
+from rgpu_exec.errors import ApiError, ExitCode, UsageError
 from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.hotpath.request import setting_the_api_url
 from rgpu_exec.tls import tls_context
@@ -134,6 +134,9 @@ def not_tls_error(api_url: str, url_source: str, *, local: bool) -> ApiError:
         transient=False,
         remedy=f"Check {url_source}: {hint}. {words}".rstrip(),
     )
+    # The URL is wrong, not the network: exit 2, as for another URL that is not the API's
+    # (a 404 without namespace_not_found), and as the README's exit codes say.
+    failure.exit_code = ExitCode.USAGE
     if plain and url_source == settings.ENV_API_URL:
         failure.rerun_with = (settings.ENV_API_URL, plain)
     return failure

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rgpu_exec import terminal
 from rgpu_exec.commands import support
 from rgpu_exec.errors import ExitCode
-from rgpu_exec.hotpath import request, settings
+from rgpu_exec.hotpath import settings
 from rgpu_exec.redact import key_prefix
 
 if TYPE_CHECKING:
@@ -101,10 +101,7 @@ def _context_row(context: ManagedContext) -> str:
     """The context, and the namespace its token is for (the ID's): a namespace switched away
     from it (kubens) is said as such, never next to the other namespace's ID."""
     where = " (the current context)" if context.current else ""
-    serves = context.token_namespace if context.mismatch else context.namespace
-    label = request.namespace_label(serves, context.namespace_id)
-    switched = f"; switched to namespace {context.namespace}" if context.mismatch else ""
-    return f"{context.name}{where}, tokens for namespace {label}{switched}"
+    return f"{context.name}{where}, tokens for namespace {context.label}"
 
 
 def render_table(found: WhoamiResult) -> str:

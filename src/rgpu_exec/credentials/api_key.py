@@ -45,6 +45,10 @@ def looks_like_key(value: str) -> bool:
 
 
 _QUOTES = "'\"`"  # curly quotes are not ASCII: refused before this
+# A shell variable's name as people write one, in capitals: `NAME=` at the start of a value is an
+# assignment pasted whole (a key has no `=` before its end).
+_DIGITS = frozenset("0123456789")
+_VARIABLE_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") | _DIGITS
 KEY_LENGTH = KEY_PREFIX_LENGTH + 1 + KEY_SECRET_LENGTH
 KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LENGTH} characters"
 
@@ -52,8 +56,9 @@ KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LE
 def key_problem(value: str) -> str | None:
     """Why this value cannot be an API key in any format, or None: the one key rule, for every
     source (environment, keyring, prompt, `login`). Refused here only what no key can be:
-    empty, wrapped in (or starting or ending with) quotes, or holding whitespace, control or
-    non-ASCII characters, which no HTTP header carries. Everything else is sent: the key's
+    empty, wrapped in (or starting or ending with) quotes, starting with `NAME=` (an assignment
+    pasted whole), or holding whitespace, control or non-ASCII characters, which no HTTP header
+    carries. Everything else is sent: the key's
     format is the API's to judge (the documented shape is an assumption, see `shape_note`).
     Says nothing of the value itself."""
     if not value:
@@ -64,6 +69,10 @@ def key_problem(value: str) -> str | None:
         return "is wrapped in quotes, which became part of the value"
     if value[:1] in _QUOTES or value[-1:] in _QUOTES:
         return "starts or ends with a quote, which became part of the value"
+    name, equals, rest = value.partition("=")
+    if name and equals and rest and name[:1] not in _DIGITS and set(name) <= _VARIABLE_NAME:
+        said = f"{name}=" if name == settings.ENV_API_KEY else "a variable's name and ="
+        return f"starts with {said} (a whole NAME=value assignment was pasted as the value)"
     return None
 
 

@@ -70,6 +70,20 @@ def select_targets(flag: str | None, environ: Mapping[str, str]) -> Targets:
     return Targets(tuple(paths), existing[0] if existing else paths[-1])
 
 
+def mention(text: str, flag: str | None, environ: Mapping[str, str]) -> bool:
+    """Whether a kubeconfig file kubectl reads holds `text` (in any case): a test cheap enough
+    for `token`'s miss path, before a file is parsed (no YAML is loaded for it)."""
+    wanted = text.lower()
+    for path in select_targets(flag, environ).paths:
+        try:
+            found = read_text(path)
+        except UsageError:
+            continue
+        if found is not None and wanted in found.lower():
+            return True
+    return False
+
+
 def _absolute(value: str, environ: Mapping[str, str]) -> Path:
     if value == "~" or value.startswith("~/"):
         value = settings.home(environ) + value[1:]

@@ -43,7 +43,12 @@ class ManagedContext:
 
     @property
     def label(self) -> str:
-        """`team-ml (6f1c2d4e…)`, the way people are shown a namespace."""
+        """`team-ml (6f1c2d4e…)`, the way people are shown a namespace: the one the exec stanza
+        gets tokens for, with its ID; a namespace switched away from it (kubens) is said as such
+        (`team-ml (6f1c2d4e…); switched to namespace team-cv`), never beside the other's ID."""
+        if self.mismatch:
+            served = request.namespace_label(self.token_namespace, self.namespace_id)
+            return f"{served}; switched to namespace {self.namespace}"
         return request.namespace_label(self.namespace, self.namespace_id)
 
     @property
@@ -128,6 +133,21 @@ def not_managed(name: str, config: Kubeconfig) -> str:
         else "is not in the kubeconfig"
     )
     return f"context {name!r} {what} (`rgpu-exec kubeconfig list` lists those that do)."
+
+
+def cluster_servers(flag: str | None, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Every cluster's server in the merged kubeconfig, with what names it (`of cluster 'x'
+    in FILE`): the servers an API URL must not be. Empty when the kubeconfig is unusable."""
+    try:
+        config = kubeconfig_view.load(flag, environ)
+    except UsageError:
+        return []
+    found = []
+    for name, cluster in sorted(config.clusters.items()):
+        server = cluster.body.get("server")
+        if isinstance(server, str) and server:
+            found.append((server, f"of cluster {name!r} in {cluster.file}"))
+    return found
 
 
 def exec_environment(user: Entry, environ: Mapping[str, str]) -> dict[str, str]:

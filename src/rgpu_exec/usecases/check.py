@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rgpu_exec import fixes
 from rgpu_exec.api.endpoint import ApiEndpoint
-from rgpu_exec.errors import ExitCode, RgpuExecError, UsageError
+from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, RgpuExecError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.sourced import Sourced, checked
@@ -258,14 +258,41 @@ def _run(wanted: CheckRequest, environ: Mapping[str, str], known: dict[str, Any]
         url = checked(request.resolve_api_url(found.api_url, environ))
         url_source = "the --api-url in the contexts' exec args"
     known["api_url"] = url
-    named = named_kubernetes_server(url, url_source, found.servers)
+    # The contexts' own clusters first (their words name the context), then every cluster.
+    servers = [*found.servers, *listing.cluster_servers(wanted.kubeconfig, environ)]
+    named = named_kubernetes_server(url, url_source, servers)
     if named is not None:
         raise named
     profile = wanted.profile.flag or found.profile
     key = known["key"] = find_key(environ, profile, interactive=wanted.interactive)
     exchanger = KeyExchange(key, ApiEndpoint(url, environ, url_source=url_source))
-    results = check(found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied)
+    try:
+        results = check(found.targets, exchanger, not_found_as_denied=wanted.not_found_as_denied)
+    except (ApiError, ApiKeyError) as exc:
+        if url_source == "the default API URL":
+            _current_contexts_api(exc, url, wanted.kubeconfig, environ)
+        raise
     return CheckResult(**known, results=results)
+
+
+def _current_contexts_api(
+    exc: RgpuExecError, url: str, kubeconfig: str | None, environ: Mapping[str, str]
+) -> None:
+    """Say, in a failure at the default API, that the current context gets its tokens from
+    another API (the --api-url in its exec args), and rerun with that URL exported."""
+    try:
+        config, managed = listing.load(kubeconfig, environ)
+    except UsageError:
+        return
+    current = next((c for c in managed if c.name == config.current_context), None)
+    if current is None or not current.api_url or settings.normal_url(current.api_url) == url:
+        return
+    exc.message += (
+        f" This check asked the default API URL ({settings.ENV_API_URL} is not set), but the "
+        f"current context {current.name!r} gets its tokens from {current.api_url} (the "
+        "--api-url in its exec args): give that URL with --api-url, or export it."
+    )
+    exc.rerun_with = (settings.ENV_API_URL, current.api_url)
 
 
 def holds(outcome: Outcome, expected: Expectation, *, not_found_as_denied: bool) -> bool:

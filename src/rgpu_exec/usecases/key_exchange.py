@@ -179,18 +179,29 @@ def named_kubernetes_server(
     return None
 
 
-def not_the_cluster_of_exec_info(api_url: str, url_source: str, environ: Mapping[str, str]) -> None:
-    """Refuse an API URL that is the Kubernetes server kubectl sends the token to
-    (`spec.cluster.server` in the exec info), before the key is sought or sent (a miss only)."""
+def not_a_kubernetes_server(
+    api_url: str, url_source: str, environ: Mapping[str, str], kubeconfig: str | None = None
+) -> None:
+    """Refuse an API URL that is a Kubernetes server, before the key is sought or sent (a miss
+    only): the server kubectl sends the token to (`spec.cluster.server` in the exec info) when
+    the exec info names one, else every cluster's server in the kubeconfig."""
     raw = settings.exec_info(environ)
-    if not raw or '"cluster"' not in raw:  # no spec.cluster (provideClusterInfo): nothing to load
-        return
-    from rgpu_exec.kube.exec_info import cluster_of  # noqa: PLC0415 - not on the hit path
+    servers: list[tuple[str, str]] = []
+    if raw and '"cluster"' in raw:  # spec.cluster (provideClusterInfo): kubectl's own server
+        from rgpu_exec.kube.exec_info import cluster_of  # noqa: PLC0415 - not on the hit path
 
-    cluster = cluster_of(raw)
-    if cluster is None:
-        return
-    named = f"kubectl sends this token to (spec.cluster.server in {settings.ENV_EXEC_INFO})"
-    found = named_kubernetes_server(api_url, url_source, [(cluster.server, named)])
+        cluster = cluster_of(raw)
+        if cluster is not None:
+            named = f"kubectl sends this token to (spec.cluster.server in {settings.ENV_EXEC_INFO})"
+            servers.append((cluster.server, named))
+    from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - not on the hit path
+    from rgpu_exec.kubeconfig import files  # noqa: PLC0415
+
+    # The kubeconfig is parsed (YAML) only when a file holds the API URL's host at all.
+    if not servers and files.mention(url_rules.url_host(api_url), kubeconfig, environ):
+        from rgpu_exec.kubeconfig import listing  # noqa: PLC0415
+
+        servers = listing.cluster_servers(kubeconfig, environ)
+    found = named_kubernetes_server(api_url, url_source, servers)
     if found is not None:
         raise found

@@ -34,7 +34,7 @@ from rgpu_exec.usecases.key_exchange import (
     KeyExchange,
     ask_for_key,
     find_kept_key,
-    not_the_cluster_of_exec_info,
+    not_a_kubernetes_server,
 )
 from rgpu_exec.usecases.token_failures import FAILURE_DAMPING_SECONDS, Where, damped
 from rgpu_exec.usecases.token_storage import fingerprint_secret, usable_cache_directory
@@ -160,7 +160,7 @@ class TokenCommand:
         where: Where,
     ) -> str:
         url_source = request.api_url_source(flags.api_url, self.environ)
-        not_the_cluster_of_exec_info(wanted.api_url, url_source, self.environ)
+        not_a_kubernetes_server(wanted.api_url, url_source, self.environ)
         key = find_kept_key(self.environ, flags.profile)
         typed = None if key is not None else self._typed(directory, wanted)
         if typed is not None and interactive:  # a key typed earlier in this kubectl command?

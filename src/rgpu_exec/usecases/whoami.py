@@ -20,7 +20,12 @@ from rgpu_exec.errors import ApiKeyError, ExitCode, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.kubeconfig import listing
 from rgpu_exec.sourced import checked
-from rgpu_exec.usecases.key_exchange import KeyExchange, KeyVerdict, judge_key
+from rgpu_exec.usecases.key_exchange import (
+    KeyExchange,
+    KeyVerdict,
+    judge_key,
+    named_kubernetes_server,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -54,12 +59,15 @@ class WhoamiResult:
     keyring_holds_keys: bool = True  # whether it holds keys at all (a plaintext one does)
     key_file: file_store.KeyFile | None = None  # the key file of `login --insecure-storage`
     verdict: KeyVerdict | None = None  # what the API says of the key (None: not asked, offline)
+    url_refused: UsageError | None = None  # why the API was not asked: its URL is a cluster's
 
     @property
     def exit_code(self) -> ExitCode:
         """OK when a key would be used and the API does not reject it; else why not."""
         if self.verdict is not None and self.verdict.state == "rejected":
             return ExitCode.API_KEY
+        if self.url_refused is not None:  # the API URL is a Kubernetes server: nothing asked
+            return self.url_refused.exit_code
         if self.key is not None:
             return ExitCode.OK
         return self.problem.exit_code if self.problem else ExitCode.API_KEY
@@ -84,10 +92,15 @@ def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
     except (ApiKeyError, UsageError) as exc:
         failure = exc
     holds_keys = keyring_store.holds_keys()  # a backend that holds nothing has no name to show
-    verdict = None
+    verdict = refused = None
     if wanted.ask_api and key is not None and not url_problem:  # the API decides: valid?
         source = request.api_url_source(url_flag, environment)
-        verdict = judge_key(KeyExchange(key, ApiEndpoint(api_url, environment, url_source=source)))
+        refused = named_kubernetes_server(api_url, source, _servers(chosen, wanted, environ))
+        if refused is not None:
+            verdict = KeyVerdict("not verified", refused.message, refused)
+        else:
+            endpoint = ApiEndpoint(api_url, environment, url_source=source)
+            verdict = judge_key(KeyExchange(key, endpoint))
     return WhoamiResult(
         key,
         failure,
@@ -101,7 +114,19 @@ def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
         holds_keys,
         file_store.status(environ),
         verdict,
+        refused,
     )
+
+
+def _servers(
+    chosen: ManagedContext | None, wanted: WhoamiRequest, environ: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """The Kubernetes servers the API URL must not be: the context's cluster's, then every
+    cluster's in the kubeconfig."""
+    servers = listing.cluster_servers(wanted.kubeconfig, environ)
+    if chosen is not None and chosen.server:
+        servers.insert(0, (chosen.server, f"of the cluster of context {chosen.name!r}"))
+    return servers
 
 
 def _context(

@@ -151,7 +151,8 @@ def _failed(context: PluginContext, stderr: str) -> Finding:
             "cluster",
             "problem",
             f"{where}: kubectl ran rgpu-exec, which failed: {terminal.shown(said)}",
-            "the message says what to do; `rgpu-exec doctor` above lists the key and settings",
+            "the message says what to do; the rows above headed API key, settings and API "
+            "show the key, settings and API it ran with",
         )
     text = " ".join(lines)
     meaning, kind = next(((m, k) for marker, m, k in _CAUSES if marker in text), (None, None))

@@ -22,15 +22,25 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rgpu_exec import output
+from rgpu_exec import fixes, output
 from rgpu_exec.errors import ExitCode
 from rgpu_exec.hotpath import request, settings, url_rules
-from rgpu_exec.usecases.doctor import access, cluster, kube, local, network, validity
+from rgpu_exec.kubeconfig import listing
+from rgpu_exec.usecases.doctor import (
+    access,
+    cluster,
+    exec_command,
+    kube,
+    local,
+    network,
+    validity,
+)
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind, problem_count
 from rgpu_exec.usecases.doctor.kuberc import kuberc_findings
+from rgpu_exec.usecases.key_exchange import named_kubernetes_server
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from rgpu_exec.usecases.doctor.kube import PluginContext
 
@@ -89,9 +99,20 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
     unreachable: set[str] = set()
     urls = api_urls(options.api_url, environ, report.contexts, checked)
     ca_reported = bool(of_kind(settings_found, "ca-file-unusable"))
+    servers = listing.cluster_servers(options.kubeconfig, environ)  # no URL may be one of them
     for url, source in urls:
-        probed = network.api_findings(
-            url, environ, source=source, name_in_clock=len(urls) > 1, ca_reported=ca_reported
+        named = named_kubernetes_server(url, source, servers)
+        probed = (
+            [network.not_probed(named)]  # never sent a request, with or without a key
+            if named is not None
+            else network.api_findings(
+                url,
+                environ,
+                source=source,
+                name_in_clock=len(urls) > 1,
+                ca_reported=ca_reported,
+                rewrite=_rewrite(url, source, checked),
+            )
         )
         if probed[0].status != "ok":
             unreachable.add(url)
@@ -143,6 +164,20 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
             rejected=rejected,
         )
     return findings
+
+
+def _rewrite(url: str, source: str, checked: list[PluginContext]) -> Callable[[str], str] | None:
+    """The fix that sets another API URL where `url` comes from: REMOTEGPU_API_URL exported, the
+    doctor's own --api-url, or the exec args of the context whose --api-url it is."""
+    if source == settings.ENV_API_URL:
+        return lambda new: f"run {fixes.command('export', f'{settings.ENV_API_URL}={new}')}"
+    if source == "--api-url":
+        return lambda new: f"run {fixes.command('rgpu-exec', 'doctor', '--api-url', new)}"
+    context = next((c for c in checked if c.call.api_url and c.api_url == url), None)
+    if context is None or context.user is None:
+        return None
+    user, command = context.user, context.call.command
+    return lambda new: exec_command.setting_the_api_url(user, command, new)
 
 
 def _contexts(report: kube.KubeReport, name: str | None) -> list[PluginContext]:

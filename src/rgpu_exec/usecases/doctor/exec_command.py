@@ -107,6 +107,19 @@ def _fix(  # noqa: PLR0917
     return f"run {fixes.command('kubectl', *words, *_kept(user), '--kubeconfig', user.file)}"
 
 
+def setting_the_api_url(user: Entry, command: str, api_url: str) -> str:
+    """The fix that gives this user's exec stanza another `--api-url`: `kubectl config
+    set-credentials` with its command, and every other arg and env given again (`_kept`)."""
+    kept = _kept(user)
+    for at, word in enumerate(kept):
+        if word == "--exec-arg=--api-url" and at + 1 < len(kept):
+            kept[at + 1] = f"--exec-arg={api_url}"
+        elif word.startswith("--exec-arg=--api-url="):
+            kept[at] = f"--exec-arg=--api-url={api_url}"
+    words = ["config", "set-credentials", user.name, f"--exec-command={command}", *kept]
+    return f"run {fixes.command('kubectl', *words, '--kubeconfig', user.file)}"
+
+
 def _kept(user: Entry) -> list[str]:
     """The stanza's args and env, given again: `kubectl config set-credentials --exec-command`
     drops both (kubectl 1.37 writes `args: null`, `env: null`)."""

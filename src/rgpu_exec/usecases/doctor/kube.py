@@ -49,6 +49,7 @@ class PluginContext:
     exchangeable: bool  # the stanza's args name a valid namespace ID, profile and API URL
     namespace: str | None = None  # the context's namespace (its name)
     runnable: bool = True  # kubectl would run the stanza (no problem found in it or its server)
+    user: Entry | None = None  # the kubeconfig user whose exec stanza it is (for a fix)
 
 
 @dataclass
@@ -168,7 +169,7 @@ def _plugin_context(  # noqa: PLR0917
     )
     namespace = context.body.get("namespace")
     namespace = namespace if isinstance(namespace, str) and namespace else None
-    return PluginContext(name, call, merged, api_url, exchangeable, namespace, runnable)
+    return PluginContext(name, call, merged, api_url, exchangeable, namespace, runnable, user)
 
 
 def _context_findings(  # noqa: PLR0917

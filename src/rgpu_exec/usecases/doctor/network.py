@@ -20,7 +20,7 @@ from rgpu_exec import contract, http_gate
 from rgpu_exec.api import api_errors, http_support
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath import settings
+from rgpu_exec.hotpath import settings, url_rules
 from rgpu_exec.usecases.doctor.findings import Finding
 
 if TYPE_CHECKING:
@@ -44,12 +44,14 @@ def api_findings(
     source: str | None = None,
     name_in_clock: bool = False,
     ca_reported: bool = False,
+    rewrite: Callable[[str], str] | None = None,
 ) -> list[Finding]:
     """One keyless exchange: is this the RemoteGPU API, reachable? and the clock skew.
 
     `source` says where the URL comes from, for the fix; `name_in_clock` names the API in the
     clock finding (when several APIs are probed); `ca_reported`: a CA bundle that does not load
-    is already listed (so it is not listed again).
+    is already listed (so it is not listed again); `rewrite`: the fix that sets another URL
+    where this one comes from (a command), for a URL whose right spelling is known.
     """
     from rgpu_exec.api import exchange  # noqa: PLC0415
 
@@ -88,14 +90,50 @@ def api_findings(
         # The exchange's own words: what happened as the detail, what to do as the fix.
         failure = exchanger.transport_failure(exc)
         remedy = failure.remedy.rstrip(".")
+        plain = _plain_http(api_url) if http_support.not_tls(exc) else None
+        if rewrite is not None and plain is not None:  # the emulator: http on loopback
+            remedy = f"{rewrite(plain)}: a local server such as the emulator speaks plain http"
         return [Finding("API", "problem", failure.problem, remedy[:1].lower() + remedy[1:])]
     finished = clock()
     took = f"{(finished - started) * 1000:.0f} ms"
     api = f" ({api_url})" if name_in_clock else ""
     found = _answer_finding(api_url, status, took, source, network_fix, body)
+    base = _base(api_url)
+    if (
+        rewrite is not None
+        and found.status == "problem"
+        and status == api_errors.HTTP_NOT_FOUND
+        and base != api_url
+    ):
+        fix = f"{rewrite(base)}: the API's base URL (no /v1 or other path), not {api_url}"
+        return [Finding(found.topic, found.status, found.detail, fix)]
     if found.status != "ok":  # not the API's answer: its Date says nothing of the API's clock
         return [found]
     return [found, _clock_finding((started + finished) / 2, http_support.server_date(date), api)]
+
+
+def _plain_http(api_url: str) -> str | None:
+    """The http:// spelling of an https URL to this machine (`url_rules` allows plain http to
+    a loopback host only), else None."""
+    scheme, _, rest = api_url.partition("://")
+    plain = f"http://{rest}"
+    local = url_rules.is_loopback_host(url_rules.url_host(api_url))
+    return (
+        plain if scheme.lower() == "https" and local and not url_rules.url_problem(plain) else None
+    )
+
+
+def _base(api_url: str) -> str:
+    """The URL without its path (`https://api.example/v1` → `https://api.example`)."""
+    scheme, _, rest = api_url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def not_probed(refused: UsageError) -> Finding:
+    """The finding for an API URL refused before any request (a Kubernetes server's): the
+    refusal's words, its cause as the detail and its fix as the fix."""
+    detail, _, fix = refused.message.partition("; nothing was sent. ")
+    return Finding("API", "problem", f"{detail}; not probed", fix[:1].lower() + fix[1:].rstrip("."))
 
 
 def _answer_finding(  # noqa: PLR0917
