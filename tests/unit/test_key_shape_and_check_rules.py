@@ -40,6 +40,10 @@ def test_only_what_cannot_be_a_key_in_any_format_is_refused_locally(value, probl
         pytest.param(API_KEY + "x" * 9, "it has 55 characters, not 46", id="long"),
         pytest.param("rgpu_3F9A2C1B" + API_KEY[13:], "it is not rgpu_, 8 hex", id="upper-hex"),
         pytest.param(API_KEY[:-1] + "=", "it is not rgpu_, 8 hex", id="char"),
+        # A key of another format in capitals with `=` in it is no pasted assignment: only a
+        # name that says it holds a secret (…KEY=, …TOKEN=, …SECRET=) is refused as one.
+        pytest.param("ABCD1234EFGH5678==", "does not start with 'rgpu_'", id="base64-padding"),
+        pytest.param("PROD=0123456789abcdef", "does not start with 'rgpu_'", id="capitals-eq"),
     ],
 )
 def test_any_other_value_is_sent_and_its_unusual_shape_only_noted(value, note):

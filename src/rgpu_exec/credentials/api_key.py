@@ -49,6 +49,9 @@ _QUOTES = "'\"`"  # curly quotes are not ASCII: refused before this
 # assignment pasted whole (a key has no `=` before its end).
 _DIGITS = frozenset("0123456789")
 _VARIABLE_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") | _DIGITS
+# Only a name that says it holds a secret counts: the key's format is an assumption, and a key
+# of another format could start with capitals and hold `=` (base64 padding, say).
+_SECRET_WORDS = ("KEY", "TOKEN", "SECRET")
 KEY_LENGTH = KEY_PREFIX_LENGTH + 1 + KEY_SECRET_LENGTH
 KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LENGTH} characters"
 
@@ -70,7 +73,13 @@ def key_problem(value: str) -> str | None:
     if value[:1] in _QUOTES or value[-1:] in _QUOTES:
         return "starts or ends with a quote, which became part of the value"
     name, equals, rest = value.partition("=")
-    if name and equals and rest and name[:1] not in _DIGITS and set(name) <= _VARIABLE_NAME:
+    if (
+        name[:1] not in _DIGITS
+        and set(name) <= _VARIABLE_NAME
+        and any(word in name for word in _SECRET_WORDS)  # a key in another format may hold `=`
+        and equals
+        and rest.strip("=")
+    ):
         said = f"{name}=" if name == settings.ENV_API_KEY else "a variable's name and ="
         return f"starts with {said} (a whole NAME=value assignment was pasted as the value)"
     return None
