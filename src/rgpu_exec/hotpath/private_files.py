@@ -207,3 +207,13 @@ def write_atomically(path: str, text: str, *, durable: bool = True, replace: boo
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def write_hint(path: str, text: str) -> None:
+    """Write a record that may be lost at no cost but a missed hint (`second_ask`'s `.served`,
+    `.forced` and `.accepted`, `typed_key`'s `.typed`): atomically, without the fsync, and a
+    failure to write is no failure of the command."""
+    try:
+        write_atomically(path, text, durable=False)
+    except OSError:
+        pass

@@ -102,14 +102,10 @@ def note(directory: str, entry: "token_cache.Entry", client: "int | None", now: 
 
 def begin_forced_refresh(directory: str, stem: str, now: float) -> None:
     """Record that a forced refresh of the entry begins now (whether it succeeds or not)."""
-    try:
-        private_files.write_atomically(
-            token_cache.file_path(directory, stem, token_cache.FORCED_SUFFIX),
-            f"{FORCED_MAGIC}\nat {now!r}\n",
-            durable=False,
-        )
-    except OSError:
-        pass
+    private_files.write_hint(
+        token_cache.file_path(directory, stem, token_cache.FORCED_SUFFIX),
+        f"{FORCED_MAGIC}\nat {now!r}\n",
+    )
 
 
 def wants_later_expiry(entry: "token_cache.Entry", now: float) -> bool:
@@ -168,14 +164,10 @@ def note_accepted(
     cluster = _cluster_line(exec_info)
     if cluster is None:
         return
-    try:
-        private_files.write_atomically(
-            token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX),
-            f"{ACCEPTED_MAGIC}\n{_token_line(entry)}\n{cluster}\nat {now!r}\n",
-            durable=False,
-        )
-    except OSError:
-        pass
+    private_files.write_hint(
+        token_cache.file_path(directory, entry.key.stem, token_cache.ACCEPTED_SUFFIX),
+        f"{ACCEPTED_MAGIC}\n{_token_line(entry)}\n{cluster}\nat {now!r}\n",
+    )
 
 
 def _cluster_line(exec_info: "str | None") -> "str | None":
@@ -221,10 +213,7 @@ def _remember(directory: str, entry: "token_cache.Entry", client: str) -> bool:
             os.close(fd)
     kept = [pid for pid in clients if pid.isdigit()][1 - MAX_CLIENTS :]
     text = header + "".join(f"{pid}\n" for pid in [*kept, client])
-    try:
-        private_files.write_atomically(path, text, durable=False)
-    except OSError:
-        pass
+    private_files.write_hint(path, text)
     return False
 
 

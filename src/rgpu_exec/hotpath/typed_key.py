@@ -36,14 +36,10 @@ def note(directory: str, stem: str, client: int, identity: str, now: float) -> N
     a failure to write only means the next run of that command asks for the key again)."""
     if not _is_fingerprint(identity):
         return
-    try:
-        private_files.write_atomically(
-            token_cache.file_path(directory, stem, token_cache.TYPED_SUFFIX),
-            f"{TYPED_MAGIC}\nclient {client}\nidentity {identity}\nat {now!r}\n",
-            durable=False,
-        )
-    except OSError:
-        pass
+    private_files.write_hint(
+        token_cache.file_path(directory, stem, token_cache.TYPED_SUFFIX),
+        f"{TYPED_MAGIC}\nclient {client}\nidentity {identity}\nat {now!r}\n",
+    )
 
 
 def granted(directory: str, stem: str, client: int, now: float) -> "str | None":
