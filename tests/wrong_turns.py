@@ -210,8 +210,6 @@ class Turn:
     - neither: the tool copes by itself, and `works` succeeds with nothing else done.
     `after`: more checks once `works` succeeded.
     `never`: a regex for wrong advice the output must not hold.
-    `xfail`: the issue-25 item that is being fixed in another branch (`unclaimed`: a defect
-    found here that no branch is fixing yet).
     """
 
     name: str
@@ -221,17 +219,8 @@ class Turn:
     outside: str | None = None
     fix_stdin: Callable[[World], str] | None = None
     works: str = "kubectl get pods --request-timeout 10s"
-    xfail: str | None = None
     never: str | None = None  # a regex the output must not match (a wrong hint)
     after: Callable[[World], None] | None = None  # more checks once kubectl works
-    unclaimed: bool = False  # the xfail is a defect no branch is fixing yet
-
-    def param(self) -> Any:
-        import pytest
-
-        state = "not yet claimed by any branch" if self.unclaimed else "in progress"
-        mark = [pytest.mark.xfail(strict=True, reason=f"issue 25: {self.xfail} ({state})")]
-        return pytest.param(self, id=self.name, marks=mark if self.xfail else [])
 
 
 def cause_of(turn: Turn, world: World) -> str:

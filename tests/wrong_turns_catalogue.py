@@ -1,9 +1,5 @@
 """The wrong-turns catalogue (issue 25): each turn sets up a mistake users make and runs what
 the user runs; tests/e2e/test_wrong_turns.py walks them (see `wrong_turns.Turn`).
-
-The `xfail` turns are the issue's items being changed in other branches right now (or, with
-`unclaimed`, defects found here that nobody is changing yet): written against the behaviour the
-issue asks for.
 """
 
 from __future__ import annotations

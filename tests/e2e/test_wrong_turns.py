@@ -5,10 +5,6 @@ cause and print a fix. The printed fix is then run exactly as printed, through a
 kubectl must work afterwards; or the fix lies honestly outside the tool ("create a key in the
 console"), and then the output says so and offers no command. Every exit code a command returns
 here must be one its `--help` lists. The turns are in tests/wrong_turns_catalogue.py.
-
-Turns that issue 25 asks to change, and that are being changed elsewhere right now, are
-written against the behaviour the issue asks for and marked xfail(strict): they turn into
-XPASS the moment the change lands.
 """
 
 from __future__ import annotations
@@ -67,7 +63,7 @@ def world(seeded: EmulatorProcess, sandbox: Path) -> Iterator[World]:
             client.close()
 
 
-@pytest.mark.parametrize("turn", [t.param() for t in CATALOGUE])
+@pytest.mark.parametrize("turn", CATALOGUE, ids=[t.name for t in CATALOGUE])
 def test_each_wrong_turn_names_its_cause_and_its_printed_fix_works(turn: Turn, world: World):
     shown = turn.act(world)
     print(f"$ {shown.command}  -> {shown.code}\n{shown.text}")
