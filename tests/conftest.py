@@ -440,6 +440,18 @@ def waits_on_the_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
+# The client process a test's in-process runs report (`os.getppid`), as kubectl's PID would be.
+KUBECTL_PID = 4242
+
+
+@pytest.fixture
+def parent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The client process (kubectl) of the runs in this test: set `parent[0]` to change it."""
+    current = [KUBECTL_PID]
+    monkeypatch.setattr(os, "getppid", lambda: current[0])
+    return current
+
+
 # The `token` use case run in process against the respx API (`api`): its environment, the
 # warnings it gives, and the command itself. A test file may define its own `environ`.
 @pytest.fixture

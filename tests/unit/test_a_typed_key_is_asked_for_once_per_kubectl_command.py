@@ -17,25 +17,17 @@ from rgpu_exec.cache import files as cache_files
 from rgpu_exec.hotpath import token_cache, typed_key
 from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 
-from conftest import API_KEY, NAMESPACE_ID
+from conftest import API_KEY, KUBECTL_PID, NAMESPACE_ID
 from exchange_answers import API, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
-KUBECTL, NEXT_KUBECTL = 4242, 4343
+KUBECTL, NEXT_KUBECTL = KUBECTL_PID, 4343
 # As kubectl sends it for a stanza with `interactiveMode: IfAvailable` on a terminal, and
 # `provideClusterInfo: true` (the cluster the token goes to).
 EXEC_INFO = json.dumps({
     "kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1",
     "spec": {"interactive": True, "cluster": {"server": "https://k8s.example.test"}},
 })  # fmt: skip
-
-
-@pytest.fixture
-def parent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The kubectl process: set `parent[0]` to change it."""
-    current = [KUBECTL]
-    monkeypatch.setattr(os, "getppid", lambda: current[0])
-    return current
 
 
 @pytest.fixture

@@ -19,31 +19,18 @@ from rgpu_exec.hotpath import cache_hit, second_ask, token_cache
 from rgpu_exec.usecases import cache_admin
 from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 
-from conftest import API_KEY, NAMESPACE_ID, key_identity
+from conftest import API_KEY, KUBECTL_PID, NAMESPACE_ID, key_identity
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
-KUBECTL, OTHER_KUBECTL = 4242, 4343
+KUBECTL, OTHER_KUBECTL = KUBECTL_PID, 4343
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, bytes(32)))
 
 
 @pytest.fixture
-def parent(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The client process: set `parent[0]` to change it."""
-    current = [KUBECTL]
-    monkeypatch.setattr(os, "getppid", lambda: current[0])
-    return current
-
-
-@pytest.fixture
-def environ() -> dict[str, str]:
-    return {
-        **os.environ,
-        "REMOTEGPU_API_KEY": API_KEY,
-        "REMOTEGPU_API_URL": API,
-        "RGPU_EXEC_DEADLINE": "0.5",
-        "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO,
-    }
+def environ(environ: dict[str, str]) -> dict[str, str]:
+    """conftest's, with the exec info kubectl sends."""
+    return {**environ, "KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO}
 
 
 def token(environ, clock, warnings) -> str:
