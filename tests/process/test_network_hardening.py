@@ -7,18 +7,17 @@ Every server here is written in the test, on 127.0.0.1, and stopped at the end.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import compressed
 from local_server import serving
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
@@ -138,14 +137,8 @@ BOMB_SIZE = 1 << 30  # inflated: 1 GiB of zeros
 
 @pytest.fixture(scope="module")
 def gzip_bomb() -> bytes:
-    """1 GiB of zeros, gzip-compressed (about 1 MiB), compressed in chunks, once."""
-    out = io.BytesIO()
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    zeros = bytes(1 << 20)
-    for _ in range(BOMB_SIZE // len(zeros)):
-        out.write(packer.compress(zeros))
-    out.write(packer.flush())
-    return out.getvalue()
+    """1 GiB of zeros, gzip-compressed (about 1 MiB), once."""
+    return compressed.gzip_bomb(BOMB_SIZE)
 
 
 class _BombHandler(BaseHTTPRequestHandler):

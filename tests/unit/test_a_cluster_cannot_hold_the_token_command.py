@@ -13,12 +13,12 @@ import socket
 import socketserver
 import time
 import tracemalloc
-import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from compressed import gzip_of_zeros
 from local_server import serving
 from rgpu_exec import http_gate
 from rgpu_exec.kube import cluster
@@ -53,11 +53,8 @@ def _gzip_bomb(handler: BaseHTTPRequestHandler) -> None:
     handler.send_header("content-type", "application/json")
     handler.send_header("content-encoding", "gzip")
     handler.end_headers()
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    zeros = bytes(1 << 20)
-    for _ in range(2500):
-        handler.wfile.write(packer.compress(zeros))
-    handler.wfile.write(packer.flush())
+    for piece in gzip_of_zeros(2500 << 20):
+        handler.wfile.write(piece)
 
 
 def _endless(handler: BaseHTTPRequestHandler) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from compressed import gzip_of_zeros
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.errors import ApiError
@@ -25,15 +26,6 @@ PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 
 def credential() -> bytes:
     return json.dumps(credential_body()).encode()
-
-
-def gzip_of_zeros(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """`size` zero bytes, gzip-compressed, as it streams (never held whole on either side)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    zeros = bytes(chunk)
-    for _ in range(size // chunk):
-        yield packer.compress(zeros)
-    yield packer.flush()
 
 
 @pytest.fixture
@@ -145,3 +137,9 @@ def test_the_cap_applies_to_the_bytes_sent_and_to_the_bytes_inflated(
 ) -> None:
     body = read_capped(_streamed(content, **headers), MAX_BODY_BYTES)
     assert (None if body is None else len(body)) == expected
+
+
+def test_the_tests_gzip_of_zeros_is_gzip_of_that_many_zeros() -> None:
+    # What the bombs of these tests are made by: whole, valid (its checksum and length too).
+    assert gzip.decompress(b"".join(gzip_of_zeros(8 << 20))) == bytes(8 << 20)
+    assert len(b"".join(gzip_of_zeros(64 << 20))) < 128 << 10

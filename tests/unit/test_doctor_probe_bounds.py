@@ -8,16 +8,16 @@ import socket
 import threading
 import time
 import tracemalloc
-import zlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+# How the RemoteGPU API answers an exchange without a key.
+from compressed import gzip_of_zeros
 from rgpu_exec.api.exchange import MAX_BODY_BYTES
 from rgpu_exec.usecases.doctor import network
 
-# How the RemoteGPU API answers an exchange without a key.
 from exchange_answers import API
 
 # How the RemoteGPU API answers an exchange without a key.
@@ -40,15 +40,9 @@ def test_the_probe_asks_for_identity(api) -> None:
 
 
 def test_the_probe_never_inflates_an_answer(api) -> None:
-    def bomb() -> Iterator[bytes]:  # 96 MiB of zeros, gzip-compressed, as it streams
-        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        zeros = bytes(1 << 20)
-        for _ in range(96):
-            yield packer.compress(zeros)
-        yield packer.flush()
-
     def answer(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, content=bomb(), headers={"content-encoding": "gzip"})
+        bomb = gzip_of_zeros(96 << 20)  # 96 MiB of zeros, as it streams
+        return httpx.Response(401, content=bomb, headers={"content-encoding": "gzip"})
 
     api.route().mock(side_effect=answer)
     tracemalloc.start()
