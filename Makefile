@@ -87,7 +87,10 @@ mutation: install
 	PYTHONPATH=mutants/src $(PY) tests/mutation/in_process.py '$(MUTANTS)'
 	$(PY) tests/mutation/score.py
 
-test: lint typecheck pytest
+# Lint and types beside the tests, as in the quick loop (a cold mypy takes most of a core for half
+# a minute, while the tests wait on processes and sockets much of the time).
+test: install
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest
 
 # The long runs (marked `long`), minutes of real time each: the soak at full scale (510
 # processes through two expiries), the fault soak, the SIGKILL trials and the benchmarks' smoke
