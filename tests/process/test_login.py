@@ -14,7 +14,7 @@ import keyring
 import pytest
 
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import looks_like_key
+from rgpu_exec.credentials.key_shape import looks_like_key
 from rgpu_exec.errors import UsageError
 from rgpu_exec.hotpath import token_cache
 from rgpu_exec.usecases import login as login_command

@@ -1,4 +1,4 @@
-"""The one key rule (`api_key.key_problem`: only what cannot be a key is refused locally; the
+"""The one key rule (`key_shape.key_problem`: only what cannot be a key is refused locally; the
 API judges the rest), and how `check` judges an answer."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rgpu_exec.api.api_errors import ErrorAnswer
-from rgpu_exec.credentials.api_key import find_api_key, key_problem, shape_note, shown_prefix
+from rgpu_exec.credentials.api_key import find_api_key
+from rgpu_exec.credentials.key_shape import key_problem, shape_note, shown_prefix
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.kubeconfig.console import unwrap
 from rgpu_exec.usecases.check import holds

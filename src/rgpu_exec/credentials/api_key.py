@@ -1,4 +1,4 @@
-"""Find the API key, and the one rule of its shape.
+"""Find the API key (the rule of its shape: `key_shape`).
 
 Order: `REMOTEGPU_API_KEY`, else the keyring profile, else the key file (`login
 --insecure-storage`), else (interactive only) a prompt, bounded in time; but a `--profile` given
@@ -14,109 +14,16 @@ from typing import TYPE_CHECKING, Literal
 
 from rgpu_exec import contract, fixes, output
 from rgpu_exec.credentials import file_store, keyring_store
+from rgpu_exec.credentials.key_shape import NOT_HEADER_SAFE, key_problem, shape_note, shown_prefix
 from rgpu_exec.credentials.misplaced_key import misplaced_key_hint
 from rgpu_exec.credentials.prompt import PROMPT_TIMEOUT, read_hidden
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
-from rgpu_exec.redact import (
-    KEY_ID_HEX_DIGITS,
-    KEY_PREFIX_LENGTH,
-    KEY_START,
-    key_prefix,
-    looks_like_remotegpu_key,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 KeySource = Literal["env", "keyring", "file", "prompt"]
-KEY_SECRET_LENGTH = 32
-_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def looks_like_key(value: str) -> bool:
-    """Exactly the documented raw key, with its 32-character url-safe secret."""
-    secret = value[KEY_PREFIX_LENGTH + 1 :]
-    return (
-        looks_like_remotegpu_key(value)
-        and len(secret) == KEY_SECRET_LENGTH
-        and set(secret) <= _URL_SAFE
-    )
-
-
-_QUOTES = "'\"`"  # curly quotes are not ASCII: refused before this
-# A shell variable's name as people write one, in capitals: `NAME=` at the start of a value is an
-# assignment pasted whole (a key has no `=` before its end).
-_DIGITS = frozenset("0123456789")
-_VARIABLE_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") | _DIGITS
-# Only a name that says it holds a secret counts: the key's format is an assumption, and a key
-# of another format could start with capitals and hold `=` (base64 padding, say).
-_SECRET_WORDS = ("KEY", "TOKEN", "SECRET")
-KEY_LENGTH = KEY_PREFIX_LENGTH + 1 + KEY_SECRET_LENGTH
-KEY_SHAPE = f"{KEY_START}, {KEY_ID_HEX_DIGITS} hex characters, _, {KEY_SECRET_LENGTH} characters"
-
-
-def key_problem(value: str) -> str | None:
-    """Why this value cannot be an API key in any format, or None: the one key rule, for every
-    source (environment, keyring, prompt, `login`). Refused here only what no key can be:
-    empty, wrapped in (or starting or ending with) quotes, starting with `NAME=` (an assignment
-    pasted whole), or holding whitespace, control or non-ASCII characters, which no HTTP header
-    carries. Everything else is sent: the key's
-    format is the API's to judge (the documented shape is an assumption, see `shape_note`).
-    Says nothing of the value itself."""
-    if not value:
-        return "is empty"
-    if not _header_safe(value):
-        return _NOT_HEADER_SAFE
-    if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:  # noqa: PLR2004
-        return "is wrapped in quotes, which became part of the value"
-    if value[:1] in _QUOTES or value[-1:] in _QUOTES:
-        return "starts or ends with a quote, which became part of the value"
-    name, equals, rest = value.partition("=")
-    if (
-        name[:1] not in _DIGITS
-        and set(name) <= _VARIABLE_NAME
-        and any(word in name for word in _SECRET_WORDS)  # a key in another format may hold `=`
-        and equals
-        and rest.strip("=")
-    ):
-        said = f"{name}=" if name == settings.ENV_API_KEY else "a variable's name and ="
-        return f"starts with {said} (a whole NAME=value assignment was pasted as the value)"
-    return None
-
-
-def shape_note(value: str) -> str | None:
-    """How a key the API rejected differs from the shape RemoteGPU keys are documented to have
-    (`KEY_SHAPE`), for the diagnosis; None when it has that shape. A guess, worded as one: the
-    API decides what a key is."""
-    if looks_like_key(value):
-        return None
-    if not value.startswith(KEY_START):
-        what = f"it does not start with {KEY_START!r}"
-    elif len(value) != KEY_LENGTH:
-        what = f"it has {len(value)} characters, not {KEY_LENGTH}"
-    else:
-        what = f"it is not {KEY_SHAPE}"
-    return (
-        f"The key does not have the usual shape of a RemoteGPU API key ({what}): maybe it was "
-        "cut short, pasted with something else, or is another service's key."
-    )
-
-
-def shown_prefix(value: str) -> str:
-    """` (rgpu_3f9a2c1b…)` for a value shaped like a RemoteGPU key (also inside stray quotes),
-    else nothing: the first characters of anything else may well be secret."""
-    inner = value.strip(_QUOTES)
-    return f" ({key_prefix(inner)})" if looks_like_remotegpu_key(inner) else ""
-
-
-_NOT_HEADER_SAFE = "contains spaces, line breaks or control characters (or non-ASCII ones)"
-
-
-def _header_safe(value: str) -> bool:
-    # An HTTP header carries ASCII only: anything else cannot be a key, and must not get as far
-    # as the HTTP client (which would fail on it with an encoding error, exit 1).
-    return value.isascii() and not any(c.isspace() or not c.isprintable() for c in value)
 
 
 @dataclass(frozen=True)
@@ -222,7 +129,7 @@ def check_key(value: str, where: str, advice: str = ENV_ADVICE) -> None:
     if problem is None:
         return
     # A value with spaces or control characters may be two things pasted together: no prefix.
-    shown = "" if problem == _NOT_HEADER_SAFE else shown_prefix(value)
+    shown = "" if problem == NOT_HEADER_SAFE else shown_prefix(value)
     raise UsageError(
         f"{where}{shown} {problem}, so it cannot be an API key; nothing was sent. {advice}"
     )

@@ -23,7 +23,8 @@ from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.cache.directory import cache_directory
 from rgpu_exec.credentials import file_store, keyring_store
-from rgpu_exec.credentials.api_key import STDIN_ADVICE, TYPED_ADVICE, ApiKey, check_key, shape_note
+from rgpu_exec.credentials.api_key import STDIN_ADVICE, TYPED_ADVICE, ApiKey, check_key
+from rgpu_exec.credentials.key_shape import shape_note
 from rgpu_exec.errors import ApiKeyError, RgpuExecError, UsageError
 from rgpu_exec.hotpath import private_files, settings, token_cache
 from rgpu_exec.redact import key_prefix

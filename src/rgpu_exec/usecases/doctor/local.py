@@ -14,7 +14,7 @@ from rgpu_exec import contract, fixes, output, terminal
 from rgpu_exec.cache import directory as cache_dir
 from rgpu_exec.cache import files as cache_files
 from rgpu_exec.credentials import keyring_store
-from rgpu_exec.credentials.api_key import key_problem, shown_prefix
+from rgpu_exec.credentials.key_shape import key_problem, shown_prefix
 from rgpu_exec.errors import ApiKeyError, UsageError
 from rgpu_exec.hotpath import failures, private_files, request, settings, url_rules
 from rgpu_exec.redact import key_prefix
