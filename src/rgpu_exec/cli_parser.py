@@ -54,6 +54,8 @@ class Parser(argparse.ArgumentParser):
     def parse_args(self, *args: Any, **kwargs: Any) -> Any:
         namespace, extras = self.parse_known_args(*args, **kwargs)
         if extras:
+            if self is Parser.root and (moved := usage.misplaced_output(Parser.typed, self)):
+                self._fail(self.prog, moved)  # `-ojson whoami`: argparse left `-ojson` over
             prog = getattr(namespace, PROG, None) or self.prog
             self._fail(prog, usage.unrecognized(extras, _options_of(Parser.root or self, prog)))
         return namespace
@@ -73,7 +75,8 @@ class Parser(argparse.ArgumentParser):
             if wrong:
                 lead = usage.unrecognized(wrong, mine)
                 said = f"{lead}{'' if lead.endswith('?') else '.'} Also: {said}"
-        self._fail(self.prog, said)
+        help_of = usage.help_of(Parser.typed, self) if said == usage.NO_HELP_COMMAND else None
+        self._fail(help_of or self.prog, said)
 
     def _print_message(self, message: str, file: Any = None) -> None:
         """Everything argparse writes itself (help, usage, errors, --version) passes the gate."""

@@ -104,10 +104,24 @@ def test_a_command_group_alone_says_to_name_a_command_after_its_help(
     assert last.endswith(f"See `{shlex.join(['rgpu-exec', *argv, '--help'])}`.")
 
 
-@pytest.mark.parametrize("argv", [["help"], ["kubeconfig", "help"]], ids=["top", "group"])
-def test_help_as_a_command_points_at_the_help_flag(run_cli: RunCli, argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["help"], []),
+        (["kubeconfig", "help"], ["kubeconfig"]),
+        (["help", "whoami"], ["whoami"]),
+        (["kubeconfig", "help", "generate"], ["kubeconfig", "generate"]),
+        # Only the command typed first has its commands parsed: the group's help, which lists them.
+        (["help", "kubeconfig", "generate"], ["kubeconfig"]),
+        (["help", "bogus"], []),
+    ],
+    ids=["top", "group", "top-command", "group-command", "top-group-command", "top-unknown"],
+)
+def test_help_as_a_command_points_at_the_help_flag(
+    run_cli: RunCli, argv: list[str], meant: list[str]
+) -> None:
     result = run_cli(argv)
-    see = shlex.join(["rgpu-exec", *argv[:-1], "--help"])
+    see = shlex.join(["rgpu-exec", *meant, "--help"])
 
     assert result.returncode == 2
     assert result.stderr == (
@@ -121,17 +135,21 @@ def test_help_as_a_command_points_at_the_help_flag(run_cli: RunCli, argv: list[s
     [
         (["-o", "json", "whoami"], "rgpu-exec whoami -o json"),
         (["--output", "yaml", "kubeconfig", "list"], "rgpu-exec kubeconfig list --output yaml"),
+        (["-ojson", "whoami"], "rgpu-exec whoami -o json"),
+        (["-o=yaml", "whoami"], "rgpu-exec whoami -o yaml"),
+        (["--output=json", "kubeconfig", "list"], "rgpu-exec kubeconfig list --output json"),
     ],
-    ids=["whoami", "kubeconfig-list"],
+    ids=["whoami", "kubeconfig-list", "one-word", "one-word-equals", "long-equals"],
 )
 def test_an_output_flag_before_the_command_is_told_to_go_after_it(
     run_cli: RunCli, argv: list[str], fix: str
 ) -> None:
     result = run_cli(argv)
     rerun = run_cli(printed_command(result.stderr, "rgpu-exec")[1:])
+    flag = fix.split()[-2]
 
     assert result.returncode == 2
-    assert result.stderr.startswith(f"rgpu-exec: {argv[0]} goes after the command: `{fix}`")
+    assert result.stderr.startswith(f"rgpu-exec: {flag} goes after the command: `{fix}`")
     assert "unknown command" not in result.stderr
     assert rerun.returncode != 2, rerun.stderr  # no usage error: the flag is taken
 

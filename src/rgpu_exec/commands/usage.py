@@ -32,6 +32,7 @@ _KEY_ADVICE = (
 _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,31}")
 # A word of a command line that may be shown back in a fix: a command or a flag's name.
 _SHOWABLE = re.compile(r"(--?)?[a-z][a-z0-9-]{0,31}")
+NO_HELP_COMMAND = "there is no help command: the help is the --help flag"
 _OUTPUT_FORMS = ("table", "json", "yaml")  # support.OUTPUT_FORMATS, a choice: shown back
 # How close a mistyped option must be to a known one to be offered (difflib's ratio).
 _CLOSE = 0.75
@@ -127,7 +128,7 @@ def unknown_command(message: str, commands: Sequence[str]) -> str | None:
     if typed is None or not commands or not message.startswith("argument COMMAND"):
         return None
     if typed[1] == "help":  # `git help`'s habit
-        return "there is no help command: the help is the --help flag"
+        return NO_HELP_COMMAND
     known = f"commands: {', '.join(commands)}"
     # `Whoami` too: compared in lower case, but shown back only as a plain command word.
     close = difflib.get_close_matches(typed[1].lower(), commands, n=1)
@@ -167,12 +168,28 @@ def public_words(parser: argparse.ArgumentParser) -> set[str]:
 
 def commands_of(parser: argparse.ArgumentParser) -> list[str]:
     """The commands `parser` takes (its subcommands), in order."""
-    return [
-        name
+    return list(_subcommands(parser))
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return {
+        name: sub
         for action in parser._actions  # noqa: SLF001 - argparse has no public way
         if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001 - no public way
-        for name in action.choices
-    ]
+        for name, sub in action.choices.items()
+    }
+
+
+def help_of(typed: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """`rgpu-exec help whoami` (`git help`'s habit): the program whose --help was meant, the
+    commands typed after `help` as far as `parser` has them (`rgpu-exec whoami`)."""
+    prog = parser.prog
+    for word in typed[typed.index("help") + 1 :] if "help" in typed else ():
+        sub = _subcommands(parser).get(word)
+        if sub is None:
+            break
+        parser, prog = sub, sub.prog
+    return prog
 
 
 def name_a_command(parser: argparse.ArgumentParser) -> int:
@@ -192,18 +209,32 @@ def misplaced_output(typed: Sequence[str], parser: argparse.ArgumentParser) -> s
     the command line with it moved after, when every word of it may be shown back."""
     from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
 
-    size = 2 if tuple(typed[:1]) in {("-o",), ("--output",)} else 0
+    flag, form, size = _output_flag(typed)
     rest = list(typed[size:])
     if not rest or rest[0] not in commands_of(parser) or "--" in rest:
         return None
-    if typed[1] not in _OUTPUT_FORMS:
+    if form not in _OUTPUT_FORMS:
         return None
     public = public_words(parser)
     shown = rest
     if not all(word in public or _SHOWABLE.fullmatch(word) for word in rest):
         # The command's name (`kubeconfig list`): the words before the first flag or value.
-        flag = (i for i, word in enumerate(rest) if not re.fullmatch(r"[a-z][a-z-]{0,31}", word))
-        shown = rest[: next(flag, 1)]
-    fix = fixes.command(*parser.prog.split(), *shown, *typed[:size])
+        first = (i for i, word in enumerate(rest) if not re.fullmatch(r"[a-z][a-z-]{0,31}", word))
+        shown = rest[: next(first, 1)]
+    fix = fixes.command(*parser.prog.split(), *shown, flag, form)
     others = "" if shown == rest else " (with the other arguments you gave after it)"
-    return f"{typed[0]} goes after the command: {fix}{others}"
+    return f"{flag} goes after the command: {fix}{others}"
+
+
+def _output_flag(typed: Sequence[str]) -> tuple[str, str, int]:
+    """The output flag at the start of `typed` as (flag, its value, words it takes): `-o json`,
+    `--output yaml`, and the forms in one word, `-ojson`, `-o=json`, `--output=json`; else
+    ("", "", 0)."""
+    first = typed[0] if typed else ""
+    if first in {"-o", "--output"}:
+        return (first, typed[1], 2) if len(typed) > 1 else ("", "", 0)
+    if first.startswith("--output="):
+        return "--output", first.removeprefix("--output="), 1
+    if first.startswith("-o") and not first.startswith("--"):
+        return "-o", first[2:].removeprefix("="), 1
+    return "", "", 0
