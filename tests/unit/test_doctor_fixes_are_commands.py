@@ -104,6 +104,23 @@ def test_an_api_url_ending_in_v1_gets_the_export_of_its_base_url(run_cli, api):
     assert api_rows(run_cli, {"REMOTEGPU_API_URL": API})[0]["status"] == "ok"
 
 
+def test_doctors_own_api_url_ending_in_v1_gets_the_same_doctor_run_with_the_base_url(
+    run_cli, api, sandbox
+):
+    kubeconfig = kubeconfig_with(sandbox, API)
+    flags = ["--kubeconfig", str(kubeconfig), "--profile", "ci", "--context", "ml"]
+    result = run_cli(["doctor", "-o", "json", *flags, "--api-url", f"{API}/v1"])
+    rows = [f for f in json.loads(result.stdout)["findings"] if f["topic"] == "API"]
+
+    assert rows[0]["status"] == "problem", rows
+    command = the_command(rows[0]["fix"])
+    assert command == ["rgpu-exec", "doctor", *flags, "--api-url", API]  # its flags kept
+    again = run_cli([*command[1:], "-o", "json"])
+    assert [f["status"] for f in json.loads(again.stdout)["findings"] if f["topic"] == "API"] == [
+        "ok"
+    ]
+
+
 def test_a_contexts_api_url_ending_in_v1_gets_its_exec_args_given_again_with_the_base_url(
     run_cli, api, sandbox
 ):

@@ -111,7 +111,7 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
                 source=source,
                 name_in_clock=len(urls) > 1,
                 ca_reported=ca_reported,
-                rewrite=_rewrite(url, source, checked),
+                rewrite=_rewrite(url, source, checked, options),
             )
         )
         if probed[0].status != "ok":
@@ -166,13 +166,26 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
     return findings
 
 
-def _rewrite(url: str, source: str, checked: list[PluginContext]) -> Callable[[str], str] | None:
+def _rewrite(
+    url: str, source: str, checked: list[PluginContext], options: DoctorRequest
+) -> Callable[[str], str] | None:
     """The fix that sets another API URL where `url` comes from: REMOTEGPU_API_URL exported, the
-    doctor's own --api-url, or the exec args of the context whose --api-url it is."""
+    doctor's own --api-url (the same doctor run again, its other flags kept), or the exec args
+    of the context whose --api-url it is."""
     if source == settings.ENV_API_URL:
         return lambda new: f"run {fixes.command('export', f'{settings.ENV_API_URL}={new}')}"
     if source == "--api-url":
-        return lambda new: f"run {fixes.command('rgpu-exec', 'doctor', '--api-url', new)}"
+        kept = [
+            word
+            for flag, value in (
+                ("--kubeconfig", options.kubeconfig),
+                ("--profile", options.profile),
+                ("--context", options.context),
+            )
+            if value is not None
+            for word in (flag, value)
+        ]
+        return lambda new: f"run {fixes.command('rgpu-exec', 'doctor', *kept, '--api-url', new)}"
     context = next((c for c in checked if c.call.api_url and c.api_url == url), None)
     if context is None or context.user is None:
         return None
