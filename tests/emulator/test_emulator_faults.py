@@ -131,7 +131,9 @@ def test_targets_counts_and_clearing(emulator: Harness, exchange):
     assert unknown.status_code == 400
 
 
-def test_the_plugin_rides_out_a_short_5xx_burst(emulator: Harness, exchange, run_cli):
+def test_the_plugin_rides_out_a_short_5xx_burst(
+    emulator: Harness, exchange, run_cli, waits_on_the_clock
+):
     emulator.client.add_fault(status=503, count=2, retry_after="0")
     argv = ["token", "--namespace-id", exchange.namespace_id, "--api-url", emulator.ready.api_url]
     result = run_cli(argv, env={"REMOTEGPU_API_KEY": exchange.key})

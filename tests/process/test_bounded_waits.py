@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from local_server import serving
 from rgpu_exec.api import exchange
 from rgpu_exec.hotpath import token_cache
 
@@ -241,13 +242,8 @@ class _OutageServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def outage(waits_on_the_clock: Clock) -> Iterator[_OutageServer]:
-    server = _OutageServer(waits_on_the_clock)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with serving(_OutageServer(waits_on_the_clock)) as server:
+        yield server
 
 
 def test_an_interactive_run_says_once_what_it_waits_for(

@@ -232,7 +232,7 @@ def test_json_output_says_why_the_check_could_not_run(
     assert API_KEY not in result.stdout + result.stderr
 
 
-def test_json_output_when_the_api_is_unreachable(run_cli, sandbox):
+def test_json_output_when_the_api_is_unreachable(run_cli, sandbox, waits_on_the_clock):
     env = {"REMOTEGPU_API_KEY": API_KEY, "RGPU_EXEC_DEADLINE": "0.5"}
     result = run_cli(["check", "--api-url", "http://127.0.0.1:9", "--namespace-id", NAMESPACE_ID, "-o", "json"], env=env)  # fmt: skip
 
@@ -265,7 +265,7 @@ def test_help_explains_every_option_and_names_contexts_as_generated(run_cli):
     assert "--not-found-as-denied" in text
 
 
-def test_an_unreachable_api_exits_5(run_cli, sandbox):
+def test_an_unreachable_api_exits_5(run_cli, sandbox, waits_on_the_clock):
     class Gone:
         url = "http://127.0.0.1:9"  # discard port: nothing listens
 

@@ -12,6 +12,9 @@ import pytest
 
 from conftest import API_KEY, NAMESPACE_ID, TESTS
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 
 @pytest.fixture
 def key_file(sandbox: Path) -> Path:

@@ -412,7 +412,7 @@ def test_login_says_where_the_api_url_it_verified_with_came_from(
 
 
 def test_a_failed_verification_names_the_url_it_asked_and_where_it_came_from(
-    run_cli, keyring_file, sandbox
+    run_cli, keyring_file, sandbox, waits_on_the_clock
 ):
     # Nothing listens on port 9: the URL came from the environment, and the message says so.
     result = run_cli(["login", "--namespace-id", NAMESPACE_ID],

@@ -12,13 +12,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from local_server import serving
 
 from conftest import API_KEY, NAMESPACE_ID, CliRun, RunCli
 from emulator_support import exchange_on
@@ -44,13 +45,11 @@ class _Server:
         self.httpd.owner = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._serving = contextlib.ExitStack()
+        self._serving.enter_context(serving(self.httpd))
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(10)
+        self._serving.close()
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -110,6 +109,7 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
     assert api.count == 1
 
 
+@pytest.mark.usefixtures("waits_on_the_clock")
 def test_https_still_goes_through_https_proxy(run_cli: RunCli, proxy: _Server):
     # No TLS server is needed to see it: the proxy gets the CONNECT (and refuses it).
     result = token(run_cli, "https://api.remotegpu.test", {"HTTPS_PROXY": proxy.url})
@@ -121,6 +121,7 @@ def test_https_still_goes_through_https_proxy(run_cli: RunCli, proxy: _Server):
     assert API_KEY not in result.stderr
 
 
+@pytest.mark.usefixtures("waits_on_the_clock")
 def test_no_proxy_still_bypasses_the_proxy_for_https(run_cli: RunCli, proxy: _Server):
     env = {"HTTPS_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"}
     result = token(run_cli, "https://127.0.0.1:9", env)  # nothing listens there: refused, directly

@@ -11,6 +11,9 @@ import pytest
 from conftest import API_KEY, CI_KEY, NAMESPACE_ID, CliRun, RunCli
 from exchange_answers import Reply, error_body
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 
 @pytest.fixture
 def keyring_file(keyring_file: Path) -> Path:

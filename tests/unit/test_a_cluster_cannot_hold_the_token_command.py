@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
-import threading
 import time
 import tracemalloc
 import zlib
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from local_server import serving
 from rgpu_exec import http_gate
 from rgpu_exec.kube import cluster
 from rgpu_exec.kube.exec_info import Cluster
@@ -43,13 +43,8 @@ def _serve(write: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _gzip_bomb(handler: BaseHTTPRequestHandler) -> None:
@@ -160,13 +155,8 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
 
 @pytest.fixture
 def proxy() -> Iterator[_Proxy]:
-    server = _Proxy()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_Proxy()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 REMOTE = "https://cluster.example.test:6443"

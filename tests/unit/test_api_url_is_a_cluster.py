@@ -17,6 +17,9 @@ import respx
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import credential_body
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 SERVER = "https://k8s.example:6443"
 KUBECONFIG = {
     "apiVersion": "v1",

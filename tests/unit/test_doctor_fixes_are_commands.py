@@ -10,7 +10,6 @@ import json
 import shlex
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+
+from local_server import serving
 
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import error_body
@@ -43,13 +44,8 @@ class _Plain(BaseHTTPRequestHandler):
 @pytest.fixture
 def plain_http() -> Iterator[str]:
     """A local server that speaks plain http (as the emulator does): its https:// URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Plain)) as server:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import http.server
 import json
 import random
-import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import httpx
 import pytest
 
+from local_server import serving
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.api.exchange import MAX_BODY_BYTES, Exchanger
 from rgpu_exec.errors import ApiError, ApiKeyError, ExitCode, NamespaceAccessError, UsageError
@@ -328,16 +328,11 @@ def test_https_to_a_plain_http_server_says_so_not_proxy_advice(host, hint) -> No
         def log_message(self, *args: object) -> None:
             return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)) as server:
         url = f"https://{host}:{server.server_address[1]}"
         exchanger = Exchanger(ApiEndpoint(url, {}, url_source="--api-url", deadline=5), API_KEY)
         with pytest.raises(ApiError) as caught:
             exchanger.exchange(NAMESPACE_ID)
-    finally:
-        server.shutdown()
-        server.server_close()
 
     message = caught.value.message
     assert f"{url} does not speak TLS" in message

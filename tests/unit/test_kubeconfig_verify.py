@@ -14,6 +14,9 @@ from rgpu_exec.cli import main
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import credential_body, error_body
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 API = "https://api.remotegpu.ai"
 EXCHANGE = f"{API}/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 ARGV = [

@@ -10,7 +10,6 @@ import base64
 import json
 import shlex
 import ssl
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +21,7 @@ import respx
 import trustme
 import yaml
 
+from local_server import serving
 from rgpu_exec.hotpath.url_rules import same_url
 
 from conftest import API_KEY, NAMESPACE_ID, console_kubeconfig
@@ -85,16 +85,10 @@ def tls_cluster(sandbox: Path) -> Iterator[tuple[str, Path]]:
     ca.issue_cert("localhost").configure_cert(context)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Review)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
     ca_file = sandbox / "cluster-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    try:
+    with serving(server):
         yield f"https://localhost:{server.server_address[1]}", ca_file
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def generate(server: str) -> list[str]:

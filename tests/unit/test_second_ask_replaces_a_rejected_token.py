@@ -22,6 +22,9 @@ from rgpu_exec.usecases.token import TokenCommand, TokenRequest
 from conftest import API_KEY, KUBECTL_PID, NAMESPACE_ID, key_identity
 from exchange_answers import API, KUBECTL_EXEC_INFO, REVOKED, credential_answer
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 KUBECTL, OTHER_KUBECTL = KUBECTL_PID, 4343
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, bytes(32)))

@@ -23,6 +23,9 @@ from rgpu_exec.usecases.token import FAILURE_DAMPING_SECONDS, TokenCommand, Toke
 from conftest import API_KEY, NAMESPACE_ID, key_identity
 from exchange_answers import API, FORBIDDEN, REVOKED, credential_answer
 
+# The API exchange's backoff waits on the test's clock, not in real time (conftest).
+pytestmark = pytest.mark.usefixtures("waits_on_the_clock")
+
 PATH = f"/v1/kubernetes/namespaces/{NAMESPACE_ID}/exec-credential"
 TOKEN_ARGV = ["token", "--namespace-id", NAMESPACE_ID]
 NOT_FOUND = {"error": {"code": "namespace_not_found", "message": "Namespace not found"}}

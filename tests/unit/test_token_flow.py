@@ -75,8 +75,9 @@ def test_clock_skew_neither_serves_expired_nor_discards_fresh(api, command, cloc
 
 
 def test_stale_but_valid_token_is_served_when_refresh_hits_a_5xx(
-    api, command, clock, warnings
+    api, command, waits_on_the_clock, warnings
 ) -> None:
+    clock = waits_on_the_clock
     route = api.post(PATH).mock(
         side_effect=[credential_answer("tok-1"), *[httpx.Response(503)] * 50]
     )

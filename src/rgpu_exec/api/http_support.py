@@ -39,15 +39,12 @@ def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
 
         cafile = certifi.where()
     try:
-        context = tls_context(cafile=cafile, capath=capath)
-        if extra:
-            context.load_verify_locations(cafile=extra)
+        return tls_context(cafile=cafile, capath=capath, also=[extra] if extra else [])
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(
             f"cannot load the CA certificates ({exc}). Check {settings.ENV_CA_BUNDLE}, "
             f"{settings.ENV_SSL_CERT_FILE} and {settings.ENV_SSL_CERT_DIR}."
         ) from exc
-    return context
 
 
 def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
