@@ -154,7 +154,7 @@ class Runner:
         pid = os.fork()
         if pid == 0:  # the child: run, then leave without pytest's own exit
             os.close(read)
-            os._exit(self._child(name, items, budget, write))
+            os._exit(self._child(name, items, budget, write, self._test_limit))
         os.close(write)
         deadline = None if limit is None else time.monotonic() + limit
         while True:
@@ -172,21 +172,45 @@ class Runner:
         code = os.waitstatus_to_exitcode(status)
         if code == OUT_OF_BUDGET:
             return None, None
+        if code == TIMEOUT:
+            return TIMEOUT, None
         return (KILLED if code else SURVIVED), failed
 
+    def _test_limit(self, item: pytest.Item) -> float:
+        """How long one test may run with a mutant before it hangs: mutmut's factor on its time
+        in the stats, at least `LEAST_LIMIT` (a hang is then found in seconds, not after the
+        whole set's limit, which is minutes for a function that hundreds of tests cover)."""
+        return max(LEAST_LIMIT, self.limit * self.durations.get(item.nodeid, 0.0))
+
     @staticmethod
-    def _child(name: str, items: list[pytest.Item], budget: float | None, write: int) -> int:
+    def _child(
+        name: str,
+        items: list[pytest.Item],
+        budget: float | None,
+        write: int,
+        test_limit: Callable[[pytest.Item], float],
+    ) -> int:
         from _pytest.runner import runtestprotocol
         from mutmut.mutation.trampoline import set_mutant_under_test
 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        running: list[str] = []
+
+        def hangs(*_: object) -> None:  # the test outran its limit: a timeout, as mutmut's
+            os.write(write, running[0].encode())
+            os._exit(TIMEOUT)
+
+        signal.signal(signal.SIGALRM, hangs)
         set_mutant_under_test(name)
         started = time.monotonic()
         for index, item in enumerate(items):
             if budget is not None and time.monotonic() - started > budget:
                 return OUT_OF_BUDGET
             following = items[index + 1] if index + 1 < len(items) else None
+            running[:] = [item.nodeid]
+            signal.setitimer(signal.ITIMER_REAL, test_limit(item))
             reports = runtestprotocol(item, log=False, nextitem=following)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             if any(r.failed for r in reports):
                 os.write(write, item.nodeid.encode())
                 return KILLED
