@@ -30,6 +30,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -94,6 +95,7 @@ class Runner:
         budget: float | None,
     ) -> None:
         self.tests_of = tests_of
+        self.seed: int | None = None
         self.durations = durations
         self.limit = limit
         self.budget = budget
@@ -109,7 +111,10 @@ class Runner:
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         items = {item.nodeid: item for item in session.items}
         extra = [i for i in session.items if i.nodeid.split("::")[0] in self.extra]
-        for count, (name, tests) in enumerate(sorted(self.tests_of.items()), 1):
+        order = sorted(self.tests_of.items())
+        if self.seed is not None:  # a random order: stopped early, what ran is a fair sample
+            random.Random(self.seed).shuffle(order)
+        for count, (name, tests) in enumerate(order, 1):
             function = name.partition("__mutmut_")[0]
             first = [t for t in self.killers.get(function, []) if t in tests]
             order = first + [t for t in tests if t not in first]
@@ -270,6 +275,12 @@ def main() -> int:
         help="a test file run first for every mutant (tests newer than the stats)",
     )
     parser.add_argument(
+        "--random",
+        type=int,
+        metavar="SEED",
+        help="run the mutants in a random order: a run stopped early leaves a fair sample",
+    )
+    parser.add_argument(
         "--shard",
         default="1/1",
         metavar="K/N",
@@ -311,6 +322,7 @@ def main() -> int:
         return 0
     runner = Runner(tests_of, durations, args.limit, args.budget)
     runner.where = where
+    runner.seed = args.random
     runner.extra = set(args.extra)
     ids = sorted({t for tests in tests_of.values() for t in tests} | set(args.extra))
     os.chdir(ROOT)
