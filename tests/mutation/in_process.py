@@ -111,10 +111,10 @@ class Runner:
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         items = {item.nodeid: item for item in session.items}
         extra = [i for i in session.items if i.nodeid.split("::")[0] in self.extra]
-        order = sorted(self.tests_of.items())
+        queue = sorted(self.tests_of.items())
         if self.seed is not None:  # a random order: stopped early, what ran is a fair sample
-            random.Random(self.seed).shuffle(order)
-        for count, (name, tests) in enumerate(order, 1):
+            random.Random(self.seed).shuffle(queue)
+        for count, (name, tests) in enumerate(queue, 1):
             function = name.partition("__mutmut_")[0]
             first = [t for t in self.killers.get(function, []) if t in tests]
             order = first + [t for t in tests if t not in first]
