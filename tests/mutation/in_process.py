@@ -25,10 +25,13 @@ and is killed as a timeout.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import importlib.util
 import json
 import os
+import random
+import re
 import signal
 import sys
 import time
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
@@ -69,12 +72,16 @@ def wanted(patterns: list[str], *, again: bool, alive: bool = False) -> dict[str
 
 
 def record(verdicts: dict[str, int | None], where: dict[str, Path]) -> None:
-    for meta in {where[name] for name in verdicts}:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        for name, code in verdicts.items():
-            if where[name] == meta:
-                data["exit_code_by_key"][name] = code
-        meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    """Write `verdicts` into their `.meta` files, each read again under a lock: the shards of
+    one run (`--shard`) share the files."""
+    with (MUTANTS / "in_process.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for meta in {where[name] for name in verdicts}:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            for name, code in verdicts.items():
+                if where[name] == meta:
+                    data["exit_code_by_key"][name] = code
+            meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
 
 
 class Runner:
@@ -88,6 +95,7 @@ class Runner:
         budget: float | None,
     ) -> None:
         self.tests_of = tests_of
+        self.seed: int | None = None
         self.durations = durations
         self.limit = limit
         self.budget = budget
@@ -95,13 +103,22 @@ class Runner:
         self.extra: set[str] = set()
         self.verdicts: dict[str, int | None] = {}
         self.clean: dict[str, bool] = {}
+        # The tests that killed a mutant of each function, the latest first: tried first on its
+        # other mutants. The order changes how soon a mutant dies, never whether it does.
+        self.killers: dict[str, list[str]] = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         items = {item.nodeid: item for item in session.items}
         extra = [i for i in session.items if i.nodeid.split("::")[0] in self.extra]
-        for count, (name, tests) in enumerate(sorted(self.tests_of.items()), 1):
-            chosen = extra + [items[t] for t in tests if t in items and items[t] not in extra]
+        queue = sorted(self.tests_of.items())
+        if self.seed is not None:  # a random order: stopped early, what ran is a fair sample
+            random.Random(self.seed).shuffle(queue)
+        for count, (name, tests) in enumerate(queue, 1):
+            function = name.partition("__mutmut_")[0]
+            first = [t for t in self.killers.get(function, []) if t in tests]
+            order = first + [t for t in tests if t not in first]
+            chosen = extra + [items[t] for t in order if t in items and items[t] not in extra]
             limit = LEAST_LIMIT + self.limit * sum(self.durations[t] for t in tests)
             if self.budget is not None:  # a test still running a minute past it: a hang
                 limit = min(limit, self.budget + HANG)
@@ -110,6 +127,11 @@ class Runner:
             if failed is not None and not self._passes_clean(items[failed]):
                 code = None  # a test that fails without a mutant kills nothing
             self.verdicts[name] = code
+            if code == KILLED and failed is not None:
+                killers = self.killers.setdefault(function, [])
+                if failed in killers:
+                    killers.remove(failed)
+                killers.insert(0, failed)
             if count % 25 == 0:  # kept as it goes: an interrupted run loses little
                 record(self.verdicts, self.where)
             verdict = {KILLED: "killed", SURVIVED: "SURVIVED", TIMEOUT: "timeout"}.get(
@@ -137,7 +159,7 @@ class Runner:
         pid = os.fork()
         if pid == 0:  # the child: run, then leave without pytest's own exit
             os.close(read)
-            os._exit(self._child(name, items, budget, write))
+            os._exit(self._child(name, items, budget, write, self._test_limit))
         os.close(write)
         deadline = None if limit is None else time.monotonic() + limit
         while True:
@@ -155,21 +177,45 @@ class Runner:
         code = os.waitstatus_to_exitcode(status)
         if code == OUT_OF_BUDGET:
             return None, None
+        if code == TIMEOUT:
+            return TIMEOUT, None
         return (KILLED if code else SURVIVED), failed
 
+    def _test_limit(self, item: pytest.Item) -> float:
+        """How long one test may run with a mutant before it hangs: mutmut's factor on its time
+        in the stats, at least `LEAST_LIMIT` (a hang is then found in seconds, not after the
+        whole set's limit, which is minutes for a function that hundreds of tests cover)."""
+        return max(LEAST_LIMIT, self.limit * self.durations.get(item.nodeid, 0.0))
+
     @staticmethod
-    def _child(name: str, items: list[pytest.Item], budget: float | None, write: int) -> int:
+    def _child(
+        name: str,
+        items: list[pytest.Item],
+        budget: float | None,
+        write: int,
+        test_limit: Callable[[pytest.Item], float],
+    ) -> int:
         from _pytest.runner import runtestprotocol
         from mutmut.mutation.trampoline import set_mutant_under_test
 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        running: list[str] = []
+
+        def hangs(*_: object) -> None:  # the test outran its limit: a timeout, as mutmut's
+            os.write(write, running[0].encode())
+            os._exit(TIMEOUT)
+
+        signal.signal(signal.SIGALRM, hangs)
         set_mutant_under_test(name)
         started = time.monotonic()
         for index, item in enumerate(items):
             if budget is not None and time.monotonic() - started > budget:
                 return OUT_OF_BUDGET
             following = items[index + 1] if index + 1 < len(items) else None
+            running[:] = [item.nodeid]
+            signal.setitimer(signal.ITIMER_REAL, test_limit(item))
             reports = runtestprotocol(item, log=False, nextitem=following)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             if any(r.failed for r in reports):
                 os.write(write, item.nodeid.encode())
                 return KILLED
@@ -199,6 +245,18 @@ def prepare(jobs: int) -> None:
     )
 
 
+def _left_out() -> Callable[[str], bool]:
+    """Whether a test is one `[tool.mutmut]` leaves out (`--ignore=` a file, `--deselect=` a
+    test): the scans of the source text, which read the files, never the mutant. The stats may
+    list them as covering from before they were left out."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = text.split("\n[tool.mutmut]\n", 1)[1].split("\n[", 1)[0]  # no tomllib in 3.10
+    found = re.findall(r'"--(ignore|deselect)=([^"]+)"', section)
+    files = {value for kind, value in found if kind == "ignore"}
+    tests = {value for kind, value in found if kind == "deselect"}
+    return lambda test: test in tests or test.split("::")[0] in files
+
+
 def _stop(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -217,6 +275,18 @@ def main() -> int:
         help="a test file run first for every mutant (tests newer than the stats)",
     )
     parser.add_argument(
+        "--random",
+        type=int,
+        metavar="SEED",
+        help="run the mutants in a random order: a run stopped early leaves a fair sample",
+    )
+    parser.add_argument(
+        "--shard",
+        default="1/1",
+        metavar="K/N",
+        help="run the K-th of N shares of the mutants (N runs side by side, one a core)",
+    )
+    parser.add_argument(
         "--prepare", type=int, metavar="JOBS", help="first make the mutants and stats (mutmut)"
     )
     args = parser.parse_args()
@@ -231,23 +301,38 @@ def main() -> int:
     durations: dict[str, float] = stats["duration_by_test"]
     covering: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
     where = wanted(args.patterns, again=args.again, alive=args.alive)
+    left_out = _left_out()
     tests_of = {
-        name: sorted(covering.get(name.partition("__mutmut_")[0], []), key=durations.__getitem__)
+        name: sorted(
+            (t for t in covering.get(name.partition("__mutmut_")[0], []) if not left_out(t)),
+            key=durations.__getitem__,
+        )
         for name in where
     }
     untested = {name: 33 for name, tests in tests_of.items() if not tests}  # mutmut: no tests
     record(dict(untested), where)
     tests_of = {name: tests for name, tests in tests_of.items() if tests}
+    shard, shares = (int(n) for n in args.shard.split("/"))
+    # By function, so that a function's mutants share their killers within one shard.
+    functions = sorted({name.partition("__mutmut_")[0] for name in tests_of})
+    mine = set(functions[shard - 1 :: shares])
+    tests_of = {n: t for n, t in tests_of.items() if n.partition("__mutmut_")[0] in mine}
     if not tests_of:
         print("in_process: no mutant to run")
         return 0
     runner = Runner(tests_of, durations, args.limit, args.budget)
     runner.where = where
+    runner.seed = args.random
     runner.extra = set(args.extra)
     ids = sorted({t for tests in tests_of.values() for t in tests} | set(args.extra))
     os.chdir(ROOT)
     signal.signal(signal.SIGTERM, _stop)  # stopped: keep what was found
-    pytest.main(["-q", "-p", "no:randomly", "-p", "no:cacheprovider", *ids], plugins=[runner])
+    # The property tests try a fifth of their examples, as in `make test-fast`: a mutant only
+    # the other four fifths would find counts as survived (the score can only be lower for it).
+    quick = "--hypothesis-profile=quick"
+    pytest.main(
+        ["-q", "-p", "no:randomly", "-p", "no:cacheprovider", quick, *ids], plugins=[runner]
+    )
     record(runner.verdicts, where)
     survived = sorted(n for n, c in runner.verdicts.items() if c == SURVIVED)
     print(f"in_process: {len(runner.verdicts)} run, {len(survived)} survived:")
