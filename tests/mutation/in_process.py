@@ -4,18 +4,29 @@
 2-core machine, collecting a few hundred tests costs more than running them, and a mutant
 waits minutes. This runner reads what `mutmut run` wrote (the mutated copies in `mutants/`, the
 tests that cover each function and their durations in `mutants/mutmut-stats.json`), collects
-the tests once, then for each mutant forks, makes it the active one and runs its tests fastest
-first, stopping at the first failure, as mutmut does.
+the tests once, then for each mutant forks, makes it the active one and runs its tests,
+stopping at the first failure, as mutmut does.
 It writes each verdict where `mutmut run` writes it (the `.meta` files), so `mutmut results`,
 `mutmut show` and `tests/mutation/score.py` read them as mutmut's own.
 
-Nothing is weaker than `mutmut run`: the same mutants, the same tests, the same order. A test
-that fails with a mutant is run again without one, and kills nothing if it fails then too. A
-mutant whose tests outlast 10 s plus `--limit` times their time in the stats is killed as a
-timeout, as mutmut kills it. `--budget` (seconds a mutant) is the one shortcut: a
-mutant still alive when its budget runs out is left "not run" (never counted killed), for
-`mutmut run NAME` to finish; one whose test is still running a minute past its budget hangs,
-and is killed as a timeout.
+A verdict is never kinder than mutmut's: the same mutants, each against the tests that cover
+its function. A test that fails with a mutant is run again without one, and kills nothing if it
+fails then too. What differs, and why:
+- Order. The tests that killed a mutant of the same function go first (a function's mutants
+  mostly die by the same test); then the rest, fastest first. The order changes how soon a
+  mutant dies, never whether it does.
+- Timeouts. A test still running with a mutant after `--limit` times its time in the stats (at
+  least 10 s) hangs: the mutant is killed as a timeout then, as mutmut kills one whose whole
+  set outlasts that factor, which is minutes for a function hundreds of tests cover.
+- The property tests try a fifth of their examples (hypothesis profile `quick`, as in
+  `make test-fast`). A mutant only the rest would find counts as survived: the score can only
+  be lower for it.
+- The tests `[tool.mutmut]` leaves out (the scans of the source text, which read the files and
+  never a mutant) are left out here too, also where older stats list them.
+`--budget` (seconds a mutant) is a shortcut: a mutant still alive when its budget runs out is
+left "not run" (never counted killed). `--random SEED` runs the mutants in a random order, so
+that a run stopped early leaves a fair sample of every module; `--shard K/N` runs the K-th of N
+shares (by function), for N runs side by side.
 
     .venv/bin/mutmut run 'rgpu_exec.redact*'     # once: the mutants and the stats (stop it
                                                  # when it starts running mutants)
