@@ -9,15 +9,15 @@ stopping at the first failure, as mutmut does.
 It writes each verdict where `mutmut run` writes it (the `.meta` files), so `mutmut results`,
 `mutmut show` and `tests/mutation/score.py` read them as mutmut's own.
 
-A verdict is never kinder than mutmut's: the same mutants, each against the tests that cover
-its function. A test that fails with a mutant is run again without one, and kills nothing if it
+The same mutants as mutmut's, each against the tests that cover its function. A test that fails with a mutant is run again without one, and kills nothing if it
 fails then too. What differs, and why:
 - Order. The tests that killed a mutant of the same function go first (a function's mutants
   mostly die by the same test); then the rest, fastest first. The order changes how soon a
   mutant dies, never whether it does.
 - Timeouts. A test still running with a mutant after `--limit` times its time in the stats (at
-  least 10 s) hangs: the mutant is killed as a timeout then, as mutmut kills one whose whole
-  set outlasts that factor, which is minutes for a function hundreds of tests cover.
+  least 10 s) hangs: the mutant is killed as a timeout then. mutmut applies the same factor to
+  the whole set's time, which is minutes for a function hundreds of tests cover; so a mutant
+  that makes one test 15 times slower is a timeout here, where mutmut might let it pass.
 - The property tests try a fifth of their examples (hypothesis profile `quick`, as in
   `make test-fast`). A mutant only the rest would find counts as survived: the score can only
   be lower for it.
