@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def subjects(context: ssl.SSLContext) -> set[str]:
     """The serial numbers of the CAs `context` trusts (those loaded from files)."""
-    return {ca["serialNumber"] for ca in context.get_ca_certs()}
+    return {str(ca["serialNumber"]) for ca in context.get_ca_certs()}
 
 
 def ca_file(path: Path) -> tuple[Path, str]:
