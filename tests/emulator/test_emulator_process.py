@@ -152,11 +152,12 @@ def test_seed_readies_a_namespace_a_key_and_its_console_kubeconfig_and_its_print
             f"rgpu-exec kubeconfig import {console}",
             "kubectl get pods",
         ]
+        # A shell whose PATH lacks the venv (as another shell's may): the lines put it first.
+        assert pasted[0] == f'export PATH={RGPU_EXEC.parent}:"$PATH"'
         shell = run(
             ["sh", "-ec", "\n".join(pasted)],
-            {**os.environ, "TMPDIR": str(tmp_path),
-             "PATH": os.pathsep.join([str(RGPU_EXEC.parent), os.environ["PATH"]])},
-        )  # fmt: skip
+            {**os.environ, "TMPDIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
         assert shell.returncode == 0, shell.stderr
         assert "No resources found in team-ml namespace." in shell.stdout + shell.stderr
     assert not console.exists()

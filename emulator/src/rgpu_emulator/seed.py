@@ -9,6 +9,7 @@ shows a new key once. `POST /_emulator/reset` forgets them like everything else.
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,8 +50,13 @@ def try_it(ready: dict[str, object], seeded: dict[str, str]) -> str:
         f"an API key for it ({seeded['key_prefix']}…). To try rgpu-exec, in another shell:"
     )
     url, key = q(str(ready["api_url"])), q(seeded["api_key"])
-    lines = [
-        said,
+    # rgpu-exec (and the dev extra's kubectl) installed beside the emulator, in a venv the other
+    # shell need not have on its PATH.
+    here = Path(sys.executable).parent
+    lines = [said]
+    if (here / "rgpu-exec").exists():
+        lines.append(f'  export PATH={q(str(here))}:"$PATH"')
+    lines += [
         "  TRY=$(mktemp -d)",
         '  export KUBECONFIG="$TRY/kubeconfig" RGPU_EXEC_CACHE_DIR="$TRY/cache"',
         f"  export REMOTEGPU_API_URL={url} REMOTEGPU_API_KEY={key}",
