@@ -108,6 +108,32 @@ def test_doctor_lists_the_cluster_server_as_the_api_url_with_its_fix_and_never_p
     assert "`unset REMOTEGPU_API_URL`" in found[0]["fix"]
 
 
+@pytest.mark.parametrize(
+    ("environment", "fix"),
+    [
+        ({}, "Leave out --api-url to use the default API (https://api.remotegpu.ai)"),
+        (
+            {"REMOTEGPU_API_URL": "http://127.0.0.1:8"},
+            "Leave out --api-url to use REMOTEGPU_API_URL (http://127.0.0.1:8)",
+        ),
+        (AT_THE_SERVER, "Give --api-url the API URL"),  # leaving it out would not help
+    ],
+    ids=["default", "environment", "environment-at-the-server-too"],
+)
+def test_a_cluster_server_given_with_api_url_says_which_api_the_command_takes_without_it(
+    run_cli, answers, monkeypatch, environment, fix
+):
+    monkeypatch.delenv("REMOTEGPU_API_URL", raising=False)
+    result = run_cli(
+        ["check", "--api-url", SERVER, "--expect-allowed", NAMESPACE_ID], env=environment
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert not answers.calls
+    assert named(result.stderr)
+    assert fix in result.stderr
+
+
 # --- check at the default API while the current context names its own ----------------------
 
 TEAM_API = "https://api.team.example"

@@ -161,3 +161,28 @@ def test_an_https_api_url_to_a_plain_http_local_server_gets_the_command_that_set
     plain = plain_http.replace("https://", "http://")
     assert f"--exec-arg={plain}" in command
     assert f"--exec-arg={plain_http}" not in command
+
+
+def test_a_profile_without_a_key_beside_an_environment_key_gets_a_fix_that_can_help(
+    run_cli, api, sandbox
+):
+    # REMOTEGPU_API_KEY is set (the `api` fixture), but --profile wins over it: exporting it
+    # again cannot help. This sandbox has no usable keyring: the login stores the key in a file.
+    keys = [f for f in api_rows_of(run_cli, "--profile", "ci") if f["topic"] == "API key"]
+
+    assert keys[0]["status"] == "problem", keys
+    assert keys[0]["fix"].startswith("leave out --profile to use REMOTEGPU_API_KEY, or store")
+    login = the_command(keys[0]["fix"])
+    assert login == ["rgpu-exec", "login", "--insecure-storage", "--profile", "ci"]
+    stored = run_cli([*login[1:], "--no-verify"], stdin=API_KEY)
+    assert stored.returncode == 0, stored.stderr
+    after = [f for f in api_rows_of(run_cli, "--profile", "ci") if f["topic"] == "API key"]
+    assert after[0]["status"] == "ok", after
+
+
+def api_rows_of(run_cli: Any, *flags: str) -> list[dict[str, Any]]:
+    result = run_cli(["doctor", "-o", "json", *flags], env={"REMOTEGPU_API_URL": API})
+    document = json.loads(result.stdout)
+    assert "findings" in document, result.stdout + result.stderr
+    findings: list[dict[str, Any]] = document["findings"]
+    return findings

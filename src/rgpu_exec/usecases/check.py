@@ -260,7 +260,7 @@ def _run(wanted: CheckRequest, environ: Mapping[str, str], known: dict[str, Any]
     known["api_url"] = url
     # The contexts' own clusters first (their words name the context), then every cluster.
     servers = [*found.servers, *listing.cluster_servers(wanted.kubeconfig, environ)]
-    named = named_kubernetes_server(url, url_source, servers)
+    named = named_kubernetes_server(url, url_source, servers, environ)
     if named is not None:
         raise named
     profile = wanted.profile.flag or found.profile

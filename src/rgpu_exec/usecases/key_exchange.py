@@ -147,11 +147,16 @@ def judge_key(exchanger: KeyExchange) -> KeyVerdict:
 
 
 def named_kubernetes_server(
-    api_url: str, url_source: str, servers: Iterable[tuple[str, str]]
+    api_url: str,
+    url_source: str,
+    servers: Iterable[tuple[str, str]],
+    environ: Mapping[str, str],
 ) -> UsageError | None:
     """The error when the API URL is a Kubernetes server the user named (`servers`: each server
     URL with what names it, "given with --server", "of cluster 'x' in FILE"), said before any
-    request is made: the key goes to the RemoteGPU API, never to a cluster. None otherwise."""
+    request is made: the key goes to the RemoteGPU API, never to a cluster. None otherwise.
+    `environ`: what the command would use without --api-url (REMOTEGPU_API_URL, else the
+    default API), for the fix."""
     from rgpu_exec.hotpath import url_rules  # noqa: PLC0415 - only where a server is named
 
     for server, named in servers:
@@ -166,9 +171,16 @@ def named_kubernetes_server(
         elif url_source == "the default API URL":
             fix = f"Set {settings.ENV_API_URL} (or give --api-url) to your API URL"
         else:
+            instead = settings.api_url(None, environ)
+            which = (
+                f"{settings.ENV_API_URL} ({instead})"
+                if settings.api_url_from_environment(environ)
+                else f"the default API ({instead})"
+            )
             fix = (
-                f"Leave out {url_source} to use the default API ({settings.DEFAULT_API_URL}), "
-                "or give it the API URL"
+                f"Give {url_source} the API URL"
+                if url_rules.same_url(instead, server)
+                else f"Leave out {url_source} to use {which}, or give it the API URL"
             )
         return UsageError(
             f"the API URL {api_url} ({url_source}) is the Kubernetes server {named}, not the "
@@ -202,6 +214,6 @@ def not_a_kubernetes_server(
         from rgpu_exec.kubeconfig import listing  # noqa: PLC0415
 
         servers = listing.cluster_servers(kubeconfig, environ)
-    found = named_kubernetes_server(api_url, url_source, servers)
+    found = named_kubernetes_server(api_url, url_source, servers, environ)
     if found is not None:
         raise found

@@ -43,7 +43,11 @@ GIVEN_WITH_SERVER = ServerSource("given with --server", chosen=True)
 
 
 def not_a_kubernetes_server(
-    spec: Spec, url_source: str, server_source: ServerSource, docs: Mapping[Path, Document]
+    spec: Spec,
+    url_source: str,
+    server_source: ServerSource,
+    docs: Mapping[Path, Document],
+    environ: Mapping[str, str],
 ) -> None:
     """Refuse an API URL that is a Kubernetes server the user named (this cluster's server, or
     a cluster's server in the kubeconfig), before any request is made."""
@@ -54,7 +58,7 @@ def not_a_kubernetes_server(
             server = body.get("server") if isinstance(body, dict) else None
             if isinstance(server, str):
                 servers.append((server, f"of cluster {item.get('name')!r} in {path}"))
-    found = named_kubernetes_server(spec.api_url, url_source, servers)
+    found = named_kubernetes_server(spec.api_url, url_source, servers, environ)
     if found is not None:
         raise found
 

@@ -123,10 +123,10 @@ def write_namespace(
     namespace = namespace_label(spec.namespace, spec.namespace_id)
     report = WriteResult()
     url_source = _chosen_url(options, environ).source
-    not_a_kubernetes_server(spec, url_source, server_source, {})
+    not_a_kubernetes_server(spec, url_source, server_source, {}, environ)
 
     def before_writing(plan: edit.Plan) -> None:
-        not_a_kubernetes_server(spec, url_source, server_source, plan.docs)
+        not_a_kubernetes_server(spec, url_source, server_source, plan.docs, environ)
         if not options.verify:
             return
         trust = ClusterTrust(

@@ -95,7 +95,8 @@ def run(wanted: WhoamiRequest, environ: Mapping[str, str]) -> WhoamiResult:
     verdict = refused = None
     if wanted.ask_api and key is not None and not url_problem:  # the API decides: valid?
         source = request.api_url_source(url_flag, environment)
-        refused = named_kubernetes_server(api_url, source, _servers(chosen, wanted, environ))
+        servers = _servers(chosen, wanted, environ)
+        refused = named_kubernetes_server(api_url, source, servers, environment)
         if refused is not None:
             verdict = KeyVerdict("not verified", refused.message, refused)
         else:

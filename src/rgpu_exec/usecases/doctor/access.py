@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rgpu_exec import contract, fixes, terminal
+from rgpu_exec import contract, terminal
 from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import ApiError, ApiKeyError, UsageError
 from rgpu_exec.hotpath import request, settings
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding, of_kind
-from rgpu_exec.usecases.doctor.local import (
+from rgpu_exec.usecases.doctor.keys import (
     keyring_usable,
+    login_fix,
     new_key_fix,
     no_key_fix,
-    settings_findings,
 )
+from rgpu_exec.usecases.doctor.local import settings_findings
 from rgpu_exec.usecases.key_exchange import KeyExchange, access, find_key
 
 if TYPE_CHECKING:
@@ -86,11 +87,12 @@ def context_findings(
             if flag and settings.api_key(context.environ) is not None
             else f"and {settings.ENV_API_KEY} is unset"
         )
+        usable = keyring_usable(environ)
         fix = (
-            f"run {fixes.command('rgpu-exec', 'login', '--profile', context_profile)} (the "
-            "context's exec args name that profile, so only its keyring entry is used)"
+            f"run {login_fix(context_profile, usable)} (the context's exec args name that "
+            "profile, so only its stored key is used)"
             if flag
-            else no_key_fix(context_profile, keyring_usable(environ))
+            else no_key_fix(context_profile, usable)
         )
         detail = f"{where} uses keyring profile {context_profile!r}, which holds no key, {why}"
         return [Finding("access", "problem", detail, fix)]

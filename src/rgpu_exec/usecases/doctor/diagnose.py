@@ -30,6 +30,7 @@ from rgpu_exec.usecases.doctor import (
     access,
     cluster,
     exec_command,
+    keys,
     kube,
     local,
     network,
@@ -73,7 +74,7 @@ def run(options: DoctorRequest, environ: Mapping[str, str]) -> DoctorResult:
 def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding]:
     """Every check, in the order they are shown."""
     findings: list[Finding] = []
-    keyring_usable = local.keyring_usable(environ)
+    keyring_usable = keys.keyring_usable(environ)
     profile, refused = request.resolve_profile(options.profile, environ)
     elsewhere: str | None = None  # where the key comes from, when not the keyring
     if refused:
@@ -82,11 +83,11 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
         detail, about = refused.rstrip("."), {"profile": profile}
         findings.append(Finding("API key", "problem", detail, fix, "key-unusable", about))
     else:
-        found, elsewhere = local.key_findings(
+        found, elsewhere = keys.key_findings(
             environ, profile, keyring_usable=keyring_usable, profile_flag=options.profile
         )
         findings += found
-    findings += local.keyring_findings(environ, elsewhere)
+    findings += keys.keyring_findings(environ, elsewhere)
     report = kube.inspect(options.kubeconfig, environ)
     default_url = settings.api_url(options.api_url, environ)
     own_url = [c.name for c in report.contexts if c.call.api_url and c.api_url != default_url]
@@ -101,7 +102,7 @@ def diagnose(options: DoctorRequest, environ: Mapping[str, str]) -> list[Finding
     ca_reported = bool(of_kind(settings_found, "ca-file-unusable"))
     servers = listing.cluster_servers(options.kubeconfig, environ)  # no URL may be one of them
     for url, source in urls:
-        named = named_kubernetes_server(url, source, servers)
+        named = named_kubernetes_server(url, source, servers, environ)
         probed = (
             [network.not_probed(named)]  # never sent a request, with or without a key
             if named is not None

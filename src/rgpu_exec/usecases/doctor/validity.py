@@ -9,7 +9,7 @@ from rgpu_exec.api.endpoint import ApiEndpoint
 from rgpu_exec.errors import RgpuExecError
 from rgpu_exec.redact import key_prefix
 from rgpu_exec.usecases.doctor.findings import Finding
-from rgpu_exec.usecases.doctor.local import new_key_fix
+from rgpu_exec.usecases.doctor.keys import new_key_fix
 from rgpu_exec.usecases.key_exchange import KeyExchange, find_key, judge_key
 
 if TYPE_CHECKING:
