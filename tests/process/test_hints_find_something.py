@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import yaml
 
+from printed import printed_command
 from rgpu_exec.kubeconfig.view import PluginCall
 from rgpu_exec.usecases.doctor import cluster
 from rgpu_exec.usecases.doctor.kube import PluginContext
@@ -33,13 +32,6 @@ if TYPE_CHECKING:
     from exchange_answers import FakeApi
 
 REVOKED = Reply(401, error_body("revoked_api_key", "Missing, invalid, revoked, or expired API key"))
-
-
-def printed_command(text: str, program: str) -> list[str]:
-    """The argv of the first command in backticks that runs `program`."""
-    found = [c for c in re.findall(r"`([^`]*)`", text) if c.startswith(program + " ")]
-    assert found, text
-    return shlex.split(found[0])
 
 
 def test_import_without_a_file_says_where_it_comes_from_and_that_dash_reads_stdin(

@@ -13,6 +13,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from printed import printed_command
 from rgpu_exec.credentials import keyring_store
 from rgpu_exec.credentials.key_shape import looks_like_key
 from rgpu_exec.errors import UsageError
@@ -81,7 +82,22 @@ def test_login_notes_that_the_environment_key_wins(run_cli, keyring_file):
     result = run_cli(["login"], stdin=API_KEY, env={"REMOTEGPU_API_KEY": API_KEY})
 
     assert result.returncode == 0
-    assert "REMOTEGPU_API_KEY is set in this shell and takes precedence" in result.stderr
+    assert "REMOTEGPU_API_KEY is set in this shell and takes precedence over the stored key" in (
+        result.stderr
+    )
+
+
+def test_logout_notes_that_the_environment_key_is_still_used(run_cli, keyring_file):
+    assert run_cli(["login", "--no-verify"], stdin=API_KEY).returncode == 0
+    result = run_cli(["logout"], env={"REMOTEGPU_API_KEY": API_KEY})
+    quiet = run_cli(["logout"])
+
+    assert result.returncode == 0, result.stderr
+    assert "deleted the API key of profile 'default'" in result.stdout
+    assert "REMOTEGPU_API_KEY is still set in this shell, and rgpu-exec uses it" in result.stderr
+    assert printed_command(result.stderr, "unset") == ["unset", "REMOTEGPU_API_KEY"]
+    assert API_KEY not in result.stdout + result.stderr
+    assert "REMOTEGPU_API_KEY" not in quiet.stderr  # not set: nothing to say
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@ what it needs, and a printed command runs as it stands."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from typing import TYPE_CHECKING
 
 import pytest
+
+from printed import printed_command
 
 from conftest import API_KEY, NAMESPACE_ID
 
@@ -18,13 +19,6 @@ if TYPE_CHECKING:
     from exchange_answers import FakeApi
 
 _ANOTHER_ID = "c64885bb-1111-4222-8333-444455556666"  # not the help's example, shown in full
-
-
-def printed_command(text: str, program: str) -> list[str]:
-    """The argv of the first command in backticks that runs `program`."""
-    found = [c for c in re.findall(r"`([^`]*)`", text) if c.startswith(program + " ")]
-    assert found, text
-    return shlex.split(found[0])
 
 
 def test_an_empty_login_on_stdin_prints_a_rerun_that_repeats_the_users_flags(

@@ -228,7 +228,7 @@ def _store(
     if settings.api_key(environ) is not None:
         warn(
             f"rgpu-exec: note: {settings.ENV_API_KEY} is set in this shell and takes precedence "
-            f"over the keyring unless --profile is given: unset it to use the stored key."
+            f"over the stored key unless --profile is given: unset it to use the stored key."
         )
 
 
@@ -269,6 +269,12 @@ def logout(profile: str, environ: Mapping[str, str]) -> LoginResult:
     else:
         what = f"no API key was stored for profile {profile!r}"
     done.line(f"rgpu-exec: {what}{_removed(removed)}.")
+    if settings.api_key(environ) is not None:  # what rgpu-exec goes on using
+        unset = fixes.command("unset", settings.ENV_API_KEY)
+        done.warning(
+            f"rgpu-exec: note: {settings.ENV_API_KEY} is still set in this shell, and rgpu-exec "
+            f"uses it (unless --profile is given): run {unset} to stop that."
+        )
     return done
 
 
