@@ -84,14 +84,16 @@ def document_wanted(argv: Sequence[str]) -> str | None:
 
 def command_typed(argv: Sequence[str]) -> str:
     """The command named on the command line, read before parsing, or "" for none known: the top
-    level's own options (`-h`, `--version`) take no value, so it is the first other word."""
+    level's own options (`-h`, `--version`) take no value, so it is the first other word that
+    is a command. (A command's flags typed before it, `--context ml whoami`, are a usage error
+    that names the command's own flags: its parser is built whole.)"""
     args = list(argv)
     words = [arg for arg in args if not arg.startswith("-")]
     if "--" in args and args.index("--") < len(args) - 1:  # `--` ends the options
         before = [arg for arg in args[: args.index("--")] if not arg.startswith("-")]
         words = before or [args[args.index("--") + 1]]
-    word = words[0] if words else ""
-    return word if any(word == name for name, _, _ in COMMANDS) else ""
+    known = {name for name, _, _ in COMMANDS}
+    return next((word for word in words if word in known), "")
 
 
 def version_flag(argv: Sequence[str]) -> Sequence[str]:

@@ -54,16 +54,14 @@ class Parser(argparse.ArgumentParser):
     def parse_args(self, *args: Any, **kwargs: Any) -> Any:
         namespace, extras = self.parse_known_args(*args, **kwargs)
         if extras:
-            if self is Parser.root and (moved := usage.misplaced_output(Parser.typed, self)):
+            if self is Parser.root and (moved := usage.misplaced_flags(Parser.typed, self)):
                 self._fail(self.prog, moved)  # `-ojson whoami`: argparse left `-ojson` over
             prog = getattr(namespace, PROG, None) or self.prog
             self._fail(prog, usage.unrecognized(extras, _options_of(Parser.root or self, prog)))
         return namespace
 
     def error(self, message: str) -> NoReturn:
-        said = None
-        if self is Parser.root:
-            said = usage.misplaced_output(Parser.typed, self)
+        said = usage.misplaced_flags(Parser.typed, Parser.root) if Parser.root else None
         said = said or usage.unknown_command(message, usage.commands_of(self))
         public = usage.public_words(Parser.root or self)
         if said is None:

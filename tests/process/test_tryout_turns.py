@@ -105,8 +105,7 @@ def test_a_command_group_alone_says_to_name_a_command_after_its_help(
         (["kubeconfig", "help"], ["kubeconfig"]),
         (["help", "whoami"], ["whoami"]),
         (["kubeconfig", "help", "generate"], ["kubeconfig", "generate"]),
-        # Only the command typed first has its commands parsed: the group's help, which lists them.
-        (["help", "kubeconfig", "generate"], ["kubeconfig"]),
+        (["help", "kubeconfig", "generate"], ["kubeconfig", "generate"]),
         (["help", "bogus"], []),
     ],
     ids=["top", "group", "top-command", "group-command", "top-group-command", "top-unknown"],
@@ -132,20 +131,39 @@ def test_help_as_a_command_points_at_the_help_flag(
         (["-ojson", "whoami"], "rgpu-exec whoami -o json"),
         (["-o=yaml", "whoami"], "rgpu-exec whoami -o yaml"),
         (["--output=json", "kubeconfig", "list"], "rgpu-exec kubeconfig list --output json"),
+        (["kubeconfig", "-o", "json", "list"], "rgpu-exec kubeconfig list -o json"),
+        (["cache", "--output=yaml", "list"], "rgpu-exec cache list --output yaml"),
+        (["--profile", "ci", "whoami"], "rgpu-exec whoami --profile ci"),
+        (["--profile=ci", "whoami", "--offline"], "rgpu-exec whoami --offline --profile ci"),
     ],
-    ids=["whoami", "kubeconfig-list", "one-word", "one-word-equals", "long-equals"],
-)
+    ids=[
+        "whoami", "kubeconfig-list", "one-word", "one-word-equals", "long-equals",
+        "inside-a-group", "inside-a-group-equals", "kubectl-habit", "kubectl-habit-with-a-flag",
+    ],
+)  # fmt: skip
 def test_an_output_flag_before_the_command_is_told_to_go_after_it(
     run_cli: RunCli, argv: list[str], fix: str
 ) -> None:
     result = run_cli(argv)
     rerun = run_cli(printed_command(result.stderr, "rgpu-exec")[1:])
-    flag = fix.split()[-2]
+    flag = fix.split()[-2]  # the flag moved, as the fix names it
 
     assert result.returncode == 2
     assert result.stderr.startswith(f"rgpu-exec: {flag} goes after the command: `{fix}`")
     assert "unknown command" not in result.stderr
     assert rerun.returncode != 2, rerun.stderr  # no usage error: the flag is taken
+
+
+def test_a_flag_whose_value_cannot_be_shown_is_told_where_it_goes_in_words(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    result = run_cli(["--kubeconfig", str(sandbox / "kubeconfig"), "kubeconfig", "list"])
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "rgpu-exec: --kubeconfig goes after the command (kubeconfig list), not before it."
+    )
+    assert str(sandbox) not in result.stderr  # a value is never shown back
 
 
 def test_an_output_flag_before_a_command_with_a_value_shows_no_value(run_cli: RunCli) -> None:

@@ -33,7 +33,6 @@ _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,31}")
 # A word of a command line that may be shown back in a fix: a command or a flag's name.
 _SHOWABLE = re.compile(r"(--?)?[a-z][a-z0-9-]{0,31}")
 NO_HELP_COMMAND = "there is no help command: the help is the --help flag"
-_OUTPUT_FORMS = ("table", "json", "yaml")  # support.OUTPUT_FORMATS, a choice: shown back
 # How close a mistyped option must be to a known one to be offered (difflib's ratio).
 _CLOSE = 0.75
 _INVALID_CHOICE = re.compile(r"invalid choice: '?([^'\s]+?)'? \(")
@@ -204,37 +203,56 @@ def name_a_command(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def misplaced_output(typed: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
-    """`rgpu-exec -o json whoami`: the output flag typed before the command, which takes it;
-    the command line with it moved after, when every word of it may be shown back."""
+def misplaced_flags(typed: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
+    """Flags typed before the command that takes them, as kubectl allows (`rgpu-exec -o json
+    whoami`, `rgpu-exec --context ml whoami`, `rgpu-exec kubeconfig -o json list`): the command
+    line with them moved after the command, when every word of it may be shown back; else what
+    goes where, in words. None when that is not what went wrong."""
     from rgpu_exec import fixes  # noqa: PLC0415 - a usage error only, not every parse
 
-    flag, form, size = _output_flag(typed)
-    rest = list(typed[size:])
-    if not rest or rest[0] not in commands_of(parser) or "--" in rest:
+    commands = _subcommands(parser)
+    if not typed or not commands:
         return None
-    if form not in _OUTPUT_FORMS:
+    if typed[0] in commands:  # a group: its own command may follow flags
+        return misplaced_flags(typed[1:], commands[typed[0]])
+    at = next((i for i, word in enumerate(typed) if word in commands), None)
+    if at is None or "--" in typed[:at]:
         return None
+    path, target = [typed[at]], commands[typed[at]]
+    while at + len(path) < len(typed) and typed[at + len(path)] in _subcommands(target):
+        word = typed[at + len(path)]
+        target = _subcommands(target)[word]
+        path.append(word)
+    moved = _split_flags(typed[:at])
+    names = moved[::2]
+    takes = {name for action in target._actions for name in action.option_strings}  # noqa: SLF001
+    if _subcommands(target) or not names or not set(names) <= takes:
+        return None
+    rest = list(typed[at + len(path) :])
     public = public_words(parser)
-    shown = rest
-    if not all(word in public or _SHOWABLE.fullmatch(word) for word in rest):
-        # The command's name (`kubeconfig list`): the words before the first flag or value.
-        first = (i for i, word in enumerate(rest) if not re.fullmatch(r"[a-z][a-z-]{0,31}", word))
-        shown = rest[: next(first, 1)]
-    fix = fixes.command(*parser.prog.split(), *shown, flag, form)
+    said = f"{' and '.join(names)} {'goes' if len(names) == 1 else 'go'} after the command"
+    if not all(word in public or _SHOWABLE.fullmatch(word) for word in moved):
+        return f"{said} ({' '.join(path)}), not before it"  # a value never shown back
+    shown = rest if all(word in public or _SHOWABLE.fullmatch(word) for word in rest) else []
+    fix = fixes.command(*parser.prog.split(), *path, *shown, *moved)
     others = "" if shown == rest else " (with the other arguments you gave after it)"
-    return f"{flag} goes after the command: {fix}{others}"
+    return f"{said}: {fix}{others}"
 
 
-def _output_flag(typed: Sequence[str]) -> tuple[str, str, int]:
-    """The output flag at the start of `typed` as (flag, its value, words it takes): `-o json`,
-    `--output yaml`, and the forms in one word, `-ojson`, `-o=json`, `--output=json`; else
-    ("", "", 0)."""
-    first = typed[0] if typed else ""
-    if first in {"-o", "--output"}:
-        return (first, typed[1], 2) if len(typed) > 1 else ("", "", 0)
-    if first.startswith("--output="):
-        return "--output", first.removeprefix("--output="), 1
-    if first.startswith("-o") and not first.startswith("--"):
-        return "-o", first[2:].removeprefix("="), 1
-    return "", "", 0
+def _split_flags(words: Sequence[str]) -> list[str]:
+    """Flags and their values, each flag with its own value after it: `-ojson` and `-o=json`
+    become `-o json`, `--output=json` `--output json`; a flag whose value does not follow is
+    taken as a flag alone (it is checked against the command's flags after)."""
+    out: list[str] = []
+    queue = list(words)
+    while queue:
+        word = queue.pop(0)
+        if word.startswith("--") and "=" in word:
+            out += word.split("=", 1)
+        elif word.startswith("-") and not word.startswith("--") and len(word) > 2:  # noqa: PLR2004
+            out += [word[:2], word[2:].removeprefix("=")]
+        elif word.startswith("-") and queue and not queue[0].startswith("-"):
+            out += [word, queue.pop(0)]
+        else:
+            return []  # a value without its flag, or a flag without a value: not ours to move
+    return out
