@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
-KILLED, SURVIVED, TIMEOUT = 1, 0, 36  # mutmut's exit codes (`mutmut.stats.status_by_exit_code`)
+# mutmut's exit codes (`mutmut.stats.status_by_exit_code`)
+KILLED, SURVIVED, TIMEOUT, NO_TESTS = 1, 0, 36, 33
 LEAST_LIMIT = 10.0
 OUT_OF_BUDGET = 2
 # Past its budget, a mutant whose test runs this much longer hangs: killed as a timeout (no
@@ -70,12 +71,12 @@ def metas() -> Iterator[Path]:
 
 def wanted(patterns: list[str], *, again: bool, alive: bool = False) -> dict[str, Path]:
     """The mutants named by `patterns` (mutmut's names, `fnmatch` patterns), with their `.meta`;
-    only those not run yet (`alive`: or survived), unless `again`."""
+    only those not run yet (`alive`: or survived, or with no test), unless `again`."""
     found: dict[str, Path] = {}
     for meta in metas():
         codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         for name, code in codes.items():
-            if (again or code is None or (alive and code == SURVIVED)) and any(
+            if (again or code is None or (alive and code in {SURVIVED, NO_TESTS})) and any(
                 fnmatch.fnmatchcase(name, p) for p in patterns
             ):
                 found[name] = meta
@@ -131,6 +132,8 @@ class Runner:
             order = first + [t for t in tests if t not in first]
             chosen = extra + [items[t] for t in order if t in items and items[t] not in extra]
             limit = LEAST_LIMIT + self.limit * sum(self.durations[t] for t in tests)
+            limit += HANG if extra else 0.0  # tests newer than the stats: no time known (each
+            # still has its own limit, `_test_limit`)
             if self.budget is not None:  # a test still running a minute past it: a hang
                 limit = min(limit, self.budget + HANG)
             at = time.monotonic()
@@ -320,9 +323,10 @@ def main() -> int:
         )
         for name in where
     }
-    untested = {name: 33 for name, tests in tests_of.items() if not tests}  # mutmut: no tests
+    # No test covers it (mutmut's verdict), unless a file given with --extra may.
+    untested = {name: NO_TESTS for name, tests in tests_of.items() if not tests and not args.extra}
     record(dict(untested), where)
-    tests_of = {name: tests for name, tests in tests_of.items() if tests}
+    tests_of = {name: tests for name, tests in tests_of.items() if name not in untested}
     shard, shares = (int(n) for n in args.shard.split("/"))
     # By function, so that a function's mutants share their killers within one shard.
     functions = sorted({name.partition("__mutmut_")[0] for name in tests_of})
