@@ -2,7 +2,9 @@
 
 Killed: a test failed, timed out, or the type checker refused the mutant. Equivalent: listed in
 tests/mutation/equivalent.md, each with the reason no test can tell it from the original. Every
-other mutant (survived, no test, not run yet) counts against the score. Exits 1 under the goal
+other mutant (survived, no test, not run yet) counts against the score. "Of run": the share
+killed of those run (equivalents aside), which is the estimate of a sample when the run went in
+random order (`in_process.py --random`) and stopped early. Exits 1 under the goal
 (at least 95 % killed of the mutants that are not equivalent), or when the list names a mutant
 that is killed now or no longer exists (a stale reason). A listed mutant counts as equivalent
 only once its whole run survived; before that it is "not run".
@@ -55,7 +57,8 @@ def main() -> int:
         counts.setdefault(module, Counter())[verdict] += 1
     total: Counter[str] = Counter()
     print(
-        f"{'module':40} {'killed':>7} {'equiv':>6} {'survived':>9} {'no test':>8} {'not run':>8} {'score':>7}"
+        f"{'module':40} {'killed':>7} {'equiv':>6} {'survived':>9} {'no test':>8} {'not run':>8} "
+        f"{'score':>7} {'of run':>7}"
     )
     for module, count in sorted(counts.items()):
         total.update(count)
@@ -73,10 +76,16 @@ def percent(count: Counter[str]) -> float:
     return 100.0 * count["killed"] / judged if judged else 100.0
 
 
+def of_run(count: Counter[str]) -> float:
+    """The share killed of the mutants run (a run in random order stopped early: a sample)."""
+    run = count["killed"] + count["survived"] + count["no test"]
+    return 100.0 * count["killed"] / run if run else 100.0
+
+
 def row(module: str, count: Counter[str]) -> str:
     return (
         f"{module:40} {count['killed']:7} {count['equivalent']:6} {count['survived']:9} "
-        f"{count['no test']:8} {count['not run']:8} {percent(count):6.1f}%"
+        f"{count['no test']:8} {count['not run']:8} {percent(count):6.1f}% {of_run(count):6.1f}%"
     )
 
 
