@@ -6,7 +6,10 @@ testing (`make mutation`) found no quick test pinning."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import select
+import socket
 import socketserver
 import ssl
 import zlib
@@ -382,3 +385,39 @@ def test_an_https_api_goes_through_the_environments_proxy(
         session.send("GET", tls_server, timeout=2)
 
     assert proxy.asked == ["CONNECT"]
+
+
+class _TunnelHandler(socketserver.StreamRequestHandler):
+    """A proxy that carries each CONNECT where it asks to go."""
+
+    def handle(self) -> None:
+        target = self.rfile.readline().decode().split(" ")[1]
+        while self.rfile.readline() not in {b"\r\n", b""}:
+            pass
+        host, port = target.rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as upstream, contextlib.suppress(OSError):
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            ends = {self.connection: upstream, upstream: self.connection}
+            while True:
+                ready, _, _ = select.select(list(ends), [], [], 5)
+                data = ready[0].recv(65536) if ready else b""
+                if not data:
+                    return
+                ends[ready[0]].sendall(data)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="httpcore's tunnel through an HTTP proxy ignores the sni_hostname extension: the "
+    "certificate is checked against the URL's host, where kubectl checks it against "
+    "tls-server-name through a proxy too",
+)
+def test_a_clusters_tls_server_name_holds_through_its_proxy(
+    ca: trustme.CA, tls_server: str
+) -> None:
+    tunnel = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _TunnelHandler)
+    tunnel.daemon_threads = True
+    with serving(tunnel):
+        proxy_url = f"http://127.0.0.1:{tunnel.server_address[1]}"
+        with http_gate.cluster_session(trusting(ca), proxy_url, 5, SERVER_NAME) as session:
+            assert session.send("GET", tls_server, timeout=2).status == 200
