@@ -12,6 +12,8 @@ import select
 import socket
 import socketserver
 import ssl
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,11 +92,13 @@ class Transport:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.requests: list[httpx.Request] = []
+        self.threads: list[str] = []
         self.answer = httpx.Response(200, stream=Pieces(b"{}"))
 
         def handle(_transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
             request.read()
             self.requests.append(request)
+            self.threads.append(threading.current_thread().name)
             answer = self.answer  # each time anew: a streamed answer is read once
             if isinstance(answer.stream, Pieces):
                 return httpx.Response(
@@ -130,6 +134,29 @@ def test_a_request_waits_as_long_as_its_caller_says_within_the_sessions_deadline
     assert network.requests[1].extensions["timeout"]["connect"] == 1.5
     assert 0.5 < cut["read"] <= 1
     assert 0.5 < cut["connect"] <= 1
+
+
+def test_a_request_runs_in_a_worker_thread_named_for_the_gate(network: Transport) -> None:
+    with http_gate.cluster_session(None, None, 5, None) as session:
+        session.send("GET", URL, timeout=1)
+
+    assert network.threads == ["rgpu-exec-http"]
+
+
+def test_no_request_is_sent_once_the_deadline_is_reached(
+    network: Transport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    with http_gate.cluster_session(None, None, 5, None) as session:
+        now[0] = 105.0  # exactly the deadline: nothing left
+        with pytest.raises(http_gate.TooSlowError):
+            session.send("GET", URL, timeout=1)
+        for worker in threading.enumerate():
+            if worker.name == "rgpu-exec-http":
+                worker.join(5)
+
+    assert network.requests == []
 
 
 def test_a_request_carries_its_json_body_and_its_callers_headers(network: Transport) -> None:
