@@ -107,6 +107,7 @@ class Transport:
             # Built whole in memory, as test transports build it (httpx.MockTransport).
             return httpx.Response(answer.status_code, content=answer.content)
 
+        self.handle_request = handle
         monkeypatch.setattr(httpx.HTTPTransport, "handle_request", handle)
 
 
@@ -157,6 +158,28 @@ def test_no_request_is_sent_once_the_deadline_is_reached(
                 worker.join(5)
 
     assert network.requests == []
+
+
+def test_an_answer_still_coming_at_the_deadline_is_given_up_on(
+    network: Transport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    answering = threading.Event()
+    slow = network.handle_request
+
+    def held(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        answering.wait(2)  # an answer on its way, well past what is left
+        return slow(transport, request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", held)
+    try:
+        with http_gate.cluster_session(None, None, 5, None) as session:
+            now[0] = 104.99  # 10 ms left
+            with pytest.raises(http_gate.TooSlowError):
+                session.send("GET", URL, timeout=1)
+    finally:
+        answering.set()
 
 
 def test_a_request_carries_its_json_body_and_its_callers_headers(network: Transport) -> None:
