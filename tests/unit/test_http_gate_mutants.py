@@ -392,13 +392,13 @@ def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Proxy]:
 def test_a_clusters_certificate_is_checked_against_its_tls_server_name(
     ca: trustme.CA, tls_server: str
 ) -> None:
-    with http_gate.cluster_session(trusting(ca), None, 5, SERVER_NAME) as session:
-        assert session.send("GET", tls_server, timeout=2).status == 200
+    with http_gate.cluster_session(trusting(ca), None, 10, SERVER_NAME) as session:
+        assert session.send("GET", tls_server, timeout=10).status == 200
     with (
-        http_gate.cluster_session(trusting(ca), None, 5, None) as session,
+        http_gate.cluster_session(trusting(ca), None, 10, None) as session,
         pytest.raises(http_gate.TransportError) as raised,
     ):
-        session.send("GET", tls_server, timeout=2)
+        session.send("GET", tls_server, timeout=10)
 
     assert raised.value.kind == "connect", "the certificate does not name 127.0.0.1"
 
@@ -408,10 +408,10 @@ def test_an_api_whose_certificate_is_not_trusted_is_not_reached(
 ) -> None:
     elsewhere = trusting(trustme.CA())
     with (
-        http_gate.api_session(tls_server, elsewhere, 5) as session,
+        http_gate.api_session(tls_server, elsewhere, 10) as session,
         pytest.raises(http_gate.TransportError) as raised,
     ):
-        session.send("GET", tls_server, timeout=2)
+        session.send("GET", tls_server, timeout=10)
 
     assert raised.value.kind == "connect"
 
@@ -419,8 +419,8 @@ def test_an_api_whose_certificate_is_not_trusted_is_not_reached(
 def test_a_cluster_takes_no_proxy_from_the_environment(
     ca: trustme.CA, tls_server: str, proxy: _Proxy
 ) -> None:
-    with http_gate.cluster_session(trusting(ca), None, 5, SERVER_NAME) as session:
-        assert session.send("GET", tls_server, timeout=2).status == 200
+    with http_gate.cluster_session(trusting(ca), None, 10, SERVER_NAME) as session:
+        assert session.send("GET", tls_server, timeout=10).status == 200
 
     assert proxy.asked == []
 
@@ -429,10 +429,10 @@ def test_an_https_api_goes_through_the_environments_proxy(
     ca: trustme.CA, tls_server: str, proxy: _Proxy
 ) -> None:
     with (
-        http_gate.api_session(tls_server, trusting(ca), 5) as session,
+        http_gate.api_session(tls_server, trusting(ca), 10) as session,
         pytest.raises(http_gate.TransportError),
     ):
-        session.send("GET", tls_server, timeout=2)
+        session.send("GET", tls_server, timeout=10)
 
     assert proxy.asked == ["CONNECT"]
 
@@ -469,5 +469,5 @@ def test_a_clusters_tls_server_name_holds_through_its_proxy(
     tunnel.daemon_threads = True
     with serving(tunnel):
         proxy_url = f"http://127.0.0.1:{tunnel.server_address[1]}"
-        with http_gate.cluster_session(trusting(ca), proxy_url, 5, SERVER_NAME) as session:
-            assert session.send("GET", tls_server, timeout=2).status == 200
+        with http_gate.cluster_session(trusting(ca), proxy_url, 10, SERVER_NAME) as session:
+            assert session.send("GET", tls_server, timeout=10).status == 200
