@@ -1,5 +1,7 @@
-"""Whose a kubeconfig entry is, for the entries the write gate meets less often: a context with
-no user or a missing one, and the users rgpu-exec did not write, each named for what it is."""
+"""Whose a kubeconfig entry is, verdict by verdict, for the entries the write gate meets less
+often: a context with no usable user or a missing one, users of every kind (ours, the console's,
+another's and the contexts that use it), entries with no body, a cluster judged by the contexts
+of its own file, and an entry absent from the file asked for."""
 
 from __future__ import annotations
 
@@ -18,21 +20,6 @@ FILE = Path("/kubeconfig")
 def judged(text: str, kind: str, name: str) -> ownership.Verdict:
     docs = {FILE: Document.parse(text, str(FILE))}
     return ownership.judge((FILE,), docs, kind, name)  # type: ignore[arg-type]
-
-
-def test_a_context_that_names_no_user_is_not_ours() -> None:
-    verdict = judged("contexts:\n- name: c\n  context: {cluster: k}\n", "context", "c")
-
-    assert verdict.owner == ownership.FOREIGN
-    assert (verdict.what, verdict.reason) == ("a context that names no user", "it names no user")
-
-
-def test_a_context_whose_user_is_missing_is_not_ours() -> None:
-    verdict = judged("contexts:\n- name: c\n  context: {cluster: k, user: u}\n", "context", "c")
-
-    assert verdict.owner == ownership.FOREIGN
-    assert verdict.reason == "its user 'u' does not exist"
-    assert verdict.what == "a context whose user 'u' does not exist"
 
 
 @pytest.mark.parametrize(
