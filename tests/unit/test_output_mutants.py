@@ -1,5 +1,7 @@
-"""The output gate's smaller doors, in process: the hidden prompt, colour, and a log line that
-cannot be written. What mutation testing (`make mutation`) found no quick test running."""
+"""The output gate's smaller doors, in process: the hidden prompt, colour, a log line that
+cannot be written, the lines of a message or a report line, the layout of a cleaned JSON
+document, and the stream argparse asked for. What mutation testing (`make mutation`) found no
+quick test running or holding."""
 
 from __future__ import annotations
 
