@@ -1,5 +1,7 @@
-"""The output gate's smaller doors, in process: the hidden prompt, colour, and a log line that
-cannot be written. What mutation testing (`make mutation`) found no quick test running."""
+"""The output gate's smaller doors, in process: the hidden prompt, colour, a log line that
+cannot be written, the lines of a message or a report line, the layout of a cleaned JSON
+document, and the stream argparse asked for. What mutation testing (`make mutation`) found no
+quick test running or holding."""
 
 from __future__ import annotations
 
@@ -59,3 +61,34 @@ def test_a_log_line_that_cannot_be_written_does_not_break_the_command(monkeypatc
     handler.emit(record)
 
     assert handled == [record]
+
+
+def test_a_message_or_a_report_line_keeps_its_lines_and_shows_what_a_terminal_acts_on(
+    capsys,
+) -> None:
+    output.say("refused:\n  a reason\x1b[8m")
+    output.line("a row\nanother row\r")
+
+    out, err = capsys.readouterr()
+    assert err == "refused:\n  a reason\\x1b[8m\n"
+    assert out == "a row\nanother row\\x0d\n"
+
+
+def test_a_cleaned_json_document_keeps_its_layout(capsys) -> None:
+    output.know(API_KEY)
+    try:
+        output.document(f'{{"key": "{API_KEY}", "n": 1}}\n')
+        output.document(f'{{\n  "key": "{API_KEY}"\n}}\n')
+    finally:
+        output.forget_all()
+
+    out, _ = capsys.readouterr()
+    assert out == '{"key": "[REDACTED]", "n": 1}\n{\n  "key": "[REDACTED]"\n}\n'
+
+
+def test_what_argparse_writes_goes_to_the_stream_it_asked_for(capsys) -> None:
+    output.argparse_message("usage: rgpu-exec ...\n", sys.stderr)
+    output.argparse_message("rgpu-exec 1.0\n", sys.stdout)
+
+    out, err = capsys.readouterr()
+    assert (out, err) == ("rgpu-exec 1.0\n", "usage: rgpu-exec ...\n")

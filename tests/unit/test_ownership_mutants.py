@@ -1,5 +1,7 @@
-"""Whose a kubeconfig entry is, for the entries the write gate meets less often: a context with
-no user or a missing one, and the users rgpu-exec did not write, each named for what it is."""
+"""Whose a kubeconfig entry is, verdict by verdict, for the entries the write gate meets less
+often: a context with no usable user or a missing one, users of every kind (ours, the console's,
+another's and the contexts that use it), entries with no body, a cluster judged by the contexts
+of its own file, and an entry absent from the file asked for."""
 
 from __future__ import annotations
 
@@ -18,21 +20,6 @@ FILE = Path("/kubeconfig")
 def judged(text: str, kind: str, name: str) -> ownership.Verdict:
     docs = {FILE: Document.parse(text, str(FILE))}
     return ownership.judge((FILE,), docs, kind, name)  # type: ignore[arg-type]
-
-
-def test_a_context_that_names_no_user_is_not_ours() -> None:
-    verdict = judged("contexts:\n- name: c\n  context: {cluster: k}\n", "context", "c")
-
-    assert verdict.owner == ownership.FOREIGN
-    assert (verdict.what, verdict.reason) == ("a context that names no user", "it names no user")
-
-
-def test_a_context_whose_user_is_missing_is_not_ours() -> None:
-    verdict = judged("contexts:\n- name: c\n  context: {cluster: k, user: u}\n", "context", "c")
-
-    assert verdict.owner == ownership.FOREIGN
-    assert verdict.reason == "its user 'u' does not exist"
-    assert verdict.what == "a context whose user 'u' does not exist"
 
 
 @pytest.mark.parametrize(
@@ -206,3 +193,119 @@ def test_a_file_of_the_list_that_was_not_read_is_passed_over() -> None:
     verdict = ownership.judge((other, FILE), docs, "cluster", "prod")
 
     assert (verdict.owner, verdict.file) == (ownership.FOREIGN, FILE)
+
+
+def test_a_user_that_runs_rgpu_exec_is_ours() -> None:
+    verdict = judged(f"users:\n- name: u\n  user: {OURS}\n", "user", "u")
+
+    assert verdict == ownership.Verdict(
+        "rgpu-exec", "user", "u", FILE, "a user that runs rgpu-exec"
+    )
+
+
+def test_the_consoles_curl_stanza_is_the_consoles_for_its_namespace() -> None:
+    verdict = judged(console_kubeconfig(), "user", "remotegpu")
+
+    assert verdict == ownership.Verdict(
+        "console",
+        "user",
+        "remotegpu",
+        FILE,
+        "the console's curl stanza",
+        "runs 'sh', not rgpu-exec",
+        NAMESPACE_ID,
+    )
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        pytest.param("null", id="null"),
+        pytest.param("{cluster: k}", id="no-user"),
+        pytest.param("{cluster: k, user: 5}", id="a-number"),
+        pytest.param("{cluster: k, user: [u]}", id="a-list"),
+        pytest.param('{cluster: k, user: ""}', id="empty"),
+    ],
+)
+def test_a_context_that_names_no_user_is_refused_with_its_name_and_file(context: str) -> None:
+    text = f"contexts:\n- name: c\n  context: {context}\n"
+
+    assert judged(text, "context", "c") == ownership.Verdict(
+        "foreign", "context", "c", FILE, "a context that names no user", "it names no user"
+    )
+
+
+def test_a_context_whose_user_is_missing_is_refused_with_its_name_and_file() -> None:
+    text = "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+
+    assert judged(text, "context", "c") == ownership.Verdict(
+        "foreign",
+        "context",
+        "c",
+        FILE,
+        "a context whose user 'u' does not exist",
+        "its user 'u' does not exist",
+    )
+
+
+def test_a_user_or_cluster_with_no_body_is_not_ours() -> None:
+    user = judged("users:\n- name: u\n  user: null\n", "user", "u")
+    cluster = judged("clusters:\n- name: k\n  cluster: null\n", "cluster", "k")
+
+    assert (user.owner, user.what) == (ownership.FOREIGN, "a user rgpu-exec did not write")
+    assert (cluster.owner, cluster.what) == (ownership.FOREIGN, "a cluster with no server")
+
+
+def test_a_users_verdict_names_every_other_context_that_uses_it_and_only_those() -> None:
+    text = (
+        "contexts:\n"
+        "- name: a\n  context: {cluster: k, user: u}\n"
+        "- name: b\n  context: {cluster: k, user: u}\n"
+        "- name: other\n  context: {cluster: k, user: v}\n"
+        "- name: empty\n  context: null\n"
+        "- name: u\n  context: {cluster: k, user: u}\n"
+        "users:\n- name: u\n  user: {token: t}\n"
+    )
+
+    verdict = judged(text, "user", "u")
+
+    assert verdict.what == "a user with a static token, used by context 'a', 'b'"
+
+
+SECOND = Path("/second")
+
+
+def test_an_entry_asked_for_in_one_file_is_absent_there_even_if_another_file_has_it() -> None:
+    docs = {
+        FILE: Document.parse("users:\n- name: u\n  user: {token: t}\n", str(FILE)),
+        SECOND: Document.parse("users: []\n", str(SECOND)),
+    }
+
+    verdict = ownership.judge((FILE, SECOND), docs, "user", "u", SECOND)
+
+    assert verdict == ownership.Verdict(
+        "absent", "user", "u", SECOND, "absent", "it does not exist"
+    )
+
+
+def test_a_cluster_is_judged_by_the_contexts_that_use_it_in_their_own_file() -> None:
+    # The first file's context `c` is ours but uses another cluster; the second file's context
+    # of the same name uses `k` for a static token: `k` is that context's, not ours to change.
+    docs = {
+        FILE: Document.parse(
+            f"contexts:\n- name: c\n  context: {{cluster: elsewhere, user: ours}}\n"
+            f"users:\n- name: ours\n  user: {OURS}\n",
+            str(FILE),
+        ),
+        SECOND: Document.parse(
+            CLUSTER_K
+            + "contexts:\n- name: c\n  context: {cluster: k, user: theirs}\n"
+            + "users:\n- name: theirs\n  user: {token: t}\n",
+            str(SECOND),
+        ),
+    }
+
+    verdict = ownership.judge((FILE, SECOND), docs, "cluster", "k")
+
+    assert (verdict.owner, verdict.file) == (ownership.FOREIGN, SECOND)
+    assert verdict.reason == f"{AT}, used by context 'c'"

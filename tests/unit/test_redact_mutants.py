@@ -172,3 +172,12 @@ def test_a_piece_said_three_times_is_scrubbed_each_time() -> None:
 def test_a_piece_found_again_one_character_on_is_scrubbed_with_it() -> None:
     # Two overlapping finds of one piece, one character apart: both scrubbed, as one marker.
     assert redact.scrub("x 111111111 y", "1" * 10) == "x [REDACTED] y"
+
+
+def test_an_excerpt_reads_any_bytes_collapses_white_space_and_hides_the_secrets_it_is_given() -> (
+    None
+):
+    secret = "s3cr3t-v4lue-9876"  # not key-shaped: hidden only because it is named
+
+    assert redact.excerpt(b"caf\xe9  is\n\tclosed") == "caf\ufffd is closed"
+    assert redact.excerpt(f"token={secret}".encode(), secret) == "token=[REDACTED]"
