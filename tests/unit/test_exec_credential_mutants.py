@@ -1,0 +1,71 @@
+"""The exec info kubectl hands us (`exec_credential.recognise_exec_info`), pinned where mutation
+testing (`make mutation`) found no test holding it: no exec info at all, kubectl's own forms
+read without loading the scanner, and what counts as the whitespace around it."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import rgpu_exec.hotpath
+from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath.exec_credential import V1, V1BETA1, recognise_exec_info
+from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
+
+SCANNER = "rgpu_exec.hotpath.exec_info_scan"
+
+
+def kubectl(api_version: str, interactive: bool) -> str:
+    """KUBERNETES_EXEC_INFO as client-go's encoder writes it without provideClusterInfo."""
+    spec = "true" if interactive else "false"
+    return (
+        f'{{"kind":"ExecCredential","apiVersion":"{api_version}",'
+        f'"spec":{{"interactive":{spec}}}}}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(None, id="unset"),
+        pytest.param("", id="empty"),
+        pytest.param(" \t\r\n", id="blank"),
+    ],
+)
+def test_no_exec_info_means_v1_and_no_prompt(raw: str | None) -> None:
+    # lightkube, kr8s and a manual run set none: answer in v1, and never prompt.
+    assert recognise_exec_info(raw) == (V1, False)
+    assert parse_exec_info(raw) == ExecInfo(V1, False), "the full command reads it so too"
+
+
+@pytest.mark.parametrize("api_version", [V1, V1BETA1])
+@pytest.mark.parametrize("interactive", [False, True])
+def test_kubectls_own_exec_info_is_read_without_loading_the_scanner(
+    monkeypatch: pytest.MonkeyPatch, api_version: str, interactive: bool
+) -> None:
+    # The cache-hit path pays for every import: kubectl's usual forms, with the newline its
+    # encoder ends them with, are known by heart.
+    monkeypatch.delitem(sys.modules, SCANNER, raising=False)
+    monkeypatch.delattr(rgpu_exec.hotpath, "exec_info_scan", raising=False)
+
+    assert recognise_exec_info(kubectl(api_version, interactive)) == (api_version, interactive)
+    assert SCANNER not in sys.modules, "the scanner was loaded"
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        pytest.param("\x0c", id="form-feed"),
+        pytest.param("\x0b", id="vertical-tab"),
+        pytest.param("\xa0", id="no-break-space"),
+        pytest.param("\u2028", id="line-separator"),
+    ],
+)
+def test_only_jsons_whitespace_may_surround_the_exec_info(space: str) -> None:
+    # Python's str.strip() takes these for whitespace; JSON does not, and the full parser
+    # refuses them: the hit path must leave them to it, not read the exec info inside.
+    assert recognise_exec_info(space + kubectl(V1, True) + space) is None
+    assert recognise_exec_info(space) is None, "not blank: not the same as no exec info"
+    with pytest.raises(UsageError, match="not a valid ExecCredential"):
+        parse_exec_info(space + kubectl(V1, True))
