@@ -1,16 +1,25 @@
 """The exec info kubectl hands us (`exec_credential.recognise_exec_info`), pinned where mutation
 testing (`make mutation`) found no test holding it: no exec info at all, kubectl's own forms
-read without loading the scanner, and what counts as the whitespace around it."""
+read without loading the scanner, and what counts as the whitespace around it; and where
+stdout goes once its reader went away."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
 import rgpu_exec.hotpath
 from rgpu_exec.errors import UsageError
-from rgpu_exec.hotpath.exec_credential import V1, V1BETA1, recognise_exec_info
+from rgpu_exec.hotpath.exec_credential import (
+    OUTPUT_GONE,
+    V1,
+    V1BETA1,
+    output_gone,
+    recognise_exec_info,
+)
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
 SCANNER = "rgpu_exec.hotpath.exec_info_scan"
@@ -69,3 +78,30 @@ def test_only_jsons_whitespace_may_surround_the_exec_info(space: str) -> None:
     assert recognise_exec_info(space) is None, "not blank: not the same as no exec info"
     with pytest.raises(UsageError, match="not a valid ExecCredential"):
         parse_exec_info(space + kubectl(V1, True))
+
+
+class _Stdout:
+    """A stdout with a real descriptor, as the process has (pytest's capture has none)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def test_once_the_reader_went_away_stdout_goes_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `rgpu-exec token | head -c 10`: what Python still flushes at exit must not fail again
+    # (a traceback on stderr); the exit code is the one shells give for SIGPIPE.
+    path = tmp_path / "stdout"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    monkeypatch.setattr(sys, "stdout", _Stdout(fd))
+    try:
+        assert output_gone() == OUTPUT_GONE == 141
+        os.write(fd, b"flushed at exit")
+    finally:
+        os.close(fd)
+
+    assert path.read_bytes() == b"", "written to /dev/null, not to the old stdout"
