@@ -5,6 +5,7 @@ stdout goes once its reader went away."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -13,12 +14,14 @@ import pytest
 
 import rgpu_exec.hotpath
 from rgpu_exec.errors import UsageError
+from rgpu_exec.hotpath import exec_credential
 from rgpu_exec.hotpath.exec_credential import (
     OUTPUT_GONE,
     V1,
     V1BETA1,
     output_gone,
     recognise_exec_info,
+    token_is_safe,
 )
 from rgpu_exec.kube.exec_info import ExecInfo, parse_exec_info
 
@@ -26,12 +29,11 @@ SCANNER = "rgpu_exec.hotpath.exec_info_scan"
 
 
 def kubectl(api_version: str, interactive: bool) -> str:
-    """KUBERNETES_EXEC_INFO as client-go's encoder writes it without provideClusterInfo."""
-    spec = "true" if interactive else "false"
-    return (
-        f'{{"kind":"ExecCredential","apiVersion":"{api_version}",'
-        f'"spec":{{"interactive":{spec}}}}}\n'
-    )
+    """KUBERNETES_EXEC_INFO as client-go's encoder writes it without provideClusterInfo: its
+    structs' field order, compact, and a newline at the end."""
+    spec = {"interactive": interactive}
+    document = {"kind": "ExecCredential", "apiVersion": api_version, "spec": spec}
+    return json.dumps(document, separators=(",", ":")) + "\n"
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,17 @@ def test_kubectls_own_exec_info_is_read_without_loading_the_scanner(
 
     assert recognise_exec_info(kubectl(api_version, interactive)) == (api_version, interactive)
     assert SCANNER not in sys.modules, "the scanner was loaded"
+
+
+@pytest.mark.parametrize("api_version", [V1, V1BETA1])
+@pytest.mark.parametrize("interactive", [False, True])
+def test_the_exec_info_known_by_heart_is_what_client_go_writes(
+    api_version: str, interactive: bool
+) -> None:
+    # The table of known forms is built when the module loads; this is the one that builds it.
+    known = exec_credential._kubectl_exec_info(api_version, interactive)
+
+    assert known + "\n" == kubectl(api_version, interactive)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +118,34 @@ def test_once_the_reader_went_away_stdout_goes_nowhere(
         os.close(fd)
 
     assert path.read_bytes() == b"", "written to /dev/null, not to the old stdout"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln-_",
+        "rgpu-token/base64+padding==",
+        "~!#$%&'()*,:;<>?@[]^`{|}",
+    ],
+)
+def test_a_token_of_visible_ascii_goes_out_as_it_is(token: str) -> None:
+    assert token_is_safe(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("tok en", id="space"),
+        pytest.param('tok"en', id="quote"),
+        pytest.param("tok\\en", id="backslash"),
+        pytest.param("tök", id="not-ascii"),
+        pytest.param("tok\ten", id="tab"),
+        pytest.param("tok\x7fen", id="delete"),
+        pytest.param("token\n", id="newline"),
+    ],
+)
+def test_a_token_that_json_or_a_header_would_change_is_not_safe(token: str) -> None:
+    # The ExecCredential is written without a JSON encoder, and the token goes in an HTTP
+    # header as it is: anything either would have to escape is refused.
+    assert not token_is_safe(token)
