@@ -1,0 +1,49 @@
+"""The API URL rules (`hotpath.url_rules`), pinned where mutation testing (`make mutation`) found
+no test holding them: the loopback addresses known without `ipaddress`, a host half in brackets,
+and an empty label before a final dot."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from rgpu_exec.hotpath import url_rules
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.255", "127.0.0.0", "localhost", "[::1]"])
+def test_the_usual_loopback_hosts_are_known_without_ipaddress(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    # The cache-hit path checks the URL of a plain-http API on every run: `ipaddress` is
+    # loaded only for rare hosts.
+    monkeypatch.setitem(sys.modules, "ipaddress", None)  # importing it now fails
+
+    assert url_rules.is_loopback_host(host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.01", "127.00.0.1", "127.0.0.001"])
+def test_an_octet_with_a_leading_zero_makes_no_loopback_address(host: str) -> None:
+    # As `ipaddress` reads it (octal or decimal? it refuses to guess), and so plain http to it
+    # is refused.
+    assert not url_rules.is_loopback_host(host)
+    assert url_rules.url_problem(f"http://{host}:8080") is not None
+
+
+@pytest.mark.parametrize("host", ["[::1", "1::1]", "x::1]", ":::1]"])
+def test_a_host_with_one_bracket_is_not_loopback(host: str) -> None:
+    assert not url_rules.is_loopback_host(host)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api..example.test.", "https://.example.test.", "https://api.example..."]
+)
+def test_a_host_with_an_empty_label_is_refused_even_with_a_final_dot(url: str) -> None:
+    problem = url_rules.url_problem(url)
+
+    assert problem is not None
+    assert "not a host name" in problem
+
+
+def test_a_host_name_may_end_with_a_dot() -> None:
+    assert url_rules.url_problem("https://api.example.test.") is None
