@@ -82,3 +82,27 @@ def test_a_requests_settings_hold_the_key_files_state_on_a_line_of_its_own(
         *settings.exchange_settings(environ).split("\n"),
         failures.key_file_state(environ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        pytest.param("Team", "has upper-case letters", id="upper-case"),
+        pytest.param("te am", "has spaces", id="space"),
+        pytest.param("te\x01am", "has control characters", id="control"),
+        pytest.param("te_am", "has other characters", id="other"),
+        pytest.param("Te_am", "has upper-case letters, other characters", id="upper-and-other"),
+    ],
+)
+def test_a_namespace_name_refused_says_which_kinds_of_characters_it_has(
+    name: str, said: str
+) -> None:
+    problem = request.namespace_name_problem(name)
+
+    assert problem is not None
+    assert f"(the value, not shown, {said})" in problem
+
+
+def test_a_namespace_known_by_neither_name_nor_id_is_shown_as_a_question_mark() -> None:
+    assert request.namespace_label(None, None) == "?"
+    assert request.namespace_label("team-ml", None) == "team-ml"

@@ -44,6 +44,17 @@ def test_without_home_in_the_environment_the_directories_are_under_the_users_hom
     assert settings.cache_dir({}) == str(tmp_path / ".cache" / "rgpu-exec")
 
 
+@pytest.mark.parametrize("platform", ["linux", "freebsd14", "openbsd7", "netbsd10"])
+def test_on_linux_and_the_bsds_the_user_directories_follow_xdg(
+    monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    environ = {"HOME": "/home/u", "XDG_CACHE_HOME": "/xdg/cache"}
+
+    assert settings.config_dir(environ) == "/home/u/.config/rgpu-exec"
+    assert settings.cache_dir(environ) == "/xdg/cache/rgpu-exec"
+
+
 @pytest.mark.parametrize(
     ("name", "valid"),
     [

@@ -47,3 +47,8 @@ def test_a_host_with_an_empty_label_is_refused_even_with_a_final_dot(url: str) -
 
 def test_a_host_name_may_end_with_a_dot() -> None:
     assert url_rules.url_problem("https://api.example.test.") is None
+
+
+@pytest.mark.parametrize("url", ["https://", "https://:443", "https:///v1"])
+def test_a_url_without_a_host_says_so(url: str) -> None:
+    assert url_rules.url_problem(url) == "has no host"
