@@ -52,3 +52,30 @@ def test_a_host_name_may_end_with_a_dot() -> None:
 @pytest.mark.parametrize("url", ["https://", "https://:443", "https:///v1"])
 def test_a_url_without_a_host_says_so(url: str) -> None:
     assert url_rules.url_problem(url) == "has no host"
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        pytest.param("https://[FE80::A]:443/v1", "[fe80::a]", id="ipv6"),
+        pytest.param("https://User@API.Example.TEST:443/v1", "api.example.test", id="name"),
+    ],
+)
+def test_a_urls_host_is_lower_cased_without_port_or_user(url: str, host: str) -> None:
+    assert url_rules.url_host(url) == host
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        pytest.param("ftp://host:443/", "FTP://HOST:443", True, id="other-scheme-case"),
+        pytest.param("ftp://host:21", "ftp://host", False, id="other-scheme-no-default-port"),
+        pytest.param("unix://socket/", "unix://socket", True, id="other-scheme-slash"),
+    ],
+)
+def test_urls_of_another_scheme_compare_without_a_default_port(
+    first: str, second: str, same: bool
+) -> None:
+    # Only http and https have a default port to leave out; other schemes (a kubeconfig's
+    # server may be anything) compare in any case, with or without a trailing slash.
+    assert url_rules.same_url(first, second) is same
