@@ -39,6 +39,9 @@ def test_a_url_checked_without_saying_where_it_came_from_is_fixed_in_the_environ
         pytest.param(
             "https://api.example.test/v1#token=abc", "'https://api.example.test/v1…'", id="fragment"
         ),
+        pytest.param(
+            "https://api.example.test/v1?x=abc?y=1", "'https://api.example.test/v1…'", id="two-?"
+        ),
     ],
 )
 def test_a_refused_url_is_shown_as_given_less_its_query_or_fragment(url: str, shown: str) -> None:

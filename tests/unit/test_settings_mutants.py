@@ -86,3 +86,15 @@ def test_another_proxy_host_is_other_settings_whatever_its_path_holds(name: str)
     assert settings.without_userinfo("http://u:p@proxy.example.test:3128/x@y") == (
         "http://proxy.example.test:3128/x@y"
     )
+
+
+def test_unset_variables_read_as_blank() -> None:
+    assert settings.kuberc({}) == ""
+    assert settings.login_shell({}) == ""
+    assert settings.keyring_backend({}) == ""
+    assert settings.ssl_key_log({}) == ""
+
+
+def test_a_proxy_without_a_scheme_loses_only_its_user_name_and_password() -> None:
+    assert settings.without_userinfo("u:p@proxy.example.test:3128") == "proxy.example.test:3128"
+    assert settings.without_userinfo("proxy.example.test:3128/") == "proxy.example.test:3128/"

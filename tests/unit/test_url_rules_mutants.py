@@ -59,6 +59,7 @@ def test_a_url_without_a_host_says_so(url: str) -> None:
     [
         pytest.param("https://[FE80::A]:443/v1", "[fe80::a]", id="ipv6"),
         pytest.param("https://User@API.Example.TEST:443/v1", "api.example.test", id="name"),
+        pytest.param("https://[::1]]:443/", "[::1]", id="ipv6-ends-at-the-first-bracket"),
     ],
 )
 def test_a_urls_host_is_lower_cased_without_port_or_user(url: str, host: str) -> None:
@@ -79,3 +80,12 @@ def test_urls_of_another_scheme_compare_without_a_default_port(
     # Only http and https have a default port to leave out; other schemes (a kubeconfig's
     # server may be anything) compare in any case, with or without a trailing slash.
     assert url_rules.same_url(first, second) is same
+
+
+@pytest.mark.parametrize("port", ["008080", "000443", "0065535"])
+def test_a_port_has_at_most_five_digits(port: str) -> None:
+    # 008080 is 8080 to some clients and refused by others: refused.
+    problem = url_rules.url_problem(f"https://api.example.test:{port}")
+
+    assert problem is not None
+    assert "port" in problem
