@@ -19,6 +19,9 @@ def test_a_url_without_its_scheme_is_fixed_where_it_was_given() -> None:
     assert "`--api-url https://api.example.test`" in from_flag
     assert from_environment is not None
     assert "`export REMOTEGPU_API_URL=https://api.example.test`" in from_environment
+    resolved = request.resolve(request.EXAMPLE_NAMESPACE_ID, "api.example.test", None, {})
+    assert isinstance(resolved, str)
+    assert "`--api-url https://api.example.test`" in resolved, "the same from resolve"
 
 
 def test_a_url_checked_without_saying_where_it_came_from_is_fixed_in_the_environment() -> None:
@@ -42,6 +45,11 @@ def test_a_url_checked_without_saying_where_it_came_from_is_fixed_in_the_environ
         pytest.param(
             "https://api.example.test/v1?x=abc?y=1", "'https://api.example.test/v1…'", id="two-?"
         ),
+        pytest.param("https://?token=abc", "'https://…'", id="query-at-once"),
+        pytest.param(
+            "https://u:abc@api.example.test/x", "'https://…@api.example.test/x'", id="password"
+        ),
+        pytest.param("u:abc@api.example.test", "'…@api.example.test'", id="password-no-scheme"),
     ],
 )
 def test_a_refused_url_is_shown_as_given_less_its_query_or_fragment(url: str, shown: str) -> None:

@@ -98,3 +98,40 @@ def test_unset_variables_read_as_blank() -> None:
 def test_a_proxy_without_a_scheme_loses_only_its_user_name_and_password() -> None:
     assert settings.without_userinfo("u:p@proxy.example.test:3128") == "proxy.example.test:3128"
     assert settings.without_userinfo("proxy.example.test:3128/") == "proxy.example.test:3128/"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("0.1", 0.1), ("300", 300.0), ("300.1", None), ("0.09", None), ("", 20.0)],
+)
+def test_the_deadline_is_from_a_tenth_of_a_second_to_five_minutes(
+    value: str, seconds: float | None
+) -> None:
+    assert settings.deadline({"RGPU_EXEC_DEADLINE": value}) == seconds
+
+
+def test_all_is_no_namespace_name() -> None:
+    # kubectl reads `all` as every namespace.
+    assert not settings.valid_namespace_name("all")
+    assert settings.valid_namespace_name("all-teams")
+
+
+def test_each_ca_setting_is_read_from_its_own_variable() -> None:
+    environ = {"SSL_CERT_FILE": "/f.pem", "SSL_CERT_DIR": "/d", "REMOTEGPU_CA_BUNDLE": "/b.pem"}
+
+    assert settings.ca_files(environ) == ("/f.pem", "/d", "/b.pem")
+    assert settings.ca_files({"SSL_CERT_DIR": "/d"}) == (None, "/d", None)
+
+
+def test_the_exchange_settings_are_one_variable_a_line() -> None:
+    lines = settings.exchange_settings({"NO_PROXY": "a,b"}).split("\n")
+
+    assert len(lines) == 4 + len(settings.PROXY_VARIABLES)
+    assert "NO_PROXY=a,b" in lines
+    assert all(line.count("=") == 1 for line in lines)
+
+
+def test_a_proxys_password_is_left_out_even_with_a_scheme_in_its_path() -> None:
+    proxy = "http://u:secret@proxy.example.test:3128/a://b"
+
+    assert settings.without_userinfo(proxy) == "http://proxy.example.test:3128/a://b"

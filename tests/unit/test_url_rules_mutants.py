@@ -89,3 +89,40 @@ def test_a_port_has_at_most_five_digits(port: str) -> None:
 
     assert problem is not None
     assert "port" in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        pytest.param(
+            "https://api.exämple.test",
+            "has characters that are not ASCII (write an international host name as xn--…)",
+            id="not-ascii",
+        ),
+        pytest.param(
+            "https://api.example.test/?a",
+            "has a query or a fragment (give the API's base URL only)",
+            id="query",
+        ),
+        pytest.param(
+            "https://u:p@api.example.test",
+            "has a user name or password in it (the API key is the only credential sent)",
+            id="user",
+        ),
+        pytest.param(
+            "http://api.example.test",
+            "uses plain http to a non-loopback host (the API key would travel in clear)",
+            id="plain-http",
+        ),
+    ],
+)
+def test_a_refused_url_says_why(url: str, problem: str) -> None:
+    assert url_rules.url_problem(url) == problem
+
+
+def test_a_host_name_has_at_most_253_characters() -> None:
+    host = ("a" * 62 + ".") * 4 + "b"
+    assert len(host) == 253
+
+    assert url_rules.url_problem(f"https://{host}") is None
+    assert url_rules.url_problem(f"https://{host}c") is not None
