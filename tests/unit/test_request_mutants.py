@@ -50,6 +50,9 @@ def test_a_url_checked_without_saying_where_it_came_from_is_fixed_in_the_environ
             "https://u:abc@api.example.test/x", "'https://…@api.example.test/x'", id="password"
         ),
         pytest.param("u:abc@api.example.test", "'…@api.example.test'", id="password-no-scheme"),
+        pytest.param(
+            "https://X:abc@api.example.test/x", "'https://…@api.example.test/x'", id="password-X"
+        ),
     ],
 )
 def test_a_refused_url_is_shown_as_given_less_its_query_or_fragment(url: str, shown: str) -> None:
