@@ -92,6 +92,14 @@ UNSURE = {
     "escaped-key": v1(',"x\\u0041":1'),
     "number-of-65": v1(',"x":' + "9" * 65),
     "fraction-of-65": v1(',"x":-0.' + "5" * 62),
+    "spec-null": v1(',"spec":null'),
+    "spec-a-list": v1(',"spec":[]'),
+    "spec-a-string": v1(',"spec":"{}"'),
+    "cluster-a-list": v1(',"spec":{"cluster":[]}'),
+    "cluster-a-string": v1(',"spec":{"cluster":"{}"}'),
+    "cluster-true": v1(',"spec":{"cluster":true}'),
+    "interactive-a-number": v1(',"spec":{"interactive":1}'),
+    "interactive-a-string": v1(',"spec":{"interactive":"true","cluster":{}}'),
 }
 
 
