@@ -61,6 +61,7 @@ def test_a_url_without_a_host_says_so(url: str) -> None:
         pytest.param("https://User@API.Example.TEST:443/v1", "api.example.test", id="name"),
         pytest.param("https://[::1]]:443/", "[::1]", id="ipv6-ends-at-the-first-bracket"),
         pytest.param("https://Xn--bcher-kva.example/x", "xn--bcher-kva.example", id="punycode"),
+        pytest.param("https://api.example.test:1:2/", "api.example.test", id="at-the-first-colon"),
     ],
 )
 def test_a_urls_host_is_lower_cased_without_port_or_user(url: str, host: str) -> None:
