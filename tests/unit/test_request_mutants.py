@@ -51,6 +51,11 @@ def test_a_url_checked_without_saying_where_it_came_from_is_fixed_in_the_environ
         ),
         pytest.param("u:abc@api.example.test", "'…@api.example.test'", id="password-no-scheme"),
         pytest.param(
+            "https://api.example.test/v1/a@b/c?abc",
+            "'https://api.example.test/v1/a@b/c…'",
+            id="an-@-in-the-path-is-no-user",
+        ),
+        pytest.param(
             "https://X:abc@api.example.test/x", "'https://…@api.example.test/x'", id="password-X"
         ),
     ],
@@ -120,3 +125,18 @@ def test_a_namespace_name_refused_says_which_kinds_of_characters_it_has(
 def test_a_namespace_known_by_neither_name_nor_id_is_shown_as_a_question_mark() -> None:
     assert request.namespace_label(None, None) == "?"
     assert request.namespace_label("team-ml", None) == "team-ml"
+
+
+def test_a_value_one_character_short_of_an_id_is_guessed_whatever_digits_it_uses() -> None:
+    value = "01234567-89ab-cdef-0123-456789abcde"  # every hex digit, 35 characters
+    _, problem = request.resolve_namespace_id(value)
+
+    assert problem is not None
+    assert "a guess: it looks like a namespace ID cut short, 35 characters" in problem
+
+
+def test_a_refused_namespace_name_says_where_to_fix_it() -> None:
+    problem = request.namespace_name_problem("Team")
+
+    assert problem is not None
+    assert "Fix it in the kubeconfig's exec args, or drop it" in problem

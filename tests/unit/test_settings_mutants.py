@@ -63,6 +63,7 @@ def test_on_linux_and_the_bsds_the_user_directories_follow_xdg(
         pytest.param("team-ml", True, id="inner-dash"),
         pytest.param("team-", False, id="ends-with-dash"),
         pytest.param("-team", False, id="starts-with-dash"),
+        pytest.param("abcdefghijklmnopqrstuvwxyz-0123456789", True, id="every-character"),
     ],
 )
 def test_a_namespace_name_is_a_dns_label(name: str, valid: bool) -> None:
@@ -135,3 +136,8 @@ def test_a_proxys_password_is_left_out_even_with_a_scheme_in_its_path() -> None:
     proxy = "http://u:secret@proxy.example.test:3128/a://b"
 
     assert settings.without_userinfo(proxy) == "http://proxy.example.test:3128/a://b"
+
+
+def test_an_empty_profile_name_is_not_valid() -> None:
+    assert not settings.valid_profile("")
+    assert settings.valid_profile("a")

@@ -74,6 +74,8 @@ def test_a_urls_host_is_lower_cased_without_port_or_user(url: str, host: str) ->
         pytest.param("ftp://host:443/", "FTP://HOST:443", True, id="other-scheme-case"),
         pytest.param("ftp://host:21", "ftp://host", False, id="other-scheme-no-default-port"),
         pytest.param("unix://socket/", "unix://socket", True, id="other-scheme-slash"),
+        pytest.param("https://h.test/Path", "HTTPS://H.TEST/path", False, id="path-keeps-case"),
+        pytest.param("https://h.test:443/v1", "https://h.test/v1", True, id="default-port"),
     ],
 )
 def test_urls_of_another_scheme_compare_without_a_default_port(
@@ -128,3 +130,11 @@ def test_a_host_name_has_at_most_253_characters() -> None:
 
     assert url_rules.url_problem(f"https://{host}") is None
     assert url_rules.url_problem(f"https://{host}c") is not None
+
+
+def test_plain_http_to_the_ipv6_loopback_is_accepted_without_ipaddress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "ipaddress", None)  # importing it now fails
+
+    assert url_rules.url_problem("http://[::1]:8080") is None
