@@ -139,4 +139,6 @@ def test_a_refused_namespace_name_says_where_to_fix_it() -> None:
     problem = request.namespace_name_problem("Team")
 
     assert problem is not None
-    assert "Fix it in the kubeconfig's exec args, or drop it" in problem
+    assert problem.endswith(
+        "Fix it in the kubeconfig's exec args, or drop it: it only names the namespace in messages."
+    )
