@@ -1,10 +1,16 @@
 """The failure record (`hotpath.failures`), pinned where mutation testing (`make mutation`) found
-no test holding it: damping under changed settings, the record's fields, the fallback windows."""
+no test holding it: damping under changed settings, the record's fields, the fallback windows,
+the key file's state."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -196,3 +202,66 @@ def test_a_replay_told_within_the_second_says_zero_seconds_ago() -> None:
     told = Failure(100.0, 105.0, 5, True, "rgpu-exec: down.")
 
     assert "[same failure as 0 s ago," in told.replay(100.2)
+
+
+def test_the_key_files_state_says_where_it_cannot_be_known(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A platform whose config directory only platformdirs knows (Windows): said, not guessed.
+    monkeypatch.setattr(sys, "platform", "win32")
+
+    assert failures.key_file_state({"HOME": str(tmp_path)}) == "key-file=unknown"
+
+
+def test_the_key_files_state_says_each_of_the_two_is_absent(tmp_path: Path) -> None:
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "none")}
+
+    absent = f"absent:{errno.ENOENT}"
+    assert failures.key_file_state(environ) == f"key-file={absent} {absent}"
+
+
+def _coarse_lstat(real: Callable[..., os.stat_result]) -> Callable[..., SimpleNamespace]:
+    """`os.lstat` on a file system whose times change once in a long while (FAT, some NFS): a
+    `chmod` within that time leaves them as they were."""
+
+    def lstat(path: str) -> SimpleNamespace:
+        st = real(path)
+        fields = ("st_mode", "st_uid", "st_dev", "st_ino", "st_size")
+        return SimpleNamespace(**{f: getattr(st, f) for f in fields}, st_mtime_ns=0, st_ctime_ns=0)
+
+    return lstat
+
+
+def test_a_fix_of_the_key_files_mode_changes_its_state_even_with_coarse_times(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    directory = tmp_path / "config" / "rgpu-exec"
+    directory.mkdir(parents=True, mode=0o700)
+    key_file = directory / "api-keys"
+    key_file.write_text("profile default\n", encoding="utf-8")
+    key_file.chmod(0o644)
+    monkeypatch.setattr(os, "lstat", _coarse_lstat(os.lstat))
+    loose = failures.key_file_state(environ)
+
+    key_file.chmod(0o600)
+
+    assert failures.key_file_state(environ) != loose, "a failure before the fix is not replayed"
+
+
+def test_the_key_files_state_follows_the_file_not_what_else_its_directory_holds(
+    tmp_path: Path,
+) -> None:
+    environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    directory = tmp_path / "config" / "rgpu-exec"
+    directory.mkdir(parents=True, mode=0o700)
+    key_file = directory / "api-keys"
+    key_file.write_text("profile default\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    before = failures.key_file_state(environ)
+
+    (directory / "other-file").write_text("x", encoding="utf-8")
+    assert failures.key_file_state(environ) == before, "another file in the directory"
+
+    key_file.write_text("profile default\nprofile ci\n", encoding="utf-8")
+    assert failures.key_file_state(environ) != before, "the key file rewritten"
