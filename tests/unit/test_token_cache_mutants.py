@@ -80,9 +80,11 @@ def test_the_built_in_sha256_is_the_one_this_python_has() -> None:
 
 def test_without_the_built_in_sha256_hashlib_gives_the_same_names(monkeypatch) -> None:
     # Both names missing, as in a build without the small module: the fallback is hashlib's.
+    # The copy is loaded under the module's own name (not put in sys.modules): its functions
+    # are the module's, as they are in such a build.
     monkeypatch.setitem(sys.modules, "_sha2", None)
     monkeypatch.setitem(sys.modules, "_sha256", None)
-    spec = importlib.util.spec_from_file_location("token_cache_alone", token_cache.__file__)
+    spec = importlib.util.spec_from_file_location(token_cache.__name__, token_cache.__file__)
     assert spec is not None
     assert spec.loader is not None
     alone = importlib.util.module_from_spec(spec)
