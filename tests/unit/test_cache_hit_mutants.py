@@ -7,15 +7,25 @@ the hit path writes, loads and releases.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
 
 import rgpu_exec.hotpath
-from rgpu_exec.hotpath import cache_hit, entry_lock, failures, request, second_ask, token_cache
+from rgpu_exec.hotpath import (
+    cache_hit,
+    entry_lock,
+    failures,
+    private_files,
+    request,
+    second_ask,
+    token_cache,
+)
 from rgpu_exec.hotpath.failures import Failure
 from rgpu_exec.hotpath.request import ExecRequest
 from rgpu_exec.hotpath.token_cache import CacheKey, Entry
@@ -173,6 +183,62 @@ def test_a_fresh_token_is_the_answer_without_the_lock(
     assert isinstance(consulted.answer, Entry)
     assert consulted.locked is False, "nothing to release"
     assert not entry_lock.held(wanted.cache_key.stem)
+
+
+def test_a_failure_recorded_under_other_settings_is_never_the_answer(
+    directory: str, wanted: ExecRequest, clock: Clock
+) -> None:
+    # Recorded before the user changed a setting (a proxy, the key file): maybe fixed since.
+    recorded = failure_for(wanted, clock.now)
+    recorded.settings_hash = failures.settings_hash("other settings")
+    failures.write_failure(directory, wanted.cache_key.stem, recorded)
+
+    consulted = cache_hit.consult(directory, wanted, KUBECTL_PID, clock.now, clock)
+
+    assert consulted.answer is None, "an exchange is tried again, before and after the lock"
+
+
+def test_a_client_asking_again_for_its_fresh_token_gets_a_forced_refresh_under_the_lock(
+    directory: str, wanted: ExecRequest, clock: Clock
+) -> None:
+    given = entry(wanted.cache_key, clock.now)
+    token_cache.write_entry(directory, given)
+    second_ask.note(directory, given, KUBECTL_PID, clock.now)  # the token it was given
+
+    consulted = cache_hit.consult(directory, wanted, KUBECTL_PID, clock.now, meanwhile(clock, int))
+
+    assert consulted.answer is None, "the cluster rejected it: a new one is needed"
+    assert consulted.forced is True
+    assert consulted.fallback is not None
+    assert consulted.fallback.token == given.token
+    assert consulted.at == clock.now
+    assert consulted.locked is True, "the new exchange is made under the lock, then released"
+
+
+def test_a_lock_held_elsewhere_is_waited_for_the_exchanges_deadline_and_its_grace(
+    directory: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RGPU_EXEC_DEADLINE", "0.5")
+    made = request.resolve(NAMESPACE_ID, API, "ci", dict(os.environ), check_url=False)
+    assert isinstance(made, ExecRequest)
+    # The waits on the test's clock; another process's exchange holds the lock all along.
+    on_the_clock = SimpleNamespace(monotonic=clock.monotonic, sleep=clock.sleep)
+    monkeypatch.setattr(cache_hit, "time", on_the_clock)
+    monkeypatch.setattr(entry_lock, "time", on_the_clock)
+    private_files.ensure_directory(directory)
+    lock = token_cache.file_path(directory, made.cache_key.stem, token_cache.LOCK_SUFFIX)
+    elsewhere = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(elsewhere, fcntl.LOCK_EX)
+    try:
+        started = clock.monotonic()
+        consulted = cache_hit.consult(directory, made, KUBECTL_PID, clock.now, clock)
+        waited = clock.monotonic() - started
+    finally:
+        os.close(elsewhere)
+
+    assert 0.5 + entry_lock.WAIT_GRACE <= waited < 0.5 + entry_lock.WAIT_GRACE + 0.1
+    assert (consulted.answer, consulted.locked) == (None, False), "it goes on without the lock"
+    assert entry_lock.held(made.cache_key.stem), "and will not wait for it again"
 
 
 # The hit path itself (`serve`, `main`), with a key from the environment.
