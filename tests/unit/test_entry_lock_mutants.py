@@ -1,9 +1,13 @@
 """The entry lock's bounded wait and its file (`hotpath.entry_lock`), pinned where mutation testing
 (`make mutation`) found no test holding them: a taker at or past its deadline gives up without
-waiting, and the lock file filelock takes (where `fcntl` does not exist) is private too."""
+waiting, a lock the file system cannot take is refused, and the lock file filelock takes (where
+`fcntl` does not exist) is private too."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +43,19 @@ def test_a_taker_whose_deadline_is_now_gives_up_without_another_poll(
     assert not entry_lock.acquire(lock_path, "second", clock.monotonic())
     assert clock.sleeps == [], "at its deadline it gives up at once"
     assert entry_lock.held("second"), "a wait that ran out: not waited for again"
+
+
+def test_a_lock_the_file_system_cannot_take_is_refused_at_once(
+    lock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flock fails other than by a conflict (ENOLCK: a network file system without locks).
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+
+    assert entry_lock.acquire(lock_path, "first", time.monotonic() + 5) is False
+    assert not entry_lock.held("first"), "a refusal is not a wait that ran out"
 
 
 def test_without_fcntl_a_taker_past_its_deadline_gives_up_at_once(
