@@ -1,5 +1,6 @@
 """The second-ask records (`hotpath.second_ask`), pinned where mutation testing (`make mutation`)
-found no test holding them: the edges of the windows they answer within."""
+found no test holding them: the edges of the windows they answer within, and a record without
+its time."""
 
 from __future__ import annotations
 
@@ -23,3 +24,14 @@ def test_a_clusters_yes_answers_from_the_moment_it_was_said(tmp_path: Path) -> N
     assert not second_ask.accepted_recently(directory, entry, now - 0.001, KUBECTL_EXEC_INFO), (
         "a yes from the future (a clock set back) answers nothing"
     )
+
+
+def test_a_clusters_yes_recorded_without_a_time_answers_nothing(tmp_path: Path) -> None:
+    directory = str(tmp_path)
+    now = 10_000.0
+    entry = token_cache.Entry(KEY, now, now + 900, "tok")
+    second_ask.note_accepted(directory, entry, now, KUBECTL_EXEC_INFO)
+    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.ACCEPTED_SUFFIX))
+    path.write_text(path.read_text().replace(f"at {now!r}", "at soon"))
+
+    assert not second_ask.accepted_recently(directory, entry, now, KUBECTL_EXEC_INFO)
