@@ -1,15 +1,21 @@
 """The second-ask records (`hotpath.second_ask`), pinned where mutation testing (`make mutation`)
-found no test holding them: the edges of the windows they answer within, and a record without
-its time."""
+found no test holding them: the edges of the windows they answer within, and records read only
+exactly as written, for the token they name."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
 
 from rgpu_exec.hotpath import second_ask, token_cache
 
 from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import API, KUBECTL_EXEC_INFO
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, b"s" * 32))
 
@@ -26,12 +32,39 @@ def test_a_clusters_yes_answers_from_the_moment_it_was_said(tmp_path: Path) -> N
     )
 
 
-def test_a_clusters_yes_recorded_without_a_time_answers_nothing(tmp_path: Path) -> None:
-    directory = str(tmp_path)
-    now = 10_000.0
-    entry = token_cache.Entry(KEY, now, now + 900, "tok")
-    second_ask.note_accepted(directory, entry, now, KUBECTL_EXEC_INFO)
-    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.ACCEPTED_SUFFIX))
-    path.write_text(path.read_text().replace(f"at {now!r}", "at soon"))
+NOW = 10_000.0
+ENTRY = token_cache.Entry(KEY, NOW, NOW + 900, "tok")
 
-    assert not second_ask.accepted_recently(directory, entry, now, KUBECTL_EXEC_INFO)
+
+def _accepted_record(directory: str, change: Callable[[list[str]], list[str]]) -> None:
+    second_ask.note_accepted(directory, ENTRY, NOW, KUBECTL_EXEC_INFO)
+    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.ACCEPTED_SUFFIX))
+    path.write_text("\n".join(change(path.read_text().split("\n"))))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda lines: ["rgpu-exec-accepted 1", *lines[1:]], id="another-format"),
+        pytest.param(lambda lines: [*lines[:4], "more", ""], id="a-line-more"),
+        pytest.param(lambda lines: [*lines[:3], "soon", ""], id="no-time"),
+        pytest.param(lambda lines: [*lines[:3], "at soon", ""], id="not-a-time"),
+        pytest.param(lambda lines: [*lines[:3], lines[3][3:], ""], id="time-unnamed"),
+    ],
+)
+def test_a_clusters_yes_not_exactly_as_written_answers_nothing(
+    tmp_path: Path, change: Callable[[list[str]], list[str]]
+) -> None:
+    _accepted_record(str(tmp_path), lambda lines: lines)
+    assert second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO), "as written"
+
+    _accepted_record(str(tmp_path), change)
+
+    assert not second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
+
+
+def test_a_clusters_yes_for_an_earlier_token_does_not_answer_for_the_next(tmp_path: Path) -> None:
+    second_ask.note_accepted(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
+    newer = token_cache.Entry(KEY, NOW + 1, NOW + 901, "tok-2")
+
+    assert not second_ask.accepted_recently(str(tmp_path), newer, NOW + 1, KUBECTL_EXEC_INFO)
