@@ -4,6 +4,7 @@ exactly as written, for the token they name."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,3 +69,31 @@ def test_a_clusters_yes_for_an_earlier_token_does_not_answer_for_the_next(tmp_pa
     newer = token_cache.Entry(KEY, NOW + 1, NOW + 901, "tok-2")
 
     assert not second_ask.accepted_recently(str(tmp_path), newer, NOW + 1, KUBECTL_EXEC_INFO)
+
+
+def test_a_clusters_yes_is_written_as_the_format_says(tmp_path: Path) -> None:
+    # The cache is shared by every rgpu-exec of the user: a record is read as documented.
+    second_ask.note_accepted(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
+
+    path = Path(token_cache.file_path(str(tmp_path), KEY.stem, token_cache.ACCEPTED_SUFFIX))
+    cluster = hashlib.sha256(KUBECTL_EXEC_INFO.strip().encode()).hexdigest()
+    assert path.read_text() == (
+        f"rgpu-exec-accepted 2\ntoken {NOW!r} {NOW + 900!r}\ncluster {cluster}\nat {NOW!r}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(KUBECTL_EXEC_INFO + "\x0b", id="a-vertical-tab-after"),
+        pytest.param("\xa0" + KUBECTL_EXEC_INFO, id="a-no-break-space-before"),
+        pytest.param("X" + KUBECTL_EXEC_INFO, id="a-letter-before"),
+    ],
+)
+def test_only_json_blanks_around_the_exec_info_leave_its_cluster_the_same(
+    tmp_path: Path, other: str
+) -> None:
+    second_ask.note_accepted(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
+
+    assert second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, " \t\r" + KUBECTL_EXEC_INFO)
+    assert not second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, other)
