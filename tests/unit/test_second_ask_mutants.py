@@ -97,3 +97,12 @@ def test_only_json_blanks_around_the_exec_info_leave_its_cluster_the_same(
 
     assert second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, " \t\r" + KUBECTL_EXEC_INFO)
     assert not second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, other)
+
+
+def test_an_exec_info_that_is_not_utf8_still_names_its_cluster(tmp_path: Path) -> None:
+    # Bytes of the environment that are not UTF-8 reach Python as lone surrogates.
+    strange = KUBECTL_EXEC_INFO.replace("false", "false\udcff")
+    second_ask.note_accepted(str(tmp_path), ENTRY, NOW, strange)
+
+    assert second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, strange)
+    assert not second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
