@@ -1,6 +1,6 @@
 """The second-ask records (`hotpath.second_ask`), pinned where mutation testing (`make mutation`)
 found no test holding them: the edges of the windows they answer within, and records read only
-exactly as written, for the token they name."""
+exactly as written, for the token they name; at most one forced refresh per window."""
 
 from __future__ import annotations
 
@@ -106,3 +106,44 @@ def test_an_exec_info_that_is_not_utf8_still_names_its_cluster(tmp_path: Path) -
 
     assert second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, strange)
     assert not second_ask.accepted_recently(str(tmp_path), ENTRY, NOW, KUBECTL_EXEC_INFO)
+
+
+CLIENT = 4242
+
+
+def _asked_again_after_a_forced_refresh(directory: str, began: float, now: float) -> bool:
+    """Whether the client asking again at `now` gets another forced refresh, the last one having
+    begun at `began`."""
+    second_ask.note(directory, ENTRY, CLIENT, NOW)  # it was given the token
+    second_ask.begin_forced_refresh(directory, KEY.stem, began)
+    return second_ask.asked_again(directory, ENTRY, CLIENT, now)
+
+
+def test_a_forced_refresh_is_not_forced_again_within_its_window(tmp_path: Path) -> None:
+    window = second_ask.FORCE_WINDOW
+    assert not _asked_again_after_a_forced_refresh(str(tmp_path), NOW, NOW), "at once"
+    assert not _asked_again_after_a_forced_refresh(str(tmp_path), NOW, NOW + window - 0.001)
+    assert _asked_again_after_a_forced_refresh(str(tmp_path), NOW, NOW + window), "once past it"
+    assert _asked_again_after_a_forced_refresh(str(tmp_path), NOW + 1, NOW), "not begun yet"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("rgpu-exec-forced 2\nat {now!r}\n", id="another-format"),
+        pytest.param("rgpu-exec-forced 1\nat {now!r}\nmore\n", id="a-line-more"),
+        pytest.param("rgpu-exec-forced 1\nat {now!r}", id="unended"),
+        pytest.param("rgpu-exec-forced 1\n{now!r}\n", id="time-unnamed"),
+        pytest.param("rgpu-exec-forced 1\nat soon\n", id="not-a-time"),
+    ],
+)
+def test_a_forced_refresh_record_not_exactly_as_written_holds_nothing_back(
+    tmp_path: Path, text: str
+) -> None:
+    directory = str(tmp_path)
+    second_ask.note(directory, ENTRY, CLIENT, NOW)
+    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.FORCED_SUFFIX))
+    path.write_text(text.format(now=NOW))
+    path.chmod(0o600)
+
+    assert second_ask.asked_again(directory, ENTRY, CLIENT, NOW)
