@@ -5,6 +5,7 @@ exactly as written, for the token they name; at most one forced refresh per wind
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,3 +148,61 @@ def test_a_forced_refresh_record_not_exactly_as_written_holds_nothing_back(
     path.chmod(0o600)
 
     assert second_ask.asked_again(directory, ENTRY, CLIENT, NOW)
+
+
+def test_only_the_same_client_asking_again_for_a_fresh_token_is_a_second_ask(
+    tmp_path: Path,
+) -> None:
+    directory = str(tmp_path)
+    assert not second_ask.asked_again(directory, ENTRY, CLIENT, NOW), "its first ask"
+    assert second_ask.asked_again(directory, ENTRY, CLIENT, NOW + 1), "the same client again"
+    assert not second_ask.asked_again(directory, ENTRY, CLIENT + 1, NOW + 1), "another client"
+    stale = ENTRY.refresh_at
+    assert not second_ask.asked_again(directory, ENTRY, CLIENT, stale), "a token being refreshed"
+    for _ in range(2):
+        assert not second_ask.asked_again(directory, ENTRY, None, NOW), "a client not judged"
+
+
+def test_a_client_not_judged_leaves_no_record(tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    second_ask.note(str(directory), ENTRY, None, NOW)
+    second_ask.asked_again(str(directory), ENTRY, None, NOW)
+
+    assert list(directory.iterdir()) == []
+
+
+def test_the_parent_is_judged_unless_it_is_pid_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    environ = {"KUBERNETES_EXEC_INFO": KUBECTL_EXEC_INFO}
+    for parent, judged in ((2, 2), (1, None), (4242, 4242)):
+        monkeypatch.setattr(os, "getppid", lambda parent=parent: parent)
+        assert second_ask.client(environ) == judged
+    assert second_ask.client({}) is None, "no exec protocol: nothing to judge"
+    assert second_ask.client({"KUBERNETES_EXEC_INFO": " \n"}) is None
+
+
+def test_a_client_told_an_expiry_exactly_its_margin_away_gets_a_later_one() -> None:
+    told_in = second_ask.CLIENT_EXPIRY_MARGIN
+    entry = token_cache.Entry(KEY, NOW, NOW + told_in + token_cache.KUBECTL_EXPIRY_SLACK, "tok")
+
+    assert entry.kubectl_expiry(NOW) - NOW == told_in
+    assert second_ask.wants_later_expiry(entry, NOW)
+    assert not second_ask.wants_later_expiry(entry, NOW - 0.5)
+
+
+def test_the_most_recent_clients_are_kept_when_the_record_is_written_again(
+    tmp_path: Path,
+) -> None:
+    directory = str(tmp_path)
+    clients = [str(5_000_000 + n) for n in range(130)]
+    second_ask.note(directory, ENTRY, int(clients[0]), NOW)
+    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.SERVED_SUFFIX))
+    header = path.read_text().removesuffix(clients[0] + "\n")
+    path.write_text(header + "".join(f"{client}\n" for client in clients))
+    assert path.stat().st_size > 1024, "past the size at which it is written again"
+
+    second_ask.note(directory, ENTRY, 6_000_000, NOW)  # written again: the last ones kept
+
+    kept = clients[1 - second_ask.MAX_CLIENTS :]
+    assert path.read_text() == header + "".join(f"{c}\n" for c in [*kept, "6000000"])
+    assert second_ask.asked_again(directory, ENTRY, int(kept[0]), NOW), "the oldest one kept"
