@@ -1,7 +1,8 @@
 """How the cache writes its files (`hotpath.private_files`), pinned where mutation testing
 (`make mutation`) found no test holding it: a file written through its link is judged by its
-target, a new directory is private from the moment it exists, and a first-wins write works where
-the file system has no hard links."""
+target, a new directory is private from the moment it exists, a first-wins write works where
+the file system has no hard links, and a directory that cannot be examined is not named as one
+others can write to."""
 
 from __future__ import annotations
 
@@ -64,3 +65,13 @@ def test_a_first_wins_write_works_without_hard_links(
     assert private_files.write_atomically(str(path), "text", replace=False) is True
     assert path.read_text(encoding="utf-8") == "text"
     assert [p.name for p in directory.iterdir()] == ["entry"], "no temp file left"
+
+
+def test_a_directory_that_cannot_be_examined_is_not_named_as_exposed(tmp_path: Path) -> None:
+    # A file where a directory should be: `os.stat` of the path's directory fails.
+    (tmp_path / "a-file").write_text("")
+    unreachable = tmp_path / "a-file" / "below" / "config"
+
+    assert private_files.exposed_directory(str(unreachable)) == (
+        private_files.exposed_directory(str(tmp_path / "config"))
+    )
