@@ -1,15 +1,17 @@
 """How the cache writes its files (`hotpath.private_files`), pinned where mutation testing
 (`make mutation`) found no test holding it: a file written through its link is judged by its
 target, a new directory is private from the moment it exists, a first-wins write works where
-the file system has no hard links, and a directory that cannot be examined is not named as one
-others can write to."""
+the file system has no hard links, a directory that cannot be examined is not named as one
+others can write to, and a refused write target is named for what is there."""
 
 from __future__ import annotations
 
 import errno
 import os
+import socket
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,4 +76,55 @@ def test_a_directory_that_cannot_be_examined_is_not_named_as_exposed(tmp_path: P
 
     assert private_files.exposed_directory(str(unreachable)) == (
         private_files.exposed_directory(str(tmp_path / "config"))
+    )
+
+
+def _made(tmp_path: Path, kind: str) -> str:
+    path = tmp_path / kind
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        listening = socket.socket(socket.AF_UNIX)
+        listening.bind(str(path))
+        listening.close()
+    else:
+        return os.devnull
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("directory", "a directory"),
+        ("fifo", "a FIFO (named pipe)"),
+        ("socket", "a socket"),
+        ("device", "a device"),
+    ],
+)
+def test_a_refused_write_target_says_what_is_there(tmp_path: Path, kind: str, named: str) -> None:
+    path = _made(tmp_path, kind)
+
+    assert private_files.write_target_problem(path, follow=False) == (
+        f"is {named}, not a regular file, so rgpu-exec never replaces it"
+    )
+
+
+def test_a_kind_of_file_without_a_name_is_said_to_be_no_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a file system may have beside the kinds named (a Solaris door, a BSD whiteout):
+    # here a mode of no kind at all.
+    unnamed = os.stat_result((0o777, 0, 0, 1, 0, 0, 0, 0, 0, 0))
+    target = str(tmp_path / "x")
+    real_stat = os.stat
+
+    def stat_of(path: str, *args: object, **kwargs: Any) -> os.stat_result:
+        return unnamed if path == target else real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat_of)
+
+    assert private_files.write_target_problem(target, follow=True) == (
+        "is not a regular file, not a regular file, so rgpu-exec never replaces it"
     )
