@@ -128,3 +128,17 @@ def test_a_kind_of_file_without_a_name_is_said_to_be_no_regular_file(
     assert private_files.write_target_problem(target, follow=True) == (
         "is not a regular file, not a regular file, so rgpu-exec never replaces it"
     )
+
+
+def test_where_files_have_no_owner_id_a_directory_is_judged_by_its_kind_and_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    monkeypatch.delattr(os, "geteuid")  # as on Windows
+
+    assert private_files.directory_problem(str(directory)) is None
+    directory.chmod(0o777)
+    assert private_files.directory_problem(str(directory)) == (
+        "is writable by other users (mode 0777)"
+    )

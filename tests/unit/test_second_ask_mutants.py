@@ -4,6 +4,7 @@ exactly as written, for the token they name; at most one forced refresh per wind
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -17,7 +18,7 @@ from conftest import API_KEY, NAMESPACE_ID
 from exchange_answers import API, KUBECTL_EXEC_INFO
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 KEY = token_cache.CacheKey(API, NAMESPACE_ID, token_cache.key_identity(API_KEY, b"s" * 32))
 
@@ -206,3 +207,44 @@ def test_the_most_recent_clients_are_kept_when_the_record_is_written_again(
     kept = clients[1 - second_ask.MAX_CLIENTS :]
     assert path.read_text() == header + "".join(f"{c}\n" for c in [*kept, "6000000"])
     assert second_ask.asked_again(directory, ENTRY, int(kept[0]), NOW), "the oldest one kept"
+
+
+def _copy(fd: int) -> int | None:
+    try:
+        return os.dup(fd)
+    except OSError:  # closed already: left closed
+        return None
+
+
+@pytest.fixture
+def descriptors_0_and_1() -> Iterator[None]:
+    """The test may close descriptors 0 and 1 (stdin, stdout): they are put back after it."""
+    saved = {fd: _copy(fd) for fd in (0, 1)}
+    try:
+        yield
+    finally:
+        for fd, copy in saved.items():
+            if copy is None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            else:
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+@pytest.mark.usefixtures("descriptors_0_and_1")
+def test_a_record_opened_as_descriptor_0_is_read(tmp_path: Path) -> None:
+    # A plugin started with stdin closed: the record's open gets the lowest descriptor, 0.
+    second_ask.note(str(tmp_path), ENTRY, CLIENT, NOW)
+    os.close(0)
+
+    assert second_ask.asked_again(str(tmp_path), ENTRY, CLIENT, NOW), "the same client again"
+
+
+@pytest.mark.usefixtures("descriptors_0_and_1")
+def test_a_first_ask_touches_no_descriptor_it_did_not_open(tmp_path: Path) -> None:
+    stdout = os.fstat(1)
+
+    assert not second_ask.asked_again(str(tmp_path), ENTRY, CLIENT, NOW), "no record yet"
+
+    assert os.fstat(1).st_ino == stdout.st_ino, "stdout is still open"
