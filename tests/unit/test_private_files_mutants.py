@@ -142,3 +142,9 @@ def test_where_files_have_no_owner_id_a_directory_is_judged_by_its_kind_and_mode
     assert private_files.directory_problem(str(directory)) == (
         "is writable by other users (mode 0777)"
     )
+
+
+def test_a_relative_cache_directory_is_refused_as_such() -> None:
+    # The test runs in its own directory (the sandbox): "cache" is made there, then refused.
+    with pytest.raises(PermissionError, match="is a relative path"):
+        private_files.ensure_directory("cache")

@@ -248,3 +248,33 @@ def test_a_first_ask_touches_no_descriptor_it_did_not_open(tmp_path: Path) -> No
     assert not second_ask.asked_again(str(tmp_path), ENTRY, CLIENT, NOW), "no record yet"
 
     assert os.fstat(1).st_ino == stdout.st_ino, "stdout is still open"
+
+
+def test_a_client_given_the_previous_token_is_not_asking_again_for_the_next(
+    tmp_path: Path,
+) -> None:
+    second_ask.note(str(tmp_path), ENTRY, CLIENT, NOW)
+    newer = token_cache.Entry(KEY, NOW + 1, NOW + 901, "tok-2")
+
+    assert not second_ask.asked_again(str(tmp_path), newer, CLIENT, NOW + 1), "its first ask"
+    assert second_ask.asked_again(str(tmp_path), newer, CLIENT, NOW + 2)
+
+
+def test_a_record_of_exactly_the_compaction_size_is_written_again(tmp_path: Path) -> None:
+    directory = str(tmp_path)
+    second_ask.note(directory, ENTRY, CLIENT, NOW)
+    path = Path(token_cache.file_path(directory, KEY.stem, token_cache.SERVED_SUFFIX))
+    header = path.read_text().removesuffix(f"{CLIENT}\n")
+    clients: list[str] = []
+    left = second_ask._COMPACT_AT - len(header)
+    while left >= 16:  # room for one more line of 8 and a last of 8 or more
+        clients.append(str(5_000_000 + len(clients)))
+        left -= 8
+    clients.append("7" * (left - 1))
+    path.write_text(header + "".join(f"{client}\n" for client in clients))
+    assert path.stat().st_size == second_ask._COMPACT_AT
+
+    second_ask.note(directory, ENTRY, 6_000_000, NOW)
+
+    kept = [*clients[1 - second_ask.MAX_CLIENTS :], "6000000"]
+    assert path.read_text() == header + "".join(f"{client}\n" for client in kept)
