@@ -5,6 +5,7 @@ exactly as written, for the token they name; at most one forced refresh per wind
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -278,3 +279,19 @@ def test_a_record_of_exactly_the_compaction_size_is_written_again(tmp_path: Path
 
     kept = [*clients[1 - second_ask.MAX_CLIENTS :], "6000000"]
     assert path.read_text() == header + "".join(f"{client}\n" for client in kept)
+
+
+def test_a_record_that_cannot_be_added_to_makes_no_second_ask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second_ask.note(str(tmp_path), ENTRY, CLIENT + 1, NOW)  # another client's record
+    write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if data == f"{CLIENT}\n".encode():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+
+    assert not second_ask.asked_again(str(tmp_path), ENTRY, CLIENT, NOW), "its first ask"
