@@ -2,7 +2,8 @@
 (`make mutation`) found no test holding it: a file written through its link is judged by its
 target, a new directory is private from the moment it exists, a first-wins write works where
 the file system has no hard links, a directory that cannot be examined is not named as one
-others can write to, and a refused write target is named for what is there."""
+others can write to, a refused write target or cache directory is named for what is wrong with
+it, and one others may only enter is used."""
 
 from __future__ import annotations
 
@@ -148,3 +149,27 @@ def test_a_relative_cache_directory_is_refused_as_such() -> None:
     # The test runs in its own directory (the sandbox): "cache" is made there, then refused.
     with pytest.raises(PermissionError, match="is a relative path"):
         private_files.ensure_directory("cache")
+
+
+def test_a_cache_directory_that_is_a_link_or_relative_is_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "cache"
+    link.symlink_to(real)
+
+    assert private_files.directory_problem(str(link)) == (
+        "is a symbolic link (rgpu-exec keeps tokens only in a real directory of yours)"
+    )
+    assert private_files.write_target_problem("cache/entry", follow=False) == (
+        "is a relative path (rgpu-exec writes only where an absolute path says)"
+    )
+
+
+def test_a_cache_directory_others_may_only_enter_is_used(tmp_path: Path) -> None:
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    directory.chmod(0o711)
+
+    assert private_files.directory_problem(str(directory)) is None

@@ -145,6 +145,14 @@ def test_the_fingerprint_secret_is_read_only_when_exactly_well_formed(tmp_path: 
         assert token_cache.read_secret(str(tmp_path)) is None, text
 
 
+def test_the_fingerprint_secret_is_read_without_its_final_newline(tmp_path: Path) -> None:
+    # An editor may drop it; refusing the file would orphan every entry named with the secret.
+    hexed = "ab" * token_cache.IDENTITY_KEY_BYTES
+    _secret_file(tmp_path, f"{token_cache.IDENTITY_KEY_MAGIC}\n{hexed}")
+
+    assert token_cache.read_secret(str(tmp_path)) == bytes.fromhex(hexed)
+
+
 def test_whose_token_an_entry_holds_is_the_profile_or_the_keys_fingerprint() -> None:
     secret = b"s" * token_cache.IDENTITY_KEY_BYTES
 
