@@ -173,3 +173,12 @@ def test_a_cache_directory_others_may_only_enter_is_used(tmp_path: Path) -> None
     directory.chmod(0o711)
 
     assert private_files.directory_problem(str(directory)) is None
+
+
+def test_a_write_target_that_cannot_be_examined_says_why_in_words(tmp_path: Path) -> None:
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+
+    assert private_files.write_target_problem(str(loop), follow=True) == (
+        f"cannot be examined ({os.strerror(errno.ELOOP)})"
+    )
