@@ -3,7 +3,8 @@
 target, a new directory is private from the moment it exists, a first-wins write works where
 the file system has no hard links, a directory that cannot be examined is not named as one
 others can write to, a refused write target or cache directory is named for what is wrong with
-it, and one others may only enter is used."""
+it, and one others may only enter is used; a private file is read whole up to its limit, also
+where files have no owner id; a file right in a directory anyone may write is exposed."""
 
 from __future__ import annotations
 
@@ -182,3 +183,35 @@ def test_a_write_target_that_cannot_be_examined_says_why_in_words(tmp_path: Path
     assert private_files.write_target_problem(str(loop), follow=True) == (
         f"cannot be examined ({os.strerror(errno.ELOOP)})"
     )
+
+
+def _private(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_a_private_file_is_read_whole_up_to_the_limit_and_refused_past_it(tmp_path: Path) -> None:
+    most = private_files.MAX_FILE_BYTES
+
+    assert private_files.read_private(_private(tmp_path / "full", "x" * most)) == "x" * most
+    assert private_files.read_private(_private(tmp_path / "over", "x" * (most + 1))) is None
+
+
+def test_where_files_have_no_owner_id_a_private_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _private(tmp_path / "entry", "text")
+    monkeypatch.delattr(os, "geteuid")  # as on Windows
+
+    assert private_files.read_private(path) == "text"
+
+
+def test_a_file_right_in_a_directory_anyone_may_write_is_exposed_even_with_the_sticky_bit(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp: others may still plant the file or its lock there
+
+    assert private_files.exposed_directory(str(shared / "config")) == str(shared)
