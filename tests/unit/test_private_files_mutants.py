@@ -12,6 +12,7 @@ import errno
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,49 @@ def test_a_file_right_in_a_directory_anyone_may_write_is_exposed_even_with_the_s
     shared.chmod(0o1777)  # as /tmp: others may still plant the file or its lock there
 
     assert private_files.exposed_directory(str(shared / "config")) == str(shared)
+
+
+def test_a_link_at_the_path_is_replaced_not_judged_by_its_target(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "a-directory"
+    elsewhere.mkdir()
+    path = tmp_path / "entry"
+    path.symlink_to(elsewhere)
+
+    assert private_files.write_atomically(str(path), "text")
+    assert not path.is_symlink()
+    assert path.read_text(encoding="utf-8") == "text"
+
+
+def test_a_link_planted_at_the_temp_files_name_is_never_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "monotonic_ns", lambda: 42)
+    path = tmp_path / "entry"
+    target = tmp_path / "target"
+    target.write_text("theirs", encoding="utf-8")
+    Path(f"{path}.{os.getpid()}.42{private_files.TEMP_SUFFIX}").symlink_to(target)
+
+    with pytest.raises(FileExistsError):
+        private_files.write_atomically(str(path), "text")
+    assert target.read_text(encoding="utf-8") == "theirs"
+
+
+def test_a_parent_made_by_another_process_meanwhile_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    isdir = os.path.isdir
+    looked: list[str] = []
+
+    def not_there_when_first_looked_for(path: str) -> bool:
+        if path == str(parent) and not looked:
+            looked.append(path)
+            return False  # then made by another process, before this one makes it
+        return isdir(path)
+
+    monkeypatch.setattr(os.path, "isdir", not_there_when_first_looked_for)
+
+    private_files.ensure_directory(str(parent / "cache"))
+
+    assert (parent / "cache").is_dir()
