@@ -262,3 +262,21 @@ def test_a_parent_made_by_another_process_meanwhile_is_used(
     private_files.ensure_directory(str(parent / "cache"))
 
     assert (parent / "cache").is_dir()
+
+
+def test_a_write_is_synced_to_disk_unless_it_is_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    fsync = os.fsync
+
+    def fsync_seen(fd: int) -> None:
+        synced.append(fd)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_seen)
+
+    private_files.write_atomically(str(tmp_path / "entry"), "text")
+    assert len(synced) == 1, "an entry survives a crash"
+    private_files.write_hint(str(tmp_path / "hint"), "text")
+    assert len(synced) == 1, "a hint is not worth the wait"
