@@ -280,3 +280,11 @@ def test_a_write_is_synced_to_disk_unless_it_is_a_hint(
     assert len(synced) == 1, "an entry survives a crash"
     private_files.write_hint(str(tmp_path / "hint"), "text")
     assert len(synced) == 1, "a hint is not worth the wait"
+
+
+def test_a_first_wins_write_loses_to_a_file_already_there(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    assert private_files.write_atomically(str(path), "first", replace=False) is True
+
+    assert private_files.write_atomically(str(path), "second", replace=False) is False
+    assert path.read_text(encoding="utf-8") == "first"
