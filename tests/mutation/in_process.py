@@ -69,16 +69,19 @@ def metas() -> Iterator[Path]:
     yield from sorted((MUTANTS / "src").rglob("*.py.meta"))
 
 
-def wanted(patterns: list[str], *, again: bool, alive: bool = False) -> dict[str, Path]:
+def wanted(
+    patterns: list[str], *, again: bool, alive: bool = False, only_alive: bool = False
+) -> dict[str, Path]:
     """The mutants named by `patterns` (mutmut's names, `fnmatch` patterns), with their `.meta`;
-    only those not run yet (`alive`: or survived, or with no test), unless `again`."""
+    only those not run yet (`alive`: or survived, or with no test; `only_alive`: only those),
+    unless `again`."""
     found: dict[str, Path] = {}
     for meta in metas():
         codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         for name, code in codes.items():
-            if (again or code is None or (alive and code in {SURVIVED, NO_TESTS})) and any(
-                fnmatch.fnmatchcase(name, p) for p in patterns
-            ):
+            alive_now = code in {SURVIVED, NO_TESTS}
+            chosen = alive_now if only_alive else code is None or (alive and alive_now)
+            if (again or chosen) and any(fnmatch.fnmatchcase(name, p) for p in patterns):
                 found[name] = meta
     return found
 
@@ -280,6 +283,9 @@ def main() -> int:
     parser.add_argument("patterns", nargs="+", help="mutant names or fnmatch patterns")
     parser.add_argument("--again", action="store_true", help="rerun mutants with a verdict")
     parser.add_argument("--alive", action="store_true", help="rerun the survivors too")
+    parser.add_argument(
+        "--survivors", action="store_true", help="rerun only the survivors (and the untested)"
+    )
     parser.add_argument("--limit", type=float, default=15.0, help="timeout: times the tests' time")
     parser.add_argument("--budget", type=float, default=None, help="seconds a mutant at most")
     parser.add_argument(
@@ -314,7 +320,7 @@ def main() -> int:
     stats: dict[str, Any] = json.loads((MUTANTS / "mutmut-stats.json").read_text("utf-8"))
     durations: dict[str, float] = stats["duration_by_test"]
     covering: dict[str, list[str]] = stats["tests_by_mangled_function_name"]
-    where = wanted(args.patterns, again=args.again, alive=args.alive)
+    where = wanted(args.patterns, again=args.again, alive=args.alive, only_alive=args.survivors)
     left_out = _left_out()
     tests_of = {
         name: sorted(
