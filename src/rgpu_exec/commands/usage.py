@@ -241,8 +241,8 @@ def misplaced_flags(typed: Sequence[str], parser: argparse.ArgumentParser) -> st
 
 def _split_flags(words: Sequence[str]) -> list[str]:
     """Flags and their values, each flag with its own value after it: `-ojson` and `-o=json`
-    become `-o json`, `--output=json` `--output json`; a flag whose value does not follow is
-    taken as a flag alone (it is checked against the command's flags after)."""
+    become `-o json`, `--output=json` `--output json`. Words that are not flags each with a
+    value (a flag alone, a value alone) give nothing: they are not moved."""
     out: list[str] = []
     queue = list(words)
     while queue:
