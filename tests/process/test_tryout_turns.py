@@ -157,13 +157,26 @@ def test_an_output_flag_before_the_command_is_told_to_go_after_it(
 def test_a_flag_whose_value_cannot_be_shown_is_told_where_it_goes_in_words(
     run_cli: RunCli, sandbox: Path
 ) -> None:
-    result = run_cli(["--kubeconfig", str(sandbox / "kubeconfig"), "kubeconfig", "list"])
+    result = run_cli(["--kubeconfig", str(sandbox / "no-such-file"), "kubeconfig", "list"])
 
     assert result.returncode == 2
     assert result.stderr.startswith(
-        "rgpu-exec: --kubeconfig goes after the command (kubeconfig list), not before it."
+        "rgpu-exec: --kubeconfig goes after the command (rgpu-exec kubeconfig list), not before it."
     )
     assert str(sandbox) not in result.stderr  # a value is never shown back
+
+
+def test_a_file_given_before_the_command_is_moved_after_it_in_a_command_that_works(
+    run_cli: RunCli, sandbox: Path
+) -> None:
+    kubeconfig = sandbox / "my kubeconfig"  # a path, with a space: quoted in the command
+    kubeconfig.write_text("{}")
+    result = run_cli(["kubeconfig", "--kubeconfig", str(kubeconfig), "list"])
+    command = printed_command(result.stderr, "rgpu-exec")
+
+    assert result.returncode == 2
+    assert command == ["rgpu-exec", "kubeconfig", "list", "--kubeconfig", str(kubeconfig)]
+    assert run_cli(command[1:]).returncode == 0
 
 
 def test_an_output_flag_before_a_command_with_a_value_shows_no_value(run_cli: RunCli) -> None:

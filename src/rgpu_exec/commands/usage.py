@@ -231,12 +231,26 @@ def misplaced_flags(typed: Sequence[str], parser: argparse.ArgumentParser) -> st
     rest = list(typed[at + len(path) :])
     public = public_words(parser)
     said = f"{' and '.join(names)} {'goes' if len(names) == 1 else 'go'} after the command"
-    if not all(word in public or _SHOWABLE.fullmatch(word) for word in moved):
-        return f"{said} ({' '.join(path)}), not before it"  # a value never shown back
+    values = moved[1::2]
+    if not all(w in public or _SHOWABLE.fullmatch(w) or _a_file(w) for w in values):
+        return f"{said} ({target.prog}), not before it"  # a value never shown back
     shown = rest if all(word in public or _SHOWABLE.fullmatch(word) for word in rest) else []
     fix = fixes.command(*parser.prog.split(), *path, *shown, *moved)
     others = "" if shown == rest else " (with the other arguments you gave after it)"
     return f"{said}: {fix}{others}"
+
+
+def _a_file(word: str) -> bool:
+    """A path to a file that exists (a kubeconfig, a CA file), shown as it is: no secret is
+    one, and a path is what the user needs to see again in the command to paste."""
+    from pathlib import Path  # noqa: PLC0415 - a usage error only, not every parse
+
+    from rgpu_exec import terminal  # noqa: PLC0415
+
+    try:
+        return terminal.printable(word) and Path(word).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _split_flags(words: Sequence[str]) -> list[str]:
