@@ -129,8 +129,7 @@ def keyring_findings(environ: Mapping[str, str], key_origin: str | None = None) 
 def new_key_fix(source: str | None, profile: str) -> str:
     if source == "env":
         where = f"put it in {settings.ENV_API_KEY}"
-    elif source == "file" or keyring_store.backend_problem() is not None:
-        where = "store it with " + _login(profile, "--insecure-storage")
-    else:
-        where = "store it with " + _login(profile)
+    else:  # where the old one was: the key file, or the keyring while one is usable
+        usable = source != "file" and keyring_store.backend_problem() is None
+        where = "store it with " + login_fix(profile, usable)
     return f"create a key with Kubernetes access in {contract.KEYS_CONSOLE_PAGE}, then {where}"
