@@ -232,15 +232,21 @@ def _coarse_lstat(real: Callable[..., os.stat_result]) -> Callable[..., SimpleNa
     return lstat
 
 
-def test_a_fix_of_the_key_files_mode_changes_its_state_even_with_coarse_times(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def _key_file(tmp_path: Path, mode: int) -> tuple[dict[str, str], Path]:
+    """An environment whose key file (`login --insecure-storage`'s) exists with `mode`."""
     environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     directory = tmp_path / "config" / "rgpu-exec"
     directory.mkdir(parents=True, mode=0o700)
     key_file = directory / "api-keys"
     key_file.write_text("profile default\n", encoding="utf-8")
-    key_file.chmod(0o644)
+    key_file.chmod(mode)
+    return environ, key_file
+
+
+def test_a_fix_of_the_key_files_mode_changes_its_state_even_with_coarse_times(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environ, key_file = _key_file(tmp_path, 0o644)
     monkeypatch.setattr(os, "lstat", _coarse_lstat(os.lstat))
     loose = failures.key_file_state(environ)
 
@@ -252,12 +258,8 @@ def test_a_fix_of_the_key_files_mode_changes_its_state_even_with_coarse_times(
 def test_the_key_files_state_follows_the_file_not_what_else_its_directory_holds(
     tmp_path: Path,
 ) -> None:
-    environ = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    directory = tmp_path / "config" / "rgpu-exec"
-    directory.mkdir(parents=True, mode=0o700)
-    key_file = directory / "api-keys"
-    key_file.write_text("profile default\n", encoding="utf-8")
-    key_file.chmod(0o600)
+    environ, key_file = _key_file(tmp_path, 0o600)
+    directory = key_file.parent
     before = failures.key_file_state(environ)
 
     (directory / "other-file").write_text("x", encoding="utf-8")
